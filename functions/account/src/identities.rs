@@ -1,0 +1,24 @@
+//! DELETE /v1/me/identities/google (R04): sign-in by email code keeps working.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use shared::http::AuthUser;
+use shared::{ApiError, AppState};
+
+use crate::me::load;
+
+pub async fn disconnect_google(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<StatusCode, ApiError> {
+    let account = load(&state, &user).await?;
+    let sub = account.google_sub.ok_or(ApiError::IdentityNotLinked)?;
+    match state.accounts.unlink_google(&account.id, &sub).await {
+        Ok(()) => {}
+        // Disconnected concurrently: the outcome the caller wanted.
+        Err(e) if e.is_condition_failure() => {}
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(event = "google_disconnected", account_id = %account.id, "Google identity disconnected");
+    Ok(StatusCode::NO_CONTENT)
+}

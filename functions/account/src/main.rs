@@ -1,0 +1,10 @@
+//! Lambda entry point of `account`: builds the clients once, then serves the router.
+
+use shared::AppState;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::telemetry::init();
+    let state = AppState::from_env().await?;
+    lambda_http::run(account::router(state)).await
+}

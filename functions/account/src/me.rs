@@ -1,0 +1,84 @@
+//! GET /v1/me: the account as its owner sees it.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use serde_json::Value;
+use shared::domain::account::Account;
+use shared::http::AuthUser;
+use shared::policy::POLICY_VERSION_CURRENT;
+use shared::{ApiError, AppState};
+
+#[derive(Serialize)]
+pub struct Me {
+    id: String,
+    email: String,
+    display_name: Option<String>,
+    created_at: String,
+    credits: i64,
+    plan: Option<Value>,
+    identities: Vec<Identity>,
+    consents: Consents,
+    restricted: bool,
+    policy_version_accepted: String,
+    policy_version_current: &'static str,
+    /// R34: tells the client to show the newer policy.
+    policy_update_available: bool,
+}
+
+#[derive(Serialize)]
+struct Identity {
+    provider: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    linked_at: Option<String>,
+}
+
+#[derive(Serialize, Default)]
+struct Consents {
+    analytics: bool,
+    marketing: bool,
+    updated_at: Option<String>,
+}
+
+impl From<Account> for Me {
+    fn from(a: Account) -> Self {
+        let mut identities = vec![Identity {
+            provider: "email",
+            linked_at: Some(a.created_at.clone()),
+        }];
+        if a.google_sub.is_some() {
+            identities.push(Identity {
+                provider: "google",
+                linked_at: a.google_linked_at.clone(),
+            });
+        }
+        Self {
+            policy_update_available: a.policy_version_accepted.as_str() < POLICY_VERSION_CURRENT,
+            id: a.id,
+            email: a.email,
+            display_name: a.display_name,
+            created_at: a.created_at,
+            // Credits and plans arrive with billing; until then an account has none.
+            credits: 0,
+            plan: None,
+            identities,
+            consents: Consents::default(),
+            restricted: false,
+            policy_version_accepted: a.policy_version_accepted,
+            policy_version_current: POLICY_VERSION_CURRENT,
+        }
+    }
+}
+
+/// The caller's account; a session whose account is gone counts as no session.
+pub async fn load(state: &AppState, user: &AuthUser) -> Result<Account, ApiError> {
+    state
+        .accounts
+        .get(&user.account_id)
+        .await?
+        .ok_or(ApiError::Unauthorized)
+}
+
+pub async fn get_me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Me>, ApiError> {
+    Ok(Json(load(&state, &user).await?.into()))
+}

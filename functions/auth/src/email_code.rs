@@ -1,0 +1,164 @@
+//! Sign-in by email one-time code (R01, R02, R06).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::crypto::{constant_time_eq, new_sign_in_code};
+use shared::domain::email::EmailAddress;
+use shared::http::{ApiJson, ClientIp};
+use shared::mail::Email;
+use shared::problem::unavailable;
+use shared::store::StoreError;
+use shared::store::codes::StoredCode;
+use shared::{ApiError, AppState};
+
+use crate::signin::{SignInError, SignInResponse, commit_with_session, ensure_active, new_account};
+
+#[derive(Deserialize)]
+pub struct StartRequest {
+    email: String,
+}
+
+#[derive(Deserialize)]
+pub struct VerifyRequest {
+    email: String,
+    code: String,
+    over_13: Option<bool>,
+}
+
+fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
+    EmailAddress::parse(raw)
+        .map_err(|_| ApiError::InvalidField("email is not a valid email address".into()))
+}
+
+/// POST /v1/auth/email/start — 202 `{}` whether or not an account exists: this path
+/// never looks accounts up, so neither its answer nor its timing can tell (R02).
+pub async fn start(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<StartRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let email = parse_email(&req.email)?;
+    let now = state.clock.epoch_secs();
+    let policy = &state.policy;
+    state
+        .limits
+        .check("code_ip", &ip.0.to_string(), policy.codes_per_ip, now)
+        .await?;
+    state
+        .limits
+        .check("code_email", email.as_str(), policy.codes_per_address, now)
+        .await?;
+
+    let code = new_sign_in_code();
+    let email_hash = state.keyed_hash("email", email.as_str());
+    state
+        .codes
+        .put(
+            &email_hash,
+            &StoredCode {
+                code_hash: code_hash(&state, &email_hash, &code),
+                attempts: 0,
+                expires_at: now + policy.code_ttl.as_secs() as i64,
+            },
+        )
+        .await?;
+    let minutes = policy.code_ttl.as_secs() / 60;
+    let text = format!(
+        "Your Sora2 AI sign-in code is {code}.\n\n\
+         It is valid for {minutes} minutes and can be used once. If you did not ask \
+         for it, you can ignore this email.\n"
+    );
+    state
+        .mailer
+        .send(Email {
+            to: email.as_str(),
+            subject: "Your Sora2 AI sign-in code",
+            text: &text,
+        })
+        .await
+        .map_err(|e| unavailable("ses", e))?;
+    tracing::info!(event = "sign_in_code_sent", "sign-in code sent");
+    Ok((StatusCode::ACCEPTED, Json(json!({}))))
+}
+
+fn code_hash(state: &AppState, email_hash: &str, code: &str) -> String {
+    state.keyed_hash("sign_in_code", &format!("{email_hash}:{code}"))
+}
+
+/// POST /v1/auth/email/verify — a session for a right code; a new account only with
+/// the over-13 statement, and without it the code stays usable (R06).
+pub async fn verify(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<VerifyRequest>,
+) -> Result<Json<SignInResponse>, ApiError> {
+    let email = parse_email(&req.email)?;
+    let code = req.code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::InvalidField("code must be 6 digits".into()));
+    }
+    let now = state.clock.epoch_secs();
+    let policy = &state.policy;
+    state
+        .limits
+        .check("verify_ip", &ip.0.to_string(), policy.verifications_per_ip, now)
+        .await?;
+
+    let email_hash = state.keyed_hash("email", email.as_str());
+    let stored = state
+        .codes
+        .get(&email_hash)
+        .await?
+        .filter(|c| c.expires_at > now && c.attempts < policy.code_max_attempts)
+        .ok_or(ApiError::InvalidCode)?;
+    let hash = code_hash(&state, &email_hash, code);
+    if !constant_time_eq(hash.as_bytes(), stored.code_hash.as_bytes()) {
+        let attempts = match state
+            .codes
+            .record_wrong_attempt(&email_hash, &stored.code_hash, policy.code_max_attempts)
+            .await
+        {
+            Ok(n) => n,
+            // Already void or replaced meanwhile: nothing left to count against.
+            Err(StoreError::ConditionFailed) => policy.code_max_attempts,
+            Err(e) => return Err(e.into()),
+        };
+        tracing::info!(event = "sign_in_code_wrong", attempts, "wrong sign-in code");
+        return Err(ApiError::InvalidCode);
+    }
+
+    // A concurrent sign-up of the same address can win the race to create the
+    // account; then this request signs in to that account instead.
+    for _ in 0..2 {
+        let existing = state.accounts.find_by_email(email.as_str()).await?;
+        let (account, is_new) = match existing {
+            Some(a) => {
+                ensure_active(&a)?;
+                (a, false)
+            }
+            None if req.over_13 == Some(true) => (new_account(&state, email.as_str(), None), true),
+            None => return Err(ApiError::AgeConfirmationRequired),
+        };
+        let mut writes = vec![state.codes.consume_write(
+            &email_hash,
+            &stored.code_hash,
+            policy.code_max_attempts,
+            now,
+        )?];
+        if is_new {
+            writes.extend(state.accounts.create_writes(&account)?);
+        }
+        match commit_with_session(&state, writes, &account, is_new, "email_code").await {
+            Ok(res) => return Ok(res),
+            // Write 0 is the code: used by a concurrent request, or voided meanwhile.
+            Err(e) if e.failed_at(0) => return Err(ApiError::InvalidCode),
+            Err(SignInError::Conflict(_)) if is_new => continue,
+            Err(SignInError::Conflict(_)) => return Err(ApiError::InvalidCode),
+            Err(SignInError::Store(e)) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::Unavailable)
+}

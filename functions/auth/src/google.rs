@@ -1,0 +1,108 @@
+//! Sign-in with Google (R03, R06): the ID token is verified here, its `sub` is the
+//! link, and only the address and name are taken from it.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use shared::clock::rfc3339;
+use shared::domain::account::clean_display_name;
+use shared::domain::email::EmailAddress;
+use shared::http::{ApiJson, ClientIp};
+use shared::identity::google::IdTokenError;
+use shared::problem::unavailable;
+use shared::{ApiError, AppState};
+
+use crate::signin::{SignInError, SignInResponse, commit_with_session, ensure_active, new_account};
+
+#[derive(Deserialize)]
+pub struct GoogleRequest {
+    id_token: String,
+    over_13: Option<bool>,
+}
+
+pub async fn sign_in(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ApiJson(req): ApiJson<GoogleRequest>,
+) -> Result<Json<SignInResponse>, ApiError> {
+    if req.id_token.is_empty() || req.id_token.len() > 8192 {
+        return Err(ApiError::InvalidField("id_token is missing or too long".into()));
+    }
+    let now = state.clock.epoch_secs();
+    state
+        .limits
+        .check(
+            "google_ip",
+            &ip.0.to_string(),
+            state.policy.google_signins_per_ip,
+            now,
+        )
+        .await?;
+    let identity = state.google.verify(&req.id_token).await.map_err(|e| match e {
+        IdTokenError::KeysUnavailable => unavailable("google_jwks", e),
+        other => {
+            tracing::info!(event = "google_token_refused", reason = %other, "Google ID token refused");
+            ApiError::InvalidIdToken
+        }
+    })?;
+
+    for _ in 0..2 {
+        // Known Google identity: sign in.
+        if let Some(account) = state.accounts.find_by_google_sub(&identity.sub).await? {
+            ensure_active(&account)?;
+            match commit(&state, Vec::new(), &account, false).await {
+                Err(Retry) => continue,
+                Ok(res) => return res,
+            }
+        }
+        let email = identity
+            .email
+            .as_deref()
+            .and_then(|e| EmailAddress::parse(e).ok())
+            .ok_or(ApiError::InvalidIdToken)?;
+        if !identity.email_verified {
+            return Err(ApiError::EmailNotVerified);
+        }
+        let linked_at = rfc3339(state.clock.now());
+        let result = match state.accounts.find_by_email(email.as_str()).await? {
+            // A verified address that matches an account links to it.
+            Some(account) => {
+                ensure_active(&account)?;
+                let writes = state
+                    .accounts
+                    .link_google_writes(&account.id, &identity.sub, &linked_at)?;
+                commit(&state, writes, &account, false).await
+            }
+            None if req.over_13 == Some(true) => {
+                let name = identity.name.as_deref().and_then(clean_display_name);
+                let mut account = new_account(&state, email.as_str(), name);
+                account.google_sub = Some(identity.sub.clone());
+                account.google_linked_at = Some(linked_at);
+                let writes = state.accounts.create_writes(&account)?;
+                commit(&state, writes, &account, true).await
+            }
+            None => return Err(ApiError::AgeConfirmationRequired),
+        };
+        match result {
+            Err(Retry) => continue,
+            Ok(res) => return res,
+        }
+    }
+    Err(ApiError::Unavailable)
+}
+
+/// A lost race with a concurrent sign-in of the same person: look again.
+struct Retry;
+
+async fn commit(
+    state: &AppState,
+    writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    account: &shared::domain::account::Account,
+    is_new: bool,
+) -> Result<Result<Json<SignInResponse>, ApiError>, Retry> {
+    match commit_with_session(state, writes, account, is_new, "google").await {
+        Ok(res) => Ok(Ok(res)),
+        Err(SignInError::Conflict(_)) => Err(Retry),
+        Err(SignInError::Store(e)) => Ok(Err(e.into())),
+    }
+}

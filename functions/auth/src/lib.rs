@@ -1,0 +1,23 @@
+//! `auth`: email-code and Google sign-in, sessions and sign-out (R01–R06).
+//!
+//! The routes form an axum `Router`: `main.rs` hands it to `lambda_http::run`, and the
+//! local stack serves the very same router on its port.
+
+mod email_code;
+mod google;
+mod signin;
+mod signout;
+
+use axum::Router;
+use axum::routing::post;
+use shared::AppState;
+
+pub fn router(state: AppState) -> Router {
+    let routes = Router::new()
+        .route("/v1/auth/email/start", post(email_code::start))
+        .route("/v1/auth/email/verify", post(email_code::verify))
+        .route("/v1/auth/google", post(google::sign_in))
+        .route("/v1/auth/signout", post(signout::sign_out))
+        .with_state(state);
+    shared::http::finish_router(routes)
+}

@@ -1,0 +1,117 @@
+//! What every successful sign-in ends with: one transaction that applies the method's
+//! own writes (use up the code, create or link the account) and creates the session,
+//! so a failure leaves nothing half-done.
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use axum::Json;
+use serde::Serialize;
+use shared::clock::{from_epoch, rfc3339};
+use shared::crypto::{new_session_token, sha256_hex};
+use shared::domain::account::{Account, AccountStatus, PublicUser, new_account_id};
+use shared::policy::POLICY_VERSION_CURRENT;
+use shared::store::sessions::Session;
+use shared::store::{StoreError, transact};
+use shared::{ApiError, AppState};
+
+#[derive(Serialize)]
+pub struct SignInResponse {
+    token: String,
+    expires_at: String,
+    new_account: bool,
+    user: PublicUser,
+}
+
+/// A new account for an address, with the over-13 statement made now (R06) and the
+/// current policy version accepted (R34).
+pub fn new_account(state: &AppState, email: &str, display_name: Option<String>) -> Account {
+    let now = rfc3339(state.clock.now());
+    Account {
+        id: new_account_id(),
+        email: email.to_owned(),
+        display_name,
+        created_at: now.clone(),
+        status: AccountStatus::Active,
+        google_sub: None,
+        google_linked_at: None,
+        policy_version_accepted: POLICY_VERSION_CURRENT.to_owned(),
+        age_confirmed_at: now,
+    }
+}
+
+/// A suspended account gets no new session (R05).
+pub fn ensure_active(account: &Account) -> Result<(), ApiError> {
+    match account.status {
+        AccountStatus::Active => Ok(()),
+        AccountStatus::Suspended => Err(ApiError::AccountSuspended),
+    }
+}
+
+/// Commits `writes` plus a new session for `account` in one transaction.
+pub async fn commit_with_session(
+    state: &AppState,
+    mut writes: Vec<TransactWriteItem>,
+    account: &Account,
+    new_account: bool,
+    method: &'static str,
+) -> Result<Json<SignInResponse>, SignInError> {
+    let token = new_session_token();
+    let expires_at = state.clock.epoch_secs() + state.policy.session_ttl.as_secs() as i64;
+    let session = Session {
+        token_hash: sha256_hex(&token),
+        account_id: account.id.clone(),
+        expires_at,
+    };
+    writes.push(
+        state
+            .sessions
+            .create_write(&session, &rfc3339(state.clock.now()))?,
+    );
+    transact(&state.dynamodb, writes).await?;
+    tracing::info!(
+        event = "sign_in",
+        method,
+        account_id = %account.id,
+        new_account,
+        "signed in"
+    );
+    Ok(Json(SignInResponse {
+        token,
+        expires_at: rfc3339(from_epoch(expires_at)),
+        new_account,
+        user: PublicUser::from(account),
+    }))
+}
+
+/// Why a sign-in transaction failed: a condition (raced with another request), or the
+/// store itself.
+#[derive(Debug)]
+pub enum SignInError {
+    Conflict(Vec<Option<String>>),
+    Store(StoreError),
+}
+
+impl From<StoreError> for SignInError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Cancelled(reasons) if reasons.iter().flatten().any(|r| r == CONDITION) => {
+                Self::Conflict(reasons)
+            }
+            StoreError::ConditionFailed => Self::Conflict(Vec::new()),
+            other => Self::Store(other),
+        }
+    }
+}
+
+const CONDITION: &str = "ConditionalCheckFailed";
+
+impl SignInError {
+    /// Whether the write at `index` of the transaction is the one whose condition failed.
+    pub fn failed_at(&self, index: usize) -> bool {
+        match self {
+            Self::Conflict(reasons) => reasons
+                .get(index)
+                .is_some_and(|r| r.as_deref() == Some(CONDITION)),
+            Self::Store(_) => false,
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The one source of "now" for every rule that depends on time.
+//!
+//! The local AWS endpoint never expires items by TTL, so every expiry is decided by the
+//! code when it reads an item. Tests move this clock forward to check those decisions.
+
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    /// Seconds added to the system time; only tests ever change it.
+    offset: Arc<AtomicI64>,
+}
+
+impl Clock {
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + Duration::seconds(self.offset.load(Ordering::Relaxed))
+    }
+
+    pub fn epoch_secs(&self) -> i64 {
+        self.now().timestamp()
+    }
+
+    /// Moves this clock (and every clone of it) forward.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.offset.fetch_add(by.as_secs() as i64, Ordering::Relaxed);
+    }
+}
+
+/// RFC 3339 in UTC with second precision, the API's time format.
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+pub fn from_epoch(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}

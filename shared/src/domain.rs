@@ -1,0 +1,4 @@
+//! Domain types and rules: plain Rust, no I/O.
+
+pub mod account;
+pub mod email;

@@ -1,0 +1,77 @@
+//! Accounts and their sign-in identities.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    Suspended,
+}
+
+impl AccountStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Self {
+        // Anything unknown is treated as suspended: fail closed.
+        if s == "active" {
+            Self::Active
+        } else {
+            Self::Suspended
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub display_name: Option<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    pub status: AccountStatus,
+    /// R03: the Google `sub` this account is linked to, if any.
+    pub google_sub: Option<String>,
+    pub google_linked_at: Option<String>,
+    /// R34: the policy version accepted at sign-up or later.
+    pub policy_version_accepted: String,
+    /// R06: when the person stated they are 13 or older.
+    pub age_confirmed_at: String,
+}
+
+/// The `user` object of the auth answers.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PublicUser {
+    pub id: String,
+    pub email: String,
+    pub display_name: Option<String>,
+}
+
+impl From<&Account> for PublicUser {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id.clone(),
+            email: a.email.clone(),
+            display_name: a.display_name.clone(),
+        }
+    }
+}
+
+/// Display names come from the user (R07) or Google's `name`; keep them printable and short.
+pub fn clean_display_name(raw: &str) -> Option<String> {
+    let name: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(80)
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+pub fn new_account_id() -> String {
+    format!("acc_{}", uuid::Uuid::new_v4().simple())
+}

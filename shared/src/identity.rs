@@ -1,0 +1,3 @@
+//! Identity providers behind small interfaces, so another is one new module.
+
+pub mod google;

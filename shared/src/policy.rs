@@ -1,0 +1,144 @@
+//! Every retention period and limit the privacy policy promises, in one place.
+//!
+//! The numbers are the defaults of `requirements.md`. The infrastructure template
+//! (`infra/template.yaml`) is checked against this module by a test, so the two cannot
+//! drift apart. Plain Rust: no I/O here.
+
+use std::time::Duration;
+
+/// The version of the privacy policy in force (its "Last updated" date). R34.
+pub const POLICY_VERSION_CURRENT: &str = "2025-10-26";
+
+/// Largest request body any endpoint accepts (the API contract: 64 KiB).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// A rate limit: at most `max` events per `window` for one subject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub max: u32,
+    pub window: Duration,
+}
+
+impl Limit {
+    pub const fn per_hour(max: u32) -> Self {
+        Self { max, window: HOUR }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// R02: how long an email sign-in code is valid.
+    pub code_ttl: Duration,
+    /// R02: wrong tries after which a code is void.
+    pub code_max_attempts: u32,
+    /// R02: sign-in codes sent to one address.
+    pub codes_per_address: Limit,
+    /// R02, R39: sign-in codes requested from one client IP.
+    pub codes_per_ip: Limit,
+    /// R39: code verifications from one client IP (guessing across many addresses).
+    pub verifications_per_ip: Limit,
+    /// R39: Google sign-ins from one client IP.
+    pub google_signins_per_ip: Limit,
+    /// R05: how long a session lives.
+    pub session_ttl: Duration,
+    /// R03: the shortest gap between two JWKS fetches caused by unknown key ids, so a
+    /// flood of tokens with made-up `kid`s costs one fetch, not one per request.
+    pub jwks_min_refetch: Duration,
+    /// R03: how long JWKS keys are kept when Google's answer has no usable max-age.
+    pub jwks_default_max_age: Duration,
+    /// R03: clock skew tolerated on a Google ID token's `exp`.
+    pub id_token_leeway: Duration,
+    /// R14: largest accepted upload.
+    pub upload_max_bytes: u64,
+    /// R15: inputs are deleted this long after upload.
+    pub input_retention: Duration,
+    /// R15: outputs are deleted this long after completion.
+    pub output_retention: Duration,
+    /// R17: lifetime of a presigned download link.
+    pub download_link_ttl: Duration,
+    /// R20: refused prompts within `violation_window` that suspend an account.
+    pub violations_to_suspend: u32,
+    pub violation_window: Duration,
+    /// R22: usage data retention.
+    pub usage_retention: Duration,
+    /// R22: security event retention.
+    pub security_event_retention: Duration,
+    /// R26: lifetime of an export's download link.
+    pub export_link_ttl: Duration,
+    /// R28: pseudonymised payment records and ledger entries are kept this long.
+    pub accounting_retention: Duration,
+    /// R31: support messages retention.
+    pub support_retention: Duration,
+    /// R32: after deletion, what remains is gone or pseudonymised within this time.
+    pub erasure_deadline: Duration,
+    /// R30: a rights request is due this long after receipt.
+    pub rights_request_due: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            code_ttl: 10 * MINUTE,
+            code_max_attempts: 5,
+            codes_per_address: Limit::per_hour(5),
+            codes_per_ip: Limit::per_hour(20),
+            verifications_per_ip: Limit::per_hour(60),
+            google_signins_per_ip: Limit::per_hour(60),
+            session_ttl: 30 * DAY,
+            jwks_min_refetch: MINUTE,
+            jwks_default_max_age: HOUR,
+            id_token_leeway: MINUTE,
+            upload_max_bytes: 10 * 1024 * 1024,
+            input_retention: DAY,
+            output_retention: 7 * DAY,
+            download_link_ttl: 15 * MINUTE,
+            violations_to_suspend: 3,
+            violation_window: 30 * DAY,
+            usage_retention: 30 * DAY,
+            security_event_retention: 180 * DAY,
+            export_link_ttl: 72 * HOUR,
+            accounting_retention: 3650 * DAY,
+            support_retention: 365 * DAY,
+            erasure_deadline: 30 * DAY,
+            rights_request_due: 30 * DAY,
+        }
+    }
+}
+
+/// Whole days of a duration, for S3 lifecycle rules (which count in days).
+pub fn whole_days(d: Duration) -> u64 {
+    d.as_secs().div_ceil(24 * 3600)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_requirements() {
+        let p = Policy::default();
+        // R02
+        assert_eq!(p.code_ttl, Duration::from_secs(600));
+        assert_eq!(p.code_max_attempts, 5);
+        assert_eq!(p.codes_per_address, Limit::per_hour(5));
+        assert_eq!(p.codes_per_ip, Limit::per_hour(20));
+        // R05
+        assert_eq!(p.session_ttl, Duration::from_secs(30 * 86400));
+        // R14, R15, R17
+        assert_eq!(p.upload_max_bytes, 10 * 1024 * 1024);
+        assert_eq!(whole_days(p.input_retention), 1);
+        assert_eq!(whole_days(p.output_retention), 7);
+        assert_eq!(p.download_link_ttl, Duration::from_secs(900));
+        // R22, R26, R28, R31, R32
+        assert_eq!(whole_days(p.usage_retention), 30);
+        assert_eq!(whole_days(p.security_event_retention), 180);
+        assert_eq!(p.export_link_ttl, Duration::from_secs(72 * 3600));
+        assert_eq!(whole_days(p.accounting_retention), 3650);
+        assert_eq!(whole_days(p.support_retention), 365);
+        assert_eq!(whole_days(p.erasure_deadline), 30);
+    }
+}

@@ -1,0 +1,148 @@
+//! Sessions (R05): `session#{sha256(token)}` items in the sessions table. The token
+//! itself is never stored. A sparse index on `account_id` finds all of an account's
+//! sessions for "sign out everywhere", deletion and suspension.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{DeleteRequest, Put, TransactWriteItem, WriteRequest};
+
+use super::{Item, StoreError, built, get_i64, get_s, n, s};
+
+pub const BY_ACCOUNT_INDEX: &str = "by_account";
+
+#[derive(Clone, Debug)]
+pub struct SessionStore {
+    client: Client,
+    table: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token_hash: String,
+    pub account_id: String,
+    /// Epoch seconds.
+    pub expires_at: i64,
+}
+
+fn session_pk(token_hash: &str) -> String {
+    format!("session#{token_hash}")
+}
+
+impl SessionStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// The write that creates a session, to be part of the sign-in transaction.
+    pub fn create_write(
+        &self,
+        session: &Session,
+        created_at: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = Item::new();
+        item.insert("pk".into(), s(session_pk(&session.token_hash)));
+        item.insert("account_id".into(), s(&session.account_id));
+        item.insert("created_at".into(), s(created_at));
+        item.insert("expires_at".into(), n(session.expires_at));
+        // DynamoDB TTL removes it eventually; reads decide expiry themselves.
+        item.insert("ttl".into(), n(session.expires_at));
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)");
+        Ok(TransactWriteItem::builder().put(built(put.build())?).build())
+    }
+
+    /// The live session for a token hash, or `None` if unknown or expired at `now`.
+    pub async fn get_live(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(session_pk(token_hash)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let session = Session {
+            token_hash: token_hash.to_owned(),
+            account_id: get_s(&item, "account_id")?,
+            expires_at: get_i64(&item, "expires_at")?,
+        };
+        Ok((session.expires_at > now).then_some(session))
+    }
+
+    pub async fn delete(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(session_pk(token_hash)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Ends every session of an account. Reads the account's index partition (cost
+    /// grows with that account's sessions only) and deletes in batches of 25.
+    pub async fn delete_all(&self, account_id: &str) -> Result<usize, StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_ACCOUNT_INDEX)
+                .key_condition_expression("account_id = :id")
+                .expression_attribute_values(":id", s(account_id))
+                .projection_expression("pk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            keys.extend(out.items().iter().filter_map(|i| i.get("pk").cloned()));
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        for chunk in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|pk| {
+                    built(DeleteRequest::builder().key("pk", pk.clone()).build())
+                        .map(|d| WriteRequest::builder().delete_request(d).build())
+                })
+                .collect::<Result<_, _>>()?;
+            // Unprocessed items are retried until none are left: a sign-out must not
+            // leave a session alive.
+            for _attempt in 0..8 {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(StoreError::from_sdk)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            if !requests.is_empty() {
+                return Err(StoreError::Backend("unprocessed_items".into()));
+            }
+        }
+        Ok(keys.len())
+    }
+}
