@@ -1,1 +1,12 @@
+//! The local stack: every function's routes on one port, against a local AWS endpoint
+//! (moto's server mode) and local emulators of the third parties. Never deployed.
+//!
+//! The tests start it in-process on a free port; `main.rs` starts it for people.
 
+pub mod emulators;
+pub mod moto;
+pub mod provision;
+pub mod stack;
+pub mod template;
+
+pub use stack::{LocalStack, StackOptions};

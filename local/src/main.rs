@@ -1,1 +1,30 @@
-fn main() {}
+//! `local-stack`: the whole service on 127.0.0.1 for people trying it.
+//!
+//! Environment: `PORT` (default 3000), `LOCAL_AWS_ENDPOINT` (an already running local
+//! AWS endpoint; by default one is started), `RUST_LOG`.
+
+use std::net::SocketAddr;
+
+use local_stack::{LocalStack, StackOptions};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    shared::telemetry::init();
+    let port: u16 = match std::env::var("PORT") {
+        Ok(p) => p.parse().map_err(|_| format!("PORT is not a port number: {p}"))?,
+        Err(_) => 3000,
+    };
+    let stack = LocalStack::start(StackOptions {
+        bind: SocketAddr::from(([127, 0, 0, 1], port)),
+        aws_endpoint: std::env::var("LOCAL_AWS_ENDPOINT").ok().filter(|v| !v.is_empty()),
+        ..StackOptions::default()
+    })
+    .await?;
+    eprintln!(
+        "\nSora2 AI local stack on {}\n  local AWS endpoint: {}\n  mailbox: {}/_local/emails?to=ADDRESS\n  Google tokens: POST {}/_local/google/id-token\nCtrl-C to stop.\n",
+        stack.base_url, stack.aws_endpoint, stack.base_url, stack.base_url
+    );
+    tokio::signal::ctrl_c().await?;
+    stack.stop().await;
+    Ok(())
+}

@@ -12,12 +12,17 @@ use axum::Router;
 use axum::routing::post;
 use shared::AppState;
 
+/// The whole function as Lambda serves it.
 pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
+    shared::http::finish_router(routes(state))
+}
+
+/// The routes alone, for the local stack to merge with the other functions'.
+pub fn routes(state: AppState) -> Router {
+    Router::new()
         .route("/v1/auth/email/start", post(email_code::start))
         .route("/v1/auth/email/verify", post(email_code::verify))
         .route("/v1/auth/google", post(google::sign_in))
         .route("/v1/auth/signout", post(signout::sign_out))
-        .with_state(state);
-    shared::http::finish_router(routes)
+        .with_state(state)
 }

@@ -1,0 +1,125 @@
+//! The local AWS endpoint: moto's server mode, from the project's own virtualenv
+//! (created by `scripts/python-tools.sh` with pinned versions).
+//!
+//! The server runs in a small Python wrapper that exits when its standard input
+//! closes, so it ends with the process that started it, even one that is killed.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MotoError {
+    #[error("could not prepare the Python tools: {0}")]
+    Tools(String),
+    #[error("could not start the local AWS endpoint: {0}")]
+    Start(String),
+}
+
+const WRAPPER: &str = r#"
+import sys
+from moto.server import ThreadedMotoServer
+server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
+server.start()
+print("ready", flush=True)
+sys.stdin.read()
+server.stop()
+"#;
+
+pub struct Moto {
+    pub endpoint: String,
+    _child: Option<Child>,
+}
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+/// The virtualenv's python, creating the virtualenv first if needed.
+pub async fn python() -> Result<PathBuf, MotoError> {
+    if let Ok(p) = std::env::var("SORA_PYTHON") {
+        return Ok(PathBuf::from(p));
+    }
+    let script = workspace_root().join("scripts/python-tools.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .await
+        .map_err(|e| MotoError::Tools(format!("{}: {e}", script.display())))?;
+    if !out.status.success() {
+        return Err(MotoError::Tools(format!("{} failed", script.display())));
+    }
+    Ok(PathBuf::from(
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+    ))
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}
+
+impl Moto {
+    /// Uses the endpoint at `existing` if one answers there, else starts one on `port`
+    /// (a free port if `None`).
+    pub async fn find_or_start(existing: Option<String>, port: Option<u16>) -> Result<Self, MotoError> {
+        if let Some(url) = existing {
+            if answers(&url).await {
+                return Ok(Self {
+                    endpoint: url,
+                    _child: None,
+                });
+            }
+            return Err(MotoError::Start(format!("nothing answers at {url}")));
+        }
+        Self::start(port.unwrap_or_else(free_port)).await
+    }
+
+    pub async fn start(port: u16) -> Result<Self, MotoError> {
+        let python = python().await?;
+        let mut child = Command::new(&python)
+            .arg("-c")
+            .arg(WRAPPER)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| MotoError::Start(format!("{}: {e}", python.display())))?;
+        let stdout = child.stdout.take().ok_or(MotoError::Start("no stdout".into()))?;
+        let mut lines = BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await;
+        if !matches!(ready, Ok(Ok(Some(ref l))) if l == "ready") {
+            return Err(MotoError::Start(format!("moto did not start on port {port}")));
+        }
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !answers(&endpoint).await {
+            if Instant::now() > deadline {
+                return Err(MotoError::Start(format!("moto does not answer on port {port}")));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(Self {
+            endpoint,
+            _child: Some(child),
+        })
+    }
+}
+
+async fn answers(endpoint: &str) -> bool {
+    reqwest::get(format!("{endpoint}/moto-api/data.json"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}

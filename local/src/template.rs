@@ -1,0 +1,129 @@
+//! Reads `infra/template.yaml`, the single declaration of every table, bucket, queue
+//! and environment variable, so the local stack creates exactly what AWS would.
+
+use std::collections::BTreeMap;
+
+use serde_yaml::Value;
+
+/// The template, embedded at build time.
+pub const TEMPLATE_YAML: &str = include_str!("../../infra/template.yaml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template is not valid YAML: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    #[error("template: {0}")]
+    Shape(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    root: Value,
+}
+
+/// One declared resource.
+#[derive(Debug, Clone)]
+pub struct Resource<'a> {
+    pub logical_id: &'a str,
+    pub kind: &'a str,
+    pub properties: &'a Value,
+}
+
+impl Template {
+    pub fn load() -> Result<Self, TemplateError> {
+        Self::parse(TEMPLATE_YAML)
+    }
+
+    pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
+        Ok(Self {
+            root: serde_yaml::from_str(yaml)?,
+        })
+    }
+
+    pub fn resources(&self) -> Vec<Resource<'_>> {
+        let Some(map) = self.root.get("Resources").and_then(Value::as_mapping) else {
+            return Vec::new();
+        };
+        map.iter()
+            .filter_map(|(k, v)| {
+                Some(Resource {
+                    logical_id: k.as_str()?,
+                    kind: v.get("Type")?.as_str()?,
+                    properties: v.get("Properties").unwrap_or(&Value::Null),
+                })
+            })
+            .collect()
+    }
+
+    pub fn resources_of(&self, kind: &str) -> Vec<Resource<'_>> {
+        self.resources()
+            .into_iter()
+            .filter(|r| r.kind == kind)
+            .collect()
+    }
+
+    /// The functions' environment (Globals, then each function's own), with every
+    /// `!Ref` resolved by `resolve`; plain strings are kept as they are.
+    pub fn environment(
+        &self,
+        resolve: impl Fn(&str) -> Option<String>,
+    ) -> Result<BTreeMap<String, String>, TemplateError> {
+        let mut env = BTreeMap::new();
+        let globals = self
+            .root
+            .get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(|f| f.get("Environment"))
+            .and_then(|e| e.get("Variables"));
+        let functions = self.resources_of("AWS::Serverless::Function");
+        let own = functions.iter().filter_map(|f| {
+            f.properties
+                .get("Environment")
+                .and_then(|e| e.get("Variables"))
+        });
+        for vars in globals.into_iter().chain(own) {
+            let Some(vars) = vars.as_mapping() else {
+                continue;
+            };
+            for (name, value) in vars {
+                let name = name
+                    .as_str()
+                    .ok_or_else(|| TemplateError::Shape("variable name".into()))?;
+                let value = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Tagged(t) if t.tag == "!Ref" => {
+                        let target = t.value.as_str().unwrap_or_default();
+                        resolve(target).ok_or_else(|| {
+                            TemplateError::Shape(format!("{name}: nothing local for !Ref {target}"))
+                        })?
+                    }
+                    other => {
+                        return Err(TemplateError::Shape(format!(
+                            "{name}: unsupported value {other:?}"
+                        )));
+                    }
+                };
+                env.insert(name.to_owned(), value);
+            }
+        }
+        Ok(env)
+    }
+
+    /// The names of the template's parameters.
+    pub fn parameters(&self) -> Vec<String> {
+        self.root
+            .get("Parameters")
+            .and_then(Value::as_mapping)
+            .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// A property as a string, following a `!Ref` to `resolve`.
+pub fn string_or_ref(v: &Value, resolve: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Tagged(t) if t.tag == "!Ref" => resolve(t.value.as_str()?),
+        _ => None,
+    }
+}
