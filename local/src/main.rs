@@ -11,12 +11,16 @@ use local_stack::{LocalStack, StackOptions};
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     shared::telemetry::init();
     let port: u16 = match std::env::var("PORT") {
-        Ok(p) => p.parse().map_err(|_| format!("PORT is not a port number: {p}"))?,
+        Ok(p) => p
+            .parse()
+            .map_err(|_| format!("PORT is not a port number: {p}"))?,
         Err(_) => 3000,
     };
     let stack = LocalStack::start(StackOptions {
         bind: SocketAddr::from(([127, 0, 0, 1], port)),
-        aws_endpoint: std::env::var("LOCAL_AWS_ENDPOINT").ok().filter(|v| !v.is_empty()),
+        aws_endpoint: std::env::var("LOCAL_AWS_ENDPOINT")
+            .ok()
+            .filter(|v| !v.is_empty()),
         ..StackOptions::default()
     })
     .await?;

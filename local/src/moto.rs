@@ -72,7 +72,10 @@ pub fn free_port() -> u16 {
 impl Moto {
     /// Uses the endpoint at `existing` if one answers there, else starts one on `port`
     /// (a free port if `None`).
-    pub async fn find_or_start(existing: Option<String>, port: Option<u16>) -> Result<Self, MotoError> {
+    pub async fn find_or_start(
+        existing: Option<String>,
+        port: Option<u16>,
+    ) -> Result<Self, MotoError> {
         if let Some(url) = existing {
             if answers(&url).await {
                 return Ok(Self {
@@ -97,17 +100,24 @@ impl Moto {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| MotoError::Start(format!("{}: {e}", python.display())))?;
-        let stdout = child.stdout.take().ok_or(MotoError::Start("no stdout".into()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or(MotoError::Start("no stdout".into()))?;
         let mut lines = BufReader::new(stdout).lines();
         let ready = tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await;
         if !matches!(ready, Ok(Ok(Some(ref l))) if l == "ready") {
-            return Err(MotoError::Start(format!("moto did not start on port {port}")));
+            return Err(MotoError::Start(format!(
+                "moto did not start on port {port}"
+            )));
         }
         let endpoint = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while !answers(&endpoint).await {
             if Instant::now() > deadline {
-                return Err(MotoError::Start(format!("moto does not answer on port {port}")));
+                return Err(MotoError::Start(format!(
+                    "moto does not answer on port {port}"
+                )));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -2,8 +2,8 @@
 //! declares, with the same keys, indexes and TTL. Safe to run again: what exists is kept.
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
-    Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
@@ -80,7 +80,9 @@ pub async fn create_table(
             .unwrap_or("ALL");
         let index = GlobalSecondaryIndex::builder()
             .index_name(str_of(gsi, "IndexName").unwrap_or_default())
-            .set_key_schema(Some(key_schema(gsi.get("KeySchema").unwrap_or(&Value::Null))))
+            .set_key_schema(Some(key_schema(
+                gsi.get("KeySchema").unwrap_or(&Value::Null),
+            )))
             .projection(
                 Projection::builder()
                     .projection_type(ProjectionType::from(projection))
@@ -95,7 +97,12 @@ pub async fn create_table(
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_in_use_exception()) => {}
-        Err(e) => return Err(err(logical_id, aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        Err(e) => {
+            return Err(err(
+                logical_id,
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            ));
+        }
     }
     if let Some(ttl) = props.get("TimeToLiveSpecification") {
         let spec = TimeToLiveSpecification::builder()
@@ -124,7 +131,13 @@ pub async fn provision(
     resolve: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ProvisionError> {
     for table in template.resources_of("AWS::DynamoDB::Table") {
-        create_table(ddb, table.logical_id, &physical(table.logical_id), table.properties).await?;
+        create_table(
+            ddb,
+            table.logical_id,
+            &physical(table.logical_id),
+            table.properties,
+        )
+        .await?;
     }
     for identity in template.resources_of("AWS::SES::EmailIdentity") {
         let address = identity
@@ -132,7 +145,12 @@ pub async fn provision(
             .get("EmailIdentity")
             .and_then(|v| string_or_ref(v, resolve))
             .ok_or_else(|| err(identity.logical_id, "EmailIdentity has no local value"))?;
-        match ses.create_email_identity().email_identity(address).send().await {
+        match ses
+            .create_email_identity()
+            .email_identity(address)
+            .send()
+            .await
+        {
             Ok(_) => {}
             Err(e)
                 if e.as_service_error()

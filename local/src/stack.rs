@@ -9,12 +9,12 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use shared::AppState;
 use shared::aws::AwsClients;
 use shared::clock::Clock;
 use shared::config::Config;
 use shared::http::ClientIp;
 use shared::policy::Policy;
-use shared::AppState;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -101,7 +101,12 @@ impl LocalStack {
         let physical_names: BTreeMap<String, String> = template
             .resources()
             .iter()
-            .map(|r| (r.logical_id.to_owned(), format!("{}-{}", opts.prefix, r.logical_id)))
+            .map(|r| {
+                (
+                    r.logical_id.to_owned(),
+                    format!("{}-{}", opts.prefix, r.logical_id),
+                )
+            })
             .collect();
         let parameters: HashMap<&str, &str> = HashMap::from([
             ("GoogleClientId", LOCAL_GOOGLE_CLIENT_ID),
@@ -127,7 +132,12 @@ impl LocalStack {
             &template,
             &aws.dynamodb,
             &aws.ses,
-            &|id| physical_names.get(id).cloned().unwrap_or_else(|| id.to_owned()),
+            &|id| {
+                physical_names
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| id.to_owned())
+            },
             &resolve,
         )
         .await?;
@@ -153,7 +163,6 @@ impl LocalStack {
                 })
                 .await;
         });
-        tracing::info!(%addr, aws_endpoint = %moto.endpoint, "local stack ready");
         Ok(Self {
             base_url,
             addr,
@@ -183,7 +192,11 @@ impl LocalStack {
 }
 
 /// What API Gateway does in Lambda: tells the function who the peer is.
-async fn peer_ip(ConnectInfo(peer): ConnectInfo<SocketAddr>, mut req: Request, next: Next) -> Response {
+async fn peer_ip(
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     req.extensions_mut().insert(ClientIp(peer.ip()));
     next.run(req).await
 }

@@ -114,7 +114,11 @@ impl Template {
         self.root
             .get("Parameters")
             .and_then(Value::as_mapping)
-            .map(|m| m.keys().filter_map(|k| k.as_str().map(str::to_owned)).collect())
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(str::to_owned))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 }

@@ -28,7 +28,11 @@ impl AwsClients {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(config.region.clone()))
             .credentials_provider(aws_credential_types::Credentials::new(
-                "local", "local", None, None, "local-stack",
+                "local",
+                "local",
+                None,
+                None,
+                "local-stack",
             ));
         if let Some(url) = &config.aws_endpoint_url {
             loader = loader.endpoint_url(url);

@@ -28,7 +28,8 @@ impl Clock {
 
     /// Moves this clock (and every clone of it) forward.
     pub fn advance(&self, by: std::time::Duration) {
-        self.offset.fetch_add(by.as_secs() as i64, Ordering::Relaxed);
+        self.offset
+            .fetch_add(by.as_secs() as i64, Ordering::Relaxed);
     }
 }
 

@@ -133,7 +133,10 @@ mod tests {
         m.insert("HASH_SECRET".into(), "short".into());
         assert!(matches!(
             Config::from_map(&m),
-            Err(ConfigError::Invalid { var: "HASH_SECRET", .. })
+            Err(ConfigError::Invalid {
+                var: "HASH_SECRET",
+                ..
+            })
         ));
         let c = Config::from_map(&full()).unwrap();
         assert!(!format!("{c:?}").contains("0123456789abcdef"));

@@ -88,7 +88,11 @@ impl RateLimiter {
         match self.hit(scope, subject, limit, now).await? {
             Decision::Allowed => Ok(()),
             Decision::Limited { retry_after } => {
-                tracing::info!(scope, retry_after_secs = retry_after.as_secs(), "rate limited");
+                tracing::info!(
+                    scope,
+                    retry_after_secs = retry_after.as_secs(),
+                    "rate limited"
+                );
                 Err(ApiError::RateLimited {
                     retry_after_secs: retry_after.as_secs(),
                 })

@@ -1,1 +1,295 @@
+//! The end-to-end test harness: a whole local stack per test, in-process, on free
+//! ports, against its own local AWS endpoint (or the one named by
+//! `SORA_TEST_AWS_ENDPOINT`, with resource names unique to the test), so tests run in
+//! parallel and beside a running `make dev`.
 
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use local_stack::{LocalStack, StackOptions};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+use shared::clock::Clock;
+use shared::policy::Policy;
+
+pub use local_stack;
+
+/// Every log line the process wrote, for the tests that check what logs contain (R37).
+#[derive(Clone, Default)]
+pub struct CapturedLogs(Arc<Mutex<Vec<u8>>>);
+
+impl Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut v) = self.0.lock() {
+            v.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+fn logs() -> &'static CapturedLogs {
+    static LOGS: OnceLock<CapturedLogs> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        // The production subscriber and filter, writing into memory.
+        shared::telemetry::init_with_writer(logs.clone());
+        logs
+    })
+}
+
+/// All log output so far, one JSON object per line.
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&logs().0.lock().map(|v| v.clone()).unwrap_or_default()).into_owned()
+}
+
+pub struct TestStack {
+    pub stack: LocalStack,
+    pub http: reqwest::Client,
+    pub clock: Clock,
+}
+
+/// A response: status, headers and the JSON body (`Value::Null` when empty).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// Asserts an RFC 9457 problem with the given status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.content_type(), "application/problem+json");
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        for field in ["type", "title", "status", "detail", "code"] {
+            assert!(
+                !self.body[field].is_null(),
+                "problem lacks {field}: {}",
+                self.body
+            );
+        }
+    }
+}
+
+pub fn unique_email(tag: &str) -> String {
+    format!(
+        "{tag}-{}@example.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    )
+}
+
+impl TestStack {
+    pub async fn start() -> Self {
+        Self::start_with(Policy::default()).await
+    }
+
+    pub async fn start_with(policy: Policy) -> Self {
+        logs();
+        let clock = Clock::system();
+        let stack = LocalStack::start(StackOptions {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            aws_endpoint: std::env::var("SORA_TEST_AWS_ENDPOINT")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            prefix: format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+            policy,
+            clock: clock.clone(),
+        })
+        .await
+        .expect("local stack starts");
+        Self {
+            stack,
+            http: reqwest::Client::new(),
+            clock,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.stack.base_url, path)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let res = req.send().await.expect("request reaches the local stack");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> Reply {
+        let mut req = self.http.post(self.url(path)).json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.http.get(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut req = self.http.delete(self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    pub async fn start_email(&self, email: &str) -> Reply {
+        self.post("/v1/auth/email/start", json!({ "email": email }), None)
+            .await
+    }
+
+    /// The mail received by an address, through the local mailbox route.
+    pub async fn emails_to(&self, email: &str) -> Vec<Value> {
+        let r = self
+            .send(
+                self.http
+                    .get(self.url("/_local/emails"))
+                    .query(&[("to", email)]),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The code of the newest sign-in email to `email`.
+    pub async fn latest_code(&self, email: &str) -> String {
+        let mails = self.emails_to(email).await;
+        let text = mails.last().expect("a sign-in email")["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        text.split_whitespace()
+            .map(|w| w.trim_end_matches('.'))
+            .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+            .expect("a six-digit code in the email")
+            .to_owned()
+    }
+
+    pub async fn verify(&self, email: &str, code: &str, over_13: Option<bool>) -> Reply {
+        let mut body = json!({ "email": email, "code": code });
+        if let Some(o) = over_13 {
+            body["over_13"] = json!(o);
+        }
+        self.post("/v1/auth/email/verify", body, None).await
+    }
+
+    /// Signs up (or in) by email code; returns the session token and the user id.
+    pub async fn sign_in_email(&self, email: &str) -> (String, String) {
+        assert_eq!(self.start_email(email).await.status, 202);
+        let code = self.latest_code(email).await;
+        let r = self.verify(email, &code, Some(true)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        (
+            r.body["token"].as_str().unwrap().to_owned(),
+            r.body["user"]["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A Google ID token from the local emulator; `extra` adds test knobs.
+    pub async fn google_token(&self, email: &str, extra: Value) -> String {
+        let mut body = json!({ "email": email, "name": "Test Person" });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let r = self.post("/_local/google/id-token", body, None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["id_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn google_sign_in(&self, id_token: &str, over_13: bool) -> Reply {
+        self.post(
+            "/v1/auth/google",
+            json!({ "id_token": id_token, "over_13": over_13 }),
+            None,
+        )
+        .await
+    }
+
+    pub fn table(&self, logical_id: &str) -> String {
+        self.stack.physical_names[logical_id].clone()
+    }
+
+    /// Every item of a table, as a test inspects what is stored (never on a request path).
+    pub async fn scan(
+        &self,
+        logical_id: &str,
+    ) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .stack
+                .aws
+                .dynamodb
+                .scan()
+                .table_name(self.table(logical_id))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return items;
+            }
+        }
+    }
+
+    /// Every stored value of a table as text, to search for what must not be there.
+    pub async fn table_text(&self, logical_id: &str) -> String {
+        let mut items: Vec<String> = self
+            .scan(logical_id)
+            .await
+            .into_iter()
+            .map(|i| {
+                format!(
+                    "{:?}",
+                    i.into_iter().collect::<std::collections::BTreeMap<_, _>>()
+                )
+            })
+            .collect();
+        items.sort();
+        items.join("\n")
+    }
+}

@@ -16,6 +16,9 @@ pub fn router(state: AppState) -> Router {
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/v1/me", get(me::get_me))
-        .route("/v1/me/identities/google", delete(identities::disconnect_google))
+        .route(
+            "/v1/me/identities/google",
+            delete(identities::disconnect_google),
+        )
         .with_state(state)
 }

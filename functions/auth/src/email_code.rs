@@ -104,7 +104,12 @@ pub async fn verify(
     let policy = &state.policy;
     state
         .limits
-        .check("verify_ip", &ip.0.to_string(), policy.verifications_per_ip, now)
+        .check(
+            "verify_ip",
+            &ip.0.to_string(),
+            policy.verifications_per_ip,
+            now,
+        )
         .await?;
 
     let email_hash = state.keyed_hash("email", email.as_str());

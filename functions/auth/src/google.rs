@@ -26,7 +26,9 @@ pub async fn sign_in(
     ApiJson(req): ApiJson<GoogleRequest>,
 ) -> Result<Json<SignInResponse>, ApiError> {
     if req.id_token.is_empty() || req.id_token.len() > 8192 {
-        return Err(ApiError::InvalidField("id_token is missing or too long".into()));
+        return Err(ApiError::InvalidField(
+            "id_token is missing or too long".into(),
+        ));
     }
     let now = state.clock.epoch_secs();
     state
@@ -68,9 +70,10 @@ pub async fn sign_in(
             // A verified address that matches an account links to it.
             Some(account) => {
                 ensure_active(&account)?;
-                let writes = state
-                    .accounts
-                    .link_google_writes(&account.id, &identity.sub, &linked_at)?;
+                let writes =
+                    state
+                        .accounts
+                        .link_google_writes(&account.id, &identity.sub, &linked_at)?;
                 commit(&state, writes, &account, false).await
             }
             None if req.over_13 == Some(true) => {

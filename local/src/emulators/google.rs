@@ -29,8 +29,14 @@ use serde_json::{Value, json};
 use shared::problem::ApiError;
 
 const KEY_PEMS: [(&str, &str); 2] = [
-    ("local-google-1", include_str!("../../keys/google-emulator-1.pem")),
-    ("local-google-2", include_str!("../../keys/google-emulator-2.pem")),
+    (
+        "local-google-1",
+        include_str!("../../keys/google-emulator-1.pem"),
+    ),
+    (
+        "local-google-2",
+        include_str!("../../keys/google-emulator-2.pem"),
+    ),
 ];
 const ISSUER: &str = "https://accounts.google.com";
 
@@ -53,10 +59,12 @@ impl GoogleEmulator {
         let keys = KEY_PEMS
             .iter()
             .map(|(kid, pem)| {
-                let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem).expect("bundled emulator key");
+                let private =
+                    rsa::RsaPrivateKey::from_pkcs8_pem(pem).expect("bundled emulator key");
                 EmulatorKey {
                     kid,
-                    signing: EncodingKey::from_rsa_pem(pem.as_bytes()).expect("bundled emulator key"),
+                    signing: EncodingKey::from_rsa_pem(pem.as_bytes())
+                        .expect("bundled emulator key"),
                     n: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
                     e: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
                 }
@@ -84,7 +92,10 @@ impl GoogleEmulator {
     }
 
     fn is_published(&self, kid: &str) -> bool {
-        self.published.read().map(|p| p.contains(kid)).unwrap_or(false)
+        self.published
+            .read()
+            .map(|p| p.contains(kid))
+            .unwrap_or(false)
     }
 }
 
@@ -97,7 +108,10 @@ async fn certs(State(g): State<Arc<GoogleEmulator>>) -> impl IntoResponse {
         .map(|k| json!({"kty": "RSA", "alg": "RS256", "use": "sig", "kid": k.kid, "n": k.n, "e": k.e}))
         .collect();
     (
-        [(header::CACHE_CONTROL, "public, max-age=3600, must-revalidate, no-transform")],
+        [(
+            header::CACHE_CONTROL,
+            "public, max-age=3600, must-revalidate, no-transform",
+        )],
         Json(json!({ "keys": keys })),
     )
 }
@@ -126,13 +140,21 @@ async fn id_token(
             .iter()
             .find(|k| !g.is_published(k.kid))
             .ok_or_else(|| ApiError::InvalidField("every emulator key is published".into()))?,
-        Some(_) => return Err(ApiError::InvalidField("signing_key is published or unpublished".into())),
+        Some(_) => {
+            return Err(ApiError::InvalidField(
+                "signing_key is published or unpublished".into(),
+            ));
+        }
     };
     let email = req.email.trim().to_lowercase();
     // Google's sub is a stable numeric id per account: derive one from the address.
     let sub = req.sub.unwrap_or_else(|| {
         let digest = shared::crypto::sha256_hex(&email);
-        let digits: String = digest.bytes().map(|b| char::from(b'0' + b % 10)).take(21).collect();
+        let digits: String = digest
+            .bytes()
+            .map(|b| char::from(b'0' + b % 10))
+            .take(21)
+            .collect();
         format!("1{digits}")
     });
     let now = chrono::Utc::now().timestamp();
@@ -149,8 +171,8 @@ async fn id_token(
     });
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(req.kid.unwrap_or_else(|| key.kid.to_owned()));
-    let token = jsonwebtoken::encode(&header, &claims, &key.signing)
-        .map_err(|_| ApiError::Internal)?;
+    let token =
+        jsonwebtoken::encode(&header, &claims, &key.signing).map_err(|_| ApiError::Internal)?;
     Ok(Json(json!({ "id_token": token })))
 }
 
@@ -158,7 +180,11 @@ async fn publish(
     State(g): State<Arc<GoogleEmulator>>,
     Path(kid): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = g.keys.iter().find(|k| k.kid == kid).ok_or(ApiError::NotFound)?;
+    let key = g
+        .keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or(ApiError::NotFound)?;
     if let Ok(mut p) = g.published.write() {
         p.insert(key.kid);
     }

@@ -61,7 +61,10 @@ impl Mailbox {
             .json()
             .await
             .map_err(|e| shared::problem::unavailable("local_aws", e))?;
-        let messages = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
+        let messages = data["ses"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         let to = to.trim().to_lowercase();
         let mut seen = self.first_seen.lock().map_err(|_| ApiError::Internal)?;
         let now = rfc3339(chrono::Utc::now());

@@ -182,7 +182,11 @@ impl GoogleVerifier {
                 cache.keys.get(kid).cloned().ok_or(IdTokenError::UnknownKey)
             }
             // Stale keys stay usable while Google is unreachable.
-            Err(()) => cache.keys.get(kid).cloned().ok_or(IdTokenError::KeysUnavailable),
+            Err(()) => cache
+                .keys
+                .get(kid)
+                .cloned()
+                .ok_or(IdTokenError::KeysUnavailable),
         }
     }
 
@@ -226,11 +230,16 @@ impl GoogleVerifier {
             .into_iter()
             .filter(|k| k.kty == "RSA")
             .filter_map(|k| {
-                let key = DecodingKey::from_rsa_components(k.n.as_deref()?, k.e.as_deref()?).ok()?;
+                let key =
+                    DecodingKey::from_rsa_components(k.n.as_deref()?, k.e.as_deref()?).ok()?;
                 Some((k.kid?, key))
             })
             .collect::<HashMap<_, _>>();
-        tracing::info!(keys = keys.len(), max_age_secs = max_age.as_secs(), "JWKS fetched");
+        tracing::info!(
+            keys = keys.len(),
+            max_age_secs = max_age.as_secs(),
+            "JWKS fetched"
+        );
         Ok((keys, max_age))
     }
 }

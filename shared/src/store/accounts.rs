@@ -163,7 +163,10 @@ fn profile_item(a: &Account) -> Item {
     p.insert("email".into(), s(&a.email));
     p.insert("created_at".into(), s(&a.created_at));
     p.insert("status".into(), s(a.status.as_str()));
-    p.insert("policy_version_accepted".into(), s(&a.policy_version_accepted));
+    p.insert(
+        "policy_version_accepted".into(),
+        s(&a.policy_version_accepted),
+    );
     p.insert("age_confirmed_at".into(), s(&a.age_confirmed_at));
     let optional = [
         ("display_name", &a.display_name),

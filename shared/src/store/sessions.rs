@@ -52,11 +52,17 @@ impl SessionStore {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)");
-        Ok(TransactWriteItem::builder().put(built(put.build())?).build())
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
     }
 
     /// The live session for a token hash, or `None` if unknown or expired at `now`.
-    pub async fn get_live(&self, token_hash: &str, now: i64) -> Result<Option<Session>, StoreError> {
+    pub async fn get_live(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<Session>, StoreError> {
         let out = self
             .client
             .get_item()

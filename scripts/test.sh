@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Every test of the project. Each end-to-end test starts its own local stack on free
+# ports, so this runs beside `make dev`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+started=$(date +%s)
+
+export SORA_PYTHON="$(bash scripts/python-tools.sh)"
+
+echo "== format"
+cargo fmt --all -- --check
+
+echo "== lints"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
+
+echo "== done in $(( $(date +%s) - started ))s"

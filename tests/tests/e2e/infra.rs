@@ -1,0 +1,264 @@
+//! The infrastructure template: it lints clean, the local stack creates exactly what it
+//! declares, and it is what the functions' configuration and the API contract need.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use e2e_tests::TestStack;
+use e2e_tests::local_stack::template::Template;
+use serde_yaml::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r35_cfn_lint_passes_on_the_template() {
+    let python = e2e_tests::local_stack::moto::python()
+        .await
+        .expect("python tools");
+    let cfn_lint = python.with_file_name("cfn-lint");
+    let out = tokio::process::Command::new(cfn_lint)
+        .arg(root().join("infra/template.yaml"))
+        .output()
+        .await
+        .expect("cfn-lint runs");
+    assert!(
+        out.status.success(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn names(v: Option<&Value>, field: &str) -> BTreeSet<String> {
+    v.and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .map(|x| {
+            format!(
+                "{}:{}",
+                x["AttributeName"].as_str().unwrap_or_default(),
+                x[field].as_str().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_local_stack_creates_exactly_the_tables_the_template_declares() {
+    let t = TestStack::start().await;
+    let template = Template::load().unwrap();
+    let ddb = &t.stack.aws.dynamodb;
+    let tables = template.resources_of("AWS::DynamoDB::Table");
+    assert!(tables.len() >= 3);
+    for table in tables {
+        let props = table.properties;
+        let name = t.table(table.logical_id);
+        let d = ddb.describe_table().table_name(&name).send().await.unwrap();
+        let d = d.table.unwrap();
+        let keys: BTreeSet<String> = d
+            .key_schema()
+            .iter()
+            .map(|k| format!("{}:{}", k.attribute_name(), k.key_type().as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            names(props.get("KeySchema"), "KeyType"),
+            "{name} keys"
+        );
+        let attrs: BTreeSet<String> = d
+            .attribute_definitions()
+            .iter()
+            .map(|a| format!("{}:{}", a.attribute_name(), a.attribute_type().as_str()))
+            .collect();
+        assert_eq!(
+            attrs,
+            names(props.get("AttributeDefinitions"), "AttributeType"),
+            "{name} attributes"
+        );
+        let live_gsis: BTreeSet<String> = d
+            .global_secondary_indexes()
+            .iter()
+            .map(|g| {
+                let keys: Vec<String> = g
+                    .key_schema()
+                    .iter()
+                    .map(|k| k.attribute_name().to_owned())
+                    .collect();
+                let projection = g
+                    .projection()
+                    .and_then(|p| p.projection_type())
+                    .map(|p| p.as_str().to_owned());
+                format!(
+                    "{}:{}:{}",
+                    g.index_name().unwrap_or_default(),
+                    keys.join(","),
+                    projection.unwrap_or_default()
+                )
+            })
+            .collect();
+        let declared_gsis: BTreeSet<String> = props
+            .get("GlobalSecondaryIndexes")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .map(|g| {
+                let keys: Vec<String> = g["KeySchema"]
+                    .as_sequence()
+                    .unwrap()
+                    .iter()
+                    .map(|k| k["AttributeName"].as_str().unwrap().to_owned())
+                    .collect();
+                format!(
+                    "{}:{}:{}",
+                    g["IndexName"].as_str().unwrap(),
+                    keys.join(","),
+                    g["Projection"]["ProjectionType"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(live_gsis, declared_gsis, "{name} indexes");
+        let ttl = ddb
+            .describe_time_to_live()
+            .table_name(&name)
+            .send()
+            .await
+            .unwrap();
+        let live_ttl = ttl
+            .time_to_live_description()
+            .filter(|d| d.time_to_live_status().map(|s| s.as_str()) == Some("ENABLED"))
+            .and_then(|d| d.attribute_name().map(str::to_owned));
+        let declared_ttl = props
+            .get("TimeToLiveSpecification")
+            .filter(|s| s["Enabled"].as_bool() == Some(true))
+            .and_then(|s| s["AttributeName"].as_str().map(str::to_owned));
+        assert_eq!(live_ttl, declared_ttl, "{name} TTL");
+        // R35: encrypted at rest, recoverable.
+        assert_eq!(
+            props["SSESpecification"]["SSEEnabled"].as_bool(),
+            Some(true),
+            "{name} SSE"
+        );
+        assert_eq!(
+            props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(),
+            Some(true),
+            "{name} PITR"
+        );
+    }
+    // The mail identity exists, so SES accepts the sender.
+    let from = &t.stack.env["MAIL_FROM"];
+    t.stack
+        .aws
+        .ses
+        .get_email_identity()
+        .email_identity(from)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[test]
+fn the_template_declares_every_variable_the_functions_read() {
+    let template = Template::load().unwrap();
+    let mut env: std::collections::HashMap<String, String> = template
+        .environment(|id| Some(format!("local-{id}-0123456789abcdef0123456789abcdef@x.io")))
+        .unwrap()
+        .into_iter()
+        .collect();
+    // Set by the Lambda service itself.
+    env.insert("AWS_REGION".into(), "eu-west-1".into());
+    shared::config::Config::from_map(&env)
+        .expect("the template's environment is a complete configuration");
+}
+
+#[test]
+fn r35_functions_are_arm64_on_provided_al2023_built_with_cargo_lambda() {
+    let yaml: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
+            .unwrap();
+    let globals = &yaml["Globals"]["Function"];
+    assert_eq!(globals["Runtime"], "provided.al2023");
+    assert_eq!(globals["Architectures"][0], "arm64");
+    let template = Template::parse(&serde_yaml::to_string(&yaml).unwrap()).unwrap();
+    let functions = template.resources_of("AWS::Serverless::Function");
+    assert!(functions.len() >= 2);
+    for f in functions {
+        let resource = &yaml["Resources"][f.logical_id];
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"], "rust-cargolambda",
+            "{}",
+            f.logical_id
+        );
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        assert!(
+            root()
+                .join("functions")
+                .join(binary)
+                .join("Cargo.toml")
+                .exists(),
+            "{binary}"
+        );
+        // Least privilege: no wildcard actions or resources.
+        let policies = serde_yaml::to_string(&resource["Properties"]["Policies"]).unwrap();
+        assert!(
+            !policies.contains("dynamodb:*") && !policies.contains("Resource: '*'"),
+            "{}",
+            f.logical_id
+        );
+        assert!(
+            !policies.contains("dynamodb:Scan"),
+            "{}: no Scan on a request path",
+            f.logical_id
+        );
+    }
+}
+
+/// Every HTTP route the template routes to a function is described in the OpenAPI
+/// document, and every described route (but the local-only ones) is deployed.
+#[test]
+fn the_openapi_document_describes_every_deployed_route() {
+    let template: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
+            .unwrap();
+    let mut deployed = BTreeSet::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        for (_, event) in resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            if event["Type"] == "HttpApi" {
+                let p = &event["Properties"];
+                deployed.insert(format!(
+                    "{} {}",
+                    p["Method"].as_str().unwrap().to_uppercase(),
+                    p["Path"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    let openapi: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/openapi.yaml")).unwrap())
+            .unwrap();
+    let mut described = BTreeSet::new();
+    for (path, item) in openapi["paths"].as_mapping().unwrap() {
+        let path = path.as_str().unwrap();
+        if path.starts_with("/_local") {
+            continue;
+        }
+        for (method, _) in item.as_mapping().unwrap() {
+            described.insert(format!(
+                "{} {}",
+                method.as_str().unwrap().to_uppercase(),
+                path
+            ));
+        }
+    }
+    assert_eq!(deployed, described);
+}

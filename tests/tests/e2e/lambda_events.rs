@@ -1,0 +1,122 @@
+//! The Lambda entry path: each sample API Gateway v2 event in `events/apigw/` goes
+//! through `lambda_http`'s adapter (what `lambda_http::run` does with every
+//! invocation) to the function's router, against the local AWS endpoint.
+
+use std::path::PathBuf;
+
+use axum::Router;
+use e2e_tests::TestStack;
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Adapter, Context, LambdaEvent, Service};
+use serde_json::Value;
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/apigw")
+}
+
+async fn invoke(router: Router, file: &str) -> Value {
+    let text = std::fs::read_to_string(events_dir().join(file)).expect("event file");
+    let request: LambdaRequest = serde_json::from_str(&text).expect("an API Gateway event");
+    let mut adapter = Adapter::from(router);
+    let response = adapter
+        .call(LambdaEvent::new(request, Context::default()))
+        .await
+        .expect("the handler answers");
+    serde_json::to_value(&response).expect("a Lambda response")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
+    let t = TestStack::start().await;
+    let state = t.stack.state.clone();
+    // (event, function, status, problem code)
+    let cases: &[(&str, &str, u16, Option<&str>)] = &[
+        ("auth-email-start.json", "auth", 202, None),
+        ("auth-email-start-base64.json", "auth", 202, None),
+        (
+            "auth-email-start-malformed.json",
+            "auth",
+            400,
+            Some("malformed_json"),
+        ),
+        (
+            "auth-email-start-wrong-content-type.json",
+            "auth",
+            415,
+            Some("unsupported_media_type"),
+        ),
+        ("auth-email-verify.json", "auth", 400, Some("invalid_code")),
+        ("auth-google.json", "auth", 401, Some("invalid_id_token")),
+        ("auth-signout.json", "auth", 401, Some("unauthorized")),
+        ("auth-signout-all.json", "auth", 401, Some("unauthorized")),
+        ("account-me.json", "account", 401, Some("unauthorized")),
+        (
+            "account-disconnect-google.json",
+            "account",
+            401,
+            Some("unauthorized"),
+        ),
+    ];
+    for (file, function, status, code) in cases {
+        let router = match *function {
+            "auth" => auth::router(state.clone()),
+            _ => account::router(state.clone()),
+        };
+        let res = invoke(router, file).await;
+        assert_eq!(res["statusCode"], *status, "{file}: {res}");
+        if let Some(code) = code {
+            let body: Value = serde_json::from_str(res["body"].as_str().unwrap_or("{}")).unwrap();
+            assert_eq!(body["code"], *code, "{file}");
+            assert_eq!(
+                res["headers"]["content-type"], "application/problem+json",
+                "{file}"
+            );
+        }
+    }
+    // The start events really sent their codes.
+    assert_eq!(t.emails_to("someone@example.com").await.len(), 1);
+    assert_eq!(t.emails_to("someone.else@example.com").await.len(), 1);
+
+    // Every sample event is covered here.
+    let mut on_disk: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    on_disk.sort();
+    let mut covered: Vec<String> = cases.iter().map(|c| c.0.to_owned()).collect();
+    covered.sort();
+    assert_eq!(on_disk, covered);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
+    let t = TestStack::start().await;
+    let text = std::fs::read_to_string(events_dir().join("auth-email-start.json")).unwrap();
+    let mut statuses = Vec::new();
+    for i in 0..21 {
+        // Same sourceIp, different addresses: only the per-IP limit can refuse.
+        let event = text.replace("someone@example.com", &format!("p{i}@example.com"));
+        let request: LambdaRequest = serde_json::from_str(&event).unwrap();
+        let mut adapter = Adapter::from(auth::router(t.stack.state.clone()));
+        let res = adapter
+            .call(LambdaEvent::new(request, Context::default()))
+            .await
+            .unwrap();
+        statuses.push(
+            serde_json::to_value(&res).unwrap()["statusCode"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 202), "{statuses:?}");
+    assert_eq!(statuses[20], 429);
+    // A different client IP is not limited.
+    let other = text.replace("203.0.113.7", "198.51.100.9");
+    let request: LambdaRequest = serde_json::from_str(&other).unwrap();
+    let mut adapter = Adapter::from(auth::router(t.stack.state.clone()));
+    let res = adapter
+        .call(LambdaEvent::new(request, Context::default()))
+        .await
+        .unwrap();
+    assert_eq!(serde_json::to_value(&res).unwrap()["statusCode"], 202);
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests through the local stack. Each test names the requirement it proves.
+
+mod auth_email;
+mod auth_google;
+mod bad_input;
+mod infra;
+mod lambda_events;
+mod logs;
+mod sessions;
