@@ -1,4 +1,6 @@
 //! Local emulators of third parties, served under `/_local/*` on the stack's port.
 
+pub mod creem;
+pub mod fal;
 pub mod google;
 pub mod mailbox;

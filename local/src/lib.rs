@@ -3,6 +3,7 @@
 //!
 //! The tests start it in-process on a free port; `main.rs` starts it for people.
 
+pub mod consumers;
 pub mod emulators;
 pub mod moto;
 pub mod provision;

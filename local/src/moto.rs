@@ -3,6 +3,13 @@
 //!
 //! The server runs in a small Python wrapper that exits when its standard input
 //! closes, so it ends with the process that started it, even one that is killed.
+//!
+//! It serves one request at a time. moto checks a write's conditions and applies it
+//! in two moves, without a lock, so two concurrent requests could both pass a
+//! condition that only one may pass; DynamoDB never allows that, and the code relies
+//! on it (one debit per credit, one account per address). Served one at a time (and
+//! so over HTTP/1.0, one connection per request), the local endpoint keeps
+//! DynamoDB's promise. Queue consumers therefore poll without long waits.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -20,13 +27,14 @@ pub enum MotoError {
 }
 
 const WRAPPER: &str = r#"
-import sys
-from moto.server import ThreadedMotoServer
-server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
-server.start()
+import sys, threading
+from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+server = make_server("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
+threading.Thread(target=server.serve_forever, daemon=True).start()
 print("ready", flush=True)
 sys.stdin.read()
-server.stop()
+server.shutdown()
 "#;
 
 pub struct Moto {

@@ -109,6 +109,28 @@ impl Template {
         Ok(env)
     }
 
+    /// The binary a function is built from (`Metadata.BuildProperties.Binary`).
+    pub fn function_binary(&self, logical_id: &str) -> Option<String> {
+        self.root
+            .get("Resources")?
+            .get(logical_id)?
+            .get("Metadata")?
+            .get("BuildProperties")?
+            .get("Binary")?
+            .as_str()
+            .map(str::to_owned)
+    }
+
+    /// A parameter's `Default`, if it has one.
+    pub fn parameter_default(&self, name: &str) -> Option<String> {
+        self.root
+            .get("Parameters")?
+            .get(name)?
+            .get("Default")?
+            .as_str()
+            .map(str::to_owned)
+    }
+
     /// The names of the template's parameters.
     pub fn parameters(&self) -> Vec<String> {
         self.root
@@ -120,14 +142,5 @@ impl Template {
                     .collect()
             })
             .unwrap_or_default()
-    }
-}
-
-/// A property as a string, following a `!Ref` to `resolve`.
-pub fn string_or_ref(v: &Value, resolve: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Tagged(t) if t.tag == "!Ref" => resolve(t.value.as_str()?),
-        _ => None,
     }
 }

@@ -1,6 +1,14 @@
 //! AWS clients, built once per process from one configuration.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use aws_config::{BehaviorVersion, Region};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 
 use crate::config::Config;
 
@@ -9,6 +17,56 @@ use crate::config::Config;
 pub struct AwsClients {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub ses: aws_sdk_sesv2::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    /// How many requests each client has sent (every attempt counts): the cost of a
+    /// flow, measured by the tests.
+    pub requests: RequestCounts,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RequestCounts {
+    pub dynamodb: Counter,
+    pub ses: Counter,
+    pub s3: Counter,
+    pub sqs: Counter,
+}
+
+impl RequestCounts {
+    /// `(dynamodb, s3, sqs, ses)` so far.
+    pub fn snapshot(&self) -> [u64; 4] {
+        [
+            self.dynamodb.get(),
+            self.s3.get(),
+            self.sqs.get(),
+            self.ses.get(),
+        ]
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Counter(Arc<AtomicU64>);
+
+impl Counter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
 }
 
 impl AwsClients {
@@ -23,27 +81,51 @@ impl AwsClients {
         Self::from_sdk_config(&loader.load().await)
     }
 
-    /// For the local stack and tests: fixed dummy credentials, no credential chain.
-    pub async fn load_local(config: &Config) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(config.region.clone()))
+    /// For the local stack and tests: a local endpoint, fixed dummy credentials, no
+    /// credential chain.
+    pub async fn load_local(region: &str, endpoint: &str) -> Self {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(endpoint)
             .credentials_provider(aws_credential_types::Credentials::new(
                 "local",
                 "local",
                 None,
                 None,
                 "local-stack",
-            ));
-        if let Some(url) = &config.aws_endpoint_url {
-            loader = loader.endpoint_url(url);
-        }
-        Self::from_sdk_config(&loader.load().await)
+            ))
+            .load()
+            .await;
+        Self::from_sdk_config(&sdk)
     }
 
     pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
+        let requests = RequestCounts::default();
+        let local = sdk.endpoint_url().is_some();
         Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            ses: aws_sdk_sesv2::Client::new(sdk),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(sdk)
+                    .interceptor(requests.dynamodb.clone())
+                    .build(),
+            ),
+            ses: aws_sdk_sesv2::Client::from_conf(
+                aws_sdk_sesv2::config::Builder::from(sdk)
+                    .interceptor(requests.ses.clone())
+                    .build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk)
+                    .interceptor(requests.s3.clone())
+                    // A local endpoint has no per-bucket DNS names.
+                    .force_path_style(local)
+                    .build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(sdk)
+                    .interceptor(requests.sqs.clone())
+                    .build(),
+            ),
+            requests,
         }
     }
 }

@@ -2,3 +2,6 @@
 
 pub mod account;
 pub mod email;
+pub mod ledger;
+pub mod sensitive;
+pub mod video;

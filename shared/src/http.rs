@@ -27,6 +27,20 @@ pub fn finish_router(router: Router) -> Router {
         .layer(axum::middleware::from_fn(request_log::log_request))
 }
 
+/// A path parameter, with a problem+json refusal when it does not parse.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|_| ApiError::NotFound)
+    }
+}
+
 /// Query parameters, with a problem+json refusal when they do not parse.
 pub struct ApiQuery<T>(pub T);
 

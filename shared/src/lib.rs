@@ -8,19 +8,23 @@
 //! - [`state`] ties them together into the one value a handler borrows.
 
 pub mod aws;
+pub mod blobs;
 pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod identity;
+pub mod jobs;
 pub mod mail;
 pub mod policy;
 pub mod problem;
+pub mod providers;
+pub mod queue;
 pub mod ratelimit;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 
 pub use problem::ApiError;
-pub use state::AppState;
+pub use state::{AppState, VideoState};

@@ -54,6 +54,22 @@ pub struct Policy {
     pub id_token_leeway: Duration,
     /// R14: largest accepted upload.
     pub upload_max_bytes: u64,
+    /// R14, R17: lifetime of a presigned upload link.
+    pub upload_link_ttl: Duration,
+    /// R39: uploads and generations per account, and generations per client IP.
+    pub uploads_per_account: Limit,
+    pub videos_per_account: Limit,
+    pub videos_per_ip: Limit,
+    /// R11: credits a new account starts with, so the product can be tried.
+    pub signup_grant_credits: i64,
+    /// R13: how long `generate` waits between looks at the provider.
+    pub provider_poll_interval: Duration,
+    /// R13: a generation not finished this long after submission fails (and refunds).
+    pub generation_deadline: Duration,
+    /// R13: first wait after the provider refused a submission (5xx, 429); doubles.
+    pub provider_retry_base: Duration,
+    /// R13: submission attempts before a job fails.
+    pub provider_max_submits: u32,
     /// R15: inputs are deleted this long after upload.
     pub input_retention: Duration,
     /// R15: outputs are deleted this long after completion.
@@ -93,6 +109,15 @@ impl Default for Policy {
             jwks_default_max_age: HOUR,
             id_token_leeway: MINUTE,
             upload_max_bytes: 10 * 1024 * 1024,
+            upload_link_ttl: 15 * MINUTE,
+            uploads_per_account: Limit::per_hour(60),
+            videos_per_account: Limit::per_hour(30),
+            videos_per_ip: Limit::per_hour(60),
+            signup_grant_credits: 3,
+            provider_poll_interval: Duration::from_secs(10),
+            generation_deadline: 30 * MINUTE,
+            provider_retry_base: Duration::from_secs(2),
+            provider_max_submits: 6,
             input_retention: DAY,
             output_retention: 7 * DAY,
             download_link_ttl: 15 * MINUTE,
@@ -107,6 +132,17 @@ impl Default for Policy {
             rights_request_due: 30 * DAY,
         }
     }
+}
+
+/// R13: the clip lengths offered, in seconds (what the video models accept).
+pub const VIDEO_SECONDS: &[u32] = &[4, 6, 8];
+
+/// R14: the image types accepted for image-to-video.
+pub const UPLOAD_CONTENT_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
+
+/// R11: a video's price in credits: one per started four seconds.
+pub fn video_cost(seconds: u32) -> i64 {
+    i64::from(seconds.div_ceil(4))
 }
 
 /// Whole days of a duration, for S3 lifecycle rules (which count in days).
@@ -128,6 +164,9 @@ mod tests {
         assert_eq!(p.codes_per_ip, Limit::per_hour(20));
         // R05
         assert_eq!(p.session_ttl, Duration::from_secs(30 * 86400));
+        // R11
+        assert_eq!(p.signup_grant_credits, 3);
+        assert_eq!((video_cost(4), video_cost(6), video_cost(8)), (1, 2, 2));
         // R14, R15, R17
         assert_eq!(p.upload_max_bytes, 10 * 1024 * 1024);
         assert_eq!(whole_days(p.input_retention), 1);

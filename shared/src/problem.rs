@@ -37,6 +37,16 @@ pub enum ApiError {
     IdentityNotLinked,
     #[error("this account is suspended")]
     AccountSuspended,
+    #[error("not enough credits for this video")]
+    InsufficientCredits,
+    #[error("the prompt was refused by content moderation")]
+    PromptRejected,
+    #[error("the prompt contains sensitive personal data ({}); remove it and try again", .0.join(", "))]
+    SensitiveData(Vec<&'static str>),
+    #[error("content moderation is unavailable; nothing was charged, try again shortly")]
+    ModerationUnavailable,
+    #[error("{0}")]
+    InvalidUpload(String),
     #[error("a service this request depends on is unavailable; try again shortly")]
     Unavailable,
     #[error("an unexpected error occurred")]
@@ -58,7 +68,11 @@ impl ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::EmailNotVerified => StatusCode::CONFLICT,
             Self::AccountSuspended => StatusCode::FORBIDDEN,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
+            Self::PromptRejected | Self::SensitiveData(_) | Self::InvalidUpload(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::Unavailable | Self::ModerationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -80,6 +94,11 @@ impl ApiError {
             Self::EmailNotVerified => "email_not_verified",
             Self::IdentityNotLinked => "identity_not_linked",
             Self::AccountSuspended => "account_suspended",
+            Self::InsufficientCredits => "insufficient_credits",
+            Self::PromptRejected => "prompt_rejected",
+            Self::SensitiveData(_) => "sensitive_data_in_prompt",
+            Self::ModerationUnavailable => "moderation_unavailable",
+            Self::InvalidUpload(_) => "invalid_upload",
             Self::Unavailable => "service_unavailable",
             Self::Internal => "internal_error",
         }
@@ -93,13 +112,17 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = json!({
+        let mut body = json!({
             "type": format!("https://www.sora2ai.info/problems/{}", self.code()),
             "title": self.title(),
             "status": status.as_u16(),
             "detail": self.to_string(),
             "code": self.code(),
         });
+        if let Self::SensitiveData(kinds) = &self {
+            // The kinds found, never the data itself (R19).
+            body["kinds"] = json!(kinds);
+        }
         let mut res = (status, body.to_string()).into_response();
         let headers = res.headers_mut();
         headers.insert(

@@ -4,7 +4,9 @@
 
 pub mod accounts;
 pub mod codes;
+pub mod ledger;
 pub mod sessions;
+pub mod videos;
 
 use std::collections::HashMap;
 

@@ -108,19 +108,31 @@ impl TestStack {
     }
 
     pub async fn start_with(policy: Policy) -> Self {
+        Self::start_opts(|o| o.policy = policy).await
+    }
+
+    /// A stack with test settings: consumers running, fast provider and polling.
+    pub async fn start_opts(adjust: impl FnOnce(&mut StackOptions)) -> Self {
         logs();
         let clock = Clock::system();
-        let stack = LocalStack::start(StackOptions {
+        let mut opts = StackOptions {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             aws_endpoint: std::env::var("SORA_TEST_AWS_ENDPOINT")
                 .ok()
                 .filter(|v| !v.is_empty()),
             prefix: format!("t{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
-            policy,
+            policy: Policy {
+                provider_poll_interval: std::time::Duration::from_secs(1),
+                provider_retry_base: std::time::Duration::from_secs(1),
+                ..Policy::default()
+            },
             clock: clock.clone(),
-        })
-        .await
-        .expect("local stack starts");
+            consumers: true,
+            fal_duration: std::time::Duration::from_millis(500),
+            env_overrides: Default::default(),
+        };
+        adjust(&mut opts);
+        let stack = LocalStack::start(opts).await.expect("local stack starts");
         Self {
             stack,
             http: reqwest::Client::new(),
@@ -246,8 +258,9 @@ impl TestStack {
         .await
     }
 
+    /// The local name of a table or bucket (the URL of a queue) the template declares.
     pub fn table(&self, logical_id: &str) -> String {
-        self.stack.physical_names[logical_id].clone()
+        self.stack.refs.refs[logical_id].clone()
     }
 
     /// Every item of a table, as a test inspects what is stored (never on a request path).

@@ -40,8 +40,8 @@ struct Consents {
     updated_at: Option<String>,
 }
 
-impl From<Account> for Me {
-    fn from(a: Account) -> Self {
+impl Me {
+    fn new(a: Account, credits: i64) -> Self {
         let mut identities = vec![Identity {
             provider: "email",
             linked_at: Some(a.created_at.clone()),
@@ -58,8 +58,8 @@ impl From<Account> for Me {
             email: a.email,
             display_name: a.display_name,
             created_at: a.created_at,
-            // Credits and plans arrive with billing; until then an account has none.
-            credits: 0,
+            credits,
+            // Plans arrive with billing; until then an account has none.
             plan: None,
             identities,
             consents: Consents::default(),
@@ -80,5 +80,7 @@ pub async fn load(state: &AppState, user: &AuthUser) -> Result<Account, ApiError
 }
 
 pub async fn get_me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Me>, ApiError> {
-    Ok(Json(load(&state, &user).await?.into()))
+    let account = load(&state, &user).await?;
+    let credits = state.ledger.balance(&account.id).await?;
+    Ok(Json(Me::new(account, credits)))
 }

@@ -14,7 +14,10 @@ use shared::store::StoreError;
 use shared::store::codes::StoredCode;
 use shared::{ApiError, AppState};
 
-use crate::signin::{SignInError, SignInResponse, commit_with_session, ensure_active, new_account};
+use crate::signin::{
+    SignInError, SignInResponse, account_creation_writes, commit_with_session, ensure_active,
+    new_account,
+};
 
 #[derive(Deserialize)]
 pub struct StartRequest {
@@ -154,7 +157,7 @@ pub async fn verify(
             now,
         )?];
         if is_new {
-            writes.extend(state.accounts.create_writes(&account)?);
+            writes.extend(account_creation_writes(&state, &account)?);
         }
         match commit_with_session(&state, writes, &account, is_new, "email_code").await {
             Ok(res) => return Ok(res),

@@ -12,7 +12,10 @@ use shared::identity::google::IdTokenError;
 use shared::problem::unavailable;
 use shared::{ApiError, AppState};
 
-use crate::signin::{SignInError, SignInResponse, commit_with_session, ensure_active, new_account};
+use crate::signin::{
+    SignInError, SignInResponse, account_creation_writes, commit_with_session, ensure_active,
+    new_account,
+};
 
 #[derive(Deserialize)]
 pub struct GoogleRequest {
@@ -81,7 +84,7 @@ pub async fn sign_in(
                 let mut account = new_account(&state, email.as_str(), name);
                 account.google_sub = Some(identity.sub.clone());
                 account.google_linked_at = Some(linked_at);
-                let writes = state.accounts.create_writes(&account)?;
+                let writes = account_creation_writes(&state, &account)?;
                 commit(&state, writes, &account, true).await
             }
             None => return Err(ApiError::AgeConfirmationRequired),

@@ -8,6 +8,7 @@ use serde::Serialize;
 use shared::clock::{from_epoch, rfc3339};
 use shared::crypto::{new_session_token, sha256_hex};
 use shared::domain::account::{Account, AccountStatus, PublicUser, new_account_id};
+use shared::domain::ledger::EntryKind;
 use shared::policy::POLICY_VERSION_CURRENT;
 use shared::store::sessions::Session;
 use shared::store::{StoreError, transact};
@@ -36,6 +37,23 @@ pub fn new_account(state: &AppState, email: &str, display_name: Option<String>) 
         policy_version_accepted: POLICY_VERSION_CURRENT.to_owned(),
         age_confirmed_at: now,
     }
+}
+
+/// The writes that create `account`: profile, unique keys, and the sign-up grant of
+/// credits (R11), all or nothing.
+pub fn account_creation_writes(
+    state: &AppState,
+    account: &Account,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let mut writes = state.accounts.create_writes(account)?;
+    writes.extend(state.ledger.effect_writes(
+        &account.id,
+        EntryKind::Grant,
+        state.policy.signup_grant_credits,
+        &format!("signup:{}", account.id),
+        &account.created_at,
+    )?);
+    Ok(writes)
 }
 
 /// A suspended account gets no new session (R05).

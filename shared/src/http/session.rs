@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 
 use crate::crypto::sha256_hex;
 use crate::problem::ApiError;
-use crate::state::AppState;
+use crate::state::HasCore;
 
 #[derive(Debug, Clone)]
 pub struct AuthUser {
@@ -15,13 +15,11 @@ pub struct AuthUser {
     pub session_hash: String,
 }
 
-impl FromRequestParts<AppState> for AuthUser {
+impl<S: HasCore + Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let state = state.core();
         let token = parts
             .headers
             .get(header::AUTHORIZATION)

@@ -1,0 +1,65 @@
+//! The "your video is ready" notice: once per video, after the provider's copy is
+//! dropped (R16).
+
+use shared::VideoState;
+use shared::mail::Email;
+use shared::providers::video::VideoProvider;
+use shared::store::videos::Job;
+
+use crate::{DeliverError, retry};
+
+pub async fn notify(state: &VideoState, job: &Job) -> Result<(), DeliverError> {
+    // Claim the notice first: of two concurrent copies, one sends.
+    match state.videos.mark_notified(&job.id).await {
+        Ok(()) => {}
+        Err(e) if e.is_condition_failure() => return Ok(()),
+        Err(e) => return Err(retry(e)),
+    }
+    if let Some(handle) = &job.provider_handle {
+        // Best effort: our copy is safe; a provider that cannot delete now keeps only
+        // what its own retention allows.
+        match state.provider.delete(handle).await {
+            Ok(()) => {
+                tracing::info!(event = "provider_copy_deleted", job_id = %job.id, "provider copy deleted")
+            }
+            Err(e) => {
+                tracing::warn!(event = "provider_copy_kept", job_id = %job.id, error = %e, "provider copy not deleted")
+            }
+        }
+    }
+    let sent = match state
+        .core
+        .accounts
+        .get(&job.account_id)
+        .await
+        .map_err(retry)?
+    {
+        Some(account) => {
+            let text = format!(
+                "Your video is ready.\n\n\
+                 Sign in to Sora2 AI to watch and download it. It is kept until {} \
+                 (UTC) and deleted after that; you can delete it sooner yourself.\n\n\
+                 The video is AI-generated: please say so wherever you share it.\n\n\
+                 This is a service notice about a video you asked for.\n",
+                job.expires_at.as_deref().unwrap_or("its expiry")
+            );
+            state
+                .core
+                .mailer
+                .send(Email {
+                    to: &account.email,
+                    subject: "Your Sora2 AI video is ready",
+                    text: &text,
+                })
+                .await
+        }
+        None => return Ok(()),
+    };
+    if let Err(e) = sent {
+        // Give the claim back so the retry sends it.
+        let _ = state.videos.unmark_notified(&job.id).await;
+        return Err(retry(e));
+    }
+    tracing::info!(event = "video_ready_notice_sent", job_id = %job.id, "ready notice sent");
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! One look at one job.
+
+use std::time::Duration;
+
+use shared::VideoState;
+use shared::blobs::ObjectMeta;
+use shared::clock::rfc3339;
+use shared::domain::video::{JobStatus, Mode};
+use shared::jobs::{end, output_key};
+use shared::providers::video::{
+    GenerationRequest, Progress, ProviderError, SubmitError, VideoProvider,
+};
+use shared::queue::GenerateMessage;
+use shared::store::StoreError;
+use shared::store::videos::Job;
+
+/// A step that could not finish for now; the message comes back later.
+#[derive(Debug)]
+pub struct StepError(pub String);
+
+impl From<StoreError> for StepError {
+    fn from(e: StoreError) -> Self {
+        Self(e.to_string())
+    }
+}
+
+pub async fn run(state: &VideoState, job_id: &str) -> Result<(), StepError> {
+    let Some(job) = state.videos.get(job_id).await? else {
+        tracing::info!(%job_id, "no such job; message dropped");
+        return Ok(());
+    };
+    if !job.status.is_active() {
+        // Done, failed or deleted meanwhile: a late or repeated message.
+        return Ok(());
+    }
+    let core = &state.core;
+    let deadline = job.created_epoch + core.policy.generation_deadline.as_secs() as i64;
+    if core.clock.epoch_secs() >= deadline {
+        if let Some(handle) = &job.provider_handle {
+            let _ = state.provider.cancel(handle).await;
+        }
+        end(state, &job, JobStatus::Failed, Some("timed_out")).await?;
+        return Ok(());
+    }
+    match job.provider_handle.clone() {
+        None => submit(state, &job).await,
+        Some(handle) => poll(state, &job, &handle).await,
+    }
+}
+
+async fn again(state: &VideoState, job: &Job, delay: Duration) -> Result<(), StepError> {
+    state
+        .queue
+        .send_generate(
+            &GenerateMessage {
+                job_id: job.id.clone(),
+            },
+            delay,
+        )
+        .await
+        .map_err(|e| StepError(e.to_string()))
+}
+
+async fn submit(state: &VideoState, job: &Job) -> Result<(), StepError> {
+    let core = &state.core;
+    let policy = &core.policy;
+    let Some(prompt) = job.prompt.as_deref() else {
+        return Ok(());
+    };
+    // R14: the image is read by the provider through a short-lived link, never public.
+    let image_url = match (&job.mode, &job.input_key) {
+        (Mode::Image, Some(key)) => Some(
+            state
+                .blobs
+                .presign_get(
+                    &state.config.inputs_bucket,
+                    key,
+                    policy.upload_link_ttl,
+                    None,
+                )
+                .await
+                .map_err(|e| StepError(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    let request = GenerationRequest {
+        prompt,
+        mode: job.mode,
+        settings: &job.settings,
+        image_url: image_url.as_deref(),
+    };
+    match state.provider.submit(&request).await {
+        Ok(handle) => {
+            match state
+                .videos
+                .mark_generating(&job.id, &handle, &rfc3339(core.clock.now()))
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(event = "video_submitted", job_id = %job.id, provider = state.provider.name(), "submitted to the provider");
+                    again(state, job, policy.provider_poll_interval).await
+                }
+                Err(e) if e.is_condition_failure() => {
+                    // Another copy of this message submitted first: stop ours.
+                    let _ = state.provider.cancel(&handle).await;
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = state.provider.cancel(&handle).await;
+                    Err(e.into())
+                }
+            }
+        }
+        Err(SubmitError::Retry { after }) => {
+            let attempt = job.submits + 1;
+            if attempt >= policy.provider_max_submits {
+                end(state, job, JobStatus::Failed, Some("provider_unavailable")).await?;
+                return Ok(());
+            }
+            state.videos.count_submit(&job.id).await?;
+            let backoff = policy.provider_retry_base * 2u32.saturating_pow(attempt - 1);
+            let delay = after.map_or(backoff, |a| a.max(backoff));
+            tracing::info!(event = "provider_busy", job_id = %job.id, attempt, delay_secs = delay.as_secs(), "provider refused for now");
+            again(state, job, delay).await
+        }
+        Err(SubmitError::Refused) => {
+            end(state, job, JobStatus::Rejected, Some("provider_refused")).await?;
+            Ok(())
+        }
+        Err(SubmitError::Failed(reason)) => {
+            tracing::error!(event = "provider_error", job_id = %job.id, reason, "submission failed");
+            end(state, job, JobStatus::Failed, Some("provider_error")).await?;
+            Ok(())
+        }
+    }
+}
+
+async fn poll(state: &VideoState, job: &Job, handle: &str) -> Result<(), StepError> {
+    let wait = state.core.policy.provider_poll_interval;
+    match state.provider.progress(handle).await {
+        Ok(Progress::Pending) => again(state, job, wait).await,
+        // A passing fault at the provider: look again later; the deadline still holds.
+        Err(ProviderError::Transient(reason)) => {
+            tracing::info!(job_id = %job.id, reason, "provider status unavailable for now");
+            again(state, job, wait).await
+        }
+        Ok(Progress::Failed) | Err(ProviderError::Failed(_)) => {
+            end(state, job, JobStatus::Failed, Some("generation_failed")).await?;
+            Ok(())
+        }
+        Ok(Progress::Completed) => store_output(state, job, handle).await,
+    }
+}
+
+/// Streams the finished file into the outputs bucket, marked as AI-generated (R21).
+async fn store_output(state: &VideoState, job: &Job, handle: &str) -> Result<(), StepError> {
+    let bucket = &state.config.outputs_bucket;
+    let key = output_key(&job.id);
+    // Stored by an earlier copy of this message: `deliver` has it already.
+    if state
+        .blobs
+        .head(bucket, &key)
+        .await
+        .map_err(|e| StepError(e.to_string()))?
+        .is_some()
+    {
+        return Ok(());
+    }
+    let wait = state.core.policy.provider_poll_interval;
+    let output = match state.provider.output(handle).await {
+        Ok(o) => o,
+        Err(ProviderError::Transient(_)) => return again(state, job, wait).await,
+        Err(ProviderError::Failed(_)) => {
+            end(state, job, JobStatus::Failed, Some("generation_failed")).await?;
+            return Ok(());
+        }
+    };
+    let stream = match state.provider.download(&output).await {
+        Ok(s) => s,
+        Err(_) => return again(state, job, wait).await,
+    };
+    let model = state.provider.model(job.mode).to_owned();
+    let meta = ObjectMeta {
+        content_type: "video/mp4",
+        metadata: &[
+            ("ai-generated", "true"),
+            ("job-id", &job.id),
+            ("generator", state.provider.name()),
+            ("model", &model),
+        ],
+    };
+    match state.blobs.upload_stream(bucket, &key, meta, stream).await {
+        Ok(bytes) => {
+            tracing::info!(event = "video_stored", job_id = %job.id, bytes, "output stored");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(job_id = %job.id, error = %e, "storing the output failed; will retry");
+            again(state, job, wait).await
+        }
+    }
+}

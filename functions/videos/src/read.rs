@@ -1,0 +1,63 @@
+//! GET /v1/videos and GET /v1/videos/{id}.
+
+use axum::Json;
+use axum::extract::State;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shared::http::{ApiPath, ApiQuery, AuthUser};
+use shared::store::videos::PageKey;
+use shared::{ApiError, VideoState};
+
+use crate::view::{owned_job, video_json};
+
+const PAGE_SIZE: i32 = 20;
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    cursor: Option<String>,
+}
+
+fn encode_cursor(k: &PageKey) -> String {
+    URL_SAFE_NO_PAD.encode(json!([k.job_id, k.created_at]).to_string())
+}
+
+fn decode_cursor(c: &str) -> Result<PageKey, ApiError> {
+    let bad = || ApiError::InvalidField("cursor is not one this API gave out".into());
+    let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
+    let (job_id, created_at): (String, String) = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    Ok(PageKey { job_id, created_at })
+}
+
+/// The caller's videos, newest first, a page at a time. The cursor names a position
+/// only; the query is always the caller's own partition, so a cursor cannot reach
+/// another person's videos (R36).
+pub async fn list(
+    State(state): State<VideoState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let page = state
+        .videos
+        .list(&user.account_id, after.as_ref(), PAGE_SIZE)
+        .await?;
+    let mut items = Vec::with_capacity(page.jobs.len());
+    for job in &page.jobs {
+        items.push(video_json(&state, job).await?);
+    }
+    Ok(Json(json!({
+        "items": items,
+        "next_cursor": page.next.as_ref().map(encode_cursor),
+    })))
+}
+
+pub async fn get_one(
+    State(state): State<VideoState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = owned_job(&state, &user.account_id, &id).await?;
+    Ok(Json(video_json(&state, &job).await?))
+}

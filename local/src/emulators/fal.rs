@@ -1,0 +1,347 @@
+//! fal.ai's queue API, locally: the same wire format as `https://queue.fal.run` (and the
+//! payload-deletion call of `https://api.fal.ai/v1`), so the real client works
+//! unchanged against it.
+//!
+//! - `POST /_local/fal/{model_id}` → `{request_id, status_url, response_url, cancel_url}`
+//! - `GET  …/requests/{id}/status` → `{status: IN_QUEUE | IN_PROGRESS | COMPLETED}`
+//! - `GET  …/requests/{id}` → `{video: {url, content_type, file_size}}`
+//! - `PUT  …/requests/{id}/cancel`
+//! - `DELETE /_local/fal/api/v1/models/requests/{id}/payloads`
+//! - `GET  /_local/fal/files/{id}.mp4`: the output, a real small MP4 with audio.
+//!
+//! A request takes `duration` to finish. Words in the prompt choose a failure:
+//! `emulator-fail` ends failed; `emulator-5xx` makes submit answer 503 three times,
+//! then work; `emulator-429` makes submit answer 429 with Retry-After once;
+//! `emulator-hang` never finishes; `emulator-big` returns a 50 MB file.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use serde_json::{Value, json};
+
+pub const SAMPLE_MP4: &[u8] = include_bytes!("../../assets/sample.mp4");
+pub const LOCAL_FAL_KEY: &str = "local-fal-key";
+/// Size of the `emulator-big` output.
+pub const BIG_OUTPUT_BYTES: u64 = 50 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct FalRequest {
+    pub model: String,
+    /// The input exactly as received, to check what a provider is given (R16).
+    pub input: Value,
+    pub submitted: Instant,
+    pub cancelled: bool,
+    pub payload_deleted: bool,
+    /// Whether the input image could be read through the link it was given.
+    pub image_ok: Option<bool>,
+}
+
+pub struct FalEmulator {
+    base_url: String,
+    duration: Duration,
+    requests: Mutex<HashMap<String, FalRequest>>,
+    /// Refusals already served per prompt, for the 5xx/429 words.
+    refusals: Mutex<HashMap<String, u32>>,
+    http: reqwest::Client,
+}
+
+impl FalEmulator {
+    pub fn new(base_url: impl Into<String>, duration: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            base_url: base_url.into(),
+            duration,
+            requests: Mutex::default(),
+            refusals: Mutex::default(),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/_local/fal/files/{file}", get(file))
+            .route(
+                "/_local/fal/api/v1/models/requests/{id}/payloads",
+                axum::routing::delete(delete_payloads),
+            )
+            .route("/_local/fal/{*path}", any(queue))
+            .with_state(self.clone())
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<FalRequest> {
+        self.requests
+            .lock()
+            .map(|r| r.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn queue_url(&self) -> String {
+        format!("{}/_local/fal", self.base_url)
+    }
+
+    fn prompt_of(&self, id: &str) -> String {
+        self.requests
+            .lock()
+            .ok()
+            .and_then(|r| {
+                r.get(id)
+                    .map(|q| q.input["prompt"].as_str().unwrap_or_default().to_owned())
+            })
+            .unwrap_or_default()
+    }
+
+    /// Serves a refusal for `word` up to `times` times per prompt.
+    fn refuse(&self, prompt: &str, word: &str, times: u32) -> bool {
+        if !prompt.contains(word) {
+            return false;
+        }
+        let mut r = self.refusals.lock().expect("refusal counts");
+        let n = r.entry(prompt.to_owned()).or_default();
+        if *n < times {
+            *n += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+fn problem(status: StatusCode, detail: &str) -> Response {
+    (status, axum::Json(json!({ "detail": detail }))).into_response()
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Key {LOCAL_FAL_KEY}"))
+}
+
+async fn queue(
+    State(fal): State<Arc<FalEmulator>>,
+    Path(path): Path<String>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !authorized(&headers) {
+        return problem(StatusCode::UNAUTHORIZED, "missing or wrong API key");
+    }
+    // `{model}/requests/{id}[/status|/cancel]` or a submit to `{model}`.
+    let parts: Vec<&str> = path.split('/').collect();
+    let at = parts.iter().position(|p| *p == "requests");
+    match (method.as_str(), at) {
+        ("POST", None) => submit(&fal, &path, &body).await,
+        ("GET", Some(i)) if parts.len() == i + 3 && parts[i + 2] == "status" => {
+            status(&fal, parts[i + 1])
+        }
+        ("GET", Some(i)) if parts.len() == i + 2 => result(&fal, parts[i + 1]),
+        ("PUT", Some(i)) if parts.len() == i + 3 && parts[i + 2] == "cancel" => {
+            cancel(&fal, parts[i + 1])
+        }
+        _ => problem(StatusCode::NOT_FOUND, "no such route"),
+    }
+}
+
+async fn submit(fal: &Arc<FalEmulator>, model: &str, body: &[u8]) -> Response {
+    let Ok(input) = serde_json::from_slice::<Value>(body) else {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "body is not JSON");
+    };
+    let Some(prompt) = input["prompt"].as_str().map(str::to_owned) else {
+        return problem(StatusCode::UNPROCESSABLE_ENTITY, "prompt is required");
+    };
+    if fal.refuse(&prompt, "emulator-5xx", 3) {
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
+    }
+    if fal.refuse(&prompt, "emulator-429", 1) {
+        let mut r = problem(StatusCode::TOO_MANY_REQUESTS, "rate limited");
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, "1".parse().expect("header"));
+        return r;
+    }
+    // Image-to-video: read the image through the link we were given, as fal would.
+    let image_ok = match input["image_url"].as_str() {
+        Some(url) => Some(match fal.http.get(url).send().await {
+            Ok(r) if r.status().is_success() => {
+                r.bytes().await.map(|b| !b.is_empty()).unwrap_or(false)
+            }
+            _ => false,
+        }),
+        None => None,
+    };
+    let id = uuid::Uuid::new_v4().to_string();
+    let base = format!("{}/{model}/requests/{id}", fal.queue_url());
+    fal.requests.lock().expect("requests").insert(
+        id.clone(),
+        FalRequest {
+            model: model.to_owned(),
+            input,
+            submitted: Instant::now(),
+            cancelled: false,
+            payload_deleted: false,
+            image_ok,
+        },
+    );
+    axum::Json(json!({
+        "request_id": id,
+        "response_url": base,
+        "status_url": format!("{base}/status"),
+        "cancel_url": format!("{base}/cancel"),
+        "queue_position": 0,
+    }))
+    .into_response()
+}
+
+enum Outcome {
+    Pending(&'static str),
+    Done,
+    Failed,
+}
+
+fn outcome(fal: &FalEmulator, id: &str) -> Option<Outcome> {
+    let requests = fal.requests.lock().ok()?;
+    let r = requests.get(id)?;
+    let prompt = r.input["prompt"].as_str().unwrap_or_default();
+    let elapsed = r.submitted.elapsed();
+    Some(if r.cancelled || r.image_ok == Some(false) {
+        Outcome::Failed
+    } else if prompt.contains("emulator-hang") {
+        Outcome::Pending("IN_PROGRESS")
+    } else if elapsed < fal.duration / 5 {
+        Outcome::Pending("IN_QUEUE")
+    } else if elapsed < fal.duration {
+        Outcome::Pending("IN_PROGRESS")
+    } else if prompt.contains("emulator-fail") {
+        Outcome::Failed
+    } else {
+        Outcome::Done
+    })
+}
+
+fn status(fal: &FalEmulator, id: &str) -> Response {
+    let base = format!("{}/requests/{id}", fal.queue_url());
+    match outcome(fal, id) {
+        None => problem(StatusCode::NOT_FOUND, "no such request"),
+        Some(Outcome::Pending(s)) => {
+            axum::Json(json!({ "status": s, "queue_position": 0, "response_url": base }))
+                .into_response()
+        }
+        Some(Outcome::Done) => {
+            axum::Json(json!({ "status": "COMPLETED", "response_url": base })).into_response()
+        }
+        Some(Outcome::Failed) => axum::Json(json!({
+            "status": "COMPLETED",
+            "response_url": base,
+            "error": "generation failed",
+        }))
+        .into_response(),
+    }
+}
+
+fn result(fal: &FalEmulator, id: &str) -> Response {
+    match outcome(fal, id) {
+        None => problem(StatusCode::NOT_FOUND, "no such request"),
+        Some(Outcome::Pending(_)) => {
+            problem(StatusCode::BAD_REQUEST, "request is still in progress")
+        }
+        Some(Outcome::Failed) => problem(StatusCode::UNPROCESSABLE_ENTITY, "generation failed"),
+        Some(Outcome::Done) => {
+            let size = if fal.prompt_of(id).contains("emulator-big") {
+                BIG_OUTPUT_BYTES
+            } else {
+                SAMPLE_MP4.len() as u64
+            };
+            axum::Json(json!({
+                "video": {
+                    "url": format!("{}/files/{id}.mp4", fal.queue_url()),
+                    "content_type": "video/mp4",
+                    "file_name": "output.mp4",
+                    "file_size": size,
+                }
+            }))
+            .into_response()
+        }
+    }
+}
+
+fn cancel(fal: &FalEmulator, id: &str) -> Response {
+    let mut requests = fal.requests.lock().expect("requests");
+    match requests.get_mut(id) {
+        Some(r) => {
+            r.cancelled = true;
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(json!({ "status": "CANCELLATION_REQUESTED" })),
+            )
+                .into_response()
+        }
+        None => problem(StatusCode::NOT_FOUND, "no such request"),
+    }
+}
+
+async fn delete_payloads(
+    State(fal): State<Arc<FalEmulator>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&headers) {
+        return problem(StatusCode::UNAUTHORIZED, "missing or wrong API key");
+    }
+    let mut requests = fal.requests.lock().expect("requests");
+    match requests.get_mut(&id) {
+        Some(r) => {
+            r.payload_deleted = true;
+            let link = format!("{}/files/{id}.mp4", fal.queue_url());
+            axum::Json(json!({ "cdn_delete_results": [{ "link": link, "exception": null }] }))
+                .into_response()
+        }
+        None => problem(StatusCode::NOT_FOUND, "no such request"),
+    }
+}
+
+/// The output file; the 50 MB one is made on the fly (the sample followed by an MP4
+/// `free` box), a chunk at a time.
+async fn file(State(fal): State<Arc<FalEmulator>>, Path(file): Path<String>) -> Response {
+    let id = file.trim_end_matches(".mp4");
+    let deleted = fal
+        .requests
+        .lock()
+        .ok()
+        .and_then(|r| r.get(id).map(|q| q.payload_deleted));
+    match deleted {
+        None | Some(true) => return problem(StatusCode::NOT_FOUND, "no such file"),
+        Some(false) => {}
+    }
+    let headers = [(header::CONTENT_TYPE, "video/mp4")];
+    if !fal.prompt_of(id).contains("emulator-big") {
+        return (headers, SAMPLE_MP4).into_response();
+    }
+    let padding = BIG_OUTPUT_BYTES - SAMPLE_MP4.len() as u64;
+    let mut free_header = (padding as u32).to_be_bytes().to_vec();
+    free_header.extend_from_slice(b"free");
+    const CHUNK: u64 = 64 * 1024;
+    let zeros = Bytes::from(vec![0u8; CHUNK as usize]);
+    let body_len = padding - 8;
+    let chunks = futures_util::stream::iter(
+        std::iter::once(Bytes::from_static(SAMPLE_MP4))
+            .chain(std::iter::once(Bytes::from(free_header)))
+            .chain((0..body_len.div_ceil(CHUNK)).map(move |i| {
+                let len = CHUNK.min(body_len - i * CHUNK) as usize;
+                zeros.slice(..len)
+            }))
+            .map(Ok::<_, std::io::Error>),
+    );
+    (
+        headers,
+        [(header::CONTENT_LENGTH, BIG_OUTPUT_BYTES.to_string())],
+        Body::from_stream(chunks),
+    )
+        .into_response()
+}

@@ -1,0 +1,67 @@
+//! The credit ledger's vocabulary (R11). Every entry is keyed by its cause, so writing
+//! it twice is impossible: the second write fails its "must be new" condition.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// Free credits (the sign-up grant).
+    Grant,
+    /// Credits bought.
+    Purchase,
+    /// A generation's cost.
+    Debit,
+    /// A failed, rejected or cancelled generation's cost, given back.
+    Refund,
+    /// A refunded or charged-back payment's credits, taken back.
+    Clawback,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Grant => "grant",
+            Self::Purchase => "purchase",
+            Self::Debit => "debit",
+            Self::Refund => "refund",
+            Self::Clawback => "clawback",
+        }
+    }
+
+    /// The sign of the entry's effect on the balance.
+    pub fn signed(self, amount: i64) -> i64 {
+        match self {
+            Self::Grant | Self::Purchase | Self::Refund => amount.abs(),
+            Self::Debit | Self::Clawback => -amount.abs(),
+        }
+    }
+}
+
+/// The entry id of an effect: one cause, one entry.
+pub fn entry_id(kind: EntryKind, cause: &str) -> String {
+    format!("{}:{cause}", kind.as_str())
+}
+
+/// The sum of signed entries: what the balance must equal.
+pub fn balance_of(entries: impl IntoIterator<Item = (EntryKind, i64)>) -> i64 {
+    entries.into_iter().map(|(k, a)| k.signed(a)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r11_entries_sum_to_the_balance() {
+        let b = balance_of([
+            (EntryKind::Grant, 3),
+            (EntryKind::Debit, 2),
+            (EntryKind::Refund, 2),
+            (EntryKind::Debit, 1),
+        ]);
+        assert_eq!(b, 2);
+        assert_eq!(entry_id(EntryKind::Refund, "vid_1"), "refund:vid_1");
+        assert_ne!(
+            entry_id(EntryKind::Debit, "vid_1"),
+            entry_id(EntryKind::Refund, "vid_1")
+        );
+    }
+}

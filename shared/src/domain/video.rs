@@ -1,0 +1,206 @@
+//! Video jobs and their state machine (R13, R15). Plain Rust, no I/O.
+//!
+//! ```text
+//! queued ──▶ generating ──▶ ready ──(retention)──▶ expired
+//!   │            │            │
+//!   ├──▶ failed ◀┘            └──▶ deleted
+//!   ├──▶ deleted ◀── generating
+//!   └──▶ rejected
+//! ```
+//! `failed`, `rejected` and `deleted`-before-`ready` refund the job's cost exactly once.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    Queued,
+    Generating,
+    Ready,
+    Failed,
+    Rejected,
+    Expired,
+    Deleted,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Generating => "generating",
+            Self::Ready => "ready",
+            Self::Failed => "failed",
+            Self::Rejected => "rejected",
+            Self::Expired => "expired",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => Self::Queued,
+            "generating" => Self::Generating,
+            "ready" => Self::Ready,
+            "failed" => Self::Failed,
+            "rejected" => Self::Rejected,
+            "expired" => Self::Expired,
+            "deleted" => Self::Deleted,
+            _ => return None,
+        })
+    }
+
+    /// Still being worked on: the background steps act only on these.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Queued | Self::Generating)
+    }
+
+    /// Whether a job in this state may move to `to`.
+    pub fn can_become(self, to: Self) -> bool {
+        use JobStatus::*;
+        matches!(
+            (self, to),
+            (Queued, Generating | Failed | Rejected | Deleted)
+                | (Generating, Ready | Failed | Deleted)
+                | (Ready, Expired | Deleted)
+                | (Expired, Deleted)
+                | (Failed | Rejected, Deleted)
+        )
+    }
+
+    /// Leaving an active state for one of these gives the credits back.
+    pub fn refunds(self) -> bool {
+        matches!(self, Self::Failed | Self::Rejected | Self::Deleted)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Text,
+    Image,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Image => "image",
+        }
+    }
+}
+
+pub const ASPECT_RATIOS: [&str; 2] = ["16:9", "9:16"];
+pub const PROMPT_MAX_CHARS: usize = 2000;
+
+/// What the user asked for, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VideoSettings {
+    pub seconds: u32,
+    pub aspect_ratio: String,
+    pub audio: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SettingsError {
+    #[error("prompt must not be empty")]
+    EmptyPrompt,
+    #[error("prompt is longer than {PROMPT_MAX_CHARS} characters")]
+    PromptTooLong,
+    #[error("seconds must be one of {0:?}")]
+    Seconds(&'static [u32]),
+    #[error("aspect_ratio must be one of {ASPECT_RATIOS:?}")]
+    AspectRatio,
+}
+
+pub fn check_prompt(prompt: &str) -> Result<&str, SettingsError> {
+    let p = prompt.trim();
+    if p.is_empty() {
+        return Err(SettingsError::EmptyPrompt);
+    }
+    if p.chars().count() > PROMPT_MAX_CHARS {
+        return Err(SettingsError::PromptTooLong);
+    }
+    Ok(p)
+}
+
+impl VideoSettings {
+    pub fn new(
+        seconds: Option<u32>,
+        aspect_ratio: Option<&str>,
+        audio: Option<bool>,
+        allowed_seconds: &'static [u32],
+    ) -> Result<Self, SettingsError> {
+        let seconds = seconds.unwrap_or(allowed_seconds[allowed_seconds.len() - 1]);
+        if !allowed_seconds.contains(&seconds) {
+            return Err(SettingsError::Seconds(allowed_seconds));
+        }
+        let aspect_ratio = aspect_ratio.unwrap_or(ASPECT_RATIOS[0]);
+        if !ASPECT_RATIOS.contains(&aspect_ratio) {
+            return Err(SettingsError::AspectRatio);
+        }
+        Ok(Self {
+            seconds,
+            aspect_ratio: aspect_ratio.to_owned(),
+            audio: audio.unwrap_or(true),
+        })
+    }
+}
+
+/// Id of a job. With an `Idempotency-Key`, derived from the account and the key so a
+/// retried POST names the same job (and is charged once); otherwise random.
+pub fn job_id(account_id: &str, idempotency_key: Option<&str>) -> String {
+    match idempotency_key {
+        Some(key) => {
+            let digest = crate::crypto::sha256_hex(&format!("{account_id}\0{key}"));
+            format!("vid_{}", &digest[..32])
+        }
+        None => format!("vid_{}", uuid::Uuid::new_v4().simple()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JobStatus::*;
+    use super::*;
+
+    #[test]
+    fn r15_r11_the_state_machine() {
+        assert!(Queued.can_become(Generating));
+        assert!(Generating.can_become(Ready));
+        assert!(Ready.can_become(Expired));
+        assert!(
+            !Ready.can_become(Failed),
+            "a delivered video cannot fail later"
+        );
+        assert!(!Failed.can_become(Ready));
+        assert!(!Deleted.can_become(Ready));
+        assert!(Failed.refunds() && Rejected.refunds() && Deleted.refunds());
+        assert!(!Ready.refunds());
+        for s in [
+            Queued, Generating, Ready, Failed, Rejected, Expired, Deleted,
+        ] {
+            assert_eq!(JobStatus::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        const ALLOWED: &[u32] = &[4, 6, 8];
+        let s = VideoSettings::new(None, None, None, ALLOWED).unwrap();
+        assert_eq!(
+            (s.seconds, s.aspect_ratio.as_str(), s.audio),
+            (8, "16:9", true)
+        );
+        assert!(VideoSettings::new(Some(5), None, None, ALLOWED).is_err());
+        assert!(VideoSettings::new(None, Some("4:3"), None, ALLOWED).is_err());
+        assert_eq!(check_prompt("   "), Err(SettingsError::EmptyPrompt));
+        assert!(check_prompt(&"x".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn idempotency_keys_name_the_same_job_per_account() {
+        assert_eq!(job_id("a", Some("k")), job_id("a", Some("k")));
+        assert_ne!(job_id("a", Some("k")), job_id("b", Some("k")));
+        assert_ne!(job_id("a", None), job_id("a", None));
+    }
+}

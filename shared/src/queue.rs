@@ -1,0 +1,53 @@
+//! SQS: the generate queue's messages, sent now or later (the way `generate` waits for
+//! a provider without sleeping inside Lambda).
+
+use std::time::Duration;
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::ProvideErrorMetadata;
+use serde::{Deserialize, Serialize};
+
+/// SQS's longest delivery delay.
+pub const MAX_DELAY: Duration = Duration::from_secs(900);
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerateMessage {
+    pub job_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("sqs: {0}")]
+pub struct QueueError(pub String);
+
+#[derive(Clone, Debug)]
+pub struct Queue {
+    client: Client,
+    generate_url: String,
+}
+
+impl Queue {
+    pub fn new(client: Client, generate_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            generate_url: generate_url.into(),
+        }
+    }
+
+    pub async fn send_generate(
+        &self,
+        msg: &GenerateMessage,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        let body = serde_json::to_string(msg).map_err(|e| QueueError(e.to_string()))?;
+        let delay = delay.min(MAX_DELAY).as_secs() as i32;
+        self.client
+            .send_message()
+            .queue_url(&self.generate_url)
+            .message_body(body)
+            .delay_seconds(delay)
+            .send()
+            .await
+            .map_err(|e| QueueError(e.code().unwrap_or("dispatch_failure").to_owned()))?;
+        Ok(())
+    }
+}
