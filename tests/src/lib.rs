@@ -104,7 +104,7 @@ pub fn unique_email(tag: &str) -> String {
 
 impl TestStack {
     pub async fn start() -> Self {
-        Self::start_with(Policy::default()).await
+        Self::start_opts(|_| {}).await
     }
 
     pub async fn start_with(policy: Policy) -> Self {
@@ -305,4 +305,159 @@ impl TestStack {
         items.sort();
         items.join("\n")
     }
+}
+
+/// Video helpers.
+impl TestStack {
+    pub async fn submit_video(&self, token: &str, body: Value, key: Option<&str>) -> Reply {
+        let mut req = self
+            .http
+            .post(self.url("/v1/videos"))
+            .bearer_auth(token)
+            .json(&body);
+        if let Some(k) = key {
+            req = req.header("idempotency-key", k);
+        }
+        self.send(req).await
+    }
+
+    /// Polls GET /v1/videos/{id} until its status is `want` (or fails after `secs`).
+    pub async fn wait_status(&self, token: &str, id: &str, want: &str, secs: u64) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let r = self.get(&format!("/v1/videos/{id}"), Some(token)).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            if r.body["status"] == want {
+                return r.body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "video {id} is {} after {secs}s, not {want}",
+                r.body["status"]
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `email` has received `n` messages whose subject contains `subject`.
+    pub async fn wait_emails(&self, email: &str, subject: &str, n: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let found: Vec<Value> = self
+                .emails_to(email)
+                .await
+                .into_iter()
+                .filter(|m| m["subject"].as_str().unwrap_or_default().contains(subject))
+                .collect();
+            if found.len() >= n || std::time::Instant::now() > deadline {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Gives an account credits, as a purchase would.
+    pub async fn grant(&self, account_id: &str, credits: i64) {
+        let at = shared::clock::rfc3339(self.clock.now());
+        let cause = format!("test:{}", uuid::Uuid::new_v4().simple());
+        let ledger = &self.stack.state.ledger;
+        assert!(
+            ledger
+                .apply(
+                    account_id,
+                    shared::domain::ledger::EntryKind::Grant,
+                    credits,
+                    &cause,
+                    &at
+                )
+                .await
+                .unwrap()
+        );
+    }
+
+    pub async fn balance(&self, account_id: &str) -> i64 {
+        self.stack.state.ledger.balance(account_id).await.unwrap()
+    }
+
+    pub async fn ledger(&self, account_id: &str) -> Vec<shared::store::ledger::Entry> {
+        self.stack.state.ledger.entries(account_id).await.unwrap()
+    }
+
+    /// Entries of one kind for one cause (a job id).
+    pub async fn entries_for(&self, account_id: &str, kind: &str, reference: &str) -> usize {
+        self.ledger(account_id)
+            .await
+            .iter()
+            .filter(|e| e.kind == kind && e.reference == reference)
+            .count()
+    }
+
+    /// With consumers off: polls a function's queue once, as the event source would.
+    pub async fn pump(&self, function: &str) -> local_stack::consumers::PollOutcome {
+        self.stack.consumer(function).poll_once(true, None, 0).await
+    }
+
+    /// Pumps `generate` and `deliver` until the video has the status or time runs out.
+    pub async fn pump_until(&self, token: &str, id: &str, want: &str, secs: u64) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            self.pump("generate").await;
+            self.pump("deliver").await;
+            let r = self.get(&format!("/v1/videos/{id}"), Some(token)).await;
+            if r.body["status"] == want {
+                return r.body;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "video {id} is {}",
+                r.body["status"]
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
+    pub fn bucket(&self, logical_id: &str) -> String {
+        self.table(logical_id)
+    }
+
+    pub async fn object_exists(&self, logical_id: &str, key: &str) -> bool {
+        self.stack
+            .aws
+            .s3
+            .head_object()
+            .bucket(self.bucket(logical_id))
+            .key(key)
+            .send()
+            .await
+            .is_ok()
+    }
+
+    /// Creates an upload and PUTs `bytes` to its presigned URL; returns the upload id.
+    pub async fn upload(&self, token: &str, content_type: &str, bytes: Vec<u8>) -> String {
+        let r = self
+            .post(
+                "/v1/uploads",
+                serde_json::json!({ "content_type": content_type, "size": bytes.len() }),
+                Some(token),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let put = self
+            .http
+            .put(r.body["upload_url"].as_str().unwrap())
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        assert!(put.status().is_success(), "PUT {}", put.status());
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// A small but real PNG header followed by filler: enough for the type check.
+pub fn png_bytes() -> Vec<u8> {
+    let mut v = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    v.extend_from_slice(&[0u8; 64]);
+    v
 }

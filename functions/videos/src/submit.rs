@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::clock::rfc3339;
+use shared::clock::rfc3339_millis;
 use shared::domain::account::AccountStatus;
 use shared::domain::ledger::EntryKind;
 use shared::domain::sensitive;
@@ -78,11 +78,11 @@ pub async fn submit(
     let id = job_id(&user.account_id, key.as_deref());
 
     // A retried POST with the same key: the same job, charged once.
-    if key.is_some() {
-        if let Some(job) = state.videos.get(&id).await? {
-            resend_if_queued(&state, &job).await;
-            return Ok(accepted(&job));
-        }
+    if key.is_some()
+        && let Some(job) = state.videos.get(&id).await?
+    {
+        resend_if_queued(&state, &job).await;
+        return Ok(accepted(&job));
     }
 
     let now = core.clock.epoch_secs();
@@ -148,7 +148,7 @@ pub async fn submit(
     let job = Job {
         id: id.clone(),
         account_id: user.account_id.clone(),
-        created_at: rfc3339(core.clock.now()),
+        created_at: rfc3339_millis(core.clock.now()),
         created_epoch: now,
         status: JobStatus::Queued,
         prompt: Some(prompt.to_owned()),

@@ -39,21 +39,21 @@ pub async fn video_json(state: &VideoState, job: &Job) -> Result<Value, ApiError
             v[field] = json!(x);
         }
     }
-    if status == JobStatus::Ready {
-        if let Some(key) = &job.output_key {
-            // R17: a short-lived link for the owner only.
-            let url = state
-                .blobs
-                .presign_get(
-                    &state.config.outputs_bucket,
-                    key,
-                    core.policy.download_link_ttl,
-                    Some(&format!("{}.mp4", job.id)),
-                )
-                .await
-                .map_err(|e| shared::problem::unavailable("s3", e))?;
-            v["download_url"] = json!(url);
-        }
+    if status == JobStatus::Ready
+        && let Some(key) = &job.output_key
+    {
+        // R17: a short-lived link for the owner only.
+        let url = state
+            .blobs
+            .presign_get(
+                &state.config.outputs_bucket,
+                key,
+                core.policy.download_link_ttl,
+                Some(&format!("{}.mp4", job.id)),
+            )
+            .await
+            .map_err(|e| shared::problem::unavailable("s3", e))?;
+        v["download_url"] = json!(url);
     }
     Ok(v)
 }

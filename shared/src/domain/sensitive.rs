@@ -46,20 +46,25 @@ pub fn detect(text: &str) -> Vec<SensitiveKind> {
     }
     // Numbers are often written with spaces or dashes between groups: judge runs of
     // digits joined across those separators.
+    let ibans: Vec<String> = iban_candidates(text)
+        .into_iter()
+        .filter(|c| iban_valid(c))
+        .collect();
+    if !ibans.is_empty() {
+        found.insert(SensitiveKind::Iban);
+    }
     for run in digit_runs(text) {
         if run.trim_end_matches('.').parse::<Ipv4Addr>().is_ok() {
             continue; // an IP address, found above
         }
         let digits: String = run.chars().filter(char::is_ascii_digit).collect();
+        if ibans.iter().any(|iban| iban.contains(&digits)) {
+            continue; // the digit groups of an IBAN
+        }
         if (13..=19).contains(&digits.len()) && luhn(&digits) {
             found.insert(SensitiveKind::CardNumber);
         } else if looks_like_phone(&run, &digits) {
             found.insert(SensitiveKind::Phone);
-        }
-    }
-    for candidate in iban_candidates(text) {
-        if iban_valid(&candidate) {
-            found.insert(SensitiveKind::Iban);
         }
     }
     found.into_iter().collect()
@@ -149,7 +154,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Phone numbers: 10 to 15 digits, written with a leading `+` or with the group
@@ -244,6 +249,7 @@ mod tests {
             vec![Iban]
         );
         assert_eq!(detect("iban GB82WEST12345698765432"), vec![Iban]);
+        assert_eq!(detect("IBAN GB82 WEST 1234 5698 7654 32"), vec![Iban]);
         assert_eq!(detect("my ssn is 123-45-6789"), vec![NationalId]);
         assert_eq!(detect("server at 192.168.10.20."), vec![IpAddress]);
         assert_eq!(detect("v6 2001:db8::8a2e:370:7334"), vec![IpAddress]);

@@ -14,6 +14,20 @@ fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/apigw")
 }
 
+const SAMPLE_JOB: &str = "vid_0123456789abcdef0123456789abcdef";
+
+/// A sample SQS event with the test's bucket and job put in.
+fn sqs_event(file: &str, bucket: &str, job: &str) -> aws_lambda_events::event::sqs::SqsEvent {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../events/sqs")
+        .join(file);
+    let text = std::fs::read_to_string(path)
+        .unwrap()
+        .replace("OUTPUTS_BUCKET", bucket)
+        .replace(SAMPLE_JOB, job);
+    serde_json::from_str(&text).expect("an SQS event")
+}
+
 async fn invoke(router: Router, file: &str) -> Value {
     let text = std::fs::read_to_string(events_dir().join(file)).expect("event file");
     let request: LambdaRequest = serde_json::from_str(&text).expect("an API Gateway event");
@@ -119,4 +133,62 @@ async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
         .await
         .unwrap();
     assert_eq!(serde_json::to_value(&res).unwrap()["statusCode"], 202);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r15_deliver_takes_s3_events_in_both_shapes_and_the_test_event_and_acts_once() {
+    let t = e2e_tests::TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.policy.provider_poll_interval = std::time::Duration::ZERO;
+    })
+    .await;
+    let email = e2e_tests::unique_email("events");
+    let (token, _) = t.sign_in_email(&email).await;
+    let r = t
+        .submit_video(
+            &token,
+            serde_json::json!({ "prompt": "from events", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // generate runs; the bucket's own notifications are left unread.
+    for _ in 0..20 {
+        t.pump("generate").await;
+        if t.object_exists("OutputsBucket", &format!("videos/{id}.mp4"))
+            .await
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let bucket = t.bucket("OutputsBucket");
+    let state = &t.stack.videos;
+    for file in [
+        "deliver-test-event.json",
+        "deliver-aws-shape.json",
+        "deliver-local-shape.json",
+    ] {
+        let res = deliver::handle_batch(state, sqs_event(file, &bucket, &id)).await;
+        assert!(res.batch_item_failures.is_empty(), "{file}");
+    }
+    let v = t.get(&format!("/v1/videos/{id}"), Some(&token)).await;
+    assert_eq!(v.body["status"], "ready");
+    let notices = t
+        .emails_to(&email)
+        .await
+        .into_iter()
+        .filter(|m| m["subject"].as_str().unwrap().contains("ready"))
+        .count();
+    assert_eq!(notices, 1, "two events, one notice");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generate_drops_unreadable_and_unknown_messages_without_retrying_them() {
+    let t = e2e_tests::TestStack::start_opts(|o| o.consumers = false).await;
+    let state = &t.stack.videos;
+    for file in ["generate.json", "generate-unreadable.json"] {
+        let res = generate::handle_batch(state, sqs_event(file, "", SAMPLE_JOB)).await;
+        assert!(res.batch_item_failures.is_empty(), "{file}");
+    }
 }

@@ -28,9 +28,24 @@ async fn r37_no_log_line_carries_an_email_code_token_or_ip() {
     for _ in 0..6 {
         t.start_email(&email).await; // reaches the rate limit
     }
+    // Videos: prompts are content, never logged.
+    let prompt = "a purple elephant juggling teacups";
+    let v = t
+        .submit_video(&g_token, json!({ "prompt": prompt, "seconds": 4 }), None)
+        .await;
+    t.wait_status(&g_token, v.body["id"].as_str().unwrap(), "ready", 30)
+        .await;
+    t.wait_emails(&g_email, "ready", 1).await;
+    let denied = "an orange giraffe moderation-deny";
+    t.submit_video(&g_token, json!({ "prompt": denied, "seconds": 4 }), None)
+        .await;
+    let pii = "a card 4111 1111 1111 1111 in a fountain";
+    t.submit_video(&g_token, json!({ "prompt": pii, "seconds": 4 }), None)
+        .await;
 
     let logs = captured_logs();
     assert!(logs.contains("sign_in"), "the flows were logged at all");
+    assert!(logs.contains("video_ready") && logs.contains("prompt_refused"));
     assert!(
         logs.lines()
             .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()),
@@ -47,6 +62,10 @@ async fn r37_no_log_line_carries_an_email_code_token_or_ip() {
         &id_token,
         "Private Name",
         "127.0.0.1",
+        "purple elephant",
+        "orange giraffe",
+        "4111 1111",
+        "fountain",
     ] {
         assert!(!logs.contains(secret), "a log line contains {secret:?}");
     }

@@ -7,3 +7,7 @@ mod infra;
 mod lambda_events;
 mod logs;
 mod sessions;
+mod videos_costs;
+mod videos_credits;
+mod videos_delivery;
+mod videos_flow;
