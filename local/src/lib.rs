@@ -4,6 +4,7 @@
 //! The tests start it in-process on a free port; `main.rs` starts it for people.
 
 pub mod consumers;
+pub mod dump;
 pub mod emulators;
 pub mod moto;
 pub mod provision;

@@ -157,6 +157,17 @@ impl LocalStack {
         let mailbox = Mailbox::new(moto.endpoint.clone());
         let fal = FalEmulator::new(base_url.clone(), opts.fal_duration);
         let creem = CreemEmulator::new();
+        let dump = crate::dump::Dump::new(
+            aws.clone(),
+            template
+                .resources()
+                .iter()
+                .filter_map(|r| {
+                    let local = refs.refs.get(r.logical_id)?;
+                    Some((r.kind.to_owned(), r.logical_id.to_owned(), local.clone()))
+                })
+                .collect(),
+        );
         let app = shared::http::finish_router(
             Router::new()
                 .merge(auth::routes(state.clone()))
@@ -165,7 +176,8 @@ impl LocalStack {
                 .merge(google.router())
                 .merge(mailbox.router())
                 .merge(fal.router())
-                .merge(creem.router()),
+                .merge(creem.router())
+                .merge(dump.router()),
         )
         .layer(axum::middleware::from_fn(peer_ip));
 

@@ -25,6 +25,7 @@ pub struct Config {
     pub sessions_table: String,
     pub rate_limits_table: String,
     pub ledger_table: String,
+    pub audit_table: String,
     /// The sender of service mail (sign-in codes, notices).
     pub mail_from: String,
     pub google_client_id: String,
@@ -85,6 +86,7 @@ impl Config {
             sessions_table: required("SESSIONS_TABLE")?,
             rate_limits_table: required("RATE_LIMITS_TABLE")?,
             ledger_table: required("LEDGER_TABLE")?,
+            audit_table: required("AUDIT_TABLE")?,
             mail_from,
             google_client_id: required("GOOGLE_CLIENT_ID")?,
             google_jwks_url: get("GOOGLE_JWKS_URL")
@@ -229,6 +231,7 @@ mod tests {
             ("SESSIONS_TABLE", "s"),
             ("RATE_LIMITS_TABLE", "r"),
             ("LEDGER_TABLE", "l"),
+            ("AUDIT_TABLE", "au"),
             ("MAIL_FROM", "no-reply@sora2ai.info"),
             ("GOOGLE_CLIENT_ID", "client"),
             ("HASH_SECRET", "0123456789abcdef0123456789abcdef"),

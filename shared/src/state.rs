@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::config::{ConfigError, VideoConfig};
 use crate::identity::google::GoogleVerifier;
 use crate::mail::Mailer;
+use crate::outbound::LazyClient;
 use crate::policy::Policy;
 use crate::providers::fal::FalClient;
 use crate::providers::moderation::Moderation;
@@ -17,6 +18,7 @@ use crate::providers::video::AnyProvider;
 use crate::queue::Queue;
 use crate::ratelimit::RateLimiter;
 use crate::store::accounts::AccountStore;
+use crate::store::audit::AuditStore;
 use crate::store::codes::CodeStore;
 use crate::store::ledger::LedgerStore;
 use crate::store::sessions::SessionStore;
@@ -31,12 +33,13 @@ pub struct Services {
     pub codes: CodeStore,
     pub limits: RateLimiter,
     pub ledger: LedgerStore,
+    pub audit: AuditStore,
     pub mailer: Mailer,
     pub google: GoogleVerifier,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub aws: AwsClients,
     /// One HTTP client (one connection pool) for every third party.
-    pub http: reqwest::Client,
+    pub http: LazyClient,
 }
 
 #[derive(Clone)]
@@ -51,10 +54,7 @@ impl std::ops::Deref for AppState {
 
 impl AppState {
     pub fn new(config: Config, policy: Policy, clock: Clock, aws: AwsClients) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(3))
-            .build()
-            .unwrap_or_default();
+        let http = LazyClient::new();
         let google = GoogleVerifier::new(
             http.clone(),
             &config.google_jwks_url,
@@ -72,6 +72,7 @@ impl AppState {
                 config.hash_secret.clone(),
             ),
             ledger: LedgerStore::new(aws.dynamodb.clone(), &config.ledger_table),
+            audit: AuditStore::new(aws.dynamodb.clone(), &config.audit_table),
             mailer: Mailer::new(aws.ses.clone(), &config.mail_from),
             dynamodb: aws.dynamodb.clone(),
             aws,

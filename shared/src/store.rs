@@ -3,6 +3,7 @@
 //! DynamoDB's TTL deletes lazily (and the local endpoint never does).
 
 pub mod accounts;
+pub mod audit;
 pub mod codes;
 pub mod ledger;
 pub mod sessions;
@@ -130,6 +131,56 @@ pub async fn transact(
         .await
         .map(|_| ())
         .map_err(from_transaction_error)
+}
+
+/// One item by its key, read strongly consistent (a write just made is seen).
+pub async fn get_by_pk(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: String,
+) -> Result<Option<Item>, StoreError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(out.item)
+}
+
+/// Every item of one partition of an index (`attr = value`), page by page. The cost
+/// grows with that partition (one person's items), not with the table.
+pub async fn query_partition(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    index: &str,
+    attr: &str,
+    value: &str,
+    newest_first: bool,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client
+            .query()
+            .table_name(table)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attr)
+            .expression_attribute_values(":v", s(value))
+            .scan_index_forward(!newest_first)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        items.extend(out.items().iter().cloned());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
 }
 
 /// Maps a builder's missing-field error (a bug, not bad input) into the store's error.

@@ -8,10 +8,11 @@
 mod event;
 mod notify;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use shared::VideoState;
 use shared::domain::video::JobStatus;
 use shared::jobs::job_id_of_output;
+use shared::sqs_batch::run_batch;
 
 pub use event::{ObjectCreated, parse_notification};
 
@@ -20,35 +21,20 @@ pub use event::{ObjectCreated, parse_notification};
 pub struct DeliverError(pub String);
 
 pub async fn handle_batch(state: &VideoState, event: SqsEvent) -> SqsBatchResponse {
-    let steps = event.records.into_iter().map(|record| async move {
-        let id = record.message_id.clone().unwrap_or_default();
-        let objects = match parse_notification(record.body.as_deref().unwrap_or_default()) {
+    run_batch(event, |message| async move {
+        let objects = match parse_notification(message.body.as_deref().unwrap_or_default()) {
             Ok(objects) => objects,
             Err(reason) => {
-                tracing::error!(message_id = %id, reason, "unreadable S3 notification dropped");
-                return None;
+                tracing::error!(message_id = ?message.message_id, reason, "unreadable S3 notification dropped");
+                return Ok(());
             }
         };
         for object in objects {
-            if let Err(DeliverError(reason)) = deliver(state, &object).await {
-                tracing::warn!(message_id = %id, reason, "deliver failed; it will be retried");
-                return Some(id);
-            }
+            deliver(state, &object).await.map_err(|DeliverError(reason)| reason)?;
         }
-        None
-    });
-    let failures = futures_util::future::join_all(steps).await;
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures
-        .into_iter()
-        .flatten()
-        .map(|id| {
-            let mut f = BatchItemFailure::default();
-            f.item_identifier = id;
-            f
-        })
-        .collect();
-    response
+        Ok(())
+    })
+    .await
 }
 
 fn retry(e: impl std::fmt::Display) -> DeliverError {

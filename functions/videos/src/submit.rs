@@ -137,6 +137,8 @@ pub async fn submit(
         Ok(Verdict::Allow) => {}
         Ok(Verdict::Deny) => {
             tracing::info!(event = "prompt_refused", reason = "moderation", account_id = %user.account_id, "prompt refused");
+            // R20: repeated violations suspend the account.
+            shared::enforcement::record_violation(core, &user.account_id).await?;
             return Err(ApiError::PromptRejected);
         }
         Err(e) => {

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
+
+use crate::outbound::LazyClient;
 use tokio::sync::{Mutex, RwLock};
 
 use crate::clock::Clock;
@@ -94,7 +96,7 @@ impl KeyCache {
 }
 
 pub struct GoogleVerifier {
-    http: reqwest::Client,
+    http: LazyClient,
     jwks_url: String,
     client_id: String,
     clock: Clock,
@@ -108,7 +110,7 @@ pub struct GoogleVerifier {
 
 impl GoogleVerifier {
     pub fn new(
-        http: reqwest::Client,
+        http: LazyClient,
         jwks_url: impl Into<String>,
         client_id: impl Into<String>,
         clock: Clock,
@@ -209,6 +211,7 @@ impl GoogleVerifier {
     async fn fetch(&self) -> Result<(HashMap<String, DecodingKey>, Duration), ()> {
         let res = self
             .http
+            .get()
             .get(&self.jwks_url)
             .timeout(Duration::from_secs(5))
             .send()

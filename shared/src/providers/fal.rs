@@ -7,6 +7,8 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::outbound::LazyClient;
+
 use super::video::{
     ByteStream, GenerationRequest, Output, Progress, ProviderError, SubmitError, VideoProvider,
 };
@@ -14,7 +16,7 @@ use crate::config::ProviderConfig;
 use crate::domain::video::Mode;
 
 pub struct FalClient {
-    http: reqwest::Client,
+    http: LazyClient,
     queue_url: String,
     api_url: String,
     text_model: String,
@@ -42,7 +44,7 @@ fn transient(e: reqwest::Error) -> ProviderError {
 }
 
 impl FalClient {
-    pub fn new(http: reqwest::Client, config: &ProviderConfig) -> Self {
+    pub fn new(http: LazyClient, config: &ProviderConfig) -> Self {
         Self {
             http,
             queue_url: config.fal_queue_url.trim_end_matches('/').to_owned(),
@@ -91,6 +93,7 @@ impl VideoProvider for FalClient {
         }
         let res = self
             .http
+            .get()
             .post(format!("{}/{}", self.queue_url, self.model(req.mode)))
             .header(reqwest::header::AUTHORIZATION, self.auth())
             // Ask fal not to keep the request's inputs and outputs (R16).
@@ -129,6 +132,7 @@ impl VideoProvider for FalClient {
         let h = Handle::parse(handle)?;
         let res = self
             .http
+            .get()
             .get(&h.status_url)
             .header(reqwest::header::AUTHORIZATION, self.auth())
             .timeout(Duration::from_secs(10))
@@ -167,6 +171,7 @@ impl VideoProvider for FalClient {
         let h = Handle::parse(handle)?;
         let res = self
             .http
+            .get()
             .get(&h.response_url)
             .header(reqwest::header::AUTHORIZATION, self.auth())
             .timeout(Duration::from_secs(20))
@@ -195,7 +200,13 @@ impl VideoProvider for FalClient {
     }
 
     async fn download(&self, output: &Output) -> Result<ByteStream, ProviderError> {
-        let res = self.http.get(&output.url).send().await.map_err(transient)?;
+        let res = self
+            .http
+            .get()
+            .get(&output.url)
+            .send()
+            .await
+            .map_err(transient)?;
         if !res.status().is_success() {
             return Err(ProviderError::Transient(format!(
                 "download answered {}",
@@ -209,6 +220,7 @@ impl VideoProvider for FalClient {
         let h = Handle::parse(handle)?;
         let res = self
             .http
+            .get()
             .put(&h.cancel_url)
             .header(reqwest::header::AUTHORIZATION, self.auth())
             .timeout(Duration::from_secs(10))
@@ -230,6 +242,7 @@ impl VideoProvider for FalClient {
         let h = Handle::parse(handle)?;
         let res = self
             .http
+            .get()
             .delete(format!(
                 "{}/models/requests/{}/payloads",
                 self.api_url, h.request_id

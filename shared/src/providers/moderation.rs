@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use serde::Deserialize;
+
+use crate::outbound::LazyClient;
 use serde_json::json;
 
 use crate::config::ModerationConfig;
@@ -21,13 +23,13 @@ pub enum Verdict {
 pub struct ModerationUnavailable(pub String);
 
 pub struct Moderation {
-    http: reqwest::Client,
+    http: LazyClient,
     url: String,
     key: String,
 }
 
 impl Moderation {
-    pub fn new(http: reqwest::Client, config: &ModerationConfig) -> Self {
+    pub fn new(http: LazyClient, config: &ModerationConfig) -> Self {
         Self {
             http,
             url: format!(
@@ -50,6 +52,7 @@ impl Moderation {
         }
         let res = self
             .http
+            .get()
             .post(&self.url)
             .header("x-api-key", &self.key)
             .timeout(Duration::from_secs(5))

@@ -8,9 +8,11 @@
 //! `attribute_not_exists`, so two concurrent sign-ups of one address make one account.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
 
-use super::{Item, StoreError, built, get_s, opt_s, s};
+use super::{Item, StoreError, built, get_s, n, opt_s, s};
 use crate::domain::account::{Account, AccountStatus};
 
 #[derive(Clone, Debug)]
@@ -40,16 +42,7 @@ impl AccountStore {
     }
 
     async fn get_item(&self, pk: String) -> Result<Option<Item>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(pk))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(out.item)
+        super::get_by_pk(&self.client, &self.table, pk).await
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Account>, StoreError> {
@@ -119,6 +112,85 @@ impl AccountStore {
                 .update(built(update.build())?)
                 .build(),
         ])
+    }
+
+    /// R20: records a refused prompt at `now` (epoch seconds) and returns how many the
+    /// account has had within `window` seconds. Older ones are pruned as it goes.
+    pub async fn record_violation(
+        &self,
+        id: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<u32, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .update_expression(
+                "SET violations = list_append(if_not_exists(violations, :empty), :now)",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":now", AttributeValue::L(vec![n(now)]))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let all: Vec<i64> = out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("violations"))
+            .and_then(|v| v.as_l().ok())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|x| x.as_n().ok()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let recent: Vec<i64> = all.iter().copied().filter(|t| *t > now - window).collect();
+        if recent.len() < all.len() {
+            // Best effort: a lost prune only keeps a few old numbers a while longer.
+            let _ = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(account_pk(id)))
+                .update_expression("SET violations = :recent")
+                .condition_expression("size(violations) = :seen")
+                .expression_attribute_values(
+                    ":recent",
+                    AttributeValue::L(recent.iter().map(|t| n(*t)).collect()),
+                )
+                .expression_attribute_values(":seen", n(all.len()))
+                .send()
+                .await;
+        }
+        Ok(u32::try_from(recent.len()).unwrap_or(u32::MAX))
+    }
+
+    /// R20: suspends an active account. `Ok(false)` if it was not active.
+    pub async fn suspend(&self, id: &str, at: &str) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .update_expression("SET #st = :suspended, suspended_at = :at")
+            .condition_expression("#st = :active")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()))
+            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
+            .expression_attribute_values(":at", s(at))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => match StoreError::from_sdk(e) {
+                StoreError::ConditionFailed => Ok(false),
+                other => Err(other),
+            },
+        }
     }
 
     /// R04: disconnects Google; the email identity is untouched.

@@ -50,16 +50,8 @@ impl CodeStore {
     }
 
     pub async fn get(&self, email_hash: &str) -> Result<Option<StoredCode>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(code_pk(email_hash)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        out.item
+        super::get_by_pk(&self.client, &self.table, code_pk(email_hash))
+            .await?
             .map(|i| {
                 Ok(StoredCode {
                     code_hash: get_s(&i, "code_hash")?,

@@ -91,49 +91,34 @@ impl LedgerStore {
     }
 
     pub async fn balance(&self, account_id: &str) -> Result<i64, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(balance_pk(account_id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        out.item.map(|i| get_i64(&i, "credits")).unwrap_or(Ok(0))
+        super::get_by_pk(&self.client, &self.table, balance_pk(account_id))
+            .await?
+            .map(|i| get_i64(&i, "credits"))
+            .unwrap_or(Ok(0))
     }
 
     /// The account's entries, newest first.
     pub async fn entries(&self, account_id: &str) -> Result<Vec<Entry>, StoreError> {
-        let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_ACCOUNT_INDEX)
-                .key_condition_expression("account_id = :id")
-                .expression_attribute_values(":id", s(account_id))
-                .scan_index_forward(false)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in out.items() {
-                entries.push(Entry {
-                    id: get_s(item, "id")?,
-                    kind: get_s(item, "kind")?,
-                    amount: get_i64(item, "amount")?,
-                    created_at: get_s(item, "created_at")?,
-                    reference: get_s(item, "ref")?,
-                });
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(entries);
-            }
-        }
+        super::query_partition(
+            &self.client,
+            &self.table,
+            BY_ACCOUNT_INDEX,
+            "account_id",
+            account_id,
+            true,
+        )
+        .await?
+        .iter()
+        .map(|item| {
+            Ok(Entry {
+                id: get_s(item, "id")?,
+                kind: get_s(item, "kind")?,
+                amount: get_i64(item, "amount")?,
+                created_at: get_s(item, "created_at")?,
+                reference: get_s(item, "ref")?,
+            })
+        })
+        .collect()
     }
 
     /// Applies one effect on its own (a grant outside sign-up, say). `Ok(false)` when

@@ -63,16 +63,9 @@ impl SessionStore {
         token_hash: &str,
         now: i64,
     ) -> Result<Option<Session>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(session_pk(token_hash)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let Some(item) = out.item else {
+        let Some(item) =
+            super::get_by_pk(&self.client, &self.table, session_pk(token_hash)).await?
+        else {
             return Ok(None);
         };
         let session = Session {
@@ -97,27 +90,18 @@ impl SessionStore {
     /// Ends every session of an account. Reads the account's index partition (cost
     /// grows with that account's sessions only) and deletes in batches of 25.
     pub async fn delete_all(&self, account_id: &str) -> Result<usize, StoreError> {
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(BY_ACCOUNT_INDEX)
-                .key_condition_expression("account_id = :id")
-                .expression_attribute_values(":id", s(account_id))
-                .projection_expression("pk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            keys.extend(out.items().iter().filter_map(|i| i.get("pk").cloned()));
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                break;
-            }
-        }
+        let keys: Vec<_> = super::query_partition(
+            &self.client,
+            &self.table,
+            BY_ACCOUNT_INDEX,
+            "account_id",
+            account_id,
+            false,
+        )
+        .await?
+        .into_iter()
+        .filter_map(|mut i| i.remove("pk"))
+        .collect();
         for chunk in keys.chunks(25) {
             let mut requests: Vec<WriteRequest> = chunk
                 .iter()

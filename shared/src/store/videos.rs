@@ -96,16 +96,7 @@ impl VideoStore {
     }
 
     pub async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(job_pk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        match out.item {
+        match super::get_by_pk(&self.client, &self.table, job_pk(id)).await? {
             Some(i) if opt_s(&i, "kind").as_deref() == Some("job") => job_from_item(&i).map(Some),
             _ => Ok(None),
         }
@@ -318,16 +309,7 @@ impl VideoStore {
     }
 
     pub async fn get_upload(&self, id: &str) -> Result<Option<Upload>, StoreError> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(upload_pk(id)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let Some(i) = out.item else {
+        let Some(i) = super::get_by_pk(&self.client, &self.table, upload_pk(id)).await? else {
             return Ok(None);
         };
         Ok(Some(Upload {

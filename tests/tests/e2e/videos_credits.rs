@@ -259,3 +259,54 @@ async fn r39_generation_is_rate_limited_per_account() {
     assert!(r.headers.contains_key("retry-after"));
     assert_eq!(t.balance(&account).await, 11);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r20_r05_three_refused_prompts_in_30_days_suspend_the_account_and_end_its_sessions() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("abuse");
+    let (token, account) = t.sign_in_email(&email).await;
+    let refuse = |token: String, prompt: String| {
+        let t = &t;
+        async move {
+            t.submit_video(&token, json!({ "prompt": prompt, "seconds": 4 }), None)
+                .await
+                .assert_problem(422, "prompt_rejected");
+        }
+    };
+    refuse(token.clone(), "bad 1 moderation-deny".into()).await;
+    refuse(token.clone(), "bad 2 moderation-deny".into()).await;
+    // Two in the window: still fine.
+    assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200);
+    // Old violations leave the window (the old session ends with its 30 days too).
+    t.clock.advance(std::time::Duration::from_secs(31 * 86400));
+    let (token, _) = t.sign_in_email(&email).await;
+    let (other_session, _) = t.sign_in_email(&email).await;
+    refuse(token.clone(), "bad 3 moderation-flag".into()).await;
+    assert_eq!(
+        t.get("/v1/me", Some(&token)).await.status,
+        200,
+        "one violation in the window"
+    );
+    refuse(token.clone(), "worse 1 moderation-deny".into()).await;
+    refuse(token.clone(), "worse 2 moderation-deny".into()).await;
+    // Three in 30 days: suspended, every session over, no new one.
+    t.get("/v1/me", Some(&token))
+        .await
+        .assert_problem(401, "unauthorized");
+    t.get("/v1/me", Some(&other_session))
+        .await
+        .assert_problem(401, "unauthorized");
+    t.start_email(&email).await;
+    let code = t.latest_code(&email).await;
+    t.verify(&email, &code, Some(true))
+        .await
+        .assert_problem(403, "account_suspended");
+    // The action is in the audit log, by the system, with its reason.
+    let audit = t.scan("AuditTable").await;
+    assert_eq!(audit.len(), 1);
+    assert_eq!(audit[0]["action"].as_s().unwrap(), "suspend");
+    assert_eq!(audit[0]["account_id"].as_s().unwrap(), &account);
+    assert_eq!(audit[0]["actor"].as_s().unwrap(), "system");
+    // Refusals cost nothing, before and after.
+    assert_eq!(t.balance(&account).await, 3);
+}

@@ -416,3 +416,23 @@ async fn r36_listing_pages_with_a_cursor_that_stays_in_the_callers_videos() {
         .await
         .assert_problem(422, "invalid_request");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r21_the_local_dump_shows_what_is_kept_including_the_ai_generated_mark() {
+    let t = TestStack::start().await;
+    let (token, account) = t.sign_in_email(&unique_email("dump")).await;
+    let r = t
+        .submit_video(&token, json!({ "prompt": "dump me", "seconds": 4 }), None)
+        .await;
+    let id = r.body["id"].as_str().unwrap();
+    t.wait_status(&token, id, "ready", 30).await;
+    let d = t.get("/_local/dump", None).await;
+    assert_eq!(d.status, 200);
+    let outputs = d.body["buckets"]["OutputsBucket"].as_array().unwrap();
+    assert_eq!(outputs.len(), 1);
+    assert_eq!(outputs[0]["key"], format!("videos/{id}.mp4"));
+    assert_eq!(outputs[0]["metadata"]["ai-generated"], "true");
+    let accounts = d.body["tables"]["AccountsTable"].as_array().unwrap();
+    assert!(accounts.iter().any(|i| i["id"] == account.as_str()));
+    assert!(d.body["queues"]["GenerateDeadLetterQueue"].is_number());
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Cold-start cost of a function binary: the time from process start to its first
+poll of the Lambda Runtime API (`GET /2018-06-01/runtime/invocation/next`), measured
+against a fake Runtime API on 127.0.0.1. That is the init phase Lambda bills.
+
+    cargo build --release -p auth
+    python3 scripts/measure-init.py target/release/auth [runs]
+"""
+import http.server
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+polled = threading.Event()
+
+
+class FakeRuntimeApi(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path.endswith("/runtime/invocation/next"):
+            polled.set()
+            time.sleep(5)  # never hand out an invocation; the process is killed
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    binary = sys.argv[1]
+    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), FakeRuntimeApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
+        "AWS_LAMBDA_FUNCTION_NAME": "measure",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": "measure",
+        "AWS_SECRET_ACCESS_KEY": "measure",
+        "AWS_SESSION_TOKEN": "measure",
+        "ACCOUNTS_TABLE": "a", "SESSIONS_TABLE": "s", "RATE_LIMITS_TABLE": "r",
+        "LEDGER_TABLE": "l", "AUDIT_TABLE": "au", "VIDEOS_TABLE": "v", "INPUTS_BUCKET": "i",
+        "OUTPUTS_BUCKET": "o", "GENERATE_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
+        "MAIL_FROM": "no-reply@sora2ai.info", "GOOGLE_CLIENT_ID": "client",
+        "HASH_SECRET": "0123456789abcdef0123456789abcdef",
+        "FAL_KEY": "measure", "CREEM_API_KEY": "measure",
+        "RUST_LOG": "info",
+    }
+    times = []
+    for _ in range(runs):
+        polled.clear()
+        start = time.perf_counter()
+        proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not polled.wait(10):
+            proc.kill()
+            sys.exit(f"{binary} never polled the Runtime API")
+        times.append((time.perf_counter() - start) * 1000)
+        proc.kill()
+        proc.wait()
+    print(f"{os.path.basename(binary)}: start to first Runtime API poll over {runs} runs: "
+          f"median {statistics.median(times):.1f} ms, min {min(times):.1f} ms, max {max(times):.1f} ms; "
+          f"binary {os.path.getsize(binary) / 1e6:.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+//! The audit log (R20): every suspension, reinstatement, termination and removal of
+//! content, by whom and why. Kept for the security-event retention (R22).
+
+use aws_sdk_dynamodb::Client;
+
+use super::{Item, StoreError, n, s};
+
+#[derive(Clone, Debug)]
+pub struct AuditStore {
+    client: Client,
+    table: String,
+}
+
+/// One recorded action.
+pub struct AuditEvent<'a> {
+    /// `system`, or the operator who acted.
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub account_id: &'a str,
+    pub reason: &'a str,
+    pub at: &'a str,
+    /// Epoch seconds after which the record may go.
+    pub expires_epoch: i64,
+}
+
+impl AuditStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub async fn record(&self, e: &AuditEvent<'_>) -> Result<(), StoreError> {
+        let id = format!("audit_{}", uuid::Uuid::new_v4().simple());
+        let item = Item::from([
+            ("pk".to_owned(), s(format!("audit#{id}"))),
+            ("id".to_owned(), s(&id)),
+            ("actor".to_owned(), s(e.actor)),
+            ("action".to_owned(), s(e.action)),
+            ("account_id".to_owned(), s(e.account_id)),
+            ("reason".to_owned(), s(e.reason)),
+            ("at".to_owned(), s(e.at)),
+            ("ttl".to_owned(), n(e.expires_epoch)),
+        ]);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+}
