@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export SORA_PYTHON="$(bash scripts/python-tools.sh)"
-exec cargo run --quiet -p local-stack --bin local-stack
+exec cargo run -p local-stack --bin local-stack

@@ -1,7 +1,8 @@
 //! `local-stack`: the whole service on 127.0.0.1 for people trying it.
 //!
 //! Environment: `PORT` (default 3000), `LOCAL_AWS_ENDPOINT` (an already running local
-//! AWS endpoint; by default one is started), `RUST_LOG`.
+//! AWS endpoint; by default one is started), `LOCAL_FAL_SECONDS` (how long the fal
+//! emulator takes per video, default 2), `RUST_LOG`.
 
 use std::net::SocketAddr;
 
@@ -16,7 +17,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("PORT is not a port number: {p}"))?,
         Err(_) => 3000,
     };
+    let fal_seconds: f64 = match std::env::var("LOCAL_FAL_SECONDS") {
+        Ok(s) => s
+            .parse()
+            .map_err(|_| format!("LOCAL_FAL_SECONDS is not a number of seconds: {s}"))?,
+        Err(_) => 2.0,
+    };
     let stack = LocalStack::start(StackOptions {
+        fal_duration: std::time::Duration::from_secs_f64(fal_seconds.max(0.0)),
         bind: SocketAddr::from(([127, 0, 0, 1], port)),
         aws_endpoint: std::env::var("LOCAL_AWS_ENDPOINT")
             .ok()
