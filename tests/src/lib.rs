@@ -432,6 +432,19 @@ impl TestStack {
             .is_ok()
     }
 
+    /// The stored output of a video job.
+    pub async fn head_output(&self, job_id: &str) -> aws_sdk_s3::operation::head_object::HeadObjectOutput {
+        self.stack
+            .aws
+            .s3
+            .head_object()
+            .bucket(self.bucket("OutputsBucket"))
+            .key(format!("videos/{job_id}.mp4"))
+            .send()
+            .await
+            .expect("the output is stored")
+    }
+
     /// Creates an upload and PUTs `bytes` to its presigned URL; returns the upload id.
     pub async fn upload(&self, token: &str, content_type: &str, bytes: Vec<u8>) -> String {
         let r = self

@@ -120,16 +120,7 @@ async fn generate_streams_a_50_mb_output_without_holding_it_in_memory() {
     let base = current_rss_kib();
     t.pump("generate").await;
     let peak = peak_rss_kib();
-    let head = t
-        .stack
-        .aws
-        .s3
-        .head_object()
-        .bucket(t.bucket("OutputsBucket"))
-        .key(format!("videos/{id}.mp4"))
-        .send()
-        .await
-        .unwrap();
+    let head = t.head_output(&id).await;
     assert_eq!(head.content_length(), Some(50 * 1024 * 1024));
     let grew = (peak - base) / 1024;
     println!(

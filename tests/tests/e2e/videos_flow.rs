@@ -45,16 +45,7 @@ async fn r13_r17_r21_text_and_image_videos_go_from_queued_to_ready_and_download(
         let bytes = t.http.get(url).send().await.unwrap().bytes().await.unwrap();
         assert_eq!(&bytes[..], SAMPLE_MP4, "the provider's MP4, byte for byte");
         // R21: stored with metadata saying it is AI-generated.
-        let head = t
-            .stack
-            .aws
-            .s3
-            .head_object()
-            .bucket(t.bucket("OutputsBucket"))
-            .key(format!("videos/{id}.mp4"))
-            .send()
-            .await
-            .unwrap();
+        let head = t.head_output(id).await;
         assert_eq!(head.metadata().unwrap()["ai-generated"], "true");
         assert_eq!(head.content_type(), Some("video/mp4"));
     }
