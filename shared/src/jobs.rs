@@ -4,7 +4,7 @@
 
 use crate::clock::rfc3339;
 use crate::domain::ledger::EntryKind;
-use crate::domain::video::JobStatus;
+use crate::domain::video::{JOB_ID_PREFIX, JobStatus, is_id};
 use crate::state::VideoState;
 use crate::store::videos::Job;
 use crate::store::{StoreError, transact};
@@ -19,9 +19,7 @@ pub fn output_key(job_id: &str) -> String {
 pub fn job_id_of_output(key: &str) -> Option<&str> {
     key.strip_prefix("videos/")?
         .strip_suffix(".mp4")
-        .filter(|id| {
-            id.starts_with("vid_") && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-        })
+        .filter(|id| is_id(JOB_ID_PREFIX, id))
 }
 
 /// Ends `job` (as read) in `to`. `Ok(false)` if it had already moved on.
@@ -67,10 +65,9 @@ mod tests {
 
     #[test]
     fn output_keys_name_their_job() {
-        assert_eq!(
-            job_id_of_output(&output_key("vid_abc123")),
-            Some("vid_abc123")
-        );
+        let id = "vid_0123456789abcdef0123456789abcdef";
+        assert_eq!(job_id_of_output(&output_key(id)), Some(id));
+        assert_eq!(job_id_of_output("videos/vid_abc123.mp4"), None);
         assert_eq!(job_id_of_output("videos/../x.mp4"), None);
         assert_eq!(job_id_of_output("other/vid_1.mp4"), None);
     }

@@ -433,7 +433,10 @@ impl TestStack {
     }
 
     /// The stored output of a video job.
-    pub async fn head_output(&self, job_id: &str) -> aws_sdk_s3::operation::head_object::HeadObjectOutput {
+    pub async fn head_output(
+        &self,
+        job_id: &str,
+    ) -> aws_sdk_s3::operation::head_object::HeadObjectOutput {
         self.stack
             .aws
             .s3

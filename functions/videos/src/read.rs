@@ -6,6 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shared::domain::video::{JOB_ID_PREFIX, is_id};
 use shared::http::{ApiPath, ApiQuery, AuthUser};
 use shared::store::videos::PageKey;
 use shared::{ApiError, VideoState};
@@ -27,6 +28,10 @@ fn decode_cursor(c: &str) -> Result<PageKey, ApiError> {
     let bad = || ApiError::InvalidField("cursor is not one this API gave out".into());
     let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
     let (job_id, created_at): (String, String) = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    if !is_id(JOB_ID_PREFIX, &job_id) || chrono::DateTime::parse_from_rfc3339(&created_at).is_err()
+    {
+        return Err(bad());
+    }
     Ok(PageKey { job_id, created_at })
 }
 

@@ -13,7 +13,9 @@ use shared::clock::rfc3339_millis;
 use shared::domain::account::AccountStatus;
 use shared::domain::ledger::EntryKind;
 use shared::domain::sensitive;
-use shared::domain::video::{JobStatus, Mode, VideoSettings, check_prompt, job_id};
+use shared::domain::video::{
+    JobStatus, Mode, UPLOAD_ID_PREFIX, VideoSettings, check_prompt, is_id, job_id,
+};
 use shared::http::{ApiJson, AuthUser, ClientIp};
 use shared::policy::{VIDEO_SECONDS, video_cost};
 use shared::providers::moderation::Verdict;
@@ -257,6 +259,9 @@ async fn checked_upload(
     account_id: &str,
     upload_id: &str,
 ) -> Result<Upload, ApiError> {
+    if !is_id(UPLOAD_ID_PREFIX, upload_id) {
+        return Err(ApiError::NotFound);
+    }
     let upload = state
         .videos
         .get_upload(upload_id)

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use shared::clock::{from_epoch, rfc3339};
+use shared::domain::video::UPLOAD_ID_PREFIX;
 use shared::http::{ApiJson, AuthUser};
 use shared::policy::UPLOAD_CONTENT_TYPES;
 use shared::store::videos::Upload;
@@ -47,7 +48,7 @@ pub async fn create(
         )
         .await?;
 
-    let id = format!("upl_{}", uuid::Uuid::new_v4().simple());
+    let id = format!("{UPLOAD_ID_PREFIX}{}", uuid::Uuid::new_v4().simple());
     let ttl = core.policy.upload_link_ttl;
     let url = state
         .blobs

@@ -1,7 +1,7 @@
 //! The `video` object of the API, as its owner sees it.
 
 use serde_json::{Value, json};
-use shared::domain::video::JobStatus;
+use shared::domain::video::{JOB_ID_PREFIX, JobStatus, is_id};
 use shared::store::videos::Job;
 use shared::{ApiError, VideoState};
 
@@ -60,6 +60,9 @@ pub async fn video_json(state: &VideoState, job: &Job) -> Result<Value, ApiError
 
 /// The caller's job, or 404 exactly as for one that does not exist (R36).
 pub async fn owned_job(state: &VideoState, account_id: &str, id: &str) -> Result<Job, ApiError> {
+    if !is_id(JOB_ID_PREFIX, id) {
+        return Err(ApiError::NotFound);
+    }
     state
         .videos
         .get(id)

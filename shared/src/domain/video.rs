@@ -152,11 +152,21 @@ pub fn job_id(account_id: &str, idempotency_key: Option<&str>) -> String {
     match idempotency_key {
         Some(key) => {
             let digest = crate::crypto::sha256_hex(&format!("{account_id}\0{key}"));
-            format!("vid_{}", &digest[..32])
+            format!("{JOB_ID_PREFIX}{}", &digest[..32])
         }
-        None => format!("vid_{}", uuid::Uuid::new_v4().simple()),
+        None => format!("{JOB_ID_PREFIX}{}", uuid::Uuid::new_v4().simple()),
     }
 }
+
+/// Whether `s` has the shape of an id this service gives out (`{prefix}` and 32 hex
+/// digits). Anything else is answered "not found" before it reaches storage.
+pub fn is_id(prefix: &str, s: &str) -> bool {
+    s.strip_prefix(prefix)
+        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+pub const JOB_ID_PREFIX: &str = "vid_";
+pub const UPLOAD_ID_PREFIX: &str = "upl_";
 
 #[cfg(test)]
 mod tests {
@@ -202,5 +212,9 @@ mod tests {
         assert_eq!(job_id("a", Some("k")), job_id("a", Some("k")));
         assert_ne!(job_id("a", Some("k")), job_id("b", Some("k")));
         assert_ne!(job_id("a", None), job_id("a", None));
+        assert!(is_id(JOB_ID_PREFIX, &job_id("a", Some("k"))));
+        assert!(is_id(JOB_ID_PREFIX, &job_id("a", None)));
+        assert!(!is_id(JOB_ID_PREFIX, "vid_../../x"));
+        assert!(!is_id(UPLOAD_ID_PREFIX, &job_id("a", None)));
     }
 }

@@ -275,12 +275,17 @@ async fn r15_an_output_whose_job_was_deleted_or_never_existed_is_removed() {
             .body(aws_sdk_s3::primitives::ByteStream::from_static(b"x"))
             .send()
     };
-    put("videos/vid_nobody.mp4".into()).await.unwrap();
+    put("videos/vid_00000000000000000000000000000000.mp4".into())
+        .await
+        .unwrap();
     for _ in 0..3 {
         t.pump("deliver").await;
     }
     assert!(
-        !t.object_exists("OutputsBucket", "videos/vid_nobody.mp4")
-            .await
+        !t.object_exists(
+            "OutputsBucket",
+            "videos/vid_00000000000000000000000000000000.mp4"
+        )
+        .await
     );
 }

@@ -427,3 +427,38 @@ async fn r21_the_local_dump_shows_what_is_kept_including_the_ai_generated_mark()
     assert!(accounts.iter().any(|i| i["id"] == account.as_str()));
     assert!(d.body["queues"]["GenerateDeadLetterQueue"].is_number());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r38_malformed_ids_and_cursors_are_refused_before_storage() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.sign_in_email(&unique_email("ids")).await;
+    let long = "x".repeat(5000);
+    for id in [
+        "nope",
+        "vid_123",
+        long.as_str(),
+        "vid_0123456789abcdef0123456789abcdeg",
+    ] {
+        t.get(&format!("/v1/videos/{id}"), Some(&token))
+            .await
+            .assert_problem(404, "not_found");
+        t.delete(&format!("/v1/videos/{id}"), Some(&token))
+            .await
+            .assert_problem(404, "not_found");
+        let r = t
+            .submit_video(
+                &token,
+                json!({ "prompt": "x", "upload_id": id, "seconds": 4 }),
+                None,
+            )
+            .await;
+        r.assert_problem(404, "not_found");
+    }
+    use base64::Engine;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(json!([long, "2026-01-01T00:00:00Z"]).to_string());
+    t.get(&format!("/v1/videos?cursor={forged}"), Some(&token))
+        .await
+        .assert_problem(422, "invalid_request");
+    assert_eq!(t.balance(&account).await, 3);
+}
