@@ -30,7 +30,14 @@ pub async fn run(state: &VideoState, job_id: &str) -> Result<(), StepError> {
         return Ok(());
     };
     if !job.status.is_active() {
-        // Done, failed or deleted meanwhile: a late or repeated message.
+        // Done, failed or deleted meanwhile: a late or repeated message. A job deleted
+        // while the provider worked on it: stop the provider and drop its copy (R16).
+        if job.status == JobStatus::Deleted
+            && let Some(handle) = &job.provider_handle
+        {
+            let _ = state.provider.cancel(handle).await;
+            let _ = state.provider.delete(handle).await;
+        }
         return Ok(());
     }
     let core = &state.core;

@@ -330,6 +330,9 @@ async fn r15_r11_deleting_a_video_still_being_made_stops_it_and_refunds_once() {
     t.pump("generate").await;
     assert_eq!(t.entries_for(&account, "refund", &id).await, 1);
     assert_eq!(t.balance(&account).await, 3);
+    // R16: the provider was stopped and its copy dropped.
+    let request = &t.stack.fal.requests()[0];
+    assert!(request.cancelled && request.payload_deleted);
 }
 
 #[tokio::test(flavor = "multi_thread")]
