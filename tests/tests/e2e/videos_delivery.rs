@@ -244,9 +244,14 @@ async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
     send_raw(&t, "GenerateQueue", r#"{"job_id":"vid_broken"}"#).await;
     let generate = t.stack.consumer("generate");
     let mut failures = 0;
-    for _ in 0..8 {
+    // Each failure makes the message invisible for a second; poll until it has
+    // moved to the dead-letter queue (bounded, in case it never does).
+    for _ in 0..20 {
         let o = generate.poll_once(true, Some(1), 0).await;
         failures += o.failed;
+        if queue_depth(&t, "GenerateDeadLetterQueue").await == 1 {
+            break;
+        }
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
     assert_eq!(

@@ -91,6 +91,8 @@ async fn r16_the_provider_gets_prompt_settings_and_image_only_and_its_copy_is_de
         .await;
     let id = r.body["id"].as_str().unwrap();
     t.wait_status(&token, id, "ready", 30).await;
+    // The notice goes out after the provider's copy is dropped.
+    assert_eq!(t.wait_emails(&email, "ready", 1).await.len(), 1);
 
     let requests = t.stack.fal.requests();
     assert_eq!(requests.len(), 1);
