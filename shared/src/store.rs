@@ -150,6 +150,25 @@ pub async fn get_by_pk(
     Ok(out.item)
 }
 
+/// Writes one item; with `only_if_new`, fails with [`StoreError::ConditionFailed`] if
+/// an item with its key exists.
+pub async fn put(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+    only_if_new: bool,
+) -> Result<(), StoreError> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(only_if_new.then(|| "attribute_not_exists(pk)".to_owned()))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(())
+}
+
 /// Every item of one partition of an index (`attr = value`), page by page. The cost
 /// grows with that partition (one person's items), not with the table.
 pub async fn query_partition(

@@ -43,13 +43,6 @@ impl AuditStore {
             ("at".to_owned(), s(e.at)),
             ("ttl".to_owned(), n(e.expires_epoch)),
         ]);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+        super::put(&self.client, &self.table, item, false).await
     }
 }

@@ -39,14 +39,7 @@ impl CodeStore {
         item.insert("attempts".into(), n(code.attempts));
         item.insert("expires_at".into(), n(code.expires_at));
         item.insert("ttl".into(), n(code.expires_at));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+        super::put(&self.client, &self.table, item, false).await
     }
 
     pub async fn get(&self, email_hash: &str) -> Result<Option<StoredCode>, StoreError> {

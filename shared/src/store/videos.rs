@@ -297,15 +297,7 @@ impl VideoStore {
             ("expires_epoch".to_owned(), n(upload.expires_epoch)),
             ("ttl".to_owned(), n(upload.expires_epoch)),
         ]);
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        Ok(())
+        super::put(&self.client, &self.table, item, true).await
     }
 
     pub async fn get_upload(&self, id: &str) -> Result<Option<Upload>, StoreError> {
