@@ -12,9 +12,10 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use futures_util::future::BoxFuture;
 use serde_yaml::Value;
-use shared::VideoState;
+use shared::edge::sqs::run_batch;
 
 use crate::provision::Refs;
+use crate::stack::Functions;
 use crate::template::Template;
 
 type Handler = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, SqsBatchResponse> + Send + Sync>;
@@ -145,17 +146,22 @@ impl Consumer {
     }
 }
 
-fn handler_for(function: &str, state: &VideoState) -> Option<Handler> {
-    let state = state.clone();
+fn handler_for(function: &str, functions: &Functions) -> Option<Handler> {
     match function {
-        "generate" => Some(Arc::new(move |e| {
-            let s = state.clone();
-            Box::pin(async move { generate::handle_batch(&s, e).await })
-        })),
-        "deliver" => Some(Arc::new(move |e| {
-            let s = state.clone();
-            Box::pin(async move { deliver::handle_batch(&s, e).await })
-        })),
+        "generate" => {
+            let state = functions.generate.clone();
+            Some(Arc::new(move |e| {
+                let s = state.clone();
+                Box::pin(async move { run_batch(&s, e).await })
+            }))
+        }
+        "deliver" => {
+            let state = functions.deliver.clone();
+            Some(Arc::new(move |e| {
+                let s = state.clone();
+                Box::pin(async move { run_batch(&s, e).await })
+            }))
+        }
         _ => None,
     }
 }
@@ -164,7 +170,8 @@ fn handler_for(function: &str, state: &VideoState) -> Option<Handler> {
 pub fn from_template(
     template: &Template,
     refs: &Refs,
-    state: &VideoState,
+    functions: &Functions,
+    aws: &shared::adapters::aws::AwsClients,
     region: &str,
 ) -> Result<Vec<Consumer>, String> {
     let mut consumers = Vec::new();
@@ -187,7 +194,7 @@ pub fn from_template(
             let binary = template
                 .function_binary(f.logical_id)
                 .ok_or_else(|| format!("{}: no binary", f.logical_id))?;
-            let handler = handler_for(&binary, state)
+            let handler = handler_for(&binary, functions)
                 .ok_or_else(|| format!("{}: no local handler for {binary}", f.logical_id))?;
             consumers.push(Consumer {
                 function: binary,
@@ -195,7 +202,7 @@ pub fn from_template(
                 queue_arn: refs.arns.get(queue).cloned().unwrap_or_default(),
                 batch_size: props.get("BatchSize").and_then(Value::as_i64).unwrap_or(10) as i32,
                 handler,
-                sqs: state.core.aws.sqs.clone(),
+                sqs: aws.sqs.clone(),
                 region: region.to_owned(),
             });
         }

@@ -8,8 +8,8 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
-use shared::aws::AwsClients;
-use shared::problem::{ApiError, unavailable};
+use shared::adapters::aws::AwsClients;
+use shared::edge::problem::{ApiError, unavailable};
 
 pub struct Dump {
     aws: AwsClients,

@@ -10,7 +10,7 @@ use local_stack::{LocalStack, StackOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    shared::telemetry::init();
+    shared::edge::telemetry::init(&shared::adapters::env::Env::process());
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p
             .parse()

@@ -15,7 +15,7 @@ use aws_sdk_s3::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
-use shared::aws::AwsClients;
+use shared::adapters::aws::AwsClients;
 
 use crate::template::Template;
 

@@ -2,24 +2,29 @@
 //! serves every function's routes plus the emulators on one port; runs the queue
 //! consumers the way Lambda's event sources would.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use account::AccountState;
+use auth::AuthState;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
 use axum::response::Response;
-use shared::aws::AwsClients;
-use shared::clock::Clock;
-use shared::config::{Config, VideoConfig};
-use shared::http::ClientIp;
-use shared::policy::Policy;
-use shared::{AppState, VideoState};
+use deliver::DeliverState;
+use generate::GenerateState;
+use shared::adapters::aws::AwsClients;
+use shared::adapters::env::Env;
+use shared::domain::clock::Clock;
+use shared::domain::policy::Policy;
+use shared::edge::http::ClientIp;
+use shared::edge::wiring::Base;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use videos::VideosState;
 
 use crate::consumers::Consumer;
 use crate::emulators::creem::{CreemEmulator, LOCAL_CREEM_KEY};
@@ -42,8 +47,11 @@ pub enum StackError {
     Moto(#[from] crate::moto::MotoError),
     #[error(transparent)]
     Template(#[from] crate::template::TemplateError),
-    #[error(transparent)]
-    Config(#[from] shared::config::ConfigError),
+    #[error("{function}: {error}")]
+    Config {
+        function: String,
+        error: shared::adapters::env::ConfigError,
+    },
     #[error(transparent)]
     Provision(#[from] crate::provision::ProvisionError),
     #[error("queue consumers: {0}")]
@@ -84,11 +92,21 @@ impl Default for StackOptions {
     }
 }
 
+/// Every function, each built from its own environment exactly as in Lambda.
+#[derive(Clone)]
+pub struct Functions {
+    pub auth: AuthState,
+    pub account: AccountState,
+    pub videos: VideosState,
+    pub generate: GenerateState,
+    pub deliver: DeliverState,
+}
+
 pub struct LocalStack {
     pub base_url: String,
     pub addr: SocketAddr,
-    pub state: AppState,
-    pub videos: VideoState,
+    pub functions: Functions,
+    pub base: Base,
     pub aws: AwsClients,
     pub google: Arc<GoogleEmulator>,
     pub mailbox: Arc<Mailbox>,
@@ -96,8 +114,9 @@ pub struct LocalStack {
     pub creem: Arc<CreemEmulator>,
     pub consumers: Vec<Consumer>,
     pub aws_endpoint: String,
-    /// The functions' environment, as the template declares it, resolved locally.
-    pub env: BTreeMap<String, String>,
+    /// Each function's environment (by binary name), as the template declares it,
+    /// resolved locally.
+    pub envs: BTreeMap<String, BTreeMap<String, String>>,
     /// What each resource's `!Ref` and `Arn` resolve to.
     pub refs: Refs,
     pub template: Template,
@@ -135,24 +154,35 @@ impl LocalStack {
         let aws = AwsClients::load_local(LOCAL_REGION, &moto.endpoint).await;
         let refs = provision(&template, &aws, &opts.prefix, &parameters).await?;
 
-        let mut env = template.environment(|id| refs.refs.get(id).cloned())?;
-        for (k, v) in [
-            ("AWS_REGION", LOCAL_REGION.to_owned()),
-            ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        // What the stack itself provides: Lambda's region, the local endpoint, and the
+        // emulators in place of the third parties. A function gets an emulator's URL
+        // only if the template gives it that variable.
+        let local: BTreeMap<&str, String> = [
             ("GOOGLE_JWKS_URL", format!("{base_url}/_local/google/certs")),
             ("FAL_QUEUE_URL", format!("{base_url}/_local/fal")),
             ("FAL_API_URL", format!("{base_url}/_local/fal/api/v1")),
             ("CREEM_API_URL", format!("{base_url}/_local/creem/api")),
-        ] {
-            env.insert(k.into(), v);
+        ]
+        .into_iter()
+        .collect();
+        let mut envs = BTreeMap::new();
+        for (logical_id, binary) in template.functions() {
+            let mut env =
+                template.function_environment(&logical_id, |id| refs.refs.get(id).cloned())?;
+            for (k, v) in env.iter_mut() {
+                if let Some(url) = local.get(k.as_str()) {
+                    *v = url.clone();
+                }
+                if let Some(v2) = opts.env_overrides.get(k) {
+                    *v = v2.clone();
+                }
+            }
+            env.insert("AWS_REGION".into(), LOCAL_REGION.to_owned());
+            env.insert("AWS_ENDPOINT_URL".into(), moto.endpoint.clone());
+            envs.insert(binary, env);
         }
-        env.extend(opts.env_overrides.clone());
-        let map: HashMap<String, String> = env.clone().into_iter().collect();
-        let config = Config::from_map(&map)?;
-        let video_config = VideoConfig::from_map(&map)?;
-
-        let state = AppState::new(config, opts.policy, opts.clock, aws.clone());
-        let videos = VideoState::new(state.clone(), video_config);
+        let base = Base::new(aws.clone(), opts.clock, opts.policy);
+        let functions = build_functions(&base, &envs)?;
         let google = GoogleEmulator::new(LOCAL_GOOGLE_CLIENT_ID);
         let mailbox = Mailbox::new(moto.endpoint.clone());
         let fal = FalEmulator::new(base_url.clone(), opts.fal_duration);
@@ -168,11 +198,11 @@ impl LocalStack {
                 })
                 .collect(),
         );
-        let app = shared::http::finish_router(
+        let app = shared::edge::http::finish_router(
             Router::new()
-                .merge(auth::routes(state.clone()))
-                .merge(account::routes(state.clone()))
-                .merge(::videos::routes(videos.clone()))
+                .merge(auth::routes(functions.auth.clone()))
+                .merge(account::routes(functions.account.clone()))
+                .merge(videos::routes(functions.videos.clone()))
                 .merge(google.router())
                 .merge(mailbox.router())
                 .merge(fal.router())
@@ -181,8 +211,9 @@ impl LocalStack {
         )
         .layer(axum::middleware::from_fn(peer_ip));
 
-        let consumers = crate::consumers::from_template(&template, &refs, &videos, LOCAL_REGION)
-            .map_err(StackError::Consumers)?;
+        let consumers =
+            crate::consumers::from_template(&template, &refs, &functions, &aws, LOCAL_REGION)
+                .map_err(StackError::Consumers)?;
         let mut tasks = Vec::new();
         if opts.consumers {
             tasks.extend(consumers.iter().map(Consumer::spawn));
@@ -199,8 +230,8 @@ impl LocalStack {
         Ok(Self {
             base_url,
             addr,
-            state,
-            videos,
+            functions,
+            base,
             aws,
             google,
             mailbox,
@@ -208,7 +239,7 @@ impl LocalStack {
             creem,
             consumers,
             aws_endpoint: moto.endpoint.clone(),
-            env,
+            envs,
             refs,
             template,
             shutdown: Some(tx),
@@ -252,4 +283,30 @@ async fn peer_ip(
 ) -> Response {
     req.extensions_mut().insert(ClientIp(peer.ip()));
     next.run(req).await
+}
+
+/// Builds every function from its own environment, as its Lambda `main` would.
+fn build_functions(
+    base: &Base,
+    envs: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Result<Functions, StackError> {
+    fn one<S>(
+        base: &Base,
+        envs: &BTreeMap<String, BTreeMap<String, String>>,
+        function: &str,
+        build: shared::edge::lambda::Build<S>,
+    ) -> Result<S, StackError> {
+        let env = Env::from_map(envs.get(function).cloned().unwrap_or_default());
+        build(base, &env).map_err(|error| StackError::Config {
+            function: function.to_owned(),
+            error,
+        })
+    }
+    Ok(Functions {
+        auth: one(base, envs, "auth", AuthState::build)?,
+        account: one(base, envs, "account", AccountState::build)?,
+        videos: one(base, envs, "videos", VideosState::build)?,
+        generate: one(base, envs, "generate", GenerateState::build)?,
+        deliver: one(base, envs, "deliver", DeliverState::build)?,
+    })
 }

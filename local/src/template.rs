@@ -62,10 +62,11 @@ impl Template {
             .collect()
     }
 
-    /// The functions' environment (Globals, then each function's own), with every
-    /// `!Ref` resolved by `resolve`; plain strings are kept as they are.
-    pub fn environment(
+    /// The environment the template gives one function: `Globals` merged with the
+    /// function's own variables, each `!Ref` resolved by `resolve`.
+    pub fn function_environment(
         &self,
+        logical_id: &str,
         resolve: impl Fn(&str) -> Option<String>,
     ) -> Result<BTreeMap<String, String>, TemplateError> {
         let mut env = BTreeMap::new();
@@ -75,13 +76,16 @@ impl Template {
             .and_then(|g| g.get("Function"))
             .and_then(|f| f.get("Environment"))
             .and_then(|e| e.get("Variables"));
-        let functions = self.resources_of("AWS::Serverless::Function");
-        let own = functions.iter().filter_map(|f| {
-            f.properties
-                .get("Environment")
-                .and_then(|e| e.get("Variables"))
-        });
-        for vars in globals.into_iter().chain(own) {
+        let own = self
+            .resources_of("AWS::Serverless::Function")
+            .into_iter()
+            .find(|f| f.logical_id == logical_id)
+            .ok_or_else(|| TemplateError::Shape(format!("no function {logical_id}")))?
+            .properties
+            .get("Environment")
+            .and_then(|e| e.get("Variables"))
+            .cloned();
+        for vars in globals.into_iter().chain(own.as_ref()) {
             let Some(vars) = vars.as_mapping() else {
                 continue;
             };
@@ -109,7 +113,14 @@ impl Template {
         Ok(env)
     }
 
-    /// The binary a function is built from (`Metadata.BuildProperties.Binary`).
+    /// Every function's logical id and binary name.
+    pub fn functions(&self) -> Vec<(String, String)> {
+        self.resources_of("AWS::Serverless::Function")
+            .iter()
+            .filter_map(|f| Some((f.logical_id.to_owned(), self.function_binary(f.logical_id)?)))
+            .collect()
+    }
+
     pub fn function_binary(&self, logical_id: &str) -> Option<String> {
         self.root
             .get("Resources")?

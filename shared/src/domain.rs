@@ -1,7 +1,11 @@
-//! Domain types and rules: plain Rust, no I/O.
+//! Rules and numbers: plain Rust, no I/O. Imports nothing else of this crate.
 
 pub mod account;
+pub mod clock;
+pub mod crypto;
 pub mod email;
 pub mod ledger;
+pub mod policy;
+pub mod retention;
 pub mod sensitive;
 pub mod video;

@@ -1,33 +1,26 @@
-//! The common crate of every Sora2 AI function.
+//! The common crate of every Sora2 AI function, in four layers. A layer imports only
+//! the layers above it in this list (a test reads the `use crate::…` lines to keep it so):
 //!
-//! - [`policy`], [`domain`] and [`crypto`] are plain Rust: rules, retention numbers and
-//!   hashing, with no AWS SDK and no HTTP client.
-//! - [`config`], [`aws`], [`store`], [`mail`], [`identity`] and [`ratelimit`] are the
-//!   adapters to DynamoDB, SES and Google.
-//! - [`http`] and [`problem`] are the HTTP plumbing every API function shares.
-//! - [`state`] ties them together into the one value a handler borrows.
+//! - [`domain`]: rules and numbers — accounts, videos and their state machine, the
+//!   ledger, the sensitive-data detector, the privacy policy's periods and limits, the
+//!   retention map, hashing. Plain Rust: no AWS SDK, no HTTP, no environment.
+//! - [`adapters`]: the outside world behind small typed APIs — the process
+//!   environment, DynamoDB stores, S3, SQS, SES, the outbound HTTP client and the video
+//!   providers. They return typed results, never HTTP answers.
+//! - [`app`]: steps several functions share — ending a job with its refund, recording
+//!   a content violation.
+//! - [`edge`]: where Lambda meets the code — the per-function wiring from configuration,
+//!   HTTP extractors and problem+json, the SQS batch runner, telemetry and the two
+//!   `main` helpers.
+//!
+//! Code one function alone uses lives in that function's crate.
 
-pub mod aws;
-pub mod blobs;
-pub mod clock;
-pub mod config;
-pub mod crypto;
 pub mod domain;
-pub mod enforcement;
-pub mod http;
-pub mod identity;
-pub mod jobs;
-pub mod mail;
-pub mod outbound;
-pub mod policy;
-pub mod problem;
-pub mod providers;
-pub mod queue;
-pub mod ratelimit;
-pub mod sqs_batch;
-pub mod state;
-pub mod store;
-pub mod telemetry;
 
-pub use problem::ApiError;
-pub use state::{AppState, VideoState};
+pub mod adapters;
+
+pub mod app;
+
+pub mod edge;
+
+pub use edge::problem::ApiError;

@@ -12,8 +12,8 @@ use local_stack::{LocalStack, StackOptions};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use shared::clock::Clock;
-use shared::policy::Policy;
+use shared::domain::clock::Clock;
+use shared::domain::policy::Policy;
 
 pub use local_stack;
 
@@ -45,7 +45,10 @@ fn logs() -> &'static CapturedLogs {
     LOGS.get_or_init(|| {
         let logs = CapturedLogs::default();
         // The production subscriber and filter, writing into memory.
-        shared::telemetry::init_with_writer(logs.clone());
+        shared::edge::telemetry::init_with_writer(
+            shared::edge::telemetry::filter(&shared::adapters::env::Env::process()),
+            logs.clone(),
+        );
         logs
     })
 }
@@ -358,29 +361,44 @@ impl TestStack {
 
     /// Gives an account credits, as a purchase would.
     pub async fn grant(&self, account_id: &str, credits: i64) {
-        let at = shared::clock::rfc3339(self.clock.now());
+        let at = shared::domain::clock::rfc3339(self.clock.now());
         let cause = format!("test:{}", uuid::Uuid::new_v4().simple());
-        let ledger = &self.stack.state.ledger;
-        assert!(
-            ledger
-                .apply(
-                    account_id,
-                    shared::domain::ledger::EntryKind::Grant,
-                    credits,
-                    &cause,
-                    &at
-                )
-                .await
-                .unwrap()
-        );
+        let writes = self
+            .stack
+            .functions
+            .account
+            .ledger
+            .effect_writes(
+                account_id,
+                shared::domain::ledger::EntryKind::Grant,
+                credits,
+                &cause,
+                &at,
+            )
+            .unwrap();
+        shared::adapters::dynamo::transact(&self.stack.aws.dynamodb, writes)
+            .await
+            .unwrap();
     }
 
     pub async fn balance(&self, account_id: &str) -> i64 {
-        self.stack.state.ledger.balance(account_id).await.unwrap()
+        self.stack
+            .functions
+            .account
+            .ledger
+            .balance(account_id)
+            .await
+            .unwrap()
     }
 
-    pub async fn ledger(&self, account_id: &str) -> Vec<shared::store::ledger::Entry> {
-        self.stack.state.ledger.entries(account_id).await.unwrap()
+    pub async fn ledger(&self, account_id: &str) -> Vec<shared::adapters::dynamo::ledger::Entry> {
+        self.stack
+            .functions
+            .account
+            .ledger
+            .entries(account_id)
+            .await
+            .unwrap()
     }
 
     /// Entries of one kind for one cause (a job id).

@@ -2,13 +2,15 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use shared::http::AuthUser;
-use shared::{ApiError, AppState};
+use shared::ApiError;
+use shared::edge::http::AuthUser;
+
+use crate::state::AccountState;
 
 use crate::me::load;
 
 pub async fn disconnect_google(
-    State(state): State<AppState>,
+    State(state): State<AccountState>,
     user: AuthUser,
 ) -> Result<StatusCode, ApiError> {
     let account = load(&state, &user).await?;

@@ -2,18 +2,20 @@
 
 mod identities;
 mod me;
+mod state;
 
 use axum::Router;
 use axum::routing::{delete, get};
-use shared::AppState;
+
+pub use state::AccountState;
 
 /// The whole function as Lambda serves it.
-pub fn router(state: AppState) -> Router {
-    shared::http::finish_router(routes(state))
+pub fn router(state: AccountState) -> Router {
+    shared::edge::http::finish_router(routes(state))
 }
 
 /// The routes alone, for the local stack to merge with the other functions'.
-pub fn routes(state: AppState) -> Router {
+pub fn routes(state: AccountState) -> Router {
     Router::new()
         .route("/v1/me", get(me::get_me))
         .route(

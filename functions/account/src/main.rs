@@ -1,10 +1,6 @@
-//! Lambda entry point of `account`: builds the clients once, then serves the router.
-
-use shared::AppState;
+//! Lambda entry point of `account`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let state = AppState::from_env().await?;
-    lambda_http::run(account::router(state)).await
+    shared::edge::lambda::run_http(account::AccountState::build, account::router).await
 }

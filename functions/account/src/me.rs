@@ -4,10 +4,12 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use serde_json::Value;
+use shared::ApiError;
 use shared::domain::account::Account;
-use shared::http::AuthUser;
-use shared::policy::POLICY_VERSION_CURRENT;
-use shared::{ApiError, AppState};
+use shared::domain::policy::POLICY_VERSION_CURRENT;
+use shared::edge::http::AuthUser;
+
+use crate::state::AccountState;
 
 #[derive(Serialize)]
 pub struct Me {
@@ -71,7 +73,7 @@ impl Me {
 }
 
 /// The caller's account; a session whose account is gone counts as no session.
-pub async fn load(state: &AppState, user: &AuthUser) -> Result<Account, ApiError> {
+pub async fn load(state: &AccountState, user: &AuthUser) -> Result<Account, ApiError> {
     state
         .accounts
         .get(&user.account_id)
@@ -79,7 +81,10 @@ pub async fn load(state: &AppState, user: &AuthUser) -> Result<Account, ApiError
         .ok_or(ApiError::Unauthorized)
 }
 
-pub async fn get_me(State(state): State<AppState>, user: AuthUser) -> Result<Json<Me>, ApiError> {
+pub async fn get_me(
+    State(state): State<AccountState>,
+    user: AuthUser,
+) -> Result<Json<Me>, ApiError> {
     let account = load(&state, &user).await?;
     let credits = state.ledger.balance(&account.id).await?;
     Ok(Json(Me::new(account, credits)))

@@ -1,18 +1,20 @@
 //! Sign-in by email one-time code (R01, R02, R06).
 
+use crate::state::AuthState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::crypto::{constant_time_eq, new_sign_in_code};
+use shared::ApiError;
+use shared::adapters::dynamo::StoreError;
+use shared::adapters::dynamo::codes::StoredCode;
+use shared::adapters::ses::Email;
+use shared::domain::crypto::{constant_time_eq, new_sign_in_code};
 use shared::domain::email::EmailAddress;
-use shared::http::{ApiJson, ClientIp};
-use shared::mail::Email;
-use shared::problem::unavailable;
-use shared::store::StoreError;
-use shared::store::codes::StoredCode;
-use shared::{ApiError, AppState};
+use shared::edge::http::{ApiJson, ClientIp};
+use shared::edge::problem::unavailable;
+use shared::edge::problem::within_limit;
 
 use crate::signin::{
     SignInError, SignInResponse, account_creation_writes, commit_with_session, ensure_active,
@@ -39,21 +41,29 @@ fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
 /// POST /v1/auth/email/start — 202 `{}` whether or not an account exists: this path
 /// never looks accounts up, so neither its answer nor its timing can tell (R02).
 pub async fn start(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     ip: ClientIp,
     ApiJson(req): ApiJson<StartRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let email = parse_email(&req.email)?;
     let now = state.clock.epoch_secs();
     let policy = &state.policy;
-    state
-        .limits
-        .check("code_ip", &ip.0.to_string(), policy.codes_per_ip, now)
-        .await?;
-    state
-        .limits
-        .check("code_email", email.as_str(), policy.codes_per_address, now)
-        .await?;
+    within_limit(
+        &state.limits,
+        "code_ip",
+        &ip.0.to_string(),
+        policy.codes_per_ip,
+        now,
+    )
+    .await?;
+    within_limit(
+        &state.limits,
+        "code_email",
+        email.as_str(),
+        policy.codes_per_address,
+        now,
+    )
+    .await?;
 
     let code = new_sign_in_code();
     let email_hash = state.keyed_hash("email", email.as_str());
@@ -87,14 +97,14 @@ pub async fn start(
     Ok((StatusCode::ACCEPTED, Json(json!({}))))
 }
 
-fn code_hash(state: &AppState, email_hash: &str, code: &str) -> String {
+fn code_hash(state: &AuthState, email_hash: &str, code: &str) -> String {
     state.keyed_hash("sign_in_code", &format!("{email_hash}:{code}"))
 }
 
 /// POST /v1/auth/email/verify — a session for a right code; a new account only with
 /// the over-13 statement, and without it the code stays usable (R06).
 pub async fn verify(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     ip: ClientIp,
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> Result<Json<SignInResponse>, ApiError> {
@@ -105,15 +115,14 @@ pub async fn verify(
     }
     let now = state.clock.epoch_secs();
     let policy = &state.policy;
-    state
-        .limits
-        .check(
-            "verify_ip",
-            &ip.0.to_string(),
-            policy.verifications_per_ip,
-            now,
-        )
-        .await?;
+    within_limit(
+        &state.limits,
+        "verify_ip",
+        &ip.0.to_string(),
+        policy.verifications_per_ip,
+        now,
+    )
+    .await?;
 
     let email_hash = state.keyed_hash("email", email.as_str());
     let stored = state

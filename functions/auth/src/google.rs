@@ -1,16 +1,18 @@
 //! Sign-in with Google (R03, R06): the ID token is verified here, its `sub` is the
 //! link, and only the address and name are taken from it.
 
+use crate::google_token::IdTokenError;
+use crate::state::AuthState;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use shared::clock::rfc3339;
+use shared::ApiError;
 use shared::domain::account::clean_display_name;
+use shared::domain::clock::rfc3339;
 use shared::domain::email::EmailAddress;
-use shared::http::{ApiJson, ClientIp};
-use shared::identity::google::IdTokenError;
-use shared::problem::unavailable;
-use shared::{ApiError, AppState};
+use shared::edge::http::{ApiJson, ClientIp};
+use shared::edge::problem::unavailable;
+use shared::edge::problem::within_limit;
 
 use crate::signin::{
     SignInError, SignInResponse, account_creation_writes, commit_with_session, ensure_active,
@@ -24,7 +26,7 @@ pub struct GoogleRequest {
 }
 
 pub async fn sign_in(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     ip: ClientIp,
     ApiJson(req): ApiJson<GoogleRequest>,
 ) -> Result<Json<SignInResponse>, ApiError> {
@@ -34,15 +36,14 @@ pub async fn sign_in(
         ));
     }
     let now = state.clock.epoch_secs();
-    state
-        .limits
-        .check(
-            "google_ip",
-            &ip.0.to_string(),
-            state.policy.google_signins_per_ip,
-            now,
-        )
-        .await?;
+    within_limit(
+        &state.limits,
+        "google_ip",
+        &ip.0.to_string(),
+        state.policy.google_signins_per_ip,
+        now,
+    )
+    .await?;
     let identity = state.google.verify(&req.id_token).await.map_err(|e| match e {
         IdTokenError::KeysUnavailable => unavailable("google_jwks", e),
         other => {
@@ -101,7 +102,7 @@ pub async fn sign_in(
 struct Retry;
 
 async fn commit(
-    state: &AppState,
+    state: &AuthState,
     writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
     account: &shared::domain::account::Account,
     is_new: bool,

@@ -5,20 +5,23 @@
 
 mod email_code;
 mod google;
+pub mod google_token;
 mod signin;
 mod signout;
+mod state;
 
 use axum::Router;
 use axum::routing::post;
-use shared::AppState;
+
+pub use state::AuthState;
 
 /// The whole function as Lambda serves it.
-pub fn router(state: AppState) -> Router {
-    shared::http::finish_router(routes(state))
+pub fn router(state: AuthState) -> Router {
+    shared::edge::http::finish_router(routes(state))
 }
 
 /// The routes alone, for the local stack to merge with the other functions'.
-pub fn routes(state: AppState) -> Router {
+pub fn routes(state: AuthState) -> Router {
     Router::new()
         .route("/v1/auth/email/start", post(email_code::start))
         .route("/v1/auth/email/verify", post(email_code::verify))

@@ -1,10 +1,6 @@
-//! Lambda entry point of `auth`: builds the clients once, then serves the router.
-
-use shared::AppState;
+//! Lambda entry point of `auth`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let state = AppState::from_env().await?;
-    lambda_http::run(auth::router(state)).await
+    shared::edge::lambda::run_http(auth::AuthState::build, auth::router).await
 }

@@ -2,17 +2,18 @@
 //! own writes (use up the code, create or link the account) and creates the session,
 //! so a failure leaves nothing half-done.
 
+use crate::state::AuthState;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use axum::Json;
 use serde::Serialize;
-use shared::clock::{from_epoch, rfc3339};
-use shared::crypto::{new_session_token, sha256_hex};
+use shared::ApiError;
+use shared::adapters::dynamo::sessions::Session;
+use shared::adapters::dynamo::{StoreError, transact};
 use shared::domain::account::{Account, AccountStatus, PublicUser, new_account_id};
+use shared::domain::clock::{from_epoch, rfc3339};
+use shared::domain::crypto::{new_session_token, sha256_hex};
 use shared::domain::ledger::EntryKind;
-use shared::policy::POLICY_VERSION_CURRENT;
-use shared::store::sessions::Session;
-use shared::store::{StoreError, transact};
-use shared::{ApiError, AppState};
+use shared::domain::policy::POLICY_VERSION_CURRENT;
 
 #[derive(Serialize)]
 pub struct SignInResponse {
@@ -24,7 +25,7 @@ pub struct SignInResponse {
 
 /// A new account for an address, with the over-13 statement made now (R06) and the
 /// current policy version accepted (R34).
-pub fn new_account(state: &AppState, email: &str, display_name: Option<String>) -> Account {
+pub fn new_account(state: &AuthState, email: &str, display_name: Option<String>) -> Account {
     let now = rfc3339(state.clock.now());
     Account {
         id: new_account_id(),
@@ -42,7 +43,7 @@ pub fn new_account(state: &AppState, email: &str, display_name: Option<String>) 
 /// The writes that create `account`: profile, unique keys, and the sign-up grant of
 /// credits (R11), all or nothing.
 pub fn account_creation_writes(
-    state: &AppState,
+    state: &AuthState,
     account: &Account,
 ) -> Result<Vec<TransactWriteItem>, StoreError> {
     let mut writes = state.accounts.create_writes(account)?;
@@ -66,7 +67,7 @@ pub fn ensure_active(account: &Account) -> Result<(), ApiError> {
 
 /// Commits `writes` plus a new session for `account` in one transaction.
 pub async fn commit_with_session(
-    state: &AppState,
+    state: &AuthState,
     mut writes: Vec<TransactWriteItem>,
     account: &Account,
     new_account: bool,

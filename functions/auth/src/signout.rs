@@ -1,10 +1,11 @@
 //! Sign-out: this session, or with `?all=true` every session of the account (R05).
 
+use crate::state::AuthState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use shared::http::{ApiQuery, AuthUser};
-use shared::{ApiError, AppState};
+use shared::ApiError;
+use shared::edge::http::{ApiQuery, AuthUser};
 
 #[derive(Deserialize)]
 pub struct SignOutQuery {
@@ -13,7 +14,7 @@ pub struct SignOutQuery {
 }
 
 pub async fn sign_out(
-    State(state): State<AppState>,
+    State(state): State<AuthState>,
     user: AuthUser,
     ApiQuery(q): ApiQuery<SignOutQuery>,
 ) -> Result<StatusCode, ApiError> {

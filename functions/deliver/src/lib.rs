@@ -7,42 +7,35 @@
 
 mod event;
 mod notify;
+mod state;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use shared::VideoState;
-use shared::domain::video::JobStatus;
-use shared::jobs::job_id_of_output;
-use shared::sqs_batch::run_batch;
+use aws_lambda_events::event::sqs::SqsMessage;
+use shared::domain::video::{JobStatus, job_id_of_output};
+use shared::edge::sqs::{QueueStep, StepError};
+use tracing::Instrument;
 
 pub use event::{ObjectCreated, parse_notification};
+pub use state::DeliverState;
 
-/// A step that could not finish for now; the message comes back later.
-#[derive(Debug)]
-pub struct DeliverError(pub String);
+impl QueueStep for DeliverState {
+    const FUNCTION: &'static str = "deliver";
 
-pub async fn handle_batch(state: &VideoState, event: SqsEvent) -> SqsBatchResponse {
-    run_batch(event, |message| async move {
-        let objects = match parse_notification(message.body.as_deref().unwrap_or_default()) {
-            Ok(objects) => objects,
-            Err(reason) => {
-                tracing::error!(message_id = ?message.message_id, reason, "unreadable S3 notification dropped");
-                return Ok(());
-            }
-        };
+    async fn step(&self, message: &SqsMessage) -> Result<(), StepError> {
+        let objects = parse_notification(message.body.as_deref().unwrap_or_default())
+            .map_err(StepError::Drop)?;
         for object in objects {
-            deliver(state, &object).await.map_err(|DeliverError(reason)| reason)?;
+            let span = tracing::info_span!(
+                "job",
+                job_id = job_id_of_output(&object.key).unwrap_or_default()
+            );
+            deliver(self, &object).instrument(span).await?;
         }
         Ok(())
-    })
-    .await
+    }
 }
 
-fn retry(e: impl std::fmt::Display) -> DeliverError {
-    DeliverError(e.to_string())
-}
-
-pub async fn deliver(state: &VideoState, object: &ObjectCreated) -> Result<(), DeliverError> {
-    let bucket = &state.config.outputs_bucket;
+pub async fn deliver(state: &DeliverState, object: &ObjectCreated) -> Result<(), StepError> {
+    let bucket = &state.outputs_bucket;
     if object.bucket != *bucket {
         return Ok(());
     }
@@ -50,7 +43,7 @@ pub async fn deliver(state: &VideoState, object: &ObjectCreated) -> Result<(), D
         tracing::warn!("object that is no job's output ignored");
         return Ok(());
     };
-    let job = state.videos.get(job_id).await.map_err(retry)?;
+    let job = state.videos.get(job_id).await.map_err(StepError::retry)?;
     let job = match job {
         // No job (or it was deleted while the file was being written): the file must
         // not outlive it.
@@ -59,7 +52,7 @@ pub async fn deliver(state: &VideoState, object: &ObjectCreated) -> Result<(), D
                 .blobs
                 .delete(bucket, &object.key)
                 .await
-                .map_err(retry)?;
+                .map_err(StepError::retry)?;
             tracing::info!(%job_id, "output without a job removed");
             return Ok(());
         }
@@ -68,18 +61,17 @@ pub async fn deliver(state: &VideoState, object: &ObjectCreated) -> Result<(), D
                 .blobs
                 .delete(bucket, &object.key)
                 .await
-                .map_err(retry)?;
+                .map_err(StepError::retry)?;
             tracing::info!(%job_id, "output of a deleted job removed");
             return Ok(());
         }
         Some(j) => j,
     };
     if job.status.is_active() {
-        let core = &state.core;
-        let completed = core.clock.now();
+        let completed = state.clock.now();
         let expires =
-            completed + chrono::Duration::seconds(core.policy.output_retention.as_secs() as i64);
-        let rfc = shared::clock::rfc3339;
+            completed + chrono::Duration::seconds(state.policy.output_retention.as_secs() as i64);
+        let rfc = shared::domain::clock::rfc3339;
         match state
             .videos
             .mark_ready(
@@ -95,10 +87,10 @@ pub async fn deliver(state: &VideoState, object: &ObjectCreated) -> Result<(), D
                 tracing::info!(event = "video_ready", job_id = %job.id, account_id = %job.account_id, "video ready")
             }
             Err(e) if e.is_condition_failure() => {}
-            Err(e) => return Err(retry(e)),
+            Err(e) => return Err(StepError::retry(e)),
         }
     }
-    let job = state.videos.get(job_id).await.map_err(retry)?;
+    let job = state.videos.get(job_id).await.map_err(StepError::retry)?;
     match job {
         Some(job) if job.status == JobStatus::Ready && !job.notified => {
             notify::notify(state, &job).await

@@ -1,19 +1,18 @@
 //! The "your video is ready" notice: once per video, after the provider's copy is
 //! dropped (R16).
 
-use shared::VideoState;
-use shared::mail::Email;
-use shared::providers::video::VideoProvider;
-use shared::store::videos::Job;
+use shared::adapters::dynamo::videos::Job;
+use shared::adapters::ses::Email;
+use shared::edge::sqs::StepError;
 
-use crate::{DeliverError, retry};
+use crate::state::DeliverState;
 
-pub async fn notify(state: &VideoState, job: &Job) -> Result<(), DeliverError> {
+pub async fn notify(state: &DeliverState, job: &Job) -> Result<(), StepError> {
     // Claim the notice first: of two concurrent copies, one sends.
     match state.videos.mark_notified(&job.id).await {
         Ok(()) => {}
         Err(e) if e.is_condition_failure() => return Ok(()),
-        Err(e) => return Err(retry(e)),
+        Err(e) => return Err(StepError::retry(e)),
     }
     if let Some(handle) = &job.provider_handle {
         // Best effort: our copy is safe; a provider that cannot delete now keeps only
@@ -28,11 +27,10 @@ pub async fn notify(state: &VideoState, job: &Job) -> Result<(), DeliverError> {
         }
     }
     let sent = match state
-        .core
         .accounts
         .get(&job.account_id)
         .await
-        .map_err(retry)?
+        .map_err(StepError::retry)?
     {
         Some(account) => {
             let text = format!(
@@ -44,7 +42,6 @@ pub async fn notify(state: &VideoState, job: &Job) -> Result<(), DeliverError> {
                 job.expires_at.as_deref().unwrap_or("its expiry")
             );
             state
-                .core
                 .mailer
                 .send(Email {
                     to: &account.email,
@@ -58,7 +55,7 @@ pub async fn notify(state: &VideoState, job: &Job) -> Result<(), DeliverError> {
     if let Err(e) = sent {
         // Give the claim back so the retry sends it.
         let _ = state.videos.unmark_notified(&job.id).await;
-        return Err(retry(e));
+        return Err(StepError::retry(e));
     }
     tracing::info!(event = "video_ready_notice_sent", job_id = %job.id, "ready notice sent");
     Ok(())

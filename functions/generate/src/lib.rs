@@ -7,7 +7,26 @@
 //! deadline; then the job fails and is refunded. Once the file is stored, `deliver`
 //! (fed by the bucket's event) takes over.
 
-mod batch;
+mod state;
 mod step;
 
-pub use batch::handle_batch;
+use aws_lambda_events::event::sqs::SqsMessage;
+use shared::adapters::sqs::GenerateMessage;
+use shared::edge::sqs::{QueueStep, StepError};
+use tracing::Instrument;
+
+pub use state::GenerateState;
+
+impl QueueStep for GenerateState {
+    const FUNCTION: &'static str = "generate";
+
+    async fn step(&self, message: &SqsMessage) -> Result<(), StepError> {
+        let msg: GenerateMessage = message
+            .body
+            .as_deref()
+            .and_then(|b| serde_json::from_str(b).ok())
+            .ok_or_else(|| StepError::Drop("unreadable generate message".into()))?;
+        let span = tracing::info_span!("job", job_id = %msg.job_id);
+        step::run(self, &msg.job_id).instrument(span).await
+    }
+}

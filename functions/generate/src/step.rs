@@ -2,29 +2,18 @@
 
 use std::time::Duration;
 
-use shared::VideoState;
-use shared::blobs::ObjectMeta;
-use shared::clock::rfc3339;
-use shared::domain::video::{JobStatus, Mode};
-use shared::jobs::{end, output_key};
-use shared::providers::video::{
-    GenerationRequest, Progress, ProviderError, SubmitError, VideoProvider,
-};
-use shared::queue::GenerateMessage;
-use shared::store::StoreError;
-use shared::store::videos::Job;
+use shared::adapters::dynamo::videos::Job;
+use shared::adapters::providers::video::{GenerationRequest, Progress, ProviderError, SubmitError};
+use shared::adapters::s3::ObjectMeta;
+use shared::adapters::sqs::GenerateMessage;
+use shared::app::jobs::end;
+use shared::domain::clock::rfc3339;
+use shared::domain::video::{JobStatus, Mode, output_key};
+use shared::edge::sqs::StepError;
 
-/// A step that could not finish for now; the message comes back later.
-#[derive(Debug)]
-pub struct StepError(pub String);
+use crate::state::GenerateState;
 
-impl From<StoreError> for StepError {
-    fn from(e: StoreError) -> Self {
-        Self(e.to_string())
-    }
-}
-
-pub async fn run(state: &VideoState, job_id: &str) -> Result<(), StepError> {
+pub async fn run(state: &GenerateState, job_id: &str) -> Result<(), StepError> {
     let Some(job) = state.videos.get(job_id).await? else {
         tracing::info!(%job_id, "no such job; message dropped");
         return Ok(());
@@ -40,9 +29,8 @@ pub async fn run(state: &VideoState, job_id: &str) -> Result<(), StepError> {
         }
         return Ok(());
     }
-    let core = &state.core;
-    let deadline = job.created_epoch + core.policy.generation_deadline.as_secs() as i64;
-    if core.clock.epoch_secs() >= deadline {
+    let deadline = job.created_epoch + state.policy.generation_deadline.as_secs() as i64;
+    if state.clock.epoch_secs() >= deadline {
         if let Some(handle) = &job.provider_handle {
             let _ = state.provider.cancel(handle).await;
         }
@@ -55,7 +43,7 @@ pub async fn run(state: &VideoState, job_id: &str) -> Result<(), StepError> {
     }
 }
 
-async fn again(state: &VideoState, job: &Job, delay: Duration) -> Result<(), StepError> {
+async fn again(state: &GenerateState, job: &Job, delay: Duration) -> Result<(), StepError> {
     state
         .queue
         .send_generate(
@@ -65,12 +53,11 @@ async fn again(state: &VideoState, job: &Job, delay: Duration) -> Result<(), Ste
             delay,
         )
         .await
-        .map_err(|e| StepError(e.to_string()))
+        .map_err(StepError::retry)
 }
 
-async fn submit(state: &VideoState, job: &Job) -> Result<(), StepError> {
-    let core = &state.core;
-    let policy = &core.policy;
+async fn submit(state: &GenerateState, job: &Job) -> Result<(), StepError> {
+    let policy = &state.policy;
     let Some(prompt) = job.prompt.as_deref() else {
         return Ok(());
     };
@@ -79,14 +66,9 @@ async fn submit(state: &VideoState, job: &Job) -> Result<(), StepError> {
         (Mode::Image, Some(key)) => Some(
             state
                 .blobs
-                .presign_get(
-                    &state.config.inputs_bucket,
-                    key,
-                    policy.upload_link_ttl,
-                    None,
-                )
+                .presign_get(&state.inputs_bucket, key, policy.upload_link_ttl, None)
                 .await
-                .map_err(|e| StepError(e.to_string()))?,
+                .map_err(StepError::retry)?,
         ),
         _ => None,
     };
@@ -100,7 +82,7 @@ async fn submit(state: &VideoState, job: &Job) -> Result<(), StepError> {
         Ok(handle) => {
             match state
                 .videos
-                .mark_generating(&job.id, &handle, &rfc3339(core.clock.now()))
+                .mark_generating(&job.id, &handle, &rfc3339(state.clock.now()))
                 .await
             {
                 Ok(()) => {
@@ -142,8 +124,8 @@ async fn submit(state: &VideoState, job: &Job) -> Result<(), StepError> {
     }
 }
 
-async fn poll(state: &VideoState, job: &Job, handle: &str) -> Result<(), StepError> {
-    let wait = state.core.policy.provider_poll_interval;
+async fn poll(state: &GenerateState, job: &Job, handle: &str) -> Result<(), StepError> {
+    let wait = state.policy.provider_poll_interval;
     match state.provider.progress(handle).await {
         Ok(Progress::Pending) => again(state, job, wait).await,
         // A passing fault at the provider: look again later; the deadline still holds.
@@ -160,20 +142,20 @@ async fn poll(state: &VideoState, job: &Job, handle: &str) -> Result<(), StepErr
 }
 
 /// Streams the finished file into the outputs bucket, marked as AI-generated (R21).
-async fn store_output(state: &VideoState, job: &Job, handle: &str) -> Result<(), StepError> {
-    let bucket = &state.config.outputs_bucket;
+async fn store_output(state: &GenerateState, job: &Job, handle: &str) -> Result<(), StepError> {
+    let bucket = &state.outputs_bucket;
     let key = output_key(&job.id);
     // Stored by an earlier copy of this message: `deliver` has it already.
     if state
         .blobs
         .head(bucket, &key)
         .await
-        .map_err(|e| StepError(e.to_string()))?
+        .map_err(StepError::retry)?
         .is_some()
     {
         return Ok(());
     }
-    let wait = state.core.policy.provider_poll_interval;
+    let wait = state.policy.provider_poll_interval;
     let output = match state.provider.output(handle).await {
         Ok(o) => o,
         Err(ProviderError::Transient(_)) => return again(state, job, wait).await,

@@ -3,19 +3,20 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use shared::ApiError;
 use shared::domain::video::JobStatus;
-use shared::http::{ApiPath, AuthUser};
-use shared::jobs::output_key;
-use shared::{ApiError, VideoState};
+use shared::domain::video::output_key;
+use shared::edge::http::{ApiPath, AuthUser};
+
+use crate::state::VideosState;
 
 use crate::view::owned_job;
 
 pub async fn delete(
-    State(state): State<VideoState>,
+    State(state): State<VideosState>,
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let s3_down = |e| shared::problem::unavailable("s3", e);
     // Two tries: the job may move on (generating → ready) between read and write.
     for _ in 0..2 {
         let job = owned_job(&state, &user.account_id, &id).await?;
@@ -25,18 +26,18 @@ pub async fn delete(
         if let Some(input) = &job.input_key {
             state
                 .blobs
-                .delete(&state.config.inputs_bucket, input)
+                .delete(&state.inputs_bucket, input)
                 .await
-                .map_err(s3_down)?;
+                .map_err(ApiError::from)?;
         }
         // The output's key is known even before it exists; a file that lands after
         // this is removed by `deliver`, which finds the job deleted.
         state
             .blobs
-            .delete(&state.config.outputs_bucket, &output_key(&job.id))
+            .delete(&state.outputs_bucket, &output_key(&job.id))
             .await
-            .map_err(s3_down)?;
-        if shared::jobs::end(&state, &job, JobStatus::Deleted, None).await? {
+            .map_err(ApiError::from)?;
+        if shared::app::jobs::end(&state, &job, JobStatus::Deleted, None).await? {
             return Ok(StatusCode::NO_CONTENT);
         }
     }

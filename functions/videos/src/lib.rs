@@ -2,22 +2,25 @@
 //! (R11, R13–R21, R36). The background steps are `generate` and `deliver`.
 
 mod delete;
+mod moderation;
 mod read;
+mod state;
 mod submit;
 mod uploads;
 mod view;
 
 use axum::Router;
 use axum::routing::{get, post};
-use shared::VideoState;
+
+pub use state::VideosState;
 
 /// The whole function as Lambda serves it.
-pub fn router(state: VideoState) -> Router {
-    shared::http::finish_router(routes(state))
+pub fn router(state: VideosState) -> Router {
+    shared::edge::http::finish_router(routes(state))
 }
 
 /// The routes alone, for the local stack to merge with the other functions'.
-pub fn routes(state: VideoState) -> Router {
+pub fn routes(state: VideosState) -> Router {
     Router::new()
         .route("/v1/uploads", post(uploads::create))
         .route("/v1/videos", post(submit::submit).get(read::list))

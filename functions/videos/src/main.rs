@@ -1,11 +1,6 @@
-//! Lambda entry point of `videos`: builds the clients once, then serves the router.
-
-use shared::VideoState;
+//! Lambda entry point of `videos`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::telemetry::init();
-    let state = VideoState::from_env().await?;
-    state.config.require_moderation_key()?;
-    lambda_http::run(videos::router(state)).await
+    shared::edge::lambda::run_http(videos::VideosState::build, videos::router).await
 }

@@ -6,10 +6,12 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::domain::video::{JOB_ID_PREFIX, is_id};
-use shared::http::{ApiPath, ApiQuery, AuthUser};
-use shared::store::videos::PageKey;
-use shared::{ApiError, VideoState};
+use shared::ApiError;
+use shared::adapters::dynamo::videos::PageKey;
+use shared::domain::video::{JOB_ID_PREFIX, JobStatus, is_id};
+use shared::edge::http::{ApiPath, ApiQuery, AuthUser};
+
+use crate::state::VideosState;
 
 use crate::view::{owned_job, video_json};
 
@@ -39,7 +41,7 @@ fn decode_cursor(c: &str) -> Result<PageKey, ApiError> {
 /// only; the query is always the caller's own partition, so a cursor cannot reach
 /// another person's videos (R36).
 pub async fn list(
-    State(state): State<VideoState>,
+    State(state): State<VideosState>,
     user: AuthUser,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
@@ -49,7 +51,8 @@ pub async fn list(
         .list(&user.account_id, after.as_ref(), PAGE_SIZE)
         .await?;
     let mut items = Vec::with_capacity(page.jobs.len());
-    for job in &page.jobs {
+    // A deleted video is gone; its record stays only until the purge.
+    for job in page.jobs.iter().filter(|j| j.status != JobStatus::Deleted) {
         items.push(video_json(&state, job).await?);
     }
     Ok(Json(json!({
@@ -59,10 +62,13 @@ pub async fn list(
 }
 
 pub async fn get_one(
-    State(state): State<VideoState>,
+    State(state): State<VideosState>,
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let job = owned_job(&state, &user.account_id, &id).await?;
+    if job.status == JobStatus::Deleted {
+        return Err(ApiError::NotFound);
+    }
     Ok(Json(video_json(&state, &job).await?))
 }

@@ -4,25 +4,28 @@
 //! prompt leaves the service (to moderation) only after the local personal-data check
 //! passed. Every refusal costs nothing (R18–R20).
 
+use crate::moderation::Verdict;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::clock::rfc3339_millis;
+use shared::ApiError;
+use shared::adapters::dynamo::videos::{Job, Upload};
+use shared::adapters::dynamo::{StoreError, transact};
+use shared::adapters::sqs::GenerateMessage;
 use shared::domain::account::AccountStatus;
+use shared::domain::clock::rfc3339_millis;
 use shared::domain::ledger::EntryKind;
+use shared::domain::policy::{VIDEO_SECONDS, video_cost};
 use shared::domain::sensitive;
 use shared::domain::video::{
     JobStatus, Mode, UPLOAD_ID_PREFIX, VideoSettings, check_prompt, is_id, job_id,
 };
-use shared::http::{ApiJson, AuthUser, ClientIp};
-use shared::policy::{VIDEO_SECONDS, video_cost};
-use shared::providers::moderation::Verdict;
-use shared::queue::GenerateMessage;
-use shared::store::videos::{Job, Upload};
-use shared::store::{StoreError, transact};
-use shared::{ApiError, VideoState};
+use shared::edge::http::{ApiJson, AuthUser, ClientIp};
+use shared::edge::problem::within_limit;
+
+use crate::state::VideosState;
 
 #[derive(Deserialize)]
 pub struct SubmitRequest {
@@ -61,13 +64,12 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 }
 
 pub async fn submit(
-    State(state): State<VideoState>,
+    State(state): State<VideosState>,
     user: AuthUser,
     ip: ClientIp,
     headers: HeaderMap,
     ApiJson(req): ApiJson<SubmitRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let core = &state.core;
     let key = idempotency_key(&headers)?;
     let prompt = check_prompt(&req.prompt).map_err(|e| ApiError::InvalidField(e.to_string()))?;
     let settings = VideoSettings::new(
@@ -87,24 +89,24 @@ pub async fn submit(
         return Ok(accepted(&job));
     }
 
-    let now = core.clock.epoch_secs();
-    core.limits
-        .check(
-            "videos_account",
-            &user.account_id,
-            core.policy.videos_per_account,
-            now,
-        )
-        .await?;
-    core.limits
-        .check(
-            "videos_ip",
-            &ip.0.to_string(),
-            core.policy.videos_per_ip,
-            now,
-        )
-        .await?;
-    let account = core
+    let now = state.clock.epoch_secs();
+    within_limit(
+        &state.limits,
+        "videos_account",
+        &user.account_id,
+        state.policy.videos_per_account,
+        now,
+    )
+    .await?;
+    within_limit(
+        &state.limits,
+        "videos_ip",
+        &ip.0.to_string(),
+        state.policy.videos_per_ip,
+        now,
+    )
+    .await?;
+    let account = state
         .accounts
         .get(&user.account_id)
         .await?
@@ -130,7 +132,7 @@ pub async fn submit(
 
     // Cheap read first: no moderation call for a request that cannot be paid for.
     let cost = video_cost(settings.seconds);
-    if core.ledger.balance(&user.account_id).await? < cost {
+    if state.ledger.balance(&user.account_id).await? < cost {
         return Err(ApiError::InsufficientCredits);
     }
 
@@ -140,7 +142,7 @@ pub async fn submit(
         Ok(Verdict::Deny) => {
             tracing::info!(event = "prompt_refused", reason = "moderation", account_id = %user.account_id, "prompt refused");
             // R20: repeated violations suspend the account.
-            shared::enforcement::record_violation(core, &user.account_id).await?;
+            shared::app::enforcement::record_violation(&state, &user.account_id).await?;
             return Err(ApiError::PromptRejected);
         }
         Err(e) => {
@@ -152,7 +154,7 @@ pub async fn submit(
     let job = Job {
         id: id.clone(),
         account_id: user.account_id.clone(),
-        created_at: rfc3339_millis(core.clock.now()),
+        created_at: rfc3339_millis(state.clock.now()),
         created_epoch: now,
         status: JobStatus::Queued,
         prompt: Some(prompt.to_owned()),
@@ -175,7 +177,7 @@ pub async fn submit(
         notified: false,
     };
     // R11: debit (only if covered) + ledger entry + job, all or nothing.
-    let mut writes = core.ledger.effect_writes(
+    let mut writes = state.ledger.effect_writes(
         &job.account_id,
         EntryKind::Debit,
         cost,
@@ -183,7 +185,7 @@ pub async fn submit(
         &job.created_at,
     )?;
     writes.push(state.videos.create_write(&job)?);
-    match transact(&core.dynamodb, writes).await {
+    match transact(&state.dynamodb, writes).await {
         Ok(()) => {}
         Err(StoreError::Cancelled(reasons)) => {
             let failed = |i: usize| {
@@ -215,7 +217,7 @@ pub async fn submit(
     {
         // Not queued means not charged: end it now rather than leave it waiting.
         tracing::error!(event = "enqueue_failed", job_id = %job.id, error = %e, "could not queue the job");
-        shared::jobs::end(&state, &job, JobStatus::Failed, Some("not_queued")).await?;
+        shared::app::jobs::end(&state, &job, JobStatus::Failed, Some("not_queued")).await?;
         return Err(ApiError::Unavailable);
     }
     Ok(accepted(&job))
@@ -223,7 +225,7 @@ pub async fn submit(
 
 /// A retry of a request whose first attempt may have stopped between charging and
 /// queueing: queue it again. `generate` ignores the extra message if there is one.
-async fn resend_if_queued(state: &VideoState, job: &Job) {
+async fn resend_if_queued(state: &VideosState, job: &Job) {
     if job.status == JobStatus::Queued {
         let msg = GenerateMessage {
             job_id: job.id.clone(),
@@ -255,7 +257,7 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
 }
 
 async fn checked_upload(
-    state: &VideoState,
+    state: &VideosState,
     account_id: &str,
     upload_id: &str,
 ) -> Result<Upload, ApiError> {
@@ -268,16 +270,14 @@ async fn checked_upload(
         .await?
         .filter(|u| u.owner == account_id)
         .ok_or(ApiError::NotFound)?;
-    let bucket = &state.config.inputs_bucket;
-    let s3_down = |e| shared::problem::unavailable("s3", e);
+    let bucket = &state.inputs_bucket;
     let info = state
         .blobs
         .head(bucket, &upload.key)
         .await
-        .map_err(s3_down)?
+        .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::InvalidUpload("the image has not been uploaded yet".into()))?;
-    if info.size == 0 || info.size > state.core.policy.upload_max_bytes || info.size != upload.size
-    {
+    if info.size == 0 || info.size > state.policy.upload_max_bytes || info.size != upload.size {
         return Err(ApiError::InvalidUpload(
             "the uploaded file's size is not the declared one".into(),
         ));
@@ -286,7 +286,7 @@ async fn checked_upload(
         .blobs
         .first_bytes(bucket, &upload.key, 12)
         .await
-        .map_err(s3_down)?;
+        .map_err(ApiError::from)?;
     if sniff(&head) != Some(upload.content_type.as_str()) {
         return Err(ApiError::InvalidUpload(format!(
             "the uploaded file is not a {} image",

@@ -6,12 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::clock::{from_epoch, rfc3339};
+use shared::ApiError;
+use shared::adapters::dynamo::videos::Upload;
+use shared::domain::clock::{from_epoch, rfc3339};
+use shared::domain::policy::UPLOAD_CONTENT_TYPES;
 use shared::domain::video::UPLOAD_ID_PREFIX;
-use shared::http::{ApiJson, AuthUser};
-use shared::policy::UPLOAD_CONTENT_TYPES;
-use shared::store::videos::Upload;
-use shared::{ApiError, VideoState};
+use shared::edge::http::{ApiJson, AuthUser};
+use shared::edge::problem::within_limit;
+
+use crate::state::VideosState;
 
 #[derive(Deserialize)]
 pub struct UploadRequest {
@@ -20,11 +23,10 @@ pub struct UploadRequest {
 }
 
 pub async fn create(
-    State(state): State<VideoState>,
+    State(state): State<VideosState>,
     user: AuthUser,
     ApiJson(req): ApiJson<UploadRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let core = &state.core;
     let content_type = req.content_type.trim().to_ascii_lowercase();
     if !UPLOAD_CONTENT_TYPES.contains(&content_type.as_str()) {
         return Err(ApiError::InvalidField(format!(
@@ -32,35 +34,28 @@ pub async fn create(
             UPLOAD_CONTENT_TYPES.join(", ")
         )));
     }
-    let max = core.policy.upload_max_bytes;
+    let max = state.policy.upload_max_bytes;
     if req.size == 0 || req.size > max {
         return Err(ApiError::InvalidField(format!(
             "size must be between 1 and {max} bytes"
         )));
     }
-    let now = core.clock.epoch_secs();
-    core.limits
-        .check(
-            "uploads_account",
-            &user.account_id,
-            core.policy.uploads_per_account,
-            now,
-        )
-        .await?;
+    let now = state.clock.epoch_secs();
+    within_limit(
+        &state.limits,
+        "uploads_account",
+        &user.account_id,
+        state.policy.uploads_per_account,
+        now,
+    )
+    .await?;
 
     let id = format!("{UPLOAD_ID_PREFIX}{}", uuid::Uuid::new_v4().simple());
-    let ttl = core.policy.upload_link_ttl;
+    let ttl = state.policy.upload_link_ttl;
     let url = state
         .blobs
-        .presign_put(
-            &state.config.inputs_bucket,
-            &id,
-            &content_type,
-            req.size,
-            ttl,
-        )
-        .await
-        .map_err(|e| shared::problem::unavailable("s3", e))?;
+        .presign_put(&state.inputs_bucket, &id, &content_type, req.size, ttl)
+        .await?;
     let expires_epoch = now + ttl.as_secs() as i64;
     state
         .videos
@@ -70,7 +65,7 @@ pub async fn create(
             key: id.clone(),
             content_type: content_type.clone(),
             size: req.size,
-            created_at: rfc3339(core.clock.now()),
+            created_at: rfc3339(state.clock.now()),
             expires_epoch,
         })
         .await?;

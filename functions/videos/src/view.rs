@@ -1,9 +1,11 @@
 //! The `video` object of the API, as its owner sees it.
 
 use serde_json::{Value, json};
+use shared::ApiError;
+use shared::adapters::dynamo::videos::Job;
 use shared::domain::video::{JOB_ID_PREFIX, JobStatus, is_id};
-use shared::store::videos::Job;
-use shared::{ApiError, VideoState};
+
+use crate::state::VideosState;
 
 /// The status a reader sees: a ready video past its retention reads `expired` (R15),
 /// whether or not the purge has got to it yet.
@@ -14,9 +16,8 @@ pub fn visible_status(job: &Job, now: i64) -> JobStatus {
     }
 }
 
-pub async fn video_json(state: &VideoState, job: &Job) -> Result<Value, ApiError> {
-    let core = &state.core;
-    let status = visible_status(job, core.clock.epoch_secs());
+pub async fn video_json(state: &VideosState, job: &Job) -> Result<Value, ApiError> {
+    let status = visible_status(job, state.clock.epoch_secs());
     let mut v = json!({
         "id": job.id,
         "status": status.as_str(),
@@ -46,20 +47,19 @@ pub async fn video_json(state: &VideoState, job: &Job) -> Result<Value, ApiError
         let url = state
             .blobs
             .presign_get(
-                &state.config.outputs_bucket,
+                &state.outputs_bucket,
                 key,
-                core.policy.download_link_ttl,
+                state.policy.download_link_ttl,
                 Some(&format!("{}.mp4", job.id)),
             )
-            .await
-            .map_err(|e| shared::problem::unavailable("s3", e))?;
+            .await?;
         v["download_url"] = json!(url);
     }
     Ok(v)
 }
 
 /// The caller's job, or 404 exactly as for one that does not exist (R36).
-pub async fn owned_job(state: &VideoState, account_id: &str, id: &str) -> Result<Job, ApiError> {
+pub async fn owned_job(state: &VideosState, account_id: &str, id: &str) -> Result<Job, ApiError> {
     if !is_id(JOB_ID_PREFIX, id) {
         return Err(ApiError::NotFound);
     }

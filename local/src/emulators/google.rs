@@ -26,7 +26,7 @@ use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::problem::ApiError;
+use shared::edge::problem::ApiError;
 
 const KEY_PEMS: [(&str, &str); 2] = [
     (
@@ -131,7 +131,7 @@ struct TokenRequest {
 
 async fn id_token(
     State(g): State<Arc<GoogleEmulator>>,
-    shared::http::ApiJson(req): shared::http::ApiJson<TokenRequest>,
+    shared::edge::http::ApiJson(req): shared::edge::http::ApiJson<TokenRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let key = match req.signing_key.as_deref() {
         None | Some("published") => &g.keys[0],
@@ -149,7 +149,7 @@ async fn id_token(
     let email = req.email.trim().to_lowercase();
     // Google's sub is a stable numeric id per account: derive one from the address.
     let sub = req.sub.unwrap_or_else(|| {
-        let digest = shared::crypto::sha256_hex(&email);
+        let digest = shared::domain::crypto::sha256_hex(&email);
         let digits: String = digest
             .bytes()
             .map(|b| char::from(b'0' + b % 10))

@@ -12,9 +12,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use shared::clock::rfc3339;
-use shared::http::ApiQuery;
-use shared::problem::ApiError;
+use shared::domain::clock::rfc3339;
+use shared::edge::http::ApiQuery;
+use shared::edge::problem::ApiError;
 
 pub struct Mailbox {
     aws_endpoint: String,
@@ -57,10 +57,10 @@ impl Mailbox {
             .get(format!("{}/moto-api/data.json", self.aws_endpoint))
             .send()
             .await
-            .map_err(|e| shared::problem::unavailable("local_aws", e))?
+            .map_err(|e| shared::edge::problem::unavailable("local_aws", e))?
             .json()
             .await
-            .map_err(|e| shared::problem::unavailable("local_aws", e))?;
+            .map_err(|e| shared::edge::problem::unavailable("local_aws", e))?;
         let messages = data["ses"]["Message"]
             .as_array()
             .cloned()

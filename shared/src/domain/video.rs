@@ -24,6 +24,16 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    pub const ALL: [Self; 7] = [
+        Self::Queued,
+        Self::Generating,
+        Self::Ready,
+        Self::Failed,
+        Self::Rejected,
+        Self::Expired,
+        Self::Deleted,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Queued => "queued",
@@ -52,6 +62,12 @@ impl JobStatus {
     /// Still being worked on: the background steps act only on these.
     pub fn is_active(self) -> bool {
         matches!(self, Self::Queued | Self::Generating)
+    }
+
+    /// The states from which a job may become `to`: the store conditions every status
+    /// change on them, so this machine is the only statement of the transitions.
+    pub fn sources(to: Self) -> Vec<Self> {
+        Self::ALL.into_iter().filter(|s| s.can_become(to)).collect()
     }
 
     /// Whether a job in this state may move to `to`.
@@ -151,7 +167,7 @@ impl VideoSettings {
 pub fn job_id(account_id: &str, idempotency_key: Option<&str>) -> String {
     match idempotency_key {
         Some(key) => {
-            let digest = crate::crypto::sha256_hex(&format!("{account_id}\0{key}"));
+            let digest = crate::domain::crypto::sha256_hex(&format!("{account_id}\0{key}"));
             format!("{JOB_ID_PREFIX}{}", &digest[..32])
         }
         None => format!("{JOB_ID_PREFIX}{}", uuid::Uuid::new_v4().simple()),
@@ -168,10 +184,32 @@ pub fn is_id(prefix: &str, s: &str) -> bool {
 pub const JOB_ID_PREFIX: &str = "vid_";
 pub const UPLOAD_ID_PREFIX: &str = "upl_";
 
+/// Key of a job's output in the outputs bucket; the `deliver` step reads the job id
+/// back from it.
+pub fn output_key(job_id: &str) -> String {
+    format!("videos/{job_id}.mp4")
+}
+
+/// The job id an output key names, if it is one.
+pub fn job_id_of_output(key: &str) -> Option<&str> {
+    key.strip_prefix("videos/")?
+        .strip_suffix(".mp4")
+        .filter(|id| is_id(JOB_ID_PREFIX, id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::JobStatus::*;
     use super::*;
+
+    #[test]
+    fn output_keys_name_their_job() {
+        let id = "vid_0123456789abcdef0123456789abcdef";
+        assert_eq!(job_id_of_output(&output_key(id)), Some(id));
+        assert_eq!(job_id_of_output("videos/vid_abc123.mp4"), None);
+        assert_eq!(job_id_of_output("videos/../x.mp4"), None);
+        assert_eq!(job_id_of_output("other/vid_1.mp4"), None);
+    }
 
     #[test]
     fn r15_r11_the_state_machine() {

@@ -2,7 +2,7 @@
 
 use e2e_tests::{TestStack, unique_email};
 use serde_json::json;
-use shared::policy::Policy;
+use shared::domain::policy::Policy;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn r03_google_sign_up_then_sign_in_to_the_same_account() {

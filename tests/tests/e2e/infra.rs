@@ -147,7 +147,7 @@ async fn the_local_stack_creates_exactly_the_tables_the_template_declares() {
         );
     }
     // The mail identity exists, so SES accepts the sender.
-    let from = &t.stack.env["MAIL_FROM"];
+    let from = &t.stack.envs["auth"]["MAIL_FROM"];
     t.stack
         .aws
         .ses
@@ -158,18 +158,61 @@ async fn the_local_stack_creates_exactly_the_tables_the_template_declares() {
         .unwrap();
 }
 
-#[test]
-fn the_template_declares_every_variable_the_functions_read() {
+/// For every function: the variables its code reads are exactly the ones the template
+/// gives it (besides `AWS_REGION`, which Lambda sets, and `AWS_ENDPOINT_URL`, which only
+/// the local stack sets). `generate` and `deliver` get nothing of auth or moderation,
+/// `auth` nothing of fal or Creem.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
+    use shared::adapters::env::Env;
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
     let template = Template::load().unwrap();
-    let mut env: std::collections::HashMap<String, String> = template
-        .environment(|id| Some(format!("local-{id}-0123456789abcdef0123456789abcdef@x.io")))
-        .unwrap()
-        .into_iter()
-        .collect();
-    // Set by the Lambda service itself.
-    env.insert("AWS_REGION".into(), "eu-west-1".into());
-    shared::config::Config::from_map(&env)
-        .expect("the template's environment is a complete configuration");
+    let functions = template.functions();
+    assert_eq!(functions.len(), 5, "{functions:?}");
+    for (logical_id, binary) in functions {
+        let given = template
+            .function_environment(&logical_id, |id| t.stack.refs.refs.get(id).cloned())
+            .unwrap();
+        let mut env = given.clone();
+        env.insert("AWS_REGION".into(), "eu-west-1".into());
+        for (k, v) in t.stack.envs[&binary].iter() {
+            if k.ends_with("_URL") {
+                env.insert(k.clone(), v.clone());
+            }
+        }
+        let env = Env::from_map(env);
+        shared::edge::telemetry::filter(&env);
+        shared::adapters::aws::AwsSettings::from_env(&env).unwrap();
+        let base = &t.stack.base;
+        let built = match binary.as_str() {
+            "auth" => auth::AuthState::build(base, &env).map(drop),
+            "account" => account::AccountState::build(base, &env).map(drop),
+            "videos" => videos::VideosState::build(base, &env).map(drop),
+            "generate" => generate::GenerateState::build(base, &env).map(drop),
+            "deliver" => deliver::DeliverState::build(base, &env).map(drop),
+            other => panic!("no such function {other}"),
+        };
+        built.unwrap_or_else(|e| panic!("{binary}: {e}"));
+        let read: BTreeSet<String> = env
+            .read_vars()
+            .into_iter()
+            .filter(|v| !["AWS_REGION", "AWS_ENDPOINT_URL"].contains(v))
+            .map(str::to_owned)
+            .collect();
+        let given: BTreeSet<String> = given.into_keys().collect();
+        assert_eq!(
+            read, given,
+            "{binary}: read by the code vs given by the template"
+        );
+        let secrets_of_others: &[&str] = match binary.as_str() {
+            "generate" | "deliver" => &["HASH_SECRET", "GOOGLE_CLIENT_ID", "CREEM_API_KEY"],
+            "auth" => &["FAL_KEY", "CREEM_API_KEY", "VIDEO_PROVIDER"],
+            _ => &["FAL_KEY"],
+        };
+        for s in secrets_of_others {
+            assert!(!given.contains(*s), "{binary} is given {s}");
+        }
+    }
 }
 
 #[test]
@@ -285,8 +328,8 @@ fn expiry_days(template: &Value, bucket: &str) -> i64 {
 #[test]
 fn r15_the_templates_lifecycle_rules_are_the_policys_retention() {
     let t = template_yaml();
-    let p = shared::policy::Policy::default();
-    use shared::policy::whole_days;
+    let p = shared::domain::policy::Policy::default();
+    use shared::domain::policy::whole_days;
     assert_eq!(
         expiry_days(&t, "InputsBucket"),
         whole_days(p.input_retention) as i64

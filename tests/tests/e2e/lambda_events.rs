@@ -9,6 +9,7 @@ use e2e_tests::TestStack;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use serde_json::Value;
+use shared::edge::sqs::run_batch;
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/apigw")
@@ -42,7 +43,7 @@ async fn invoke(router: Router, file: &str) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
     let t = TestStack::start().await;
-    let state = t.stack.state.clone();
+    let f = t.stack.functions.clone();
     // (event, function, status, problem code)
     let cases: &[(&str, &str, u16, Option<&str>)] = &[
         ("auth-email-start.json", "auth", 202, None),
@@ -73,8 +74,8 @@ async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
     ];
     for (file, function, status, code) in cases {
         let router = match *function {
-            "auth" => auth::router(state.clone()),
-            _ => account::router(state.clone()),
+            "auth" => auth::router(f.auth.clone()),
+            _ => account::router(f.account.clone()),
         };
         let res = invoke(router, file).await;
         assert_eq!(res["statusCode"], *status, "{file}: {res}");
@@ -111,7 +112,7 @@ async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
         // Same sourceIp, different addresses: only the per-IP limit can refuse.
         let event = text.replace("someone@example.com", &format!("p{i}@example.com"));
         let request: LambdaRequest = serde_json::from_str(&event).unwrap();
-        let mut adapter = Adapter::from(auth::router(t.stack.state.clone()));
+        let mut adapter = Adapter::from(auth::router(t.stack.functions.auth.clone()));
         let res = adapter
             .call(LambdaEvent::new(request, Context::default()))
             .await
@@ -127,7 +128,7 @@ async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
     // A different client IP is not limited.
     let other = text.replace("203.0.113.7", "198.51.100.9");
     let request: LambdaRequest = serde_json::from_str(&other).unwrap();
-    let mut adapter = Adapter::from(auth::router(t.stack.state.clone()));
+    let mut adapter = Adapter::from(auth::router(t.stack.functions.auth.clone()));
     let res = adapter
         .call(LambdaEvent::new(request, Context::default()))
         .await
@@ -163,13 +164,12 @@ async fn r15_deliver_takes_s3_events_in_both_shapes_and_the_test_event_and_acts_
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let bucket = t.bucket("OutputsBucket");
-    let state = &t.stack.videos;
     for file in [
         "deliver-test-event.json",
         "deliver-aws-shape.json",
         "deliver-local-shape.json",
     ] {
-        let res = deliver::handle_batch(state, sqs_event(file, &bucket, &id)).await;
+        let res = run_batch(&t.stack.functions.deliver, sqs_event(file, &bucket, &id)).await;
         assert!(res.batch_item_failures.is_empty(), "{file}");
     }
     let v = t.get(&format!("/v1/videos/{id}"), Some(&token)).await;
@@ -186,9 +186,8 @@ async fn r15_deliver_takes_s3_events_in_both_shapes_and_the_test_event_and_acts_
 #[tokio::test(flavor = "multi_thread")]
 async fn generate_drops_unreadable_and_unknown_messages_without_retrying_them() {
     let t = e2e_tests::TestStack::start_opts(|o| o.consumers = false).await;
-    let state = &t.stack.videos;
     for file in ["generate.json", "generate-unreadable.json"] {
-        let res = generate::handle_batch(state, sqs_event(file, "", SAMPLE_JOB)).await;
+        let res = run_batch(&t.stack.functions.generate, sqs_event(file, "", SAMPLE_JOB)).await;
         assert!(res.batch_item_failures.is_empty(), "{file}");
     }
 }

@@ -13,7 +13,7 @@ async fn r05_tokens_are_opaque_256_bit_and_stored_only_as_hashes() {
     assert!(raw.len() >= 43, "at least 256 bits in base64url");
     let stored = t.table_text("SessionsTable").await;
     assert!(!stored.contains(raw), "token in clear");
-    assert!(stored.contains(&shared::crypto::sha256_hex(&token)));
+    assert!(stored.contains(&shared::domain::crypto::sha256_hex(&token)));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -235,7 +235,7 @@ async fn r38_bad_video_requests_are_problems_and_change_nothing() {
 async fn r39_generation_is_rate_limited_per_account() {
     let t = TestStack::start_opts(|o| {
         o.consumers = false;
-        o.policy.videos_per_account = shared::policy::Limit::per_hour(2);
+        o.policy.videos_per_account = shared::domain::policy::Limit::per_hour(2);
     })
     .await;
     let (token, account) = t.sign_in_email(&unique_email("rl")).await;

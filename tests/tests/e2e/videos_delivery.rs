@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use e2e_tests::{TestStack, unique_email};
 use serde_json::json;
-use shared::policy::Policy;
+use shared::domain::policy::Policy;
 
 fn fast(policy: &mut Policy) {
     policy.provider_poll_interval = Duration::ZERO;

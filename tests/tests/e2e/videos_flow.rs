@@ -287,10 +287,26 @@ async fn r15_delete_removes_input_and_output_at_once() {
     );
     assert!(!t.object_exists("OutputsBucket", &output).await);
     assert!(!t.object_exists("InputsBucket", &upload).await);
-    let v = t.get(&format!("/v1/videos/{id}"), Some(&token)).await;
-    assert_eq!(v.body["status"], "deleted");
-    assert!(v.body.get("download_url").is_none());
-    assert!(v.body["prompt"].is_null(), "the prompt goes with the video");
+    // A deleted video is gone: 404 to its owner, and out of the list.
+    t.get(&format!("/v1/videos/{id}"), Some(&token))
+        .await
+        .assert_problem(404, "not_found");
+    let list = t.get("/v1/videos", Some(&token)).await;
+    assert!(
+        list.body["items"].as_array().unwrap().is_empty(),
+        "{}",
+        list.body
+    );
+    let job = t
+        .stack
+        .functions
+        .videos
+        .videos
+        .get(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(job.prompt.is_none(), "the prompt goes with the video");
     // Deleting again is fine and changes nothing.
     assert_eq!(
         t.delete(&format!("/v1/videos/{id}"), Some(&token))

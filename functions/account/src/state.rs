@@ -1,0 +1,50 @@
+//! What `account` holds between invocations: built once from its own variables
+//! (`ACCOUNTS_TABLE`, `SESSIONS_TABLE`, `LEDGER_TABLE`).
+
+use std::sync::Arc;
+
+use shared::adapters::dynamo::accounts::AccountStore;
+use shared::adapters::dynamo::ledger::LedgerStore;
+use shared::adapters::dynamo::sessions::SessionStore;
+use shared::adapters::env::{ConfigError, Env};
+use shared::domain::clock::Clock;
+use shared::edge::http::session::SessionPorts;
+use shared::edge::wiring::Base;
+
+pub struct Services {
+    pub clock: Clock,
+    pub accounts: AccountStore,
+    pub sessions: SessionStore,
+    pub ledger: LedgerStore,
+}
+
+#[derive(Clone)]
+pub struct AccountState(Arc<Services>);
+
+impl std::ops::Deref for AccountState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl AccountState {
+    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+        let w = base.wire(env);
+        Ok(Self(Arc::new(Services {
+            accounts: w.accounts()?,
+            sessions: w.sessions()?,
+            ledger: w.ledger()?,
+            clock: base.clock.clone(),
+        })))
+    }
+}
+
+impl SessionPorts for AccountState {
+    fn sessions(&self) -> &SessionStore {
+        &self.sessions
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}

@@ -1,0 +1,84 @@
+//! What `auth` holds between invocations: built once from its own variables
+//! (`ACCOUNTS_TABLE`, `SESSIONS_TABLE`, `RATE_LIMITS_TABLE`, `LEDGER_TABLE`,
+//! `HASH_SECRET`, `MAIL_FROM`, `GOOGLE_CLIENT_ID`, `GOOGLE_JWKS_URL`).
+
+use std::sync::Arc;
+
+use shared::adapters::dynamo::accounts::AccountStore;
+use shared::adapters::dynamo::codes::CodeStore;
+use shared::adapters::dynamo::ledger::LedgerStore;
+use shared::adapters::dynamo::rate_limits::RateLimiter;
+use shared::adapters::dynamo::sessions::SessionStore;
+use shared::adapters::env::{ConfigError, Env};
+use shared::adapters::ses::Mailer;
+use shared::domain::clock::Clock;
+use shared::domain::policy::Policy;
+use shared::edge::http::session::SessionPorts;
+use shared::edge::wiring::Base;
+
+use crate::google_token::GoogleVerifier;
+
+pub struct Services {
+    pub policy: Policy,
+    pub clock: Clock,
+    pub accounts: AccountStore,
+    pub sessions: SessionStore,
+    pub codes: CodeStore,
+    pub limits: RateLimiter,
+    pub ledger: LedgerStore,
+    pub mailer: Mailer,
+    pub google: GoogleVerifier,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Key of the keyed hashes of codes and addresses. A secret: never logged.
+    hash_secret: Vec<u8>,
+}
+
+#[derive(Clone)]
+pub struct AuthState(Arc<Services>);
+
+impl std::ops::Deref for AuthState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl AuthState {
+    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+        let w = base.wire(env);
+        let google = GoogleVerifier::new(
+            base.http.clone(),
+            &env.url("GOOGLE_JWKS_URL")?,
+            &env.required("GOOGLE_CLIENT_ID")?,
+            base.clock.clone(),
+            &base.policy,
+        );
+        Ok(Self(Arc::new(Services {
+            accounts: w.accounts()?,
+            sessions: w.sessions()?,
+            codes: w.codes()?,
+            limits: w.rate_limiter()?,
+            ledger: w.ledger()?,
+            mailer: w.mailer()?,
+            hash_secret: w.hash_secret()?,
+            dynamodb: base.aws.dynamodb.clone(),
+            google,
+            policy: base.policy.clone(),
+            clock: base.clock.clone(),
+        })))
+    }
+
+    /// Keyed hash of a value under this deployment's secret.
+    pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
+        shared::domain::crypto::keyed_hash(&self.hash_secret, purpose, value)
+    }
+}
+
+impl SessionPorts for AuthState {
+    fn sessions(&self) -> &SessionStore {
+        &self.sessions
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}

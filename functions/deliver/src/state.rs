@@ -1,0 +1,52 @@
+//! What `deliver` holds between invocations: built once from its own variables (the
+//! videos and accounts tables, the outputs bucket, `MAIL_FROM`, and the provider that
+//! `VIDEO_PROVIDER` names, to drop its copy).
+
+use std::sync::Arc;
+
+use shared::adapters::dynamo::accounts::AccountStore;
+use shared::adapters::dynamo::videos::VideoStore;
+use shared::adapters::env::{ConfigError, Env};
+use shared::adapters::providers::video::VideoProvider;
+use shared::adapters::s3::Blobs;
+use shared::adapters::ses::Mailer;
+use shared::domain::clock::Clock;
+use shared::domain::policy::Policy;
+use shared::edge::wiring::Base;
+
+pub struct Services {
+    pub policy: Policy,
+    pub clock: Clock,
+    pub videos: VideoStore,
+    pub accounts: AccountStore,
+    pub blobs: Blobs,
+    pub mailer: Mailer,
+    pub provider: Arc<dyn VideoProvider>,
+    pub outputs_bucket: String,
+}
+
+#[derive(Clone)]
+pub struct DeliverState(Arc<Services>);
+
+impl std::ops::Deref for DeliverState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl DeliverState {
+    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+        let w = base.wire(env);
+        Ok(Self(Arc::new(Services {
+            videos: w.videos()?,
+            accounts: w.accounts()?,
+            blobs: w.blobs(),
+            mailer: w.mailer()?,
+            provider: w.video_provider()?,
+            outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
+            policy: base.policy.clone(),
+            clock: base.clock.clone(),
+        })))
+    }
+}

@@ -1,0 +1,83 @@
+//! What `generate` holds between invocations: built once from its own variables (the
+//! videos and ledger tables, both buckets, the generate queue, and the provider that
+//! `VIDEO_PROVIDER` names with that provider's variables).
+
+use std::sync::Arc;
+
+use shared::adapters::dynamo::ledger::LedgerStore;
+use shared::adapters::dynamo::videos::VideoStore;
+use shared::adapters::env::{ConfigError, Env};
+use shared::adapters::providers::video::VideoProvider;
+use shared::adapters::s3::Blobs;
+use shared::adapters::sqs::Queue;
+use shared::app::jobs::JobPorts;
+use shared::domain::clock::Clock;
+use shared::domain::policy::Policy;
+use shared::edge::wiring::Base;
+
+pub struct Services {
+    pub policy: Policy,
+    pub clock: Clock,
+    pub videos: VideoStore,
+    pub ledger: LedgerStore,
+    pub blobs: Blobs,
+    pub queue: Queue,
+    pub provider: Arc<dyn VideoProvider>,
+    pub inputs_bucket: String,
+    pub outputs_bucket: String,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+#[derive(Clone)]
+pub struct GenerateState(Arc<Services>);
+
+impl std::ops::Deref for GenerateState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl GenerateState {
+    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+        let provider = base.wire(env).video_provider()?;
+        Self::with_provider(base, env, provider)
+    }
+
+    /// The state with a provider given rather than configured (the step's tests use a
+    /// scripted one).
+    pub fn with_provider(
+        base: &Base,
+        env: &Env,
+        provider: Arc<dyn VideoProvider>,
+    ) -> Result<Self, ConfigError> {
+        let w = base.wire(env);
+        Ok(Self(Arc::new(Services {
+            videos: w.videos()?,
+            ledger: w.ledger()?,
+            blobs: w.blobs(),
+            queue: w.generate_queue()?,
+            inputs_bucket: w.bucket("INPUTS_BUCKET")?,
+            outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
+            dynamodb: base.aws.dynamodb.clone(),
+            policy: base.policy.clone(),
+            clock: base.clock.clone(),
+            provider,
+        })))
+    }
+}
+
+impl JobPorts for GenerateState {
+    fn videos(&self) -> &VideoStore {
+        &self.videos
+    }
+    fn ledger(&self) -> &LedgerStore {
+        &self.ledger
+    }
+    fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        &self.dynamodb
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}

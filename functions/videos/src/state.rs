@@ -1,0 +1,114 @@
+//! What `videos` holds between invocations: built once from its own variables (the
+//! accounts, sessions, ledger, audit, rate-limit and videos tables, `HASH_SECRET`,
+//! both buckets, the generate queue, and Creem's moderation).
+
+use std::sync::Arc;
+
+use shared::adapters::dynamo::accounts::AccountStore;
+use shared::adapters::dynamo::audit::AuditStore;
+use shared::adapters::dynamo::ledger::LedgerStore;
+use shared::adapters::dynamo::rate_limits::RateLimiter;
+use shared::adapters::dynamo::sessions::SessionStore;
+use shared::adapters::dynamo::videos::VideoStore;
+use shared::adapters::env::{ConfigError, Env};
+use shared::adapters::s3::Blobs;
+use shared::adapters::sqs::Queue;
+use shared::app::enforcement::EnforcementPorts;
+use shared::app::jobs::JobPorts;
+use shared::domain::clock::Clock;
+use shared::domain::policy::Policy;
+use shared::edge::http::session::SessionPorts;
+use shared::edge::wiring::Base;
+
+use crate::moderation::Moderation;
+
+pub struct Services {
+    pub policy: Policy,
+    pub clock: Clock,
+    pub accounts: AccountStore,
+    pub sessions: SessionStore,
+    pub limits: RateLimiter,
+    pub ledger: LedgerStore,
+    pub audit: AuditStore,
+    pub videos: VideoStore,
+    pub blobs: Blobs,
+    pub queue: Queue,
+    pub moderation: Moderation,
+    pub inputs_bucket: String,
+    pub outputs_bucket: String,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+}
+
+#[derive(Clone)]
+pub struct VideosState(Arc<Services>);
+
+impl std::ops::Deref for VideosState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl VideosState {
+    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+        let w = base.wire(env);
+        Ok(Self(Arc::new(Services {
+            accounts: w.accounts()?,
+            sessions: w.sessions()?,
+            limits: w.rate_limiter()?,
+            ledger: w.ledger()?,
+            audit: w.audit()?,
+            videos: w.videos()?,
+            blobs: w.blobs(),
+            queue: w.generate_queue()?,
+            moderation: Moderation::from_env(env, base.http.clone())?,
+            inputs_bucket: w.bucket("INPUTS_BUCKET")?,
+            outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
+            dynamodb: base.aws.dynamodb.clone(),
+            policy: base.policy.clone(),
+            clock: base.clock.clone(),
+        })))
+    }
+}
+
+impl SessionPorts for VideosState {
+    fn sessions(&self) -> &SessionStore {
+        &self.sessions
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}
+
+impl JobPorts for VideosState {
+    fn videos(&self) -> &VideoStore {
+        &self.videos
+    }
+    fn ledger(&self) -> &LedgerStore {
+        &self.ledger
+    }
+    fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+        &self.dynamodb
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}
+
+impl EnforcementPorts for VideosState {
+    fn accounts(&self) -> &AccountStore {
+        &self.accounts
+    }
+    fn sessions(&self) -> &SessionStore {
+        &self.sessions
+    }
+    fn audit(&self) -> &AuditStore {
+        &self.audit
+    }
+    fn policy(&self) -> &Policy {
+        &self.policy
+    }
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+}

@@ -1,0 +1,10 @@
+//! The outside world behind small typed APIs. Imports [`crate::domain`] only.
+
+pub mod aws;
+pub mod dynamo;
+pub mod env;
+pub mod outbound;
+pub mod providers;
+pub mod s3;
+pub mod ses;
+pub mod sqs;

@@ -1,0 +1,149 @@
+//! AWS clients, built once per process from one configuration.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_config::{BehaviorVersion, Region};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::adapters::env::{ConfigError, Env};
+
+/// Where the clients point: the one region everything lives in (R40), and a local
+/// endpoint in the local stack only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub region: String,
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsSettings {
+    /// `AWS_REGION` (set by Lambda) and `AWS_ENDPOINT_URL` (local stack only).
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            region: env.required("AWS_REGION")?,
+            endpoint_url: env.optional("AWS_ENDPOINT_URL"),
+        })
+    }
+}
+
+/// Every AWS client a function may use, cheap to clone (they share one connection pool).
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub ses: aws_sdk_sesv2::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    /// How many requests each client has sent (every attempt counts): the cost of a
+    /// flow, measured by the tests.
+    pub requests: RequestCounts,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RequestCounts {
+    pub dynamodb: Counter,
+    pub ses: Counter,
+    pub s3: Counter,
+    pub sqs: Counter,
+}
+
+impl RequestCounts {
+    /// `(dynamodb, s3, sqs, ses)` so far.
+    pub fn snapshot(&self) -> [u64; 4] {
+        [
+            self.dynamodb.get(),
+            self.s3.get(),
+            self.sqs.get(),
+            self.ses.get(),
+        ]
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Counter(Arc<AtomicU64>);
+
+impl Counter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Intercept for Counter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl AwsClients {
+    /// Loads the SDK configuration once (credentials chain, pinned region, optional
+    /// endpoint override for the local AWS endpoint) and derives every client from it.
+    pub async fn load(settings: &AwsSettings) -> Self {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(settings.region.clone()));
+        if let Some(url) = &settings.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        Self::from_sdk_config(&loader.load().await)
+    }
+
+    /// For the local stack and tests: a local endpoint, fixed dummy credentials, no
+    /// credential chain.
+    pub async fn load_local(region: &str, endpoint: &str) -> Self {
+        let sdk = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(endpoint)
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "local-stack",
+            ))
+            .load()
+            .await;
+        Self::from_sdk_config(&sdk)
+    }
+
+    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
+        let requests = RequestCounts::default();
+        let local = sdk.endpoint_url().is_some();
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(
+                aws_sdk_dynamodb::config::Builder::from(sdk)
+                    .interceptor(requests.dynamodb.clone())
+                    .build(),
+            ),
+            ses: aws_sdk_sesv2::Client::from_conf(
+                aws_sdk_sesv2::config::Builder::from(sdk)
+                    .interceptor(requests.ses.clone())
+                    .build(),
+            ),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk)
+                    .interceptor(requests.s3.clone())
+                    // A local endpoint has no per-bucket DNS names.
+                    .force_path_style(local)
+                    .build(),
+            ),
+            sqs: aws_sdk_sqs::Client::from_conf(
+                aws_sdk_sqs::config::Builder::from(sdk)
+                    .interceptor(requests.sqs.clone())
+                    .build(),
+            ),
+            requests,
+        }
+    }
+}

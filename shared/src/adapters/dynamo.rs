@@ -1,0 +1,201 @@
+//! DynamoDB access, one module per data class. Conditional writes and transactions
+//! give the exactly-once effects; reads treat an item past its expiry as gone, since
+//! DynamoDB's TTL deletes lazily (and the local endpoint never does).
+
+pub mod accounts;
+pub mod audit;
+pub mod codes;
+pub mod ledger;
+pub mod rate_limits;
+pub mod sessions;
+pub mod videos;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+pub type Item = HashMap<String, AttributeValue>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition of a write did not hold (the thing already exists, or changed).
+    #[error("condition failed")]
+    ConditionFailed,
+    /// A transaction was cancelled; one reason code per item, in order
+    /// (`None` where that item was not the cause).
+    #[error("transaction cancelled")]
+    Cancelled(Vec<Option<String>>),
+    /// DynamoDB failed or could not be reached; carries the error code only, which
+    /// never contains item values.
+    #[error("dynamodb: {0}")]
+    Backend(String),
+    /// An item is missing an attribute the code relies on.
+    #[error("malformed item: {0}")]
+    Malformed(&'static str),
+}
+
+impl StoreError {
+    pub fn from_sdk<E: ProvideErrorMetadata + std::error::Error, R>(err: SdkError<E, R>) -> Self {
+        let code = err
+            .as_service_error()
+            .and_then(|e| e.code())
+            .map(str::to_owned);
+        match code.as_deref() {
+            Some("ConditionalCheckFailedException") => Self::ConditionFailed,
+            Some(c) => Self::Backend(c.to_owned()),
+            None => Self::Backend(sdk_failure_kind(&err).to_owned()),
+        }
+    }
+
+    /// Whether the transaction failed only because one of its conditions did not hold.
+    pub fn is_condition_failure(&self) -> bool {
+        match self {
+            Self::ConditionFailed => true,
+            Self::Cancelled(reasons) => reasons
+                .iter()
+                .flatten()
+                .any(|r| r == "ConditionalCheckFailed"),
+            _ => false,
+        }
+    }
+}
+
+fn sdk_failure_kind<E, R>(err: &SdkError<E, R>) -> &'static str {
+    match err {
+        SdkError::ConstructionFailure(_) => "construction_failure",
+        SdkError::TimeoutError(_) => "timeout",
+        SdkError::DispatchFailure(_) => "dispatch_failure",
+        SdkError::ResponseError(_) => "response_error",
+        SdkError::ServiceError(_) => "service_error",
+        _ => "unknown",
+    }
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
+    opt_s(item, name).ok_or(StoreError::Malformed(name))
+}
+
+pub fn opt_s(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+pub fn get_i64(item: &Item, name: &'static str) -> Result<i64, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or(StoreError::Malformed(name))
+}
+
+/// Builds a `TransactWriteItems` call's error into a [`StoreError`] with the per-item
+/// cancellation reasons.
+pub fn from_transaction_error<R>(
+    err: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
+) -> StoreError {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match err.as_service_error() {
+        Some(E::TransactionCanceledException(c)) => StoreError::Cancelled(
+            c.cancellation_reasons()
+                .iter()
+                .map(|r| r.code().filter(|c| *c != "None").map(str::to_owned))
+                .collect(),
+        ),
+        _ => StoreError::from_sdk(err),
+    }
+}
+
+/// Runs one transaction of the given writes.
+pub async fn transact(
+    client: &aws_sdk_dynamodb::Client,
+    items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+) -> Result<(), StoreError> {
+    client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(from_transaction_error)
+}
+
+/// One item by its key, read strongly consistent (a write just made is seen).
+pub async fn get_by_pk(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: String,
+) -> Result<Option<Item>, StoreError> {
+    let out = client
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(out.item)
+}
+
+/// Writes one item; with `only_if_new`, fails with [`StoreError::ConditionFailed`] if
+/// an item with its key exists.
+pub async fn put(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    item: Item,
+    only_if_new: bool,
+) -> Result<(), StoreError> {
+    client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(only_if_new.then(|| "attribute_not_exists(pk)".to_owned()))
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    Ok(())
+}
+
+/// Every item of one partition of an index (`attr = value`), page by page. The cost
+/// grows with that partition (one person's items), not with the table.
+pub async fn query_partition(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    index: &str,
+    attr: &str,
+    value: &str,
+    newest_first: bool,
+) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client
+            .query()
+            .table_name(table)
+            .index_name(index)
+            .key_condition_expression("#k = :v")
+            .expression_attribute_names("#k", attr)
+            .expression_attribute_values(":v", s(value))
+            .scan_index_forward(!newest_first)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        items.extend(out.items().iter().cloned());
+        start = out.last_evaluated_key;
+        if start.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
+/// Maps a builder's missing-field error (a bug, not bad input) into the store's error.
+pub fn built<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
+    r.map_err(|_| StoreError::Malformed("builder"))
+}

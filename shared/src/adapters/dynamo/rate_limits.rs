@@ -1,0 +1,78 @@
+//! Per-IP and per-account rate limits (R39), as fixed-window counters in DynamoDB.
+//!
+//! One atomic `ADD` per check, on an item named by the scope, a keyed hash of the
+//! subject (never the raw IP or address) and the window's index; the item expires with
+//! its window. A fixed window can let up to twice the limit through across a boundary;
+//! that is accepted for its cost of one write per request.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::ReturnValue;
+
+use super::{StoreError, get_i64, n, s};
+use crate::domain::crypto::keyed_hash;
+use crate::domain::policy::Limit;
+
+#[derive(Clone, Debug)]
+pub struct RateLimiter {
+    client: Client,
+    table: String,
+    key: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allowed,
+    Limited { retry_after: Duration },
+}
+
+impl RateLimiter {
+    pub fn new(client: Client, table: impl Into<String>, key: Vec<u8>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            key,
+        }
+    }
+
+    /// Counts one event for `subject` in `scope` at `now` (epoch seconds) and decides.
+    pub async fn hit(
+        &self,
+        scope: &str,
+        subject: &str,
+        limit: Limit,
+        now: i64,
+    ) -> Result<Decision, StoreError> {
+        let window = limit.window.as_secs().max(1) as i64;
+        let index = now.div_euclid(window);
+        let window_end = (index + 1) * window;
+        let subject_hash = keyed_hash(&self.key, "ratelimit", subject);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("{scope}#{subject_hash}#{index}")))
+            .update_expression("ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":ttl", n(window_end))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let hits = out
+            .attributes
+            .as_ref()
+            .map(|a| get_i64(a, "hits"))
+            .transpose()?
+            .unwrap_or(1);
+        Ok(if hits > i64::from(limit.max) {
+            Decision::Limited {
+                retry_after: Duration::from_secs((window_end - now).max(1) as u64),
+            }
+        } else {
+            Decision::Allowed
+        })
+    }
+}

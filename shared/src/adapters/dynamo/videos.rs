@@ -1,0 +1,397 @@
+//! The videos table: jobs (`job#{id}`) and uploads (`upload#{id}`). Jobs are listed
+//! per account, newest first, through the `by_account` index; uploads keep their owner
+//! under another attribute so they stay out of it.
+//!
+//! Every change of a job's status is conditioned on the status it was read in, so two
+//! copies of one message cannot both move it.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::builders::UpdateBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+
+use super::{Item, StoreError, built, get_i64, get_s, n, opt_s, s};
+use crate::domain::video::{JobStatus, Mode, VideoSettings};
+
+pub const BY_ACCOUNT_INDEX: &str = "by_account";
+
+#[derive(Clone, Debug)]
+pub struct VideoStore {
+    client: Client,
+    table: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub id: String,
+    pub account_id: String,
+    pub created_at: String,
+    pub created_epoch: i64,
+    pub status: JobStatus,
+    /// Gone once the video is deleted.
+    pub prompt: Option<String>,
+    pub mode: Mode,
+    pub settings: VideoSettings,
+    pub cost: i64,
+    pub upload_id: Option<String>,
+    pub input_key: Option<String>,
+    pub output_key: Option<String>,
+    /// The provider's own reference to the request, opaque to everything but the
+    /// provider's module.
+    pub provider_handle: Option<String>,
+    pub submits: u32,
+    pub completed_at: Option<String>,
+    pub expires_at: Option<String>,
+    pub expires_epoch: Option<i64>,
+    pub error: Option<String>,
+    pub notified: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: String,
+    pub owner: String,
+    pub key: String,
+    pub content_type: String,
+    pub size: u64,
+    pub created_at: String,
+    pub expires_epoch: i64,
+}
+
+fn job_pk(id: &str) -> String {
+    format!("job#{id}")
+}
+
+fn upload_pk(id: &str) -> String {
+    format!("upload#{id}")
+}
+
+/// A page of a listing, and where the next one starts (an opaque cursor).
+pub struct Page {
+    pub jobs: Vec<Job>,
+    pub next: Option<PageKey>,
+}
+
+/// The last key of a page: the job id and its creation time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageKey {
+    pub job_id: String,
+    pub created_at: String,
+}
+
+impl VideoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn create_write(&self, job: &Job) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(job_item(job)))
+            .condition_expression("attribute_not_exists(pk)");
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Option<Job>, StoreError> {
+        match super::get_by_pk(&self.client, &self.table, job_pk(id)).await? {
+            Some(i) if opt_s(&i, "kind").as_deref() == Some("job") => job_from_item(&i).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    pub async fn list(
+        &self,
+        account_id: &str,
+        after: Option<&PageKey>,
+        limit: i32,
+    ) -> Result<Page, StoreError> {
+        let start = after.map(|k| {
+            Item::from([
+                ("pk".to_owned(), s(job_pk(&k.job_id))),
+                ("account_id".to_owned(), s(account_id)),
+                ("created_at".to_owned(), s(&k.created_at)),
+            ])
+        });
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_ACCOUNT_INDEX)
+            .key_condition_expression("account_id = :id")
+            .expression_attribute_values(":id", s(account_id))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let jobs = out
+            .items()
+            .iter()
+            .map(job_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match out.last_evaluated_key {
+            Some(k) => Some(PageKey {
+                job_id: get_s(&k, "pk")?.trim_start_matches("job#").to_owned(),
+                created_at: get_s(&k, "created_at")?,
+            }),
+            None => None,
+        };
+        Ok(Page { jobs, next })
+    }
+
+    fn update(&self, id: &str) -> UpdateBuilder {
+        Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(job_pk(id)))
+    }
+
+    async fn run_update(&self, update: UpdateBuilder) -> Result<(), StoreError> {
+        let u = built(update.build())?;
+        self.client
+            .update_item()
+            .table_name(u.table_name())
+            .set_key(Some(u.key().clone()))
+            .update_expression(u.update_expression())
+            .set_condition_expression(u.condition_expression().map(str::to_owned))
+            .set_expression_attribute_names(u.expression_attribute_names().cloned())
+            .set_expression_attribute_values(u.expression_attribute_values().cloned())
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// Conditions `update` on the job being in a state from which it may become `to`
+    /// (the state machine of [`JobStatus`], never a list written here).
+    fn only_into(update: UpdateBuilder, to: JobStatus) -> (UpdateBuilder, String) {
+        let mut names = Vec::new();
+        let mut update = update.expression_attribute_names("#st", "status");
+        for (i, from) in JobStatus::sources(to).into_iter().enumerate() {
+            let name = format!(":from{i}");
+            update = update.expression_attribute_values(&name, s(from.as_str()));
+            names.push(name);
+        }
+        (update, format!("#st IN ({})", names.join(", ")))
+    }
+
+    /// → generating, recording the provider's handle. Fails its condition if another
+    /// copy of the message submitted first.
+    pub async fn mark_generating(
+        &self,
+        id: &str,
+        handle: &str,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        let (update, from) = Self::only_into(self.update(id), JobStatus::Generating);
+        self.run_update(
+            update
+                .update_expression(
+                    "SET #st = :gen, provider_handle = :h, submitted_at = :at, updated_at = :at",
+                )
+                .condition_expression(format!("{from} AND attribute_not_exists(provider_handle)"))
+                .expression_attribute_values(":gen", s(JobStatus::Generating.as_str()))
+                .expression_attribute_values(":h", s(handle))
+                .expression_attribute_values(":at", s(at)),
+        )
+        .await
+    }
+
+    /// Counts a submission attempt the provider refused for now.
+    pub async fn count_submit(&self, id: &str) -> Result<(), StoreError> {
+        self.run_update(
+            self.update(id)
+                .update_expression("ADD submits :one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":one", n(1)),
+        )
+        .await
+    }
+
+    /// The write that moves `job` (as read) to `to` (failed, rejected or deleted), only
+    /// from the status it was read in; pair it with the refund's writes. A move the state
+    /// machine forbids is refused like a write whose condition failed.
+    pub fn end_write(
+        &self,
+        job: &Job,
+        to: JobStatus,
+        error: Option<&str>,
+        at: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        if !job.status.can_become(to) {
+            return Err(StoreError::ConditionFailed);
+        }
+        let mut expr = String::from("SET #st = :to, updated_at = :at");
+        let mut update = self
+            .update(&job.id)
+            .condition_expression("#st = :from")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":from", s(job.status.as_str()))
+            .expression_attribute_values(":at", s(at));
+        if let Some(e) = error {
+            expr.push_str(", #err = :err");
+            update = update
+                .expression_attribute_names("#err", "error")
+                .expression_attribute_values(":err", s(e));
+        }
+        if to == JobStatus::Deleted {
+            // The prompt is the user's content: it goes with the video (R15).
+            expr.push_str(" REMOVE prompt");
+        }
+        let update = update.update_expression(expr);
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
+    }
+
+    /// → ready with its retention (R15). Fails its condition if already done.
+    pub async fn mark_ready(
+        &self,
+        id: &str,
+        output_key: &str,
+        completed_at: &str,
+        expires_at: &str,
+        expires_epoch: i64,
+    ) -> Result<(), StoreError> {
+        let (update, from) = Self::only_into(self.update(id), JobStatus::Ready);
+        self.run_update(
+            update
+                .update_expression(
+                    "SET #st = :ready, output_key = :key, completed_at = :done, expires_at = :exp, expires_epoch = :exp_n, updated_at = :done",
+                )
+                .condition_expression(from)
+                .expression_attribute_values(":ready", s(JobStatus::Ready.as_str()))
+                .expression_attribute_values(":key", s(output_key))
+                .expression_attribute_values(":done", s(completed_at))
+                .expression_attribute_values(":exp", s(expires_at))
+                .expression_attribute_values(":exp_n", n(expires_epoch)),
+        )
+        .await
+    }
+
+    /// Records that the owner was told; fails its condition if that was done already.
+    pub async fn mark_notified(&self, id: &str) -> Result<(), StoreError> {
+        self.run_update(
+            self.update(id)
+                .update_expression("SET notified = :t")
+                .condition_expression("attribute_exists(pk) AND notified <> :t")
+                .expression_attribute_values(":t", AttributeValue::Bool(true)),
+        )
+        .await
+    }
+
+    /// Gives back a claim of [`Self::mark_notified`] whose notice could not be sent.
+    pub async fn unmark_notified(&self, id: &str) -> Result<(), StoreError> {
+        self.run_update(
+            self.update(id)
+                .update_expression("SET notified = :f")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":f", AttributeValue::Bool(false)),
+        )
+        .await
+    }
+
+    pub async fn put_upload(&self, upload: &Upload) -> Result<(), StoreError> {
+        let item = Item::from([
+            ("pk".to_owned(), s(upload_pk(&upload.id))),
+            ("kind".to_owned(), s("upload")),
+            ("id".to_owned(), s(&upload.id)),
+            ("owner".to_owned(), s(&upload.owner)),
+            ("key".to_owned(), s(&upload.key)),
+            ("content_type".to_owned(), s(&upload.content_type)),
+            ("size".to_owned(), n(upload.size)),
+            ("created_at".to_owned(), s(&upload.created_at)),
+            ("expires_epoch".to_owned(), n(upload.expires_epoch)),
+            ("ttl".to_owned(), n(upload.expires_epoch)),
+        ]);
+        super::put(&self.client, &self.table, item, true).await
+    }
+
+    pub async fn get_upload(&self, id: &str) -> Result<Option<Upload>, StoreError> {
+        let Some(i) = super::get_by_pk(&self.client, &self.table, upload_pk(id)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Upload {
+            id: get_s(&i, "id")?,
+            owner: get_s(&i, "owner")?,
+            key: get_s(&i, "key")?,
+            content_type: get_s(&i, "content_type")?,
+            size: u64::try_from(get_i64(&i, "size")?).unwrap_or(0),
+            created_at: get_s(&i, "created_at")?,
+            expires_epoch: get_i64(&i, "expires_epoch")?,
+        }))
+    }
+}
+
+fn job_item(job: &Job) -> Item {
+    let mut item = Item::from([
+        ("pk".to_owned(), s(job_pk(&job.id))),
+        ("kind".to_owned(), s("job")),
+        ("id".to_owned(), s(&job.id)),
+        ("account_id".to_owned(), s(&job.account_id)),
+        ("created_at".to_owned(), s(&job.created_at)),
+        ("created_epoch".to_owned(), n(job.created_epoch)),
+        ("updated_at".to_owned(), s(&job.created_at)),
+        ("status".to_owned(), s(job.status.as_str())),
+        ("mode".to_owned(), s(job.mode.as_str())),
+        ("seconds".to_owned(), n(job.settings.seconds)),
+        ("aspect_ratio".to_owned(), s(&job.settings.aspect_ratio)),
+        ("audio".to_owned(), AttributeValue::Bool(job.settings.audio)),
+        ("cost".to_owned(), n(job.cost)),
+        ("submits".to_owned(), n(job.submits)),
+        ("notified".to_owned(), AttributeValue::Bool(job.notified)),
+    ]);
+    let optional = [
+        ("prompt", &job.prompt),
+        ("upload_id", &job.upload_id),
+        ("input_key", &job.input_key),
+        ("output_key", &job.output_key),
+        ("provider_handle", &job.provider_handle),
+        ("completed_at", &job.completed_at),
+        ("expires_at", &job.expires_at),
+        ("error", &job.error),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            item.insert(name.to_owned(), s(v));
+        }
+    }
+    item
+}
+
+fn job_from_item(i: &Item) -> Result<Job, StoreError> {
+    let bool_of = |name: &str| i.get(name).and_then(|v| v.as_bool().ok()).copied();
+    Ok(Job {
+        id: get_s(i, "id")?,
+        account_id: get_s(i, "account_id")?,
+        created_at: get_s(i, "created_at")?,
+        created_epoch: get_i64(i, "created_epoch")?,
+        status: JobStatus::parse(&get_s(i, "status")?).ok_or(StoreError::Malformed("status"))?,
+        prompt: opt_s(i, "prompt"),
+        mode: match get_s(i, "mode")?.as_str() {
+            "image" => Mode::Image,
+            _ => Mode::Text,
+        },
+        settings: VideoSettings {
+            seconds: u32::try_from(get_i64(i, "seconds")?).unwrap_or(0),
+            aspect_ratio: get_s(i, "aspect_ratio")?,
+            audio: bool_of("audio").unwrap_or(true),
+        },
+        cost: get_i64(i, "cost")?,
+        upload_id: opt_s(i, "upload_id"),
+        input_key: opt_s(i, "input_key"),
+        output_key: opt_s(i, "output_key"),
+        provider_handle: opt_s(i, "provider_handle"),
+        submits: u32::try_from(get_i64(i, "submits").unwrap_or(0)).unwrap_or(0),
+        completed_at: opt_s(i, "completed_at"),
+        expires_at: opt_s(i, "expires_at"),
+        expires_epoch: get_i64(i, "expires_epoch").ok(),
+        error: opt_s(i, "error"),
+        notified: bool_of("notified").unwrap_or(false),
+    })
+}

@@ -1,0 +1,156 @@
+//! The process environment, read once at start-up by each function for what it uses.
+//!
+//! In Lambda the template sets the variables, per function; the local stack gives each
+//! function the same map from the template. Every read is recorded, so a test can prove
+//! that what a function's code reads is exactly what the template gives it. A missing
+//! or malformed variable is an error that names it; values are never printed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    #[error("environment variable {var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+/// A source of configuration variables that remembers which names were asked for.
+pub struct Env {
+    values: Source,
+    read: Mutex<BTreeSet<&'static str>>,
+}
+
+enum Source {
+    Process,
+    Map(BTreeMap<String, String>),
+}
+
+impl Env {
+    /// The real process environment (a Lambda `main`).
+    pub fn process() -> Self {
+        Self::with(Source::Process)
+    }
+
+    /// A fixed map (the local stack, tests).
+    pub fn from_map(map: BTreeMap<String, String>) -> Self {
+        Self::with(Source::Map(map))
+    }
+
+    fn with(values: Source) -> Self {
+        Self {
+            values,
+            read: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    fn get(&self, var: &'static str) -> Option<String> {
+        if let Ok(mut read) = self.read.lock() {
+            read.insert(var);
+        }
+        let value = match &self.values {
+            Source::Process => std::env::var(var).ok(),
+            Source::Map(m) => m.get(var).cloned(),
+        };
+        value.filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn required(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.get(var).ok_or(ConfigError::Missing(var))
+    }
+
+    /// A variable that may be absent (the local AWS endpoint, the log filter).
+    pub fn optional(&self, var: &'static str) -> Option<String> {
+        self.get(var)
+    }
+
+    /// A secret: required and at least `min_len` characters long.
+    pub fn secret(&self, var: &'static str, min_len: usize) -> Result<String, ConfigError> {
+        let value = self.required(var)?;
+        if value.len() < min_len {
+            return Err(ConfigError::Invalid {
+                var,
+                reason: format!("must be at least {min_len} characters"),
+            });
+        }
+        Ok(value)
+    }
+
+    /// An email address (the sender of service mail).
+    pub fn email(&self, var: &'static str) -> Result<String, ConfigError> {
+        let value = self.required(var)?;
+        if !value.contains('@') {
+            return Err(ConfigError::Invalid {
+                var,
+                reason: "must be an email address".into(),
+            });
+        }
+        Ok(value)
+    }
+
+    /// An http(s) base URL, without its trailing slash.
+    pub fn url(&self, var: &'static str) -> Result<String, ConfigError> {
+        let value = self.required(var)?;
+        if !(value.starts_with("https://") || value.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                var,
+                reason: "must be an http(s) URL".into(),
+            });
+        }
+        Ok(value.trim_end_matches('/').to_owned())
+    }
+
+    /// Every variable asked for so far, present or not.
+    pub fn read_vars(&self) -> BTreeSet<&'static str> {
+        self.read.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let e = env(&[("SESSIONS_TABLE", "  ")]);
+        let err = e.required("SESSIONS_TABLE").unwrap_err();
+        assert_eq!(err, ConfigError::Missing("SESSIONS_TABLE"));
+        assert!(err.to_string().contains("SESSIONS_TABLE"));
+    }
+
+    #[test]
+    fn a_short_secret_is_refused_and_never_printed() {
+        let e = env(&[("HASH_SECRET", "short-secret-value")]);
+        let err = e.secret("HASH_SECRET", 32).unwrap_err();
+        assert!(matches!(
+            err,
+            ConfigError::Invalid {
+                var: "HASH_SECRET",
+                ..
+            }
+        ));
+        assert!(!err.to_string().contains("short-secret-value"));
+    }
+
+    #[test]
+    fn every_read_is_recorded_present_or_not() {
+        let e = env(&[("A", "1"), ("URL", "https://x.example/")]);
+        assert_eq!(e.optional("A").as_deref(), Some("1"));
+        assert_eq!(e.optional("B"), None);
+        assert_eq!(e.url("URL").unwrap(), "https://x.example");
+        assert_eq!(
+            e.read_vars().into_iter().collect::<Vec<_>>(),
+            ["A", "B", "URL"]
+        );
+    }
+}

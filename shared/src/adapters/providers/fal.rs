@@ -1,0 +1,295 @@
+//! fal.ai's queue API client (R13, R16).
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use std::sync::Arc;
+
+use super::video::{
+    Answer, ByteStream, GenerationRequest, Output, Progress, ProviderError, SubmitError,
+    VideoProvider,
+};
+use crate::adapters::env::{ConfigError, Env};
+use crate::adapters::outbound::LazyClient;
+use crate::domain::video::Mode;
+
+pub struct FalClient {
+    http: LazyClient,
+    queue_url: String,
+    api_url: String,
+    text_model: String,
+    image_model: String,
+    key: String,
+}
+
+/// What fal's submit answers, kept as the job's handle.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Handle {
+    request_id: String,
+    status_url: String,
+    response_url: String,
+    cancel_url: String,
+}
+
+impl Handle {
+    fn parse(handle: &str) -> Result<Self, ProviderError> {
+        serde_json::from_str(handle).map_err(|_| ProviderError::Failed("unreadable handle".into()))
+    }
+}
+
+fn transient(e: reqwest::Error) -> ProviderError {
+    ProviderError::Transient(e.without_url().to_string())
+}
+
+impl FalClient {
+    /// `FAL_QUEUE_URL` (`https://queue.fal.run`), `FAL_API_URL`
+    /// (`https://api.fal.ai/v1`, for deleting payloads), the two model ids and the key.
+    pub fn from_env(env: &Env, http: LazyClient) -> Result<Arc<dyn VideoProvider>, ConfigError> {
+        Ok(Arc::new(Self {
+            http,
+            queue_url: env.url("FAL_QUEUE_URL")?,
+            api_url: env.url("FAL_API_URL")?,
+            text_model: env.required("FAL_TEXT_MODEL")?,
+            image_model: env.required("FAL_IMAGE_MODEL")?,
+            key: env.required("FAL_KEY")?,
+        }))
+    }
+
+    fn auth(&self) -> String {
+        format!("Key {}", self.key)
+    }
+}
+
+fn retry_after(res: &reqwest::Response) -> Option<Duration> {
+    res.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+impl FalClient {
+    fn model_for(&self, mode: Mode) -> &str {
+        match mode {
+            Mode::Text => &self.text_model,
+            Mode::Image => &self.image_model,
+        }
+    }
+
+    async fn do_submit(&self, req: &GenerationRequest<'_>) -> Result<String, SubmitError> {
+        // The model's input: prompt, settings, image. Nothing about the person (R16).
+        let mut input = json!({
+            "prompt": req.prompt,
+            "duration": format!("{}s", req.settings.seconds),
+            "aspect_ratio": req.settings.aspect_ratio,
+            "generate_audio": req.settings.audio,
+        });
+        if let Some(url) = req.image_url {
+            input["image_url"] = json!(url);
+        }
+        let res = self
+            .http
+            .get()
+            .post(format!("{}/{}", self.queue_url, self.model_for(req.mode)))
+            .header(reqwest::header::AUTHORIZATION, self.auth())
+            // Ask fal not to keep the request's inputs and outputs (R16).
+            .header("X-Fal-Store-IO", "0")
+            .timeout(Duration::from_secs(20))
+            .json(&input)
+            .send()
+            .await
+            .map_err(|_| SubmitError::Retry { after: None })?;
+        let status = res.status();
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+            return Err(SubmitError::Retry {
+                after: retry_after(&res),
+            });
+        }
+        if status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST {
+            return Err(SubmitError::Refused);
+        }
+        if !status.is_success() {
+            return Err(SubmitError::Failed(format!("submit answered {status}")));
+        }
+        let handle: Handle = res
+            .json()
+            .await
+            .map_err(|_| SubmitError::Failed("submit answer is not a queue handle".into()))?;
+        serde_json::to_string(&handle).map_err(|e| SubmitError::Failed(e.to_string()))
+    }
+
+    async fn do_progress(&self, handle: &str) -> Result<Progress, ProviderError> {
+        #[derive(Deserialize)]
+        struct Status {
+            status: String,
+            #[serde(default)]
+            error: Option<serde_json::Value>,
+        }
+        let h = Handle::parse(handle)?;
+        let res = self
+            .http
+            .get()
+            .get(&h.status_url)
+            .header(reqwest::header::AUTHORIZATION, self.auth())
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(transient)?;
+        if res.status().is_server_error() || res.status() == StatusCode::TOO_MANY_REQUESTS {
+            return Err(ProviderError::Transient(format!(
+                "status answered {}",
+                res.status()
+            )));
+        }
+        if !res.status().is_success() {
+            return Ok(Progress::Failed);
+        }
+        let s: Status = res.json().await.map_err(transient)?;
+        Ok(match s.status.as_str() {
+            "IN_QUEUE" | "IN_PROGRESS" => Progress::Pending,
+            "COMPLETED" if s.error.as_ref().is_some_and(|e| !e.is_null()) => Progress::Failed,
+            "COMPLETED" => Progress::Completed,
+            _ => Progress::Failed,
+        })
+    }
+
+    async fn do_output(&self, handle: &str) -> Result<Output, ProviderError> {
+        #[derive(Deserialize)]
+        struct Video {
+            url: String,
+            content_type: Option<String>,
+            file_size: Option<u64>,
+        }
+        #[derive(Deserialize)]
+        struct Result_ {
+            video: Video,
+        }
+        let h = Handle::parse(handle)?;
+        let res = self
+            .http
+            .get()
+            .get(&h.response_url)
+            .header(reqwest::header::AUTHORIZATION, self.auth())
+            .timeout(Duration::from_secs(20))
+            .send()
+            .await
+            .map_err(transient)?;
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            return Err(ProviderError::Transient("result answered 429".into()));
+        }
+        // A finished request that failed answers its error here.
+        if !res.status().is_success() {
+            return Err(ProviderError::Failed(format!(
+                "result answered {}",
+                res.status()
+            )));
+        }
+        let r: Result_ = res
+            .json()
+            .await
+            .map_err(|_| ProviderError::Failed("result has no video".into()))?;
+        Ok(Output {
+            url: r.video.url,
+            content_type: r.video.content_type,
+            size: r.video.file_size,
+        })
+    }
+
+    async fn do_download(&self, output: &Output) -> Result<ByteStream, ProviderError> {
+        let res = self
+            .http
+            .get()
+            .get(&output.url)
+            .send()
+            .await
+            .map_err(transient)?;
+        if !res.status().is_success() {
+            return Err(ProviderError::Transient(format!(
+                "download answered {}",
+                res.status()
+            )));
+        }
+        Ok(Box::pin(res.bytes_stream().map(|r| r.map_err(transient))))
+    }
+
+    async fn do_cancel(&self, handle: &str) -> Result<(), ProviderError> {
+        let h = Handle::parse(handle)?;
+        let res = self
+            .http
+            .get()
+            .put(&h.cancel_url)
+            .header(reqwest::header::AUTHORIZATION, self.auth())
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(transient)?;
+        // 400 means it already finished; nothing left to stop.
+        if res.status().is_success() || res.status() == StatusCode::BAD_REQUEST {
+            Ok(())
+        } else {
+            Err(ProviderError::Transient(format!(
+                "cancel answered {}",
+                res.status()
+            )))
+        }
+    }
+
+    async fn do_delete(&self, handle: &str) -> Result<(), ProviderError> {
+        let h = Handle::parse(handle)?;
+        let res = self
+            .http
+            .get()
+            .delete(format!(
+                "{}/models/requests/{}/payloads",
+                self.api_url, h.request_id
+            ))
+            .header(reqwest::header::AUTHORIZATION, self.auth())
+            .header("Idempotency-Key", format!("delete-{}", h.request_id))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(transient)?;
+        if res.status().is_success() || res.status() == StatusCode::NOT_FOUND {
+            Ok(())
+        } else {
+            Err(ProviderError::Transient(format!(
+                "delete answered {}",
+                res.status()
+            )))
+        }
+    }
+}
+
+impl VideoProvider for FalClient {
+    fn name(&self) -> &'static str {
+        "fal"
+    }
+    fn model(&self, mode: Mode) -> &str {
+        self.model_for(mode)
+    }
+    fn submit<'a>(
+        &'a self,
+        req: &'a GenerationRequest<'a>,
+    ) -> Answer<'a, Result<String, SubmitError>> {
+        Box::pin(self.do_submit(req))
+    }
+    fn progress<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<Progress, ProviderError>> {
+        Box::pin(self.do_progress(handle))
+    }
+    fn output<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<Output, ProviderError>> {
+        Box::pin(self.do_output(handle))
+    }
+    fn download<'a>(&'a self, output: &'a Output) -> Answer<'a, Result<ByteStream, ProviderError>> {
+        Box::pin(self.do_download(output))
+    }
+    fn cancel<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<(), ProviderError>> {
+        Box::pin(self.do_cancel(handle))
+    }
+    fn delete<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<(), ProviderError>> {
+        Box::pin(self.do_delete(handle))
+    }
+}

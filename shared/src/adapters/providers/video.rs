@@ -1,0 +1,133 @@
+//! The video provider interface (R13, R16).
+//!
+//! A generation is asynchronous everywhere: submit, look at its progress now and then,
+//! fetch the output once it is done, then drop the provider's copy. What identifies the
+//! request at the provider is an opaque *handle* string that only the provider's module
+//! reads; the job stores it between steps. How the known providers fit:
+//!
+//! - **fal.ai queue API** ([`super::fal`]): submit = `POST {queue}/{model}` → handle
+//!   holds `request_id`, `status_url`, `response_url`, `cancel_url`; progress =
+//!   `GET status_url` (`IN_QUEUE`, `IN_PROGRESS`, `COMPLETED`); output =
+//!   `GET response_url` → `video.url`; cancel = `PUT cancel_url`; delete =
+//!   `DELETE {api}/models/requests/{id}/payloads`.
+//! - **Google Veo** (Gemini API `models/{model}:predictLongRunning`, or Vertex AI's
+//!   `…:predictLongRunning`): submit returns a long-running operation → the handle is
+//!   the operation name; progress = `GET {operation}` (`done`, `error`); output =
+//!   `response.generateVideoResponse.generatedSamples[0].video.uri` (Vertex: the
+//!   `gcsUri` or bytes of `response.videos[0]`); cancel = `POST {operation}:cancel`;
+//!   delete: the Gemini API drops generated files after two days and has no call for
+//!   it, so `delete` is a no-op that says so (on Vertex, delete the GCS object).
+//! - **Runway** (`POST /v1/text_to_video` or `/v1/image_to_video`): the handle is the
+//!   task id; progress = `GET /v1/tasks/{id}` (`PENDING`, `THROTTLED`, `RUNNING`,
+//!   `SUCCEEDED`, `FAILED`); output = `output[0]`; cancel and delete =
+//!   `DELETE /v1/tasks/{id}`.
+//!
+//! Adding one is one new module implementing [`VideoProvider`] with a `from_env`, and
+//! one line in [`REGISTRY`]; `VIDEO_PROVIDER` picks it. Providers receive the prompt,
+//! the settings and the image only: never the user's id, name or email (R16).
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::Stream;
+
+use crate::adapters::env::{ConfigError, Env};
+use crate::adapters::outbound::LazyClient;
+use crate::domain::video::{Mode, VideoSettings};
+
+/// What a provider is given: nothing that identifies the person.
+#[derive(Debug, Clone)]
+pub struct GenerationRequest<'a> {
+    pub prompt: &'a str,
+    pub mode: Mode,
+    pub settings: &'a VideoSettings,
+    /// A short-lived link to the input image (image-to-video only).
+    pub image_url: Option<&'a str>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitError {
+    /// Busy or failing for now (429, 5xx, network): try again after a while.
+    Retry { after: Option<Duration> },
+    /// The provider will not take this request (its input rules): the job is rejected.
+    Refused,
+    /// Anything else that will not get better by retrying (credentials, our bug).
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Pending,
+    Completed,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// Worth retrying later.
+    #[error("provider unavailable for now: {0}")]
+    Transient(String),
+    /// The request ended without a video.
+    #[error("provider request failed: {0}")]
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    pub url: String,
+    pub content_type: Option<String>,
+    pub size: Option<u64>,
+}
+
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, ProviderError>> + Send>>;
+
+/// A provider's answer, boxed so the provider can be chosen at start-up
+/// (`Arc<dyn VideoProvider>`).
+pub type Answer<'a, T> = futures_util::future::BoxFuture<'a, T>;
+
+pub trait VideoProvider: Send + Sync {
+    /// For logs and the stored object's metadata.
+    fn name(&self) -> &'static str;
+    /// The model that serves this mode.
+    fn model(&self, mode: Mode) -> &str;
+    fn submit<'a>(
+        &'a self,
+        req: &'a GenerationRequest<'a>,
+    ) -> Answer<'a, Result<String, SubmitError>>;
+    fn progress<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<Progress, ProviderError>>;
+    fn output<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<Output, ProviderError>>;
+    /// The output file as a stream of chunks, never whole in memory.
+    fn download<'a>(&'a self, output: &'a Output) -> Answer<'a, Result<ByteStream, ProviderError>>;
+    /// Stops a request we no longer want (a duplicate submission, a deleted job).
+    fn cancel<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<(), ProviderError>>;
+    /// Drops the provider's copy of inputs and outputs where its API allows (R16).
+    fn delete<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<(), ProviderError>>;
+}
+
+/// How a provider is made from its own configuration variables.
+pub type Build = fn(&Env, LazyClient) -> Result<Arc<dyn VideoProvider>, ConfigError>;
+
+/// Every provider this build knows, by the name `VIDEO_PROVIDER` gives.
+pub const REGISTRY: &[(&str, Build)] = &[("fal", super::fal::FalClient::from_env)];
+
+/// The provider `VIDEO_PROVIDER` names, built from its variables.
+pub fn from_env(env: &Env, http: LazyClient) -> Result<Arc<dyn VideoProvider>, ConfigError> {
+    let name = env.required("VIDEO_PROVIDER")?;
+    let (_, build) = REGISTRY
+        .iter()
+        .find(|(known, _)| *known == name)
+        .ok_or_else(|| ConfigError::Invalid {
+            var: "VIDEO_PROVIDER",
+            reason: format!(
+                "unknown provider {name:?} (known: {})",
+                REGISTRY
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })?;
+    build(env, http)
+}

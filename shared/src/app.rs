@@ -1,0 +1,5 @@
+//! Steps that several functions share. Each names what it needs as a small trait, so a
+//! function's state provides it without carrying anything else.
+
+pub mod enforcement;
+pub mod jobs;

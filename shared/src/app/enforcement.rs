@@ -1,0 +1,65 @@
+//! Content-policy enforcement (R20): prompts refused by moderation count as violations;
+//! the policy's number of them within its window suspends the account, which ends
+//! every session at once (R05) and is written to the audit log.
+
+use crate::adapters::dynamo::StoreError;
+use crate::adapters::dynamo::accounts::AccountStore;
+use crate::adapters::dynamo::audit::{AuditEvent, AuditStore};
+use crate::adapters::dynamo::sessions::SessionStore;
+use crate::domain::clock::{Clock, rfc3339};
+use crate::domain::policy::Policy;
+
+/// What enforcement needs.
+pub trait EnforcementPorts {
+    fn accounts(&self) -> &AccountStore;
+    fn sessions(&self) -> &SessionStore;
+    fn audit(&self) -> &AuditStore;
+    fn policy(&self) -> &Policy;
+    fn clock(&self) -> &Clock;
+}
+
+/// Records a violation; returns whether the account is now suspended by it.
+pub async fn record_violation(
+    core: &impl EnforcementPorts,
+    account_id: &str,
+) -> Result<bool, StoreError> {
+    let now = core.clock().epoch_secs();
+    let policy = core.policy();
+    let count = core
+        .accounts()
+        .record_violation(account_id, now, policy.violation_window.as_secs() as i64)
+        .await?;
+    tracing::info!(event = "content_violation", %account_id, count, "content violation recorded");
+    if count < policy.violations_to_suspend {
+        return Ok(false);
+    }
+    suspend(core, account_id, "system", "repeated_content_violations").await
+}
+
+/// Suspends an account: status, every session ended, an audit record. Safe to repeat.
+pub async fn suspend(
+    core: &impl EnforcementPorts,
+    account_id: &str,
+    actor: &str,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let at = rfc3339(core.clock().now());
+    let suspended_now = core.accounts().suspend(account_id, &at).await?;
+    // Sessions end even if a previous attempt stopped after the status change.
+    let ended = core.sessions().delete_all(account_id).await?;
+    if suspended_now {
+        core.audit()
+            .record(&AuditEvent {
+                actor,
+                action: "suspend",
+                account_id,
+                reason,
+                at: &at,
+                expires_epoch: core.clock().epoch_secs()
+                    + core.policy().security_event_retention.as_secs() as i64,
+            })
+            .await?;
+        tracing::info!(event = "account_suspended", %account_id, reason, sessions_ended = ended, "account suspended");
+    }
+    Ok(suspended_now)
+}

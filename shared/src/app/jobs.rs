@@ -1,0 +1,59 @@
+//! Ending a job, shared by every step that can: the status change and, when the job
+//! was still active, the refund of its cost, in one transaction (R11). A job ends once;
+//! a second attempt fails its condition and changes nothing.
+
+use crate::adapters::dynamo::ledger::LedgerStore;
+use crate::adapters::dynamo::videos::{Job, VideoStore};
+use crate::adapters::dynamo::{StoreError, transact};
+use crate::domain::clock::{Clock, rfc3339};
+use crate::domain::ledger::EntryKind;
+use crate::domain::video::JobStatus;
+
+/// What ending a job needs.
+pub trait JobPorts {
+    fn videos(&self) -> &VideoStore;
+    fn ledger(&self) -> &LedgerStore;
+    fn dynamodb(&self) -> &aws_sdk_dynamodb::Client;
+    fn clock(&self) -> &Clock;
+}
+
+/// Ends `job` (as read) in `to`. `Ok(false)` if it had already moved on.
+pub async fn end(
+    state: &impl JobPorts,
+    job: &Job,
+    to: JobStatus,
+    error: Option<&str>,
+) -> Result<bool, StoreError> {
+    let at = rfc3339(state.clock().now());
+    let mut writes = match state.videos().end_write(job, to, error, &at) {
+        Ok(write) => vec![write],
+        Err(e) if e.is_condition_failure() => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let refund = to.refunds() && job.status.is_active();
+    if refund {
+        writes.extend(state.ledger().effect_writes(
+            &job.account_id,
+            EntryKind::Refund,
+            job.cost,
+            &job.id,
+            &at,
+        )?);
+    }
+    match transact(state.dynamodb(), writes).await {
+        Ok(()) => {
+            tracing::info!(
+                event = "job_ended",
+                job_id = %job.id,
+                account_id = %job.account_id,
+                status = to.as_str(),
+                reason = error.unwrap_or(""),
+                refunded = refund,
+                "job ended"
+            );
+            Ok(true)
+        }
+        Err(e) if e.is_condition_failure() => Ok(false),
+        Err(e) => Err(e),
+    }
+}

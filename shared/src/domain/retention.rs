@@ -1,0 +1,148 @@
+//! The retention map: every class of data the service stores, how long the policy lets
+//! it live, what deletes it, and the tests that prove it. The purge and the privacy
+//! export/erasure read this table; a test checks each mechanism against the template
+//! (lifecycle days, TTL attributes) and that each named proof exists.
+//!
+//! DynamoDB's TTL deletes days late and the local endpoint never does, so a class kept
+//! by TTL is also checked when read: an item past its expiry is treated as gone.
+
+use std::time::Duration;
+
+use super::policy::Policy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mechanism {
+    /// An S3 lifecycle expiry rule of the bucket (logical id in the template). S3 rounds
+    /// to the next midnight (UTC), so objects can outlive the period by up to a day.
+    S3Lifecycle { bucket: &'static str },
+    /// DynamoDB TTL on the table's `ttl` attribute, plus a check when read.
+    TtlAndReadCheck { table: &'static str },
+    /// DynamoDB TTL alone: the service never reads the class back, so a late
+    /// deletion changes no answer.
+    Ttl { table: &'static str },
+    /// Only checked when read; the stored data stays until the scheduled purge deletes
+    /// it (not built yet: `function` names the function that will).
+    ReadCheckUntilPurge { function: &'static str },
+    /// Kept for the whole period on purpose (the law's accounting duty).
+    KeptForPeriod,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct DataClass {
+    pub name: &'static str,
+    /// The requirement ids the class's period comes from.
+    pub requirements: &'static str,
+    pub period: fn(&Policy) -> Duration,
+    pub mechanism: Mechanism,
+    /// Names of the test functions that prove the period is enforced.
+    pub proofs: &'static [&'static str],
+}
+
+pub const MAP: &[DataClass] = &[
+    DataClass {
+        name: "sign-in codes",
+        requirements: "R02",
+        period: |p| p.code_ttl,
+        mechanism: Mechanism::TtlAndReadCheck {
+            table: "SessionsTable",
+        },
+        proofs: &[
+            "r02_an_expired_code_is_refused",
+            "r02_a_code_is_valid_for_ten_minutes",
+        ],
+    },
+    DataClass {
+        name: "sessions",
+        requirements: "R05",
+        period: |p| p.session_ttl,
+        mechanism: Mechanism::TtlAndReadCheck {
+            table: "SessionsTable",
+        },
+        proofs: &["r05_a_session_expires_after_30_days"],
+    },
+    DataClass {
+        name: "rate-limit counters",
+        requirements: "R39",
+        period: |p| p.codes_per_ip.window,
+        mechanism: Mechanism::TtlAndReadCheck {
+            table: "RateLimitsTable",
+        },
+        proofs: &["r02_r39_five_codes_an_hour_per_address"],
+    },
+    DataClass {
+        name: "upload records",
+        requirements: "R14",
+        period: |p| p.upload_link_ttl,
+        mechanism: Mechanism::TtlAndReadCheck {
+            table: "VideosTable",
+        },
+        proofs: &["r14_uploads_are_typed_sized_presigned_and_checked"],
+    },
+    DataClass {
+        name: "input images",
+        requirements: "R14, R15",
+        period: |p| p.input_retention,
+        mechanism: Mechanism::S3Lifecycle {
+            bucket: "InputsBucket",
+        },
+        proofs: &[
+            "r15_the_templates_lifecycle_rules_are_the_policys_retention",
+            "r15_delete_removes_input_and_output_at_once",
+        ],
+    },
+    DataClass {
+        name: "output videos",
+        requirements: "R15",
+        period: |p| p.output_retention,
+        mechanism: Mechanism::S3Lifecycle {
+            bucket: "OutputsBucket",
+        },
+        proofs: &[
+            "r15_the_templates_lifecycle_rules_are_the_policys_retention",
+            "r15_a_video_past_its_retention_reads_expired_without_a_link",
+        ],
+    },
+    DataClass {
+        name: "video jobs (prompt and settings)",
+        requirements: "R15",
+        period: |p| p.output_retention,
+        mechanism: Mechanism::ReadCheckUntilPurge {
+            function: "purge-expired",
+        },
+        proofs: &["r15_a_video_past_its_retention_reads_expired_without_a_link"],
+    },
+    DataClass {
+        name: "security events (audit log)",
+        requirements: "R20, R22",
+        period: |p| p.security_event_retention,
+        mechanism: Mechanism::Ttl {
+            table: "AuditTable",
+        },
+        proofs: &[
+            "r20_r05_three_refused_prompts_in_30_days_suspend_the_account_and_end_its_sessions",
+        ],
+    },
+    DataClass {
+        name: "credit ledger",
+        requirements: "R11, R28",
+        period: |p| p.accounting_retention,
+        mechanism: Mechanism::KeptForPeriod,
+        proofs: &["r15_r11_deleting_a_video_still_being_made_stops_it_and_refunds_once"],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_class_has_a_period_and_a_proof_and_a_unique_name() {
+        let p = Policy::default();
+        let mut names = std::collections::BTreeSet::new();
+        for class in MAP {
+            assert!((class.period)(&p) > Duration::ZERO, "{}", class.name);
+            assert!(!class.proofs.is_empty(), "{}", class.name);
+            assert!(names.insert(class.name), "{} twice", class.name);
+        }
+    }
+}

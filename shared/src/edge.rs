@@ -1,0 +1,9 @@
+//! Where Lambda meets the code: wiring from configuration, HTTP plumbing, the SQS batch
+//! runner, telemetry, and the `main` helpers every function calls.
+
+pub mod http;
+pub mod lambda;
+pub mod problem;
+pub mod sqs;
+pub mod telemetry;
+pub mod wiring;

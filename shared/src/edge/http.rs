@@ -1,0 +1,56 @@
+//! HTTP plumbing shared by every API function: JSON bodies with limits, the caller's
+//! IP and session, request logs, and problem+json for everything the router refuses.
+
+pub mod client_ip;
+pub mod json;
+pub mod request_log;
+pub mod session;
+
+use axum::Router;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::edge::problem::ApiError;
+
+pub use client_ip::ClientIp;
+pub use json::ApiJson;
+pub use session::AuthUser;
+
+/// Adds the behaviour every API router shares: problem+json for unknown routes and
+/// wrong methods, and one log line per request.
+pub fn finish_router(router: Router) -> Router {
+    router
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(request_log::log_request))
+}
+
+/// A path parameter, with a problem+json refusal when it does not parse.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| Self(v))
+            .map_err(|_| ApiError::NotFound)
+    }
+}
+
+/// Query parameters, with a problem+json refusal when they do not parse.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Self(v))
+            .map_err(|e: QueryRejection| ApiError::InvalidField(e.body_text()))
+    }
+}

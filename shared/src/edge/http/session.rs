@@ -1,0 +1,50 @@
+//! The signed-in caller, from `Authorization: Bearer <session token>` (R05).
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+
+use crate::adapters::dynamo::sessions::SessionStore;
+use crate::domain::clock::Clock;
+use crate::domain::crypto::sha256_hex;
+use crate::edge::problem::ApiError;
+
+/// What checking a session needs; every API function's state provides it.
+pub trait SessionPorts {
+    fn sessions(&self) -> &SessionStore;
+    fn clock(&self) -> &Clock;
+}
+
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub account_id: String,
+    /// Identifies the session for sign-out; a hash, never the token.
+    pub session_hash: String,
+}
+
+impl<S: SessionPorts + Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, token) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+            })
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or(ApiError::Unauthorized)?;
+        let session_hash = sha256_hex(token);
+        let session = state
+            .sessions()
+            .get_live(&session_hash, state.clock().epoch_secs())
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(Self {
+            account_id: session.account_id,
+            session_hash,
+        })
+    }
+}

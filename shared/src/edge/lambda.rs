@@ -1,0 +1,41 @@
+//! The two `main`s: an HTTP function serves its router through API Gateway, a queue
+//! function serves SQS batches. Both read the environment once, build the function's
+//! state once, and lend it to every invocation.
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use axum::Router;
+use lambda_runtime::{LambdaEvent, service_fn};
+
+use crate::adapters::env::{ConfigError, Env};
+use crate::edge::sqs::{QueueStep, run_batch};
+use crate::edge::telemetry;
+use crate::edge::wiring::Base;
+
+/// How a function's state is made from the shared base and its variables.
+pub type Build<S> = fn(&Base, &Env) -> Result<S, ConfigError>;
+
+async fn start<S>(build: Build<S>) -> Result<S, ConfigError> {
+    let env = Env::process();
+    telemetry::init(&env);
+    let base = Base::from_env(&env).await?;
+    build(&base, &env)
+}
+
+/// `main` of an HTTP function.
+pub async fn run_http<S>(
+    build: Build<S>,
+    router: fn(S) -> Router,
+) -> Result<(), lambda_http::Error> {
+    let state = start(build).await?;
+    lambda_http::run(router(state)).await
+}
+
+/// `main` of a queue function.
+pub async fn run_queue<S: QueueStep>(build: Build<S>) -> Result<(), lambda_runtime::Error> {
+    let state = start(build).await?;
+    let state = &state;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<_, lambda_runtime::Error>(run_batch(state, event.payload).await)
+    }))
+    .await
+}

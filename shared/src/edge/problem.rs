@@ -1,0 +1,187 @@
+//! RFC 9457 problem+json errors with stable machine codes (R38).
+//!
+//! Every refusal a client can see is one variant here, so the set of `code`s is
+//! finite, documented in one place and never a free-form string.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::adapters::dynamo::StoreError;
+use crate::adapters::dynamo::rate_limits::{Decision, RateLimiter};
+use crate::adapters::s3::BlobError;
+use crate::domain::policy::Limit;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the request body is not valid JSON")]
+    MalformedJson,
+    #[error("{0}")]
+    InvalidField(String),
+    #[error("the request body must be application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("a valid session token is required")]
+    Unauthorized,
+    #[error("the resource does not exist")]
+    NotFound,
+    #[error("this method is not allowed on this resource")]
+    MethodNotAllowed,
+    #[error("too many requests; retry after {retry_after_secs} seconds")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the code is wrong, expired or used up; request a new one")]
+    InvalidCode,
+    #[error("the Google ID token is not valid")]
+    InvalidIdToken,
+    #[error("creating an account needs the statement that you are 13 or older (over_13: true)")]
+    AgeConfirmationRequired,
+    #[error("Google has not verified this email address; sign in with an email code instead")]
+    EmailNotVerified,
+    #[error("no Google identity is connected to this account")]
+    IdentityNotLinked,
+    #[error("this account is suspended")]
+    AccountSuspended,
+    #[error("not enough credits for this video")]
+    InsufficientCredits,
+    #[error("the prompt was refused by content moderation")]
+    PromptRejected,
+    #[error("the prompt contains sensitive personal data ({}); remove it and try again", .0.join(", "))]
+    SensitiveData(Vec<&'static str>),
+    #[error("content moderation is unavailable; nothing was charged, try again shortly")]
+    ModerationUnavailable,
+    #[error("{0}")]
+    InvalidUpload(String),
+    #[error("a service this request depends on is unavailable; try again shortly")]
+    Unavailable,
+    #[error("an unexpected error occurred")]
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson | Self::InvalidCode => StatusCode::BAD_REQUEST,
+            Self::InvalidField(_) | Self::AgeConfirmationRequired => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unauthorized | Self::InvalidIdToken => StatusCode::UNAUTHORIZED,
+            Self::NotFound | Self::IdentityNotLinked => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::EmailNotVerified => StatusCode::CONFLICT,
+            Self::AccountSuspended => StatusCode::FORBIDDEN,
+            Self::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
+            Self::PromptRejected | Self::SensitiveData(_) | Self::InvalidUpload(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            Self::Unavailable | Self::ModerationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidField(_) => "invalid_request",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::Unauthorized => "unauthorized",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::InvalidCode => "invalid_code",
+            Self::InvalidIdToken => "invalid_id_token",
+            Self::AgeConfirmationRequired => "age_confirmation_required",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::IdentityNotLinked => "identity_not_linked",
+            Self::AccountSuspended => "account_suspended",
+            Self::InsufficientCredits => "insufficient_credits",
+            Self::PromptRejected => "prompt_rejected",
+            Self::SensitiveData(_) => "sensitive_data_in_prompt",
+            Self::ModerationUnavailable => "moderation_unavailable",
+            Self::InvalidUpload(_) => "invalid_upload",
+            Self::Unavailable => "service_unavailable",
+            Self::Internal => "internal_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        self.status().canonical_reason().unwrap_or("Error")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut body = json!({
+            "type": format!("https://www.sora2ai.info/problems/{}", self.code()),
+            "title": self.title(),
+            "status": status.as_u16(),
+            "detail": self.to_string(),
+            "code": self.code(),
+        });
+        if let Self::SensitiveData(kinds) = &self {
+            // The kinds found, never the data itself (R19).
+            body["kinds"] = json!(kinds);
+        }
+        let mut res = (status, body.to_string()).into_response();
+        let headers = res.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Self::RateLimited { retry_after_secs } = self {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(retry_after_secs.max(1)),
+            );
+        }
+        res
+    }
+}
+
+/// Failures of our own dependencies (DynamoDB, SES, Google's key endpoint): logged by
+/// kind only, answered as a retryable 503 rather than a 500.
+pub fn unavailable(what: &'static str, err: impl std::fmt::Display) -> ApiError {
+    tracing::error!(dependency = what, error = %err, "dependency failed");
+    ApiError::Unavailable
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        unavailable("dynamodb", e)
+    }
+}
+
+impl From<BlobError> for ApiError {
+    fn from(e: BlobError) -> Self {
+        unavailable("s3", e)
+    }
+}
+
+/// A rate limiter's decision as the API answers it: 429 with `Retry-After` (R39).
+pub async fn within_limit(
+    limiter: &RateLimiter,
+    scope: &str,
+    subject: &str,
+    limit: Limit,
+    now: i64,
+) -> Result<(), ApiError> {
+    match limiter.hit(scope, subject, limit, now).await? {
+        Decision::Allowed => Ok(()),
+        Decision::Limited { retry_after } => {
+            tracing::info!(
+                scope,
+                retry_after_secs = retry_after.as_secs(),
+                "rate limited"
+            );
+            Err(ApiError::RateLimited {
+                retry_after_secs: retry_after.as_secs(),
+            })
+        }
+    }
+}

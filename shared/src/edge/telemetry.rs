@@ -1,0 +1,53 @@
+//! JSON logs without personal data (R37), with spans that follow one request or one
+//! message (request id, message id, job id, cold start) through every function.
+//!
+//! Log lines carry ids, routes, statuses and timings. Emails, prompts, codes, tokens
+//! and IPs are never passed to a log macro; the default filter keeps the AWS SDK at
+//! `info`, so request bodies it could print at `debug`/`trace` never reach the logs.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::adapters::env::Env;
+
+pub const DEFAULT_FILTER: &str = "info";
+
+/// The filter `RUST_LOG` names, or the default.
+pub fn filter(env: &Env) -> EnvFilter {
+    env.optional("RUST_LOG")
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER))
+}
+
+/// Installs the JSON subscriber on standard output, as CloudWatch expects.
+pub fn init(env: &Env) {
+    init_with_writer(filter(env), std::io::stdout);
+}
+
+/// The same subscriber writing elsewhere (tests capture the lines to inspect them).
+/// A second call is ignored.
+pub fn init_with_writer<W>(filter: EnvFilter, writer: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        // Every enclosing span's fields: the message id and the job id of one line.
+        .with_span_list(true)
+        .with_ansi(false)
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .try_init();
+}
+
+static WARM: AtomicBool = AtomicBool::new(false);
+
+/// True for the first request or batch this process serves (the one that paid for
+/// the init), false afterwards.
+pub fn cold_start() -> bool {
+    !WARM.swap(true, Ordering::Relaxed)
+}

@@ -1,0 +1,161 @@
+//! How a function is assembled from configuration: the [`Base`] every function shares
+//! (AWS clients, clock, policy, the outbound HTTP client), and one constructor per
+//! capability that reads that capability's variables. A function's `State::build`
+//! calls only the constructors of what it uses, so it reads — and the template gives
+//! it — nothing else.
+
+use crate::adapters::aws::{AwsClients, AwsSettings};
+use crate::adapters::dynamo::accounts::AccountStore;
+use crate::adapters::dynamo::audit::AuditStore;
+use crate::adapters::dynamo::codes::CodeStore;
+use crate::adapters::dynamo::ledger::LedgerStore;
+use crate::adapters::dynamo::rate_limits::RateLimiter;
+use crate::adapters::dynamo::sessions::SessionStore;
+use crate::adapters::dynamo::videos::VideoStore;
+use crate::adapters::env::{ConfigError, Env};
+use crate::adapters::outbound::LazyClient;
+use crate::adapters::s3::Blobs;
+use crate::adapters::ses::Mailer;
+use crate::adapters::sqs::Queue;
+use crate::domain::clock::Clock;
+use crate::domain::policy::Policy;
+
+/// Shortest accepted `HASH_SECRET`.
+pub const HASH_SECRET_MIN_LEN: usize = 32;
+
+/// What every function of one process shares, built once (in `main`, or once for all
+/// functions by the local stack).
+#[derive(Clone, Debug)]
+pub struct Base {
+    pub aws: AwsClients,
+    pub clock: Clock,
+    pub policy: Policy,
+    /// One HTTP client (one connection pool) for every third party, made on first use.
+    pub http: LazyClient,
+}
+
+impl Base {
+    pub fn new(aws: AwsClients, clock: Clock, policy: Policy) -> Self {
+        Self {
+            aws,
+            clock,
+            policy,
+            http: LazyClient::new(),
+        }
+    }
+
+    /// What a Lambda `main` does: clients from the default credential chain in the
+    /// configured region, the system clock, the policy's numbers.
+    pub async fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let aws = AwsClients::load(&AwsSettings::from_env(env)?).await;
+        Ok(Self::new(aws, Clock::system(), Policy::default()))
+    }
+
+    /// The capability constructors, reading from `env`.
+    pub fn wire<'a>(&'a self, env: &'a Env) -> Wiring<'a> {
+        Wiring { base: self, env }
+    }
+}
+
+/// One constructor per capability; each reads its own variables.
+pub struct Wiring<'a> {
+    pub base: &'a Base,
+    pub env: &'a Env,
+}
+
+impl Wiring<'_> {
+    fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        self.base.aws.dynamodb.clone()
+    }
+
+    pub fn accounts(&self) -> Result<AccountStore, ConfigError> {
+        Ok(AccountStore::new(
+            self.dynamodb(),
+            self.env.required("ACCOUNTS_TABLE")?,
+        ))
+    }
+
+    pub fn sessions(&self) -> Result<SessionStore, ConfigError> {
+        Ok(SessionStore::new(
+            self.dynamodb(),
+            self.env.required("SESSIONS_TABLE")?,
+        ))
+    }
+
+    /// Sign-in codes live beside the sessions.
+    pub fn codes(&self) -> Result<CodeStore, ConfigError> {
+        Ok(CodeStore::new(
+            self.dynamodb(),
+            self.env.required("SESSIONS_TABLE")?,
+        ))
+    }
+
+    pub fn ledger(&self) -> Result<LedgerStore, ConfigError> {
+        Ok(LedgerStore::new(
+            self.dynamodb(),
+            self.env.required("LEDGER_TABLE")?,
+        ))
+    }
+
+    pub fn audit(&self) -> Result<AuditStore, ConfigError> {
+        Ok(AuditStore::new(
+            self.dynamodb(),
+            self.env.required("AUDIT_TABLE")?,
+        ))
+    }
+
+    pub fn videos(&self) -> Result<VideoStore, ConfigError> {
+        Ok(VideoStore::new(
+            self.dynamodb(),
+            self.env.required("VIDEOS_TABLE")?,
+        ))
+    }
+
+    /// Key of the keyed hashes of codes, addresses and rate-limit subjects. A secret.
+    pub fn hash_secret(&self) -> Result<Vec<u8>, ConfigError> {
+        Ok(self
+            .env
+            .secret("HASH_SECRET", HASH_SECRET_MIN_LEN)?
+            .into_bytes())
+    }
+
+    pub fn rate_limiter(&self) -> Result<RateLimiter, ConfigError> {
+        Ok(RateLimiter::new(
+            self.dynamodb(),
+            self.env.required("RATE_LIMITS_TABLE")?,
+            self.hash_secret()?,
+        ))
+    }
+
+    /// Service mail from `MAIL_FROM`, an SES identity.
+    pub fn mailer(&self) -> Result<Mailer, ConfigError> {
+        Ok(Mailer::new(
+            self.base.aws.ses.clone(),
+            self.env.email("MAIL_FROM")?,
+        ))
+    }
+
+    pub fn generate_queue(&self) -> Result<Queue, ConfigError> {
+        Ok(Queue::new(
+            self.base.aws.sqs.clone(),
+            self.env.required("GENERATE_QUEUE_URL")?,
+        ))
+    }
+
+    pub fn blobs(&self) -> Blobs {
+        Blobs::new(self.base.aws.s3.clone())
+    }
+
+    /// A bucket's name, from its variable (`INPUTS_BUCKET`, `OUTPUTS_BUCKET`).
+    pub fn bucket(&self, var: &'static str) -> Result<String, ConfigError> {
+        self.env.required(var)
+    }
+
+    /// The video provider `VIDEO_PROVIDER` names, with its own variables.
+    pub fn video_provider(
+        &self,
+    ) -> Result<std::sync::Arc<dyn crate::adapters::providers::video::VideoProvider>, ConfigError>
+    {
+        crate::adapters::providers::video::from_env(self.env, self.base.http.clone())
+    }
+}

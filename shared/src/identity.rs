@@ -1,3 +1,0 @@
-//! Identity providers behind small interfaces, so another is one new module.
-
-pub mod google;
