@@ -7,6 +7,7 @@ pub mod consumers;
 pub mod dump;
 pub mod emulators;
 pub mod moto;
+pub mod openapi;
 pub mod provision;
 pub mod stack;
 pub mod template;

@@ -1,5 +1,7 @@
 //! `local-stack`: the whole service on 127.0.0.1 for people trying it.
 //!
+//! `local-stack openapi` prints the API's OpenAPI document instead.
+//!
 //! Environment: `PORT` (default 3000), `LOCAL_AWS_ENDPOINT` (an already running local
 //! AWS endpoint; by default one is started), `LOCAL_FAL_SECONDS` (how long the fal
 //! emulator takes per video, default 2), `RUST_LOG`.
@@ -10,6 +12,10 @@ use local_stack::{LocalStack, StackOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().nth(1).as_deref() == Some("openapi") {
+        print!("{}", local_stack::openapi::yaml());
+        return Ok(());
+    }
     shared::edge::telemetry::init(&shared::adapters::env::Env::process());
     let port: u16 = match std::env::var("PORT") {
         Ok(p) => p

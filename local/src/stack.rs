@@ -207,7 +207,8 @@ impl LocalStack {
                 .merge(mailbox.router())
                 .merge(fal.router())
                 .merge(creem.router())
-                .merge(dump.router()),
+                .merge(dump.router())
+                .merge(crate::openapi::router()),
         )
         .layer(axum::middleware::from_fn(peer_ip));
 

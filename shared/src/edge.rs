@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod lambda;
+pub mod openapi;
 pub mod problem;
 pub mod sqs;
 pub mod telemetry;

@@ -4,11 +4,22 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use shared::ApiError;
 use shared::edge::http::AuthUser;
+use shared::edge::openapi::Problem;
 
 use crate::state::AccountState;
 
 use crate::me::load;
 
+#[utoipa::path(
+    delete,
+    path = "/v1/me/identities/google",
+    tag = "account",
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Disconnected; sign-in by email code keeps working"),
+        (status = 404, description = "`identity_not_linked`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn disconnect_google(
     State(state): State<AccountState>,
     user: AuthUser,

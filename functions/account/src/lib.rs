@@ -5,9 +5,17 @@ mod me;
 mod state;
 
 use axum::Router;
-use axum::routing::{delete, get};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use state::AccountState;
+
+/// The routes with their OpenAPI description.
+fn api() -> OpenApiRouter<AccountState> {
+    OpenApiRouter::new()
+        .routes(routes!(me::get_me))
+        .routes(routes!(identities::disconnect_google))
+}
 
 /// The whole function as Lambda serves it.
 pub fn router(state: AccountState) -> Router {
@@ -16,11 +24,10 @@ pub fn router(state: AccountState) -> Router {
 
 /// The routes alone, for the local stack to merge with the other functions'.
 pub fn routes(state: AccountState) -> Router {
-    Router::new()
-        .route("/v1/me", get(me::get_me))
-        .route(
-            "/v1/me/identities/google",
-            delete(identities::disconnect_google),
-        )
-        .with_state(state)
+    api().with_state(state).split_for_parts().0
+}
+
+/// This function's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
 }

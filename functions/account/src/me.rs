@@ -8,16 +8,20 @@ use shared::ApiError;
 use shared::domain::account::Account;
 use shared::domain::policy::POLICY_VERSION_CURRENT;
 use shared::edge::http::AuthUser;
+use utoipa::ToSchema;
 
 use crate::state::AccountState;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Me {
     id: String,
     email: String,
     display_name: Option<String>,
+    #[schema(format = DateTime)]
     created_at: String,
     credits: i64,
+    /// The current plan; null until one is bought.
+    #[schema(value_type = Option<Object>)]
     plan: Option<Value>,
     identities: Vec<Identity>,
     consents: Consents,
@@ -28,17 +32,20 @@ pub struct Me {
     policy_update_available: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Identity {
+    /// `email` or `google`.
     provider: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     linked_at: Option<String>,
 }
 
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, ToSchema)]
 struct Consents {
     analytics: bool,
     marketing: bool,
+    #[schema(format = DateTime)]
     updated_at: Option<String>,
 }
 
@@ -81,6 +88,15 @@ pub async fn load(state: &AccountState, user: &AuthUser) -> Result<Account, ApiE
         .ok_or(ApiError::Unauthorized)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "account",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = Me),
+    )
+)]
 pub async fn get_me(
     State(state): State<AccountState>,
     user: AuthUser,

@@ -4,8 +4,7 @@ use crate::state::AuthState;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use shared::adapters::dynamo::StoreError;
 use shared::adapters::dynamo::codes::StoredCode;
@@ -13,25 +12,36 @@ use shared::adapters::ses::Email;
 use shared::domain::crypto::{constant_time_eq, new_sign_in_code};
 use shared::domain::email::EmailAddress;
 use shared::edge::http::{ApiJson, ClientIp};
+use shared::edge::openapi::{Problem, email_schema};
 use shared::edge::problem::unavailable;
 use shared::edge::problem::within_limit;
+use utoipa::ToSchema;
 
 use crate::signin::{
     SignInError, SignInResponse, account_creation_writes, commit_with_session, ensure_active,
     new_account,
 };
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct StartRequest {
+    #[schema(schema_with = email_schema)]
     email: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct VerifyRequest {
+    #[schema(schema_with = email_schema)]
     email: String,
+    /// The six digits from the email.
+    #[schema(pattern = "^[0-9]{6}$")]
     code: String,
+    /// The statement that the person is 13 or older; needed to create an account.
     over_13: Option<bool>,
 }
+
+/// An empty object.
+#[derive(Serialize, ToSchema)]
+pub struct Empty {}
 
 fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
     EmailAddress::parse(raw)
@@ -40,11 +50,22 @@ fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
 
 /// POST /v1/auth/email/start — 202 `{}` whether or not an account exists: this path
 /// never looks accounts up, so neither its answer nor its timing can tell (R02).
+#[utoipa::path(
+    post,
+    path = "/v1/auth/email/start",
+    tag = "auth",
+    request_body(content = StartRequest, content_type = "application/json"),
+    responses(
+        (status = 202, description = "A code was emailed (the same answer for any address)", body = Empty),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
+    )
+)]
 pub async fn start(
     State(state): State<AuthState>,
     ip: ClientIp,
     ApiJson(req): ApiJson<StartRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Empty>), ApiError> {
     let email = parse_email(&req.email)?;
     let now = state.clock.epoch_secs();
     let policy = &state.policy;
@@ -94,7 +115,7 @@ pub async fn start(
         .await
         .map_err(|e| unavailable("ses", e))?;
     tracing::info!(event = "sign_in_code_sent", "sign-in code sent");
-    Ok((StatusCode::ACCEPTED, Json(json!({}))))
+    Ok((StatusCode::ACCEPTED, Json(Empty {})))
 }
 
 fn code_hash(state: &AuthState, email_hash: &str, code: &str) -> String {
@@ -103,13 +124,27 @@ fn code_hash(state: &AuthState, email_hash: &str, code: &str) -> String {
 
 /// POST /v1/auth/email/verify — a session for a right code; a new account only with
 /// the over-13 statement, and without it the code stays usable (R06).
+#[utoipa::path(
+    post,
+    path = "/v1/auth/email/verify",
+    tag = "auth",
+    request_body(content = VerifyRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in", body = SignInResponse),
+        (status = 400, description = "`invalid_code` (wrong, expired or used up) or `malformed_json`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_suspended`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`age_confirmation_required` (a new account needs `over_13: true`; the code stays usable) or `invalid_request`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
+    )
+)]
 pub async fn verify(
     State(state): State<AuthState>,
     ip: ClientIp,
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> Result<Json<SignInResponse>, ApiError> {
     let email = parse_email(&req.email)?;
-    let code = req.code.trim();
+    let code = req.code.as_str();
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::InvalidField("code must be 6 digits".into()));
     }

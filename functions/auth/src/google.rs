@@ -11,20 +11,40 @@ use shared::domain::account::clean_display_name;
 use shared::domain::clock::rfc3339;
 use shared::domain::email::EmailAddress;
 use shared::edge::http::{ApiJson, ClientIp};
+use shared::edge::openapi::Problem;
 use shared::edge::problem::unavailable;
 use shared::edge::problem::within_limit;
+use utoipa::ToSchema;
 
 use crate::signin::{
     SignInError, SignInResponse, account_creation_writes, commit_with_session, ensure_active,
     new_account,
 };
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct GoogleRequest {
+    /// The ID token from Google Identity Services.
+    #[schema(min_length = 1, max_length = 8192)]
     id_token: String,
+    /// The statement that the person is 13 or older; needed to create an account.
     over_13: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/auth/google",
+    tag = "auth",
+    request_body(content = GoogleRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Signed in", body = SignInResponse),
+        (status = 401, description = "`invalid_id_token`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_suspended`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_not_verified`: Google has not verified the address", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`age_confirmation_required` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
+    )
+)]
 pub async fn sign_in(
     State(state): State<AuthState>,
     ip: ClientIp,

@@ -11,9 +11,19 @@ mod signout;
 mod state;
 
 use axum::Router;
-use axum::routing::post;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use state::AuthState;
+
+/// The routes with their OpenAPI description.
+fn api() -> OpenApiRouter<AuthState> {
+    OpenApiRouter::new()
+        .routes(routes!(email_code::start))
+        .routes(routes!(email_code::verify))
+        .routes(routes!(google::sign_in))
+        .routes(routes!(signout::sign_out))
+}
 
 /// The whole function as Lambda serves it.
 pub fn router(state: AuthState) -> Router {
@@ -22,10 +32,10 @@ pub fn router(state: AuthState) -> Router {
 
 /// The routes alone, for the local stack to merge with the other functions'.
 pub fn routes(state: AuthState) -> Router {
-    Router::new()
-        .route("/v1/auth/email/start", post(email_code::start))
-        .route("/v1/auth/email/verify", post(email_code::verify))
-        .route("/v1/auth/google", post(google::sign_in))
-        .route("/v1/auth/signout", post(signout::sign_out))
-        .with_state(state)
+    api().with_state(state).split_for_parts().0
+}
+
+/// This function's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
 }

@@ -9,18 +9,39 @@ use serde::Serialize;
 use shared::ApiError;
 use shared::adapters::dynamo::sessions::Session;
 use shared::adapters::dynamo::{StoreError, transact};
-use shared::domain::account::{Account, AccountStatus, PublicUser, new_account_id};
+use shared::domain::account::{Account, AccountStatus, new_account_id};
 use shared::domain::clock::{from_epoch, rfc3339};
 use shared::domain::crypto::{new_session_token, sha256_hex};
 use shared::domain::ledger::EntryKind;
 use shared::domain::policy::POLICY_VERSION_CURRENT;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SignInResponse {
+    /// The session token, for `Authorization: Bearer`.
     token: String,
+    #[schema(format = DateTime)]
     expires_at: String,
     new_account: bool,
     user: PublicUser,
+}
+
+/// The `user` object of the auth answers.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, ToSchema)]
+pub struct PublicUser {
+    pub id: String,
+    pub email: String,
+    pub display_name: Option<String>,
+}
+
+impl From<&Account> for PublicUser {
+    fn from(a: &Account) -> Self {
+        Self {
+            id: a.id.clone(),
+            email: a.email.clone(),
+            display_name: a.display_name.clone(),
+        }
+    }
 }
 
 /// A new account for an address, with the over-13 statement made now (R06) and the

@@ -12,6 +12,16 @@ use crate::state::VideosState;
 
 use crate::view::owned_job;
 
+#[utoipa::path(
+    delete,
+    path = "/v1/videos/{id}",
+    tag = "videos",
+    params(("id" = String, Path, description = "The video's id")),
+    security(("session" = [])),
+    responses(
+        (status = 204, description = "Deleted, with its input and output; again is fine"),
+    )
+)]
 pub async fn delete(
     State(state): State<VideosState>,
     user: AuthUser,

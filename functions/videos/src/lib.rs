@@ -10,9 +10,18 @@ mod uploads;
 mod view;
 
 use axum::Router;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use state::VideosState;
+
+/// The routes with their OpenAPI description.
+fn api() -> OpenApiRouter<VideosState> {
+    OpenApiRouter::new()
+        .routes(routes!(uploads::create))
+        .routes(routes!(submit::submit, read::list))
+        .routes(routes!(read::get_one, delete::delete))
+}
 
 /// The whole function as Lambda serves it.
 pub fn router(state: VideosState) -> Router {
@@ -21,9 +30,10 @@ pub fn router(state: VideosState) -> Router {
 
 /// The routes alone, for the local stack to merge with the other functions'.
 pub fn routes(state: VideosState) -> Router {
-    Router::new()
-        .route("/v1/uploads", post(uploads::create))
-        .route("/v1/videos", post(submit::submit).get(read::list))
-        .route("/v1/videos/{id}", get(read::get_one).delete(delete::delete))
-        .with_state(state)
+    api().with_state(state).split_for_parts().0
+}
+
+/// This function's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
 }

@@ -7,9 +7,8 @@
 use crate::moderation::Verdict;
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use shared::ApiError;
 use shared::adapters::dynamo::videos::{Job, Upload};
 use shared::adapters::dynamo::{StoreError, transact};
@@ -22,31 +21,64 @@ use shared::domain::sensitive;
 use shared::domain::video::{
     JobStatus, Mode, UPLOAD_ID_PREFIX, VideoSettings, check_prompt, is_id, job_id,
 };
+use shared::edge::http::json::whole_opt;
 use shared::edge::http::{ApiJson, AuthUser, ClientIp};
+use shared::edge::openapi::Problem;
 use shared::edge::problem::within_limit;
+use utoipa::ToSchema;
 
 use crate::state::VideosState;
+use crate::view::{Video, video_view};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct SubmitRequest {
+    /// What to make; surrounding blanks are dropped, and personal data is refused (R19).
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     prompt: String,
+    /// An upload of the caller's (`POST /v1/uploads`) for image-to-video.
     upload_id: Option<String>,
+    /// 4, 6 or 8 (the default).
+    #[serde(default, deserialize_with = "whole_opt")]
+    #[schema(minimum = 4, maximum = 8, multiple_of = 2)]
     seconds: Option<u32>,
-    aspect_ratio: Option<String>,
+    /// `16:9` (the default) or `9:16`.
+    aspect_ratio: Option<AspectRatio>,
+    /// Synchronized audio; on by default.
     audio: Option<bool>,
 }
 
-fn accepted(job: &Job) -> (StatusCode, Json<Value>) {
-    (
-        StatusCode::ACCEPTED,
-        Json(json!({
-            "id": job.id,
-            "status": JobStatus::Queued.as_str(),
-            "cost": job.cost,
-            "created_at": job.created_at,
-        })),
-    )
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+pub enum AspectRatio {
+    #[serde(rename = "16:9")]
+    Landscape,
+    #[serde(rename = "9:16")]
+    Portrait,
 }
+
+impl AspectRatio {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Landscape => "16:9",
+            Self::Portrait => "9:16",
+        }
+    }
+}
+
+/// The answer to a submission: the video as it is now (`queued` when new; a replay of
+/// the same `Idempotency-Key` shows the job's current state).
+async fn accepted(
+    state: &VideosState,
+    job: &Job,
+) -> Result<(StatusCode, [(HeaderName, String); 1], Json<Video>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/v1/videos/{}", job.id))],
+        Json(video_view(state, job).await?),
+    ))
+}
+
+/// `Idempotency-Key`: 1 to 255 visible ASCII characters.
+const IDEMPOTENCY_KEY_MAX: usize = 255;
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(v) = headers.get("idempotency-key") else {
@@ -55,26 +87,51 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let key = v
         .to_str()
         .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .filter(|k| {
+            (1..=IDEMPOTENCY_KEY_MAX).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic())
+        })
         .ok_or_else(|| {
-            ApiError::InvalidField("Idempotency-Key must be 1 to 255 visible characters".into())
+            ApiError::InvalidField(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+            )
         })?;
     Ok(Some(key.to_owned()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/videos",
+    tag = "videos",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request the same job, charged once", min_length = 1, max_length = 255, pattern = r"^[!-~]+$"),
+    ),
+    request_body(content = SubmitRequest, content_type = "application/json"),
+    security(("session" = [])),
+    responses(
+        (status = 202, description = "Queued and charged: the new video", body = Video,
+            headers(("Location" = String, description = "The video's URL, to follow its progress"))),
+        (status = 402, description = "`insufficient_credits`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_suspended`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not_found`: the upload is not the caller's", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`idempotency_key_spent`: the video this key made was deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_request`, `prompt_rejected` (moderation), `sensitive_data_in_prompt` (with `kinds`) or `invalid_upload`; none costs anything", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
+        (status = 503, description = "`moderation_unavailable` or `service_unavailable`; nothing was charged", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn submit(
     State(state): State<VideosState>,
     user: AuthUser,
     ip: ClientIp,
     headers: HeaderMap,
     ApiJson(req): ApiJson<SubmitRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, [(HeaderName, String); 1], Json<Video>), ApiError> {
     let key = idempotency_key(&headers)?;
     let prompt = check_prompt(&req.prompt).map_err(|e| ApiError::InvalidField(e.to_string()))?;
     let settings = VideoSettings::new(
         req.seconds,
-        req.aspect_ratio.as_deref(),
+        req.aspect_ratio.map(AspectRatio::as_str),
         req.audio,
         VIDEO_SECONDS,
     )
@@ -85,8 +142,11 @@ pub async fn submit(
     if key.is_some()
         && let Some(job) = state.videos.get(&id).await?
     {
+        if job.status == JobStatus::Deleted {
+            return Err(ApiError::IdempotencyKeySpent);
+        }
         resend_if_queued(&state, &job).await;
-        return Ok(accepted(&job));
+        return accepted(&state, &job).await;
     }
 
     let now = state.clock.epoch_secs();
@@ -194,7 +254,7 @@ pub async fn submit(
             // The same key raced itself: the other request made the job.
             if failed(0) || failed(2) {
                 let job = state.videos.get(&id).await?.ok_or(ApiError::Unavailable)?;
-                return Ok(accepted(&job));
+                return accepted(&state, &job).await;
             }
             if failed(1) {
                 return Err(ApiError::InsufficientCredits);
@@ -220,7 +280,7 @@ pub async fn submit(
         shared::app::jobs::end(&state, &job, JobStatus::Failed, Some("not_queued")).await?;
         return Err(ApiError::Unavailable);
     }
-    Ok(accepted(&job))
+    accepted(&state, &job).await
 }
 
 /// A retry of a request whose first attempt may have stopped between charging and

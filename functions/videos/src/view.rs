@@ -1,9 +1,10 @@
 //! The `video` object of the API, as its owner sees it.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 use shared::ApiError;
 use shared::adapters::dynamo::videos::Job;
-use shared::domain::video::{JOB_ID_PREFIX, JobStatus, is_id};
+use shared::domain::video::{JOB_ID_PREFIX, JobStatus, Mode, is_id};
+use utoipa::ToSchema;
 
 use crate::state::VideosState;
 
@@ -16,46 +17,70 @@ pub fn visible_status(job: &Job, now: i64) -> JobStatus {
     }
 }
 
-pub async fn video_json(state: &VideosState, job: &Job) -> Result<Value, ApiError> {
+/// The `video` object.
+#[derive(Serialize, ToSchema)]
+pub struct Video {
+    pub id: String,
+    /// A ready video past its retention reads `expired`.
+    pub status: JobStatus,
+    /// Gone (null) once the video is deleted or expired.
+    pub prompt: Option<String>,
+    pub mode: Mode,
+    pub seconds: u32,
+    pub aspect_ratio: String,
+    pub audio: bool,
+    pub cost: i64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub completed_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub expires_at: Option<String>,
+    /// Why a video failed or was rejected (`timed_out`, `provider_refused`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Only when `ready`: a link valid for 15 minutes (R17).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_url: Option<String>,
+    /// Always true (R21).
+    pub ai_generated: bool,
+}
+
+pub async fn video_view(state: &VideosState, job: &Job) -> Result<Video, ApiError> {
     let status = visible_status(job, state.clock.epoch_secs());
-    let mut v = json!({
-        "id": job.id,
-        "status": status.as_str(),
-        "prompt": job.prompt,
-        "mode": job.mode.as_str(),
-        "seconds": job.settings.seconds,
-        "aspect_ratio": job.settings.aspect_ratio,
-        "audio": job.settings.audio,
-        "cost": job.cost,
-        "created_at": job.created_at,
-        // R21: every output is AI-generated, and says so.
-        "ai_generated": true,
-    });
-    for (field, value) in [
-        ("completed_at", &job.completed_at),
-        ("expires_at", &job.expires_at),
-        ("error", &job.error),
-    ] {
-        if let Some(x) = value {
-            v[field] = json!(x);
-        }
-    }
-    if status == JobStatus::Ready
-        && let Some(key) = &job.output_key
-    {
+    let download_url = match (&job.output_key, status) {
         // R17: a short-lived link for the owner only.
-        let url = state
-            .blobs
-            .presign_get(
-                &state.outputs_bucket,
-                key,
-                state.policy.download_link_ttl,
-                Some(&format!("{}.mp4", job.id)),
-            )
-            .await?;
-        v["download_url"] = json!(url);
-    }
-    Ok(v)
+        (Some(key), JobStatus::Ready) => Some(
+            state
+                .blobs
+                .presign_get(
+                    &state.outputs_bucket,
+                    key,
+                    state.policy.download_link_ttl,
+                    Some(&format!("{}.mp4", job.id)),
+                )
+                .await?,
+        ),
+        _ => None,
+    };
+    Ok(Video {
+        id: job.id.clone(),
+        status,
+        prompt: job.prompt.clone(),
+        mode: job.mode,
+        seconds: job.settings.seconds,
+        aspect_ratio: job.settings.aspect_ratio.clone(),
+        audio: job.settings.audio,
+        cost: job.cost,
+        created_at: job.created_at.clone(),
+        completed_at: job.completed_at.clone(),
+        expires_at: job.expires_at.clone(),
+        error: job.error.clone(),
+        download_url,
+        ai_generated: true,
+    })
 }
 
 /// The caller's job, or 404 exactly as for one that does not exist (R36).

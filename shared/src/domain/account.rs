@@ -1,7 +1,5 @@
 //! Accounts and their sign-in identities.
 
-use serde::Serialize;
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountStatus {
     Active,
@@ -41,24 +39,6 @@ pub struct Account {
     pub policy_version_accepted: String,
     /// R06: when the person stated they are 13 or older.
     pub age_confirmed_at: String,
-}
-
-/// The `user` object of the auth answers.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct PublicUser {
-    pub id: String,
-    pub email: String,
-    pub display_name: Option<String>,
-}
-
-impl From<&Account> for PublicUser {
-    fn from(a: &Account) -> Self {
-        Self {
-            id: a.id.clone(),
-            email: a.email.clone(),
-            display_name: a.display_name.clone(),
-        }
-    }
 }
 
 /// Display names come from the user (R07) or Google's `name`; keep them printable and short.

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
@@ -89,7 +89,7 @@ impl JobStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Text,
@@ -128,13 +128,18 @@ pub enum SettingsError {
     AspectRatio,
 }
 
+/// The prompt without its surrounding blanks. Its length is counted as sent, and a
+/// blank is what JSON Schema's `\s` calls one (white space and the separators
+/// U+001C–U+001F), so the API's schema (`maxLength`, `pattern: \S`) says exactly what is
+/// accepted.
 pub fn check_prompt(prompt: &str) -> Result<&str, SettingsError> {
-    let p = prompt.trim();
+    if prompt.chars().count() > PROMPT_MAX_CHARS {
+        return Err(SettingsError::PromptTooLong);
+    }
+    let blank = |c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c);
+    let p = prompt.trim_matches(blank);
     if p.is_empty() {
         return Err(SettingsError::EmptyPrompt);
-    }
-    if p.chars().count() > PROMPT_MAX_CHARS {
-        return Err(SettingsError::PromptTooLong);
     }
     Ok(p)
 }

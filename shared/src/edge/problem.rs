@@ -52,6 +52,8 @@ pub enum ApiError {
     ModerationUnavailable,
     #[error("{0}")]
     InvalidUpload(String),
+    #[error("the video made with this Idempotency-Key was deleted; send a new key")]
+    IdempotencyKeySpent,
     #[error("a service this request depends on is unavailable; try again shortly")]
     Unavailable,
     #[error("an unexpected error occurred")]
@@ -71,7 +73,7 @@ impl ApiError {
             Self::NotFound | Self::IdentityNotLinked => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::EmailNotVerified => StatusCode::CONFLICT,
+            Self::EmailNotVerified | Self::IdempotencyKeySpent => StatusCode::CONFLICT,
             Self::AccountSuspended => StatusCode::FORBIDDEN,
             Self::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
             Self::PromptRejected | Self::SensitiveData(_) | Self::InvalidUpload(_) => {
@@ -104,6 +106,7 @@ impl ApiError {
             Self::SensitiveData(_) => "sensitive_data_in_prompt",
             Self::ModerationUnavailable => "moderation_unavailable",
             Self::InvalidUpload(_) => "invalid_upload",
+            Self::IdempotencyKeySpent => "idempotency_key_spent",
             Self::Unavailable => "service_unavailable",
             Self::Internal => "internal_error",
         }

@@ -259,57 +259,6 @@ fn r35_functions_are_arm64_on_provided_al2023_built_with_cargo_lambda() {
     }
 }
 
-/// Every HTTP route the template routes to a function is described in the OpenAPI
-/// document, and every described route (but the local-only ones) is deployed.
-#[test]
-fn the_openapi_document_describes_every_deployed_route() {
-    let template: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
-            .unwrap();
-    let mut deployed = BTreeSet::new();
-    for (_, resource) in template["Resources"].as_mapping().unwrap() {
-        if resource["Type"] != "AWS::Serverless::Function" {
-            continue;
-        }
-        for (_, event) in resource["Properties"]["Events"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-        {
-            if event["Type"] == "HttpApi" {
-                let p = &event["Properties"];
-                deployed.insert(format!(
-                    "{} {}",
-                    p["Method"].as_str().unwrap().to_uppercase(),
-                    p["Path"].as_str().unwrap()
-                ));
-            }
-        }
-    }
-    let openapi: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/openapi.yaml")).unwrap())
-            .unwrap();
-    let mut described = BTreeSet::new();
-    for (path, item) in openapi["paths"].as_mapping().unwrap() {
-        let path = path.as_str().unwrap();
-        if path.starts_with("/_local") {
-            continue;
-        }
-        let methods = ["get", "put", "post", "delete", "patch"];
-        for (method, _) in item.as_mapping().unwrap() {
-            if !methods.contains(&method.as_str().unwrap()) {
-                continue;
-            }
-            described.insert(format!(
-                "{} {}",
-                method.as_str().unwrap().to_uppercase(),
-                path
-            ));
-        }
-    }
-    assert_eq!(deployed, described);
-}
-
 fn template_yaml() -> Value {
     serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
         .unwrap()

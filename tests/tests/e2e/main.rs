@@ -3,6 +3,7 @@
 mod auth_email;
 mod auth_google;
 mod bad_input;
+mod contract;
 mod infra;
 mod lambda_events;
 mod logs;

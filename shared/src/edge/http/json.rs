@@ -54,3 +54,72 @@ fn describe_data_error(e: &serde_json::Error) -> String {
         None => msg,
     }
 }
+
+/// A whole number, also when written as a float with no fraction (`14141.0`): JSON
+/// Schema's `integer` accepts those, so the API does too.
+pub fn whole<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    let n = serde_json::Number::deserialize(d)?;
+    let value = match (n.as_u64(), n.as_f64()) {
+        (Some(u), _) => Some(u),
+        (None, Some(f)) if f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(&f) => {
+            Some(f as u64)
+        }
+        _ => None,
+    };
+    value
+        .and_then(|u| T::try_from(u).ok())
+        .ok_or_else(|| D::Error::custom(format!("expected a whole number in range, got {n}")))
+}
+
+/// [`whole`] for an optional field (absent or null is `None`).
+pub fn whole_opt<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    #[derive(serde::Deserialize)]
+    struct Whole<T: TryFrom<u64>>(#[serde(deserialize_with = "whole")] T);
+    use serde::Deserialize;
+    Ok(Option::<Whole<T>>::deserialize(d)?.map(|Whole(v)| v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Sized {
+        #[serde(deserialize_with = "whole")]
+        size: u64,
+        #[serde(default, deserialize_with = "whole_opt")]
+        seconds: Option<u32>,
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_as_floats_without_fraction() {
+        let s: Sized = parse_json(br#"{"size": 14141.0, "seconds": 6}"#).unwrap();
+        assert_eq!((s.size, s.seconds), (14141, Some(6)));
+        let s: Sized = parse_json(br#"{"size": 1, "seconds": null}"#).unwrap();
+        assert_eq!(s.seconds, None);
+        for bad in [
+            r#"{"size": 1.5}"#,
+            r#"{"size": -1}"#,
+            r#"{"size": "1"}"#,
+            r#"{"size": 1, "seconds": 5000000000}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_json::<Sized>(bad.as_bytes()),
+                    Err(ApiError::InvalidField(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+}
