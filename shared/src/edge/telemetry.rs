@@ -51,3 +51,13 @@ static WARM: AtomicBool = AtomicBool::new(false);
 pub fn cold_start() -> bool {
     !WARM.swap(true, Ordering::Relaxed)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_the_first_invocation_of_a_process_is_cold() {
+        assert!(super::cold_start());
+        assert!(!super::cold_start());
+        assert!(!super::cold_start());
+    }
+}

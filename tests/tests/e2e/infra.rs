@@ -437,3 +437,115 @@ async fn the_local_stack_creates_the_buckets_and_queues_the_template_declares() 
     functions.sort();
     assert_eq!(functions, vec!["deliver", "generate"]);
 }
+
+/// Every dependency a crate of the workspace lists is used by its code (one fewer crate
+/// to build on two cores, and one fewer to audit).
+#[test]
+fn no_crate_lists_a_dependency_it_does_not_use() {
+    let workspace = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let members: Vec<String> = workspace
+        .split("members = [")
+        .nth(1)
+        .unwrap()
+        .split(']')
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|m| m.trim().trim_matches('"').to_owned())
+        .filter(|m| !m.is_empty())
+        .collect();
+    assert!(members.len() >= 8, "{members:?}");
+    for member in members {
+        let dir = root().join(&member);
+        let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        let mut in_deps = false;
+        let mut deps = Vec::new();
+        for line in manifest.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                in_deps = line == "[dependencies]" || line == "[dev-dependencies]";
+                continue;
+            }
+            if in_deps
+                && let Some(name) = line.split(['.', ' ', '=']).next()
+                && !name.is_empty()
+                && !name.starts_with('#')
+            {
+                deps.push(name.to_owned());
+            }
+        }
+        let mut code = String::new();
+        for sub in ["src", "tests"] {
+            let mut stack = vec![dir.join(sub)];
+            while let Some(d) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&d) else {
+                    continue;
+                };
+                for e in entries {
+                    let p = e.unwrap().path();
+                    if p.is_dir() {
+                        stack.push(p);
+                    } else if p.extension().is_some_and(|x| x == "rs") {
+                        code.push_str(&std::fs::read_to_string(&p).unwrap());
+                    }
+                }
+            }
+        }
+        for dep in deps {
+            let ident = dep.replace('-', "_");
+            let used = code.contains(&format!("{ident}::"))
+                || code.contains(&format!("use {ident}"))
+                || code.contains(&format!("{ident}!"));
+            assert!(used, "{member} lists {dep} but never uses it");
+        }
+    }
+}
+
+/// The retention map (`shared::domain::retention`) is what the template does: each
+/// lifecycle rule expires after the class's period, each TTL class's table has TTL on,
+/// and every proof it names is a test that exists.
+#[test]
+fn r15_r22_the_retention_map_is_the_templates_and_its_proofs_exist() {
+    use shared::domain::policy::{Policy, whole_days};
+    use shared::domain::retention::{MAP, Mechanism};
+    let t = template_yaml();
+    let policy = Policy::default();
+    let mut sources = String::new();
+    for dir in ["tests", "shared", "functions"] {
+        let mut stack = vec![root().join(dir)];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    sources.push_str(&std::fs::read_to_string(&p).unwrap());
+                }
+            }
+        }
+    }
+    for class in MAP {
+        let period = (class.period)(&policy);
+        match class.mechanism {
+            Mechanism::S3Lifecycle { bucket } => assert_eq!(
+                expiry_days(&t, bucket),
+                whole_days(period) as i64,
+                "{}",
+                class.name
+            ),
+            Mechanism::TtlAndReadCheck { table } | Mechanism::Ttl { table } => {
+                let ttl = &t["Resources"][table]["Properties"]["TimeToLiveSpecification"];
+                assert_eq!(ttl["Enabled"].as_bool(), Some(true), "{}", class.name);
+                assert_eq!(ttl["AttributeName"], "ttl", "{}", class.name);
+            }
+            Mechanism::ReadCheckUntilPurge { .. } | Mechanism::KeptForPeriod => {}
+        }
+        for proof in class.proofs {
+            assert!(
+                sources.contains(&format!("fn {proof}(")),
+                "{}: no test named {proof}",
+                class.name
+            );
+        }
+    }
+}

@@ -72,3 +72,65 @@ async fn r37_no_log_line_carries_an_email_code_token_or_ip() {
     // Ids are what the logs carry instead.
     assert!(logs.contains(g.body["user"]["id"].as_str().unwrap()));
 }
+
+/// One video can be followed through the logs of every function that touched it: each
+/// line of `generate` and `deliver` carries the job id and the SQS message id in its
+/// spans, each request line its route, and each says whether it paid for a cold start
+/// (in the local stack all functions share one process, so only one line can).
+#[tokio::test(flavor = "multi_thread")]
+async fn r37_one_video_is_followed_through_the_logs_by_its_job_id() {
+    let t = TestStack::start().await;
+    let (token, _) = t.sign_in_email(&unique_email("trace")).await;
+    let v = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a kite over dunes", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = v.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &id, "ready", 30).await;
+
+    let lines: Vec<serde_json::Value> = captured_logs()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let spans = |l: &serde_json::Value| l["spans"].as_array().cloned().unwrap_or_default();
+    let of_job: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| spans(l).iter().any(|s| s["job_id"] == id.as_str()))
+        .collect();
+    for function in ["generate", "deliver"] {
+        let mine: Vec<_> = of_job
+            .iter()
+            .filter(|l| spans(l).iter().any(|s| s["function"] == function))
+            .collect();
+        assert!(!mine.is_empty(), "no {function} line names the job");
+        for l in mine {
+            let message = spans(l)
+                .into_iter()
+                .find(|s| s["name"] == "message")
+                .unwrap();
+            assert!(
+                message["message_id"]
+                    .as_str()
+                    .is_some_and(|m| !m.is_empty()),
+                "{l}"
+            );
+            assert!(message["cold_start"].is_boolean(), "{l}");
+        }
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["event"] == "video_ready"
+                && spans(l).iter().any(|s| s["job_id"] == id.as_str())),
+        "the ready line is in the job's span"
+    );
+    let requests: Vec<_> = lines.iter().filter(|l| l["message"] == "request").collect();
+    assert!(requests.iter().any(|l| {
+        spans(l)
+            .iter()
+            .any(|s| s["route"] == "/v1/videos" && s["cold_start"].is_boolean())
+    }));
+}

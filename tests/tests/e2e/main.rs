@@ -4,6 +4,7 @@ mod auth_email;
 mod auth_google;
 mod bad_input;
 mod contract;
+mod generate_step;
 mod infra;
 mod lambda_events;
 mod logs;

@@ -1,0 +1,392 @@
+//! The `generate` step on its own, with a scripted provider in place of fal (AWS is
+//! still the local endpoint): each branch of one look at a job — refused, busy with
+//! `Retry-After`, pending past the deadline, completed, a download that breaks half way —
+//! in seconds, without the queue consumers or the provider emulator.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use aws_sdk_sqs::types::QueueAttributeName;
+use bytes::Bytes;
+use e2e_tests::{TestStack, unique_email};
+use generate::GenerateState;
+use serde_json::json;
+use shared::adapters::env::Env;
+use shared::adapters::providers::video::{
+    Answer, ByteStream, GenerationRequest, Output, Progress, ProviderError, SubmitError,
+    VideoProvider,
+};
+use shared::adapters::s3::PART_SIZE;
+use shared::domain::video::{JobStatus, Mode, output_key};
+use shared::edge::sqs::QueueStep;
+
+/// What the scripted download does.
+enum Download {
+    /// The whole file.
+    Whole(Vec<u8>),
+    /// These bytes, then a broken connection.
+    BreaksAfter(Vec<u8>),
+}
+
+/// A provider that answers from a script and records what it was asked.
+#[derive(Default)]
+struct Scripted {
+    submits: Mutex<VecDeque<Result<String, SubmitError>>>,
+    progress: Mutex<VecDeque<Result<Progress, ProviderError>>>,
+    downloads: Mutex<VecDeque<Download>>,
+    calls: Mutex<Vec<String>>,
+}
+
+impl Scripted {
+    fn log(&self, call: &str) {
+        self.calls.lock().unwrap().push(call.to_owned());
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn next<T>(queue: &Mutex<VecDeque<T>>, what: &str) -> T {
+        queue
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| panic!("the script has no more {what}"))
+    }
+}
+
+impl VideoProvider for Scripted {
+    fn name(&self) -> &'static str {
+        "scripted"
+    }
+    fn model(&self, _mode: Mode) -> &str {
+        "scripted-model"
+    }
+    fn submit<'a>(
+        &'a self,
+        req: &'a GenerationRequest<'a>,
+    ) -> Answer<'a, Result<String, SubmitError>> {
+        self.log(&format!("submit {}", req.prompt));
+        Box::pin(async move { Self::next(&self.submits, "submits") })
+    }
+    fn progress<'a>(&'a self, _handle: &'a str) -> Answer<'a, Result<Progress, ProviderError>> {
+        self.log("progress");
+        Box::pin(async move { Self::next(&self.progress, "progress answers") })
+    }
+    fn output<'a>(&'a self, _handle: &'a str) -> Answer<'a, Result<Output, ProviderError>> {
+        self.log("output");
+        Box::pin(async move {
+            Ok(Output {
+                url: "https://provider.invalid/output.mp4".into(),
+                content_type: Some("video/mp4".into()),
+                size: None,
+            })
+        })
+    }
+    fn download<'a>(
+        &'a self,
+        _output: &'a Output,
+    ) -> Answer<'a, Result<ByteStream, ProviderError>> {
+        self.log("download");
+        Box::pin(async move {
+            let chunks: Vec<Result<Bytes, ProviderError>> =
+                match Self::next(&self.downloads, "downloads") {
+                    Download::Whole(bytes) => vec![Ok(Bytes::from(bytes))],
+                    Download::BreaksAfter(bytes) => vec![
+                        Ok(Bytes::from(bytes)),
+                        Err(ProviderError::Transient("connection reset".into())),
+                    ],
+                };
+            let stream: ByteStream = Box::pin(futures_util::stream::iter(chunks));
+            Ok(stream)
+        })
+    }
+    fn cancel<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<(), ProviderError>> {
+        self.log(&format!("cancel {handle}"));
+        Box::pin(async { Ok(()) })
+    }
+    fn delete<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<(), ProviderError>> {
+        self.log(&format!("delete {handle}"));
+        Box::pin(async { Ok(()) })
+    }
+}
+
+struct Bench {
+    t: TestStack,
+    provider: Arc<Scripted>,
+    state: GenerateState,
+    account: String,
+}
+
+impl Bench {
+    async fn new() -> Self {
+        let t = TestStack::start_opts(|o| o.consumers = false).await;
+        let provider = Arc::new(Scripted::default());
+        let env = Env::from_map(t.stack.envs["generate"].clone());
+        let state = GenerateState::with_provider(&t.stack.base, &env, provider.clone())
+            .expect("generate's own environment builds it");
+        let (_, account) = t.sign_in_email(&unique_email("step")).await;
+        let b = Self {
+            t,
+            provider,
+            state,
+            account,
+        };
+        b.drain_queue().await;
+        b
+    }
+
+    /// A new job as `videos` makes it (charged, queued), with its message taken out of
+    /// the queue: the test hands the step its messages itself.
+    async fn job(&self) -> String {
+        let token = self.token().await;
+        let r = self
+            .t
+            .submit_video(
+                &token,
+                json!({ "prompt": "a lighthouse in a storm", "seconds": 4 }),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        self.drain_queue().await;
+        r.body["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn token(&self) -> String {
+        // A fresh session of the same account.
+        let email = self
+            .t
+            .stack
+            .functions
+            .account
+            .accounts
+            .get(&self.account)
+            .await
+            .unwrap()
+            .unwrap()
+            .email;
+        self.t.sign_in_email(&email).await.0
+    }
+
+    async fn step(&self, job_id: &str) -> Result<(), shared::edge::sqs::StepError> {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(format!("m-{}", uuid::Uuid::new_v4()));
+        message.body = Some(json!({ "job_id": job_id }).to_string());
+        self.state.step(&message).await
+    }
+
+    async fn status(&self, job_id: &str) -> (JobStatus, Option<String>, u32) {
+        let j = self.state.videos.get(job_id).await.unwrap().unwrap();
+        (j.status, j.error, j.submits)
+    }
+
+    /// (visible, delayed) messages of the generate queue.
+    async fn queued(&self) -> (u64, u64) {
+        let out = self
+            .t
+            .stack
+            .aws
+            .sqs
+            .get_queue_attributes()
+            .queue_url(self.t.table("GenerateQueue"))
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let attrs = out.attributes.unwrap_or_default();
+        let n = |a: QueueAttributeName| attrs.get(&a).and_then(|v| v.parse().ok()).unwrap_or(0u64);
+        (
+            n(QueueAttributeName::ApproximateNumberOfMessages),
+            n(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
+        )
+    }
+
+    async fn drain_queue(&self) {
+        let _ = self
+            .t
+            .stack
+            .aws
+            .sqs
+            .purge_queue()
+            .queue_url(self.t.table("GenerateQueue"))
+            .send()
+            .await;
+    }
+
+    async fn output_exists(&self, job_id: &str) -> bool {
+        self.t
+            .object_exists("OutputsBucket", &output_key(job_id))
+            .await
+    }
+
+    async fn multipart_uploads_in_progress(&self) -> usize {
+        self.t
+            .stack
+            .aws
+            .s3
+            .list_multipart_uploads()
+            .bucket(self.t.bucket("OutputsBucket"))
+            .send()
+            .await
+            .unwrap()
+            .uploads()
+            .len()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_r11_a_submission_the_provider_refuses_rejects_the_job_with_one_refund() {
+    let b = Bench::new().await;
+    let id = b.job().await;
+    b.provider
+        .submits
+        .lock()
+        .unwrap()
+        .push_back(Err(SubmitError::Refused));
+    b.step(&id).await.unwrap();
+    let (status, error, _) = b.status(&id).await;
+    assert_eq!(status, JobStatus::Rejected);
+    assert_eq!(error.as_deref(), Some("provider_refused"));
+    assert_eq!(b.t.entries_for(&b.account, "refund", &id).await, 1);
+    assert_eq!(b.queued().await, (0, 0), "nothing more to do");
+    // The same message again changes nothing.
+    b.step(&id).await.unwrap();
+    assert_eq!(b.t.entries_for(&b.account, "refund", &id).await, 1);
+    assert_eq!(b.provider.calls(), ["submit a lighthouse in a storm"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_a_busy_provider_is_asked_again_no_sooner_than_its_retry_after() {
+    let b = Bench::new().await;
+    let id = b.job().await;
+    b.provider
+        .submits
+        .lock()
+        .unwrap()
+        .push_back(Err(SubmitError::Retry {
+            after: Some(Duration::from_secs(120)),
+        }));
+    b.step(&id).await.unwrap();
+    let (status, _, submits) = b.status(&id).await;
+    assert_eq!((status, submits), (JobStatus::Queued, 1));
+    // One new message, held back (SQS delays it; it is not visible yet).
+    assert_eq!(b.queued().await, (0, 1));
+    let received =
+        b.t.stack
+            .aws
+            .sqs
+            .receive_message()
+            .queue_url(b.t.table("GenerateQueue"))
+            .send()
+            .await
+            .unwrap();
+    assert!(received.messages().is_empty(), "not before Retry-After");
+    assert_eq!(b.t.entries_for(&b.account, "refund", &id).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_r11_a_job_pending_past_the_deadline_fails_is_cancelled_and_refunded_once() {
+    let b = Bench::new().await;
+    let id = b.job().await;
+    b.provider
+        .submits
+        .lock()
+        .unwrap()
+        .push_back(Ok("handle-1".into()));
+    b.provider
+        .progress
+        .lock()
+        .unwrap()
+        .extend([Ok(Progress::Pending), Ok(Progress::Pending)]);
+    b.step(&id).await.unwrap();
+    assert_eq!(b.status(&id).await.0, JobStatus::Generating);
+    b.step(&id).await.unwrap();
+    b.step(&id).await.unwrap();
+    assert_eq!(
+        b.status(&id).await.0,
+        JobStatus::Generating,
+        "still pending"
+    );
+    b.t.clock
+        .advance(b.t.stack.base.policy.generation_deadline + Duration::from_secs(1));
+    b.step(&id).await.unwrap();
+    let (status, error, _) = b.status(&id).await;
+    assert_eq!(
+        (status, error.as_deref()),
+        (JobStatus::Failed, Some("timed_out"))
+    );
+    assert_eq!(b.t.entries_for(&b.account, "refund", &id).await, 1);
+    assert!(b.provider.calls().contains(&"cancel handle-1".to_owned()));
+    // A late copy of the message: no second refund, no provider call.
+    let calls = b.provider.calls().len();
+    b.step(&id).await.unwrap();
+    assert_eq!(b.t.entries_for(&b.account, "refund", &id).await, 1);
+    assert_eq!(b.provider.calls().len(), calls);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_r21_a_completed_video_is_stored_marked_ai_generated() {
+    let b = Bench::new().await;
+    let id = b.job().await;
+    b.provider
+        .submits
+        .lock()
+        .unwrap()
+        .push_back(Ok("handle-2".into()));
+    b.provider
+        .progress
+        .lock()
+        .unwrap()
+        .push_back(Ok(Progress::Completed));
+    b.provider
+        .downloads
+        .lock()
+        .unwrap()
+        .push_back(Download::Whole(vec![7u8; 4096]));
+    b.step(&id).await.unwrap();
+    b.step(&id).await.unwrap();
+    let head = b.t.head_output(&id).await;
+    assert_eq!(head.content_length(), Some(4096));
+    let meta = head.metadata().unwrap();
+    assert_eq!(meta["ai-generated"], "true");
+    assert_eq!(meta["generator"], "scripted");
+    assert_eq!(meta["job-id"], id);
+    // `deliver` (fed by the bucket's event) marks it ready; generate leaves it be.
+    assert_eq!(b.status(&id).await.0, JobStatus::Generating);
+    assert_eq!(b.t.entries_for(&b.account, "refund", &id).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_a_download_that_breaks_half_way_leaves_no_partial_file_and_is_retried() {
+    let b = Bench::new().await;
+    let id = b.job().await;
+    b.provider
+        .submits
+        .lock()
+        .unwrap()
+        .push_back(Ok("handle-3".into()));
+    b.provider
+        .progress
+        .lock()
+        .unwrap()
+        .extend([Ok(Progress::Completed), Ok(Progress::Completed)]);
+    // More than one part, so the break comes in the middle of a multipart upload.
+    b.provider.downloads.lock().unwrap().extend([
+        Download::BreaksAfter(vec![1u8; PART_SIZE + 1024]),
+        Download::Whole(vec![2u8; 2048]),
+    ]);
+    b.step(&id).await.unwrap();
+    b.drain_queue().await;
+    b.step(&id).await.unwrap();
+    assert!(!b.output_exists(&id).await, "no partial output");
+    assert_eq!(b.multipart_uploads_in_progress().await, 0, "aborted");
+    assert_eq!(b.status(&id).await.0, JobStatus::Generating);
+    let (visible, delayed) = b.queued().await;
+    assert_eq!(visible + delayed, 1, "looked at again later");
+    // The next look stores the whole file.
+    b.step(&id).await.unwrap();
+    assert_eq!(b.t.head_output(&id).await.content_length(), Some(2048));
+}
