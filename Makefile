@@ -7,6 +7,6 @@
 dev:
 	@bash scripts/dev.sh
 
-## Runs every test: formatting, lints, unit and end-to-end tests, template lint.
+## Runs every test: formatting, lints, unit and end-to-end tests, template lint, API fuzzing.
 test:
 	@bash scripts/test.sh

@@ -365,7 +365,7 @@ fn sqs_event_sources_report_batch_item_failures_and_queues_have_dead_letters() {
             }
         }
     }
-    assert_eq!(sources, 2, "generate and deliver");
+    assert!(sources >= 2, "generate and deliver at least");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -435,7 +435,22 @@ async fn the_local_stack_creates_the_buckets_and_queues_the_template_declares() 
         .map(|c| c.function.clone())
         .collect();
     functions.sort();
-    assert_eq!(functions, vec!["deliver", "generate"]);
+    let template = Template::load().unwrap();
+    let mut fed_by_queues: Vec<String> = template
+        .functions()
+        .into_iter()
+        .filter(|(id, _)| {
+            yaml["Resources"][id.as_str()]["Properties"]["Events"]
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .any(|(_, e)| e["Type"] == "SQS")
+        })
+        .map(|(_, binary)| binary)
+        .collect();
+    fed_by_queues.sort();
+    assert_eq!(functions, fed_by_queues);
+    assert!(functions.len() >= 2, "generate and deliver at least");
 }
 
 /// Every dependency a crate of the workspace lists is used by its code (one fewer crate
