@@ -5,16 +5,15 @@ use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::ledger::LedgerStore;
-use shared::adapters::dynamo::sessions::SessionStore;
 use shared::adapters::env::{ConfigError, Env};
 use shared::domain::clock::Clock;
-use shared::edge::http::session::SessionPorts;
+use shared::edge::http::session::SessionCheck;
 use shared::edge::wiring::Base;
 
 pub struct Services {
     pub clock: Clock,
     pub accounts: AccountStore,
-    pub sessions: SessionStore,
+    pub session: SessionCheck,
     pub ledger: LedgerStore,
 }
 
@@ -33,18 +32,15 @@ impl AccountState {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {
             accounts: w.accounts()?,
-            sessions: w.sessions()?,
+            session: w.session_check()?,
             ledger: w.ledger()?,
             clock: base.clock.clone(),
         })))
     }
 }
 
-impl SessionPorts for AccountState {
-    fn sessions(&self) -> &SessionStore {
-        &self.sessions
-    }
-    fn clock(&self) -> &Clock {
-        &self.clock
+impl AsRef<SessionCheck> for AccountState {
+    fn as_ref(&self) -> &SessionCheck {
+        &self.session
     }
 }

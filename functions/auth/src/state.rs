@@ -13,7 +13,7 @@ use shared::adapters::env::{ConfigError, Env};
 use shared::adapters::ses::Mailer;
 use shared::domain::clock::Clock;
 use shared::domain::policy::Policy;
-use shared::edge::http::session::SessionPorts;
+use shared::edge::http::session::SessionCheck;
 use shared::edge::wiring::Base;
 
 use crate::google_token::GoogleVerifier;
@@ -23,6 +23,7 @@ pub struct Services {
     pub clock: Clock,
     pub accounts: AccountStore,
     pub sessions: SessionStore,
+    pub session: SessionCheck,
     pub codes: CodeStore,
     pub limits: RateLimiter,
     pub ledger: LedgerStore,
@@ -56,6 +57,7 @@ impl AuthState {
         Ok(Self(Arc::new(Services {
             accounts: w.accounts()?,
             sessions: w.sessions()?,
+            session: w.session_check()?,
             codes: w.codes()?,
             limits: w.rate_limiter()?,
             ledger: w.ledger()?,
@@ -74,11 +76,8 @@ impl AuthState {
     }
 }
 
-impl SessionPorts for AuthState {
-    fn sessions(&self) -> &SessionStore {
-        &self.sessions
-    }
-    fn clock(&self) -> &Clock {
-        &self.clock
+impl AsRef<SessionCheck> for AuthState {
+    fn as_ref(&self) -> &SessionCheck {
+        &self.session
     }
 }

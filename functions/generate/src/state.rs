@@ -4,13 +4,12 @@
 
 use std::sync::Arc;
 
-use shared::adapters::dynamo::ledger::LedgerStore;
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
 use shared::adapters::providers::video::VideoProvider;
 use shared::adapters::s3::Blobs;
 use shared::adapters::sqs::Queue;
-use shared::app::jobs::JobPorts;
+use shared::app::jobs::Jobs;
 use shared::domain::clock::Clock;
 use shared::domain::policy::Policy;
 use shared::edge::wiring::Base;
@@ -19,13 +18,12 @@ pub struct Services {
     pub policy: Policy,
     pub clock: Clock,
     pub videos: VideoStore,
-    pub ledger: LedgerStore,
     pub blobs: Blobs,
     pub queue: Queue,
     pub provider: Arc<dyn VideoProvider>,
+    pub jobs: Jobs,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
-    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 #[derive(Clone)]
@@ -54,30 +52,14 @@ impl GenerateState {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {
             videos: w.videos()?,
-            ledger: w.ledger()?,
             blobs: w.blobs(),
             queue: w.generate_queue()?,
+            jobs: w.jobs()?,
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
-            dynamodb: base.aws.dynamodb.clone(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
             provider,
         })))
-    }
-}
-
-impl JobPorts for GenerateState {
-    fn videos(&self) -> &VideoStore {
-        &self.videos
-    }
-    fn ledger(&self) -> &LedgerStore {
-        &self.ledger
-    }
-    fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
-        &self.dynamodb
-    }
-    fn clock(&self) -> &Clock {
-        &self.clock
     }
 }

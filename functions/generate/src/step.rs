@@ -6,7 +6,6 @@ use shared::adapters::dynamo::videos::Job;
 use shared::adapters::providers::video::{GenerationRequest, Progress, ProviderError, SubmitError};
 use shared::adapters::s3::ObjectMeta;
 use shared::adapters::sqs::GenerateMessage;
-use shared::app::jobs::end;
 use shared::domain::clock::rfc3339;
 use shared::domain::video::{JobStatus, Mode, output_key};
 use shared::edge::sqs::StepError;
@@ -34,7 +33,10 @@ pub async fn run(state: &GenerateState, job_id: &str) -> Result<(), StepError> {
         if let Some(handle) = &job.provider_handle {
             let _ = state.provider.cancel(handle).await;
         }
-        end(state, &job, JobStatus::Failed, Some("timed_out")).await?;
+        state
+            .jobs
+            .end(&job, JobStatus::Failed, Some("timed_out"))
+            .await?;
         return Ok(());
     }
     match job.provider_handle.clone() {
@@ -103,7 +105,10 @@ async fn submit(state: &GenerateState, job: &Job) -> Result<(), StepError> {
         Err(SubmitError::Retry { after }) => {
             let attempt = job.submits + 1;
             if attempt >= policy.provider_max_submits {
-                end(state, job, JobStatus::Failed, Some("provider_unavailable")).await?;
+                state
+                    .jobs
+                    .end(job, JobStatus::Failed, Some("provider_unavailable"))
+                    .await?;
                 return Ok(());
             }
             state.videos.count_submit(&job.id).await?;
@@ -113,12 +118,18 @@ async fn submit(state: &GenerateState, job: &Job) -> Result<(), StepError> {
             again(state, job, delay).await
         }
         Err(SubmitError::Refused) => {
-            end(state, job, JobStatus::Rejected, Some("provider_refused")).await?;
+            state
+                .jobs
+                .end(job, JobStatus::Rejected, Some("provider_refused"))
+                .await?;
             Ok(())
         }
         Err(SubmitError::Failed(reason)) => {
             tracing::error!(event = "provider_error", job_id = %job.id, reason, "submission failed");
-            end(state, job, JobStatus::Failed, Some("provider_error")).await?;
+            state
+                .jobs
+                .end(job, JobStatus::Failed, Some("provider_error"))
+                .await?;
             Ok(())
         }
     }
@@ -134,7 +145,10 @@ async fn poll(state: &GenerateState, job: &Job, handle: &str) -> Result<(), Step
             again(state, job, wait).await
         }
         Ok(Progress::Failed) | Err(ProviderError::Failed(_)) => {
-            end(state, job, JobStatus::Failed, Some("generation_failed")).await?;
+            state
+                .jobs
+                .end(job, JobStatus::Failed, Some("generation_failed"))
+                .await?;
             Ok(())
         }
         Ok(Progress::Completed) => store_output(state, job, handle).await,
@@ -160,7 +174,10 @@ async fn store_output(state: &GenerateState, job: &Job, handle: &str) -> Result<
         Ok(o) => o,
         Err(ProviderError::Transient(_)) => return again(state, job, wait).await,
         Err(ProviderError::Failed(_)) => {
-            end(state, job, JobStatus::Failed, Some("generation_failed")).await?;
+            state
+                .jobs
+                .end(job, JobStatus::Failed, Some("generation_failed"))
+                .await?;
             return Ok(());
         }
     };

@@ -47,7 +47,7 @@ pub async fn delete(
             .delete(&state.outputs_bucket, &output_key(&job.id))
             .await
             .map_err(ApiError::from)?;
-        if shared::app::jobs::end(&state, &job, JobStatus::Deleted, None).await? {
+        if state.jobs.end(&job, JobStatus::Deleted, None).await? {
             return Ok(StatusCode::NO_CONTENT);
         }
     }

@@ -5,19 +5,17 @@
 use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
-use shared::adapters::dynamo::audit::AuditStore;
 use shared::adapters::dynamo::ledger::LedgerStore;
 use shared::adapters::dynamo::rate_limits::RateLimiter;
-use shared::adapters::dynamo::sessions::SessionStore;
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
 use shared::adapters::s3::Blobs;
 use shared::adapters::sqs::Queue;
-use shared::app::enforcement::EnforcementPorts;
-use shared::app::jobs::JobPorts;
+use shared::app::enforcement::Enforcement;
+use shared::app::jobs::Jobs;
 use shared::domain::clock::Clock;
 use shared::domain::policy::Policy;
-use shared::edge::http::session::SessionPorts;
+use shared::edge::http::session::SessionCheck;
 use shared::edge::wiring::Base;
 
 use crate::moderation::Moderation;
@@ -26,10 +24,11 @@ pub struct Services {
     pub policy: Policy,
     pub clock: Clock,
     pub accounts: AccountStore,
-    pub sessions: SessionStore,
+    pub session: SessionCheck,
+    pub jobs: Jobs,
+    pub enforcement: Enforcement,
     pub limits: RateLimiter,
     pub ledger: LedgerStore,
-    pub audit: AuditStore,
     pub videos: VideoStore,
     pub blobs: Blobs,
     pub queue: Queue,
@@ -54,10 +53,11 @@ impl VideosState {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {
             accounts: w.accounts()?,
-            sessions: w.sessions()?,
+            session: w.session_check()?,
+            jobs: w.jobs()?,
+            enforcement: w.enforcement()?,
             limits: w.rate_limiter()?,
             ledger: w.ledger()?,
-            audit: w.audit()?,
             videos: w.videos()?,
             blobs: w.blobs(),
             queue: w.generate_queue()?,
@@ -71,44 +71,8 @@ impl VideosState {
     }
 }
 
-impl SessionPorts for VideosState {
-    fn sessions(&self) -> &SessionStore {
-        &self.sessions
-    }
-    fn clock(&self) -> &Clock {
-        &self.clock
-    }
-}
-
-impl JobPorts for VideosState {
-    fn videos(&self) -> &VideoStore {
-        &self.videos
-    }
-    fn ledger(&self) -> &LedgerStore {
-        &self.ledger
-    }
-    fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
-        &self.dynamodb
-    }
-    fn clock(&self) -> &Clock {
-        &self.clock
-    }
-}
-
-impl EnforcementPorts for VideosState {
-    fn accounts(&self) -> &AccountStore {
-        &self.accounts
-    }
-    fn sessions(&self) -> &SessionStore {
-        &self.sessions
-    }
-    fn audit(&self) -> &AuditStore {
-        &self.audit
-    }
-    fn policy(&self) -> &Policy {
-        &self.policy
-    }
-    fn clock(&self) -> &Clock {
-        &self.clock
+impl AsRef<SessionCheck> for VideosState {
+    fn as_ref(&self) -> &SessionCheck {
+        &self.session
     }
 }

@@ -202,7 +202,7 @@ pub async fn submit(
         Ok(Verdict::Deny) => {
             tracing::info!(event = "prompt_refused", reason = "moderation", account_id = %user.account_id, "prompt refused");
             // R20: repeated violations suspend the account.
-            shared::app::enforcement::record_violation(&state, &user.account_id).await?;
+            state.enforcement.record_violation(&user.account_id).await?;
             return Err(ApiError::PromptRejected);
         }
         Err(e) => {
@@ -277,7 +277,10 @@ pub async fn submit(
     {
         // Not queued means not charged: end it now rather than leave it waiting.
         tracing::error!(event = "enqueue_failed", job_id = %job.id, error = %e, "could not queue the job");
-        shared::app::jobs::end(&state, &job, JobStatus::Failed, Some("not_queued")).await?;
+        state
+            .jobs
+            .end(&job, JobStatus::Failed, Some("not_queued"))
+            .await?;
         return Err(ApiError::Unavailable);
     }
     accepted(&state, &job).await

@@ -9,57 +9,58 @@ use crate::adapters::dynamo::sessions::SessionStore;
 use crate::domain::clock::{Clock, rfc3339};
 use crate::domain::policy::Policy;
 
-/// What enforcement needs.
-pub trait EnforcementPorts {
-    fn accounts(&self) -> &AccountStore;
-    fn sessions(&self) -> &SessionStore;
-    fn audit(&self) -> &AuditStore;
-    fn policy(&self) -> &Policy;
-    fn clock(&self) -> &Clock;
+/// What enforcement needs, held by the functions that enforce.
+#[derive(Clone, Debug)]
+pub struct Enforcement {
+    pub accounts: AccountStore,
+    pub sessions: SessionStore,
+    pub audit: AuditStore,
+    pub policy: Policy,
+    pub clock: Clock,
 }
 
-/// Records a violation; returns whether the account is now suspended by it.
-pub async fn record_violation(
-    core: &impl EnforcementPorts,
-    account_id: &str,
-) -> Result<bool, StoreError> {
-    let now = core.clock().epoch_secs();
-    let policy = core.policy();
-    let count = core
-        .accounts()
-        .record_violation(account_id, now, policy.violation_window.as_secs() as i64)
-        .await?;
-    tracing::info!(event = "content_violation", %account_id, count, "content violation recorded");
-    if count < policy.violations_to_suspend {
-        return Ok(false);
-    }
-    suspend(core, account_id, "system", "repeated_content_violations").await
-}
-
-/// Suspends an account: status, every session ended, an audit record. Safe to repeat.
-pub async fn suspend(
-    core: &impl EnforcementPorts,
-    account_id: &str,
-    actor: &str,
-    reason: &str,
-) -> Result<bool, StoreError> {
-    let at = rfc3339(core.clock().now());
-    let suspended_now = core.accounts().suspend(account_id, &at).await?;
-    // Sessions end even if a previous attempt stopped after the status change.
-    let ended = core.sessions().delete_all(account_id).await?;
-    if suspended_now {
-        core.audit()
-            .record(&AuditEvent {
-                actor,
-                action: "suspend",
-                account_id,
-                reason,
-                at: &at,
-                expires_epoch: core.clock().epoch_secs()
-                    + core.policy().security_event_retention.as_secs() as i64,
-            })
+impl Enforcement {
+    /// Records a violation; returns whether the account is now suspended by it.
+    pub async fn record_violation(&self, account_id: &str) -> Result<bool, StoreError> {
+        let now = self.clock.epoch_secs();
+        let policy = &self.policy;
+        let count = self
+            .accounts
+            .record_violation(account_id, now, policy.violation_window.as_secs() as i64)
             .await?;
-        tracing::info!(event = "account_suspended", %account_id, reason, sessions_ended = ended, "account suspended");
+        tracing::info!(event = "content_violation", %account_id, count, "content violation recorded");
+        if count < policy.violations_to_suspend {
+            return Ok(false);
+        }
+        self.suspend(account_id, "system", "repeated_content_violations")
+            .await
     }
-    Ok(suspended_now)
+
+    /// Suspends an account: status, every session ended, an audit record. Safe to repeat.
+    pub async fn suspend(
+        &self,
+        account_id: &str,
+        actor: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let at = rfc3339(self.clock.now());
+        let suspended_now = self.accounts.suspend(account_id, &at).await?;
+        // Sessions end even if a previous attempt stopped after the status change.
+        let ended = self.sessions.delete_all(account_id).await?;
+        if suspended_now {
+            self.audit
+                .record(&AuditEvent {
+                    actor,
+                    action: "suspend",
+                    account_id,
+                    reason,
+                    at: &at,
+                    expires_epoch: self.clock.epoch_secs()
+                        + self.policy.security_event_retention.as_secs() as i64,
+                })
+                .await?;
+            tracing::info!(event = "account_suspended", %account_id, reason, sessions_ended = ended, "account suspended");
+        }
+        Ok(suspended_now)
+    }
 }

@@ -9,51 +9,54 @@ use crate::domain::clock::{Clock, rfc3339};
 use crate::domain::ledger::EntryKind;
 use crate::domain::video::JobStatus;
 
-/// What ending a job needs.
-pub trait JobPorts {
-    fn videos(&self) -> &VideoStore;
-    fn ledger(&self) -> &LedgerStore;
-    fn dynamodb(&self) -> &aws_sdk_dynamodb::Client;
-    fn clock(&self) -> &Clock;
+/// What ending a job needs, held by the functions that end jobs.
+#[derive(Clone, Debug)]
+pub struct Jobs {
+    pub videos: VideoStore,
+    pub ledger: LedgerStore,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub clock: Clock,
 }
 
-/// Ends `job` (as read) in `to`. `Ok(false)` if it had already moved on.
-pub async fn end(
-    state: &impl JobPorts,
-    job: &Job,
-    to: JobStatus,
-    error: Option<&str>,
-) -> Result<bool, StoreError> {
-    let at = rfc3339(state.clock().now());
-    let mut writes = match state.videos().end_write(job, to, error, &at) {
-        Ok(write) => vec![write],
-        Err(e) if e.is_condition_failure() => return Ok(false),
-        Err(e) => return Err(e),
-    };
-    let refund = to.refunds() && job.status.is_active();
-    if refund {
-        writes.extend(state.ledger().effect_writes(
-            &job.account_id,
-            EntryKind::Refund,
-            job.cost,
-            &job.id,
-            &at,
-        )?);
-    }
-    match transact(state.dynamodb(), writes).await {
-        Ok(()) => {
-            tracing::info!(
-                event = "job_ended",
-                job_id = %job.id,
-                account_id = %job.account_id,
-                status = to.as_str(),
-                reason = error.unwrap_or(""),
-                refunded = refund,
-                "job ended"
-            );
-            Ok(true)
+impl Jobs {
+    /// Ends `job` (as read) in `to`. `Ok(false)` if it had already moved on.
+    pub async fn end(
+        &self,
+        job: &Job,
+        to: JobStatus,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let at = rfc3339(self.clock.now());
+        let mut writes = match self.videos.end_write(job, to, error, &at) {
+            Ok(write) => vec![write],
+            Err(e) if e.is_condition_failure() => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let refund = to.refunds() && job.status.is_active();
+        if refund {
+            writes.extend(self.ledger.effect_writes(
+                &job.account_id,
+                EntryKind::Refund,
+                job.cost,
+                &job.id,
+                &at,
+            )?);
         }
-        Err(e) if e.is_condition_failure() => Ok(false),
-        Err(e) => Err(e),
+        match transact(&self.dynamodb, writes).await {
+            Ok(()) => {
+                tracing::info!(
+                    event = "job_ended",
+                    job_id = %job.id,
+                    account_id = %job.account_id,
+                    status = to.as_str(),
+                    reason = error.unwrap_or(""),
+                    refunded = refund,
+                    "job ended"
+                );
+                Ok(true)
+            }
+            Err(e) if e.is_condition_failure() => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 }

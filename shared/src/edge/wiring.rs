@@ -17,8 +17,11 @@ use crate::adapters::outbound::LazyClient;
 use crate::adapters::s3::Blobs;
 use crate::adapters::ses::Mailer;
 use crate::adapters::sqs::Queue;
+use crate::app::enforcement::Enforcement;
+use crate::app::jobs::Jobs;
 use crate::domain::clock::Clock;
 use crate::domain::policy::Policy;
+use crate::edge::http::session::SessionCheck;
 
 /// Shortest accepted `HASH_SECRET`.
 pub const HASH_SECRET_MIN_LEN: usize = 32;
@@ -149,6 +152,35 @@ impl Wiring<'_> {
     /// A bucket's name, from its variable (`INPUTS_BUCKET`, `OUTPUTS_BUCKET`).
     pub fn bucket(&self, var: &'static str) -> Result<String, ConfigError> {
         self.env.required(var)
+    }
+
+    /// Checking the session of a signed-in request.
+    pub fn session_check(&self) -> Result<SessionCheck, ConfigError> {
+        Ok(SessionCheck {
+            sessions: self.sessions()?,
+            clock: self.base.clock.clone(),
+        })
+    }
+
+    /// Ending a job with its refund.
+    pub fn jobs(&self) -> Result<Jobs, ConfigError> {
+        Ok(Jobs {
+            videos: self.videos()?,
+            ledger: self.ledger()?,
+            dynamodb: self.dynamodb(),
+            clock: self.base.clock.clone(),
+        })
+    }
+
+    /// Recording content violations and suspending.
+    pub fn enforcement(&self) -> Result<Enforcement, ConfigError> {
+        Ok(Enforcement {
+            accounts: self.accounts()?,
+            sessions: self.sessions()?,
+            audit: self.audit()?,
+            policy: self.base.policy.clone(),
+            clock: self.base.clock.clone(),
+        })
     }
 
     /// The video provider `VIDEO_PROVIDER` names, with its own variables.

@@ -40,6 +40,18 @@ struct Scripted {
 }
 
 impl Scripted {
+    fn will_submit(&self, answers: impl IntoIterator<Item = Result<String, SubmitError>>) {
+        self.submits.lock().unwrap().extend(answers);
+    }
+
+    fn will_report(&self, answers: impl IntoIterator<Item = Result<Progress, ProviderError>>) {
+        self.progress.lock().unwrap().extend(answers);
+    }
+
+    fn will_download(&self, downloads: impl IntoIterator<Item = Download>) {
+        self.downloads.lock().unwrap().extend(downloads);
+    }
+
     fn log(&self, call: &str) {
         self.calls.lock().unwrap().push(call.to_owned());
     }
@@ -241,11 +253,7 @@ impl Bench {
 async fn r13_r11_a_submission_the_provider_refuses_rejects_the_job_with_one_refund() {
     let b = Bench::new().await;
     let id = b.job().await;
-    b.provider
-        .submits
-        .lock()
-        .unwrap()
-        .push_back(Err(SubmitError::Refused));
+    b.provider.will_submit([Err(SubmitError::Refused)]);
     b.step(&id).await.unwrap();
     let (status, error, _) = b.status(&id).await;
     assert_eq!(status, JobStatus::Rejected);
@@ -262,13 +270,9 @@ async fn r13_r11_a_submission_the_provider_refuses_rejects_the_job_with_one_refu
 async fn r13_a_busy_provider_is_asked_again_no_sooner_than_its_retry_after() {
     let b = Bench::new().await;
     let id = b.job().await;
-    b.provider
-        .submits
-        .lock()
-        .unwrap()
-        .push_back(Err(SubmitError::Retry {
-            after: Some(Duration::from_secs(120)),
-        }));
+    b.provider.will_submit([Err(SubmitError::Retry {
+        after: Some(Duration::from_secs(120)),
+    })]);
     b.step(&id).await.unwrap();
     let (status, _, submits) = b.status(&id).await;
     assert_eq!((status, submits), (JobStatus::Queued, 1));
@@ -291,16 +295,9 @@ async fn r13_a_busy_provider_is_asked_again_no_sooner_than_its_retry_after() {
 async fn r13_r11_a_job_pending_past_the_deadline_fails_is_cancelled_and_refunded_once() {
     let b = Bench::new().await;
     let id = b.job().await;
+    b.provider.will_submit([Ok("handle-1".into())]);
     b.provider
-        .submits
-        .lock()
-        .unwrap()
-        .push_back(Ok("handle-1".into()));
-    b.provider
-        .progress
-        .lock()
-        .unwrap()
-        .extend([Ok(Progress::Pending), Ok(Progress::Pending)]);
+        .will_report([Ok(Progress::Pending), Ok(Progress::Pending)]);
     b.step(&id).await.unwrap();
     assert_eq!(b.status(&id).await.0, JobStatus::Generating);
     b.step(&id).await.unwrap();
@@ -331,21 +328,9 @@ async fn r13_r11_a_job_pending_past_the_deadline_fails_is_cancelled_and_refunded
 async fn r13_r21_a_completed_video_is_stored_marked_ai_generated() {
     let b = Bench::new().await;
     let id = b.job().await;
-    b.provider
-        .submits
-        .lock()
-        .unwrap()
-        .push_back(Ok("handle-2".into()));
-    b.provider
-        .progress
-        .lock()
-        .unwrap()
-        .push_back(Ok(Progress::Completed));
-    b.provider
-        .downloads
-        .lock()
-        .unwrap()
-        .push_back(Download::Whole(vec![7u8; 4096]));
+    b.provider.will_submit([Ok("handle-2".into())]);
+    b.provider.will_report([Ok(Progress::Completed)]);
+    b.provider.will_download([Download::Whole(vec![7u8; 4096])]);
     b.step(&id).await.unwrap();
     b.step(&id).await.unwrap();
     let head = b.t.head_output(&id).await;
@@ -363,18 +348,11 @@ async fn r13_r21_a_completed_video_is_stored_marked_ai_generated() {
 async fn r13_a_download_that_breaks_half_way_leaves_no_partial_file_and_is_retried() {
     let b = Bench::new().await;
     let id = b.job().await;
+    b.provider.will_submit([Ok("handle-3".into())]);
     b.provider
-        .submits
-        .lock()
-        .unwrap()
-        .push_back(Ok("handle-3".into()));
-    b.provider
-        .progress
-        .lock()
-        .unwrap()
-        .extend([Ok(Progress::Completed), Ok(Progress::Completed)]);
+        .will_report([Ok(Progress::Completed), Ok(Progress::Completed)]);
     // More than one part, so the break comes in the middle of a multipart upload.
-    b.provider.downloads.lock().unwrap().extend([
+    b.provider.will_download([
         Download::BreaksAfter(vec![1u8; PART_SIZE + 1024]),
         Download::Whole(vec![2u8; 2048]),
     ]);

@@ -9,10 +9,12 @@ use crate::domain::clock::Clock;
 use crate::domain::crypto::sha256_hex;
 use crate::edge::problem::ApiError;
 
-/// What checking a session needs; every API function's state provides it.
-pub trait SessionPorts {
-    fn sessions(&self) -> &SessionStore;
-    fn clock(&self) -> &Clock;
+/// What checking a session needs. Every signed-in function holds one and lends it to
+/// the extractor through `AsRef`.
+#[derive(Clone, Debug)]
+pub struct SessionCheck {
+    pub sessions: SessionStore,
+    pub clock: Clock,
 }
 
 #[derive(Debug, Clone)]
@@ -22,7 +24,7 @@ pub struct AuthUser {
     pub session_hash: String,
 }
 
-impl<S: SessionPorts + Send + Sync> FromRequestParts<S> for AuthUser {
+impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
@@ -37,9 +39,10 @@ impl<S: SessionPorts + Send + Sync> FromRequestParts<S> for AuthUser {
             .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or(ApiError::Unauthorized)?;
         let session_hash = sha256_hex(token);
-        let session = state
-            .sessions()
-            .get_live(&session_hash, state.clock().epoch_secs())
+        let check = state.as_ref();
+        let session = check
+            .sessions
+            .get_live(&session_hash, check.clock.epoch_secs())
             .await?
             .ok_or(ApiError::Unauthorized)?;
         Ok(Self {
