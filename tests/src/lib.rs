@@ -324,6 +324,18 @@ impl TestStack {
         self.send(req).await
     }
 
+    /// A job as stored (what no API answer shows, such as a deleted job's record).
+    pub async fn stored_job(&self, id: &str) -> shared::adapters::dynamo::videos::Job {
+        self.stack
+            .functions
+            .videos
+            .videos
+            .get(id)
+            .await
+            .unwrap()
+            .expect("the job is stored")
+    }
+
     /// Polls GET /v1/videos/{id} until its status is `want` (or fails after `secs`).
     pub async fn wait_status(&self, token: &str, id: &str, want: &str, secs: u64) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);

@@ -9,9 +9,9 @@
 //! ```
 //! `failed`, `rejected` and `deleted`-before-`ready` refund the job's cost exactly once.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobStatus {
     Queued,
@@ -89,7 +89,7 @@ impl JobStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Text,
@@ -109,7 +109,7 @@ pub const ASPECT_RATIOS: [&str; 2] = ["16:9", "9:16"];
 pub const PROMPT_MAX_CHARS: usize = 2000;
 
 /// What the user asked for, checked.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoSettings {
     pub seconds: u32,
     pub aspect_ratio: String,

@@ -42,15 +42,7 @@ async fn aws_requests_of_one_video_from_submit_to_ready() {
         assert!(generate_polls < 50, "never finished");
     }
     let after = counts.snapshot();
-    let job = t
-        .stack
-        .functions
-        .videos
-        .videos
-        .get(&id)
-        .await
-        .unwrap()
-        .unwrap();
+    let job = t.stored_job(&id).await;
     assert_eq!(job.status.as_str(), "ready");
     assert!(job.notified);
     let diff =

@@ -297,15 +297,7 @@ async fn r15_delete_removes_input_and_output_at_once() {
         "{}",
         list.body
     );
-    let job = t
-        .stack
-        .functions
-        .videos
-        .videos
-        .get(&id)
-        .await
-        .unwrap()
-        .unwrap();
+    let job = t.stored_job(&id).await;
     assert!(job.prompt.is_none(), "the prompt goes with the video");
     // Deleting again is fine and changes nothing.
     assert_eq!(
