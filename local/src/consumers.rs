@@ -11,6 +11,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use futures_util::future::BoxFuture;
+use rand::seq::SliceRandom;
 use serde_yaml::Value;
 use shared::edge::sqs::run_batch;
 
@@ -30,6 +31,8 @@ pub struct Consumer {
     handler: Handler,
     sqs: aws_sdk_sqs::Client,
     region: String,
+    /// Every message handed over twice, in shuffled order.
+    duplicate: bool,
 }
 
 /// How one poll went.
@@ -93,6 +96,11 @@ impl Consumer {
             })
             .collect::<Vec<_>>();
         let received = records.len();
+        let mut records = records;
+        if self.duplicate {
+            records.extend(records.clone());
+            records.shuffle(&mut rand::rng());
+        }
         let mut event = SqsEvent::default();
         event.records = records;
         let response = (self.handler)(event).await;
@@ -173,6 +181,7 @@ pub fn from_template(
     functions: &Functions,
     aws: &shared::adapters::aws::AwsClients,
     region: &str,
+    duplicate: bool,
 ) -> Result<Vec<Consumer>, String> {
     let mut consumers = Vec::new();
     for f in template.resources_of("AWS::Serverless::Function") {
@@ -204,6 +213,7 @@ pub fn from_template(
                 handler,
                 sqs: aws.sqs.clone(),
                 region: region.to_owned(),
+                duplicate,
             });
         }
     }

@@ -6,6 +6,7 @@
 pub mod consumers;
 pub mod dump;
 pub mod emulators;
+pub mod faults;
 pub mod moto;
 pub mod openapi;
 pub mod provision;

@@ -75,6 +75,11 @@ pub struct StackOptions {
     pub fal_duration: Duration,
     /// Settings that win over the template's and the stack's (e.g. a dead base URL).
     pub env_overrides: BTreeMap<String, String>,
+    /// The fault mode of the local AWS endpoint, for the functions' requests.
+    pub faults: Option<crate::faults::FaultSettings>,
+    /// Hand every queue message to its function twice, in shuffled batches, as SQS's
+    /// at-least-once delivery may.
+    pub duplicate_deliveries: bool,
 }
 
 impl Default for StackOptions {
@@ -88,6 +93,8 @@ impl Default for StackOptions {
             consumers: true,
             fal_duration: Duration::from_secs(2),
             env_overrides: BTreeMap::new(),
+            faults: None,
+            duplicate_deliveries: false,
         }
     }
 }
@@ -114,6 +121,8 @@ pub struct LocalStack {
     pub creem: Arc<CreemEmulator>,
     pub consumers: Vec<Consumer>,
     pub aws_endpoint: String,
+    /// The fault proxy the functions' AWS requests go through, when on.
+    pub faults: Option<crate::faults::FaultProxy>,
     /// Each function's environment (by binary name), as the template declares it,
     /// resolved locally.
     pub envs: BTreeMap<String, BTreeMap<String, String>>,
@@ -153,6 +162,19 @@ impl LocalStack {
         }
         let aws = AwsClients::load_local(LOCAL_REGION, &moto.endpoint).await;
         let refs = provision(&template, &aws, &opts.prefix, &parameters).await?;
+        // The functions reach AWS through the fault proxy when it is on.
+        let faults = match &opts.faults {
+            Some(settings) => Some(
+                crate::faults::FaultProxy::start(&moto.endpoint, settings.clone())
+                    .await
+                    .map_err(|e| StackError::Bind(opts.bind, e))?,
+            ),
+            None => None,
+        };
+        let functions_endpoint = faults
+            .as_ref()
+            .map_or(moto.endpoint.clone(), |f| f.endpoint.clone());
+        let functions_aws = AwsClients::load_local(LOCAL_REGION, &functions_endpoint).await;
 
         // What the stack itself provides: Lambda's region, the local endpoint, and the
         // emulators in place of the third parties. A function gets an emulator's URL
@@ -178,10 +200,10 @@ impl LocalStack {
                 }
             }
             env.insert("AWS_REGION".into(), LOCAL_REGION.to_owned());
-            env.insert("AWS_ENDPOINT_URL".into(), moto.endpoint.clone());
+            env.insert("AWS_ENDPOINT_URL".into(), functions_endpoint.clone());
             envs.insert(binary, env);
         }
-        let base = Base::new(aws.clone(), opts.clock, opts.policy);
+        let base = Base::new(functions_aws, opts.clock, opts.policy);
         let functions = build_functions(&base, &envs)?;
         let google = GoogleEmulator::new(LOCAL_GOOGLE_CLIENT_ID);
         let mailbox = Mailbox::new(moto.endpoint.clone());
@@ -212,9 +234,15 @@ impl LocalStack {
         )
         .layer(axum::middleware::from_fn(peer_ip));
 
-        let consumers =
-            crate::consumers::from_template(&template, &refs, &functions, &aws, LOCAL_REGION)
-                .map_err(StackError::Consumers)?;
+        let consumers = crate::consumers::from_template(
+            &template,
+            &refs,
+            &functions,
+            &aws,
+            LOCAL_REGION,
+            opts.duplicate_deliveries,
+        )
+        .map_err(StackError::Consumers)?;
         let mut tasks = Vec::new();
         if opts.consumers {
             tasks.extend(consumers.iter().map(Consumer::spawn));
@@ -240,6 +268,7 @@ impl LocalStack {
             creem,
             consumers,
             aws_endpoint: moto.endpoint.clone(),
+            faults,
             envs,
             refs,
             template,

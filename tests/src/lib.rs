@@ -133,6 +133,8 @@ impl TestStack {
             consumers: true,
             fal_duration: std::time::Duration::from_millis(500),
             env_overrides: Default::default(),
+            faults: None,
+            duplicate_deliveries: false,
         };
         adjust(&mut opts);
         let stack = LocalStack::start(opts).await.expect("local stack starts");

@@ -8,8 +8,6 @@ use shared::edge::openapi::Problem;
 
 use crate::state::AccountState;
 
-use crate::me::load;
-
 #[utoipa::path(
     delete,
     path = "/v1/me/identities/google",
@@ -24,7 +22,7 @@ pub async fn disconnect_google(
     State(state): State<AccountState>,
     user: AuthUser,
 ) -> Result<StatusCode, ApiError> {
-    let account = load(&state, &user).await?;
+    let account = user.account;
     let sub = account.google_sub.ok_or(ApiError::IdentityNotLinked)?;
     match state.accounts.unlink_google(&account.id, &sub).await {
         Ok(()) => {}

@@ -79,15 +79,6 @@ impl Me {
     }
 }
 
-/// The caller's account; a session whose account is gone counts as no session.
-pub async fn load(state: &AccountState, user: &AuthUser) -> Result<Account, ApiError> {
-    state
-        .accounts
-        .get(&user.account_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)
-}
-
 #[utoipa::path(
     get,
     path = "/v1/me",
@@ -101,7 +92,7 @@ pub async fn get_me(
     State(state): State<AccountState>,
     user: AuthUser,
 ) -> Result<Json<Me>, ApiError> {
-    let account = load(&state, &user).await?;
+    let account = user.account;
     let credits = state.ledger.balance(&account.id).await?;
     Ok(Json(Me::new(account, credits)))
 }

@@ -203,7 +203,7 @@ pub async fn verify(
         if is_new {
             writes.extend(account_creation_writes(&state, &account)?);
         }
-        match commit_with_session(&state, writes, &account, is_new, "email_code").await {
+        match commit_with_session(&state, writes, &account, is_new, is_new, "email_code").await {
             Ok(res) => return Ok(res),
             // Write 0 is the code: used by a concurrent request, or voided meanwhile.
             Err(e) if e.failed_at(0) => return Err(ApiError::InvalidCode),

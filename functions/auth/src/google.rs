@@ -39,7 +39,7 @@ pub struct GoogleRequest {
         (status = 200, description = "Signed in", body = SignInResponse),
         (status = 401, description = "`invalid_id_token`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_suspended`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_not_verified`: Google has not verified the address", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_not_verified`: Google has not verified the address; `identity_conflict`: the address's account is linked to another Google account", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`age_confirmation_required` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
@@ -76,7 +76,7 @@ pub async fn sign_in(
         // Known Google identity: sign in.
         if let Some(account) = state.accounts.find_by_google_sub(&identity.sub).await? {
             ensure_active(&account)?;
-            match commit(&state, Vec::new(), &account, false).await {
+            match commit(&state, Vec::new(), &account, false, false).await {
                 Err(Retry) => continue,
                 Ok(res) => return res,
             }
@@ -94,11 +94,20 @@ pub async fn sign_in(
             // A verified address that matches an account links to it.
             Some(account) => {
                 ensure_active(&account)?;
+                if account
+                    .google_sub
+                    .as_ref()
+                    .is_some_and(|s| *s != identity.sub)
+                {
+                    // Another Google account is linked already; linking a second one
+                    // would silently replace it.
+                    return Err(ApiError::IdentityConflict);
+                }
                 let writes =
                     state
                         .accounts
-                        .link_google_writes(&account.id, &identity.sub, &linked_at)?;
-                commit(&state, writes, &account, false).await
+                        .link_google_writes(&account, &identity.sub, &linked_at)?;
+                commit(&state, writes, &account, false, true).await
             }
             None if req.over_13 == Some(true) => {
                 let name = identity.name.as_deref().and_then(clean_display_name);
@@ -106,7 +115,7 @@ pub async fn sign_in(
                 account.google_sub = Some(identity.sub.clone());
                 account.google_linked_at = Some(linked_at);
                 let writes = account_creation_writes(&state, &account)?;
-                commit(&state, writes, &account, true).await
+                commit(&state, writes, &account, true, true).await
             }
             None => return Err(ApiError::AgeConfirmationRequired),
         };
@@ -126,8 +135,18 @@ async fn commit(
     writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
     account: &shared::domain::account::Account,
     is_new: bool,
+    writes_guard_account: bool,
 ) -> Result<Result<Json<SignInResponse>, ApiError>, Retry> {
-    match commit_with_session(state, writes, account, is_new, "google").await {
+    match commit_with_session(
+        state,
+        writes,
+        account,
+        is_new,
+        writes_guard_account,
+        "google",
+    )
+    .await
+    {
         Ok(res) => Ok(Ok(res)),
         Err(SignInError::Conflict(_)) => Err(Retry),
         Err(SignInError::Store(e)) => Ok(Err(e.into())),

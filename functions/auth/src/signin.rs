@@ -58,6 +58,7 @@ pub fn new_account(state: &AuthState, email: &str, display_name: Option<String>)
         google_linked_at: None,
         policy_version_accepted: POLICY_VERSION_CURRENT.to_owned(),
         age_confirmed_at: now,
+        session_epoch: 0,
     }
 }
 
@@ -86,12 +87,18 @@ pub fn ensure_active(account: &Account) -> Result<(), ApiError> {
     }
 }
 
-/// Commits `writes` plus a new session for `account` in one transaction.
+/// Commits `writes` plus a new session for `account` in one transaction, under the
+/// condition that the account is still active at the epoch the session carries (R05):
+/// a suspension or a sign-out everywhere that lands first makes it fail, never leaves
+/// a session behind. `writes_guard_account`: the writes already carry that condition
+/// (creating the account, or linking Google to it), since a transaction may touch an
+/// item once.
 pub async fn commit_with_session(
     state: &AuthState,
     mut writes: Vec<TransactWriteItem>,
     account: &Account,
     new_account: bool,
+    writes_guard_account: bool,
     method: &'static str,
 ) -> Result<Json<SignInResponse>, SignInError> {
     let token = new_session_token();
@@ -100,7 +107,11 @@ pub async fn commit_with_session(
         token_hash: sha256_hex(&token),
         account_id: account.id.clone(),
         expires_at,
+        epoch: account.session_epoch,
     };
+    if !writes_guard_account {
+        writes.push(state.accounts.still_active_write(account)?);
+    }
     writes.push(
         state
             .sessions

@@ -32,6 +32,8 @@ pub async fn sign_out(
     ApiQuery(q): ApiQuery<SignOutQuery>,
 ) -> Result<StatusCode, ApiError> {
     if q.all == Some(true) {
+        // Moving the epoch on ends them all at once; deleting the items is clean-up.
+        state.accounts.end_all_sessions(&user.account_id).await?;
         let ended = state.sessions.delete_all(&user.account_id).await?;
         tracing::info!(event = "sign_out_all", account_id = %user.account_id, ended, "signed out everywhere");
     } else {

@@ -13,7 +13,6 @@ use shared::ApiError;
 use shared::adapters::dynamo::videos::{Job, Upload};
 use shared::adapters::dynamo::{StoreError, transact};
 use shared::adapters::sqs::GenerateMessage;
-use shared::domain::account::AccountStatus;
 use shared::domain::clock::rfc3339_millis;
 use shared::domain::ledger::EntryKind;
 use shared::domain::policy::{VIDEO_SECONDS, video_cost};
@@ -111,13 +110,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 202, description = "Queued and charged: the new video", body = Video,
             headers(("Location" = String, description = "The video's URL, to follow its progress"))),
         (status = 402, description = "`insufficient_credits`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`account_suspended`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: the upload is not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`idempotency_key_spent`: the video this key made was deleted", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_request`, `prompt_rejected` (moderation), `sensitive_data_in_prompt` (with `kinds`) or `invalid_upload`; none costs anything", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
-        (status = 503, description = "`moderation_unavailable` or `service_unavailable`; nothing was charged", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`moderation_unavailable` or `service_unavailable`; nothing was charged", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
 pub async fn submit(
@@ -166,15 +165,6 @@ pub async fn submit(
         now,
     )
     .await?;
-    let account = state
-        .accounts
-        .get(&user.account_id)
-        .await?
-        .ok_or(ApiError::Unauthorized)?;
-    if account.status != AccountStatus::Active {
-        return Err(ApiError::AccountSuspended);
-    }
-
     // R19: personal data never leaves the service, not even to moderation.
     let kinds = sensitive::detect(prompt);
     if !kinds.is_empty() {

@@ -48,6 +48,20 @@ impl StoreError {
         }
     }
 
+    /// Whether DynamoDB cancelled a transaction only because another one was touching
+    /// the same item at the same time: trying again is the documented answer.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            Self::Cancelled(reasons) => {
+                let reasons: Vec<&str> = reasons.iter().flatten().map(String::as_str).collect();
+                reasons.contains(&"TransactionConflict")
+                    && !reasons.contains(&"ConditionalCheckFailed")
+            }
+            Self::Backend(code) => code == "TransactionConflictException",
+            _ => false,
+        }
+    }
+
     /// Whether the transaction failed only because one of its conditions did not hold.
     pub fn is_condition_failure(&self) -> bool {
         match self {
@@ -112,18 +126,43 @@ pub fn from_transaction_error<R>(
     }
 }
 
-/// Runs one transaction of the given writes.
+/// How many times a transaction is tried in all while DynamoDB cancels it for a
+/// conflict with another one in flight.
+pub const TRANSACTION_ATTEMPTS: u32 = 8;
+
+/// Runs one transaction of the given writes. A cancellation caused only by a conflict
+/// with a concurrent transaction is tried again after a short, jittered wait (the
+/// writes and their conditions are the same, so a retry cannot apply anything twice);
+/// a failed condition is returned at once.
 pub async fn transact(
     client: &aws_sdk_dynamodb::Client,
     items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
 ) -> Result<(), StoreError> {
-    client
-        .transact_write_items()
-        .set_transact_items(Some(items))
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(from_transaction_error)
+    let mut attempt = 1;
+    loop {
+        let result = client
+            .transact_write_items()
+            .set_transact_items(Some(items.clone()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(from_transaction_error);
+        match result {
+            Err(e) if e.is_conflict() && attempt < TRANSACTION_ATTEMPTS => {
+                tokio::time::sleep(conflict_backoff(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// "Full jitter": a random wait up to 10 ms × 2^attempt, so the transactions that
+/// collided do not collide again in step.
+fn conflict_backoff(attempt: u32) -> std::time::Duration {
+    use rand::Rng;
+    let cap_ms = 10u64 << attempt.min(6);
+    std::time::Duration::from_millis(rand::rng().random_range(1..=cap_ms))
 }
 
 /// One item by its key, read strongly consistent (a write just made is seen).

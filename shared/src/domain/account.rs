@@ -39,6 +39,10 @@ pub struct Account {
     pub policy_version_accepted: String,
     /// R06: when the person stated they are 13 or older.
     pub age_confirmed_at: String,
+    /// R05: the generation of the account's sessions. A session is valid only while it
+    /// carries the account's current epoch; signing out everywhere and suspension move
+    /// it on, which ends every session at once, whatever an index still shows.
+    pub session_epoch: i64,
 }
 
 /// Display names come from the user (R07) or Google's `name`; keep them printable and short.

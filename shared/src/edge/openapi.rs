@@ -51,6 +51,22 @@ pub fn problem_response(description: &str) -> Response {
         .build()
 }
 
+/// A response with the `Retry-After` header (seconds).
+fn with_retry_after(mut response: Response) -> Response {
+    response.headers.insert(
+        "Retry-After".to_owned(),
+        utoipa::openapi::HeaderBuilder::new()
+            .schema(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::Integer)
+                    .minimum(Some(1)),
+            )
+            .description(Some("Seconds to wait before trying again"))
+            .build(),
+    );
+    response
+}
+
 /// The whole API from the functions' parts.
 pub fn document(parts: impl IntoIterator<Item = OpenApi>) -> OpenApi {
     let mut doc = OpenApiBuilder::new()
@@ -104,16 +120,20 @@ fn add_shared_answers(op: &mut Operation) {
     let params = op.parameters.as_deref().unwrap_or_default();
     let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
     let has_query = params.iter().any(|p| p.parameter_in == ParameterIn::Query);
+    op.responses
+        .responses
+        .entry("503".to_owned())
+        .or_insert_with(|| {
+            RefOr::T(with_retry_after(problem_response(
+                "`service_unavailable`: a service this request depends on is unavailable; retry after `Retry-After`",
+            )))
+        });
     let mut add = |status: &str, description: &str| {
         op.responses
             .responses
             .entry(status.to_owned())
             .or_insert_with(|| RefOr::T(problem_response(description)));
     };
-    add(
-        "503",
-        "`service_unavailable`: a service this request depends on is unavailable; retry",
-    );
     if signed_in {
         add("401", "`unauthorized`: no valid session token");
     }

@@ -54,6 +54,10 @@ pub enum ApiError {
     InvalidUpload(String),
     #[error("the video made with this Idempotency-Key was deleted; send a new key")]
     IdempotencyKeySpent,
+    #[error(
+        "this address's account is linked to another Google account; sign in with that one or with an email code"
+    )]
+    IdentityConflict,
     #[error("a service this request depends on is unavailable; try again shortly")]
     Unavailable,
     #[error("an unexpected error occurred")]
@@ -73,7 +77,9 @@ impl ApiError {
             Self::NotFound | Self::IdentityNotLinked => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::EmailNotVerified | Self::IdempotencyKeySpent => StatusCode::CONFLICT,
+            Self::EmailNotVerified | Self::IdempotencyKeySpent | Self::IdentityConflict => {
+                StatusCode::CONFLICT
+            }
             Self::AccountSuspended => StatusCode::FORBIDDEN,
             Self::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
             Self::PromptRejected | Self::SensitiveData(_) | Self::InvalidUpload(_) => {
@@ -107,6 +113,7 @@ impl ApiError {
             Self::ModerationUnavailable => "moderation_unavailable",
             Self::InvalidUpload(_) => "invalid_upload",
             Self::IdempotencyKeySpent => "idempotency_key_spent",
+            Self::IdentityConflict => "identity_conflict",
             Self::Unavailable => "service_unavailable",
             Self::Internal => "internal_error",
         }
@@ -137,15 +144,28 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
-        if let Self::RateLimited { retry_after_secs } = self {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(retry_after_secs.max(1)),
-            );
+        match self {
+            Self::RateLimited { retry_after_secs } => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs.max(1)),
+                );
+            }
+            // A dependency that failed past the SDK's own retries: worth another try soon.
+            Self::Unavailable | Self::ModerationUnavailable => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
+                );
+            }
+            _ => {}
         }
         res
     }
 }
+
+/// What a 503 tells the client to wait before trying again.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
 /// Failures of our own dependencies (DynamoDB, SES, Google's key endpoint): logged by
 /// kind only, answered as a retryable 503 rather than a 500.

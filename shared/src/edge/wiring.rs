@@ -158,6 +158,7 @@ impl Wiring<'_> {
     pub fn session_check(&self) -> Result<SessionCheck, ConfigError> {
         Ok(SessionCheck {
             sessions: self.sessions()?,
+            accounts: self.accounts()?,
             clock: self.base.clock.clone(),
         })
     }

@@ -230,3 +230,23 @@ async fn r04_disconnecting_google_keeps_email_sign_in() {
     let (_, again) = t.sign_in_email(&email).await;
     assert_eq!(json!(again), id);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r03_a_second_google_account_for_a_linked_address_is_a_conflict_not_an_outage() {
+    let t = TestStack::start().await;
+    let email = unique_email("two-googles");
+    let first = t
+        .google_token(&email, json!({ "sub": "google-sub-first" }))
+        .await;
+    assert_eq!(t.google_sign_in(&first, true).await.status, 200);
+    let second = t
+        .google_token(&email, json!({ "sub": "google-sub-second" }))
+        .await;
+    for _ in 0..2 {
+        t.google_sign_in(&second, true)
+            .await
+            .assert_problem(409, "identity_conflict");
+    }
+    // The first one still signs in.
+    assert_eq!(t.google_sign_in(&first, true).await.status, 200);
+}

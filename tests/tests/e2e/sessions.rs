@@ -82,3 +82,122 @@ async fn r05_sign_out_needs_a_session() {
         .await;
     r.assert_problem(401, "unauthorized");
 }
+
+/// A session's item as stored, to put back as a stale index or a late write would.
+async fn session_item(
+    t: &TestStack,
+    token: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    let pk = format!("session#{}", shared::domain::crypto::sha256_hex(token));
+    t.stack
+        .aws
+        .dynamodb
+        .get_item()
+        .table_name(t.table("SessionsTable"))
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("the session is stored")
+}
+
+async fn put_back(
+    t: &TestStack,
+    item: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) {
+    t.stack
+        .aws
+        .dynamodb
+        .put_item()
+        .table_name(t.table("SessionsTable"))
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r05_sign_out_everywhere_ends_even_a_session_the_index_did_not_list() {
+    let t = TestStack::start().await;
+    let email = unique_email("epoch");
+    let (a, _) = t.sign_in_email(&email).await;
+    let (b, _) = t.sign_in_email(&email).await;
+    // The index is eventually consistent: play that it missed session A.
+    let missed = session_item(&t, &a).await;
+    let r = t
+        .post("/v1/auth/signout?all=true", json!({}), Some(&b))
+        .await;
+    assert_eq!(r.status, 204);
+    put_back(&t, missed).await;
+    t.get("/v1/me", Some(&a))
+        .await
+        .assert_problem(401, "unauthorized");
+    t.get("/v1/me", Some(&b))
+        .await
+        .assert_problem(401, "unauthorized");
+    // A new sign-in works, at the new epoch.
+    let (c, _) = t.sign_in_email(&email).await;
+    assert_eq!(t.get("/v1/me", Some(&c)).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r05_r20_suspension_ends_every_session_and_refuses_new_ones() {
+    let t = TestStack::start().await;
+    let email = unique_email("suspend");
+    let (token, account) = t.sign_in_email(&email).await;
+    let left_behind = session_item(&t, &token).await;
+    assert!(
+        t.stack
+            .functions
+            .videos
+            .enforcement
+            .suspend(&account, "operator", "test")
+            .await
+            .unwrap()
+    );
+    put_back(&t, left_behind).await;
+    t.get("/v1/me", Some(&token))
+        .await
+        .assert_problem(401, "unauthorized");
+    assert_eq!(t.start_email(&email).await.status, 202);
+    let code = t.latest_code(&email).await;
+    t.verify(&email, &code, None)
+        .await
+        .assert_problem(403, "account_suspended");
+}
+
+/// The race itself: a sign-in that read the account before a sign-out everywhere (or a
+/// suspension) and commits after it fails its condition instead of making a session.
+#[tokio::test(flavor = "multi_thread")]
+async fn r05_a_sign_in_that_raced_sign_out_everywhere_makes_no_session() {
+    let t = TestStack::start().await;
+    let (_, account_id) = t.sign_in_email(&unique_email("race")).await;
+    let auth = &t.stack.functions.auth;
+    let read_before = auth.accounts.get(&account_id).await.unwrap().unwrap();
+    auth.accounts.end_all_sessions(&account_id).await.unwrap();
+    let session = shared::adapters::dynamo::sessions::Session {
+        token_hash: "0".repeat(64),
+        account_id: account_id.clone(),
+        expires_at: t.clock.epoch_secs() + 3600,
+        epoch: read_before.session_epoch,
+    };
+    let writes = vec![
+        auth.accounts.still_active_write(&read_before).unwrap(),
+        auth.sessions
+            .create_write(&session, "2026-11-29T00:00:00Z")
+            .unwrap(),
+    ];
+    let err = shared::adapters::dynamo::transact(&t.stack.aws.dynamodb, writes)
+        .await
+        .unwrap_err();
+    assert!(err.is_condition_failure(), "{err:?}");
+    assert!(
+        auth.sessions
+            .get_live(&session.token_hash, t.clock.epoch_secs())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

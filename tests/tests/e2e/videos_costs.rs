@@ -17,7 +17,8 @@ async fn aws_requests_of_one_video_from_submit_to_ready() {
     .await;
     let email = unique_email("cost");
     let (token, _) = t.sign_in_email(&email).await;
-    let counts = &t.stack.aws.requests;
+    // What the functions sent (not the queue consumers standing in for Lambda).
+    let counts = &t.stack.base.aws.requests;
     // Settle the bucket notification's test event first.
     t.pump("deliver").await;
     let before = counts.snapshot();

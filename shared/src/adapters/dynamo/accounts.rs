@@ -9,7 +9,7 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
 
 use super::{Item, StoreError, built, get_s, n, opt_s, s};
@@ -93,19 +93,29 @@ impl AccountStore {
     }
 
     /// R03: links a Google identity to an existing account (both or neither written).
+    /// Carries the sign-in's condition on the account (see [`Self::still_active_write`]),
+    /// since a transaction may touch an item once.
     pub fn link_google_writes(
         &self,
-        account_id: &str,
+        account: &Account,
         sub: &str,
         linked_at: &str,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let update = Update::builder()
+        let account_id = account.id.as_str();
+        let (active, values) = still_active(account.session_epoch);
+        let mut update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(account_pk(account_id)))
             .update_expression("SET google_sub = :sub, google_linked_at = :at")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(google_sub)")
+            .condition_expression(format!(
+                "attribute_exists(pk) AND attribute_not_exists(google_sub) AND {active}"
+            ))
+            .expression_attribute_names("#st", "status")
             .expression_attribute_values(":sub", s(sub))
             .expression_attribute_values(":at", s(linked_at));
+        for (k, v) in values {
+            update = update.expression_attribute_values(k, v);
+        }
         Ok(vec![
             self.put_new(pointer(google_pk(sub), account_id))?,
             TransactWriteItem::builder()
@@ -176,12 +186,14 @@ impl AccountStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(account_pk(id)))
-            .update_expression("SET #st = :suspended, suspended_at = :at")
+            // Moving the epoch on ends every session at once (R05).
+            .update_expression("SET #st = :suspended, suspended_at = :at ADD session_epoch :one")
             .condition_expression("#st = :active")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()))
             .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
             .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":one", n(1))
             .send()
             .await;
         match res {
@@ -191,6 +203,39 @@ impl AccountStore {
                 other => Err(other),
             },
         }
+    }
+
+    /// R05: ends every session of the account at once by moving its session epoch on.
+    pub async fn end_all_sessions(&self, id: &str) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .update_expression("ADD session_epoch :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    /// The condition a sign-in commits under: the account is active and its session
+    /// epoch is still the one the new session will carry. As a write of its own, for a
+    /// transaction that does not otherwise touch the account.
+    pub fn still_active_write(&self, a: &Account) -> Result<TransactWriteItem, StoreError> {
+        let (expr, values) = still_active(a.session_epoch);
+        let mut check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(&a.id)))
+            .condition_expression(expr)
+            .expression_attribute_names("#st", "status");
+        for (k, v) in values {
+            check = check.expression_attribute_values(k, v);
+        }
+        Ok(TransactWriteItem::builder()
+            .condition_check(built(check.build())?)
+            .build())
     }
 
     /// R04: disconnects Google; the email identity is untouched.
@@ -221,6 +266,20 @@ impl AccountStore {
     }
 }
 
+/// `status = active` and the session epoch `epoch` (absent counts as 0); uses `#st`.
+fn still_active(epoch: i64) -> (String, Vec<(&'static str, AttributeValue)>) {
+    let values = vec![
+        (":active", s(AccountStatus::Active.as_str())),
+        (":epoch", n(epoch)),
+    ];
+    let epoch_is = if epoch == 0 {
+        "(session_epoch = :epoch OR attribute_not_exists(session_epoch))"
+    } else {
+        "session_epoch = :epoch"
+    };
+    (format!("#st = :active AND {epoch_is}"), values)
+}
+
 fn pointer(pk: String, account_id: &str) -> Item {
     let mut item = Item::new();
     item.insert("pk".into(), s(pk));
@@ -240,6 +299,7 @@ fn profile_item(a: &Account) -> Item {
         s(&a.policy_version_accepted),
     );
     p.insert("age_confirmed_at".into(), s(&a.age_confirmed_at));
+    p.insert("session_epoch".into(), n(a.session_epoch));
     let optional = [
         ("display_name", &a.display_name),
         ("google_sub", &a.google_sub),
@@ -264,5 +324,7 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         google_linked_at: opt_s(item, "google_linked_at"),
         policy_version_accepted: get_s(item, "policy_version_accepted")?,
         age_confirmed_at: get_s(item, "age_confirmed_at")?,
+        // Accounts made before epochs existed are at epoch 0.
+        session_epoch: super::get_i64(item, "session_epoch").unwrap_or(0),
     })
 }

@@ -21,6 +21,8 @@ pub struct Session {
     pub account_id: String,
     /// Epoch seconds.
     pub expires_at: i64,
+    /// The account's session epoch when the session was made (R05).
+    pub epoch: i64,
 }
 
 fn session_pk(token_hash: &str) -> String {
@@ -46,6 +48,7 @@ impl SessionStore {
         item.insert("account_id".into(), s(&session.account_id));
         item.insert("created_at".into(), s(created_at));
         item.insert("expires_at".into(), n(session.expires_at));
+        item.insert("epoch".into(), n(session.epoch));
         // DynamoDB TTL removes it eventually; reads decide expiry themselves.
         item.insert("ttl".into(), n(session.expires_at));
         let put = Put::builder()
@@ -72,6 +75,7 @@ impl SessionStore {
             token_hash: token_hash.to_owned(),
             account_id: get_s(&item, "account_id")?,
             expires_at: get_i64(&item, "expires_at")?,
+            epoch: get_i64(&item, "epoch").unwrap_or(0),
         };
         Ok((session.expires_at > now).then_some(session))
     }
@@ -87,8 +91,10 @@ impl SessionStore {
         Ok(())
     }
 
-    /// Ends every session of an account. Reads the account's index partition (cost
-    /// grows with that account's sessions only) and deletes in batches of 25.
+    /// Deletes every session item of an account: clean-up after the account's epoch
+    /// moved on (which is what ends them). Reads the account's index partition (cost
+    /// grows with that account's sessions only; an eventually consistent index may miss
+    /// a new one, which the epoch has ended anyway) and deletes in batches of 25.
     pub async fn delete_all(&self, account_id: &str) -> Result<usize, StoreError> {
         let keys: Vec<_> = super::query_partition(
             &self.client,

@@ -4,16 +4,23 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 
+use crate::adapters::dynamo::accounts::AccountStore;
 use crate::adapters::dynamo::sessions::SessionStore;
+use crate::domain::account::{Account, AccountStatus};
 use crate::domain::clock::Clock;
 use crate::domain::crypto::sha256_hex;
 use crate::edge::problem::ApiError;
 
 /// What checking a session needs. Every signed-in function holds one and lends it to
 /// the extractor through `AsRef`.
+///
+/// A session is valid while its item is live *and* its account is active at the
+/// session's epoch: suspension and "sign out everywhere" move the epoch on, so they end
+/// every session at once, even one an eventually consistent index did not list.
 #[derive(Clone, Debug)]
 pub struct SessionCheck {
     pub sessions: SessionStore,
+    pub accounts: AccountStore,
     pub clock: Clock,
 }
 
@@ -22,6 +29,8 @@ pub struct AuthUser {
     pub account_id: String,
     /// Identifies the session for sign-out; a hash, never the token.
     pub session_hash: String,
+    /// The account as read for this request (active, at the session's epoch).
+    pub account: Account,
 }
 
 impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
@@ -45,9 +54,16 @@ impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
             .get_live(&session_hash, check.clock.epoch_secs())
             .await?
             .ok_or(ApiError::Unauthorized)?;
+        let account = check
+            .accounts
+            .get(&session.account_id)
+            .await?
+            .filter(|a| a.status == AccountStatus::Active && a.session_epoch == session.epoch)
+            .ok_or(ApiError::Unauthorized)?;
         Ok(Self {
             account_id: session.account_id,
             session_hash,
+            account,
         })
     }
 }

@@ -1,0 +1,390 @@
+//! The fault mode of the local AWS endpoint: a proxy in front of moto that answers, at
+//! a configured rate and seed, the failures real AWS answers and moto never does —
+//! throttling (`ThrottlingException`, `ProvisionedThroughputExceededException`, S3
+//! `SlowDown`), internal errors (500), dropped connections, added latency — and
+//! cancels a DynamoDB transaction with `TransactionConflict` when it touches an item
+//! that another transaction in flight touches, as DynamoDB does.
+//!
+//! The functions' clients go through it; the SDK's own retries stay on, so what the
+//! code must survive is what gets past them. The stack's own provisioning and the
+//! tests' inspection go straight to moto. Presigned requests (a browser's upload or
+//! download) are passed through untouched: they are not the code's calls.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::net::TcpListener;
+
+/// How hard the local endpoint is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaultSettings {
+    /// Share of the code's AWS requests answered with a failure (0.0 to 1.0).
+    pub rate: f64,
+    /// Seed of the choice of failures, so a run can be repeated.
+    pub seed: u64,
+    /// Every request waits up to this long before it is forwarded.
+    pub max_latency: Duration,
+}
+
+/// What the proxy has done, for a test to report.
+#[derive(Debug, Default)]
+pub struct FaultCounts {
+    pub requests: AtomicU64,
+    pub injected: AtomicU64,
+    pub conflicts: AtomicU64,
+}
+
+impl FaultCounts {
+    /// `(requests, injected failures, transaction conflicts)`.
+    pub fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.requests.load(Ordering::Relaxed),
+            self.injected.load(Ordering::Relaxed),
+            self.conflicts.load(Ordering::Relaxed),
+        )
+    }
+}
+
+struct Proxy {
+    upstream: String,
+    settings: FaultSettings,
+    rng: Mutex<StdRng>,
+    http: reqwest::Client,
+    /// Keys of the items that transactions in flight touch.
+    in_flight: Mutex<HashMap<u64, HashSet<String>>>,
+    next_id: AtomicU64,
+    counts: Arc<FaultCounts>,
+}
+
+pub struct FaultProxy {
+    pub endpoint: String,
+    pub counts: Arc<FaultCounts>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl FaultProxy {
+    pub async fn start(upstream: &str, settings: FaultSettings) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let endpoint = format!("http://{}", listener.local_addr()?);
+        let counts = Arc::new(FaultCounts::default());
+        let proxy = Arc::new(Proxy {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
+            settings,
+            http: reqwest::Client::new(),
+            in_flight: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            counts: counts.clone(),
+        });
+        let app = Router::new().fallback(forward).with_state(proxy);
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self {
+            endpoint,
+            counts,
+            task,
+        })
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Service {
+    DynamoDb,
+    Sqs,
+    Ses,
+    S3,
+}
+
+fn service_of(headers: &HeaderMap, path: &str) -> Service {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if target.starts_with("DynamoDB_") {
+        Service::DynamoDb
+    } else if target.starts_with("AmazonSQS") {
+        Service::Sqs
+    } else if path.starts_with("/v2/email") {
+        Service::Ses
+    } else {
+        Service::S3
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    Throttle,
+    Internal,
+    Drop,
+}
+
+async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
+    proxy.counts.requests.fetch_add(1, Ordering::Relaxed);
+    let (parts, body) = req.into_parts();
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "/".into());
+    let presigned = path_and_query.contains("X-Amz-Signature");
+    let service = service_of(&parts.headers, parts.uri.path());
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        Err(_) => return StatusCode::BAD_REQUEST.into_response(),
+    };
+    let (delay, fault) = {
+        let mut rng = proxy.rng.lock().unwrap();
+        let delay = if proxy.settings.max_latency.is_zero() {
+            Duration::ZERO
+        } else {
+            proxy.settings.max_latency.mul_f64(rng.random::<f64>())
+        };
+        let fault = (!presigned && rng.random::<f64>() < proxy.settings.rate).then(|| {
+            match rng.random_range(0..3) {
+                0 => Fault::Throttle,
+                1 => Fault::Internal,
+                _ => Fault::Drop,
+            }
+        });
+        (delay, fault)
+    };
+    tokio::time::sleep(delay).await;
+    if let Some(fault) = fault {
+        proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
+        return injected(service, fault);
+    }
+    // A transaction that touches an item another one in flight touches is cancelled.
+    let mut guard = None;
+    if service == Service::DynamoDb
+        && parts
+            .headers
+            .get("x-amz-target")
+            .is_some_and(|t| t.as_bytes().ends_with(b".TransactWriteItems"))
+    {
+        let keys = transaction_keys(&body);
+        let id = proxy.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut in_flight = proxy.in_flight.lock().unwrap();
+        let busy: Vec<bool> = keys
+            .iter()
+            .map(|k| in_flight.values().any(|set| set.contains(k)))
+            .collect();
+        if busy.iter().any(|b| *b) {
+            proxy.counts.conflicts.fetch_add(1, Ordering::Relaxed);
+            return transaction_conflict(&busy);
+        }
+        in_flight.insert(id, keys.into_iter().collect());
+        guard = Some(InFlight {
+            proxy: proxy.clone(),
+            id,
+        });
+    }
+    let mut out = proxy
+        .http
+        .request(
+            parts.method.clone(),
+            format!("{}{path_and_query}", proxy.upstream),
+        )
+        .body(body);
+    for (name, value) in parts.headers.iter() {
+        if name != "host" && name != "content-length" {
+            out = out.header(name, value);
+        }
+    }
+    let answer = out.send().await;
+    drop(guard);
+    match answer {
+        Ok(res) => {
+            let status = res.status();
+            let headers = res.headers().clone();
+            let bytes = res.bytes().await.unwrap_or_default();
+            let mut response = Response::new(Body::from(bytes));
+            *response.status_mut() = status;
+            for (name, value) in headers.iter() {
+                if name != "content-length" && name != "transfer-encoding" {
+                    response.headers_mut().insert(name, value.clone());
+                }
+            }
+            response
+        }
+        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
+    }
+}
+
+/// Removes a transaction's keys from the in-flight set when it is answered.
+struct InFlight {
+    proxy: Arc<Proxy>,
+    id: u64,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.proxy.in_flight.lock() {
+            m.remove(&self.id);
+        }
+    }
+}
+
+/// `table/key` of every item a `TransactWriteItems` request touches, in order.
+fn transaction_keys(body: &Bytes) -> Vec<String> {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Vec::new();
+    };
+    v["TransactItems"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|item| {
+            let (op, inner) = item
+                .as_object()
+                .and_then(|o| o.iter().next())
+                .map(|(k, v)| (k.as_str(), v))
+                .unwrap_or(("", &serde_json::Value::Null));
+            let key = if op == "Put" {
+                &inner["Item"]["pk"]
+            } else {
+                &inner["Key"]["pk"]
+            };
+            format!("{}/{}", inner["TableName"], key)
+        })
+        .collect()
+}
+
+fn json_error(status: StatusCode, kind: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "__type": kind, "message": message }).to_string();
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    r
+}
+
+fn transaction_conflict(busy: &[bool]) -> Response {
+    let reasons: Vec<serde_json::Value> = busy
+        .iter()
+        .map(|b| {
+            if *b {
+                serde_json::json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" })
+            } else {
+                serde_json::json!({ "Code": "None" })
+            }
+        })
+        .collect();
+    let codes: Vec<&str> = busy
+        .iter()
+        .map(|b| if *b { "TransactionConflict" } else { "None" })
+        .collect();
+    let body = serde_json::json!({
+        "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+        "Message": format!("Transaction cancelled, please refer cancellation reasons for specific reasons [{}]", codes.join(", ")),
+        "CancellationReasons": reasons,
+    });
+    let mut r = (StatusCode::BAD_REQUEST, body.to_string()).into_response();
+    r.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    r
+}
+
+/// The failure as the service answers it.
+fn injected(service: Service, fault: Fault) -> Response {
+    match (service, fault) {
+        (_, Fault::Drop) => {
+            // Headers promise a body that never comes: the connection breaks mid-answer.
+            let stream = futures_util::stream::once(async {
+                Err::<Bytes, std::io::Error>(std::io::Error::other("connection reset"))
+            });
+            let mut r = Response::new(Body::from_stream(stream));
+            r.headers_mut()
+                .insert("content-length", HeaderValue::from_static("64"));
+            r
+        }
+        (Service::DynamoDb, Fault::Throttle) => json_error(
+            StatusCode::BAD_REQUEST,
+            "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+            "The level of configured provisioned throughput for the table was exceeded.",
+        ),
+        (Service::DynamoDb, Fault::Internal) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "com.amazonaws.dynamodb.v20120810#InternalServerError",
+            "Internal server error",
+        ),
+        (Service::Sqs, Fault::Throttle) => json_error(
+            StatusCode::BAD_REQUEST,
+            "com.amazonaws.sqs#ThrottlingException",
+            "Rate exceeded",
+        ),
+        (Service::Sqs, Fault::Internal) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "com.amazonaws.sqs#InternalError",
+            "We encountered an internal error. Please try again.",
+        ),
+        (Service::Ses, Fault::Throttle) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            r#"{"message":"Maximum sending rate exceeded."}"#,
+        )
+            .into_response(),
+        (Service::Ses, Fault::Internal) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            r#"{"message":"Internal failure"}"#,
+        )
+            .into_response(),
+        (Service::S3, Fault::Throttle) => s3_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "SlowDown",
+            "Please reduce your request rate.",
+        ),
+        (Service::S3, Fault::Internal) => s3_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError",
+            "We encountered an internal error. Please try again.",
+        ),
+    }
+}
+
+fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>local</RequestId></Error>"
+    );
+    let mut r = (status, body).into_response();
+    r.headers_mut()
+        .insert("content-type", HeaderValue::from_static("application/xml"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transactions_items_are_named_by_table_and_key() {
+        let body = Bytes::from(
+            r#"{"TransactItems":[{"Put":{"TableName":"l","Item":{"pk":{"S":"entry#debit:vid_1"}}}},{"Update":{"TableName":"l","Key":{"pk":{"S":"balance#acc_1"}}}}]}"#,
+        );
+        assert_eq!(
+            transaction_keys(&body),
+            [
+                r#""l"/{"S":"entry#debit:vid_1"}"#,
+                r#""l"/{"S":"balance#acc_1"}"#
+            ]
+        );
+    }
+}
