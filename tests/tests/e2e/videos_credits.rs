@@ -310,3 +310,42 @@ async fn r20_r05_three_refused_prompts_in_30_days_suspend_the_account_and_end_it
     // Refusals cost nothing, before and after.
     assert_eq!(t.balance(&account).await, 3);
 }
+
+/// The same race as DynamoDB runs it: transactions on one balance that overlap are
+/// cancelled with `TransactionConflict` (the local endpoint's fault mode does so, with
+/// latency to make them overlap). The conflicts are retried: no 503, and exactly as
+/// many debits as the credits allow.
+#[tokio::test(flavor = "multi_thread")]
+async fn r11_twenty_concurrent_submissions_through_transaction_conflicts_debit_exactly_five() {
+    let t = TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.faults = Some(e2e_tests::local_stack::faults::FaultSettings {
+            rate: 0.0,
+            seed: 11,
+            max_latency: std::time::Duration::from_millis(30),
+        });
+    })
+    .await;
+    let (token, account) = t.sign_in_email(&unique_email("conflict")).await;
+    t.grant(&account, 2).await;
+    let keys: Vec<String> = (0..20).map(|i| format!("key-{i}")).collect();
+    let submissions = keys.iter().enumerate().map(|(i, key)| {
+        t.submit_video(
+            &token,
+            json!({ "prompt": format!("conflict {i}"), "seconds": 4 }),
+            Some(key),
+        )
+    });
+    let replies = futures_util::future::join_all(submissions).await;
+    for r in replies.iter().filter(|r| r.status != 202) {
+        r.assert_problem(402, "insufficient_credits");
+    }
+    assert_eq!(replies.iter().filter(|r| r.status == 202).count(), 5);
+    let (_, _, conflicts) = t.stack.faults.as_ref().unwrap().counts.snapshot();
+    assert!(conflicts > 0, "the transactions did overlap");
+    let entries = t.ledger(&account).await;
+    assert_eq!(entries.iter().filter(|e| e.kind == "debit").count(), 5);
+    assert_eq!(t.balance(&account).await, 0);
+    assert_eq!(entries.iter().map(|e| e.amount).sum::<i64>(), 0);
+    println!("transaction conflicts injected and retried: {conflicts}");
+}
