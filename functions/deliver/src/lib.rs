@@ -56,13 +56,15 @@ pub async fn deliver(state: &DeliverState, object: &ObjectCreated) -> Result<(),
             tracing::info!(%job_id, "output without a job removed");
             return Ok(());
         }
-        Some(j) if j.status == JobStatus::Deleted => {
+        // Deleted, failed, rejected or expired before the file landed (a slow upload,
+        // a late duplicate): the file must not outlive it.
+        Some(j) if !j.status.is_active() && j.status != JobStatus::Ready => {
             state
                 .blobs
                 .delete(bucket, &object.key)
                 .await
                 .map_err(StepError::retry)?;
-            tracing::info!(%job_id, "output of a deleted job removed");
+            tracing::info!(%job_id, status = j.status.as_str(), "output of an ended job removed");
             return Ok(());
         }
         Some(j) => j,

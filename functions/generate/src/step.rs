@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use shared::adapters::dynamo::videos::Job;
-use shared::adapters::providers::video::{GenerationRequest, Progress, ProviderError, SubmitError};
+use shared::adapters::providers::video::{
+    ByteStream, GenerationRequest, Progress, ProviderError, SubmitError,
+};
 use shared::adapters::s3::ObjectMeta;
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::rfc3339;
@@ -181,9 +184,10 @@ async fn store_output(state: &GenerateState, job: &Job, handle: &str) -> Result<
             return Ok(());
         }
     };
-    let stream = match state.provider.download(&output).await {
-        Ok(s) => s,
-        Err(_) => return again(state, job, wait).await,
+    let deadline = tokio::time::Instant::now() + state.policy.provider_download_deadline;
+    let stream = match tokio::time::timeout_at(deadline, state.provider.download(&output)).await {
+        Ok(Ok(s)) => until(deadline, s),
+        Ok(Err(_)) | Err(_) => return again(state, job, wait).await,
     };
     let model = state.provider.model(job.mode).to_owned();
     let meta = ObjectMeta {
@@ -205,4 +209,24 @@ async fn store_output(state: &GenerateState, job: &Job, handle: &str) -> Result<
             again(state, job, wait).await
         }
     }
+}
+
+/// The download as a stream that fails once `deadline` passes: the upload then stops
+/// and aborts its multipart upload, and the message is looked at again later, instead
+/// of a stalled provider holding the whole batch until Lambda's timeout.
+fn until(deadline: tokio::time::Instant, source: ByteStream) -> ByteStream {
+    Box::pin(futures_util::stream::unfold(
+        Some(source),
+        move |source| async move {
+            let mut source = source?;
+            match tokio::time::timeout_at(deadline, source.next()).await {
+                Ok(Some(item)) => Some((item, Some(source))),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(ProviderError::Transient("download deadline passed".into())),
+                    None,
+                )),
+            }
+        },
+    ))
 }

@@ -67,8 +67,12 @@ impl Moderation {
         match answer.decision.as_str() {
             "allow" => Ok(Verdict::Allow),
             "deny" | "flag" => Ok(Verdict::Deny),
-            // A decision we do not know is not an allow.
-            _ => Ok(Verdict::Deny),
+            // A decision we do not know is neither an allow nor a violation to count
+            // against the person (three of those would suspend them): refuse for now.
+            other => Err(ModerationUnavailable(format!(
+                "unknown decision {:?}",
+                other.chars().take(32).collect::<String>()
+            ))),
         }
     }
 }

@@ -319,7 +319,7 @@ async fn checked_upload(
     }
     let upload = state
         .videos
-        .get_upload(upload_id)
+        .get_upload(upload_id, state.clock.epoch_secs())
         .await?
         .filter(|u| u.owner == account_id)
         .ok_or(ApiError::NotFound)?;

@@ -126,6 +126,7 @@ pub async fn create(
             size: req.size,
             created_at: rfc3339(state.clock.now()),
             expires_epoch,
+            retained_until: now + state.policy.input_retention.as_secs() as i64,
         })
         .await?;
     tracing::info!(event = "upload_created", account_id = %user.account_id, upload_id = %id, "upload link issued");

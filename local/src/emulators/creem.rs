@@ -1,6 +1,7 @@
 //! Creem's API, locally (as `https://api.creem.io`, under `/_local/creem/api`): the
 //! prompt moderation call. Decisions: `deny` for a prompt containing
-//! `moderation-deny`, `flag` for `moderation-flag`, `allow` otherwise.
+//! `moderation-deny`, `flag` for `moderation-flag`, an unknown `review` for
+//! `moderation-unknown`, `allow` otherwise.
 
 use std::sync::{Arc, Mutex};
 
@@ -61,6 +62,9 @@ async fn moderate(
         "deny"
     } else if prompt.contains("moderation-flag") {
         "flag"
+    } else if prompt.contains("moderation-unknown") {
+        // A decision this client does not know (a value Creem may add later).
+        "review"
     } else {
         "allow"
     };

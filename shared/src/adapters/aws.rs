@@ -87,12 +87,22 @@ impl Intercept for Counter {
     }
 }
 
+/// Every AWS call has a deadline well below the functions' timeouts: a connection that
+/// hangs fails its attempt (which the SDK retries) instead of the whole invocation.
+fn timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .operation_attempt_timeout(std::time::Duration::from_secs(15))
+        .build()
+}
+
 impl AwsClients {
     /// Loads the SDK configuration once (credentials chain, pinned region, optional
     /// endpoint override for the local AWS endpoint) and derives every client from it.
     pub async fn load(settings: &AwsSettings) -> Self {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(settings.region.clone()));
+            .region(Region::new(settings.region.clone()))
+            .timeout_config(timeouts());
         if let Some(url) = &settings.endpoint_url {
             loader = loader.endpoint_url(url);
         }
@@ -104,6 +114,7 @@ impl AwsClients {
     pub async fn load_local(region: &str, endpoint: &str) -> Self {
         let sdk = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
+            .timeout_config(timeouts())
             .endpoint_url(endpoint)
             .credentials_provider(aws_credential_types::Credentials::new(
                 "local",

@@ -70,6 +70,10 @@ pub struct Policy {
     pub provider_retry_base: Duration,
     /// R13: submission attempts before a job fails.
     pub provider_max_submits: u32,
+    /// R13: the whole download of an output, from its first byte to its last, must end
+    /// within this; `generate` runs for at most 60 s (see the template), and a stalled
+    /// download must not take the other messages of its batch down with it.
+    pub provider_download_deadline: Duration,
     /// R15: inputs are deleted this long after upload.
     pub input_retention: Duration,
     /// R15: outputs are deleted this long after completion.
@@ -118,6 +122,7 @@ impl Default for Policy {
             generation_deadline: 30 * MINUTE,
             provider_retry_base: Duration::from_secs(2),
             provider_max_submits: 6,
+            provider_download_deadline: Duration::from_secs(40),
             input_retention: DAY,
             output_retention: 7 * DAY,
             download_link_ttl: 15 * MINUTE,

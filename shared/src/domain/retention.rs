@@ -71,8 +71,8 @@ pub const MAP: &[DataClass] = &[
     },
     DataClass {
         name: "upload records",
-        requirements: "R14",
-        period: |p| p.upload_link_ttl,
+        requirements: "R14, R15",
+        period: |p| p.input_retention,
         mechanism: Mechanism::TtlAndReadCheck {
             table: "VideosTable",
         },

@@ -28,6 +28,8 @@ enum Download {
     Whole(Vec<u8>),
     /// These bytes, then a broken connection.
     BreaksAfter(Vec<u8>),
+    /// These bytes, then nothing more, ever.
+    StallsAfter(Vec<u8>),
 }
 
 /// A provider that answers from a script and records what it was asked.
@@ -103,15 +105,20 @@ impl VideoProvider for Scripted {
     ) -> Answer<'a, Result<ByteStream, ProviderError>> {
         self.log("download");
         Box::pin(async move {
-            let chunks: Vec<Result<Bytes, ProviderError>> =
-                match Self::next(&self.downloads, "downloads") {
-                    Download::Whole(bytes) => vec![Ok(Bytes::from(bytes))],
-                    Download::BreaksAfter(bytes) => vec![
-                        Ok(Bytes::from(bytes)),
-                        Err(ProviderError::Transient("connection reset".into())),
-                    ],
-                };
-            let stream: ByteStream = Box::pin(futures_util::stream::iter(chunks));
+            use futures_util::StreamExt;
+            let stream: ByteStream = match Self::next(&self.downloads, "downloads") {
+                Download::Whole(bytes) => {
+                    Box::pin(futures_util::stream::iter([Ok(Bytes::from(bytes))]))
+                }
+                Download::BreaksAfter(bytes) => Box::pin(futures_util::stream::iter([
+                    Ok(Bytes::from(bytes)),
+                    Err(ProviderError::Transient("connection reset".into())),
+                ])),
+                Download::StallsAfter(bytes) => Box::pin(
+                    futures_util::stream::iter([Ok(Bytes::from(bytes))])
+                        .chain(futures_util::stream::pending()),
+                ),
+            };
             Ok(stream)
         })
     }
@@ -134,7 +141,11 @@ struct Bench {
 
 impl Bench {
     async fn new() -> Self {
-        let t = TestStack::start_opts(|o| o.consumers = false).await;
+        let t = TestStack::start_opts(|o| {
+            o.consumers = false;
+            o.policy.provider_download_deadline = Duration::from_secs(1);
+        })
+        .await;
         let provider = Arc::new(Scripted::default());
         let env = Env::from_map(t.stack.envs["generate"].clone());
         let state = GenerateState::with_provider(&t.stack.base, &env, provider.clone())
@@ -367,4 +378,29 @@ async fn r13_a_download_that_breaks_half_way_leaves_no_partial_file_and_is_retri
     // The next look stores the whole file.
     b.step(&id).await.unwrap();
     assert_eq!(b.t.head_output(&id).await.content_length(), Some(2048));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_a_stalled_download_ends_at_its_deadline_not_at_the_functions_timeout() {
+    let b = Bench::new().await;
+    let id = b.job().await;
+    b.provider.will_submit([Ok("handle-4".into())]);
+    b.provider.will_report([Ok(Progress::Completed)]);
+    b.provider
+        .will_download([Download::StallsAfter(vec![3u8; PART_SIZE + 10])]);
+    b.step(&id).await.unwrap();
+    b.drain_queue().await;
+    let started = std::time::Instant::now();
+    b.step(&id).await.unwrap();
+    let took = started.elapsed();
+    let deadline = b.t.stack.base.policy.provider_download_deadline;
+    assert!(
+        took >= deadline && took < deadline + Duration::from_secs(5),
+        "{took:?}"
+    );
+    assert!(!b.output_exists(&id).await);
+    assert_eq!(b.multipart_uploads_in_progress().await, 0, "aborted");
+    assert_eq!(b.status(&id).await.0, JobStatus::Generating);
+    let (visible, delayed) = b.queued().await;
+    assert_eq!(visible + delayed, 1, "looked at again later");
 }

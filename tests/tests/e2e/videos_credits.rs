@@ -349,3 +349,32 @@ async fn r11_twenty_concurrent_submissions_through_transaction_conflicts_debit_e
     assert_eq!(entries.iter().map(|e| e.amount).sum::<i64>(), 0);
     println!("transaction conflicts injected and retried: {conflicts}");
 }
+
+/// A moderation answer this service does not know is not a violation: the prompt is
+/// refused for now (503, nothing charged) and never counts toward a suspension.
+#[tokio::test(flavor = "multi_thread")]
+async fn r18_r20_an_unknown_moderation_decision_is_unavailable_not_a_violation() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.sign_in_email(&unique_email("unknown-mod")).await;
+    for i in 0..4 {
+        let r = t
+            .submit_video(
+                &token,
+                json!({ "prompt": format!("a harbour at dawn {i} moderation-unknown"), "seconds": 4 }),
+                None,
+            )
+            .await;
+        r.assert_problem(503, "moderation_unavailable");
+        assert!(r.headers.get("retry-after").is_some());
+    }
+    assert_eq!(t.balance(&account).await, 3, "nothing charged");
+    // Not suspended: the session still works and a plain prompt goes through.
+    let ok = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a harbour at dawn", "seconds": 4 }),
+            None,
+        )
+        .await;
+    assert_eq!(ok.status, 202, "{}", ok.body);
+}

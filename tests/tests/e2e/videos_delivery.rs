@@ -263,7 +263,7 @@ async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn r15_an_output_whose_job_was_deleted_or_never_existed_is_removed() {
+async fn r15_an_output_whose_job_was_deleted_failed_or_never_existed_is_removed() {
     let t = TestStack::start_opts(|o| {
         o.consumers = false;
         fast(&mut o.policy);
@@ -293,4 +293,24 @@ async fn r15_an_output_whose_job_was_deleted_or_never_existed_is_removed() {
         )
         .await
     );
+    // A job that failed, whose file lands late anyway.
+    let (token, _) = t.sign_in_email(&e2e_tests::unique_email("late")).await;
+    let r = t
+        .submit_video(
+            &token,
+            serde_json::json!({ "prompt": "this will emulator-fail", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    t.pump_until(&token, &id, "failed", 20).await;
+    put(format!("videos/{id}.mp4")).await.unwrap();
+    for _ in 0..3 {
+        t.pump("deliver").await;
+    }
+    assert!(
+        !t.object_exists("OutputsBucket", &format!("videos/{id}.mp4"))
+            .await
+    );
+    assert_eq!(t.stored_job(&id).await.status.as_str(), "failed");
 }

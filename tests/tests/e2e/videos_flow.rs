@@ -475,3 +475,33 @@ async fn r38_malformed_ids_and_cursors_are_refused_before_storage() {
         .assert_problem(422, "invalid_request");
     assert_eq!(t.balance(&account).await, 3);
 }
+
+/// An upload's record lives as long as its input (R15), by TTL, and is read as gone
+/// from then on, whatever DynamoDB's TTL has not deleted yet.
+#[tokio::test(flavor = "multi_thread")]
+async fn r14_r15_an_upload_past_the_input_retention_is_gone() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, _) = t.sign_in_email(&unique_email("old-upload")).await;
+    let upload = t.upload(&token, "image/png", png_bytes()).await;
+    let item = t
+        .scan("VideosTable")
+        .await
+        .into_iter()
+        .find(|i| i["pk"].as_s().unwrap() == &format!("upload#{upload}"))
+        .unwrap();
+    let ttl: i64 = item["ttl"].as_n().unwrap().parse().unwrap();
+    let retention = t.stack.base.policy.input_retention.as_secs() as i64;
+    assert!(
+        (ttl - t.clock.epoch_secs() - retention).abs() <= 5,
+        "TTL = upload + 24 h"
+    );
+    t.clock
+        .advance(t.stack.base.policy.input_retention + Duration::from_secs(1));
+    t.submit_video(
+        &token,
+        json!({ "prompt": "too late", "upload_id": upload, "seconds": 4 }),
+        None,
+    )
+    .await
+    .assert_problem(404, "not_found");
+}

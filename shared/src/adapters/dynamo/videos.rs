@@ -54,7 +54,11 @@ pub struct Upload {
     pub content_type: String,
     pub size: u64,
     pub created_at: String,
+    /// When the upload link expires (epoch seconds).
     pub expires_epoch: i64,
+    /// When the record goes with its input (R15, epoch seconds): its TTL, and read as
+    /// gone from then on.
+    pub retained_until: i64,
 }
 
 fn job_pk(id: &str) -> String {
@@ -307,16 +311,23 @@ impl VideoStore {
             ("size".to_owned(), n(upload.size)),
             ("created_at".to_owned(), s(&upload.created_at)),
             ("expires_epoch".to_owned(), n(upload.expires_epoch)),
-            ("ttl".to_owned(), n(upload.expires_epoch)),
+            ("ttl".to_owned(), n(upload.retained_until)),
         ]);
         super::put(&self.client, &self.table, item, true).await
     }
 
-    pub async fn get_upload(&self, id: &str) -> Result<Option<Upload>, StoreError> {
+    /// The upload, unless it is past its retention at `now` (DynamoDB's TTL deletes
+    /// days late).
+    pub async fn get_upload(&self, id: &str, now: i64) -> Result<Option<Upload>, StoreError> {
         let Some(i) = super::get_by_pk(&self.client, &self.table, upload_pk(id)).await? else {
             return Ok(None);
         };
+        let retained_until = get_i64(&i, "ttl")?;
+        if retained_until <= now {
+            return Ok(None);
+        }
         Ok(Some(Upload {
+            retained_until,
             id: get_s(&i, "id")?,
             owner: get_s(&i, "owner")?,
             key: get_s(&i, "key")?,
