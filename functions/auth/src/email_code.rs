@@ -14,7 +14,7 @@ use shared::domain::email::EmailAddress;
 use shared::edge::http::{ApiJson, ClientIp};
 use shared::edge::openapi::{Problem, email_schema};
 use shared::edge::problem::unavailable;
-use shared::edge::problem::within_limit;
+use shared::edge::problem::{not_used_up, within_limit};
 use utoipa::ToSchema;
 
 use crate::signin::{
@@ -158,6 +158,15 @@ pub async fn verify(
         now,
     )
     .await?;
+    // Wrong codes for this address, whichever code they were for.
+    not_used_up(
+        &state.limits,
+        "verify_fail_email",
+        email.as_str(),
+        policy.failed_verifications_per_address,
+        now,
+    )
+    .await?;
 
     let email_hash = state.keyed_hash("email", email.as_str());
     let stored = state
@@ -179,6 +188,15 @@ pub async fn verify(
             Err(e) => return Err(e.into()),
         };
         tracing::info!(event = "sign_in_code_wrong", attempts, "wrong sign-in code");
+        state
+            .limits
+            .hit(
+                "verify_fail_email",
+                email.as_str(),
+                policy.failed_verifications_per_address,
+                now,
+            )
+            .await?;
         return Err(ApiError::InvalidCode);
     }
 

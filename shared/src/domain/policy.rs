@@ -41,6 +41,9 @@ pub struct Policy {
     pub codes_per_ip: Limit,
     /// R39: code verifications from one client IP (guessing across many addresses).
     pub verifications_per_ip: Limit,
+    /// R02, R39: wrong codes for one address, across all its codes: a new code does not
+    /// give a guesser five more tries.
+    pub failed_verifications_per_address: Limit,
     /// R39: Google sign-ins from one client IP.
     pub google_signins_per_ip: Limit,
     /// R05: how long a session lives.
@@ -107,6 +110,7 @@ impl Default for Policy {
             codes_per_address: Limit::per_hour(5),
             codes_per_ip: Limit::per_hour(20),
             verifications_per_ip: Limit::per_hour(60),
+            failed_verifications_per_address: Limit::per_hour(10),
             google_signins_per_ip: Limit::per_hour(60),
             session_ttl: 30 * DAY,
             jwks_min_refetch: MINUTE,

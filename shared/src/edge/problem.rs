@@ -194,7 +194,23 @@ pub async fn within_limit(
     limit: Limit,
     now: i64,
 ) -> Result<(), ApiError> {
-    match limiter.hit(scope, subject, limit, now).await? {
+    refuse_if_limited(scope, limiter.hit(scope, subject, limit, now).await?)
+}
+
+/// A limit already used up, answered as [`within_limit`] does, without counting this
+/// request (the count is kept by what it limits, such as wrong codes).
+pub async fn not_used_up(
+    limiter: &RateLimiter,
+    scope: &str,
+    subject: &str,
+    limit: Limit,
+    now: i64,
+) -> Result<(), ApiError> {
+    refuse_if_limited(scope, limiter.peek(scope, subject, limit, now).await?)
+}
+
+fn refuse_if_limited(scope: &str, decision: Decision) -> Result<(), ApiError> {
+    match decision {
         Decision::Allowed => Ok(()),
         Decision::Limited { retry_after } => {
             tracing::info!(

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use e2e_tests::{TestStack, unique_email};
+use shared::domain::policy::Policy;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn r02_start_answers_alike_for_known_and_unknown_addresses() {
@@ -247,4 +248,37 @@ async fn r02_r39_twenty_codes_an_hour_per_client_ip() {
     let r = t.start_email(&unique_email("ip-over")).await;
     r.assert_problem(429, "rate_limited");
     assert!(r.headers.contains_key("retry-after"));
+}
+
+/// A new code does not give a guesser five more tries: wrong codes are counted per
+/// address across codes, and past the cap even the right code waits (429).
+#[tokio::test(flavor = "multi_thread")]
+async fn r02_r39_wrong_codes_are_capped_per_address_across_codes() {
+    let t = TestStack::start_with(Policy {
+        failed_verifications_per_address: shared::domain::policy::Limit::per_hour(6),
+        ..Policy::default()
+    })
+    .await;
+    let email = unique_email("guesser");
+    let mut wrong_total = 0;
+    for _ in 0..2 {
+        assert_eq!(t.start_email(&email).await.status, 202);
+        let code = t.latest_code(&email).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..3 {
+            t.verify(&email, wrong, Some(true))
+                .await
+                .assert_problem(400, "invalid_code");
+            wrong_total += 1;
+        }
+    }
+    assert_eq!(wrong_total, 6);
+    assert_eq!(t.start_email(&email).await.status, 202);
+    let code = t.latest_code(&email).await;
+    let r = t.verify(&email, &code, Some(true)).await;
+    r.assert_problem(429, "rate_limited");
+    assert!(r.headers.get("retry-after").is_some());
+    // Another address is not affected.
+    let other = unique_email("innocent");
+    t.sign_in_email(&other).await;
 }

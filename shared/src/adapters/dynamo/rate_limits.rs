@@ -36,6 +36,35 @@ impl RateLimiter {
         }
     }
 
+    /// Decides without counting: whether `subject` has used up `limit` in the current
+    /// window (a strongly consistent read of its counter).
+    pub async fn peek(
+        &self,
+        scope: &str,
+        subject: &str,
+        limit: Limit,
+        now: i64,
+    ) -> Result<Decision, StoreError> {
+        let (pk, window_end) = self.counter(scope, subject, limit, now);
+        let hits = super::get_by_pk(&self.client, &self.table, pk)
+            .await?
+            .map(|i| get_i64(&i, "hits"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(decide(hits >= i64::from(limit.max), window_end, now))
+    }
+
+    /// The counter's key and the end of its window.
+    fn counter(&self, scope: &str, subject: &str, limit: Limit, now: i64) -> (String, i64) {
+        let window = limit.window.as_secs().max(1) as i64;
+        let index = now.div_euclid(window);
+        let subject_hash = keyed_hash(&self.key, "ratelimit", subject);
+        (
+            format!("{scope}#{subject_hash}#{index}"),
+            (index + 1) * window,
+        )
+    }
+
     /// Counts one event for `subject` in `scope` at `now` (epoch seconds) and decides.
     pub async fn hit(
         &self,
@@ -44,15 +73,12 @@ impl RateLimiter {
         limit: Limit,
         now: i64,
     ) -> Result<Decision, StoreError> {
-        let window = limit.window.as_secs().max(1) as i64;
-        let index = now.div_euclid(window);
-        let window_end = (index + 1) * window;
-        let subject_hash = keyed_hash(&self.key, "ratelimit", subject);
+        let (pk, window_end) = self.counter(scope, subject, limit, now);
         let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("{scope}#{subject_hash}#{index}")))
+            .key("pk", s(pk))
             .update_expression("ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)")
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":one", n(1))
@@ -67,12 +93,16 @@ impl RateLimiter {
             .map(|a| get_i64(a, "hits"))
             .transpose()?
             .unwrap_or(1);
-        Ok(if hits > i64::from(limit.max) {
-            Decision::Limited {
-                retry_after: Duration::from_secs((window_end - now).max(1) as u64),
-            }
-        } else {
-            Decision::Allowed
-        })
+        Ok(decide(hits > i64::from(limit.max), window_end, now))
+    }
+}
+
+fn decide(over: bool, window_end: i64, now: i64) -> Decision {
+    if over {
+        Decision::Limited {
+            retry_after: Duration::from_secs((window_end - now).max(1) as u64),
+        }
+    } else {
+        Decision::Allowed
     }
 }

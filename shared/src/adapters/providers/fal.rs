@@ -59,6 +59,29 @@ impl FalClient {
         }))
     }
 
+    /// The stored handle, if every URL in it is on the configured queue host: the key
+    /// goes with each request to them, so a handle (stored data) must not be able to
+    /// send it anywhere else.
+    fn handle(&self, stored: &str) -> Result<Handle, ProviderError> {
+        let h = Handle::parse(stored)?;
+        let prefix = format!("{}/", self.queue_url);
+        let urls_ok = [&h.status_url, &h.response_url, &h.cancel_url]
+            .iter()
+            .all(|u| u.starts_with(&prefix));
+        // The id goes into a path of the API host: no `/` or `..` in it.
+        let id_ok = !h.request_id.is_empty()
+            && h.request_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if urls_ok && id_ok {
+            Ok(h)
+        } else {
+            Err(ProviderError::Failed(
+                "handle points outside the provider's queue".into(),
+            ))
+        }
+    }
+
     fn auth(&self) -> String {
         format!("Key {}", self.key)
     }
@@ -129,7 +152,7 @@ impl FalClient {
             #[serde(default)]
             error: Option<serde_json::Value>,
         }
-        let h = Handle::parse(handle)?;
+        let h = self.handle(handle)?;
         let res = self
             .http
             .get()
@@ -168,7 +191,7 @@ impl FalClient {
         struct Result_ {
             video: Video,
         }
-        let h = Handle::parse(handle)?;
+        let h = self.handle(handle)?;
         let res = self
             .http
             .get()
@@ -217,7 +240,7 @@ impl FalClient {
     }
 
     async fn do_cancel(&self, handle: &str) -> Result<(), ProviderError> {
-        let h = Handle::parse(handle)?;
+        let h = self.handle(handle)?;
         let res = self
             .http
             .get()
@@ -239,7 +262,7 @@ impl FalClient {
     }
 
     async fn do_delete(&self, handle: &str) -> Result<(), ProviderError> {
-        let h = Handle::parse(handle)?;
+        let h = self.handle(handle)?;
         let res = self
             .http
             .get()
@@ -291,5 +314,57 @@ impl VideoProvider for FalClient {
     }
     fn delete<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<(), ProviderError>> {
         Box::pin(self.do_delete(handle))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Arc<dyn VideoProvider> {
+        let env = Env::from_map(
+            [
+                ("FAL_QUEUE_URL", "https://queue.fal.run"),
+                ("FAL_API_URL", "https://api.fal.ai/v1"),
+                ("FAL_TEXT_MODEL", "fal-ai/veo3.1"),
+                ("FAL_IMAGE_MODEL", "fal-ai/veo3.1/image-to-video"),
+                ("FAL_KEY", "secret-key"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        );
+        FalClient::from_env(&env, LazyClient::new()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn r16_the_key_is_sent_only_to_the_configured_queue_host() {
+        let fal = client();
+        for evil in [
+            "https://evil.example/requests/1/status",
+            "https://queue.fal.run.evil.example/requests/1/status",
+            "http://queue.fal.run/requests/1/status",
+        ] {
+            let handle = serde_json::json!({
+                "request_id": "1",
+                "status_url": evil,
+                "response_url": "https://queue.fal.run/fal-ai/veo3.1/requests/1",
+                "cancel_url": "https://queue.fal.run/fal-ai/veo3.1/requests/1/cancel",
+            })
+            .to_string();
+            // Refused before any request is made (no network is reached in this test).
+            assert!(
+                matches!(fal.progress(&handle).await, Err(ProviderError::Failed(_))),
+                "{evil}"
+            );
+            assert!(
+                matches!(fal.cancel(&handle).await, Err(ProviderError::Failed(_))),
+                "{evil}"
+            );
+            assert!(
+                matches!(fal.delete(&handle).await, Err(ProviderError::Failed(_))),
+                "{evil}"
+            );
+        }
     }
 }
