@@ -166,6 +166,18 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         (delay, fault)
     };
     tokio::time::sleep(delay).await;
+    if service == Service::Ses && refuses_recipient(&body) {
+        let mut r = json_error(
+            StatusCode::BAD_REQUEST,
+            "MessageRejected",
+            "Email address is on the account-level suppression list.",
+        );
+        r.headers_mut().insert(
+            "x-amzn-ErrorType",
+            HeaderValue::from_static("MessageRejected"),
+        );
+        return r;
+    }
     if let Some(fault) = fault {
         proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
         return injected(service, fault);
@@ -225,6 +237,20 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         }
         Err(_) => StatusCode::BAD_GATEWAY.into_response(),
     }
+}
+
+/// SES refuses some recipients outright (suppressed, malformed for it); in fault mode an
+/// address whose local part ends in `+ses-rejects` plays one.
+fn refuses_recipient(body: &Bytes) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v["Destination"]["ToAddresses"].as_array().map(|to| {
+                to.iter()
+                    .any(|a| a.as_str().is_some_and(|a| a.contains("+ses-rejects@")))
+            })
+        })
+        .unwrap_or(false)
 }
 
 /// Removes a transaction's keys from the in-flight set when it is answered.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use shared::adapters::dynamo::StoreError;
 use shared::adapters::dynamo::codes::StoredCode;
-use shared::adapters::ses::Email;
+use shared::adapters::ses::{Email, MailError};
 use shared::domain::crypto::{constant_time_eq, new_sign_in_code};
 use shared::domain::email::EmailAddress;
 use shared::edge::http::{ApiJson, ClientIp};
@@ -57,6 +57,7 @@ fn parse_email(raw: &str) -> Result<EmailAddress, ApiError> {
     request_body(content = StartRequest, content_type = "application/json"),
     responses(
         (status = 202, description = "A code was emailed (the same answer for any address)", body = Empty),
+        (status = 422, description = "`email_undeliverable`: the mail service refuses this address; or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
     )
@@ -88,17 +89,6 @@ pub async fn start(
 
     let code = new_sign_in_code();
     let email_hash = state.keyed_hash("email", email.as_str());
-    state
-        .codes
-        .put(
-            &email_hash,
-            &StoredCode {
-                code_hash: code_hash(&state, &email_hash, &code),
-                attempts: 0,
-                expires_at: now + policy.code_ttl.as_secs() as i64,
-            },
-        )
-        .await?;
     let minutes = policy.code_ttl.as_secs() / 60;
     let text = format!(
         "Your Sora2 AI sign-in code is {code}.\n\n\
@@ -113,7 +103,23 @@ pub async fn start(
             text: &text,
         })
         .await
-        .map_err(|e| unavailable("ses", e))?;
+        .map_err(|e| match e {
+            // An address SES will not send to: the person's earlier code stays valid.
+            MailError::Rejected(_) => ApiError::EmailUndeliverable,
+            other => unavailable("ses", other),
+        })?;
+    // Stored only once sent: a failed send leaves the earlier code in place.
+    state
+        .codes
+        .put(
+            &email_hash,
+            &StoredCode {
+                code_hash: code_hash(&state, &email_hash, &code),
+                attempts: 0,
+                expires_at: now + policy.code_ttl.as_secs() as i64,
+            },
+        )
+        .await?;
     tracing::info!(event = "sign_in_code_sent", "sign-in code sent");
     Ok((StatusCode::ACCEPTED, Json(Empty {})))
 }

@@ -87,6 +87,8 @@ struct KeyCache {
     fresh_until: Option<Instant>,
     /// When a token with a `kid` missing from fresh keys last caused a fetch.
     last_unknown_kid_fetch: Option<Instant>,
+    /// When a fetch last failed.
+    last_failure: Option<Instant>,
 }
 
 impl KeyCache {
@@ -101,6 +103,7 @@ pub struct GoogleVerifier {
     client_id: String,
     clock: Clock,
     min_refetch: Duration,
+    failure_backoff: Duration,
     default_max_age: Duration,
     leeway: i64,
     cache: RwLock<KeyCache>,
@@ -122,6 +125,7 @@ impl GoogleVerifier {
             client_id: client_id.into(),
             clock,
             min_refetch: policy.jwks_min_refetch,
+            failure_backoff: policy.jwks_failure_backoff,
             default_max_age: policy.jwks_default_max_age,
             leeway: policy.id_token_leeway.as_secs() as i64,
             cache: RwLock::default(),
@@ -165,7 +169,14 @@ impl GoogleVerifier {
         if let Some(found) = self.cached_key(kid).await {
             return found;
         }
+        // Google is failing: answer at once rather than queue behind the fetch lock.
+        if self.failed_lately().await {
+            return Err(IdTokenError::KeysUnavailable);
+        }
         let _guard = self.fetching.lock().await;
+        if self.failed_lately().await {
+            return Err(IdTokenError::KeysUnavailable);
+        }
         // Another request may have fetched while this one waited.
         if let Some(found) = self.cached_key(kid).await {
             return found;
@@ -184,12 +195,23 @@ impl GoogleVerifier {
                 cache.keys.get(kid).cloned().ok_or(IdTokenError::UnknownKey)
             }
             // Stale keys stay usable while Google is unreachable.
-            Err(()) => cache
-                .keys
-                .get(kid)
-                .cloned()
-                .ok_or(IdTokenError::KeysUnavailable),
+            Err(()) => {
+                cache.last_failure = Some(Instant::now());
+                cache
+                    .keys
+                    .get(kid)
+                    .cloned()
+                    .ok_or(IdTokenError::KeysUnavailable)
+            }
         }
+    }
+
+    async fn failed_lately(&self) -> bool {
+        self.cache
+            .read()
+            .await
+            .last_failure
+            .is_some_and(|t| t.elapsed() < self.failure_backoff)
     }
 
     /// The answer the cache alone can give: the key, or a refusal because an unknown

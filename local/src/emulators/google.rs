@@ -52,6 +52,8 @@ pub struct GoogleEmulator {
     keys: Vec<EmulatorKey>,
     published: RwLock<BTreeSet<&'static str>>,
     certs_served: AtomicUsize,
+    /// When set, the key endpoint answers 503, as an outage of Google's would.
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl GoogleEmulator {
@@ -75,10 +77,16 @@ impl GoogleEmulator {
             published: RwLock::new(BTreeSet::from([keys[0].kid])),
             keys,
             certs_served: AtomicUsize::new(0),
+            down: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    /// How many times the JWKS was fetched: tests count refetches with it.
+    /// Takes the key endpoint down (503) or brings it back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// How many times the JWKS was asked for (answered or not): tests count refetches.
     pub fn certs_served(&self) -> usize {
         self.certs_served.load(Ordering::SeqCst)
     }
@@ -99,8 +107,11 @@ impl GoogleEmulator {
     }
 }
 
-async fn certs(State(g): State<Arc<GoogleEmulator>>) -> impl IntoResponse {
+async fn certs(State(g): State<Arc<GoogleEmulator>>) -> axum::response::Response {
     g.certs_served.fetch_add(1, Ordering::SeqCst);
+    if g.down.load(Ordering::SeqCst) {
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     let keys: Vec<Value> = g
         .keys
         .iter()
@@ -114,6 +125,7 @@ async fn certs(State(g): State<Arc<GoogleEmulator>>) -> impl IntoResponse {
         )],
         Json(json!({ "keys": keys })),
     )
+        .into_response()
 }
 
 #[derive(Deserialize)]

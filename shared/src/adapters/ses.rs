@@ -7,6 +7,10 @@ use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
+    /// SES will not send to this address (`MessageRejected`, `BadRequestException`):
+    /// retrying cannot help.
+    #[error("ses refused the message: {0}")]
+    Rejected(String),
     /// Carries SES's error code only: SES messages can quote the recipient's address.
     #[error("ses: {0}")]
     Send(String),
@@ -55,7 +59,12 @@ impl Mailer {
             .content(EmailContent::builder().simple(message).build())
             .send()
             .await
-            .map_err(|e| MailError::Send(e.code().unwrap_or("dispatch_failure").to_owned()))?;
+            .map_err(|e| match e.code() {
+                Some(code @ ("MessageRejected" | "BadRequestException")) => {
+                    MailError::Rejected(code.to_owned())
+                }
+                other => MailError::Send(other.unwrap_or("dispatch_failure").to_owned()),
+            })?;
         Ok(out.message_id.unwrap_or_default())
     }
 }

@@ -51,6 +51,9 @@ pub struct Policy {
     /// R03: the shortest gap between two JWKS fetches caused by unknown key ids, so a
     /// flood of tokens with made-up `kid`s costs one fetch, not one per request.
     pub jwks_min_refetch: Duration,
+    /// R03: after Google's key endpoint failed, sign-ins that need a key not held are
+    /// refused at once (503) for this long instead of each waiting on another fetch.
+    pub jwks_failure_backoff: Duration,
     /// R03: how long JWKS keys are kept when Google's answer has no usable max-age.
     pub jwks_default_max_age: Duration,
     /// R03: clock skew tolerated on a Google ID token's `exp`.
@@ -114,6 +117,7 @@ impl Default for Policy {
             google_signins_per_ip: Limit::per_hour(60),
             session_ttl: 30 * DAY,
             jwks_min_refetch: MINUTE,
+            jwks_failure_backoff: Duration::from_secs(10),
             jwks_default_max_age: HOUR,
             id_token_leeway: MINUTE,
             upload_max_bytes: 10 * 1024 * 1024,

@@ -32,6 +32,8 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the code is wrong, expired or used up; request a new one")]
     InvalidCode,
+    #[error("mail cannot be delivered to this address; check it, or use another")]
+    EmailUndeliverable,
     #[error("the Google ID token is not valid")]
     InvalidIdToken,
     #[error("creating an account needs the statement that you are 13 or older (over_13: true)")]
@@ -68,7 +70,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MalformedJson | Self::InvalidCode => StatusCode::BAD_REQUEST,
-            Self::InvalidField(_) | Self::AgeConfirmationRequired => {
+            Self::InvalidField(_) | Self::AgeConfirmationRequired | Self::EmailUndeliverable => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -103,6 +105,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::InvalidCode => "invalid_code",
             Self::InvalidIdToken => "invalid_id_token",
+            Self::EmailUndeliverable => "email_undeliverable",
             Self::AgeConfirmationRequired => "age_confirmation_required",
             Self::EmailNotVerified => "email_not_verified",
             Self::IdentityNotLinked => "identity_not_linked",

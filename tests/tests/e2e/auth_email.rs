@@ -282,3 +282,27 @@ async fn r02_r39_wrong_codes_are_capped_per_address_across_codes() {
     let other = unique_email("innocent");
     t.sign_in_email(&other).await;
 }
+
+/// An address SES refuses is the caller's mistake, not an outage: 422, and no code is
+/// stored for it (a code is stored only once its email is sent).
+#[tokio::test(flavor = "multi_thread")]
+async fn r02_an_address_the_mail_service_refuses_is_422_and_stores_no_code() {
+    let t = TestStack::start_opts(|o| {
+        o.faults = Some(e2e_tests::local_stack::faults::FaultSettings {
+            rate: 0.0,
+            seed: 1,
+            max_latency: Duration::ZERO,
+        });
+    })
+    .await;
+    let before = t.scan("SessionsTable").await.len();
+    let r = t.start_email("someone+ses-rejects@example.com").await;
+    r.assert_problem(422, "email_undeliverable");
+    assert_eq!(
+        t.scan("SessionsTable").await.len(),
+        before,
+        "no code stored"
+    );
+    // Other addresses are served as usual.
+    t.sign_in_email(&unique_email("fine")).await;
+}

@@ -250,3 +250,33 @@ async fn r03_a_second_google_account_for_a_linked_address_is_a_conflict_not_an_o
     // The first one still signs in.
     assert_eq!(t.google_sign_in(&first, true).await.status, 200);
 }
+
+/// When Google's key endpoint is down, sign-ins that need its keys are refused at once
+/// (503 with Retry-After) rather than each waiting behind another fetch; one fetch is
+/// tried per back-off period, and sign-in works again once Google is back.
+#[tokio::test(flavor = "multi_thread")]
+async fn r03_a_google_outage_is_answered_at_once_with_one_fetch_per_backoff() {
+    let t = TestStack::start_with(Policy {
+        jwks_failure_backoff: std::time::Duration::from_secs(2),
+        ..Policy::default()
+    })
+    .await;
+    let email = unique_email("outage");
+    let token = t.google_token(&email, json!({})).await;
+    t.stack.google.set_down(true);
+    let before = t.stack.google.certs_served();
+    let tries = (0..10).map(|_| t.google_sign_in(&token, true));
+    let replies = futures_util::future::join_all(tries).await;
+    for r in &replies {
+        r.assert_problem(503, "service_unavailable");
+        assert!(r.headers.get("retry-after").is_some());
+    }
+    assert_eq!(
+        t.stack.google.certs_served() - before,
+        1,
+        "one fetch, not ten"
+    );
+    t.stack.google.set_down(false);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(t.google_sign_in(&token, true).await.status, 200);
+}
