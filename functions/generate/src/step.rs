@@ -15,7 +15,11 @@ use shared::edge::sqs::StepError;
 
 use crate::state::GenerateState;
 
-pub async fn run(state: &GenerateState, job_id: &str) -> Result<(), StepError> {
+pub async fn run(
+    state: &GenerateState,
+    job_id: &str,
+    token: Option<&str>,
+) -> Result<(), StepError> {
     let Some(job) = state.videos.get(job_id).await? else {
         tracing::info!(%job_id, "no such job; message dropped");
         return Ok(());
@@ -29,6 +33,12 @@ pub async fn run(state: &GenerateState, job_id: &str) -> Result<(), StepError> {
             let _ = state.provider.cancel(handle).await;
             let _ = state.provider.delete(handle).await;
         }
+        return Ok(());
+    }
+    if token != job.poll_token.as_deref() {
+        // A copy of a message whose chain was handed on by another copy: one job, one
+        // polling chain.
+        tracing::info!(job_id = %job.id, "message of a superseded polling chain dropped");
         return Ok(());
     }
     let deadline = job.created_epoch + state.policy.generation_deadline.as_secs() as i64;
@@ -48,17 +58,31 @@ pub async fn run(state: &GenerateState, job_id: &str) -> Result<(), StepError> {
     }
 }
 
+/// Looks at the job again after `delay`: a new message on a new polling token, then
+/// the job's token handed on to it. The message is sent first, so a crash between the
+/// two leaves the old message to come back and try again; if another copy of this
+/// step handed the token on first, the message just sent is dropped when it arrives.
 async fn again(state: &GenerateState, job: &Job, delay: Duration) -> Result<(), StepError> {
+    let next = uuid::Uuid::new_v4().simple().to_string();
     state
         .queue
         .send_generate(
             &GenerateMessage {
                 job_id: job.id.clone(),
+                token: Some(next.clone()),
             },
             delay,
         )
         .await
-        .map_err(StepError::retry)
+        .map_err(StepError::retry)?;
+    let Some(current) = job.poll_token.as_deref() else {
+        return Ok(());
+    };
+    match state.videos.pass_poll_token(&job.id, current, &next).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.is_condition_failure() => Ok(()),
+        Err(e) => Err(StepError::retry(e)),
+    }
 }
 
 async fn submit(state: &GenerateState, job: &Job) -> Result<(), StepError> {

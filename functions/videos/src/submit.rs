@@ -112,7 +112,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 402, description = "`insufficient_credits`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: the upload is not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`idempotency_key_spent`: the video this key made was deleted", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_request`, `prompt_rejected` (moderation), `sensitive_data_in_prompt` (with `kinds`) or `invalid_upload`; none costs anything", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_request`, `prompt_rejected` (moderation), `sensitive_data_in_prompt` (with `kinds`) or `invalid_upload`, `idempotency_key_reused` (the key was used for another request); none costs anything", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
         (status = 503, description = "`moderation_unavailable` or `service_unavailable`; nothing was charged", body = Problem, content_type = "application/problem+json",
@@ -137,17 +137,9 @@ pub async fn submit(
     .map_err(|e| ApiError::InvalidField(e.to_string()))?;
     let id = job_id(&user.account_id, key.as_deref());
 
-    // A retried POST with the same key: the same job, charged once.
-    if key.is_some()
-        && let Some(job) = state.videos.get(&id).await?
-    {
-        if job.status == JobStatus::Deleted {
-            return Err(ApiError::IdempotencyKeySpent);
-        }
-        resend_if_queued(&state, &job).await;
-        return accepted(&state, &job).await;
-    }
+    let request_hash = request_hash(prompt, req.upload_id.as_deref(), &settings);
 
+    // Replays are limited like any request (R39).
     let now = state.clock.epoch_secs();
     within_limit(
         &state.limits,
@@ -165,6 +157,13 @@ pub async fn submit(
         now,
     )
     .await?;
+
+    // A retried POST with the same key: the same job, charged once.
+    if key.is_some()
+        && let Some(job) = state.videos.get(&id).await?
+    {
+        return replayed(&state, &job, &request_hash).await;
+    }
     // R19: personal data never leaves the service, not even to moderation.
     let kinds = sensitive::detect(prompt);
     if !kinds.is_empty() {
@@ -225,6 +224,9 @@ pub async fn submit(
         expires_epoch: None,
         error: None,
         notified: false,
+        request_hash: Some(request_hash.clone()),
+        poll_token: Some(uuid::Uuid::new_v4().simple().to_string()),
+        enqueued_epoch: now,
     };
     // R11: debit (only if covered) + ledger entry + job, all or nothing.
     let mut writes = state.ledger.effect_writes(
@@ -244,7 +246,7 @@ pub async fn submit(
             // The same key raced itself: the other request made the job.
             if failed(0) || failed(2) {
                 let job = state.videos.get(&id).await?.ok_or(ApiError::Unavailable)?;
-                return accepted(&state, &job).await;
+                return replayed(&state, &job, &request_hash).await;
             }
             if failed(1) {
                 return Err(ApiError::InsufficientCredits);
@@ -260,6 +262,7 @@ pub async fn submit(
         .send_generate(
             &GenerateMessage {
                 job_id: job.id.clone(),
+                token: job.poll_token.clone(),
             },
             std::time::Duration::ZERO,
         )
@@ -276,20 +279,70 @@ pub async fn submit(
     accepted(&state, &job).await
 }
 
-/// A retry of a request whose first attempt may have stopped between charging and
-/// queueing: queue it again. `generate` ignores the extra message if there is one.
-async fn resend_if_queued(state: &VideosState, job: &Job) {
-    if job.status == JobStatus::Queued {
-        let msg = GenerateMessage {
-            job_id: job.id.clone(),
-        };
-        if let Err(e) = state
-            .queue
-            .send_generate(&msg, std::time::Duration::ZERO)
-            .await
-        {
-            tracing::warn!(job_id = %job.id, error = %e, "could not queue the job again");
+/// What was asked, as a hash: a replay must ask the same thing.
+fn request_hash(prompt: &str, upload_id: Option<&str>, settings: &VideoSettings) -> String {
+    let asked = serde_json::json!([
+        prompt,
+        upload_id,
+        settings.seconds,
+        settings.aspect_ratio,
+        settings.audio
+    ]);
+    shared::domain::crypto::sha256_hex(&asked.to_string())
+}
+
+/// The answer to a replay of an `Idempotency-Key`: the job as it is now, queued again
+/// if its first message seems lost.
+async fn replayed(
+    state: &VideosState,
+    job: &Job,
+    request_hash: &str,
+) -> Result<(StatusCode, [(HeaderName, String); 1], Json<Video>), ApiError> {
+    if job
+        .request_hash
+        .as_deref()
+        .is_some_and(|h| h != request_hash)
+    {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    if job.status == JobStatus::Deleted {
+        return Err(ApiError::IdempotencyKeySpent);
+    }
+    requeue_if_waiting(state, job).await;
+    accepted(state, job).await
+}
+
+/// A job still waiting for its first step after [`Policy::requeue_after`] may have lost
+/// its message (the first attempt stopped between charging and queueing, or the
+/// message went to the dead-letter queue): queue it again, once, on the job's current
+/// polling chain, so `generate` runs one chain whatever arrives.
+///
+/// [`Policy::requeue_after`]: shared::domain::policy::Policy::requeue_after
+async fn requeue_if_waiting(state: &VideosState, job: &Job) {
+    let now = state.clock.epoch_secs();
+    let not_after = now - state.policy.requeue_after.as_secs() as i64;
+    if job.status != JobStatus::Queued || job.enqueued_epoch > not_after {
+        return;
+    }
+    match state.videos.claim_requeue(&job.id, now, not_after).await {
+        Ok(()) => {}
+        Err(e) if e.is_condition_failure() => return,
+        Err(e) => {
+            tracing::warn!(job_id = %job.id, error = %e, "could not claim the requeue");
+            return;
         }
+    }
+    let msg = GenerateMessage {
+        job_id: job.id.clone(),
+        token: job.poll_token.clone(),
+    };
+    match state
+        .queue
+        .send_generate(&msg, std::time::Duration::ZERO)
+        .await
+    {
+        Ok(()) => tracing::info!(event = "video_requeued", job_id = %job.id, "job queued again"),
+        Err(e) => tracing::warn!(job_id = %job.id, error = %e, "could not queue the job again"),
     }
 }
 

@@ -13,6 +13,10 @@ pub const MAX_DELAY: Duration = Duration::from_secs(900);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GenerateMessage {
     pub job_id: String,
+    /// The job's polling chain this message belongs to: a step acts only if it is the
+    /// job's current `poll_token`, so a copy of a message never starts a second chain.
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -76,6 +76,10 @@ pub struct Policy {
     pub provider_retry_base: Duration,
     /// R13: submission attempts before a job fails.
     pub provider_max_submits: u32,
+    /// R13: a replayed submission (same `Idempotency-Key`) of a job still waiting for
+    /// its first step queues it again only after it has waited this long since it was
+    /// last queued: a lost message is replaced, a slow one is not doubled.
+    pub requeue_after: Duration,
     /// R13: the whole download of an output, from its first byte to its last, must end
     /// within this; `generate` runs for at most 60 s (see the template), and a stalled
     /// download must not take the other messages of its batch down with it.
@@ -131,6 +135,7 @@ impl Default for Policy {
             provider_retry_base: Duration::from_secs(2),
             provider_max_submits: 6,
             provider_download_deadline: Duration::from_secs(40),
+            requeue_after: Duration::from_secs(60),
             input_retention: DAY,
             output_retention: 7 * DAY,
             download_link_ttl: 15 * MINUTE,

@@ -56,6 +56,8 @@ pub enum ApiError {
     InvalidUpload(String),
     #[error("the video made with this Idempotency-Key was deleted; send a new key")]
     IdempotencyKeySpent,
+    #[error("this Idempotency-Key was used for a different request; send a new key")]
+    IdempotencyKeyReused,
     #[error(
         "this address's account is linked to another Google account; sign in with that one or with an email code"
     )]
@@ -70,9 +72,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::MalformedJson | Self::InvalidCode => StatusCode::BAD_REQUEST,
-            Self::InvalidField(_) | Self::AgeConfirmationRequired | Self::EmailUndeliverable => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::InvalidField(_)
+            | Self::AgeConfirmationRequired
+            | Self::EmailUndeliverable
+            | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unauthorized | Self::InvalidIdToken => StatusCode::UNAUTHORIZED,
@@ -116,6 +119,7 @@ impl ApiError {
             Self::ModerationUnavailable => "moderation_unavailable",
             Self::InvalidUpload(_) => "invalid_upload",
             Self::IdempotencyKeySpent => "idempotency_key_spent",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdentityConflict => "identity_conflict",
             Self::Unavailable => "service_unavailable",
             Self::Internal => "internal_error",

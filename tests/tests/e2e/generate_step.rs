@@ -194,10 +194,19 @@ impl Bench {
         self.t.sign_in_email(&email).await.0
     }
 
+    /// One step with the message of the job's current polling chain.
     async fn step(&self, job_id: &str) -> Result<(), shared::edge::sqs::StepError> {
+        let token = self
+            .state
+            .videos
+            .get(job_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .poll_token;
         let mut message = SqsMessage::default();
         message.message_id = Some(format!("m-{}", uuid::Uuid::new_v4()));
-        message.body = Some(json!({ "job_id": job_id }).to_string());
+        message.body = Some(json!({ "job_id": job_id, "token": token }).to_string());
         self.state.step(&message).await
     }
 

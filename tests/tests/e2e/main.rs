@@ -13,3 +13,4 @@ mod videos_costs;
 mod videos_credits;
 mod videos_delivery;
 mod videos_flow;
+mod videos_replays;

@@ -44,6 +44,13 @@ pub struct Job {
     pub expires_epoch: Option<i64>,
     pub error: Option<String>,
     pub notified: bool,
+    /// A hash of what was asked (prompt, image, settings): a replay of the
+    /// `Idempotency-Key` must ask the same.
+    pub request_hash: Option<String>,
+    /// The current polling chain (see `GenerateMessage::token`).
+    pub poll_token: Option<String>,
+    /// When the job was last put on the generate queue (epoch seconds).
+    pub enqueued_epoch: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +212,41 @@ impl VideoStore {
         .await
     }
 
+    /// Hands the polling chain on from `from` to `to`. Fails its condition if another
+    /// copy of the step handed it on first: that copy's chain is the one that goes on.
+    pub async fn pass_poll_token(&self, id: &str, from: &str, to: &str) -> Result<(), StoreError> {
+        self.run_update(
+            self.update(id)
+                .update_expression("SET poll_token = :to")
+                .condition_expression("poll_token = :from")
+                .expression_attribute_values(":from", s(from))
+                .expression_attribute_values(":to", s(to)),
+        )
+        .await
+    }
+
+    /// Claims the right to queue a still-waiting job again at `now`: only if it was
+    /// last queued at or before `not_after`. Of concurrent replays, one wins.
+    pub async fn claim_requeue(
+        &self,
+        id: &str,
+        now: i64,
+        not_after: i64,
+    ) -> Result<(), StoreError> {
+        self.run_update(
+            self.update(id)
+                .update_expression("SET enqueued_epoch = :now")
+                .condition_expression(
+                    "#st = :queued AND attribute_not_exists(provider_handle) AND enqueued_epoch <= :last",
+                )
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":last", n(not_after)),
+        )
+        .await
+    }
+
     /// Counts a submission attempt the provider refused for now.
     pub async fn count_submit(&self, id: &str) -> Result<(), StoreError> {
         self.run_update(
@@ -356,6 +398,7 @@ fn job_item(job: &Job) -> Item {
         ("cost".to_owned(), n(job.cost)),
         ("submits".to_owned(), n(job.submits)),
         ("notified".to_owned(), AttributeValue::Bool(job.notified)),
+        ("enqueued_epoch".to_owned(), n(job.enqueued_epoch)),
     ]);
     let optional = [
         ("prompt", &job.prompt),
@@ -366,6 +409,8 @@ fn job_item(job: &Job) -> Item {
         ("completed_at", &job.completed_at),
         ("expires_at", &job.expires_at),
         ("error", &job.error),
+        ("request_hash", &job.request_hash),
+        ("poll_token", &job.poll_token),
     ];
     for (name, value) in optional {
         if let Some(v) = value {
@@ -404,5 +449,8 @@ fn job_from_item(i: &Item) -> Result<Job, StoreError> {
         expires_epoch: get_i64(i, "expires_epoch").ok(),
         error: opt_s(i, "error"),
         notified: bool_of("notified").unwrap_or(false),
+        request_hash: opt_s(i, "request_hash"),
+        poll_token: opt_s(i, "poll_token"),
+        enqueued_epoch: get_i64(i, "enqueued_epoch").unwrap_or(0),
     })
 }
