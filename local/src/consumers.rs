@@ -33,6 +33,9 @@ pub struct Consumer {
     region: String,
     /// Every message handed over twice, in shuffled order.
     duplicate: bool,
+    /// A visibility timeout for the running consumer instead of the queue's own (a
+    /// failed message comes back sooner in tests).
+    pub visibility: Option<i32>,
 }
 
 /// How one poll went.
@@ -145,7 +148,7 @@ impl Consumer {
             loop {
                 // Short polls: the local endpoint serves one request at a time, and a
                 // long poll would hold it.
-                let outcome = me.poll_once(true, None, 0).await;
+                let outcome = me.poll_once(true, me.visibility, 0).await;
                 if outcome.received == 0 {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }
@@ -214,6 +217,7 @@ pub fn from_template(
                 sqs: aws.sqs.clone(),
                 region: region.to_owned(),
                 duplicate,
+                visibility: None,
             });
         }
     }

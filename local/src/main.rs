@@ -4,7 +4,10 @@
 //!
 //! Environment: `PORT` (default 3000), `LOCAL_AWS_ENDPOINT` (an already running local
 //! AWS endpoint; by default one is started), `LOCAL_FAL_SECONDS` (how long the fal
-//! emulator takes per video, default 2), `RUST_LOG`.
+//! emulator takes per video, default 2), `LOCAL_FAULT_RATE` (share of the functions'
+//! AWS requests that fail, e.g. `0.1`; off by default), `LOCAL_FAULT_SEED`,
+//! `LOCAL_FAULT_LATENCY_MS` (added latency, up to; default 20), `LOCAL_DUPLICATE_DELIVERIES=1`
+//! (every queue message handed over twice), `RUST_LOG`.
 
 use std::net::SocketAddr;
 
@@ -29,7 +32,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("LOCAL_FAL_SECONDS is not a number of seconds: {s}"))?,
         Err(_) => 2.0,
     };
+    let fault_rate: f64 = match std::env::var("LOCAL_FAULT_RATE") {
+        Ok(r) => r
+            .parse()
+            .map_err(|_| format!("LOCAL_FAULT_RATE is not a share between 0 and 1: {r}"))?,
+        Err(_) => 0.0,
+    };
+    let faults = (fault_rate > 0.0).then(|| local_stack::faults::FaultSettings {
+        rate: fault_rate.min(1.0),
+        seed: std::env::var("LOCAL_FAULT_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1),
+        max_latency: std::time::Duration::from_millis(
+            std::env::var("LOCAL_FAULT_LATENCY_MS")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(20),
+        ),
+    });
     let stack = LocalStack::start(StackOptions {
+        faults,
+        duplicate_deliveries: std::env::var("LOCAL_DUPLICATE_DELIVERIES").as_deref() == Ok("1"),
         fal_duration: std::time::Duration::from_secs_f64(fal_seconds.max(0.0)),
         bind: SocketAddr::from(([127, 0, 0, 1], port)),
         aws_endpoint: std::env::var("LOCAL_AWS_ENDPOINT")

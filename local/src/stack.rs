@@ -80,6 +80,8 @@ pub struct StackOptions {
     /// Hand every queue message to its function twice, in shuffled batches, as SQS's
     /// at-least-once delivery may.
     pub duplicate_deliveries: bool,
+    /// The running consumers' visibility timeout (seconds) instead of the queues' own.
+    pub consumer_visibility: Option<i32>,
 }
 
 impl Default for StackOptions {
@@ -95,6 +97,7 @@ impl Default for StackOptions {
             env_overrides: BTreeMap::new(),
             faults: None,
             duplicate_deliveries: false,
+            consumer_visibility: None,
         }
     }
 }
@@ -243,6 +246,13 @@ impl LocalStack {
             opts.duplicate_deliveries,
         )
         .map_err(StackError::Consumers)?;
+        let consumers: Vec<Consumer> = consumers
+            .into_iter()
+            .map(|mut c| {
+                c.visibility = opts.consumer_visibility;
+                c
+            })
+            .collect();
         let mut tasks = Vec::new();
         if opts.consumers {
             tasks.extend(consumers.iter().map(Consumer::spawn));

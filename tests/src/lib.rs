@@ -62,6 +62,11 @@ pub struct TestStack {
     pub stack: LocalStack,
     pub http: reqwest::Client,
     pub clock: Clock,
+    /// Play a patient client: a 503 is tried again after its `Retry-After` (shortened),
+    /// up to a few times, as the API asks. Off by default: most tests want to see it.
+    pub retry_unavailable: bool,
+    /// Every status the stack answered, for tests that check none was a 500.
+    pub statuses: Arc<Mutex<Vec<u16>>>,
 }
 
 /// A response: status, headers and the JSON body (`Value::Null` when empty).
@@ -135,6 +140,7 @@ impl TestStack {
             env_overrides: Default::default(),
             faults: None,
             duplicate_deliveries: false,
+            consumer_visibility: None,
         };
         adjust(&mut opts);
         let stack = LocalStack::start(opts).await.expect("local stack starts");
@@ -142,6 +148,8 @@ impl TestStack {
             stack,
             http: reqwest::Client::new(),
             clock,
+            retry_unavailable: false,
+            statuses: Arc::default(),
         }
     }
 
@@ -150,7 +158,26 @@ impl TestStack {
     }
 
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let mut req = req;
+        for _ in 0..8 {
+            let again = req.try_clone();
+            let reply = self.send_once(req).await;
+            match again {
+                Some(next) if self.retry_unavailable && reply.status == 503 => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    req = next;
+                }
+                _ => return reply,
+            }
+        }
+        self.send_once(req).await
+    }
+
+    async fn send_once(&self, req: reqwest::RequestBuilder) -> Reply {
         let res = req.send().await.expect("request reaches the local stack");
+        if let Ok(mut s) = self.statuses.lock() {
+            s.push(res.status().as_u16());
+        }
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.bytes().await.expect("body");
@@ -326,12 +353,26 @@ impl TestStack {
         self.send(req).await
     }
 
+    /// The videos table as the tests read it: straight from the local AWS endpoint,
+    /// never through the fault mode the functions may be under.
+    pub fn videos_store(&self) -> shared::adapters::dynamo::videos::VideoStore {
+        shared::adapters::dynamo::videos::VideoStore::new(
+            self.stack.aws.dynamodb.clone(),
+            self.table("VideosTable"),
+        )
+    }
+
+    /// The ledger as the tests read and grant it, straight from the local endpoint.
+    pub fn ledger_store(&self) -> shared::adapters::dynamo::ledger::LedgerStore {
+        shared::adapters::dynamo::ledger::LedgerStore::new(
+            self.stack.aws.dynamodb.clone(),
+            self.table("LedgerTable"),
+        )
+    }
+
     /// A job as stored (what no API answer shows, such as a deleted job's record).
     pub async fn stored_job(&self, id: &str) -> shared::adapters::dynamo::videos::Job {
-        self.stack
-            .functions
-            .videos
-            .videos
+        self.videos_store()
             .get(id)
             .await
             .unwrap()
@@ -378,10 +419,7 @@ impl TestStack {
         let at = shared::domain::clock::rfc3339(self.clock.now());
         let cause = format!("test:{}", uuid::Uuid::new_v4().simple());
         let writes = self
-            .stack
-            .functions
-            .account
-            .ledger
+            .ledger_store()
             .effect_writes(
                 account_id,
                 shared::domain::ledger::EntryKind::Grant,
@@ -396,23 +434,11 @@ impl TestStack {
     }
 
     pub async fn balance(&self, account_id: &str) -> i64 {
-        self.stack
-            .functions
-            .account
-            .ledger
-            .balance(account_id)
-            .await
-            .unwrap()
+        self.ledger_store().balance(account_id).await.unwrap()
     }
 
     pub async fn ledger(&self, account_id: &str) -> Vec<shared::adapters::dynamo::ledger::Entry> {
-        self.stack
-            .functions
-            .account
-            .ledger
-            .entries(account_id)
-            .await
-            .unwrap()
+        self.ledger_store().entries(account_id).await.unwrap()
     }
 
     /// Entries of one kind for one cause (a job id).

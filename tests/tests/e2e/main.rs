@@ -3,6 +3,7 @@
 mod auth_email;
 mod auth_google;
 mod bad_input;
+mod chaos;
 mod contract;
 mod generate_step;
 mod infra;

@@ -1,0 +1,167 @@
+//! The service on a hard day: 10 % of the functions' AWS requests fail (throttling,
+//! 500s, dropped connections, with latency and transaction conflicts), every queue
+//! message is delivered twice in shuffled batches, and a patient client retries what
+//! it is told to retry. R05, R11, R13, R15, R16: every video ends, every account's
+//! ledger adds up, each failed or deleted video is refunded once, each ready video is
+//! announced once, and no request is ever answered 500.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use e2e_tests::local_stack::faults::FaultSettings;
+use e2e_tests::{TestStack, unique_email};
+use serde_json::json;
+
+const ACCOUNTS: usize = 4;
+const VIDEOS_PER_ACCOUNT: usize = 5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    Succeeds,
+    FailsAtTheProvider,
+    DeletedMidWay,
+}
+
+fn plan(i: usize) -> Plan {
+    match i % 4 {
+        1 => Plan::FailsAtTheProvider,
+        3 => Plan::DeletedMidWay,
+        _ => Plan::Succeeds,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r11_r13_r15_twenty_videos_through_faults_and_duplicate_deliveries_all_end_and_add_up() {
+    let started = Instant::now();
+    let mut t = TestStack::start_opts(|o| {
+        o.faults = Some(FaultSettings {
+            rate: 0.10,
+            seed: 2026,
+            max_latency: Duration::from_millis(15),
+        });
+        o.duplicate_deliveries = true;
+        o.consumer_visibility = Some(2);
+        o.fal_duration = Duration::from_millis(800);
+    })
+    .await;
+    t.retry_unavailable = true;
+    let t = t;
+
+    let mut accounts = Vec::new();
+    for a in 0..ACCOUNTS {
+        let email = unique_email(&format!("chaos{a}"));
+        let (token, id) = t.sign_in_email(&email).await;
+        t.grant(&id, 10).await;
+        accounts.push((email, token, id));
+    }
+
+    // Twenty submissions at once, each with its own key so the client may retry it.
+    let keys: Vec<String> = (0..ACCOUNTS * VIDEOS_PER_ACCOUNT)
+        .map(|i| format!("chaos-{i}"))
+        .collect();
+    let submissions = keys.iter().enumerate().map(|(i, key)| {
+        let (_, token, _) = &accounts[i % ACCOUNTS];
+        let prompt = match plan(i) {
+            Plan::FailsAtTheProvider => format!("scene {i}, emulator-fail"),
+            _ => format!("scene {i}, a quiet street"),
+        };
+        t.submit_video(token, json!({ "prompt": prompt, "seconds": 4 }), Some(key))
+    });
+    let replies = futures_util::future::join_all(submissions).await;
+    let mut jobs = Vec::new();
+    for (i, r) in replies.iter().enumerate() {
+        assert_eq!(r.status, 202, "submission {i}: {}", r.body);
+        jobs.push((i, r.body["id"].as_str().unwrap().to_owned()));
+    }
+
+    // Some are deleted while they are being made.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for (i, id) in &jobs {
+        if plan(*i) == Plan::DeletedMidWay {
+            let (_, token, _) = &accounts[i % ACCOUNTS];
+            let r = t.delete(&format!("/v1/videos/{id}"), Some(token)).await;
+            assert_eq!(r.status, 204, "delete {id}: {}", r.body);
+        }
+    }
+
+    // Every job reaches a final state.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let finals = loop {
+        let mut states = BTreeMap::new();
+        for (i, id) in &jobs {
+            states.insert((*i, id.clone()), t.stored_job(id).await.status);
+        }
+        if states.values().all(|s| !s.is_active()) {
+            break states;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still active: {:?}",
+            states
+                .iter()
+                .filter(|(_, s)| s.is_active())
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    // Let the last notices and clean-ups land.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let mut tally = BTreeMap::new();
+    for ((i, id), status) in &finals {
+        let status = status.as_str();
+        *tally.entry(status).or_insert(0) += 1;
+        let (_, _, account) = &accounts[i % ACCOUNTS];
+        let refunds = t.entries_for(account, "refund", id).await;
+        let debits = t.entries_for(account, "debit", id).await;
+        assert_eq!(debits, 1, "{id}: charged once");
+        match plan(*i) {
+            Plan::Succeeds => {
+                assert_eq!(status, "ready", "{id}");
+                assert_eq!(refunds, 0, "{id}");
+            }
+            Plan::FailsAtTheProvider => {
+                assert!(["failed", "rejected"].contains(&status), "{id}: {status}");
+                assert_eq!(refunds, 1, "{id}: refunded once");
+            }
+            Plan::DeletedMidWay => {
+                assert_eq!(status, "deleted", "{id}");
+                let ended_before_ready = t.stored_job(id).await.completed_at.is_none();
+                assert_eq!(refunds, usize::from(ended_before_ready), "{id}");
+            }
+        }
+    }
+    // One notice per video that became ready (some were deleted after that), per account.
+    for (a, (email, _, _)) in accounts.iter().enumerate() {
+        let mut ready = 0;
+        for (i, id) in finals.keys() {
+            if i % ACCOUNTS == a && t.stored_job(id).await.completed_at.is_some() {
+                ready += 1;
+            }
+        }
+        let notices = t
+            .emails_to(email)
+            .await
+            .iter()
+            .filter(|m| m["subject"].as_str().unwrap_or_default().contains("ready"))
+            .count();
+        assert_eq!(notices, ready, "account {a}: one notice per ready video");
+    }
+    // Every account's entries add up to its balance.
+    for (_, _, account) in &accounts {
+        let sum: i64 = t.ledger(account).await.iter().map(|e| e.amount).sum();
+        assert_eq!(sum, t.balance(account).await, "{account}");
+    }
+    let statuses = t.statuses.lock().unwrap().clone();
+    assert!(!statuses.contains(&500), "no request answered 500");
+    let unavailable = statuses.iter().filter(|s| **s == 503).count();
+    let (requests, injected, conflicts) = t.stack.faults.as_ref().unwrap().counts.snapshot();
+    println!(
+        "chaos: {} videos {tally:?}; AWS requests of the functions {requests}, faults injected \
+         {injected}, transaction conflicts {conflicts}; 503 answers retried by the client \
+         {unavailable}; {:.1} s",
+        jobs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(injected > 0);
+}
