@@ -12,7 +12,7 @@ use auth::AuthState;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use deliver::DeliverState;
 use generate::GenerateState;
 use shared::adapters::aws::AwsClients;
@@ -110,6 +110,7 @@ pub struct Functions {
     pub videos: VideosState,
     pub generate: GenerateState,
     pub deliver: DeliverState,
+    pub sweep: sweep::SweepState,
 }
 
 pub struct LocalStack {
@@ -233,7 +234,8 @@ impl LocalStack {
                 .merge(fal.router())
                 .merge(creem.router())
                 .merge(dump.router())
-                .merge(crate::openapi::router()),
+                .merge(crate::openapi::router())
+                .merge(sweep_route(functions.sweep.clone())),
         )
         .layer(axum::middleware::from_fn(peer_ip));
 
@@ -348,5 +350,25 @@ fn build_functions(
         videos: one(base, envs, "videos", VideosState::build)?,
         generate: one(base, envs, "generate", GenerateState::build)?,
         deliver: one(base, envs, "deliver", DeliverState::build)?,
+        sweep: one(base, envs, "sweep", sweep::SweepState::build)?,
     })
+}
+
+/// `POST /_local/sweep`: one round of the sweep now, as its schedule would run it.
+fn sweep_route(state: sweep::SweepState) -> Router {
+    use axum::routing::post;
+    Router::new().route(
+        "/_local/sweep",
+        post(move || {
+            let state = state.clone();
+            async move {
+                match shared::edge::schedule::run_round(&state).await {
+                    Ok(done) => axum::Json(done).into_response(),
+                    Err(reason) => {
+                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, reason).into_response()
+                    }
+                }
+            }
+        }),
+    )
 }

@@ -78,7 +78,11 @@ async fn again(state: &GenerateState, job: &Job, delay: Duration) -> Result<(), 
     let Some(current) = job.poll_token.as_deref() else {
         return Ok(());
     };
-    match state.videos.pass_poll_token(&job.id, current, &next).await {
+    match state
+        .videos
+        .pass_poll_token(&job.id, current, &next, state.clock.epoch_secs())
+        .await
+    {
         Ok(()) => Ok(()),
         Err(e) if e.is_condition_failure() => Ok(()),
         Err(e) => Err(StepError::retry(e)),

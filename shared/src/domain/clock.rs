@@ -44,6 +44,11 @@ pub fn rfc3339_millis(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// The UTC day of an instant, `YYYY-MM-DD`: the time bucket of indexes read by day.
+pub fn utc_day(epoch_secs: i64) -> String {
+    from_epoch(epoch_secs).format("%Y-%m-%d").to_string()
+}
+
 pub fn from_epoch(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }

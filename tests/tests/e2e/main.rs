@@ -10,6 +10,7 @@ mod infra;
 mod lambda_events;
 mod logs;
 mod sessions;
+mod sweep;
 mod videos_costs;
 mod videos_credits;
 mod videos_delivery;

@@ -13,6 +13,10 @@ use super::{Item, StoreError, built, get_i64, get_s, n, opt_s, s};
 use crate::domain::video::{JobStatus, Mode, VideoSettings};
 
 pub const BY_ACCOUNT_INDEX: &str = "by_account";
+/// A sparse index of the jobs still being made: `active_day` (the UTC day the job was
+/// made) and `created_epoch`. A job leaves it when it ends or is ready, so a sweep
+/// reads the active jobs of a few days, whatever the table holds.
+pub const ACTIVE_INDEX: &str = "active_by_day";
 
 #[derive(Clone, Debug)]
 pub struct VideoStore {
@@ -94,6 +98,33 @@ impl VideoStore {
         Self {
             client,
             table: table.into(),
+        }
+    }
+
+    /// The active jobs made on `day` (`YYYY-MM-DD`, UTC) at or before `made_by`.
+    pub async fn active_made(&self, day: &str, made_by: i64) -> Result<Vec<Job>, StoreError> {
+        let mut jobs = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(ACTIVE_INDEX)
+                .key_condition_expression("active_day = :d AND created_epoch <= :t")
+                .expression_attribute_values(":d", s(day))
+                .expression_attribute_values(":t", n(made_by))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in out.items() {
+                jobs.push(job_from_item(item)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(jobs);
+            }
         }
     }
 
@@ -214,19 +245,27 @@ impl VideoStore {
 
     /// Hands the polling chain on from `from` to `to`. Fails its condition if another
     /// copy of the step handed it on first: that copy's chain is the one that goes on.
-    pub async fn pass_poll_token(&self, id: &str, from: &str, to: &str) -> Result<(), StoreError> {
+    pub async fn pass_poll_token(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.run_update(
             self.update(id)
-                .update_expression("SET poll_token = :to")
+                .update_expression("SET poll_token = :to, stepped_epoch = :now")
                 .condition_expression("poll_token = :from")
                 .expression_attribute_values(":from", s(from))
-                .expression_attribute_values(":to", s(to)),
+                .expression_attribute_values(":to", s(to))
+                .expression_attribute_values(":now", n(now)),
         )
         .await
     }
 
-    /// Claims the right to queue a still-waiting job again at `now`: only if it was
-    /// last queued at or before `not_after`. Of concurrent replays, one wins.
+    /// Claims the right to queue an active job again at `now`: only if it was last
+    /// queued, and last stepped, at or before `not_after` (its chain seems lost). Of
+    /// concurrent claims (replays, sweeps), one wins.
     pub async fn claim_requeue(
         &self,
         id: &str,
@@ -237,10 +276,12 @@ impl VideoStore {
             self.update(id)
                 .update_expression("SET enqueued_epoch = :now")
                 .condition_expression(
-                    "#st = :queued AND attribute_not_exists(provider_handle) AND enqueued_epoch <= :last",
+                    "#st IN (:queued, :gen) AND enqueued_epoch <= :last \
+                     AND (attribute_not_exists(stepped_epoch) OR stepped_epoch <= :last)",
                 )
                 .expression_attribute_names("#st", "status")
                 .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+                .expression_attribute_values(":gen", s(JobStatus::Generating.as_str()))
                 .expression_attribute_values(":now", n(now))
                 .expression_attribute_values(":last", n(not_after)),
         )
@@ -285,9 +326,11 @@ impl VideoStore {
                 .expression_attribute_names("#err", "error")
                 .expression_attribute_values(":err", s(e));
         }
+        // Out of the index of active jobs.
+        expr.push_str(" REMOVE active_day");
         if to == JobStatus::Deleted {
             // The prompt is the user's content: it goes with the video (R15).
-            expr.push_str(" REMOVE prompt");
+            expr.push_str(", prompt");
         }
         let update = update.update_expression(expr);
         Ok(TransactWriteItem::builder()
@@ -308,7 +351,7 @@ impl VideoStore {
         self.run_update(
             update
                 .update_expression(
-                    "SET #st = :ready, output_key = :key, completed_at = :done, expires_at = :exp, expires_epoch = :exp_n, updated_at = :done",
+                    "SET #st = :ready, output_key = :key, completed_at = :done, expires_at = :exp, expires_epoch = :exp_n, updated_at = :done REMOVE active_day",
                 )
                 .condition_expression(from)
                 .expression_attribute_values(":ready", s(JobStatus::Ready.as_str()))
@@ -400,6 +443,12 @@ fn job_item(job: &Job) -> Item {
         ("notified".to_owned(), AttributeValue::Bool(job.notified)),
         ("enqueued_epoch".to_owned(), n(job.enqueued_epoch)),
     ]);
+    if job.status.is_active() {
+        item.insert(
+            "active_day".to_owned(),
+            s(crate::domain::clock::utc_day(job.created_epoch)),
+        );
+    }
     let optional = [
         ("prompt", &job.prompt),
         ("upload_id", &job.upload_id),

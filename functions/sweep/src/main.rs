@@ -1,0 +1,6 @@
+//! Lambda entry point of `sweep`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::edge::lambda::run_scheduled(sweep::SweepState::build).await
+}

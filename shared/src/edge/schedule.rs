@@ -1,0 +1,33 @@
+//! Functions run on a schedule (EventBridge): one run does one round of work and says
+//! what it did. A run that fails is retried by EventBridge; each round is idempotent,
+//! so an extra run or two concurrent ones do no harm.
+
+use std::future::Future;
+
+use tracing::Instrument;
+
+/// A scheduled function: its name (for logs) and one round of its work.
+pub trait ScheduledStep: Send + Sync {
+    const FUNCTION: &'static str;
+    /// One round; the answer (counts of what was done) is logged and returned.
+    fn run(&self) -> impl Future<Output = Result<serde_json::Value, String>> + Send;
+}
+
+/// Runs one round in a span that names the function and the cold start.
+pub async fn run_round<S: ScheduledStep>(state: &S) -> Result<serde_json::Value, String> {
+    let span = tracing::info_span!(
+        "round",
+        function = S::FUNCTION,
+        cold_start = super::telemetry::cold_start()
+    );
+    async {
+        let result = state.run().await;
+        match &result {
+            Ok(done) => tracing::info!(event = "round_done", done = %done, "round done"),
+            Err(reason) => tracing::error!(reason, "round failed; the schedule retries it"),
+        }
+        result
+    }
+    .instrument(span)
+    .await
+}
