@@ -1,6 +1,7 @@
 //! `local-stack`: the whole service on 127.0.0.1 for people trying it.
 //!
-//! `local-stack openapi` prints the API's OpenAPI document instead.
+//! `local-stack openapi` prints the API's OpenAPI document instead; `local-stack redrive
+//! <dead-letter queue URL> <queue URL>` moves an operator's dead letters back.
 //!
 //! Environment: `PORT` (default 3000), `LOCAL_AWS_ENDPOINT` (an already running local
 //! AWS endpoint; by default one is started), `LOCAL_FAL_SECONDS` (how long the fal
@@ -15,9 +16,13 @@ use local_stack::{LocalStack, StackOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    if std::env::args().nth(1).as_deref() == Some("openapi") {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("openapi") {
         print!("{}", local_stack::openapi::yaml());
         return Ok(());
+    }
+    if args.get(1).map(String::as_str) == Some("redrive") {
+        return redrive(&args[2..]).await;
     }
     shared::edge::telemetry::init(&shared::adapters::env::Env::process());
     let port: u16 = match std::env::var("PORT") {
@@ -68,5 +73,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     tokio::signal::ctrl_c().await?;
     stack.stop().await;
+    Ok(())
+}
+
+/// `local-stack redrive <dead-letter queue URL> <queue URL>`: moves the messages of a
+/// dead-letter queue back to its queue, on AWS (default credentials, `AWS_REGION`) or
+/// on the endpoint `AWS_ENDPOINT_URL` names.
+async fn redrive(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let [from, to] = args else {
+        return Err("usage: local-stack redrive <dead-letter queue URL> <queue URL>".into());
+    };
+    let env = shared::adapters::env::Env::process();
+    let settings = shared::adapters::aws::AwsSettings::from_env(&env)?;
+    let aws = shared::adapters::aws::AwsClients::load(&settings).await;
+    let moved = shared::adapters::sqs::redrive(&aws.sqs, from, to).await?;
+    println!("moved {moved} messages from {from} to {to}");
     Ok(())
 }

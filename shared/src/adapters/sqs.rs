@@ -55,3 +55,44 @@ impl Queue {
         Ok(())
     }
 }
+
+/// Moves every message of `from` (a dead-letter queue) back to `to`, ten at a time:
+/// received, sent, then deleted; returns how many moved. A crash between the send and
+/// the delete leaves a copy in both, which the idempotent steps absorb. (On AWS,
+/// `StartMessageMoveTask` does the same; this works against any endpoint.)
+pub async fn redrive(client: &Client, from: &str, to: &str) -> Result<usize, QueueError> {
+    let code = |e: &dyn ProvideErrorMetadata| {
+        QueueError(e.code().unwrap_or("dispatch_failure").to_owned())
+    };
+    let mut moved = 0;
+    loop {
+        let out = client
+            .receive_message()
+            .queue_url(from)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .map_err(|e| code(&e))?;
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(moved);
+        }
+        for m in messages {
+            client
+                .send_message()
+                .queue_url(to)
+                .message_body(m.body.unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| code(&e))?;
+            client
+                .delete_message()
+                .queue_url(from)
+                .receipt_handle(m.receipt_handle.unwrap_or_default())
+                .send()
+                .await
+                .map_err(|e| code(&e))?;
+            moved += 1;
+        }
+    }
+}

@@ -262,6 +262,77 @@ async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
     assert_eq!(queue_depth(&t, "GenerateDeadLetterQueue").await, 1);
 }
 
+/// A dead letter is visible to the operators (an alarm on every dead-letter queue)
+/// and can be re-driven to its queue once the cause is fixed.
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_dead_letters_raise_an_alarm_and_can_be_redriven() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    send_raw(
+        &t,
+        "GenerateDeadLetterQueue",
+        r#"{"job_id":"vid_00000000000000000000000000000000"}"#,
+    )
+    .await;
+    assert_eq!(queue_depth(&t, "GenerateDeadLetterQueue").await, 1);
+    let moved = shared::adapters::sqs::redrive(
+        &t.stack.aws.sqs,
+        &t.table("GenerateDeadLetterQueue"),
+        &t.table("GenerateQueue"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved, 1);
+    assert_eq!(queue_depth(&t, "GenerateDeadLetterQueue").await, 0);
+    let o = t.pump("generate").await;
+    assert_eq!(
+        (o.received, o.failed),
+        (1, 0),
+        "handled (an unknown job is dropped)"
+    );
+    // Every dead-letter queue has an alarm that reaches the operators.
+    let template: serde_yaml::Value = serde_yaml::from_str(
+        &std::fs::read_to_string(
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let resources = template["Resources"].as_mapping().unwrap();
+    // The queues some queue's RedrivePolicy names as its dead-letter target.
+    let dead_letter_queues: Vec<&str> = resources
+        .iter()
+        .filter_map(|(_, r)| {
+            let target = &r["Properties"]["RedrivePolicy"]["deadLetterTargetArn"];
+            match target {
+                serde_yaml::Value::Tagged(t) if t.tag == "!GetAtt" => {
+                    t.value.as_str()?.strip_suffix(".Arn")
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    assert!(dead_letter_queues.len() >= 2);
+    for dlq in dead_letter_queues {
+        let alarm = resources.iter().find(|(_, r)| {
+            r["Type"] == "AWS::CloudWatch::Alarm"
+                && serde_yaml::to_string(&r["Properties"]["Dimensions"])
+                    .unwrap()
+                    .contains(&format!("{dlq}.QueueName"))
+        });
+        let (_, alarm) = alarm.unwrap_or_else(|| panic!("no alarm on {dlq}"));
+        assert_eq!(
+            alarm["Properties"]["MetricName"],
+            "ApproximateNumberOfMessagesVisible"
+        );
+        assert!(
+            !alarm["Properties"]["AlarmActions"]
+                .as_sequence()
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn r15_an_output_whose_job_was_deleted_failed_or_never_existed_is_removed() {
     let t = TestStack::start_opts(|o| {
