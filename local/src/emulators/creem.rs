@@ -68,13 +68,16 @@ async fn moderate(
     } else {
         "allow"
     };
-    Json(json!({
+    let mut answer = json!({
         "id": format!("mod_{}", uuid::Uuid::new_v4().simple()),
         "object": "moderation_result",
         "prompt": prompt,
         "decision": decision,
         "usage": { "units": 1 },
-        "external_id": body["external_id"],
-    }))
-    .into_response()
+    });
+    // Creem leaves out what was not given (its SDK refuses a null here).
+    if let Some(external_id) = body["external_id"].as_str() {
+        answer["external_id"] = json!(external_id);
+    }
+    Json(answer).into_response()
 }

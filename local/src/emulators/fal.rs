@@ -3,7 +3,9 @@
 //! unchanged against it.
 //!
 //! - `POST /_local/fal/{model_id}` → `{request_id, status_url, response_url, cancel_url}`
-//! - `GET  …/requests/{id}/status` → `{status: IN_QUEUE | IN_PROGRESS | COMPLETED}`
+//! - `GET  …/requests/{id}/status[?logs=1]` → `{status: IN_QUEUE, queue_position}`,
+//!   `{status: IN_PROGRESS, logs}` or `{status: COMPLETED, logs, metrics[, error,
+//!   error_type]}` (`logs` is null unless asked for), each with the request's URLs
 //! - `GET  …/requests/{id}` → `{video: {url, content_type, file_size}}`
 //! - `PUT  …/requests/{id}/cancel`
 //! - `DELETE /_local/fal/api/v1/models/requests/{id}/payloads`
@@ -128,9 +130,14 @@ async fn queue(
     State(fal): State<Arc<FalEmulator>>,
     Path(path): Path<String>,
     method: axum::http::Method,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let with_logs = query
+        .unwrap_or_default()
+        .split('&')
+        .any(|p| p == "logs=1" || p == "logs=true");
     if !authorized(&headers) {
         return problem(StatusCode::UNAUTHORIZED, "missing or wrong API key");
     }
@@ -140,7 +147,7 @@ async fn queue(
     match (method.as_str(), at) {
         ("POST", None) => submit(&fal, &path, &body).await,
         ("GET", Some(i)) if parts.len() == i + 3 && parts[i + 2] == "status" => {
-            status(&fal, parts[i + 1])
+            status(&fal, parts[i + 1], with_logs)
         }
         ("GET", Some(i)) if parts.len() == i + 2 => result(&fal, parts[i + 1]),
         ("PUT", Some(i)) if parts.len() == i + 3 && parts[i + 2] == "cancel" => {
@@ -225,24 +232,57 @@ fn outcome(fal: &FalEmulator, id: &str) -> Option<Outcome> {
     })
 }
 
-fn status(fal: &FalEmulator, id: &str) -> Response {
+/// fal's status answer: the request's URLs always; `queue_position` while queued;
+/// `logs` (null unless asked for) once running; `metrics` once completed.
+fn status(fal: &FalEmulator, id: &str, with_logs: bool) -> Response {
     let base = format!("{}/requests/{id}", fal.queue_url());
+    let mut answer = json!({
+        "request_id": id,
+        "response_url": base,
+        "status_url": format!("{base}/status"),
+        "cancel_url": format!("{base}/cancel"),
+    });
+    let logs = |lines: &[&str]| {
+        if with_logs {
+            json!(
+                lines
+                    .iter()
+                    .map(|m| json!({
+                        "message": m,
+                        "level": "INFO",
+                        "source": "user",
+                        "timestamp": chrono::Utc::now().to_rfc3339(),
+                    }))
+                    .collect::<Vec<_>>()
+            )
+        } else {
+            Value::Null
+        }
+    };
     match outcome(fal, id) {
-        None => problem(StatusCode::NOT_FOUND, "no such request"),
+        None => return problem(StatusCode::NOT_FOUND, "no such request"),
+        Some(Outcome::Pending("IN_QUEUE")) => {
+            answer["status"] = json!("IN_QUEUE");
+            answer["queue_position"] = json!(0);
+        }
         Some(Outcome::Pending(s)) => {
-            axum::Json(json!({ "status": s, "queue_position": 0, "response_url": base }))
-                .into_response()
+            answer["status"] = json!(s);
+            answer["logs"] = logs(&["Generating video"]);
         }
         Some(Outcome::Done) => {
-            axum::Json(json!({ "status": "COMPLETED", "response_url": base })).into_response()
+            answer["status"] = json!("COMPLETED");
+            answer["logs"] = logs(&["Generating video", "Video ready"]);
+            answer["metrics"] = json!({ "inference_time": fal.duration.as_secs_f64() });
         }
-        Some(Outcome::Failed) => axum::Json(json!({
-            "status": "COMPLETED",
-            "response_url": base,
-            "error": "generation failed",
-        }))
-        .into_response(),
+        Some(Outcome::Failed) => {
+            answer["status"] = json!("COMPLETED");
+            answer["logs"] = logs(&["Generating video", "Generation failed"]);
+            answer["metrics"] = json!({});
+            answer["error"] = json!("generation failed");
+            answer["error_type"] = json!("generation_error");
+        }
     }
+    axum::Json(answer).into_response()
 }
 
 fn result(fal: &FalEmulator, id: &str) -> Response {
@@ -272,6 +312,13 @@ fn result(fal: &FalEmulator, id: &str) -> Response {
 }
 
 fn cancel(fal: &FalEmulator, id: &str) -> Response {
+    if matches!(outcome(fal, id), Some(Outcome::Done)) {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({ "status": "ALREADY_COMPLETED" })),
+        )
+            .into_response();
+    }
     let mut requests = fal.requests.lock().expect("requests");
     match requests.get_mut(id) {
         Some(r) => {

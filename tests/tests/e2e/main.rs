@@ -11,6 +11,7 @@ mod lambda_events;
 mod logs;
 mod sessions;
 mod sweep;
+mod vendor_clients;
 mod videos_costs;
 mod videos_credits;
 mod videos_delivery;

@@ -1,0 +1,85 @@
+//! The emulators answer as the vendors do: each is driven by the vendor's own client
+//! library (fal-client and google-auth from PyPI, Creem's SDK from npm), which checks
+//! every field of every answer. A field the emulator gets wrong fails here, before it
+//! hides a bug the real service would show.
+
+use std::path::PathBuf;
+
+use e2e_tests::TestStack;
+use e2e_tests::local_stack::emulators::creem::LOCAL_CREEM_KEY;
+use e2e_tests::local_stack::emulators::fal::LOCAL_FAL_KEY;
+use e2e_tests::local_stack::stack::LOCAL_GOOGLE_CLIENT_ID;
+
+fn clients_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vendor-clients")
+}
+
+async fn run(program: &std::path::Path, args: &[&str]) {
+    let out = tokio::process::Command::new(program)
+        .args(args)
+        .current_dir(clients_dir())
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{args:?}:\n{text}");
+    println!("{}", text.trim());
+}
+
+async fn python() -> PathBuf {
+    e2e_tests::local_stack::moto::python()
+        .await
+        .expect("python tools")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_the_fal_emulator_speaks_fals_wire_format_to_fal_client() {
+    let t = TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.fal_duration = std::time::Duration::from_millis(300);
+    })
+    .await;
+    run(
+        &python().await,
+        &["fal_check.py", &t.url("/_local/fal"), LOCAL_FAL_KEY],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r03_the_google_emulators_tokens_verify_with_google_auth() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    run(
+        &python().await,
+        &["google_check.py", &t.stack.base_url, LOCAL_GOOGLE_CLIENT_ID],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r18_the_creem_emulator_satisfies_creems_sdk() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let tools = tokio::process::Command::new("bash")
+        .arg(clients_dir().join("../../scripts/node-tools.sh"))
+        .output()
+        .await
+        .expect("node tools");
+    assert!(
+        tools.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tools.stderr)
+    );
+    run(
+        std::path::Path::new("node"),
+        &[
+            "creem_check.mjs",
+            &t.url("/_local/creem/api"),
+            LOCAL_CREEM_KEY,
+        ],
+    )
+    .await;
+}
