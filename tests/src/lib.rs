@@ -370,6 +370,27 @@ impl TestStack {
         )
     }
 
+    /// `(visible, delayed)` messages of a queue the template declares.
+    pub async fn queue_counts(&self, logical_id: &str) -> (u64, u64) {
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let out = self
+            .stack
+            .aws
+            .sqs
+            .get_queue_attributes()
+            .queue_url(self.table(logical_id))
+            .attribute_names(A::All)
+            .send()
+            .await
+            .expect("queue attributes");
+        let attrs = out.attributes.unwrap_or_default();
+        let n = |a: A| attrs.get(&a).and_then(|v| v.parse().ok()).unwrap_or(0);
+        (
+            n(A::ApproximateNumberOfMessages),
+            n(A::ApproximateNumberOfMessagesDelayed),
+        )
+    }
+
     /// A job as stored (what no API answer shows, such as a deleted job's record).
     pub async fn stored_job(&self, id: &str) -> shared::adapters::dynamo::videos::Job {
         self.videos_store()

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use aws_sdk_sqs::types::QueueAttributeName;
 use bytes::Bytes;
 use e2e_tests::{TestStack, unique_email};
 use generate::GenerateState;
@@ -217,23 +216,7 @@ impl Bench {
 
     /// (visible, delayed) messages of the generate queue.
     async fn queued(&self) -> (u64, u64) {
-        let out = self
-            .t
-            .stack
-            .aws
-            .sqs
-            .get_queue_attributes()
-            .queue_url(self.t.table("GenerateQueue"))
-            .attribute_names(QueueAttributeName::All)
-            .send()
-            .await
-            .unwrap();
-        let attrs = out.attributes.unwrap_or_default();
-        let n = |a: QueueAttributeName| attrs.get(&a).and_then(|v| v.parse().ok()).unwrap_or(0u64);
-        (
-            n(QueueAttributeName::ApproximateNumberOfMessages),
-            n(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
-        )
+        self.t.queue_counts("GenerateQueue").await
     }
 
     async fn drain_queue(&self) {

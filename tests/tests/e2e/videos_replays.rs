@@ -5,30 +5,13 @@
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
-use aws_sdk_sqs::types::QueueAttributeName;
 use e2e_tests::{TestStack, unique_email};
 use serde_json::json;
 use shared::domain::policy::Limit;
 use shared::edge::sqs::run_batch;
 
-/// (visible, delayed) messages of the generate queue.
 async fn queued(t: &TestStack) -> (u64, u64) {
-    let out = t
-        .stack
-        .aws
-        .sqs
-        .get_queue_attributes()
-        .queue_url(t.table("GenerateQueue"))
-        .attribute_names(QueueAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    let attrs = out.attributes.unwrap_or_default();
-    let n = |a: QueueAttributeName| attrs.get(&a).and_then(|v| v.parse().ok()).unwrap_or(0);
-    (
-        n(QueueAttributeName::ApproximateNumberOfMessages),
-        n(QueueAttributeName::ApproximateNumberOfMessagesDelayed),
-    )
+    t.queue_counts("GenerateQueue").await
 }
 
 /// Takes every message now visible on the generate queue off it.
