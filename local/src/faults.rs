@@ -130,7 +130,11 @@ fn service_of(headers: &HeaderMap, path: &str) -> Service {
 
 #[derive(Clone, Copy, Debug)]
 enum Fault {
+    /// The service's request-rate refusal (DynamoDB `ThrottlingException`).
     Throttle,
+    /// Its capacity refusal (DynamoDB `ProvisionedThroughputExceededException`, S3
+    /// `SlowDown`).
+    SlowDown,
     Internal,
     Drop,
 }
@@ -157,9 +161,10 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
             proxy.settings.max_latency.mul_f64(rng.random::<f64>())
         };
         let fault = (!presigned && rng.random::<f64>() < proxy.settings.rate).then(|| {
-            match rng.random_range(0..3) {
+            match rng.random_range(0..4) {
                 0 => Fault::Throttle,
-                1 => Fault::Internal,
+                1 => Fault::SlowDown,
+                2 => Fault::Internal,
                 _ => Fault::Drop,
             }
         });
@@ -345,6 +350,11 @@ fn injected(service: Service, fault: Fault) -> Response {
         }
         (Service::DynamoDb, Fault::Throttle) => json_error(
             StatusCode::BAD_REQUEST,
+            "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+            "Rate of requests exceeds the allowed throughput.",
+        ),
+        (Service::DynamoDb, Fault::SlowDown) => json_error(
+            StatusCode::BAD_REQUEST,
             "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
             "The level of configured provisioned throughput for the table was exceeded.",
         ),
@@ -353,7 +363,7 @@ fn injected(service: Service, fault: Fault) -> Response {
             "com.amazonaws.dynamodb.v20120810#InternalServerError",
             "Internal server error",
         ),
-        (Service::Sqs, Fault::Throttle) => json_error(
+        (Service::Sqs, Fault::Throttle | Fault::SlowDown) => json_error(
             StatusCode::BAD_REQUEST,
             "com.amazonaws.sqs#ThrottlingException",
             "Rate exceeded",
@@ -363,7 +373,7 @@ fn injected(service: Service, fault: Fault) -> Response {
             "com.amazonaws.sqs#InternalError",
             "We encountered an internal error. Please try again.",
         ),
-        (Service::Ses, Fault::Throttle) => (
+        (Service::Ses, Fault::Throttle | Fault::SlowDown) => (
             StatusCode::TOO_MANY_REQUESTS,
             r#"{"message":"Maximum sending rate exceeded."}"#,
         )
@@ -373,7 +383,7 @@ fn injected(service: Service, fault: Fault) -> Response {
             r#"{"message":"Internal failure"}"#,
         )
             .into_response(),
-        (Service::S3, Fault::Throttle) => s3_error(
+        (Service::S3, Fault::Throttle | Fault::SlowDown) => s3_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "SlowDown",
             "Please reduce your request rate.",
