@@ -7,7 +7,13 @@ use axum::routing::get;
 use utoipa::openapi::OpenApi;
 
 pub fn document() -> OpenApi {
-    shared::edge::openapi::document([auth::openapi(), account::openapi(), videos::openapi()])
+    shared::edge::openapi::document([
+        auth::openapi(),
+        account::openapi(),
+        videos::openapi(),
+        billing::openapi(),
+        checkout_webhook::openapi(),
+    ])
 }
 
 /// The document as YAML, as it is checked in.

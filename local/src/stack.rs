@@ -111,6 +111,8 @@ pub struct Functions {
     pub generate: GenerateState,
     pub deliver: DeliverState,
     pub sweep: sweep::SweepState,
+    pub billing: billing::BillingState,
+    pub webhook: checkout_webhook::WebhookState,
 }
 
 pub struct LocalStack {
@@ -123,6 +125,7 @@ pub struct LocalStack {
     pub mailbox: Arc<Mailbox>,
     pub fal: Arc<FalEmulator>,
     pub creem: Arc<CreemEmulator>,
+    pub creem_checkouts: Arc<crate::emulators::creem_checkout::CreemCheckouts>,
     pub consumers: Vec<Consumer>,
     pub aws_endpoint: String,
     /// The fault proxy the functions' AWS requests go through, when on.
@@ -161,6 +164,10 @@ impl LocalStack {
             ("HashSecret", LOCAL_HASH_SECRET),
             ("FalKey", LOCAL_FAL_KEY),
             ("CreemApiKey", LOCAL_CREEM_KEY),
+            (
+                "CreemWebhookSecret",
+                crate::emulators::creem_checkout::LOCAL_CREEM_WEBHOOK_SECRET,
+            ),
         ] {
             parameters.insert(name.into(), value.into());
         }
@@ -213,6 +220,15 @@ impl LocalStack {
         let mailbox = Mailbox::new(moto.endpoint.clone());
         let fal = FalEmulator::new(base_url.clone(), opts.fal_duration);
         let creem = CreemEmulator::new();
+        let catalogue = shared::domain::billing::parse_catalogue(
+            parameters
+                .get("BillingProducts")
+                .map(String::as_str)
+                .unwrap_or("[]"),
+        )
+        .unwrap_or_default();
+        let creem_checkouts =
+            crate::emulators::creem_checkout::CreemCheckouts::new(base_url.clone(), catalogue);
         let dump = crate::dump::Dump::new(
             aws.clone(),
             template
@@ -233,6 +249,9 @@ impl LocalStack {
                 .merge(mailbox.router())
                 .merge(fal.router())
                 .merge(creem.router())
+                .merge(creem_checkouts.router())
+                .merge(billing::routes(functions.billing.clone()))
+                .merge(checkout_webhook::routes(functions.webhook.clone()))
                 .merge(dump.router())
                 .merge(crate::openapi::router())
                 .merge(sweep_route(functions.sweep.clone())),
@@ -278,6 +297,7 @@ impl LocalStack {
             mailbox,
             fal,
             creem,
+            creem_checkouts,
             consumers,
             aws_endpoint: moto.endpoint.clone(),
             faults,
@@ -351,6 +371,13 @@ fn build_functions(
         generate: one(base, envs, "generate", GenerateState::build)?,
         deliver: one(base, envs, "deliver", DeliverState::build)?,
         sweep: one(base, envs, "sweep", sweep::SweepState::build)?,
+        billing: one(base, envs, "billing", billing::BillingState::build)?,
+        webhook: one(
+            base,
+            envs,
+            "checkout-webhook",
+            checkout_webhook::WebhookState::build,
+        )?,
     })
 }
 

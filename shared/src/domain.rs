@@ -1,6 +1,7 @@
 //! Rules and numbers: plain Rust, no I/O. Imports nothing else of this crate.
 
 pub mod account;
+pub mod billing;
 pub mod clock;
 pub mod crypto;
 pub mod email;

@@ -8,10 +8,27 @@ use shared::edge::sqs::StepError;
 use crate::state::DeliverState;
 
 pub async fn notify(state: &DeliverState, job: &Job) -> Result<(), StepError> {
-    // Claim the notice first: of two concurrent copies, one sends.
-    match state.videos.mark_notified(&job.id).await {
+    // Claim the notice first: of two concurrent copies, one sends. A claim that is
+    // held, not yet sent, may belong to an attempt that died: come back after its lease.
+    let now = state.clock.epoch_secs();
+    let stale_before = now - state.policy.notice_lease.as_secs() as i64;
+    match state.videos.claim_notice(&job.id, now, stale_before).await {
         Ok(()) => {}
-        Err(e) if e.is_condition_failure() => return Ok(()),
+        Err(e) if e.is_condition_failure() => {
+            let sent = state
+                .videos
+                .get(&job.id)
+                .await
+                .map_err(StepError::retry)?
+                .is_none_or(|j| j.notified);
+            return if sent {
+                Ok(())
+            } else {
+                Err(StepError::Retry(
+                    "the notice is claimed by another attempt".into(),
+                ))
+            };
+        }
         Err(e) => return Err(StepError::retry(e)),
     }
     if let Some(handle) = &job.provider_handle {
@@ -53,10 +70,17 @@ pub async fn notify(state: &DeliverState, job: &Job) -> Result<(), StepError> {
         None => return Ok(()),
     };
     if let Err(e) = sent {
-        // Give the claim back so the retry sends it.
-        let _ = state.videos.unmark_notified(&job.id).await;
+        // Give the claim back so the retry sends it (if this fails too, the lease ends).
+        let _ = state.videos.release_notice(&job.id).await;
         return Err(StepError::retry(e));
     }
     tracing::info!(event = "video_ready_notice_sent", job_id = %job.id, "ready notice sent");
+    // Sent: record it. If this write fails, the person has their one email; the claim
+    // stays held until its lease ends, and only a retry after that would send again.
+    state
+        .videos
+        .notice_sent(&job.id)
+        .await
+        .map_err(StepError::retry)?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod billing;
 pub mod codes;
 pub mod ledger;
 pub mod rate_limits;

@@ -80,6 +80,9 @@ pub struct Policy {
     /// its first step queues it again only after it has waited this long since it was
     /// last queued: a lost message is replaced, a slow one is not doubled.
     pub requeue_after: Duration,
+    /// R15: how long a claim to send a video's ready notice holds before another
+    /// attempt may take it over (the holder may have died before sending).
+    pub notice_lease: Duration,
     /// R13: the whole download of an output, from its first byte to its last, must end
     /// within this; `generate` runs for at most 60 s (see the template), and a stalled
     /// download must not take the other messages of its batch down with it.
@@ -136,6 +139,7 @@ impl Default for Policy {
             provider_max_submits: 6,
             provider_download_deadline: Duration::from_secs(40),
             requeue_after: Duration::from_secs(60),
+            notice_lease: Duration::from_secs(60),
             input_retention: DAY,
             output_retention: 7 * DAY,
             download_link_ttl: 15 * MINUTE,

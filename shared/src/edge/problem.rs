@@ -34,6 +34,8 @@ pub enum ApiError {
     InvalidCode,
     #[error("mail cannot be delivered to this address; check it, or use another")]
     EmailUndeliverable,
+    #[error("the webhook's signature is missing or wrong")]
+    InvalidSignature,
     #[error("the Google ID token is not valid")]
     InvalidIdToken,
     #[error("creating an account needs the statement that you are 13 or older (over_13: true)")]
@@ -78,7 +80,9 @@ impl ApiError {
             | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unauthorized | Self::InvalidIdToken => StatusCode::UNAUTHORIZED,
+            Self::Unauthorized | Self::InvalidIdToken | Self::InvalidSignature => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::NotFound | Self::IdentityNotLinked => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -108,6 +112,7 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::InvalidCode => "invalid_code",
             Self::InvalidIdToken => "invalid_id_token",
+            Self::InvalidSignature => "invalid_signature",
             Self::EmailUndeliverable => "email_undeliverable",
             Self::AgeConfirmationRequired => "age_confirmation_required",
             Self::EmailNotVerified => "email_not_verified",

@@ -107,6 +107,23 @@ impl Wiring<'_> {
         ))
     }
 
+    pub fn billing(&self) -> Result<crate::adapters::dynamo::billing::BillingStore, ConfigError> {
+        Ok(crate::adapters::dynamo::billing::BillingStore::new(
+            self.dynamodb(),
+            self.env.required("BILLING_TABLE")?,
+        ))
+    }
+
+    /// The catalogue of what can be bought (`BILLING_PRODUCTS`, JSON).
+    pub fn catalogue(&self) -> Result<Vec<crate::domain::billing::Product>, ConfigError> {
+        crate::domain::billing::parse_catalogue(&self.env.required("BILLING_PRODUCTS")?).map_err(
+            |e| ConfigError::Invalid {
+                var: "BILLING_PRODUCTS",
+                reason: e.to_string(),
+            },
+        )
+    }
+
     pub fn videos(&self) -> Result<VideoStore, ConfigError> {
         Ok(VideoStore::new(
             self.dynamodb(),

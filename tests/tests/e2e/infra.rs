@@ -168,7 +168,7 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let template = Template::load().unwrap();
     let functions = template.functions();
-    assert_eq!(functions.len(), 6, "{functions:?}");
+    assert_eq!(functions.len(), 8, "{functions:?}");
     for (logical_id, binary) in functions {
         let given = template
             .function_environment(&logical_id, |id| t.stack.refs.refs.get(id).cloned())
@@ -191,6 +191,8 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
             "generate" => generate::GenerateState::build(base, &env).map(drop),
             "deliver" => deliver::DeliverState::build(base, &env).map(drop),
             "sweep" => sweep::SweepState::build(base, &env).map(drop),
+            "billing" => billing::BillingState::build(base, &env).map(drop),
+            "checkout-webhook" => checkout_webhook::WebhookState::build(base, &env).map(drop),
             other => panic!("no such function {other}"),
         };
         built.unwrap_or_else(|e| panic!("{binary}: {e}"));

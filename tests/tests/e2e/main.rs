@@ -3,6 +3,7 @@
 mod auth_email;
 mod auth_google;
 mod bad_input;
+mod billing;
 mod chaos;
 mod contract;
 mod generate_step;

@@ -363,24 +363,46 @@ impl VideoStore {
         .await
     }
 
-    /// Records that the owner was told; fails its condition if that was done already.
-    pub async fn mark_notified(&self, id: &str) -> Result<(), StoreError> {
+    /// Claims the sending of the owner's notice at `now`, as a lease: fails its
+    /// condition if it was sent, or if another attempt claimed it after `stale_before`
+    /// (an attempt that died holding the claim is overtaken once its lease is stale).
+    pub async fn claim_notice(
+        &self,
+        id: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<(), StoreError> {
         self.run_update(
             self.update(id)
-                .update_expression("SET notified = :t")
-                .condition_expression("attribute_exists(pk) AND notified <> :t")
+                .update_expression("SET notice_claimed_at = :now")
+                .condition_expression(
+                    "attribute_exists(pk) AND notified <> :t \
+                     AND (attribute_not_exists(notice_claimed_at) OR notice_claimed_at < :stale)",
+                )
+                .expression_attribute_values(":t", AttributeValue::Bool(true))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":stale", n(stale_before)),
+        )
+        .await
+    }
+
+    /// Records that the notice was sent.
+    pub async fn notice_sent(&self, id: &str) -> Result<(), StoreError> {
+        self.run_update(
+            self.update(id)
+                .update_expression("SET notified = :t REMOVE notice_claimed_at")
+                .condition_expression("attribute_exists(pk)")
                 .expression_attribute_values(":t", AttributeValue::Bool(true)),
         )
         .await
     }
 
-    /// Gives back a claim of [`Self::mark_notified`] whose notice could not be sent.
-    pub async fn unmark_notified(&self, id: &str) -> Result<(), StoreError> {
+    /// Gives back a claim whose notice could not be sent, so the retry may send it.
+    pub async fn release_notice(&self, id: &str) -> Result<(), StoreError> {
         self.run_update(
             self.update(id)
-                .update_expression("SET notified = :f")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":f", AttributeValue::Bool(false)),
+                .update_expression("REMOVE notice_claimed_at")
+                .condition_expression("attribute_exists(pk)"),
         )
         .await
     }

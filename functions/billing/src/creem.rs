@@ -1,0 +1,70 @@
+//! Creem's checkout API (R08): `POST {CREEM_API_URL}/v1/checkouts` with `x-api-key`.
+//! Creem gets the product, our checkout id as `request_id`, and the account id in
+//! `metadata` — nothing else about the person (they type their details at Creem).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+use shared::adapters::env::{ConfigError, Env};
+use shared::adapters::outbound::LazyClient;
+
+pub struct CreemCheckouts {
+    http: LazyClient,
+    url: String,
+    key: String,
+    success_url: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreatedCheckout {
+    pub id: String,
+    pub checkout_url: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("creem checkout: {0}")]
+pub struct CheckoutUnavailable(pub String);
+
+impl CreemCheckouts {
+    /// `CREEM_API_URL`, `CREEM_API_KEY` (a secret), `CHECKOUT_SUCCESS_URL` (where Creem
+    /// sends the customer back; it grants nothing, only the webhook does).
+    pub fn from_env(env: &Env, http: LazyClient) -> Result<Self, ConfigError> {
+        Ok(Self {
+            http,
+            url: format!("{}/v1/checkouts", env.url("CREEM_API_URL")?),
+            key: env.required("CREEM_API_KEY")?,
+            success_url: env.url("CHECKOUT_SUCCESS_URL")?,
+        })
+    }
+
+    pub async fn create(
+        &self,
+        creem_product_id: &str,
+        checkout_id: &str,
+        account_id: &str,
+    ) -> Result<CreatedCheckout, CheckoutUnavailable> {
+        let res = self
+            .http
+            .get()
+            .post(&self.url)
+            .header("x-api-key", &self.key)
+            .timeout(Duration::from_secs(8))
+            .json(&json!({
+                "product_id": creem_product_id,
+                "request_id": checkout_id,
+                "units": 1,
+                "success_url": self.success_url,
+                "metadata": { "account_id": account_id, "checkout_id": checkout_id },
+            }))
+            .send()
+            .await
+            .map_err(|e| CheckoutUnavailable(e.without_url().to_string()))?;
+        if !res.status().is_success() {
+            return Err(CheckoutUnavailable(format!("answered {}", res.status())));
+        }
+        res.json()
+            .await
+            .map_err(|_| CheckoutUnavailable("answer is not a checkout".into()))
+    }
+}

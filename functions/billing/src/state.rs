@@ -1,0 +1,53 @@
+//! What `billing` holds between invocations: built once from its own variables (the
+//! sessions, accounts, ledger and billing tables, the catalogue, Creem's API).
+
+use std::sync::Arc;
+
+use shared::adapters::dynamo::billing::BillingStore;
+use shared::adapters::dynamo::ledger::LedgerStore;
+use shared::adapters::env::{ConfigError, Env};
+use shared::domain::billing::Product;
+use shared::domain::clock::Clock;
+use shared::edge::http::session::SessionCheck;
+use shared::edge::wiring::Base;
+
+use crate::creem::CreemCheckouts;
+
+pub struct Services {
+    pub clock: Clock,
+    pub session: SessionCheck,
+    pub ledger: LedgerStore,
+    pub billing: BillingStore,
+    pub catalogue: Vec<Product>,
+    pub creem: CreemCheckouts,
+}
+
+#[derive(Clone)]
+pub struct BillingState(Arc<Services>);
+
+impl std::ops::Deref for BillingState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl BillingState {
+    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+        let w = base.wire(env);
+        Ok(Self(Arc::new(Services {
+            session: w.session_check()?,
+            ledger: w.ledger()?,
+            billing: w.billing()?,
+            catalogue: w.catalogue()?,
+            creem: CreemCheckouts::from_env(env, base.http.clone())?,
+            clock: base.clock.clone(),
+        })))
+    }
+}
+
+impl AsRef<SessionCheck> for BillingState {
+    fn as_ref(&self) -> &SessionCheck {
+        &self.session
+    }
+}

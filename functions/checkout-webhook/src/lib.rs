@@ -1,0 +1,96 @@
+//! `checkout-webhook`: Creem's signed events (R08–R12). The signature is checked on the
+//! raw body, in constant time, before anything is parsed or written; then the event
+//! takes effect exactly once (see [`events`]). It answers at once: Creem waits for it.
+
+mod events;
+mod state;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::Serialize;
+use shared::ApiError;
+use shared::domain::billing::{SignatureHeaders, verify};
+use shared::edge::http::json::read_limited;
+use shared::edge::openapi::Problem;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use events::{Event, Outcome};
+pub use state::WebhookState;
+
+fn api() -> OpenApiRouter<WebhookState> {
+    OpenApiRouter::new().routes(routes!(receive))
+}
+
+/// The whole function as Lambda serves it.
+pub fn router(state: WebhookState) -> Router {
+    shared::edge::http::finish_router(routes(state))
+}
+
+/// The routes alone, for the local stack to merge with the other functions'.
+pub fn routes(state: WebhookState) -> Router {
+    api().with_state(state).split_for_parts().0
+}
+
+/// This function's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Received {
+    received: bool,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Creem's event, signed with `creem-signature` or Standard Webhooks headers.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/creem",
+    tag = "billing",
+    request_body(content = Object, description = "Creem's event: {id, eventType, created_at, object}", content_type = "application/json"),
+    params(
+        ("creem-signature" = Option<String>, Header, description = "Hex HMAC-SHA256 of the body"),
+        ("webhook-id" = Option<String>, Header, description = "Standard Webhooks"),
+        ("webhook-timestamp" = Option<String>, Header, description = "Standard Webhooks"),
+        ("webhook-signature" = Option<String>, Header, description = "Standard Webhooks"),
+    ),
+    responses(
+        (status = 200, description = "Received (applied now or before, or of no concern)", body = Received),
+        (status = 401, description = "`invalid_signature`: nothing was read or written", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn receive(
+    State(state): State<WebhookState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Received>, ApiError> {
+    let body = read_limited(body).await?;
+    let signed = SignatureHeaders {
+        creem: header(&headers, "creem-signature"),
+        id: header(&headers, "webhook-id"),
+        timestamp: header(&headers, "webhook-timestamp"),
+        signatures: header(&headers, "webhook-signature"),
+    };
+    if let Err(e) = verify(&state.secret, &body, &signed, state.clock.epoch_secs()) {
+        tracing::warn!(event = "webhook_refused", reason = %e, "webhook signature refused");
+        return Err(ApiError::InvalidSignature);
+    }
+    let event: Event = shared::edge::http::json::parse_json(&body)?;
+    let outcome = state.apply(&event).await?;
+    tracing::info!(
+        event = "webhook_received",
+        event_id = %event.id,
+        event_type = %event.event_type,
+        outcome = ?outcome,
+        "webhook received"
+    );
+    Ok(Json(Received { received: true }))
+}

@@ -1,0 +1,281 @@
+//! Payments through Creem: R08–R12. Checkouts are made through Creem's API, credits
+//! come only from Creem's signed webhooks, once per cause, however often and in
+//! whatever order the events arrive.
+
+use e2e_tests::local_stack::emulators::creem_checkout::{LOCAL_CREEM_WEBHOOK_SECRET, Scheme};
+use e2e_tests::{TestStack, unique_email};
+use serde_json::{Value, json};
+use shared::domain::billing::creem_signature;
+
+/// Signs in, starts a checkout of `product` and has the emulator complete it.
+async fn buy(t: &TestStack, token: &str, product: &str) -> Value {
+    let r = t
+        .post(
+            "/v1/billing/checkout",
+            json!({ "product_id": product }),
+            Some(token),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert!(
+        r.body["checkout_url"]
+            .as_str()
+            .unwrap()
+            .contains("/_local/creem/checkout/")
+    );
+    let checkout = t
+        .stack
+        .functions
+        .billing
+        .billing
+        .checkout(r.body["checkout_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .expect("the checkout is recorded");
+    let done = t
+        .post(
+            &format!(
+                "/_local/creem/checkouts/{}/complete",
+                checkout.creem_checkout_id
+            ),
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    for s in done.body["webhook_statuses"].as_array().unwrap() {
+        assert_eq!(s, 200, "{}", done.body);
+    }
+    done.body
+}
+
+async fn credits(t: &TestStack, token: &str) -> i64 {
+    let r = t.get("/v1/billing", Some(token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["credits"].as_i64().unwrap()
+}
+
+/// Posts a webhook body with a `creem-signature` (or the given headers).
+async fn post_event(t: &TestStack, body: &str, headers: &[(&str, String)]) -> u16 {
+    let mut req = t
+        .http
+        .post(t.url("/v1/webhooks/creem"))
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    t.send(req).await.status.as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r08_r10_r11_a_pack_grants_once_however_often_its_event_arrives() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let products = t.get("/v1/billing/products", None).await;
+    assert_eq!(products.status, 200);
+    assert!(products.body["items"].as_array().unwrap().len() >= 2);
+    let (token, account) = t.sign_in_email(&unique_email("buyer")).await;
+    let done = buy(&t, &token, "pack_10").await;
+    assert_eq!(credits(&t, &token).await, 3 + 10);
+    let order_id = done["order_id"].as_str().unwrap();
+    // Creem's manual resend, ten times, five of them at once.
+    for _ in 0..5 {
+        t.post(
+            "/_local/creem/resend",
+            json!({ "order_id": order_id }),
+            None,
+        )
+        .await;
+    }
+    let resends = (0..5).map(|_| {
+        t.post(
+            "/_local/creem/resend",
+            json!({ "order_id": order_id }),
+            None,
+        )
+    });
+    futures_util::future::join_all(resends).await;
+    assert_eq!(credits(&t, &token).await, 13, "granted once");
+    assert_eq!(
+        t.entries_for(&account, "purchase", &format!("order:{order_id}"))
+            .await,
+        1
+    );
+    let ledger = t.get("/v1/billing", Some(&token)).await.body["ledger"].clone();
+    assert_eq!(ledger[0]["kind"], "purchase", "newest first: {ledger}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r12_a_plan_grants_once_per_paid_period_and_its_state_follows_the_events() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    *t.stack.creem_checkouts.scheme.lock().unwrap() = Scheme::StandardWebhooks;
+    *t.stack.creem_checkouts.deliver_twice.lock().unwrap() = true;
+    let (token, _) = t.sign_in_email(&unique_email("subscriber")).await;
+    let done = buy(&t, &token, "plan_monthly").await;
+    // checkout.completed and subscription.paid of the first period, each twice: once.
+    assert_eq!(credits(&t, &token).await, 3 + 40);
+    let sub = done["subscription_id"].as_str().unwrap().to_owned();
+    let renewed = t
+        .post(
+            &format!("/_local/creem/subscriptions/{sub}/renew"),
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(renewed.status, 200);
+    assert_eq!(credits(&t, &token).await, 3 + 80, "two periods, two grants");
+    let plan = t.get("/v1/billing", Some(&token)).await.body["plan"].clone();
+    assert_eq!(
+        (plan["status"].as_str(), plan["renews"].as_bool()),
+        (Some("active"), Some(true))
+    );
+    t.post(
+        &format!("/_local/creem/subscriptions/{sub}/cancel"),
+        json!({}),
+        None,
+    )
+    .await;
+    let plan = t.get("/v1/billing", Some(&token)).await.body["plan"].clone();
+    assert_eq!(
+        (plan["status"].as_str(), plan["renews"].as_bool()),
+        (Some("canceled"), Some(false))
+    );
+    // An older event arriving late changes nothing.
+    let stale = t
+        .stack
+        .creem_checkouts
+        .sent()
+        .into_iter()
+        .find(|e| e["eventType"] == "subscription.active")
+        .unwrap();
+    let body = stale.to_string();
+    let sig = creem_signature(LOCAL_CREEM_WEBHOOK_SECRET, body.as_bytes());
+    assert_eq!(
+        post_event(&t, &body, &[("creem-signature", sig)]).await,
+        200
+    );
+    let plan = t.get("/v1/billing", Some(&token)).await.body["plan"].clone();
+    assert_eq!(plan["status"], "canceled", "the later event's state stays");
+    assert_eq!(credits(&t, &token).await, 83);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r10_a_bad_signature_is_401_and_writes_nothing() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.sign_in_email(&unique_email("forger")).await;
+    let event = json!({
+        "id": "evt_forged",
+        "eventType": "checkout.completed",
+        "created_at": 1_795_000_000_000_i64,
+        "object": {
+            "order": { "id": "ord_forged", "amount": 900, "currency": "EUR", "status": "paid", "type": "onetime" },
+            "product": { "id": "prod_pack_10" },
+            "metadata": { "account_id": account },
+        }
+    });
+    let body = event.to_string();
+    let good = creem_signature(LOCAL_CREEM_WEBHOOK_SECRET, body.as_bytes());
+    let before = (
+        t.table_text("BillingTable").await,
+        t.table_text("LedgerTable").await,
+    );
+    let now = t.clock.epoch_secs();
+    let stale = shared::domain::billing::standard_signature(
+        LOCAL_CREEM_WEBHOOK_SECRET,
+        "msg_1",
+        now - 301,
+        body.as_bytes(),
+    );
+    let cases: Vec<Vec<(&str, String)>> = vec![
+        vec![],
+        vec![("creem-signature", String::new())],
+        vec![("creem-signature", good[..32].to_owned())],
+        vec![("creem-signature", format!("{good}00"))],
+        vec![("creem-signature", "z".repeat(64))],
+        vec![(
+            "creem-signature",
+            creem_signature("whsec_other", body.as_bytes()),
+        )],
+        vec![
+            ("webhook-id", "msg_1".to_owned()),
+            ("webhook-timestamp", (now - 301).to_string()),
+            ("webhook-signature", stale),
+        ],
+    ];
+    for headers in &cases {
+        assert_eq!(post_event(&t, &body, headers).await, 401, "{headers:?}");
+    }
+    assert_eq!(
+        (
+            t.table_text("BillingTable").await,
+            t.table_text("LedgerTable").await
+        ),
+        before,
+        "nothing written"
+    );
+    // Over the size limit: 413, whatever the signature.
+    let big = "x".repeat(70 * 1024);
+    assert_eq!(
+        post_event(&t, &big, &[("creem-signature", good.clone())]).await,
+        413
+    );
+    // The right signature works; the same event again changes nothing.
+    assert_eq!(
+        post_event(&t, &body, &[("creem-signature", good.clone())]).await,
+        200
+    );
+    assert_eq!(
+        post_event(&t, &body, &[("creem-signature", good)]).await,
+        200
+    );
+    assert_eq!(credits(&t, &token).await, 13);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r11_a_refund_after_spending_leaves_a_negative_balance_that_blocks_videos() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, _) = t.sign_in_email(&unique_email("refunded")).await;
+    let done = buy(&t, &token, "pack_10").await;
+    for i in 0..5 {
+        let r = t
+            .submit_video(
+                &token,
+                json!({ "prompt": format!("spend {i}"), "seconds": 8 }),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    assert_eq!(credits(&t, &token).await, 3);
+    let r = t
+        .post(
+            "/_local/creem/refund",
+            json!({ "order_id": done["order_id"] }),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["webhook_statuses"][0], 200, "{}", r.body);
+    assert_eq!(credits(&t, &token).await, -7, "clawed back below zero");
+    t.submit_video(&token, json!({ "prompt": "one more", "seconds": 4 }), None)
+        .await
+        .assert_problem(402, "insufficient_credits");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r09_nothing_of_the_card_or_the_customer_is_stored() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, _) = t.sign_in_email(&unique_email("private")).await;
+    buy(&t, &token, "pack_10").await;
+    buy(&t, &token, "plan_monthly").await;
+    let mut stored = String::new();
+    for table in ["BillingTable", "LedgerTable", "AccountsTable"] {
+        stored.push_str(&t.table_text(table).await);
+    }
+    for carried in ["buyer@example.com", "Local Buyer", "cust_local", "\"NL\""] {
+        assert!(!stored.contains(carried), "{carried} was stored");
+    }
+    assert!(
+        stored.contains("payment#"),
+        "the payment itself is recorded"
+    );
+}
