@@ -67,6 +67,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..StackOptions::default()
     })
     .await?;
+    if std::env::var("LOCAL_CREEM_SIGNATURE").as_deref() == Ok("standard") {
+        *stack.creem_checkouts.scheme.lock().unwrap() =
+            local_stack::emulators::creem_checkout::Scheme::StandardWebhooks;
+    }
+    if std::env::var("LOCAL_CREEM_DUPLICATES").as_deref() == Ok("1") {
+        *stack.creem_checkouts.deliver_twice.lock().unwrap() = true;
+    }
     eprintln!(
         "\nSora2 AI local stack on {}\n  local AWS endpoint: {}\n  mailbox: {}/_local/emails?to=ADDRESS\n  Google tokens: POST {}/_local/google/id-token\nCtrl-C to stop.\n",
         stack.base_url, stack.aws_endpoint, stack.base_url, stack.base_url

@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
-use serde_json::Value;
 use shared::ApiError;
+use shared::adapters::dynamo::billing::Plan;
 use shared::domain::account::Account;
 use shared::domain::policy::POLICY_VERSION_CURRENT;
 use shared::edge::http::AuthUser;
@@ -21,8 +21,7 @@ pub struct Me {
     created_at: String,
     credits: i64,
     /// The current plan; null until one is bought.
-    #[schema(value_type = Option<Object>)]
-    plan: Option<Value>,
+    plan: Option<Plan>,
     identities: Vec<Identity>,
     consents: Consents,
     restricted: bool,
@@ -50,7 +49,7 @@ struct Consents {
 }
 
 impl Me {
-    fn new(a: Account, credits: i64) -> Self {
+    fn new(a: Account, credits: i64, plan: Option<Plan>) -> Self {
         let mut identities = vec![Identity {
             provider: "email",
             linked_at: Some(a.created_at.clone()),
@@ -68,8 +67,7 @@ impl Me {
             display_name: a.display_name,
             created_at: a.created_at,
             credits,
-            // Plans arrive with billing; until then an account has none.
-            plan: None,
+            plan,
             identities,
             consents: Consents::default(),
             restricted: false,
@@ -94,5 +92,6 @@ pub async fn get_me(
 ) -> Result<Json<Me>, ApiError> {
     let account = user.account;
     let credits = state.ledger.balance(&account.id).await?;
-    Ok(Json(Me::new(account, credits)))
+    let plan = state.billing.plan(&account.id).await?;
+    Ok(Json(Me::new(account, credits, plan)))
 }

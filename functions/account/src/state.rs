@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
+use shared::adapters::dynamo::billing::BillingStore;
 use shared::adapters::dynamo::ledger::LedgerStore;
 use shared::adapters::env::{ConfigError, Env};
 use shared::domain::clock::Clock;
@@ -15,6 +16,7 @@ pub struct Services {
     pub accounts: AccountStore,
     pub session: SessionCheck,
     pub ledger: LedgerStore,
+    pub billing: BillingStore,
 }
 
 #[derive(Clone)]
@@ -34,6 +36,7 @@ impl AccountState {
             accounts: w.accounts()?,
             session: w.session_check()?,
             ledger: w.ledger()?,
+            billing: w.billing()?,
             clock: base.clock.clone(),
         })))
     }

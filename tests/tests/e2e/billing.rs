@@ -129,6 +129,11 @@ async fn r12_a_plan_grants_once_per_paid_period_and_its_state_follows_the_events
         (plan["status"].as_str(), plan["renews"].as_bool()),
         (Some("active"), Some(true))
     );
+    assert_eq!(
+        t.get("/v1/me", Some(&token)).await.body["plan"],
+        plan,
+        "/v1/me shows it too"
+    );
     t.post(
         &format!("/_local/creem/subscriptions/{sub}/cancel"),
         json!({}),
@@ -278,4 +283,76 @@ async fn r09_nothing_of_the_card_or_the_customer_is_stored() {
         stored.contains("payment#"),
         "the payment itself is recorded"
     );
+}
+
+/// An event type with no effect here is acknowledged (200) so Creem stops resending it,
+/// and changes nothing. Also: what one pack purchase's webhook call costs.
+#[tokio::test(flavor = "multi_thread")]
+async fn r10_unknown_events_are_acknowledged_and_change_nothing() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.sign_in_email(&unique_email("unknown-event")).await;
+    let event = json!({
+        "id": "evt_unknown_1",
+        "eventType": "payout.scheduled",
+        "created_at": 1_795_000_000_000_i64,
+        "object": { "metadata": { "account_id": account } },
+    });
+    let body = event.to_string();
+    let sig = creem_signature(LOCAL_CREEM_WEBHOOK_SECRET, body.as_bytes());
+    let ledger = t.table_text("LedgerTable").await;
+    assert_eq!(
+        post_event(&t, &body, &[("creem-signature", sig)]).await,
+        200
+    );
+    assert_eq!(t.table_text("LedgerTable").await, ledger);
+    assert_eq!(credits(&t, &token).await, 3);
+
+    // One pack purchase's webhook call: its AWS requests and its latency here.
+    let r = t
+        .post(
+            "/v1/billing/checkout",
+            json!({ "product_id": "pack_10" }),
+            Some(&token),
+        )
+        .await;
+    let checkout = t
+        .stack
+        .functions
+        .billing
+        .billing
+        .checkout(r.body["checkout_id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let counts = &t.stack.base.aws.requests;
+    let before = counts.snapshot();
+    let started = std::time::Instant::now();
+    t.post(
+        &format!(
+            "/_local/creem/checkouts/{}/complete",
+            checkout.creem_checkout_id
+        ),
+        json!({}),
+        None,
+    )
+    .await;
+    let took = started.elapsed();
+    let after = counts.snapshot();
+    let dynamodb = after[0] - before[0];
+    println!(
+        "one pack purchase webhook: {dynamodb} DynamoDB requests (one transaction), {took:?} for the emulator's call and the webhook's answer"
+    );
+    assert_eq!(
+        dynamodb, 1,
+        "the event marker, payment and grant in one transaction"
+    );
+    assert_eq!(
+        (
+            after[1] - before[1],
+            after[2] - before[2],
+            after[3] - before[3]
+        ),
+        (0, 0, 0)
+    );
+    assert_eq!(credits(&t, &token).await, 13);
 }
