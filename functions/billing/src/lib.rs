@@ -14,9 +14,9 @@ use shared::ApiError;
 use shared::adapters::dynamo::billing::{Checkout, Plan};
 use shared::domain::billing::ProductKind;
 use shared::domain::clock::rfc3339;
-use shared::edge::http::{ApiJson, AuthUser};
+use shared::edge::http::{ApiJson, ApiQuery, AuthUser, cursor};
 use shared::edge::openapi::Problem;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -165,27 +165,55 @@ pub struct LedgerEntry {
 pub struct Overview {
     credits: i64,
     plan: Option<Plan>,
-    /// Newest first.
+    /// Newest first, a page at a time.
     ledger: Vec<LedgerEntry>,
+    /// The next page's `cursor`; null on the last page.
+    next_cursor: Option<String>,
 }
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OverviewQuery {
+    /// `next_cursor` of the previous page; absent or empty for the first page.
+    #[param(max_length = 512)]
+    cursor: Option<String>,
+}
+
+const LEDGER_PAGE: i32 = 50;
 
 #[utoipa::path(
     get,
     path = "/v1/billing",
     tag = "billing",
+    params(OverviewQuery),
     security(("session" = [])),
-    responses((status = 200, description = "Credits, plan and ledger", body = Overview))
+    responses(
+        (status = 200, description = "Credits, plan and ledger", body = Overview),
+        (status = 422, description = "`invalid_request`: the cursor is not one this API gave out", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub async fn overview(
     State(state): State<BillingState>,
     user: AuthUser,
+    ApiQuery(q): ApiQuery<OverviewQuery>,
 ) -> Result<Json<Overview>, ApiError> {
+    let after = q
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(cursor::decode)
+        .transpose()?;
     let credits = state.ledger.balance(&user.account_id).await?;
     let plan = state.billing.plan(&user.account_id).await?;
-    let ledger = state
+    let (entries, next) = state
         .ledger
-        .entries(&user.account_id)
-        .await?
+        .page(
+            &user.account_id,
+            after.as_ref().map(|(id, at)| (id.as_str(), at.as_str())),
+            LEDGER_PAGE,
+        )
+        .await?;
+    let ledger = entries
         .into_iter()
         .map(|e| LedgerEntry {
             id: e.id,
@@ -199,5 +227,6 @@ pub async fn overview(
         credits,
         plan,
         ledger,
+        next_cursor: next.map(|(id, at)| cursor::encode(&id, &at)),
     }))
 }

@@ -2,14 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use shared::ApiError;
 use shared::adapters::dynamo::videos::PageKey;
 use shared::domain::video::{JOB_ID_PREFIX, JobStatus, is_id};
-use shared::edge::http::{ApiPath, ApiQuery, AuthUser};
+use shared::edge::http::{ApiPath, ApiQuery, AuthUser, cursor};
 use shared::edge::openapi::Problem;
 use utoipa::{IntoParams, ToSchema};
 
@@ -35,16 +32,14 @@ pub struct VideoList {
 }
 
 fn encode_cursor(k: &PageKey) -> String {
-    URL_SAFE_NO_PAD.encode(json!([k.job_id, k.created_at]).to_string())
+    cursor::encode(&k.job_id, &k.created_at)
 }
 
 fn decode_cursor(c: &str) -> Result<PageKey, ApiError> {
-    let bad = || ApiError::InvalidField("cursor is not one this API gave out".into());
-    let raw = URL_SAFE_NO_PAD.decode(c).map_err(|_| bad())?;
-    let (job_id, created_at): (String, String) = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let (job_id, created_at) = cursor::decode(c)?;
     if !is_id(JOB_ID_PREFIX, &job_id) || chrono::DateTime::parse_from_rfc3339(&created_at).is_err()
     {
-        return Err(bad());
+        return Err(cursor::not_ours());
     }
     Ok(PageKey { job_id, created_at })
 }

@@ -2,6 +2,7 @@
 //! IP and session, request logs, and problem+json for everything the router refuses.
 
 pub mod client_ip;
+pub mod cursor;
 pub mod json;
 pub mod request_log;
 pub mod session;

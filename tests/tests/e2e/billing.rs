@@ -356,3 +356,48 @@ async fn r10_unknown_events_are_acknowledged_and_change_nothing() {
     );
     assert_eq!(credits(&t, &token).await, 13);
 }
+
+/// The ledger is read a page at a time (the cost of a request grows with the page, not
+/// with the account's history), newest first, with no entry missed or repeated.
+#[tokio::test(flavor = "multi_thread")]
+async fn r11_the_ledger_pages_newest_first() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.sign_in_email(&unique_email("pages")).await;
+    for _ in 0..55 {
+        t.grant(&account, 1).await;
+    }
+    let first = t.get("/v1/billing", Some(&token)).await;
+    assert_eq!(first.body["credits"], 3 + 55);
+    let page1 = first.body["ledger"].as_array().unwrap().clone();
+    assert_eq!(page1.len(), 50);
+    let cursor = first.body["next_cursor"].as_str().unwrap().to_owned();
+    let second = t
+        .send(
+            t.http
+                .get(t.url("/v1/billing"))
+                .query(&[("cursor", cursor.as_str())])
+                .bearer_auth(&token),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.body);
+    let page2 = second.body["ledger"].as_array().unwrap().clone();
+    assert_eq!(page1.len() + page2.len(), 56, "every entry once");
+    assert!(second.body["next_cursor"].is_null());
+    let mut ids: Vec<&str> = page1
+        .iter()
+        .chain(&page2)
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    let times: Vec<&str> = page1
+        .iter()
+        .chain(&page2)
+        .map(|e| e["created_at"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 56);
+    t.get("/v1/billing?cursor=bm90LW91cnM", Some(&token))
+        .await
+        .assert_problem(422, "invalid_request");
+}

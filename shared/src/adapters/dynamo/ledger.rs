@@ -97,7 +97,7 @@ impl LedgerStore {
             .unwrap_or(Ok(0))
     }
 
-    /// The account's entries, newest first.
+    /// All the account's entries, newest first (the export, the tests).
     pub async fn entries(&self, account_id: &str) -> Result<Vec<Entry>, StoreError> {
         super::query_partition(
             &self.client,
@@ -109,15 +109,60 @@ impl LedgerStore {
         )
         .await?
         .iter()
-        .map(|item| {
-            Ok(Entry {
-                id: get_s(item, "id")?,
-                kind: get_s(item, "kind")?,
-                amount: get_i64(item, "amount")?,
-                created_at: get_s(item, "created_at")?,
-                reference: get_s(item, "ref")?,
-            })
-        })
+        .map(entry_from_item)
         .collect()
     }
+
+    /// One page of the account's entries, newest first, after the entry `after`
+    /// (`(id, created_at)` of the last one shown); and where the next page starts.
+    pub async fn page(
+        &self,
+        account_id: &str,
+        after: Option<(&str, &str)>,
+        limit: i32,
+    ) -> Result<(Vec<Entry>, Option<(String, String)>), StoreError> {
+        let start = after.map(|(id, created_at)| {
+            Item::from([
+                ("pk".to_owned(), s(format!("entry#{id}"))),
+                ("account_id".to_owned(), s(account_id)),
+                ("created_at".to_owned(), s(created_at)),
+            ])
+        });
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_ACCOUNT_INDEX)
+            .key_condition_expression("account_id = :a")
+            .expression_attribute_values(":a", s(account_id))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let entries = out
+            .items()
+            .iter()
+            .map(entry_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = match out.last_evaluated_key {
+            Some(k) => Some((
+                get_s(&k, "pk")?.trim_start_matches("entry#").to_owned(),
+                get_s(&k, "created_at")?,
+            )),
+            None => None,
+        };
+        Ok((entries, next))
+    }
+}
+
+fn entry_from_item(item: &Item) -> Result<Entry, StoreError> {
+    Ok(Entry {
+        id: get_s(item, "id")?,
+        kind: get_s(item, "kind")?,
+        amount: get_i64(item, "amount")?,
+        created_at: get_s(item, "created_at")?,
+        reference: get_s(item, "ref")?,
+    })
 }
