@@ -56,6 +56,8 @@ pub enum StackError {
     Provision(#[from] crate::provision::ProvisionError),
     #[error("queue consumers: {0}")]
     Consumers(String),
+    #[error("secrets: {0}")]
+    Secrets(String),
     #[error("could not listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
 }
@@ -161,15 +163,17 @@ impl LocalStack {
         for (name, value) in [
             ("GoogleClientId", LOCAL_GOOGLE_CLIENT_ID),
             ("MailFrom", LOCAL_MAIL_FROM),
-            ("HashSecret", LOCAL_HASH_SECRET),
-            ("FalKey", LOCAL_FAL_KEY),
-            ("CreemApiKey", LOCAL_CREEM_KEY),
-            (
-                "CreemWebhookSecret",
-                crate::emulators::creem_checkout::LOCAL_CREEM_WEBHOOK_SECRET,
-            ),
         ] {
             parameters.insert(name.into(), value.into());
+        }
+        // Secrets live in Parameter Store, as in a deployment; the names are the stack's own.
+        for (name, path) in [
+            ("HashSecretParameter", "hash-secret"),
+            ("FalKeyParameter", "fal-key"),
+            ("CreemApiKeyParameter", "creem-api-key"),
+            ("CreemWebhookSecretParameter", "creem-webhook-secret"),
+        ] {
+            parameters.insert(name.into(), format!("/{}/{path}", opts.prefix));
         }
         let aws = AwsClients::load_local(LOCAL_REGION, &moto.endpoint).await;
         let refs = provision(&template, &aws, &opts.prefix, &parameters).await?;
@@ -214,8 +218,9 @@ impl LocalStack {
             env.insert("AWS_ENDPOINT_URL".into(), functions_endpoint.clone());
             envs.insert(binary, env);
         }
+        store_secrets(&aws, &envs).await?;
         let base = Base::new(functions_aws, opts.clock, opts.policy);
-        let functions = build_functions(&base, &envs)?;
+        let functions = build_functions(&base, &envs, &aws.ssm).await?;
         let google = GoogleEmulator::new(LOCAL_GOOGLE_CLIENT_ID);
         let mailbox = Mailbox::new(moto.endpoint.clone());
         let fal = FalEmulator::new(base_url.clone(), opts.fal_duration);
@@ -348,37 +353,96 @@ async fn peer_ip(
 }
 
 /// Builds every function from its own environment, as its Lambda `main` would.
-fn build_functions(
+async fn build_functions(
     base: &Base,
     envs: &BTreeMap<String, BTreeMap<String, String>>,
+    ssm: &aws_sdk_ssm::Client,
 ) -> Result<Functions, StackError> {
-    fn one<S>(
-        base: &Base,
-        envs: &BTreeMap<String, BTreeMap<String, String>>,
+    // Each function's environment with its secrets read from Parameter Store, as its
+    // Lambda `main` does. (Read past the fault mode: a failed start is Lambda's to retry.)
+    let mut resolved = BTreeMap::new();
+    for (function, env) in envs {
+        let env = Env::from_map(env.clone())
+            .with_parameters(ssm)
+            .await
+            .map_err(|error| StackError::Config {
+                function: function.clone(),
+                error,
+            })?;
+        resolved.insert(function.clone(), env);
+    }
+    let empty = Env::from_map(BTreeMap::new());
+    let one = |function: &str| resolved.get(function).unwrap_or(&empty);
+    fn built<S>(
         function: &str,
-        build: shared::edge::lambda::Build<S>,
+        result: Result<S, shared::adapters::env::ConfigError>,
     ) -> Result<S, StackError> {
-        let env = Env::from_map(envs.get(function).cloned().unwrap_or_default());
-        build(base, &env).map_err(|error| StackError::Config {
+        result.map_err(|error| StackError::Config {
             function: function.to_owned(),
             error,
         })
     }
     Ok(Functions {
-        auth: one(base, envs, "auth", AuthState::build)?,
-        account: one(base, envs, "account", AccountState::build)?,
-        videos: one(base, envs, "videos", VideosState::build)?,
-        generate: one(base, envs, "generate", GenerateState::build)?,
-        deliver: one(base, envs, "deliver", DeliverState::build)?,
-        sweep: one(base, envs, "sweep", sweep::SweepState::build)?,
-        billing: one(base, envs, "billing", billing::BillingState::build)?,
-        webhook: one(
-            base,
-            envs,
+        auth: built("auth", AuthState::build(base, one("auth")))?,
+        account: built("account", AccountState::build(base, one("account")))?,
+        videos: built("videos", VideosState::build(base, one("videos")))?,
+        generate: built("generate", GenerateState::build(base, one("generate")))?,
+        deliver: built("deliver", DeliverState::build(base, one("deliver")))?,
+        sweep: built("sweep", sweep::SweepState::build(base, one("sweep")))?,
+        billing: built(
+            "billing",
+            billing::BillingState::build(base, one("billing")),
+        )?,
+        webhook: built(
             "checkout-webhook",
-            checkout_webhook::WebhookState::build,
+            checkout_webhook::WebhookState::build(base, one("checkout-webhook")),
         )?,
     })
+}
+
+/// Puts the local secrets into the local Parameter Store under the names the
+/// functions' environments give (`X_PARAMETER`).
+async fn store_secrets(
+    aws: &AwsClients,
+    envs: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Result<(), StackError> {
+    let local = |var: &str| match var {
+        "HASH_SECRET" => Some(LOCAL_HASH_SECRET),
+        "FAL_KEY" => Some(LOCAL_FAL_KEY),
+        "CREEM_API_KEY" => Some(LOCAL_CREEM_KEY),
+        "CREEM_WEBHOOK_SECRET" => {
+            Some(crate::emulators::creem_checkout::LOCAL_CREEM_WEBHOOK_SECRET)
+        }
+        _ => None,
+    };
+    let mut stored = std::collections::BTreeSet::new();
+    for env in envs.values() {
+        for (var, name) in Env::from_map(env.clone()).parameter_refs() {
+            let Some(value) = local(&var) else {
+                return Err(StackError::Secrets(format!(
+                    "no local value for the secret {var}"
+                )));
+            };
+            if !stored.insert(name.clone()) {
+                continue;
+            }
+            aws.ssm
+                .put_parameter()
+                .name(&name)
+                .value(value)
+                .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                .overwrite(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    StackError::Secrets(format!(
+                        "parameter {name}: {}",
+                        aws_sdk_ssm::error::DisplayErrorContext(e)
+                    ))
+                })?;
+        }
+    }
+    Ok(())
 }
 
 /// `POST /_local/sweep`: one round of the sweep now, as its schedule would run it.

@@ -33,7 +33,7 @@ impl CreemCheckouts {
         Ok(Self {
             http,
             url: format!("{}/v1/checkouts", env.url("CREEM_API_URL")?),
-            key: env.required("CREEM_API_KEY")?,
+            key: env.secret("CREEM_API_KEY", 8)?,
             success_url: env.url("CHECKOUT_SUCCESS_URL")?,
         })
     }

@@ -33,7 +33,7 @@ impl Moderation {
         Ok(Self {
             http,
             url: format!("{}/v1/moderation/prompt", env.url("CREEM_API_URL")?),
-            key: env.required("CREEM_API_KEY")?,
+            key: env.secret("CREEM_API_KEY", 8)?,
         })
     }
 

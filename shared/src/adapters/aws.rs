@@ -37,6 +37,8 @@ pub struct AwsClients {
     pub ses: aws_sdk_sesv2::Client,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
+    /// Parameter Store, read once at start for the secrets.
+    pub ssm: aws_sdk_ssm::Client,
     /// How many requests each client has sent (every attempt counts): the cost of a
     /// flow, measured by the tests.
     pub requests: RequestCounts,
@@ -154,6 +156,7 @@ impl AwsClients {
                     .interceptor(requests.sqs.clone())
                     .build(),
             ),
+            ssm: aws_sdk_ssm::Client::new(sdk),
             requests,
         }
     }

@@ -14,12 +14,26 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("environment variable {var} is invalid: {reason}")]
     Invalid { var: &'static str, reason: String },
+    /// A secret's parameter could not be read from Parameter Store.
+    #[error("parameter {name} (for {var}) could not be read: {reason}")]
+    Parameter {
+        var: String,
+        name: String,
+        reason: String,
+    },
 }
+
+/// A variable `X_PARAMETER` names the Parameter Store parameter (a SecureString) that
+/// holds the secret `X`: secrets are never plain environment variables in a deployment.
+pub const PARAMETER_SUFFIX: &str = "_PARAMETER";
 
 /// A source of configuration variables that remembers which names were asked for.
 pub struct Env {
     values: Source,
+    /// Secrets read from Parameter Store at start, by the variable they stand for.
+    secrets: BTreeMap<String, String>,
     read: Mutex<BTreeSet<&'static str>>,
+    secrets_read: Mutex<BTreeSet<&'static str>>,
 }
 
 enum Source {
@@ -41,8 +55,56 @@ impl Env {
     fn with(values: Source) -> Self {
         Self {
             values,
+            secrets: BTreeMap::new(),
             read: Mutex::new(BTreeSet::new()),
+            secrets_read: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    /// Every variable `X_PARAMETER` and the parameter name it gives.
+    pub fn parameter_refs(&self) -> Vec<(String, String)> {
+        let all: Vec<(String, String)> = match &self.values {
+            Source::Process => std::env::vars().collect(),
+            Source::Map(m) => m.clone().into_iter().collect(),
+        };
+        all.into_iter()
+            .filter_map(|(k, v)| Some((k.strip_suffix(PARAMETER_SUFFIX)?.to_owned(), v)))
+            .filter(|(_, v)| !v.trim().is_empty())
+            .collect()
+    }
+
+    /// Reads, in one call per ten, the secrets that `X_PARAMETER` variables name, so
+    /// that [`Env::secret`] gives them. Done once, at start.
+    pub async fn with_parameters(mut self, ssm: &aws_sdk_ssm::Client) -> Result<Self, ConfigError> {
+        use aws_sdk_ssm::error::ProvideErrorMetadata;
+        let refs = self.parameter_refs();
+        for chunk in refs.chunks(10) {
+            let out = ssm
+                .get_parameters()
+                .set_names(Some(chunk.iter().map(|(_, name)| name.clone()).collect()))
+                .with_decryption(true)
+                .send()
+                .await
+                .map_err(|e| ConfigError::Parameter {
+                    var: chunk[0].0.clone(),
+                    name: chunk[0].1.clone(),
+                    reason: e.code().unwrap_or("unreachable").to_owned(),
+                })?;
+            for (var, name) in chunk {
+                let value = out
+                    .parameters()
+                    .iter()
+                    .find(|p| p.name() == Some(name.as_str()))
+                    .and_then(|p| p.value())
+                    .ok_or_else(|| ConfigError::Parameter {
+                        var: var.clone(),
+                        name: name.clone(),
+                        reason: "no such parameter".into(),
+                    })?;
+                self.secrets.insert(var.clone(), value.to_owned());
+            }
+        }
+        Ok(self)
     }
 
     fn get(&self, var: &'static str) -> Option<String> {
@@ -65,9 +127,16 @@ impl Env {
         self.get(var)
     }
 
-    /// A secret: required and at least `min_len` characters long.
+    /// A secret: from Parameter Store when `X_PARAMETER` names it (a deployment), else
+    /// the variable itself (a developer's shell); required, at least `min_len` long.
     pub fn secret(&self, var: &'static str, min_len: usize) -> Result<String, ConfigError> {
-        let value = self.required(var)?;
+        if let Ok(mut read) = self.secrets_read.lock() {
+            read.insert(var);
+        }
+        let value = match self.secrets.get(var) {
+            Some(v) => v.clone(),
+            None => self.required(var)?,
+        };
         if value.len() < min_len {
             return Err(ConfigError::Invalid {
                 var,
@@ -99,6 +168,14 @@ impl Env {
             });
         }
         Ok(value.trim_end_matches('/').to_owned())
+    }
+
+    /// Every secret asked for so far.
+    pub fn secrets_read(&self) -> BTreeSet<&'static str> {
+        self.secrets_read
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
     }
 
     /// Every variable asked for so far, present or not.

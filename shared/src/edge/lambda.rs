@@ -20,6 +20,7 @@ async fn start<S>(build: Build<S>) -> Result<S, ConfigError> {
     let env = Env::process();
     telemetry::init(&env);
     let base = Base::from_env(&env).await?;
+    let env = env.with_parameters(&base.aws.ssm).await?;
     build(&base, &env)
 }
 

@@ -180,7 +180,10 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
                 env.insert(k.clone(), v.clone());
             }
         }
-        let env = Env::from_map(env);
+        let env = Env::from_map(env)
+            .with_parameters(&t.stack.aws.ssm)
+            .await
+            .unwrap_or_else(|e| panic!("{binary}: {e}"));
         shared::edge::telemetry::filter(&env);
         shared::adapters::aws::AwsSettings::from_env(&env).unwrap();
         let base = &t.stack.base;
@@ -196,21 +199,45 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
             other => panic!("no such function {other}"),
         };
         built.unwrap_or_else(|e| panic!("{binary}: {e}"));
+        // A secret `X` is given as `X_PARAMETER` (its Parameter Store name), never
+        // itself: the environment never holds a secret.
+        let secrets = env.secrets_read();
         let read: BTreeSet<String> = env
             .read_vars()
             .into_iter()
+            .chain(secrets.iter().copied())
             .filter(|v| !["AWS_REGION", "AWS_ENDPOINT_URL"].contains(v))
-            .map(str::to_owned)
+            .map(|v| {
+                if secrets.contains(v) {
+                    format!("{v}_PARAMETER")
+                } else {
+                    v.to_owned()
+                }
+            })
             .collect();
         let given: BTreeSet<String> = given.into_keys().collect();
         assert_eq!(
             read, given,
             "{binary}: read by the code vs given by the template"
         );
+        for secret in &secrets {
+            assert!(
+                !given.contains(*secret),
+                "{binary}: {secret} as a plain variable"
+            );
+        }
         let secrets_of_others: &[&str] = match binary.as_str() {
-            "generate" | "deliver" => &["HASH_SECRET", "GOOGLE_CLIENT_ID", "CREEM_API_KEY"],
-            "auth" => &["FAL_KEY", "CREEM_API_KEY", "VIDEO_PROVIDER"],
-            _ => &["FAL_KEY"],
+            "generate" | "deliver" => &[
+                "HASH_SECRET_PARAMETER",
+                "GOOGLE_CLIENT_ID",
+                "CREEM_API_KEY_PARAMETER",
+            ],
+            "auth" => &[
+                "FAL_KEY_PARAMETER",
+                "CREEM_API_KEY_PARAMETER",
+                "VIDEO_PROVIDER",
+            ],
+            _ => &["FAL_KEY_PARAMETER"],
         };
         for s in secrets_of_others {
             assert!(!given.contains(*s), "{binary} is given {s}");

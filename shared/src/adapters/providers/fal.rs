@@ -55,7 +55,7 @@ impl FalClient {
             api_url: env.url("FAL_API_URL")?,
             text_model: env.required("FAL_TEXT_MODEL")?,
             image_model: env.required("FAL_IMAGE_MODEL")?,
-            key: env.required("FAL_KEY")?,
+            key: env.secret("FAL_KEY", 8)?,
         }))
     }
 
