@@ -26,4 +26,19 @@ try {
 }
 if (!refused) throw new Error("a wrong key was accepted");
 
-console.log("creem SDK: moderation.screenPrompt (allow, deny, flag, wrong key): ok");
+// Checkouts: the SDK validates the answer against Creem's schema.
+const checkout = await creem.checkouts.create({
+  productId: "prod_pack_10",
+  requestId: "chk_vendor_check",
+  units: 1,
+  successUrl: "https://www.sora2ai.info/billing/success",
+  metadata: { account_id: "acc_vendor_check" },
+});
+if (checkout.object !== "checkout" || checkout.status !== "pending" || !checkout.checkoutUrl) {
+  throw new Error(`unexpected checkout ${JSON.stringify(checkout)}`);
+}
+if (checkout.requestId !== "chk_vendor_check" || checkout.metadata?.account_id !== "acc_vendor_check") {
+  throw new Error(`request id or metadata lost ${JSON.stringify(checkout)}`);
+}
+
+console.log("creem SDK: moderation.screenPrompt (allow, deny, flag, wrong key), checkouts.create: ok");
