@@ -235,6 +235,21 @@ pub async fn query_partition(
     }
 }
 
+/// The transaction write that puts `item`, only if no item has its key.
+pub fn put_new_write(
+    table: &str,
+    item: Item,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let put = aws_sdk_dynamodb::types::Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build();
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .put(built(put)?)
+        .build())
+}
+
 /// Maps a builder's missing-field error (a bug, not bad input) into the store's error.
 pub fn built<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
     r.map_err(|_| StoreError::Malformed("builder"))

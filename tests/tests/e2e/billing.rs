@@ -7,6 +7,18 @@ use e2e_tests::{TestStack, unique_email};
 use serde_json::{Value, json};
 use shared::domain::billing::creem_signature;
 
+/// The checkout the billing function recorded (with Creem's id for it).
+async fn recorded_checkout(t: &TestStack, id: &str) -> shared::adapters::dynamo::billing::Checkout {
+    t.stack
+        .functions
+        .billing
+        .billing
+        .checkout(id)
+        .await
+        .unwrap()
+        .expect("the checkout is recorded")
+}
+
 /// Signs in, starts a checkout of `product` and has the emulator complete it.
 async fn buy(t: &TestStack, token: &str, product: &str) -> Value {
     let r = t
@@ -23,15 +35,7 @@ async fn buy(t: &TestStack, token: &str, product: &str) -> Value {
             .unwrap()
             .contains("/_local/creem/checkout/")
     );
-    let checkout = t
-        .stack
-        .functions
-        .billing
-        .billing
-        .checkout(r.body["checkout_id"].as_str().unwrap())
-        .await
-        .unwrap()
-        .expect("the checkout is recorded");
+    let checkout = recorded_checkout(t, r.body["checkout_id"].as_str().unwrap()).await;
     let done = t
         .post(
             &format!(
@@ -315,15 +319,7 @@ async fn r10_unknown_events_are_acknowledged_and_change_nothing() {
             Some(&token),
         )
         .await;
-    let checkout = t
-        .stack
-        .functions
-        .billing
-        .billing
-        .checkout(r.body["checkout_id"].as_str().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let checkout = recorded_checkout(&t, r.body["checkout_id"].as_str().unwrap()).await;
     let counts = &t.stack.base.aws.requests;
     let before = counts.snapshot();
     let started = std::time::Instant::now();
@@ -400,4 +396,27 @@ async fn r11_the_ledger_pages_newest_first() {
     t.get("/v1/billing?cursor=bm90LW91cnM", Some(&token))
         .await
         .assert_problem(422, "invalid_request");
+}
+
+/// A chargeback claws the order's credits back once, however often Creem sends it.
+#[tokio::test(flavor = "multi_thread")]
+async fn r11_a_dispute_claws_back_once() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, _) = t.sign_in_email(&unique_email("disputed")).await;
+    let done = buy(&t, &token, "pack_10").await;
+    let event = json!({
+        "id": "evt_dispute_1",
+        "eventType": "dispute.created",
+        "created_at": 1_795_000_000_000_i64,
+        "object": { "id": "dsp_1", "object": "dispute", "amount": 900, "currency": "EUR", "order": { "id": done["order_id"] } },
+    });
+    let body = event.to_string();
+    let sig = creem_signature(LOCAL_CREEM_WEBHOOK_SECRET, body.as_bytes());
+    for _ in 0..3 {
+        assert_eq!(
+            post_event(&t, &body, &[("creem-signature", sig.clone())]).await,
+            200
+        );
+    }
+    assert_eq!(credits(&t, &token).await, 3, "13 − 10, once");
 }

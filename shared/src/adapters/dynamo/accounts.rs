@@ -9,7 +9,7 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, ReturnValue, TransactWriteItem, Update,
 };
 
 use super::{Item, StoreError, built, get_s, n, opt_s, s};
@@ -81,15 +81,7 @@ impl AccountStore {
     }
 
     fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        Ok(TransactWriteItem::builder()
-            .put(built(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build(),
-            )?)
-            .build())
+        super::put_new_write(&self.table, item)
     }
 
     /// R03: links a Google identity to an existing account (both or neither written).

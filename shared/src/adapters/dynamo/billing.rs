@@ -223,14 +223,6 @@ impl BillingStore {
     }
 
     fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
-        Ok(TransactWriteItem::builder()
-            .put(built(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build(),
-            )?)
-            .build())
+        super::put_new_write(&self.table, item)
     }
 }
