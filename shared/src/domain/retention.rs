@@ -25,6 +25,8 @@ pub enum Mechanism {
     ReadCheckUntilPurge { function: &'static str },
     /// Kept for the whole period on purpose (the law's accounting duty).
     KeptForPeriod,
+    /// CloudWatch Logs retention of every function's log group.
+    LogRetention,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -121,6 +123,13 @@ pub const MAP: &[DataClass] = &[
         proofs: &[
             "r20_r05_three_refused_prompts_in_30_days_suspend_the_account_and_end_its_sessions",
         ],
+    },
+    DataClass {
+        name: "function logs (ids, routes, statuses; no personal data)",
+        requirements: "R22, R37",
+        period: |p| p.usage_retention,
+        mechanism: Mechanism::LogRetention,
+        proofs: &["r15_r22_the_retention_map_is_the_templates_and_its_proofs_exist"],
     },
     DataClass {
         name: "credit ledger",

@@ -583,6 +583,28 @@ fn r15_r22_the_retention_map_is_the_templates_and_its_proofs_exist() {
                 assert_eq!(ttl["Enabled"].as_bool(), Some(true), "{}", class.name);
                 assert_eq!(ttl["AttributeName"], "ttl", "{}", class.name);
             }
+            Mechanism::LogRetention => {
+                // Every function has its log group, kept exactly that long.
+                let template = Template::load().unwrap();
+                for (logical_id, _) in template.functions() {
+                    let group = t["Resources"]
+                        .as_mapping()
+                        .unwrap()
+                        .values()
+                        .find(|r| {
+                            r["Type"] == "AWS::Logs::LogGroup"
+                                && serde_yaml::to_string(&r["Properties"]["LogGroupName"])
+                                    .unwrap()
+                                    .contains(&format!("${{{logical_id}}}"))
+                        })
+                        .unwrap_or_else(|| panic!("{logical_id} has no log group"));
+                    assert_eq!(
+                        group["Properties"]["RetentionInDays"].as_u64(),
+                        Some(whole_days(period)),
+                        "{logical_id}"
+                    );
+                }
+            }
             Mechanism::ReadCheckUntilPurge { .. } | Mechanism::KeptForPeriod => {}
         }
         for proof in class.proofs {
