@@ -113,6 +113,7 @@ pub struct Functions {
     pub generate: GenerateState,
     pub deliver: DeliverState,
     pub sweep: sweep::SweepState,
+    pub purge: purge_expired::PurgeState,
     pub billing: billing::BillingState,
     pub webhook: checkout_webhook::WebhookState,
 }
@@ -259,7 +260,8 @@ impl LocalStack {
                 .merge(checkout_webhook::routes(functions.webhook.clone()))
                 .merge(dump.router())
                 .merge(crate::openapi::router())
-                .merge(sweep_route(functions.sweep.clone())),
+                .merge(round_route("/_local/sweep", functions.sweep.clone()))
+                .merge(round_route("/_local/purge", functions.purge.clone())),
         )
         .layer(axum::middleware::from_fn(peer_ip));
 
@@ -389,6 +391,10 @@ async fn build_functions(
         generate: built("generate", GenerateState::build(base, one("generate")))?,
         deliver: built("deliver", DeliverState::build(base, one("deliver")))?,
         sweep: built("sweep", sweep::SweepState::build(base, one("sweep")))?,
+        purge: built(
+            "purge-expired",
+            purge_expired::PurgeState::build(base, one("purge-expired")),
+        )?,
         billing: built(
             "billing",
             billing::BillingState::build(base, one("billing")),
@@ -445,11 +451,14 @@ async fn store_secrets(
     Ok(())
 }
 
-/// `POST /_local/sweep`: one round of the sweep now, as its schedule would run it.
-fn sweep_route(state: sweep::SweepState) -> Router {
+/// `POST {path}`: one round of a scheduled function now, as its schedule would run it.
+fn round_route<S>(path: &str, state: S) -> Router
+where
+    S: shared::edge::schedule::ScheduledStep + Clone + 'static,
+{
     use axum::routing::post;
     Router::new().route(
-        "/_local/sweep",
+        path,
         post(move || {
             let state = state.clone();
             async move {

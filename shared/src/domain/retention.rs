@@ -20,9 +20,9 @@ pub enum Mechanism {
     /// DynamoDB TTL alone: the service never reads the class back, so a late
     /// deletion changes no answer.
     Ttl { table: &'static str },
-    /// Only checked when read; the stored data stays until the scheduled purge deletes
-    /// it (not built yet: `function` names the function that will).
-    ReadCheckUntilPurge { function: &'static str },
+    /// Checked when read, and deleted by the scheduled function `function` through an
+    /// index of what expired.
+    ReadCheckAndPurge { function: &'static str },
     /// Kept for the whole period on purpose (the law's accounting duty).
     KeptForPeriod,
     /// CloudWatch Logs retention of every function's log group.
@@ -108,10 +108,13 @@ pub const MAP: &[DataClass] = &[
         name: "video jobs (prompt and settings)",
         requirements: "R15",
         period: |p| p.output_retention,
-        mechanism: Mechanism::ReadCheckUntilPurge {
+        mechanism: Mechanism::ReadCheckAndPurge {
             function: "purge-expired",
         },
-        proofs: &["r15_a_video_past_its_retention_reads_expired_without_a_link"],
+        proofs: &[
+            "r15_a_video_past_its_retention_reads_expired_without_a_link",
+            "r15_the_purge_deletes_an_expired_videos_files_and_prompt_once",
+        ],
     },
     DataClass {
         name: "security events (audit log)",

@@ -168,7 +168,7 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let template = Template::load().unwrap();
     let functions = template.functions();
-    assert_eq!(functions.len(), 8, "{functions:?}");
+    assert_eq!(functions.len(), 9, "{functions:?}");
     for (logical_id, binary) in functions {
         let given = template
             .function_environment(&logical_id, |id| t.stack.refs.refs.get(id).cloned())
@@ -194,6 +194,7 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
             "generate" => generate::GenerateState::build(base, &env).map(drop),
             "deliver" => deliver::DeliverState::build(base, &env).map(drop),
             "sweep" => sweep::SweepState::build(base, &env).map(drop),
+            "purge-expired" => purge_expired::PurgeState::build(base, &env).map(drop),
             "billing" => billing::BillingState::build(base, &env).map(drop),
             "checkout-webhook" => checkout_webhook::WebhookState::build(base, &env).map(drop),
             other => panic!("no such function {other}"),
@@ -605,7 +606,15 @@ fn r15_r22_the_retention_map_is_the_templates_and_its_proofs_exist() {
                     );
                 }
             }
-            Mechanism::ReadCheckUntilPurge { .. } | Mechanism::KeptForPeriod => {}
+            Mechanism::ReadCheckAndPurge { function } => {
+                let template = Template::load().unwrap();
+                assert!(
+                    template.functions().iter().any(|(_, b)| b == function),
+                    "{}: no function {function}",
+                    class.name
+                );
+            }
+            Mechanism::KeptForPeriod => {}
         }
         for proof in class.proofs {
             assert!(

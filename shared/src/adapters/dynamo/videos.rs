@@ -17,6 +17,9 @@ pub const BY_ACCOUNT_INDEX: &str = "by_account";
 /// made) and `created_epoch`. A job leaves it when it ends or is ready, so a sweep
 /// reads the active jobs of a few days, whatever the table holds.
 pub const ACTIVE_INDEX: &str = "active_by_day";
+/// A sparse index of ready videos by the UTC day they expire (`expiry_day`,
+/// `expires_epoch`): the purge reads what expired, whatever the table holds.
+pub const EXPIRING_INDEX: &str = "expiring_by_day";
 
 #[derive(Clone, Debug)]
 pub struct VideoStore {
@@ -101,8 +104,53 @@ impl VideoStore {
         }
     }
 
+    /// The ready videos that expire on `day` (`YYYY-MM-DD`, UTC) at or before `by`.
+    pub async fn expiring(&self, day: &str, by: i64) -> Result<Vec<Job>, StoreError> {
+        self.query_index(
+            EXPIRING_INDEX,
+            "expiry_day = :d AND expires_epoch <= :t",
+            day,
+            by,
+        )
+        .await
+    }
+
+    /// A ready video past its retention becomes a tombstone: `expired`, its prompt
+    /// removed (R15), out of the expiring index. Fails its condition if it is not
+    /// ready any more (deleted meanwhile, or expired by another run).
+    pub async fn expire(&self, id: &str, at: &str) -> Result<(), StoreError> {
+        let (update, from) = Self::only_into(self.update(id), JobStatus::Expired);
+        self.run_update(
+            update
+                .update_expression(
+                    "SET #st = :expired, updated_at = :at REMOVE prompt, expiry_day, output_key",
+                )
+                .condition_expression(from)
+                .expression_attribute_values(":expired", s(JobStatus::Expired.as_str()))
+                .expression_attribute_values(":at", s(at)),
+        )
+        .await
+    }
+
     /// The active jobs made on `day` (`YYYY-MM-DD`, UTC) at or before `made_by`.
     pub async fn active_made(&self, day: &str, made_by: i64) -> Result<Vec<Job>, StoreError> {
+        self.query_index(
+            ACTIVE_INDEX,
+            "active_day = :d AND created_epoch <= :t",
+            day,
+            made_by,
+        )
+        .await
+    }
+
+    /// Every job of one day's partition of a time-bucketed index, up to `until`.
+    async fn query_index(
+        &self,
+        index: &str,
+        condition: &str,
+        day: &str,
+        until: i64,
+    ) -> Result<Vec<Job>, StoreError> {
         let mut jobs = Vec::new();
         let mut start = None;
         loop {
@@ -110,10 +158,10 @@ impl VideoStore {
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(ACTIVE_INDEX)
-                .key_condition_expression("active_day = :d AND created_epoch <= :t")
+                .index_name(index)
+                .key_condition_expression(condition)
                 .expression_attribute_values(":d", s(day))
-                .expression_attribute_values(":t", n(made_by))
+                .expression_attribute_values(":t", n(until))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -326,8 +374,8 @@ impl VideoStore {
                 .expression_attribute_names("#err", "error")
                 .expression_attribute_values(":err", s(e));
         }
-        // Out of the index of active jobs.
-        expr.push_str(" REMOVE active_day");
+        // Out of the indexes of active and of expiring jobs.
+        expr.push_str(" REMOVE active_day, expiry_day");
         if to == JobStatus::Deleted {
             // The prompt is the user's content: it goes with the video (R15).
             expr.push_str(", prompt");
@@ -351,9 +399,10 @@ impl VideoStore {
         self.run_update(
             update
                 .update_expression(
-                    "SET #st = :ready, output_key = :key, completed_at = :done, expires_at = :exp, expires_epoch = :exp_n, updated_at = :done REMOVE active_day",
+                    "SET #st = :ready, output_key = :key, completed_at = :done, expires_at = :exp, expires_epoch = :exp_n, expiry_day = :day, updated_at = :done REMOVE active_day",
                 )
                 .condition_expression(from)
+                .expression_attribute_values(":day", s(crate::domain::clock::utc_day(expires_epoch)))
                 .expression_attribute_values(":ready", s(JobStatus::Ready.as_str()))
                 .expression_attribute_values(":key", s(output_key))
                 .expression_attribute_values(":done", s(completed_at))

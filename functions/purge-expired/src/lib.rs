@@ -1,0 +1,66 @@
+//! `purge-expired` (hourly): videos past their retention are gone (R15).
+//!
+//! S3's lifecycle rule deletes an output up to a day late (it rounds to midnight), and
+//! nothing else would ever remove the prompt of an expired video. Each run reads the
+//! ready videos that expired through the sparse `expiring_by_day` index — its cost
+//! grows with what expired, not with what is stored — and for each deletes the output
+//! and the input, then leaves a tombstone: status `expired`, no prompt. Every effect is
+//! idempotent, so two concurrent runs, or a run that stopped half way, do no harm:
+//! the video stays in the index until its tombstone is written.
+//!
+//! Videos are looked for in the last [`DAYS`] days of expiry: one can only be older and
+//! still there if the purge did not run for that long.
+
+mod state;
+
+use serde_json::json;
+use shared::domain::clock::{rfc3339, utc_day};
+use shared::domain::video::output_key;
+use shared::edge::schedule::ScheduledStep;
+
+pub use state::PurgeState;
+
+/// How many UTC days of expiries each run reads.
+pub const DAYS: i64 = 3;
+
+impl ScheduledStep for PurgeState {
+    const FUNCTION: &'static str = "purge-expired";
+
+    async fn run(&self) -> Result<serde_json::Value, String> {
+        let now = self.clock.epoch_secs();
+        let at = rfc3339(self.clock.now());
+        let (mut expired, mut objects) = (0, 0);
+        for back in (0..DAYS).rev() {
+            let day = utc_day(now - back * 24 * 3600);
+            let jobs = self
+                .videos
+                .expiring(&day, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            for job in jobs {
+                self.blobs
+                    .delete(&self.outputs_bucket, &output_key(&job.id))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                objects += 1;
+                if let Some(input) = &job.input_key {
+                    self.blobs
+                        .delete(&self.inputs_bucket, input)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    objects += 1;
+                }
+                match self.videos.expire(&job.id, &at).await {
+                    Ok(()) => {
+                        expired += 1;
+                        tracing::info!(event = "video_expired", job_id = %job.id, "expired video purged");
+                    }
+                    // Deleted or expired meanwhile: its own path removed it.
+                    Err(e) if e.is_condition_failure() => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+        }
+        Ok(json!({ "videos_expired": expired, "objects_deleted": objects }))
+    }
+}
