@@ -82,6 +82,7 @@ pub async fn deliver(state: &DeliverState, object: &ObjectCreated) -> Result<(),
                 &rfc(completed),
                 &rfc(expires),
                 expires.timestamp(),
+                completed.timestamp(),
             )
             .await
         {

@@ -8,6 +8,11 @@
 //! idempotent, so two concurrent runs, or a run that stopped half way, do no harm:
 //! the video stays in the index until its tombstone is written.
 //!
+//! Each run also finishes what a job's end leaves: the input of a video that is ready,
+//! failed, rejected or deleted is deleted at once (not when the bucket's day-rounded
+//! lifecycle gets to it), and the provider's copy is deleted, retried every run until
+//! the provider confirms, through the sparse `cleanup_by_day` index.
+//!
 //! Videos are looked for in the last [`DAYS`] days of expiry: one can only be older and
 //! still there if the purge did not run for that long.
 
@@ -61,6 +66,43 @@ impl ScheduledStep for PurgeState {
                 }
             }
         }
-        Ok(json!({ "videos_expired": expired, "objects_deleted": objects }))
+        // Finished jobs: their input goes at once, and the provider's copy is deleted,
+        // run after run, until the provider confirms it is gone (R15, R16).
+        let (mut cleaned, mut provider_pending) = (0, 0);
+        for back in (0..DAYS).rev() {
+            let day = utc_day(now - back * 24 * 3600);
+            let jobs = self
+                .videos
+                .to_clean(&day, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            for job in jobs {
+                if let Some(input) = &job.input_key {
+                    self.blobs
+                        .delete(&self.inputs_bucket, input)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    objects += 1;
+                }
+                if let Some(handle) = &job.provider_handle
+                    && let Err(e) = self.provider.delete(handle).await
+                {
+                    provider_pending += 1;
+                    tracing::warn!(event = "provider_copy_kept", job_id = %job.id, error = %e, "provider copy not deleted yet; next run retries");
+                    continue;
+                }
+                self.videos
+                    .cleaned(&job.id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                cleaned += 1;
+            }
+        }
+        Ok(json!({
+            "videos_expired": expired,
+            "jobs_cleaned": cleaned,
+            "provider_copies_pending": provider_pending,
+            "objects_deleted": objects,
+        }))
     }
 }

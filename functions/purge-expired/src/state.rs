@@ -1,5 +1,5 @@
 //! What `purge-expired` holds between runs: built once from its own variables (the
-//! videos table and both buckets).
+//! videos table, both buckets, and the video provider, to delete its copies).
 
 use std::sync::Arc;
 
@@ -15,6 +15,8 @@ pub struct Services {
     pub blobs: Blobs,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
+    /// To delete the provider's copies (R16).
+    pub provider: std::sync::Arc<dyn shared::adapters::providers::video::VideoProvider>,
 }
 
 #[derive(Clone)]
@@ -35,6 +37,7 @@ impl PurgeState {
             blobs: w.blobs(),
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
+            provider: w.video_provider()?,
             clock: base.clock.clone(),
         })))
     }

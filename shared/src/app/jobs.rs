@@ -27,7 +27,10 @@ impl Jobs {
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
         let at = rfc3339(self.clock.now());
-        let mut writes = match self.videos.end_write(job, to, error, &at) {
+        let mut writes = match self
+            .videos
+            .end_write(job, to, error, &at, self.clock.epoch_secs())
+        {
             Ok(write) => vec![write],
             Err(e) if e.is_condition_failure() => return Ok(false),
             Err(e) => return Err(e),

@@ -228,7 +228,7 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
             );
         }
         let secrets_of_others: &[&str] = match binary.as_str() {
-            "generate" | "deliver" => &[
+            "generate" | "deliver" | "purge-expired" => &[
                 "HASH_SECRET_PARAMETER",
                 "GOOGLE_CLIENT_ID",
                 "CREEM_API_KEY_PARAMETER",

@@ -46,3 +46,43 @@ async fn r15_the_purge_deletes_an_expired_videos_files_and_prompt_once() {
     // Out of the index: the next run does nothing.
     assert_eq!(purge(&t).await["videos_expired"], 0);
 }
+
+/// A finished job's input goes at once, not when the bucket's day-rounded lifecycle
+/// gets to it, and the provider's copy is deleted — for failed jobs too (R15, R16).
+#[tokio::test(flavor = "multi_thread")]
+async fn r15_r16_a_failed_jobs_input_and_provider_copy_are_deleted_by_the_next_purge() {
+    let t = TestStack::start().await;
+    let (token, _) = t.sign_in_email(&unique_email("failing")).await;
+    let upload = t.upload(&token, "image/png", png_bytes()).await;
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "this one will emulator-fail", "upload_id": upload, "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &id, "failed", 30).await;
+    assert!(
+        t.object_exists("InputsBucket", &upload).await,
+        "still there before the purge"
+    );
+    let round = purge(&t).await;
+    assert!(round["jobs_cleaned"].as_u64().unwrap() >= 1, "{round}");
+    assert_eq!(round["provider_copies_pending"], 0);
+    assert!(!t.object_exists("InputsBucket", &upload).await);
+    let request = t
+        .stack
+        .fal
+        .requests()
+        .into_iter()
+        .find(|r| {
+            r.input["prompt"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("emulator-fail")
+        })
+        .unwrap();
+    assert!(request.payload_deleted, "the provider's copy is deleted");
+    assert_eq!(purge(&t).await["jobs_cleaned"], 0, "done once");
+}

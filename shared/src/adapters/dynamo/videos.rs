@@ -20,6 +20,9 @@ pub const ACTIVE_INDEX: &str = "active_by_day";
 /// A sparse index of ready videos by the UTC day they expire (`expiry_day`,
 /// `expires_epoch`): the purge reads what expired, whatever the table holds.
 pub const EXPIRING_INDEX: &str = "expiring_by_day";
+/// A sparse index of finished jobs whose input or provider copy may still exist
+/// (`cleanup_day`, `final_epoch`): the purge deletes them, retrying until gone.
+pub const CLEANUP_INDEX: &str = "cleanup_by_day";
 
 #[derive(Clone, Debug)]
 pub struct VideoStore {
@@ -102,6 +105,27 @@ impl VideoStore {
             client,
             table: table.into(),
         }
+    }
+
+    /// The finished jobs of `day` whose input or provider copy may still exist.
+    pub async fn to_clean(&self, day: &str, by: i64) -> Result<Vec<Job>, StoreError> {
+        self.query_index(
+            CLEANUP_INDEX,
+            "cleanup_day = :d AND final_epoch <= :t",
+            day,
+            by,
+        )
+        .await
+    }
+
+    /// Records that a finished job's input and provider copy are gone.
+    pub async fn cleaned(&self, id: &str) -> Result<(), StoreError> {
+        self.run_update(
+            self.update(id)
+                .update_expression("REMOVE cleanup_day, final_epoch")
+                .condition_expression("attribute_exists(pk)"),
+        )
+        .await
     }
 
     /// The ready videos that expire on `day` (`YYYY-MM-DD`, UTC) at or before `by`.
@@ -356,13 +380,21 @@ impl VideoStore {
         to: JobStatus,
         error: Option<&str>,
         at: &str,
+        now: i64,
     ) -> Result<TransactWriteItem, StoreError> {
         if !job.status.can_become(to) {
             return Err(StoreError::ConditionFailed);
         }
         let mut expr = String::from("SET #st = :to, updated_at = :at");
-        let mut update = self
-            .update(&job.id)
+        let mut update = self.update(&job.id);
+        if job.input_key.is_some() || job.provider_handle.is_some() {
+            // Its input and the provider's copy go now, not a day later (R15, R16).
+            expr.push_str(", cleanup_day = :cday, final_epoch = :fin");
+            update = update
+                .expression_attribute_values(":cday", s(crate::domain::clock::utc_day(now)))
+                .expression_attribute_values(":fin", n(now));
+        }
+        let mut update = update
             .condition_expression("#st = :from")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":to", s(to.as_str()))
@@ -394,14 +426,18 @@ impl VideoStore {
         completed_at: &str,
         expires_at: &str,
         expires_epoch: i64,
+        ready_epoch: i64,
     ) -> Result<(), StoreError> {
         let (update, from) = Self::only_into(self.update(id), JobStatus::Ready);
         self.run_update(
             update
                 .update_expression(
-                    "SET #st = :ready, output_key = :key, completed_at = :done, expires_at = :exp, expires_epoch = :exp_n, expiry_day = :day, updated_at = :done REMOVE active_day",
+                    "SET #st = :ready, output_key = :key, completed_at = :done, expires_at = :exp, expires_epoch = :exp_n, expiry_day = :day, updated_at = :done, cleanup_day = :cday, final_epoch = :fin REMOVE active_day",
                 )
                 .condition_expression(from)
+                // Its input and the provider's copy go now (R15, R16).
+                .expression_attribute_values(":cday", s(crate::domain::clock::utc_day(ready_epoch)))
+                .expression_attribute_values(":fin", n(ready_epoch))
                 .expression_attribute_values(":day", s(crate::domain::clock::utc_day(expires_epoch)))
                 .expression_attribute_values(":ready", s(JobStatus::Ready.as_str()))
                 .expression_attribute_values(":key", s(output_key))
