@@ -28,6 +28,30 @@ pub use state::PurgeState;
 /// How many UTC days of expiries each run reads.
 pub const DAYS: i64 = 3;
 
+/// The UTC days a run reads, oldest first.
+fn days(now: i64) -> impl Iterator<Item = String> {
+    (0..DAYS)
+        .rev()
+        .map(move |back| utc_day(now - back * 24 * 3600))
+}
+
+impl PurgeState {
+    /// Deletes a job's input, if it had one; how many objects that was.
+    async fn delete_input(
+        &self,
+        job: &shared::adapters::dynamo::videos::Job,
+    ) -> Result<u32, String> {
+        let Some(input) = &job.input_key else {
+            return Ok(0);
+        };
+        self.blobs
+            .delete(&self.inputs_bucket, input)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(1)
+    }
+}
+
 impl ScheduledStep for PurgeState {
     const FUNCTION: &'static str = "purge-expired";
 
@@ -35,8 +59,7 @@ impl ScheduledStep for PurgeState {
         let now = self.clock.epoch_secs();
         let at = rfc3339(self.clock.now());
         let (mut expired, mut objects) = (0, 0);
-        for back in (0..DAYS).rev() {
-            let day = utc_day(now - back * 24 * 3600);
+        for day in days(now) {
             let jobs = self
                 .videos
                 .expiring(&day, now)
@@ -48,13 +71,7 @@ impl ScheduledStep for PurgeState {
                     .await
                     .map_err(|e| e.to_string())?;
                 objects += 1;
-                if let Some(input) = &job.input_key {
-                    self.blobs
-                        .delete(&self.inputs_bucket, input)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    objects += 1;
-                }
+                objects += self.delete_input(&job).await?;
                 match self.videos.expire(&job.id, &at).await {
                     Ok(()) => {
                         expired += 1;
@@ -69,21 +86,14 @@ impl ScheduledStep for PurgeState {
         // Finished jobs: their input goes at once, and the provider's copy is deleted,
         // run after run, until the provider confirms it is gone (R15, R16).
         let (mut cleaned, mut provider_pending) = (0, 0);
-        for back in (0..DAYS).rev() {
-            let day = utc_day(now - back * 24 * 3600);
+        for day in days(now) {
             let jobs = self
                 .videos
                 .to_clean(&day, now)
                 .await
                 .map_err(|e| e.to_string())?;
             for job in jobs {
-                if let Some(input) = &job.input_key {
-                    self.blobs
-                        .delete(&self.inputs_bucket, input)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    objects += 1;
-                }
+                objects += self.delete_input(&job).await?;
                 if let Some(handle) = &job.provider_handle
                     && let Err(e) = self.provider.delete(handle).await
                 {
