@@ -235,6 +235,42 @@ pub async fn query_partition(
     }
 }
 
+/// One page of an account's items in its `by_account` index (`account_id`,
+/// `created_at`), newest first, after the item `(pk, created_at)`; and the key of the
+/// last one when more follow. The cost grows with the page, not with the account.
+pub async fn account_page(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    account_id: &str,
+    after: Option<(String, String)>,
+    limit: i32,
+) -> Result<(Vec<Item>, Option<(String, String)>), StoreError> {
+    let start = after.map(|(pk, created_at)| {
+        Item::from([
+            ("pk".to_owned(), s(pk)),
+            ("account_id".to_owned(), s(account_id)),
+            ("created_at".to_owned(), s(created_at)),
+        ])
+    });
+    let out = client
+        .query()
+        .table_name(table)
+        .index_name("by_account")
+        .key_condition_expression("account_id = :a")
+        .expression_attribute_values(":a", s(account_id))
+        .scan_index_forward(false)
+        .limit(limit)
+        .set_exclusive_start_key(start)
+        .send()
+        .await
+        .map_err(StoreError::from_sdk)?;
+    let next = match &out.last_evaluated_key {
+        Some(k) => Some((get_s(k, "pk")?, get_s(k, "created_at")?)),
+        None => None,
+    };
+    Ok((out.items.unwrap_or_default(), next))
+}
+
 /// The transaction write that puts `item`, only if no item has its key.
 pub fn put_new_write(
     table: &str,

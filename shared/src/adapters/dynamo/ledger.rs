@@ -121,38 +121,14 @@ impl LedgerStore {
         after: Option<(&str, &str)>,
         limit: i32,
     ) -> Result<(Vec<Entry>, Option<(String, String)>), StoreError> {
-        let start = after.map(|(id, created_at)| {
-            Item::from([
-                ("pk".to_owned(), s(format!("entry#{id}"))),
-                ("account_id".to_owned(), s(account_id)),
-                ("created_at".to_owned(), s(created_at)),
-            ])
-        });
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(BY_ACCOUNT_INDEX)
-            .key_condition_expression("account_id = :a")
-            .expression_attribute_values(":a", s(account_id))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let entries = out
-            .items()
+        let after = after.map(|(id, at)| (format!("entry#{id}"), at.to_owned()));
+        let (items, next) =
+            super::account_page(&self.client, &self.table, account_id, after, limit).await?;
+        let entries = items
             .iter()
             .map(entry_from_item)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match out.last_evaluated_key {
-            Some(k) => Some((
-                get_s(&k, "pk")?.trim_start_matches("entry#").to_owned(),
-                get_s(&k, "created_at")?,
-            )),
-            None => None,
-        };
+        let next = next.map(|(pk, at)| (pk.trim_start_matches("entry#").to_owned(), at));
         Ok((entries, next))
     }
 }

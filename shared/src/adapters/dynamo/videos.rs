@@ -223,38 +223,17 @@ impl VideoStore {
         after: Option<&PageKey>,
         limit: i32,
     ) -> Result<Page, StoreError> {
-        let start = after.map(|k| {
-            Item::from([
-                ("pk".to_owned(), s(job_pk(&k.job_id))),
-                ("account_id".to_owned(), s(account_id)),
-                ("created_at".to_owned(), s(&k.created_at)),
-            ])
-        });
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(BY_ACCOUNT_INDEX)
-            .key_condition_expression("account_id = :id")
-            .expression_attribute_values(":id", s(account_id))
-            .scan_index_forward(false)
-            .limit(limit)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let jobs = out
-            .items()
+        let after = after.map(|k| (job_pk(&k.job_id), k.created_at.clone()));
+        let (items, next) =
+            super::account_page(&self.client, &self.table, account_id, after, limit).await?;
+        let jobs = items
             .iter()
             .map(job_from_item)
             .collect::<Result<Vec<_>, _>>()?;
-        let next = match out.last_evaluated_key {
-            Some(k) => Some(PageKey {
-                job_id: get_s(&k, "pk")?.trim_start_matches("job#").to_owned(),
-                created_at: get_s(&k, "created_at")?,
-            }),
-            None => None,
-        };
+        let next = next.map(|(pk, created_at)| PageKey {
+            job_id: pk.trim_start_matches("job#").to_owned(),
+            created_at,
+        });
         Ok(Page { jobs, next })
     }
 
