@@ -173,6 +173,13 @@ fn handler_for(function: &str, functions: &Functions) -> Option<Handler> {
                 Box::pin(async move { run_batch(&s, e).await })
             }))
         }
+        "privacy-requests" => {
+            let state = functions.privacy.clone();
+            Some(Arc::new(move |e| {
+                let s = state.clone();
+                Box::pin(async move { run_batch(&s, e).await })
+            }))
+        }
         _ => None,
     }
 }

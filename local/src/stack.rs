@@ -38,6 +38,8 @@ use crate::template::Template;
 pub const LOCAL_REGION: &str = "eu-west-1";
 pub const LOCAL_GOOGLE_CLIENT_ID: &str = "local-google-client-id.apps.googleusercontent.com";
 pub const LOCAL_MAIL_FROM: &str = "no-reply@sora2ai.local";
+/// Where the local stack forwards support messages; read them at `/_local/emails`.
+pub const LOCAL_SUPPORT_EMAIL: &str = "support@sora2ai.local";
 /// The local stack's hash key. Local data only; a deployment's comes from its parameter.
 const LOCAL_HASH_SECRET: &str = "local-stack-hash-secret-never-used-in-a-deployment";
 
@@ -116,6 +118,7 @@ pub struct Functions {
     pub purge: purge_expired::PurgeState,
     pub billing: billing::BillingState,
     pub webhook: checkout_webhook::WebhookState,
+    pub privacy: privacy_requests::PrivacyState,
 }
 
 pub struct LocalStack {
@@ -164,6 +167,7 @@ impl LocalStack {
         for (name, value) in [
             ("GoogleClientId", LOCAL_GOOGLE_CLIENT_ID),
             ("MailFrom", LOCAL_MAIL_FROM),
+            ("SupportEmail", LOCAL_SUPPORT_EMAIL),
         ] {
             parameters.insert(name.into(), value.into());
         }
@@ -200,6 +204,7 @@ impl LocalStack {
             ("FAL_QUEUE_URL", format!("{base_url}/_local/fal")),
             ("FAL_API_URL", format!("{base_url}/_local/fal/api/v1")),
             ("CREEM_API_URL", format!("{base_url}/_local/creem/api")),
+            ("PUBLIC_API_URL", base_url.clone()),
         ]
         .into_iter()
         .collect();
@@ -402,6 +407,10 @@ async fn build_functions(
         webhook: built(
             "checkout-webhook",
             checkout_webhook::WebhookState::build(base, one("checkout-webhook")),
+        )?,
+        privacy: built(
+            "privacy-requests",
+            privacy_requests::PrivacyState::build(base, one("privacy-requests")),
         )?,
     })
 }

@@ -1,16 +1,23 @@
-//! GET /v1/me: the account as its owner sees it.
+//! The account as its owner sees it (GET /v1/me), and rectification (R07, R27):
+//! PATCH /v1/me sets the display name, or starts an email change that a code sent to
+//! the new address confirms (POST /v1/me/email/verify); the old address is told.
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use shared::adapters::dynamo::billing::Plan;
-use shared::domain::account::Account;
+use shared::adapters::dynamo::transact;
+use shared::adapters::ses::Email;
+use shared::domain::account::{Account, clean_display_name};
+use shared::domain::email::EmailAddress;
 use shared::domain::policy::POLICY_VERSION_CURRENT;
-use shared::edge::http::AuthUser;
+use shared::edge::http::{ApiJson, AuthUser};
+use shared::edge::openapi::{Problem, email_schema};
 use utoipa::ToSchema;
 
-use crate::state::AccountState;
+use crate::codes::{self, Purpose};
+use crate::state::{AccountState, Services};
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
@@ -24,11 +31,15 @@ pub struct Me {
     plan: Option<Plan>,
     identities: Vec<Identity>,
     consents: Consents,
+    /// R29: processing restricted (no analytics, no marketing).
     restricted: bool,
     policy_version_accepted: String,
     policy_version_current: &'static str,
     /// R34: tells the client to show the newer policy.
     policy_update_available: bool,
+    /// After PATCH with a new `email`: the address a confirmation code was sent to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pending_email: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -40,12 +51,23 @@ struct Identity {
     linked_at: Option<String>,
 }
 
-#[derive(Serialize, Default, ToSchema)]
-struct Consents {
-    analytics: bool,
-    marketing: bool,
+/// R23: the current choices (their history is in the export).
+#[derive(Serialize, ToSchema)]
+pub struct Consents {
+    pub analytics: bool,
+    pub marketing: bool,
     #[schema(format = DateTime)]
-    updated_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl Consents {
+    pub fn of(a: &Account) -> Self {
+        Self {
+            analytics: a.consents.analytics,
+            marketing: a.consents.marketing,
+            updated_at: a.consents_updated_at.clone(),
+        }
+    }
 }
 
 impl Me {
@@ -62,6 +84,8 @@ impl Me {
         }
         Self {
             policy_update_available: a.policy_version_accepted.as_str() < POLICY_VERSION_CURRENT,
+            consents: Consents::of(&a),
+            restricted: a.restricted,
             id: a.id,
             email: a.email,
             display_name: a.display_name,
@@ -69,12 +93,17 @@ impl Me {
             credits,
             plan,
             identities,
-            consents: Consents::default(),
-            restricted: false,
             policy_version_accepted: a.policy_version_accepted,
             policy_version_current: POLICY_VERSION_CURRENT,
+            pending_email: None,
         }
     }
+}
+
+async fn me_of(state: &Services, account: Account) -> Result<Me, ApiError> {
+    let credits = state.ledger.balance(&account.id).await?;
+    let plan = state.billing.plan(&account.id).await?;
+    Ok(Me::new(account, credits, plan))
 }
 
 #[utoipa::path(
@@ -90,8 +119,184 @@ pub async fn get_me(
     State(state): State<AccountState>,
     user: AuthUser,
 ) -> Result<Json<Me>, ApiError> {
+    Ok(Json(me_of(&state, user.account).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchMe {
+    /// The name shown in the product; an empty string removes it.
+    #[schema(max_length = 200)]
+    display_name: Option<String>,
+    /// A new address: a code is sent to it, and POST /v1/me/email/verify confirms it.
+    #[schema(schema_with = email_schema)]
+    email: Option<String>,
+}
+
+#[utoipa::path(
+    patch,
+    path = "/v1/me",
+    tag = "account",
+    security(("session" = [])),
+    request_body(content = PatchMe, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The account after the change", body = Me),
+        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_request` or `email_undeliverable`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
+    )
+)]
+pub async fn patch_me(
+    State(state): State<AccountState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<PatchMe>,
+) -> Result<Json<Me>, ApiError> {
+    if req.display_name.is_none() && req.email.is_none() {
+        return Err(ApiError::InvalidField(
+            "give display_name, email or both".into(),
+        ));
+    }
+    let new_email = match &req.email {
+        Some(raw) => Some(
+            EmailAddress::parse(raw)
+                .map_err(|_| ApiError::InvalidField("email is not a valid email address".into()))?,
+        ),
+        None => None,
+    };
+    let name = match &req.display_name {
+        Some(raw) if raw.chars().count() > 200 => {
+            return Err(ApiError::InvalidField(
+                "display_name is longer than 200 characters".into(),
+            ));
+        }
+        Some(raw) => Some(clean_display_name(raw)),
+        None => None,
+    };
+    let mut account = user.account;
+    let mut pending = None;
+    if let Some(email) = new_email.filter(|e| e.as_str() != account.email) {
+        if state.accounts.find_by_email(email.as_str()).await?.is_some() {
+            return Err(ApiError::EmailTaken);
+        }
+        codes::send(
+            &state,
+            Purpose::EmailChange,
+            &account.id,
+            email.as_str(),
+            "the change of your Sora2 AI sign-in address to this one",
+            Some(email.as_str().to_owned()),
+        )
+        .await?;
+        pending = Some(email.as_str().to_owned());
+    }
+    if let Some(name) = name {
+        account = state
+            .accounts
+            .set_display_name(&account.id, name.as_deref())
+            .await?;
+        tracing::info!(event = "display_name_changed", account_id = %account.id, "display name changed");
+    }
+    let mut me = me_of(&state, account).await?;
+    me.pending_email = pending;
+    Ok(Json(me))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeBody {
+    /// The six digits from the email.
+    #[schema(pattern = "^[0-9]{6}$")]
+    pub code: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/me/email/verify",
+    tag = "account",
+    security(("session" = [])),
+    request_body(content = CodeBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The address is changed; the old one was told", body = Me),
+        (status = 400, description = "`invalid_code`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
+    )
+)]
+pub async fn verify_email(
+    State(state): State<AccountState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<CodeBody>,
+) -> Result<Json<Me>, ApiError> {
     let account = user.account;
-    let credits = state.ledger.balance(&account.id).await?;
-    let plan = state.billing.plan(&account.id).await?;
-    Ok(Json(Me::new(account, credits, plan)))
+    let confirmed = codes::check(&state, Purpose::EmailChange, &account.id, &req.code).await?;
+    let new_email = confirmed.payload.ok_or(ApiError::InvalidCode)?;
+    let at = state.now();
+    let mut writes = vec![confirmed.consume];
+    writes.extend(state.accounts.change_email_writes(&account, &new_email)?);
+    writes.push(state.privacy.security_write(
+        &account.id,
+        "email_changed",
+        &at,
+        state.from_now(state.policy.security_event_retention),
+    )?);
+    match transact(&state.dynamodb, writes).await {
+        Ok(()) => {}
+        Err(e) if e.is_condition_failure() => {
+            // Write 1 is the new address's key: another account took it meanwhile.
+            return Err(match &e {
+                shared::adapters::dynamo::StoreError::Cancelled(r)
+                    if r.get(1).is_some_and(Option::is_some) =>
+                {
+                    ApiError::EmailTaken
+                }
+                _ => ApiError::InvalidCode,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(event = "email_changed", account_id = %account.id, "sign-in address changed");
+    // The old address learns of it, in case it was not its owner who asked.
+    let notice = format!(
+        "The sign-in address of your Sora2 AI account was changed to {}.\n\n\
+         If you did not do this, write to support@sora2ai.info at once.\n",
+        mask(&new_email)
+    );
+    if let Err(e) = state
+        .mailer
+        .send(Email {
+            to: &account.email,
+            subject: "Your Sora2 AI sign-in address was changed",
+            text: &notice,
+        })
+        .await
+    {
+        tracing::warn!(error = %e, "the old address could not be told of the change");
+    }
+    let account = state
+        .accounts
+        .get(&account.id)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    Ok(Json(me_of(&state, account).await?))
+}
+
+/// `a***@example.com`: enough for the owner to recognise, not to give it away.
+fn mask(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn masking_keeps_the_first_letter_and_the_domain() {
+        assert_eq!(super::mask("alice@example.com"), "a***@example.com");
+    }
 }

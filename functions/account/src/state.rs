@@ -1,22 +1,44 @@
 //! What `account` holds between invocations: built once from its own variables
-//! (`ACCOUNTS_TABLE`, `SESSIONS_TABLE`, `LEDGER_TABLE`).
+//! (tables, the privacy queue, the exports bucket, mail, the hash key, the support
+//! address and the public URL).
 
 use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::billing::BillingStore;
+use shared::adapters::dynamo::codes::CodeStore;
 use shared::adapters::dynamo::ledger::LedgerStore;
+use shared::adapters::dynamo::privacy::PrivacyStore;
+use shared::adapters::dynamo::rate_limits::RateLimiter;
 use shared::adapters::env::{ConfigError, Env};
+use shared::adapters::s3::Blobs;
+use shared::adapters::ses::Mailer;
+use shared::adapters::sqs::PrivacyQueue;
 use shared::domain::clock::Clock;
+use shared::domain::policy::Policy;
 use shared::edge::http::session::SessionCheck;
 use shared::edge::wiring::Base;
 
 pub struct Services {
     pub clock: Clock,
+    pub policy: Policy,
+    pub dynamodb: aws_sdk_dynamodb::Client,
     pub accounts: AccountStore,
     pub session: SessionCheck,
     pub ledger: LedgerStore,
     pub billing: BillingStore,
+    pub privacy: PrivacyStore,
+    pub codes: CodeStore,
+    pub limits: RateLimiter,
+    pub mailer: Mailer,
+    pub queue: PrivacyQueue,
+    pub blobs: Blobs,
+    pub exports_bucket: String,
+    /// Where support messages are forwarded (R31).
+    pub support_address: String,
+    /// The API's public base URL, for links in mail (unsubscribe, R24).
+    pub public_url: String,
+    hash_secret: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -37,8 +59,35 @@ impl AccountState {
             session: w.session_check()?,
             ledger: w.ledger()?,
             billing: w.billing()?,
+            privacy: w.privacy()?,
+            codes: w.codes()?,
+            limits: w.rate_limiter()?,
+            mailer: w.mailer()?,
+            queue: w.privacy_queue()?,
+            blobs: w.blobs(),
+            exports_bucket: w.bucket("EXPORTS_BUCKET")?,
+            support_address: env.email("SUPPORT_EMAIL")?,
+            public_url: w.public_url()?,
+            hash_secret: w.hash_secret()?,
+            dynamodb: base.aws.dynamodb.clone(),
+            policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))
+    }
+}
+
+impl Services {
+    pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
+        shared::domain::crypto::keyed_hash(&self.hash_secret, purpose, value)
+    }
+
+    pub fn now(&self) -> String {
+        shared::domain::clock::rfc3339(self.clock.now())
+    }
+
+    /// Epoch seconds `d` from now.
+    pub fn from_now(&self, d: std::time::Duration) -> i64 {
+        self.clock.epoch_secs() + d.as_secs() as i64
     }
 }
 

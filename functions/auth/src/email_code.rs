@@ -117,6 +117,7 @@ pub async fn start(
                 code_hash: code_hash(&state, &email_hash, &code),
                 attempts: 0,
                 expires_at: now + policy.code_ttl.as_secs() as i64,
+                payload: None,
             },
         )
         .await?;

@@ -59,6 +59,9 @@ pub fn new_account(state: &AuthState, email: &str, display_name: Option<String>)
         policy_version_accepted: POLICY_VERSION_CURRENT.to_owned(),
         age_confirmed_at: now,
         session_epoch: 0,
+        consents: Default::default(),
+        consents_updated_at: None,
+        restricted: false,
     }
 }
 
@@ -84,6 +87,7 @@ pub fn ensure_active(account: &Account) -> Result<(), ApiError> {
     match account.status {
         AccountStatus::Active => Ok(()),
         AccountStatus::Suspended => Err(ApiError::AccountSuspended),
+        AccountStatus::Erasing => Err(ApiError::AccountBeingDeleted),
     }
 }
 

@@ -7,8 +7,10 @@ pub mod audit;
 pub mod billing;
 pub mod codes;
 pub mod ledger;
+pub mod privacy;
 pub mod rate_limits;
 pub mod sessions;
+pub mod table;
 pub mod videos;
 
 use std::collections::HashMap;

@@ -92,6 +92,26 @@ impl Blobs {
         Ok(req.uri().to_owned())
     }
 
+    /// Writes a small object whole (an export document), encrypted at rest.
+    pub async fn put_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<(), BlobError> {
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body))
+            .send()
+            .await
+            .map_err(s3_err)?;
+        Ok(())
+    }
+
     pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, BlobError> {
         match self
             .client

@@ -56,6 +56,41 @@ impl Queue {
     }
 }
 
+/// A rights request to carry out (R26, R28): which one, and whose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivacyMessage {
+    pub request_id: String,
+    pub account_id: String,
+}
+
+/// The queue of rights requests, read by `privacy-requests`.
+#[derive(Clone, Debug)]
+pub struct PrivacyQueue {
+    client: Client,
+    url: String,
+}
+
+impl PrivacyQueue {
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    pub async fn send(&self, msg: &PrivacyMessage) -> Result<(), QueueError> {
+        let body = serde_json::to_string(msg).map_err(|e| QueueError(e.to_string()))?;
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| QueueError(e.code().unwrap_or("dispatch_failure").to_owned()))?;
+        Ok(())
+    }
+}
+
 /// Moves every message of `from` (a dead-letter queue) back to `to`, ten at a time:
 /// received, sent, then deleted; returns how many moved. A crash between the send and
 /// the delete leaves a copy in both, which the idempotent steps absorb. (On AWS,

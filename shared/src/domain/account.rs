@@ -4,6 +4,9 @@
 pub enum AccountStatus {
     Active,
     Suspended,
+    /// R28: an erasure was asked for; nothing signs in, the `privacy-requests`
+    /// function is deleting it.
+    Erasing,
 }
 
 impl AccountStatus {
@@ -11,15 +14,16 @@ impl AccountStatus {
         match self {
             Self::Active => "active",
             Self::Suspended => "suspended",
+            Self::Erasing => "erasing",
         }
     }
 
     pub fn parse(s: &str) -> Self {
         // Anything unknown is treated as suspended: fail closed.
-        if s == "active" {
-            Self::Active
-        } else {
-            Self::Suspended
+        match s {
+            "active" => Self::Active,
+            "erasing" => Self::Erasing,
+            _ => Self::Suspended,
         }
     }
 }
@@ -43,6 +47,11 @@ pub struct Account {
     /// carries the account's current epoch; signing out everywhere and suspension move
     /// it on, which ends every session at once, whatever an index still shows.
     pub session_epoch: i64,
+    /// R23, R24: the current choices; their history is in the privacy table.
+    pub consents: crate::domain::privacy::Consents,
+    pub consents_updated_at: Option<String>,
+    /// R29: processing restricted by the person.
+    pub restricted: bool,
 }
 
 /// Display names come from the user (R07) or Google's `name`; keep them printable and short.

@@ -49,6 +49,13 @@ pub fn utc_day(epoch_secs: i64) -> String {
     from_epoch(epoch_secs).format("%Y-%m-%d").to_string()
 }
 
+/// Epoch seconds of an RFC 3339 time, if it is one.
+pub fn epoch_of(rfc3339: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(rfc3339)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
 pub fn from_epoch(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }

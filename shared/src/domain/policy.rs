@@ -104,6 +104,8 @@ pub struct Policy {
     pub export_link_ttl: Duration,
     /// R28: pseudonymised payment records and ledger entries are kept this long.
     pub accounting_retention: Duration,
+    /// R31, R39: support messages one account may send.
+    pub support_messages_per_account: Limit,
     /// R31: support messages retention.
     pub support_retention: Duration,
     /// R32: after deletion, what remains is gone or pseudonymised within this time.
@@ -149,6 +151,7 @@ impl Default for Policy {
             security_event_retention: 180 * DAY,
             export_link_ttl: 72 * HOUR,
             accounting_retention: 3650 * DAY,
+            support_messages_per_account: Limit::per_hour(10),
             support_retention: 365 * DAY,
             erasure_deadline: 30 * DAY,
             rights_request_due: 30 * DAY,

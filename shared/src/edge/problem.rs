@@ -64,6 +64,16 @@ pub enum ApiError {
         "this address's account is linked to another Google account; sign in with that one or with an email code"
     )]
     IdentityConflict,
+    #[error("this account is being deleted")]
+    AccountBeingDeleted,
+    #[error("this address cannot be used for a new account")]
+    AccountBlocked,
+    #[error("another account uses this address")]
+    EmailTaken,
+    #[error("policy_version must be the current policy's version, {0}")]
+    UnknownPolicyVersion(&'static str),
+    #[error("the link is not valid; use the newest link from the email")]
+    InvalidToken,
     #[error("a service this request depends on is unavailable; try again shortly")]
     Unavailable,
     #[error("an unexpected error occurred")]
@@ -86,10 +96,14 @@ impl ApiError {
             Self::NotFound | Self::IdentityNotLinked => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::EmailNotVerified | Self::IdempotencyKeySpent | Self::IdentityConflict => {
-                StatusCode::CONFLICT
-            }
-            Self::AccountSuspended => StatusCode::FORBIDDEN,
+            Self::EmailNotVerified
+            | Self::IdempotencyKeySpent
+            | Self::IdentityConflict
+            | Self::EmailTaken
+            | Self::AccountBeingDeleted => StatusCode::CONFLICT,
+            Self::AccountSuspended | Self::AccountBlocked => StatusCode::FORBIDDEN,
+            Self::UnknownPolicyVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidToken => StatusCode::BAD_REQUEST,
             Self::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
             Self::PromptRejected | Self::SensitiveData(_) | Self::InvalidUpload(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -126,6 +140,11 @@ impl ApiError {
             Self::IdempotencyKeySpent => "idempotency_key_spent",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdentityConflict => "identity_conflict",
+            Self::AccountBeingDeleted => "account_being_deleted",
+            Self::AccountBlocked => "account_blocked",
+            Self::EmailTaken => "email_taken",
+            Self::UnknownPolicyVersion(_) => "unknown_policy_version",
+            Self::InvalidToken => "invalid_token",
             Self::Unavailable => "service_unavailable",
             Self::Internal => "internal_error",
         }

@@ -100,6 +100,22 @@ impl Wiring<'_> {
         ))
     }
 
+    /// Consents, rights requests, support messages, usage data and security events.
+    pub fn privacy(&self) -> Result<crate::adapters::dynamo::privacy::PrivacyStore, ConfigError> {
+        Ok(crate::adapters::dynamo::privacy::PrivacyStore::new(
+            self.dynamodb(),
+            self.env.required("PRIVACY_TABLE")?,
+        ))
+    }
+
+    /// The queue of rights requests, for `privacy-requests`.
+    pub fn privacy_queue(&self) -> Result<crate::adapters::sqs::PrivacyQueue, ConfigError> {
+        Ok(crate::adapters::sqs::PrivacyQueue::new(
+            self.base.aws.sqs.clone(),
+            self.env.required("PRIVACY_QUEUE_URL")?,
+        ))
+    }
+
     pub fn audit(&self) -> Result<AuditStore, ConfigError> {
         Ok(AuditStore::new(
             self.dynamodb(),
@@ -171,12 +187,19 @@ impl Wiring<'_> {
         self.env.required(var)
     }
 
+    /// The API's public base URL (`PUBLIC_API_URL`), for links in mail.
+    pub fn public_url(&self) -> Result<String, ConfigError> {
+        Ok(self.env.url("PUBLIC_API_URL")?.trim_end_matches('/').to_owned())
+    }
+
     /// Checking the session of a signed-in request.
     pub fn session_check(&self) -> Result<SessionCheck, ConfigError> {
         Ok(SessionCheck {
             sessions: self.sessions()?,
             accounts: self.accounts()?,
             clock: self.base.clock.clone(),
+            privacy: self.privacy()?,
+            usage_retention_secs: self.base.policy.usage_retention.as_secs() as i64,
         })
     }
 

@@ -41,6 +41,11 @@ impl AccountStore {
         }
     }
 
+    /// The whole table, for the walks over every data class (export, erasure).
+    pub fn table(&self) -> super::table::Table {
+        super::table::Table::new(self.client.clone(), &self.table)
+    }
+
     async fn get_item(&self, pk: String) -> Result<Option<Item>, StoreError> {
         super::get_by_pk(&self.client, &self.table, pk).await
     }
@@ -258,6 +263,195 @@ impl AccountStore {
     }
 }
 
+impl AccountStore {
+    /// The profile as stored, every attribute (for the export, R26).
+    pub async fn profile_item(&self, id: &str) -> Result<Option<Item>, StoreError> {
+        self.get_item(account_pk(id)).await
+    }
+
+    /// R07: sets or clears the display name; the new account.
+    pub async fn set_display_name(
+        &self,
+        id: &str,
+        name: Option<&str>,
+    ) -> Result<Account, StoreError> {
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .condition_expression("attribute_exists(pk)")
+            .return_values(ReturnValue::AllNew);
+        let req = match name {
+            Some(n) => req
+                .update_expression("SET display_name = :n")
+                .expression_attribute_values(":n", s(n)),
+            None => req.update_expression("REMOVE display_name"),
+        };
+        let out = req.send().await.map_err(StoreError::from_sdk)?;
+        account_from_item(&out.attributes.unwrap_or_default())
+    }
+
+    /// R23, R34: the account's current consents and, if given, the policy version
+    /// accepted; to be written with the history entry.
+    pub fn consents_write(
+        &self,
+        id: &str,
+        consents: crate::domain::privacy::Consents,
+        policy_version: Option<&str>,
+        at: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut expr =
+            "SET analytics = :a, marketing = :m, consents_updated_at = :at".to_owned();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .condition_expression("#st = :active")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
+            .expression_attribute_values(":a", AttributeValue::Bool(consents.analytics))
+            .expression_attribute_values(":m", AttributeValue::Bool(consents.marketing))
+            .expression_attribute_values(":at", s(at));
+        if let Some(v) = policy_version {
+            expr.push_str(", policy_version_accepted = :v");
+            update = update.expression_attribute_values(":v", s(v));
+        }
+        Ok(TransactWriteItem::builder()
+            .update(built(update.update_expression(expr).build())?)
+            .build())
+    }
+
+    /// R29: records the restriction (or its end).
+    pub fn restriction_write(
+        &self,
+        id: &str,
+        restricted: bool,
+        at: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .update_expression("SET restricted = :r, restriction_updated_at = :at")
+            .condition_expression("#st = :active")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
+            .expression_attribute_values(":r", AttributeValue::Bool(restricted))
+            .expression_attribute_values(":at", s(at));
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
+    }
+
+    /// R27: moves the account to `new_email`: the old address's key goes, the new one
+    /// must be free, and the profile must still have the old address.
+    pub fn change_email_writes(
+        &self,
+        account: &Account,
+        new_email: &str,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let release = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(email_pk(&account.email)))
+            .condition_expression("account_id = :id")
+            .expression_attribute_values(":id", s(&account.id));
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(&account.id)))
+            .update_expression("SET email = :new")
+            .condition_expression("email = :old AND #st = :active")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":new", s(new_email))
+            .expression_attribute_values(":old", s(&account.email))
+            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()));
+        Ok(vec![
+            self.put_new(pointer(email_pk(new_email), &account.id))?,
+            TransactWriteItem::builder()
+                .delete(built(release.build())?)
+                .build(),
+            TransactWriteItem::builder()
+                .update(built(update.build())?)
+                .build(),
+        ])
+    }
+
+    /// R28: the account stops: nothing signs in, every session ends at once (the
+    /// epoch moves on). From `active` or `suspended` (an operator's termination).
+    pub fn begin_erasure_write(&self, id: &str) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .update_expression("SET #st = :erasing ADD session_epoch :one")
+            .condition_expression("attribute_exists(pk) AND #st <> :erasing")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":erasing", s(AccountStatus::Erasing.as_str()))
+            .expression_attribute_values(":one", n(1));
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
+    }
+
+    /// R28: the last writes of an erasure: the profile and the keys that point at it.
+    pub fn erase_writes(&self, a: &Account) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut keys = vec![account_pk(&a.id), email_pk(&a.email)];
+        if let Some(sub) = &a.google_sub {
+            keys.push(google_pk(sub));
+        }
+        keys.into_iter()
+            .map(|pk| {
+                let d = Delete::builder().table_name(&self.table).key("pk", s(pk));
+                Ok(TransactWriteItem::builder()
+                    .delete(built(d.build())?)
+                    .build())
+            })
+            .collect()
+    }
+
+    /// R28: the keyed hash of an address terminated for abuse, kept for fraud
+    /// prevention; a new sign-up with it is refused.
+    pub fn block_write(&self, email_hash: &str, at: &str) -> Result<TransactWriteItem, StoreError> {
+        let item = Item::from([
+            ("pk".to_owned(), s(format!("blocked#{email_hash}"))),
+            ("at".to_owned(), s(at)),
+        ]);
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
+    }
+
+    pub async fn is_blocked(&self, email_hash: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .get_item(format!("blocked#{email_hash}"))
+            .await?
+            .is_some())
+    }
+
+    /// R20: an operator lifts a suspension.
+    pub async fn reinstate(&self, id: &str) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .update_expression("SET #st = :active REMOVE suspended_at, violations")
+            .condition_expression("#st = :suspended")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
+            .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) => match StoreError::from_sdk(e) {
+                StoreError::ConditionFailed => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+}
+
 /// `status = active` and the session epoch `epoch` (absent counts as 0); uses `#st`.
 fn still_active(epoch: i64) -> (String, Vec<(&'static str, AttributeValue)>) {
     let values = vec![
@@ -292,10 +486,14 @@ fn profile_item(a: &Account) -> Item {
     );
     p.insert("age_confirmed_at".into(), s(&a.age_confirmed_at));
     p.insert("session_epoch".into(), n(a.session_epoch));
+    p.insert("analytics".into(), AttributeValue::Bool(a.consents.analytics));
+    p.insert("marketing".into(), AttributeValue::Bool(a.consents.marketing));
+    p.insert("restricted".into(), AttributeValue::Bool(a.restricted));
     let optional = [
         ("display_name", &a.display_name),
         ("google_sub", &a.google_sub),
         ("google_linked_at", &a.google_linked_at),
+        ("consents_updated_at", &a.consents_updated_at),
     ];
     for (name, value) in optional {
         if let Some(v) = value {
@@ -318,5 +516,18 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         age_confirmed_at: get_s(item, "age_confirmed_at")?,
         // Accounts made before epochs existed are at epoch 0.
         session_epoch: super::get_i64(item, "session_epoch").unwrap_or(0),
+        consents: crate::domain::privacy::Consents {
+            analytics: bool_of(item, "analytics"),
+            marketing: bool_of(item, "marketing"),
+        },
+        consents_updated_at: opt_s(item, "consents_updated_at"),
+        restricted: bool_of(item, "restricted"),
     })
+}
+
+fn bool_of(item: &Item, name: &str) -> bool {
+    item.get(name)
+        .and_then(|v| v.as_bool().ok())
+        .copied()
+        .unwrap_or(false)
 }

@@ -31,6 +31,11 @@ impl AuditStore {
         }
     }
 
+    /// The whole table, for the walks over every data class (export, erasure).
+    pub fn table(&self) -> super::table::Table {
+        super::table::Table::new(self.client.clone(), &self.table)
+    }
+
     pub async fn record(&self, e: &AuditEvent<'_>) -> Result<(), StoreError> {
         let id = format!("audit_{}", uuid::Uuid::new_v4().simple());
         let item = Item::from([

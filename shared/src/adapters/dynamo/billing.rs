@@ -59,6 +59,11 @@ impl BillingStore {
         }
     }
 
+    /// The whole table, for the walks over every data class (export, erasure).
+    pub fn table(&self) -> super::table::Table {
+        super::table::Table::new(self.client.clone(), &self.table)
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

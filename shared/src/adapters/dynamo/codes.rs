@@ -1,5 +1,7 @@
-//! Email sign-in codes (R02), in the sessions table as `code#{keyed_hash(email)}`:
-//! neither the address nor the code is stored in clear. One live code per address;
+//! One-time email codes, in the sessions table: sign-in codes (R02) as
+//! `code#{keyed_hash(email)}`, where neither the address nor the code is stored in
+//! clear; and the codes a signed-in person confirms a change with (a new address,
+//! R27; a rights request, R30) as `code#{purpose}:{account}`. One live code per key;
 //! a new one replaces the old.
 
 use aws_sdk_dynamodb::Client;
@@ -18,6 +20,8 @@ pub struct StoredCode {
     pub code_hash: String,
     pub attempts: u32,
     pub expires_at: i64,
+    /// What the code confirms, when that is not in its key (a new address, R27).
+    pub payload: Option<String>,
 }
 
 fn code_pk(email_hash: &str) -> String {
@@ -39,6 +43,9 @@ impl CodeStore {
         item.insert("attempts".into(), n(code.attempts));
         item.insert("expires_at".into(), n(code.expires_at));
         item.insert("ttl".into(), n(code.expires_at));
+        if let Some(p) = &code.payload {
+            item.insert("payload".into(), s(p));
+        }
         super::put(&self.client, &self.table, item, false).await
     }
 
@@ -50,9 +57,22 @@ impl CodeStore {
                     code_hash: get_s(&i, "code_hash")?,
                     attempts: u32::try_from(get_i64(&i, "attempts")?).unwrap_or(u32::MAX),
                     expires_at: get_i64(&i, "expires_at")?,
+                    payload: super::opt_s(&i, "payload"),
                 })
             })
             .transpose()
+    }
+
+    /// Deletes the code under `key`, if any (an erasure).
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(code_pk(key)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
     }
 
     /// Counts a wrong try against the code that was read (not a newer one), atomically,

@@ -41,6 +41,11 @@ impl LedgerStore {
         }
     }
 
+    /// The whole table, for the walks over every data class (export, erasure).
+    pub fn table(&self) -> super::table::Table {
+        super::table::Table::new(self.client.clone(), &self.table)
+    }
+
     /// The writes of one ledger effect: the entry (must be new) and the balance change
     /// (a debit only if the balance covers it).
     pub fn effect_writes(

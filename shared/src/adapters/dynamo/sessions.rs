@@ -37,6 +37,11 @@ impl SessionStore {
         }
     }
 
+    /// The whole table, for the walks over every data class (export, erasure).
+    pub fn table(&self) -> super::table::Table {
+        super::table::Table::new(self.client.clone(), &self.table)
+    }
+
     /// The write that creates a session, to be part of the sign-in transaction.
     pub fn create_write(
         &self,

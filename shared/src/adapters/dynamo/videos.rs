@@ -107,6 +107,11 @@ impl VideoStore {
         }
     }
 
+    /// The whole table, for the walks over every data class (export, erasure).
+    pub fn table(&self) -> super::table::Table {
+        super::table::Table::new(self.client.clone(), &self.table)
+    }
+
     /// The finished jobs of `day` whose input or provider copy may still exist.
     pub async fn to_clean(&self, day: &str, by: i64) -> Result<Vec<Job>, StoreError> {
         self.query_index(

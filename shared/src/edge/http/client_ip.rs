@@ -1,5 +1,5 @@
-//! The caller's IP, for per-IP rate limits only (it is never logged, and stored only as
-//! a keyed hash inside a rate-limit counter).
+//! The caller's IP, for per-IP rate limits (stored there only as a keyed hash) and the
+//! usage data of signed-in requests (R22, kept 30 days). It is never logged (R37).
 
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -5,6 +5,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 
 use crate::adapters::dynamo::accounts::AccountStore;
+use crate::adapters::dynamo::privacy::{PrivacyStore, Usage};
 use crate::adapters::dynamo::sessions::SessionStore;
 use crate::domain::account::{Account, AccountStatus};
 use crate::domain::clock::Clock;
@@ -22,6 +23,10 @@ pub struct SessionCheck {
     pub sessions: SessionStore,
     pub accounts: AccountStore,
     pub clock: Clock,
+    /// Where each signed-in request's usage data goes (R22).
+    pub privacy: PrivacyStore,
+    /// How long usage data is kept (`policy.usage_retention`).
+    pub usage_retention_secs: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -60,10 +65,53 @@ impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
             .await?
             .filter(|a| a.status == AccountStatus::Active && a.session_epoch == session.epoch)
             .ok_or(ApiError::Unauthorized)?;
+        record_usage(check, parts, &account).await?;
         Ok(Self {
             account_id: session.account_id,
             session_hash,
             account,
         })
     }
+}
+
+/// R22: the usage data of a signed-in request: IP, user agent, route, action, time,
+/// referrer, flagged when the account is restricted or has not consented to analytics.
+async fn record_usage(
+    check: &SessionCheck,
+    parts: &mut Parts,
+    account: &Account,
+) -> Result<(), ApiError> {
+    let ip = super::ClientIp::from_request_parts(parts, &()).await?;
+    let header = |name: header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(512).collect::<String>())
+    };
+    let route = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| parts.uri.path().to_owned(), |m| m.as_str().to_owned());
+    let at = crate::domain::clock::rfc3339(check.clock.now());
+    let (user_agent, referrer) = (header(header::USER_AGENT), header(header::REFERER));
+    let ip = ip.0.to_string();
+    check
+        .privacy
+        .record_usage(
+            &account.id,
+            &Usage {
+                ip: &ip,
+                user_agent: user_agent.as_deref(),
+                method: parts.method.as_str(),
+                route: &route,
+                referrer: referrer.as_deref(),
+                at: &at,
+                restricted: account.restricted,
+                analytics: account.consents.analytics && !account.restricted,
+            },
+            check.clock.epoch_secs() + check.usage_retention_secs,
+        )
+        .await?;
+    Ok(())
 }

@@ -1,0 +1,165 @@
+//! Codes a signed-in person confirms something with, sent by email: a new address
+//! (R27, sent to that address) and a rights request (R30, sent to the account's
+//! address). Kept as keyed hashes, valid for the policy's code lifetime, void after
+//! its wrong tries, used once — as sign-in codes are (R02).
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use shared::ApiError;
+use shared::adapters::dynamo::StoreError;
+use shared::adapters::dynamo::codes::StoredCode;
+use shared::adapters::ses::{Email, MailError};
+use shared::domain::crypto::{constant_time_eq, new_sign_in_code};
+use shared::edge::problem::{not_used_up, unavailable, within_limit};
+
+use crate::state::Services;
+
+/// What a code confirms; part of its key, so one kind of code cannot confirm another.
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose {
+    EmailChange,
+    RightsRequest,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::EmailChange => "email_change",
+            Self::RightsRequest => "rights",
+        }
+    }
+}
+
+/// The key of an account's code for `purpose`.
+pub fn key(purpose: Purpose, account_id: &str) -> String {
+    format!("{}:{account_id}", purpose.as_str())
+}
+
+fn code_hash(state: &Services, key: &str, code: &str) -> String {
+    state.keyed_hash("confirm_code", &format!("{key}:{code}"))
+}
+
+/// Emails a new code for `purpose` to `to`, within the per-account limit; `payload`
+/// is what it will confirm. The code is stored only once sent.
+pub async fn send(
+    state: &Services,
+    purpose: Purpose,
+    account_id: &str,
+    to: &str,
+    what: &str,
+    payload: Option<String>,
+) -> Result<(), ApiError> {
+    let now = state.clock.epoch_secs();
+    within_limit(
+        &state.limits,
+        "confirm_code_account",
+        account_id,
+        state.policy.codes_per_address,
+        now,
+    )
+    .await?;
+    let code = new_sign_in_code();
+    let key = key(purpose, account_id);
+    let minutes = state.policy.code_ttl.as_secs() / 60;
+    let text = format!(
+        "Your Sora2 AI confirmation code is {code}.\n\n\
+         It confirms {what}. It is valid for {minutes} minutes and can be used once. \
+         If you did not ask for it, you can ignore this email.\n"
+    );
+    state
+        .mailer
+        .send(Email {
+            to,
+            subject: "Your Sora2 AI confirmation code",
+            text: &text,
+        })
+        .await
+        .map_err(|e| match e {
+            MailError::Rejected(_) => ApiError::EmailUndeliverable,
+            other => unavailable("ses", other),
+        })?;
+    state
+        .codes
+        .put(
+            &key,
+            &StoredCode {
+                code_hash: code_hash(state, &key, &code),
+                attempts: 0,
+                expires_at: now + state.policy.code_ttl.as_secs() as i64,
+                payload,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+/// A code that was right: the write that uses it up (to commit with what it
+/// confirms, so it confirms once), and its payload.
+pub struct Confirmed {
+    pub consume: TransactWriteItem,
+    pub payload: Option<String>,
+}
+
+/// Checks `code` for `purpose`; a wrong one counts against the code and the account.
+pub async fn check(
+    state: &Services,
+    purpose: Purpose,
+    account_id: &str,
+    code: &str,
+) -> Result<Confirmed, ApiError> {
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ApiError::InvalidField("code must be 6 digits".into()));
+    }
+    let now = state.clock.epoch_secs();
+    let policy = &state.policy;
+    not_used_up(
+        &state.limits,
+        "confirm_fail_account",
+        account_id,
+        policy.failed_verifications_per_address,
+        now,
+    )
+    .await?;
+    let key = key(purpose, account_id);
+    let stored = state
+        .codes
+        .get(&key)
+        .await?
+        .filter(|c| c.expires_at > now && c.attempts < policy.code_max_attempts)
+        .ok_or(ApiError::InvalidCode)?;
+    let hash = code_hash(state, &key, code);
+    if !constant_time_eq(hash.as_bytes(), stored.code_hash.as_bytes()) {
+        match state
+            .codes
+            .record_wrong_attempt(&key, &stored.code_hash, policy.code_max_attempts)
+            .await
+        {
+            Ok(_) | Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e.into()),
+        }
+        state
+            .limits
+            .hit(
+                "confirm_fail_account",
+                account_id,
+                policy.failed_verifications_per_address,
+                now,
+            )
+            .await?;
+        state
+            .privacy
+            .record_security(
+                account_id,
+                "confirmation_code_wrong",
+                &state.now(),
+                state.from_now(policy.security_event_retention),
+            )
+            .await?;
+        return Err(ApiError::InvalidCode);
+    }
+    Ok(Confirmed {
+        consume: state
+            .codes
+            .consume_write(&key, &stored.code_hash, policy.code_max_attempts, now)?,
+        payload: stored.payload,
+    })
+}

@@ -1,0 +1,151 @@
+//! Reads every item of one data class of one person, for the export and the erasure.
+//! The match is exhaustive over the inventory's classes: a new class does not compile
+//! until it says where its items are.
+
+use serde_json::{Value, json};
+use shared::adapters::dynamo::table::item_json;
+use shared::adapters::dynamo::{Item, StoreError};
+use shared::domain::inventory::ClassId;
+
+use crate::state::Services;
+
+pub const UPLOADS_INDEX: &str = "uploads_by_owner";
+pub const BY_ACCOUNT: &str = "by_account";
+
+/// The items of `class` that belong to `account_id`, as stored. `None` for a class
+/// that is not kept per person (files come with their records; see the callers).
+pub async fn items(
+    state: &Services,
+    class: ClassId,
+    account_id: &str,
+) -> Result<Option<Vec<Item>>, StoreError> {
+    let privacy = |prefix: &'static str| async move {
+        state.privacy.items(account_id, prefix).await
+    };
+    let billing = |prefix: &'static str| async move {
+        Ok::<_, StoreError>(
+            state
+                .billing
+                .table()
+                .by_index(BY_ACCOUNT, "account_id", account_id)
+                .await?
+                .into_iter()
+                .filter(|i| {
+                    i.get("pk")
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|pk| pk.starts_with(prefix))
+                })
+                .collect(),
+        )
+    };
+    let one = |item: Option<Item>| item.into_iter().collect::<Vec<_>>();
+    Ok(Some(match class {
+        ClassId::Profile => one(state.accounts.profile_item(account_id).await?),
+        // Identities are read from the profile (its address and Google subject).
+        ClassId::Identities => return Ok(None),
+        ClassId::Consents => privacy("consent#").await?,
+        ClassId::RightsRequests => privacy("request#").await?,
+        ClassId::SupportMessages => privacy("support#").await?,
+        ClassId::UsageData => privacy("usage#").await?,
+        ClassId::SecurityEvents => privacy("security#").await?,
+        ClassId::Sessions => {
+            let keys = state
+                .sessions
+                .table()
+                .by_index(BY_ACCOUNT, "account_id", account_id)
+                .await?;
+            let mut sessions = Vec::new();
+            for k in keys {
+                let pk = shared::adapters::dynamo::get_s(&k, "pk")?;
+                sessions.extend(state.sessions.table().get(&pk).await?);
+            }
+            sessions
+        }
+        ClassId::Videos => {
+            state
+                .videos
+                .table()
+                .by_index(BY_ACCOUNT, "account_id", account_id)
+                .await?
+        }
+        ClassId::Uploads => {
+            state
+                .videos
+                .table()
+                .by_index(UPLOADS_INDEX, "owner", account_id)
+                .await?
+        }
+        ClassId::LedgerEntries => {
+            state
+                .ledger
+                .table()
+                .by_index(BY_ACCOUNT, "account_id", account_id)
+                .await?
+        }
+        ClassId::Balance => one(
+            state
+                .ledger
+                .table()
+                .get(&format!("balance#{account_id}"))
+                .await?,
+        ),
+        ClassId::Payments => billing("payment#").await?,
+        ClassId::Checkouts => billing("checkout#").await?,
+        ClassId::Subscriptions => billing("subscription#").await?,
+        ClassId::Plan => one(
+            state
+                .billing
+                .table()
+                .get(&format!("plan#{account_id}"))
+                .await?,
+        ),
+        ClassId::AuditLog => {
+            state
+                .audit
+                .table()
+                .by_index(BY_ACCOUNT, "account_id", account_id)
+                .await?
+        }
+        // Keyed hashes and files: not items of a person's partition.
+        ClassId::Codes
+        | ClassId::RateLimits
+        | ClassId::InputFiles
+        | ClassId::OutputFiles
+        | ClassId::ExportFiles
+        | ClassId::WebhookEvents
+        | ClassId::Blocklist
+        | ClassId::Logs => return Ok(None),
+    }))
+}
+
+/// The items as the export shows them: every attribute but the table's own keys.
+pub fn exported(items: &[Item]) -> Value {
+    Value::Array(
+        items
+            .iter()
+            .map(|i| {
+                let mut v = item_json(i);
+                if let Some(o) = v.as_object_mut() {
+                    for internal in ["pk", "sk", "ttl", "open_queue"] {
+                        o.remove(internal);
+                    }
+                }
+                v
+            })
+            .collect(),
+    )
+}
+
+/// The identities of a profile item.
+pub fn identities(profile: Option<&Item>) -> Value {
+    let Some(p) = profile else {
+        return json!([]);
+    };
+    let s = |n: &str| p.get(n).and_then(|v| v.as_s().ok()).cloned();
+    let mut out = vec![json!({"provider": "email", "email": s("email"), "linked_at": s("created_at")})];
+    if let Some(sub) = s("google_sub") {
+        out.push(json!({"provider": "google", "sub": sub, "linked_at": s("google_linked_at")}));
+    }
+    Value::Array(out)
+}
+

@@ -1,0 +1,91 @@
+//! What `privacy-requests` holds between invocations: built once from its own
+//! variables (every table and bucket a person's data lives in, mail, the hash key for
+//! pseudonyms, the video provider to delete its copies, the public URL for links).
+
+use std::sync::Arc;
+
+use shared::adapters::dynamo::accounts::AccountStore;
+use shared::adapters::dynamo::audit::AuditStore;
+use shared::adapters::dynamo::billing::BillingStore;
+use shared::adapters::dynamo::codes::CodeStore;
+use shared::adapters::dynamo::ledger::LedgerStore;
+use shared::adapters::dynamo::privacy::PrivacyStore;
+use shared::adapters::dynamo::sessions::SessionStore;
+use shared::adapters::dynamo::videos::VideoStore;
+use shared::adapters::env::{ConfigError, Env};
+use shared::adapters::providers::video::VideoProvider;
+use shared::adapters::s3::Blobs;
+use shared::adapters::ses::Mailer;
+use shared::domain::clock::Clock;
+use shared::domain::policy::Policy;
+use shared::edge::wiring::Base;
+
+pub struct Services {
+    pub clock: Clock,
+    pub policy: Policy,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub accounts: AccountStore,
+    pub sessions: SessionStore,
+    pub codes: CodeStore,
+    pub privacy: PrivacyStore,
+    pub videos: VideoStore,
+    pub ledger: LedgerStore,
+    pub billing: BillingStore,
+    pub audit: AuditStore,
+    pub blobs: Blobs,
+    pub inputs_bucket: String,
+    pub outputs_bucket: String,
+    pub exports_bucket: String,
+    pub mailer: Mailer,
+    pub public_url: String,
+    /// To delete the provider's copies of the person's videos (R16, R28).
+    pub provider: Arc<dyn VideoProvider>,
+    hash_secret: Vec<u8>,
+}
+
+#[derive(Clone)]
+pub struct PrivacyState(Arc<Services>);
+
+impl std::ops::Deref for PrivacyState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl PrivacyState {
+    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+        let w = base.wire(env);
+        Ok(Self(Arc::new(Services {
+            accounts: w.accounts()?,
+            sessions: w.sessions()?,
+            codes: w.codes()?,
+            privacy: w.privacy()?,
+            videos: w.videos()?,
+            ledger: w.ledger()?,
+            billing: w.billing()?,
+            audit: w.audit()?,
+            blobs: w.blobs(),
+            inputs_bucket: w.bucket("INPUTS_BUCKET")?,
+            outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
+            exports_bucket: w.bucket("EXPORTS_BUCKET")?,
+            mailer: w.mailer()?,
+            public_url: w.public_url()?,
+            provider: w.video_provider()?,
+            hash_secret: w.hash_secret()?,
+            dynamodb: base.aws.dynamodb.clone(),
+            policy: base.policy.clone(),
+            clock: base.clock.clone(),
+        })))
+    }
+}
+
+impl Services {
+    pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
+        shared::domain::crypto::keyed_hash(&self.hash_secret, purpose, value)
+    }
+
+    pub fn now(&self) -> String {
+        shared::domain::clock::rfc3339(self.clock.now())
+    }
+}

@@ -1,0 +1,418 @@
+//! The privacy table: what the person's rights and choices produce, one partition per
+//! account (`pk = account#{id}`), sorted by kind (`sk`):
+//!
+//! - `consent#{at}#{n}`: the history of consent choices (R23, R34);
+//! - `request#{id}`: rights requests with their state and trail (R26, R28, R30);
+//! - `support#{id}`: support messages (R31), TTL `support_retention`;
+//! - `usage#{at}#{n}`: usage data of each signed-in request (R22), TTL `usage_retention`;
+//! - `security#{at}#{n}`: security events (R22), TTL `security_event_retention`.
+//!
+//! One partition per person makes the export one query and the erasure one query plus
+//! deletes, whatever the table holds. Open requests are also in the sparse
+//! `open_requests` index (`open_queue`, `due_by`), for the operators' due list. A
+//! completed erasure's record moves to `erased#{pseudonym}`.
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+use super::{Item, StoreError, built, get_s, n, opt_s, s};
+use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep};
+
+pub const OPEN_REQUESTS_INDEX: &str = "open_requests";
+const OPEN: &str = "open";
+
+#[derive(Clone, Debug)]
+pub struct PrivacyStore {
+    client: Client,
+    table: String,
+}
+
+/// A rights request (R30).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RightsRequest {
+    pub id: String,
+    pub account_id: String,
+    pub kind: RequestKind,
+    pub status: RequestStatus,
+    pub requested_at: String,
+    pub due_by: String,
+    pub trail: Vec<TrailStep>,
+    /// An export's document in the exports bucket, once made.
+    pub export_key: Option<String>,
+    pub completed_at: Option<String>,
+}
+
+/// Usage data of one signed-in request (R22).
+#[derive(Debug, Clone, Default)]
+pub struct Usage<'a> {
+    pub ip: &'a str,
+    pub user_agent: Option<&'a str>,
+    pub method: &'a str,
+    pub route: &'a str,
+    pub referrer: Option<&'a str>,
+    pub at: &'a str,
+    /// R29: restricted accounts are excluded from analytics.
+    pub restricted: bool,
+    /// R23: whether analytics may use it.
+    pub analytics: bool,
+}
+
+pub fn account_pk(account_id: &str) -> String {
+    format!("account#{account_id}")
+}
+
+fn erased_pk(pseudonym: &str) -> String {
+    format!("erased#{pseudonym}")
+}
+
+/// A sort key that orders by time and never collides.
+fn timed(kind: &str, at: &str) -> String {
+    format!("{kind}#{at}#{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+}
+
+impl PrivacyStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn key(pk: String, sk: String) -> Item {
+        Item::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+    }
+
+    fn put_write(&self, item: Item) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)");
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
+    }
+
+    /// R23: one entry of the consent history, written with the profile's change.
+    pub fn consent_write(
+        &self,
+        account_id: &str,
+        consents: crate::domain::privacy::Consents,
+        policy_version: &str,
+        source: &str,
+        at: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = Self::key(account_pk(account_id), timed("consent", at));
+        item.insert("analytics".into(), AttributeValue::Bool(consents.analytics));
+        item.insert("marketing".into(), AttributeValue::Bool(consents.marketing));
+        item.insert("policy_version".into(), s(policy_version));
+        item.insert("source".into(), s(source));
+        item.insert("at".into(), s(at));
+        self.put_write(item)
+    }
+
+    /// R22: a security event, as a transaction write (with the change it records).
+    pub fn security_write(
+        &self,
+        account_id: &str,
+        event: &str,
+        at: &str,
+        expires_epoch: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        self.put_write(security_item(account_id, event, at, expires_epoch))
+    }
+
+    /// R22: a security event on its own.
+    pub async fn record_security(
+        &self,
+        account_id: &str,
+        event: &str,
+        at: &str,
+        expires_epoch: i64,
+    ) -> Result<(), StoreError> {
+        super::put(
+            &self.client,
+            &self.table,
+            security_item(account_id, event, at, expires_epoch),
+            false,
+        )
+        .await
+    }
+
+    /// R22: the usage data of one request, kept until `expires_epoch`.
+    pub async fn record_usage(
+        &self,
+        account_id: &str,
+        u: &Usage<'_>,
+        expires_epoch: i64,
+    ) -> Result<(), StoreError> {
+        let mut item = Self::key(account_pk(account_id), timed("usage", u.at));
+        item.insert("ip".into(), s(u.ip));
+        item.insert("method".into(), s(u.method));
+        item.insert("route".into(), s(u.route));
+        item.insert("at".into(), s(u.at));
+        item.insert("restricted".into(), AttributeValue::Bool(u.restricted));
+        item.insert("analytics".into(), AttributeValue::Bool(u.analytics));
+        item.insert("ttl".into(), n(expires_epoch));
+        for (name, value) in [("user_agent", u.user_agent), ("referrer", u.referrer)] {
+            if let Some(v) = value {
+                item.insert(name.into(), s(v));
+            }
+        }
+        super::put(&self.client, &self.table, item, false).await
+    }
+
+    /// R31: a support message, kept until `expires_epoch`.
+    pub async fn put_support(
+        &self,
+        account_id: &str,
+        id: &str,
+        subject: &str,
+        message: &str,
+        at: &str,
+        expires_epoch: i64,
+    ) -> Result<(), StoreError> {
+        let mut item = Self::key(account_pk(account_id), format!("support#{id}"));
+        item.insert("id".into(), s(id));
+        item.insert("subject".into(), s(subject));
+        item.insert("message".into(), s(message));
+        item.insert("at".into(), s(at));
+        item.insert("ttl".into(), n(expires_epoch));
+        super::put(&self.client, &self.table, item, false).await
+    }
+
+    /// R30: the write that records a new request.
+    pub fn request_write(&self, r: &RightsRequest) -> Result<TransactWriteItem, StoreError> {
+        self.put_write(request_item(account_pk(&r.account_id), r)?)
+    }
+
+    /// The request, if it is the account's (the key itself checks the owner, R36).
+    pub async fn request(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<RightsRequest>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(account_pk(account_id), format!("request#{id}"))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        out.item.as_ref().map(request_from_item).transpose()
+    }
+
+    /// Every request of the account, newest first.
+    pub async fn requests(&self, account_id: &str) -> Result<Vec<RightsRequest>, StoreError> {
+        let mut all = self
+            .items(account_id, "request#")
+            .await?
+            .iter()
+            .map(request_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        all.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+        Ok(all)
+    }
+
+    /// Moves an open request to `status` with a step of its trail. `Ok(false)` if it
+    /// had already ended (a duplicate message): nothing is changed then.
+    pub async fn advance(
+        &self,
+        account_id: &str,
+        id: &str,
+        status: RequestStatus,
+        at: &str,
+        export_key: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let step = serde_json::to_string(&TrailStep {
+            status,
+            at: at.to_owned(),
+        })
+        .map_err(|_| StoreError::Malformed("trail"))?;
+        let mut set = "SET #st = :st, trail = list_append(trail, :step)".to_owned();
+        let mut req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(account_pk(account_id), format!("request#{id}"))))
+            .condition_expression("#st IN (:pending, :progress)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":st", s(status.as_str()))
+            .expression_attribute_values(":step", AttributeValue::L(vec![s(step)]))
+            .expression_attribute_values(":pending", s(RequestStatus::Pending.as_str()))
+            .expression_attribute_values(":progress", s(RequestStatus::InProgress.as_str()));
+        if let Some(key) = export_key {
+            set.push_str(", export_key = :key");
+            req = req.expression_attribute_values(":key", s(key));
+        }
+        if !status.is_open() {
+            // Out of the operators' due list once it ends.
+            set.push_str(", completed_at = :at REMOVE open_queue");
+            req = req.expression_attribute_values(":at", s(at));
+        }
+        match req.update_expression(set).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => match StoreError::from_sdk(e) {
+                StoreError::ConditionFailed => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    /// R28: the erasure's own record, completed, under the account's pseudonym; and
+    /// the deletion of the original. Part of the erasure's last transaction.
+    pub fn erased_request_writes(
+        &self,
+        r: &RightsRequest,
+        pseudonym: &str,
+        at: &str,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut done = r.clone();
+        done.account_id = pseudonym.to_owned();
+        done.status = RequestStatus::Completed;
+        done.completed_at = Some(at.to_owned());
+        done.trail.push(TrailStep {
+            status: RequestStatus::Completed,
+            at: at.to_owned(),
+        });
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(
+                account_pk(&r.account_id),
+                format!("request#{}", r.id),
+            )));
+        Ok(vec![
+            self.put_write(request_item(erased_pk(pseudonym), &done)?)?,
+            TransactWriteItem::builder()
+                .delete(built(delete.build())?)
+                .build(),
+        ])
+    }
+
+    /// R30: the open requests due by `due_before` (RFC 3339), soonest first, from the
+    /// sparse index: the cost grows with the open requests, not with the table.
+    pub async fn open_requests(
+        &self,
+        due_before: &str,
+    ) -> Result<Vec<RightsRequest>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(OPEN_REQUESTS_INDEX)
+                .key_condition_expression("open_queue = :o AND due_by <= :d")
+                .expression_attribute_values(":o", s(OPEN))
+                .expression_attribute_values(":d", s(due_before))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            for item in out.items() {
+                found.push(request_from_item(item)?);
+            }
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Every item of the account whose sort key starts with `prefix` (`""`: all).
+    pub async fn items(&self, account_id: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":pk", s(account_pk(account_id)))
+                .expression_attribute_values(":p", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            items.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Deletes one item of the account's partition. Deleting what is gone succeeds.
+    pub async fn delete(&self, account_id: &str, sk: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(account_pk(account_id), sk.to_owned())))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+}
+
+fn security_item(account_id: &str, event: &str, at: &str, expires_epoch: i64) -> Item {
+    let mut item = PrivacyStore::key(account_pk(account_id), timed("security", at));
+    item.insert("event".into(), s(event));
+    item.insert("at".into(), s(at));
+    item.insert("ttl".into(), n(expires_epoch));
+    item
+}
+
+fn request_item(pk: String, r: &RightsRequest) -> Result<Item, StoreError> {
+    let trail = r
+        .trail
+        .iter()
+        .map(|t| serde_json::to_string(t).map(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| StoreError::Malformed("trail"))?;
+    let mut item = PrivacyStore::key(pk, format!("request#{}", r.id));
+    item.insert("id".into(), s(&r.id));
+    item.insert("account_id".into(), s(&r.account_id));
+    item.insert("kind".into(), s(r.kind.as_str()));
+    item.insert("status".into(), s(r.status.as_str()));
+    item.insert("requested_at".into(), s(&r.requested_at));
+    item.insert("due_by".into(), s(&r.due_by));
+    item.insert("trail".into(), AttributeValue::L(trail));
+    if r.status.is_open() {
+        item.insert("open_queue".into(), s(OPEN));
+    }
+    for (name, value) in [("export_key", &r.export_key), ("completed_at", &r.completed_at)] {
+        if let Some(v) = value {
+            item.insert(name.into(), s(v));
+        }
+    }
+    Ok(item)
+}
+
+fn request_from_item(i: &Item) -> Result<RightsRequest, StoreError> {
+    let trail = i
+        .get("trail")
+        .and_then(|v| v.as_l().ok())
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| serde_json::from_str(v.as_s().ok()?).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(RightsRequest {
+        id: get_s(i, "id")?,
+        account_id: get_s(i, "account_id")?,
+        kind: RequestKind::parse(&get_s(i, "kind")?).ok_or(StoreError::Malformed("kind"))?,
+        status: RequestStatus::parse(&get_s(i, "status")?)
+            .ok_or(StoreError::Malformed("status"))?,
+        requested_at: get_s(i, "requested_at")?,
+        due_by: get_s(i, "due_by")?,
+        trail,
+        export_key: opt_s(i, "export_key"),
+        completed_at: opt_s(i, "completed_at"),
+    })
+}

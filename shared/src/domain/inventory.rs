@@ -1,0 +1,399 @@
+//! The record of processing: every class of data the service stores — where (table and
+//! key prefix, or bucket), what personal data it holds, why, on which legal basis, for
+//! how long, and what a rights request does with it. The export (R26) and the erasure
+//! (R28) walk this list; a test fails when the template declares a table or bucket it
+//! does not cover. Plain Rust, no I/O.
+
+/// Where a class lives: a template resource (its logical id) and the part of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// A DynamoDB table and the key shape of the class's items.
+    Table {
+        table: &'static str,
+        key: &'static str,
+    },
+    /// An S3 bucket and the key shape of the class's objects.
+    Bucket {
+        bucket: &'static str,
+        key: &'static str,
+    },
+    /// Every function's CloudWatch log group.
+    Logs,
+}
+
+/// GDPR art. 6 bases, as the policy names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LegalBasis {
+    Contract,
+    LegitimateInterests,
+    Consent,
+    LegalObligation,
+}
+
+/// What an erasure does with the class (R28).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnErasure {
+    Delete,
+    /// Kept for the law's period with the account id replaced by a pseudonym.
+    Pseudonymise,
+    /// Holds nothing that leads to the person (keyed hashes that expire within the hour,
+    /// ids of webhook events): left to its own retention.
+    NotLinked,
+    /// Logs: ids only, kept no longer than the erasure deadline.
+    Expires,
+}
+
+/// The classes, by name; the export and the erasure match on it exhaustively, so a new
+/// class cannot be forgotten by either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ClassId {
+    Profile,
+    Identities,
+    Consents,
+    RightsRequests,
+    SupportMessages,
+    UsageData,
+    SecurityEvents,
+    Sessions,
+    Codes,
+    RateLimits,
+    Videos,
+    Uploads,
+    InputFiles,
+    OutputFiles,
+    ExportFiles,
+    LedgerEntries,
+    Balance,
+    Payments,
+    Checkouts,
+    Subscriptions,
+    Plan,
+    WebhookEvents,
+    AuditLog,
+    Blocklist,
+    Logs,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Record {
+    pub id: ClassId,
+    /// The export document's key for the class (R26), or `None` if not exported.
+    pub export_as: Option<&'static str>,
+    pub place: Place,
+    pub personal_data: &'static str,
+    pub purpose: &'static str,
+    pub basis: LegalBasis,
+    /// In words; the numbers are the policy's (see `retention::MAP`).
+    pub retention: &'static str,
+    pub on_erasure: OnErasure,
+}
+
+use ClassId as C;
+use LegalBasis as B;
+use OnErasure as E;
+
+const fn table(table: &'static str, key: &'static str) -> Place {
+    Place::Table { table, key }
+}
+
+const fn bucket(bucket: &'static str, key: &'static str) -> Place {
+    Place::Bucket { bucket, key }
+}
+
+pub const INVENTORY: &[Record] = &[
+    Record {
+        id: C::Profile,
+        export_as: Some("account"),
+        place: table("AccountsTable", "account#{account}"),
+        personal_data: "email, display name, age statement, consents, restriction, policy version",
+        purpose: "the account: sign-in, notices, support replies",
+        basis: B::Contract,
+        retention: "life of the account",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::Identities,
+        export_as: Some("identities"),
+        place: table("AccountsTable", "email#{address}, google#{sub}"),
+        personal_data: "email address, Google subject id",
+        purpose: "one account per address and per Google identity",
+        basis: B::Contract,
+        retention: "life of the account or until disconnected",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::Consents,
+        export_as: Some("consent_history"),
+        place: table("PrivacyTable", "account#{account} / consent#{at}"),
+        personal_data: "what was chosen, when, under which policy version",
+        purpose: "proof of consent (analytics, marketing)",
+        basis: B::LegalObligation,
+        retention: "life of the account",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::RightsRequests,
+        export_as: Some("privacy_requests"),
+        place: table("PrivacyTable", "account#{account} / request#{id}"),
+        personal_data: "kind, dates, status of each rights request",
+        purpose: "answering rights requests on time",
+        basis: B::LegalObligation,
+        retention: "life of the account; an erasure's record stays, pseudonymised",
+        on_erasure: E::Pseudonymise,
+    },
+    Record {
+        id: C::SupportMessages,
+        export_as: Some("support_messages"),
+        place: table("PrivacyTable", "account#{account} / support#{id}"),
+        personal_data: "subject and text written by the person",
+        purpose: "customer support",
+        basis: B::Contract,
+        retention: "support_retention (365 days)",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::UsageData,
+        export_as: Some("usage_data"),
+        place: table("PrivacyTable", "account#{account} / usage#{at}"),
+        personal_data: "IP address, user agent, route, action, time, referrer",
+        purpose: "security and, with consent, analytics",
+        basis: B::LegitimateInterests,
+        retention: "usage_retention (30 days)",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::SecurityEvents,
+        export_as: Some("security_events"),
+        place: table("PrivacyTable", "account#{account} / security#{at}"),
+        personal_data: "sign-ins, failed codes, suspensions, rights requests",
+        purpose: "detecting and answering abuse",
+        basis: B::LegitimateInterests,
+        retention: "security_event_retention (180 days)",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::Sessions,
+        export_as: Some("sessions"),
+        place: table("SessionsTable", "session#{sha256(token)}"),
+        personal_data: "when each session began and ends",
+        purpose: "keeping the person signed in",
+        basis: B::Contract,
+        retention: "session_ttl (30 days)",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::Codes,
+        export_as: None,
+        place: table("SessionsTable", "code#{keyed hash}"),
+        personal_data: "a pending new address (email change); the rest are keyed hashes",
+        purpose: "sign-in and verification codes",
+        basis: B::Contract,
+        retention: "code_ttl (10 minutes)",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::RateLimits,
+        export_as: None,
+        place: table("RateLimitsTable", "{scope}#{keyed hash}#{window}"),
+        personal_data: "none in clear: keyed hashes of addresses, IPs and ids",
+        purpose: "abuse limits",
+        basis: B::LegitimateInterests,
+        retention: "the limit's window (at most a day)",
+        on_erasure: E::NotLinked,
+    },
+    Record {
+        id: C::Videos,
+        export_as: Some("videos"),
+        place: table("VideosTable", "job#{id}"),
+        personal_data: "prompts and settings",
+        purpose: "making and delivering the videos asked for",
+        basis: B::Contract,
+        retention: "output_retention (7 days), then a tombstone without the prompt",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::Uploads,
+        export_as: Some("uploads"),
+        place: table("VideosTable", "upload#{id}"),
+        personal_data: "type and size of uploaded images",
+        purpose: "image-to-video",
+        basis: B::Contract,
+        retention: "input_retention (24 hours)",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::InputFiles,
+        export_as: None,
+        place: bucket("InputsBucket", "{upload id}"),
+        personal_data: "uploaded images",
+        purpose: "image-to-video",
+        basis: B::Contract,
+        retention: "input_retention (24 hours), or once the video is made",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::OutputFiles,
+        export_as: None,
+        place: bucket("OutputsBucket", "videos/{job id}.mp4"),
+        personal_data: "generated videos",
+        purpose: "delivery",
+        basis: B::Contract,
+        retention: "output_retention (7 days)",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::ExportFiles,
+        export_as: None,
+        place: bucket("ExportsBucket", "exports/{request id}.json"),
+        personal_data: "a copy of everything listed here",
+        purpose: "access and portability (R26)",
+        basis: B::LegalObligation,
+        retention: "export_link_ttl (72 hours)",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::LedgerEntries,
+        export_as: Some("ledger"),
+        place: table("LedgerTable", "entry#{kind}:{cause}"),
+        personal_data: "credits granted, spent, refunded",
+        purpose: "accounting",
+        basis: B::LegalObligation,
+        retention: "accounting_retention (10 years), pseudonymised after erasure",
+        on_erasure: E::Pseudonymise,
+    },
+    Record {
+        id: C::Balance,
+        export_as: Some("balance"),
+        place: table("LedgerTable", "balance#{account}"),
+        personal_data: "the credit balance",
+        purpose: "spending credits",
+        basis: B::Contract,
+        retention: "life of the account",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::Payments,
+        export_as: Some("payments"),
+        place: table("BillingTable", "payment#{order}"),
+        personal_data: "order id, amount, currency, status, product, time (R09)",
+        purpose: "accounting",
+        basis: B::LegalObligation,
+        retention: "accounting_retention (10 years), pseudonymised after erasure",
+        on_erasure: E::Pseudonymise,
+    },
+    Record {
+        id: C::Checkouts,
+        export_as: Some("checkouts"),
+        place: table("BillingTable", "checkout#{id}"),
+        personal_data: "the product a checkout was started for",
+        purpose: "matching Creem's events to the account",
+        basis: B::Contract,
+        retention: "life of the account",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::Subscriptions,
+        export_as: Some("subscriptions"),
+        place: table("BillingTable", "subscription#{id}"),
+        personal_data: "the Creem subscription's owner",
+        purpose: "delivering a plan's credits",
+        basis: B::Contract,
+        retention: "accounting_retention, pseudonymised after erasure",
+        on_erasure: E::Pseudonymise,
+    },
+    Record {
+        id: C::Plan,
+        export_as: Some("plan"),
+        place: table("BillingTable", "plan#{account}"),
+        personal_data: "the current plan and its period",
+        purpose: "delivering purchased features",
+        basis: B::Contract,
+        retention: "life of the account",
+        on_erasure: E::Delete,
+    },
+    Record {
+        id: C::WebhookEvents,
+        export_as: None,
+        place: table("BillingTable", "event#{creem event id}"),
+        personal_data: "none: the ids of Creem events already applied",
+        purpose: "applying each payment event once",
+        basis: B::LegitimateInterests,
+        retention: "accounting_retention",
+        on_erasure: E::NotLinked,
+    },
+    Record {
+        id: C::AuditLog,
+        export_as: Some("audit_log"),
+        place: table("AuditTable", "audit#{id}"),
+        personal_data: "actions taken on the account, by whom, why",
+        purpose: "accountability of enforcement (R20)",
+        basis: B::LegitimateInterests,
+        retention: "security_event_retention (180 days), pseudonymised after erasure",
+        on_erasure: E::Pseudonymise,
+    },
+    Record {
+        id: C::Blocklist,
+        export_as: None,
+        place: table("AccountsTable", "blocked#{keyed hash of email}"),
+        personal_data: "a keyed hash of the address of an account terminated for abuse",
+        purpose: "fraud prevention (R28)",
+        basis: B::LegitimateInterests,
+        retention: "accounting_retention",
+        on_erasure: E::NotLinked,
+    },
+    Record {
+        id: C::Logs,
+        export_as: None,
+        place: Place::Logs,
+        personal_data: "account and job ids; never emails, prompts, codes, tokens or IPs",
+        purpose: "operating the service",
+        basis: B::LegitimateInterests,
+        retention: "usage_retention (30 days)",
+        on_erasure: E::Expires,
+    },
+];
+
+/// The record of a class.
+pub fn record(id: ClassId) -> &'static Record {
+    INVENTORY
+        .iter()
+        .find(|r| r.id == id)
+        .expect("every class is in the inventory")
+}
+
+/// The classes an export carries, in order.
+pub fn exported() -> impl Iterator<Item = (ClassId, &'static str)> {
+    INVENTORY
+        .iter()
+        .filter_map(|r| r.export_as.map(|name| (r.id, name)))
+}
+
+/// Every table and bucket (logical ids) the inventory covers.
+pub fn resources() -> std::collections::BTreeSet<&'static str> {
+    INVENTORY
+        .iter()
+        .filter_map(|r| match r.place {
+            Place::Table { table, .. } => Some(table),
+            Place::Bucket { bucket, .. } => Some(bucket),
+            Place::Logs => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_class_once_with_a_unique_export_name() {
+        let mut ids = std::collections::BTreeSet::new();
+        let mut names = std::collections::BTreeSet::new();
+        for r in INVENTORY {
+            assert!(ids.insert(r.id), "{:?} twice", r.id);
+            if let Some(n) = r.export_as {
+                assert!(names.insert(n), "{n} twice");
+            }
+            assert!(!r.purpose.is_empty() && !r.retention.is_empty());
+        }
+    }
+}
