@@ -218,6 +218,68 @@ impl TestStack {
         self.send(req).await
     }
 
+    pub async fn put(&self, path: &str, body: Value, token: Option<&str>) -> Reply {
+        self.with_body(self.http.put(self.url(path)), body, token).await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value, token: Option<&str>) -> Reply {
+        self.with_body(self.http.patch(self.url(path)), body, token).await
+    }
+
+    /// DELETE with a JSON body (DELETE /v1/me carries its code).
+    pub async fn delete_json(&self, path: &str, body: Value, token: Option<&str>) -> Reply {
+        self.with_body(self.http.delete(self.url(path)), body, token).await
+    }
+
+    async fn with_body(
+        &self,
+        req: reqwest::RequestBuilder,
+        body: Value,
+        token: Option<&str>,
+    ) -> Reply {
+        let mut req = req.json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        self.send(req).await
+    }
+
+    /// The base of functions whose AWS requests go through a proxy that fails a share
+    /// `rate` of them (throttling, 500s, dropped connections), past the SDK's retries.
+    pub async fn faulty_base(&self, rate: f64) -> FaultyBase {
+        let proxy = local_stack::faults::FaultProxy::start(
+            &self.stack.aws_endpoint,
+            local_stack::faults::FaultSettings {
+                rate,
+                seed: 7,
+                max_latency: std::time::Duration::ZERO,
+            },
+        )
+        .await
+        .expect("fault proxy starts");
+        let aws = shared::adapters::aws::AwsClients::load_local(
+            local_stack::stack::LOCAL_REGION,
+            &proxy.endpoint,
+        )
+        .await;
+        FaultyBase {
+            base: shared::edge::wiring::Base::new(
+                aws,
+                self.stack.base.clock.clone(),
+                self.stack.base.policy.clone(),
+            ),
+            _proxy: proxy,
+        }
+    }
+
+    /// A function's environment as its Lambda would read it (secrets resolved).
+    pub async fn stack_env(&self, function: &str) -> shared::adapters::env::Env {
+        shared::adapters::env::Env::from_map(self.stack.envs[function].clone())
+            .with_parameters(&self.stack.aws.ssm)
+            .await
+            .expect("the function's parameters resolve")
+    }
+
     pub async fn start_email(&self, email: &str) -> Reply {
         self.post("/v1/auth/email/start", json!({ "email": email }), None)
             .await
@@ -547,6 +609,64 @@ impl TestStack {
             .unwrap();
         assert!(put.status().is_success(), "PUT {}", put.status());
         r.body["id"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Functions built over a fault proxy, and the proxy kept alive with them.
+pub struct FaultyBase {
+    pub base: shared::edge::wiring::Base,
+    _proxy: local_stack::faults::FaultProxy,
+}
+
+/// Billing helpers.
+impl TestStack {
+    /// The checkout the billing function recorded (with Creem's id for it).
+    pub async fn recorded_checkout(&self, id: &str) -> shared::adapters::dynamo::billing::Checkout {
+        self.stack
+            .functions
+            .billing
+            .billing
+            .checkout(id)
+            .await
+            .unwrap()
+            .expect("the checkout is recorded")
+    }
+
+    /// Starts a checkout of `product` and has the Creem emulator complete it; returns
+    /// the emulator's answer (`order_id`, the webhooks' statuses).
+    pub async fn buy(&self, token: &str, product: &str) -> Value {
+        let r = self
+            .post(
+                "/v1/billing/checkout",
+                json!({ "product_id": product }),
+                Some(token),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert!(
+            r.body["checkout_url"]
+                .as_str()
+                .unwrap()
+                .contains("/_local/creem/checkout/")
+        );
+        let checkout = self
+            .recorded_checkout(r.body["checkout_id"].as_str().unwrap())
+            .await;
+        let done = self
+            .post(
+                &format!(
+                    "/_local/creem/checkouts/{}/complete",
+                    checkout.creem_checkout_id
+                ),
+                json!({}),
+                None,
+            )
+            .await;
+        assert_eq!(done.status, 200, "{}", done.body);
+        for s in done.body["webhook_statuses"].as_array().unwrap() {
+            assert_eq!(s, 200, "{}", done.body);
+        }
+        done.body
     }
 }
 

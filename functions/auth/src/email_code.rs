@@ -195,6 +195,19 @@ pub async fn verify(
             Err(e) => return Err(e.into()),
         };
         tracing::info!(event = "sign_in_code_wrong", attempts, "wrong sign-in code");
+        // R22: a failed code is a security event of the account it was for, if any.
+        if let Some(account) = state.accounts.find_by_email(email.as_str()).await? {
+            state
+                .session
+                .privacy
+                .record_security(
+                    &account.id,
+                    "sign_in_code_wrong",
+                    &shared::domain::clock::rfc3339(state.clock.now()),
+                    now + policy.security_event_retention.as_secs() as i64,
+                )
+                .await?;
+        }
         state
             .limits
             .hit(

@@ -116,11 +116,15 @@ pub async fn commit_with_session(
     if !writes_guard_account {
         writes.push(state.accounts.still_active_write(account)?);
     }
-    writes.push(
-        state
-            .sessions
-            .create_write(&session, &rfc3339(state.clock.now()))?,
-    );
+    let now = rfc3339(state.clock.now());
+    writes.push(state.sessions.create_write(&session, &now)?);
+    // R22: the sign-in is a security event of the account, written with the session.
+    writes.push(state.session.privacy.security_write(
+        &account.id,
+        &format!("sign_in_{method}"),
+        &now,
+        state.clock.epoch_secs() + state.policy.security_event_retention.as_secs() as i64,
+    )?);
     transact(&state.dynamodb, writes).await?;
     tracing::info!(
         event = "sign_in",

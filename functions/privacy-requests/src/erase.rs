@@ -114,14 +114,14 @@ async fn erase_class(
                 state
                     .ledger
                     .table()
-                    .pseudonymise(&pk, account_id, pseudonym)
+                    .pseudonymise(&item, account_id, pseudonym)
                     .await?
             }
             (ClassId::Payments | ClassId::Subscriptions, OnErasure::Pseudonymise) => {
                 state
                     .billing
                     .table()
-                    .pseudonymise(&pk, account_id, pseudonym)
+                    .pseudonymise(&item, account_id, pseudonym)
                     .await?
             }
             (ClassId::Checkouts | ClassId::Plan, _) => state.billing.table().delete(&pk).await?,
@@ -129,7 +129,7 @@ async fn erase_class(
                 state
                     .audit
                     .table()
-                    .pseudonymise(&pk, account_id, pseudonym)
+                    .pseudonymise(&item, account_id, pseudonym)
                     .await?
             }
             (other, rule) => {

@@ -2,7 +2,8 @@
 //! local AWS endpoint's record of SES messages (`/moto-api/data.json`, `.ses.Message`).
 //!
 //! The endpoint records no send time, so the mailbox stamps each message the first
-//! time it sees it; order is the order of sending.
+//! time it sees it; order is the order of sending. Raw MIME messages (marketing mail,
+//! whose headers are ours) are read from `.ses.RawMessage` and show their headers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,7 @@ use shared::edge::problem::ApiError;
 pub struct Mailbox {
     aws_endpoint: String,
     http: reqwest::Client,
-    first_seen: Mutex<HashMap<String, String>>,
+    first_seen: Mutex<HashMap<String, (String, usize)>>,
 }
 
 #[derive(Deserialize)]
@@ -33,6 +34,26 @@ pub struct ReceivedEmail {
     pub subject: String,
     pub body: String,
     pub sent_at: String,
+    /// The message's own headers (raw messages only).
+    pub headers: Vec<(String, String)>,
+}
+
+/// Splits a raw MIME message (a single text part) into its headers and body.
+fn parse_raw(raw: &str) -> (Vec<(String, String)>, String) {
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").unwrap_or((raw.as_str(), ""));
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = headers.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((k, v)) = line.split_once(':') {
+            headers.push((k.trim().to_owned(), v.trim().to_owned()));
+        }
+    }
+    (headers, body.trim_end().to_owned())
 }
 
 impl Mailbox {
@@ -61,34 +82,69 @@ impl Mailbox {
             .json()
             .await
             .map_err(|e| shared::edge::problem::unavailable("local_aws", e))?;
-        let messages = data["ses"]["Message"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
         let to = to.trim().to_lowercase();
         let mut seen = self.first_seen.lock().map_err(|_| ApiError::Internal)?;
         let now = rfc3339(chrono::Utc::now());
-        Ok(messages
-            .iter()
-            .filter_map(|m| {
-                let recipients: Vec<String> = ["ToAddresses", "CcAddresses", "BccAddresses"]
-                    .iter()
-                    .flat_map(|k| m["destinations"][k].as_array().cloned().unwrap_or_default())
-                    .filter_map(|v| v.as_str().map(str::to_lowercase))
-                    .collect();
-                if !recipients.contains(&to) {
-                    return None;
-                }
-                let id = m["id"].as_str().unwrap_or_default().to_owned();
-                let sent_at = seen.entry(id).or_insert_with(|| now.clone()).clone();
-                Some(ReceivedEmail {
-                    to: recipients,
-                    subject: m["subject"].as_str().unwrap_or_default().to_owned(),
-                    body: m["body"].as_str().unwrap_or_default().to_owned(),
-                    sent_at,
-                })
-            })
-            .collect())
+        let mut found = Vec::new();
+        let simple = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
+        for m in &simple {
+            let recipients: Vec<String> = ["ToAddresses", "CcAddresses", "BccAddresses"]
+                .iter()
+                .flat_map(|k| m["destinations"][k].as_array().cloned().unwrap_or_default())
+                .filter_map(|v| v.as_str().map(str::to_lowercase))
+                .collect();
+            found.push((
+                m["id"].as_str().unwrap_or_default().to_owned(),
+                recipients,
+                m["subject"].as_str().unwrap_or_default().to_owned(),
+                m["body"].as_str().unwrap_or_default().to_owned(),
+                Vec::new(),
+            ));
+        }
+        let raw = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
+        for m in &raw {
+            let mut recipients: Vec<String> = m["destinations"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_lowercase))
+                .collect();
+            recipients.dedup();
+            let (headers, body) = parse_raw(m["raw_data"].as_str().unwrap_or_default());
+            let subject = headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("subject"))
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            found.push((
+                m["id"].as_str().unwrap_or_default().to_owned(),
+                recipients,
+                subject,
+                body,
+                headers,
+            ));
+        }
+        // Stamped in the order first seen; a counter keeps that order within a stamp.
+        let mut out = Vec::new();
+        for (id, recipients, subject, body, headers) in found {
+            let n = seen.len();
+            let (sent_at, order) = seen.entry(id).or_insert_with(|| (now.clone(), n)).clone();
+            if recipients.contains(&to) {
+                out.push((
+                    order,
+                    ReceivedEmail {
+                        to: recipients,
+                        subject,
+                        body,
+                        sent_at,
+                        headers,
+                    },
+                ));
+            }
+        }
+        out.sort_by_key(|(order, _)| *order);
+        Ok(out.into_iter().map(|(_, m)| m).collect())
     }
 }
 
@@ -108,7 +164,9 @@ async fn list(
                 "subject": m.subject,
                 "text": if is_html { Value::Null } else { Value::String(m.body.clone()) },
                 "html": if is_html { Value::String(m.body) } else { Value::Null },
-                "headers": {},
+                "headers": m.headers.iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect::<serde_json::Map<String, Value>>(),
                 "sent_at": m.sent_at,
             })
         })

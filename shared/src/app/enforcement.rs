@@ -15,6 +15,7 @@ pub struct Enforcement {
     pub accounts: AccountStore,
     pub sessions: SessionStore,
     pub audit: AuditStore,
+    pub privacy: crate::adapters::dynamo::privacy::PrivacyStore,
     pub policy: Policy,
     pub clock: Clock,
 }
@@ -58,6 +59,16 @@ impl Enforcement {
                     expires_epoch: self.clock.epoch_secs()
                         + self.policy.security_event_retention.as_secs() as i64,
                 })
+                .await?;
+            // R22: a security event of the account, which its export shows.
+            self.privacy
+                .record_security(
+                    account_id,
+                    "suspended",
+                    &at,
+                    self.clock.epoch_secs()
+                        + self.policy.security_event_retention.as_secs() as i64,
+                )
                 .await?;
             tracing::info!(event = "account_suspended", %account_id, reason, sessions_ended = ended, "account suspended");
         }

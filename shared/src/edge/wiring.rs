@@ -219,6 +219,7 @@ impl Wiring<'_> {
             accounts: self.accounts()?,
             sessions: self.sessions()?,
             audit: self.audit()?,
+            privacy: self.privacy()?,
             policy: self.base.policy.clone(),
             clock: self.base.clock.clone(),
         })

@@ -4,54 +4,8 @@
 
 use e2e_tests::local_stack::emulators::creem_checkout::{LOCAL_CREEM_WEBHOOK_SECRET, Scheme};
 use e2e_tests::{TestStack, unique_email};
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::domain::billing::creem_signature;
-
-/// The checkout the billing function recorded (with Creem's id for it).
-async fn recorded_checkout(t: &TestStack, id: &str) -> shared::adapters::dynamo::billing::Checkout {
-    t.stack
-        .functions
-        .billing
-        .billing
-        .checkout(id)
-        .await
-        .unwrap()
-        .expect("the checkout is recorded")
-}
-
-/// Signs in, starts a checkout of `product` and has the emulator complete it.
-async fn buy(t: &TestStack, token: &str, product: &str) -> Value {
-    let r = t
-        .post(
-            "/v1/billing/checkout",
-            json!({ "product_id": product }),
-            Some(token),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    assert!(
-        r.body["checkout_url"]
-            .as_str()
-            .unwrap()
-            .contains("/_local/creem/checkout/")
-    );
-    let checkout = recorded_checkout(t, r.body["checkout_id"].as_str().unwrap()).await;
-    let done = t
-        .post(
-            &format!(
-                "/_local/creem/checkouts/{}/complete",
-                checkout.creem_checkout_id
-            ),
-            json!({}),
-            None,
-        )
-        .await;
-    assert_eq!(done.status, 200, "{}", done.body);
-    for s in done.body["webhook_statuses"].as_array().unwrap() {
-        assert_eq!(s, 200, "{}", done.body);
-    }
-    done.body
-}
 
 async fn credits(t: &TestStack, token: &str) -> i64 {
     let r = t.get("/v1/billing", Some(token)).await;
@@ -79,7 +33,7 @@ async fn r08_r10_r11_a_pack_grants_once_however_often_its_event_arrives() {
     assert_eq!(products.status, 200);
     assert!(products.body["items"].as_array().unwrap().len() >= 2);
     let (token, account) = t.sign_in_email(&unique_email("buyer")).await;
-    let done = buy(&t, &token, "pack_10").await;
+    let done = t.buy(&token, "pack_10").await;
     assert_eq!(credits(&t, &token).await, 3 + 10);
     let order_id = done["order_id"].as_str().unwrap();
     // Creem's manual resend, ten times, five of them at once.
@@ -115,7 +69,7 @@ async fn r12_a_plan_grants_once_per_paid_period_and_its_state_follows_the_events
     *t.stack.creem_checkouts.scheme.lock().unwrap() = Scheme::StandardWebhooks;
     *t.stack.creem_checkouts.deliver_twice.lock().unwrap() = true;
     let (token, _) = t.sign_in_email(&unique_email("subscriber")).await;
-    let done = buy(&t, &token, "plan_monthly").await;
+    let done = t.buy(&token, "plan_monthly").await;
     // checkout.completed and subscription.paid of the first period, each twice: once.
     assert_eq!(credits(&t, &token).await, 3 + 40);
     let sub = done["subscription_id"].as_str().unwrap().to_owned();
@@ -244,7 +198,7 @@ async fn r10_a_bad_signature_is_401_and_writes_nothing() {
 async fn r11_a_refund_after_spending_leaves_a_negative_balance_that_blocks_videos() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let (token, _) = t.sign_in_email(&unique_email("refunded")).await;
-    let done = buy(&t, &token, "pack_10").await;
+    let done = t.buy(&token, "pack_10").await;
     for i in 0..5 {
         let r = t
             .submit_video(
@@ -274,8 +228,8 @@ async fn r11_a_refund_after_spending_leaves_a_negative_balance_that_blocks_video
 async fn r09_nothing_of_the_card_or_the_customer_is_stored() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let (token, _) = t.sign_in_email(&unique_email("private")).await;
-    buy(&t, &token, "pack_10").await;
-    buy(&t, &token, "plan_monthly").await;
+    t.buy(&token, "pack_10").await;
+    t.buy(&token, "plan_monthly").await;
     let mut stored = String::new();
     for table in ["BillingTable", "LedgerTable", "AccountsTable"] {
         stored.push_str(&t.table_text(table).await);
@@ -319,7 +273,7 @@ async fn r10_unknown_events_are_acknowledged_and_change_nothing() {
             Some(&token),
         )
         .await;
-    let checkout = recorded_checkout(&t, r.body["checkout_id"].as_str().unwrap()).await;
+    let checkout = t.recorded_checkout(r.body["checkout_id"].as_str().unwrap()).await;
     let counts = &t.stack.base.aws.requests;
     let before = counts.snapshot();
     let started = std::time::Instant::now();
@@ -403,7 +357,7 @@ async fn r11_the_ledger_pages_newest_first() {
 async fn r11_a_dispute_claws_back_once() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let (token, _) = t.sign_in_email(&unique_email("disputed")).await;
-    let done = buy(&t, &token, "pack_10").await;
+    let done = t.buy(&token, "pack_10").await;
     let event = json!({
         "id": "evt_dispute_1",
         "eventType": "dispute.created",

@@ -48,31 +48,73 @@ impl Table {
         Ok(())
     }
 
-    /// Replaces the item's `account_id` by `pseudonym`, if it still holds `account_id`
-    /// (so a resumed erasure, or a stale index read, changes nothing twice).
+    /// Replaces every mention of `account_id` in the item (its `account_id`, and ids
+    /// made from it such as the cause `signup:{account}` of a ledger entry, even in the
+    /// key) by `pseudonym`. Only an item that still names the account is rewritten, so a
+    /// resumed erasure, or a stale index read, changes nothing twice.
     pub async fn pseudonymise(
         &self,
-        pk: &str,
+        item: &Item,
         account_id: &str,
         pseudonym: &str,
     ) -> Result<(), StoreError> {
-        let res = self
-            .client
-            .update_item()
+        let renamed: Item = item
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    AttributeValue::S(text) if text.contains(account_id) => {
+                        AttributeValue::S(text.replace(account_id, pseudonym))
+                    }
+                    other => other.clone(),
+                };
+                (k.clone(), v)
+            })
+            .collect();
+        if &renamed == item {
+            return Ok(());
+        }
+        let old_pk = super::get_s(item, "pk")?;
+        let new_pk = super::get_s(&renamed, "pk")?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.name)
-            .key("pk", s(pk))
-            .update_expression("SET account_id = :p")
-            .condition_expression("account_id = :a")
-            .expression_attribute_values(":p", s(pseudonym))
-            .expression_attribute_values(":a", s(account_id))
-            .send()
-            .await;
+            .set_item(Some(renamed));
+        let res = if old_pk == new_pk {
+            let put = put
+                .condition_expression("account_id = :a")
+                .expression_attribute_values(":a", s(account_id));
+            let p = super::built(put.build())?;
+            self.client
+                .put_item()
+                .table_name(p.table_name)
+                .set_item(Some(p.item))
+                .set_condition_expression(p.condition_expression)
+                .set_expression_attribute_values(p.expression_attribute_values)
+                .send()
+                .await
+                .map(drop)
+                .map_err(StoreError::from_sdk)
+        } else {
+            // The key names the account: the record moves to a key that does not.
+            let delete = aws_sdk_dynamodb::types::Delete::builder()
+                .table_name(&self.name)
+                .key("pk", s(old_pk))
+                .condition_expression("attribute_exists(pk)");
+            super::transact(
+                &self.client,
+                vec![
+                    aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                        .put(super::built(put.build())?)
+                        .build(),
+                    aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                        .delete(super::built(delete.build())?)
+                        .build(),
+                ],
+            )
+            .await
+        };
         match res {
-            Ok(_) => Ok(()),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(()),
-                other => Err(other),
-            },
+            Err(e) if e.is_condition_failure() => Ok(()),
+            other => other,
         }
     }
 }

@@ -1,0 +1,521 @@
+//! The person's rights: R04, R07, R22–R32, R34. Export and erasure go through the
+//! privacy queue to `privacy-requests`, exactly as deployed.
+
+use e2e_tests::{TestStack, png_bytes, unique_email};
+use serde_json::{Value, json};
+use shared::adapters::sqs::PrivacyMessage;
+use shared::domain::inventory;
+use shared::domain::policy::POLICY_VERSION_CURRENT;
+
+/// A fresh rights code, emailed to the account's address.
+async fn rights_code(t: &TestStack, token: &str, email: &str) -> String {
+    let r = t.post("/v1/me/verification", json!({}), Some(token)).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    t.latest_code(email).await
+}
+
+/// Waits until a request of a live account has `status`.
+async fn wait_request(t: &TestStack, token: &str, id: &str, status: &str) -> Value {
+    for _ in 0..150 {
+        let r = t.get(&format!("/v1/me/requests/{id}"), Some(token)).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        if r.body["status"] == status {
+            return r.body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("request {id} never became {status}");
+}
+
+/// Waits until an erasure has moved its record away (it completed).
+async fn wait_erased(t: &TestStack, account: &str, id: &str) {
+    for _ in 0..150 {
+        let left = t
+            .stack
+            .functions
+            .privacy
+            .privacy
+            .request(account, id)
+            .await
+            .unwrap();
+        if left.is_none() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("erasure {id} never completed");
+}
+
+/// Everything every table and bucket of the template holds, as text.
+async fn everything_stored(t: &TestStack) -> String {
+    let mut all = String::new();
+    for r in t.stack.template.resources() {
+        match r.kind {
+            "AWS::DynamoDB::Table" => {
+                all.push_str(&format!("== {}\n", r.logical_id));
+                all.push_str(&t.table_text(r.logical_id).await);
+            }
+            "AWS::S3::Bucket" => {
+                all.push_str(&format!("== {}\n", r.logical_id));
+                let out = t
+                    .stack
+                    .aws
+                    .s3
+                    .list_objects_v2()
+                    .bucket(t.bucket(r.logical_id))
+                    .send()
+                    .await
+                    .unwrap();
+                for o in out.contents() {
+                    let key = o.key().unwrap_or_default();
+                    all.push_str(key);
+                    all.push('\n');
+                    let body = t
+                        .stack
+                        .aws
+                        .s3
+                        .get_object()
+                        .bucket(t.bucket(r.logical_id))
+                        .key(key)
+                        .send()
+                        .await
+                        .unwrap()
+                        .body
+                        .collect()
+                        .await
+                        .unwrap()
+                        .into_bytes();
+                    all.push_str(&String::from_utf8_lossy(&body));
+                    all.push('\n');
+                }
+            }
+            _ => {}
+        }
+    }
+    all
+}
+
+/// R26, R28, R30, R31, R32, R23, R09: the whole journey of the issue, over HTTP: data of
+/// every kind, an export with a fresh code that holds all of it, then an erasure with a
+/// fresh code that ends every session at once and leaves, in every table and bucket of
+/// the template, nothing of the person but the pseudonymised payments and ledger.
+#[tokio::test(flavor = "multi_thread")]
+async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymised_records() {
+    let t = TestStack::start().await;
+    let email = unique_email("rights");
+    let (token, account) = t.sign_in_email(&email).await;
+    let (other_session, _) = t.sign_in_email(&email).await;
+    let prompt = "a lighthouse keeper paints the storm";
+    let upload = t.upload(&token, "image/png", png_bytes()).await;
+    let v = t
+        .submit_video(
+            &token,
+            json!({ "prompt": prompt, "upload_id": upload, "seconds": 4 }),
+            None,
+        )
+        .await;
+    assert_eq!(v.status, 202, "{}", v.body);
+    let video = v.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &video, "ready", 30).await;
+    let order = t.buy(&token, "pack_10").await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = t
+        .put(
+            "/v1/me/consents",
+            json!({ "analytics": true, "marketing": false, "policy_version": POLICY_VERSION_CURRENT }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let support_text = "my invoice shows the wrong company name";
+    let r = t
+        .post(
+            "/v1/support",
+            json!({ "subject": "Invoice", "message": support_text }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = t
+        .patch("/v1/me", json!({ "display_name": "Lighthouse Fan" }), Some(&token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    // The export: a fresh code, then a document with every class of the inventory.
+    let code = rights_code(&t, &token, &email).await;
+    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["kind"], "export");
+    let export_id = r.body["id"].as_str().unwrap().to_owned();
+    // R30: due one month after receipt.
+    let requested = shared::domain::clock::epoch_of(r.body["requested_at"].as_str().unwrap()).unwrap();
+    let due = shared::domain::clock::epoch_of(r.body["due_by"].as_str().unwrap()).unwrap();
+    assert_eq!(due - requested, 30 * 86400);
+    let done = wait_request(&t, &token, &export_id, "completed").await;
+    let trail: Vec<&str> = done["trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(trail, ["pending", "in_progress", "completed"]);
+    let mails = t.wait_emails(&email, "export is ready", 1).await;
+    assert!(mails[0]["text"].as_str().unwrap().contains(&export_id));
+    let document: Value = t
+        .http
+        .get(done["download_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(document["schema_version"], shared::domain::privacy::EXPORT_SCHEMA_VERSION);
+    for (_, name) in inventory::exported() {
+        assert!(document["data"].get(name).is_some(), "export lacks {name}");
+    }
+    let text = document.to_string();
+    for expected in [&email, prompt, support_text, &order, &video, &upload, "Lighthouse Fan"] {
+        assert!(text.contains(expected), "export lacks {expected}");
+    }
+    for class in ["consent_history", "usage_data", "security_events", "sessions", "ledger", "payments"] {
+        assert!(
+            !document["data"][class].as_array().unwrap().is_empty(),
+            "{class} is empty"
+        );
+    }
+
+    // The erasure: a fresh code; every session ends in the call itself.
+    let code = rights_code(&t, &token, &email).await;
+    let r = t.delete_json("/v1/me", json!({ "code": code }), Some(&token)).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["kind"], "erasure");
+    let erasure_id = r.body["id"].as_str().unwrap().to_owned();
+    for session in [&token, &other_session] {
+        t.get("/v1/me", Some(session)).await.assert_problem(401, "unauthorized");
+    }
+    wait_erased(&t, &account, &erasure_id).await;
+
+    let stored = everything_stored(&t).await;
+    for trace in [&email, &account, prompt, support_text, &upload, &export_id, "Lighthouse Fan"] {
+        assert!(!stored.contains(trace), "{trace} is still stored:\n{stored}");
+    }
+    // The video's id survives only as the cause of its (pseudonymised) debit, where
+    // it leads to nothing: the job, its prompt and its files are gone.
+    for section in stored.split("== ").filter(|s| !s.starts_with("LedgerTable")) {
+        assert!(!section.contains(&video), "{video} is still stored:\n{section}");
+    }
+    // What the law keeps: the payment and the ledger, under a pseudonym.
+    let payment = t
+        .stack
+        .functions
+        .billing
+        .billing
+        .payment(&order)
+        .await
+        .unwrap()
+        .expect("the payment record is kept (R28)");
+    assert!(payment.account_id.starts_with(shared::domain::privacy::PSEUDONYM_PREFIX));
+    let ledger = t.table_text("LedgerTable").await;
+    assert!(ledger.contains(&payment.account_id));
+    // And the erasure's own record, completed, under the same pseudonym.
+    let privacy = t.table_text("PrivacyTable").await;
+    assert!(privacy.contains(&erasure_id) && privacy.contains("completed"));
+    // The address is free again: a new sign-up makes a new account.
+    let (_, again) = t.sign_in_email(&email).await;
+    assert_ne!(again, account);
+}
+
+/// R26, R28: a request delivered again, or resumed after a failure at any point, does
+/// nothing new: the erasure is run under injected AWS faults until it succeeds, then
+/// once more, and the end state is the clean one; a repeated export sends no new mail.
+#[tokio::test(flavor = "multi_thread")]
+async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("resume");
+    let (token, account) = t.sign_in_email(&email).await;
+    t.buy(&token, "pack_10").await;
+    let r = t
+        .post("/v1/support", json!({ "subject": "Hi", "message": "hello there" }), Some(&token))
+        .await;
+    assert_eq!(r.status, 201);
+
+    // Export, delivered three times.
+    let code = rights_code(&t, &token, &email).await;
+    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    let export_id = r.body["id"].as_str().unwrap().to_owned();
+    let msg = PrivacyMessage {
+        request_id: export_id.clone(),
+        account_id: account.clone(),
+    };
+    for _ in 0..3 {
+        privacy_requests::carry_out(&t.stack.functions.privacy, &msg)
+            .await
+            .unwrap();
+    }
+    wait_request(&t, &token, &export_id, "completed").await;
+    assert_eq!(t.emails_to(&email).await.iter().filter(|m| m["subject"].as_str().unwrap().contains("export is ready")).count(), 1);
+
+    // Erasure, through a proxy that fails a third of the AWS requests.
+    let code = rights_code(&t, &token, &email).await;
+    let r = t.delete_json("/v1/me", json!({ "code": code }), Some(&token)).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let msg = PrivacyMessage {
+        request_id: r.body["id"].as_str().unwrap().to_owned(),
+        account_id: account.clone(),
+    };
+    let faulty = t.faulty_base(0.3).await;
+    let flaky = privacy_requests::PrivacyState::build(&faulty.base, &t.stack_env("privacy-requests").await).unwrap();
+    let mut failures = 0;
+    loop {
+        match privacy_requests::carry_out(&flaky, &msg).await {
+            Ok(()) => break,
+            Err(_) => failures += 1,
+        }
+        assert!(failures < 200, "the erasure never finished");
+    }
+    let once = everything_stored(&t).await;
+    privacy_requests::carry_out(&t.stack.functions.privacy, &msg)
+        .await
+        .unwrap();
+    assert_eq!(everything_stored(&t).await, once, "a repeated erasure changed something");
+    assert!(!once.contains(&account) && !once.contains(&email));
+    assert!(failures > 0, "the faults never interrupted the erasure");
+    eprintln!("erasure resumed after {failures} failed attempts");
+}
+
+/// R30: export and erasure need a fresh code from POST /v1/me/verification: none, a
+/// wrong one, or one already used is refused and changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn r30_rights_requests_need_a_fresh_email_code() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("verify");
+    let (token, account) = t.sign_in_email(&email).await;
+    t.post("/v1/me/export", json!({ "code": "123456" }), Some(&token))
+        .await
+        .assert_problem(400, "invalid_code");
+    let code = rights_code(&t, &token, &email).await;
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    t.delete_json("/v1/me", json!({ "code": wrong }), Some(&token))
+        .await
+        .assert_problem(400, "invalid_code");
+    assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200, "a wrong code erases nothing");
+    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    t.post("/v1/me/export", json!({ "code": code }), Some(&token))
+        .await
+        .assert_problem(400, "invalid_code");
+    let list = t.get("/v1/me/requests", Some(&token)).await;
+    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list.body["items"][0]["status"], "pending");
+    // R36: another person's request is not found.
+    let (other, _) = t.sign_in_email(&unique_email("other")).await;
+    let id = r.body["id"].as_str().unwrap();
+    t.get(&format!("/v1/me/requests/{id}"), Some(&other))
+        .await
+        .assert_problem(404, "not_found");
+    // R22: the request and the wrong code are security events of the account.
+    let events = t.stack.functions.privacy.privacy.items(&account, "security#").await.unwrap();
+    let names: Vec<String> = events.iter().map(|e| e["event"].as_s().unwrap().clone()).collect();
+    for e in ["sign_in_email_code", "confirmation_code_wrong", "export_requested"] {
+        assert!(names.iter().any(|n| n == e), "{e} not in {names:?}");
+    }
+}
+
+/// R07, R27: the display name is changed directly; a new address only with the code
+/// sent to it, and the old address is told.
+#[tokio::test(flavor = "multi_thread")]
+async fn r07_r27_name_and_email_are_rectified_the_new_address_verified() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let old = unique_email("old");
+    let new = unique_email("new");
+    let (token, account) = t.sign_in_email(&old).await;
+    let r = t.patch("/v1/me", json!({ "display_name": "  Ada  " }), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["display_name"], "Ada");
+    let r = t.patch("/v1/me", json!({ "email": new }), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["email"], old, "unchanged until confirmed");
+    assert_eq!(r.body["pending_email"], new);
+    let code = t.latest_code(&new).await;
+    t.post("/v1/me/email/verify", json!({ "code": "999999" }), Some(&token))
+        .await
+        .assert_problem(400, "invalid_code");
+    let r = t.post("/v1/me/email/verify", json!({ "code": code }), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["email"], new);
+    let told = t.wait_emails(&old, "address was changed", 1).await;
+    assert!(!told[0]["text"].as_str().unwrap().contains(&new), "the old address sees only a mask");
+    // Sign-in follows the address.
+    let (_, same) = t.sign_in_email(&new).await;
+    assert_eq!(same, account);
+    // Another account cannot take an address in use.
+    let (other, _) = t.sign_in_email(&old).await;
+    t.patch("/v1/me", json!({ "email": new }), Some(&other))
+        .await
+        .assert_problem(409, "email_taken");
+}
+
+/// R23, R34: consents with their history and the policy version; accepting the current
+/// version is one call and `policy_update_available` turns false; withdrawing is as easy.
+#[tokio::test(flavor = "multi_thread")]
+async fn r23_r34_consents_are_recorded_with_history_and_policy_version() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.sign_in_email(&unique_email("consent")).await;
+    let me = t.get("/v1/me", Some(&token)).await;
+    assert_eq!(me.body["consents"]["analytics"], false);
+    assert_eq!(me.body["policy_version_accepted"], POLICY_VERSION_CURRENT);
+    assert_eq!(me.body["policy_update_available"], false);
+    // An account that accepted an older version is told, and accepts in one call.
+    t.stack
+        .aws
+        .dynamodb
+        .update_item()
+        .table_name(t.table("AccountsTable"))
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("account#{account}")))
+        .update_expression("SET policy_version_accepted = :v")
+        .expression_attribute_values(":v", aws_sdk_dynamodb::types::AttributeValue::S("2024-01-01".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t.get("/v1/me", Some(&token)).await.body["policy_update_available"], true);
+    t.put("/v1/me/consents", json!({ "policy_version": "2024-01-01" }), Some(&token))
+        .await
+        .assert_problem(422, "unknown_policy_version");
+    let r = t
+        .put("/v1/me/consents", json!({ "analytics": true, "policy_version": POLICY_VERSION_CURRENT }), Some(&token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["analytics"], true);
+    assert!(r.body["updated_at"].is_string());
+    let me = t.get("/v1/me", Some(&token)).await;
+    assert_eq!(me.body["policy_update_available"], false);
+    assert_eq!(me.body["consents"]["analytics"], true);
+    let r = t.put("/v1/me/consents", json!({ "analytics": false }), Some(&token)).await;
+    assert_eq!(r.body["analytics"], false);
+    let history = t.stack.functions.privacy.privacy.items(&account, "consent#").await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0]["policy_version"].as_s().unwrap(), POLICY_VERSION_CURRENT);
+    assert!(history.iter().all(|h| h.contains_key("at")));
+}
+
+/// R24: opting in sends a confirmation that is already a marketing mail, with the
+/// signed unsubscribe link and the RFC 8058 headers; the link works without a session,
+/// any number of times, by GET or one-click POST; a tampered one fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn r24_marketing_mail_carries_a_one_click_unsubscribe_that_needs_no_session() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("news");
+    let (token, _) = t.sign_in_email(&email).await;
+    let r = t.put("/v1/me/consents", json!({ "marketing": true }), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mail = t.wait_emails(&email, "subscribed", 1).await.remove(0);
+    let headers = &mail["headers"];
+    let link = headers["List-Unsubscribe"].as_str().unwrap();
+    assert_eq!(headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+    let url = link.trim_start_matches('<').trim_end_matches('>').to_owned();
+    assert!(mail["text"].as_str().unwrap().contains(&url), "the link is in the text too");
+    let path = url.strip_prefix(&t.stack.base_url).unwrap().to_owned();
+    let tampered = format!("{}0", &path[..path.len() - 1]);
+    t.get(&tampered, None).await.assert_problem(400, "invalid_token");
+    let r = t
+        .send(t.http.post(t.url(&path)).header("content-type", "application/x-www-form-urlencoded").body("List-Unsubscribe=One-Click"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["marketing"], false);
+    assert_eq!(t.get(&path, None).await.status, 200, "again: the same answer");
+    assert_eq!(t.get("/v1/me", Some(&token)).await.body["consents"]["marketing"], false);
+    // Opting in again sends the confirmation again; without consent nothing is sent.
+    let before = t.emails_to(&email).await.len();
+    t.put("/v1/me/consents", json!({ "analytics": true }), Some(&token)).await;
+    assert_eq!(t.emails_to(&email).await.len(), before);
+}
+
+/// R29: restriction is recorded and honoured: usage data is flagged and kept out of
+/// analytics, no marketing mail goes out even with consent, and sign-in, the API and
+/// downloads keep working.
+#[tokio::test(flavor = "multi_thread")]
+async fn r29_a_restricted_account_is_left_out_of_analytics_and_marketing() {
+    let t = TestStack::start().await;
+    let email = unique_email("restrict");
+    let (token, account) = t.sign_in_email(&email).await;
+    t.put("/v1/me/consents", json!({ "analytics": true }), Some(&token)).await;
+    let r = t.put("/v1/me/restriction", json!({ "restricted": true }), Some(&token)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["restricted"], true);
+    assert_eq!(t.get("/v1/me", Some(&token)).await.body["restricted"], true);
+    let before = t.emails_to(&email).await.len();
+    t.put("/v1/me/consents", json!({ "marketing": true }), Some(&token)).await;
+    assert_eq!(t.emails_to(&email).await.len(), before, "no marketing while restricted");
+    // Still works: sign-in, a video and its download.
+    let (token, _) = t.sign_in_email(&email).await;
+    let v = t.submit_video(&token, json!({ "prompt": "rain on a tin roof", "seconds": 4 }), None).await;
+    let video = t.wait_status(&token, v.body["id"].as_str().unwrap(), "ready", 30).await;
+    let file = t.http.get(video["download_url"].as_str().unwrap()).send().await.unwrap();
+    assert!(file.status().is_success());
+    let usage = t.stack.functions.privacy.privacy.items(&account, "usage#").await.unwrap();
+    let last = usage.last().unwrap();
+    assert_eq!(last["restricted"].as_bool().unwrap(), &true);
+    assert_eq!(last["analytics"].as_bool().unwrap(), &false, "kept out of analytics");
+}
+
+/// R22, R25: each signed-in request records usage data (IP, user agent, route, action,
+/// time, referrer) kept 30 days; Do Not Track changes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.sign_in_email(&unique_email("usage")).await;
+    let r = t
+        .send(
+            t.http
+                .get(t.url("/v1/me"))
+                .bearer_auth(&token)
+                .header("user-agent", "TestBrowser/1.0")
+                .header("referer", "https://www.sora2ai.info/settings")
+                .header("dnt", "1"),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let usage = t.stack.functions.privacy.privacy.items(&account, "usage#").await.unwrap();
+    let u = usage.iter().find(|u| u.get("user_agent").is_some()).expect("usage recorded");
+    assert_eq!(u["ip"].as_s().unwrap(), "127.0.0.1");
+    assert_eq!(u["user_agent"].as_s().unwrap(), "TestBrowser/1.0");
+    assert_eq!(u["referrer"].as_s().unwrap(), "https://www.sora2ai.info/settings");
+    assert_eq!(u["route"].as_s().unwrap(), "/v1/me");
+    assert_eq!(u["method"].as_s().unwrap(), "GET");
+    let ttl: i64 = u["ttl"].as_n().unwrap().parse().unwrap();
+    let at = shared::domain::clock::epoch_of(u["at"].as_s().unwrap()).unwrap();
+    assert_eq!(ttl - at, 30 * 86400);
+    let events = t.stack.functions.privacy.privacy.items(&account, "security#").await.unwrap();
+    let e = &events[0];
+    assert_eq!(e["event"].as_s().unwrap(), "sign_in_email_code");
+    let ttl: i64 = e["ttl"].as_n().unwrap().parse().unwrap();
+    let at = shared::domain::clock::epoch_of(e["at"].as_s().unwrap()).unwrap();
+    assert_eq!(ttl - at, 180 * 86400);
+}
+
+/// R31: a support message is forwarded to the support address, replies going to the
+/// person, and kept 365 days.
+#[tokio::test(flavor = "multi_thread")]
+async fn r31_support_messages_are_forwarded_and_kept_a_year() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.sign_in_email(&unique_email("help")).await;
+    let r = t
+        .post("/v1/support", json!({ "subject": "Refund", "message": "please refund order 7" }), Some(&token))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let id = r.body["id"].as_str().unwrap();
+    let mails = t.wait_emails(e2e_tests::local_stack::stack::LOCAL_SUPPORT_EMAIL, "Refund", 1).await;
+    assert!(mails[0]["text"].as_str().unwrap().contains("please refund order 7"));
+    let kept = t.stack.functions.privacy.privacy.items(&account, "support#").await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["id"].as_s().unwrap(), id);
+    let ttl: i64 = kept[0]["ttl"].as_n().unwrap().parse().unwrap();
+    let at = shared::domain::clock::epoch_of(kept[0]["at"].as_s().unwrap()).unwrap();
+    assert_eq!(ttl - at, 365 * 86400);
+    t.post("/v1/support", json!({ "subject": " ", "message": "x" }), Some(&token))
+        .await
+        .assert_problem(422, "invalid_request");
+}
