@@ -3,3 +3,4 @@
 
 pub mod enforcement;
 pub mod jobs;
+pub mod requests;

@@ -9,12 +9,8 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use shared::ApiError;
 use shared::adapters::dynamo::privacy::RightsRequest;
-use shared::adapters::dynamo::transact;
-use shared::adapters::sqs::PrivacyMessage;
 use shared::domain::clock::{epoch_of, from_epoch, rfc3339};
-use shared::domain::privacy::{
-    RequestKind, RequestStatus, TrailStep, new_request_id,
-};
+use shared::domain::privacy::{RequestKind, RequestStatus, TrailStep};
 use shared::edge::http::{ApiJson, AuthUser};
 use shared::edge::openapi::Problem;
 use utoipa::ToSchema;
@@ -105,14 +101,8 @@ pub async fn export(
     ApiJson(req): ApiJson<CodeBody>,
 ) -> Result<(StatusCode, Json<Request>), ApiError> {
     let confirmed = codes::check(&state, Purpose::RightsRequest, &user.account_id, &req.code).await?;
-    let request = new_request(&state, &user.account_id, RequestKind::Export);
-    let writes = vec![
-        confirmed.consume,
-        state.privacy.request_write(&request)?,
-        security_write(&state, &user.account_id, "export_requested")?,
-    ];
-    commit(&state, writes).await?;
-    enqueue(&state, &request).await;
+    let request = state.requests.new_request(&user.account_id, RequestKind::Export);
+    submit(&state, &request, confirmed.consume).await?;
     tracing::info!(event = "export_requested", account_id = %user.account_id, request_id = %request.id, "export requested");
     Ok((StatusCode::ACCEPTED, Json(view(&state, request).await?)))
 }
@@ -136,17 +126,10 @@ pub async fn erase(
     ApiJson(req): ApiJson<CodeBody>,
 ) -> Result<(StatusCode, Json<Request>), ApiError> {
     let confirmed = codes::check(&state, Purpose::RightsRequest, &user.account_id, &req.code).await?;
-    let request = new_request(&state, &user.account_id, RequestKind::Erasure);
-    // One transaction: the code, the account's end (its epoch moves on, so every
+    let request = state.requests.new_request(&user.account_id, RequestKind::Erasure);
+    // One transaction: the code, the account's stop (its epoch moves on, so every
     // session is refused from this commit on) and the request.
-    let writes = vec![
-        confirmed.consume,
-        state.accounts.begin_erasure_write(&user.account_id)?,
-        state.privacy.request_write(&request)?,
-        security_write(&state, &user.account_id, "erasure_requested")?,
-    ];
-    commit(&state, writes).await?;
-    enqueue(&state, &request).await;
+    submit(&state, &request, confirmed.consume).await?;
     tracing::info!(event = "erasure_requested", account_id = %user.account_id, request_id = %request.id, "erasure requested; sessions ended");
     Ok((StatusCode::ACCEPTED, Json(view(&state, request).await?)))
 }
@@ -198,62 +181,24 @@ pub async fn get(
     Ok(Json(view(&state, r).await?))
 }
 
-fn new_request(state: &Services, account_id: &str, kind: RequestKind) -> RightsRequest {
-    let now = state.clock.now();
-    let at = rfc3339(now);
-    RightsRequest {
-        id: new_request_id(),
-        account_id: account_id.to_owned(),
-        kind,
-        status: RequestStatus::Pending,
-        requested_at: at.clone(),
-        due_by: rfc3339(from_epoch(state.from_now(state.policy.rights_request_due))),
-        trail: vec![TrailStep {
-            status: RequestStatus::Pending,
-            at,
-        }],
-        export_key: None,
-        completed_at: None,
-    }
-}
-
-fn security_write(
+/// Records and queues the request with the code that verified it (write 0).
+async fn submit(
     state: &Services,
-    account_id: &str,
-    event: &str,
-) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, ApiError> {
-    Ok(state.privacy.security_write(
-        account_id,
-        event,
-        &state.now(),
-        state.from_now(state.policy.security_event_retention),
-    )?)
-}
-
-async fn commit(
-    state: &Services,
-    writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    request: &RightsRequest,
+    code: aws_sdk_dynamodb::types::TransactWriteItem,
 ) -> Result<(), ApiError> {
-    transact(&state.dynamodb, writes).await.map_err(|e| {
-        // Write 0 is the code: used by a concurrent request meanwhile.
-        if e.is_condition_failure() {
-            ApiError::InvalidCode
-        } else {
-            e.into()
-        }
-    })
-}
-
-/// Hands the request to `privacy-requests`. The request is recorded already; if the
-/// queue cannot take it now, the hourly purge hands over every request still pending.
-async fn enqueue(state: &Services, r: &RightsRequest) {
-    let msg = PrivacyMessage {
-        request_id: r.id.clone(),
-        account_id: r.account_id.clone(),
-    };
-    if let Err(e) = state.queue.send(&msg).await {
-        tracing::warn!(error = %e, request_id = %r.id, "request recorded but not queued; the purge will queue it");
-    }
+    state
+        .requests
+        .submit(request, vec![code])
+        .await
+        .map_err(|e| {
+            // The code used by a concurrent request meanwhile, or the account stopped.
+            if e.is_condition_failure() {
+                ApiError::InvalidCode
+            } else {
+                e.into()
+            }
+        })
 }
 
 async fn view(state: &Services, r: RightsRequest) -> Result<Request, ApiError> {

@@ -13,7 +13,6 @@ use shared::adapters::dynamo::rate_limits::RateLimiter;
 use shared::adapters::env::{ConfigError, Env};
 use shared::adapters::s3::Blobs;
 use shared::adapters::ses::Mailer;
-use shared::adapters::sqs::PrivacyQueue;
 use shared::domain::clock::Clock;
 use shared::domain::policy::Policy;
 use shared::edge::http::session::SessionCheck;
@@ -31,7 +30,7 @@ pub struct Services {
     pub codes: CodeStore,
     pub limits: RateLimiter,
     pub mailer: Mailer,
-    pub queue: PrivacyQueue,
+    pub requests: shared::app::requests::Requests,
     pub blobs: Blobs,
     pub exports_bucket: String,
     /// Where support messages are forwarded (R31).
@@ -63,7 +62,7 @@ impl AccountState {
             codes: w.codes()?,
             limits: w.rate_limiter()?,
             mailer: w.mailer()?,
-            queue: w.privacy_queue()?,
+            requests: w.requests()?,
             blobs: w.blobs(),
             exports_bucket: w.bucket("EXPORTS_BUCKET")?,
             support_address: env.email("SUPPORT_EMAIL")?,

@@ -139,7 +139,8 @@ fn code_hash(state: &AuthState, email_hash: &str, code: &str) -> String {
     responses(
         (status = 200, description = "Signed in", body = SignInResponse),
         (status = 400, description = "`invalid_code` (wrong, expired or used up) or `malformed_json`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`account_suspended`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_suspended`; `account_blocked`: the address's account was terminated for abuse", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`account_being_deleted`: the account is being erased", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`age_confirmation_required` (a new account needs `over_13: true`; the code stays usable) or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
@@ -229,7 +230,10 @@ pub async fn verify(
                 ensure_active(&a)?;
                 (a, false)
             }
-            None if req.over_13 == Some(true) => (new_account(&state, email.as_str(), None), true),
+            None if req.over_13 == Some(true) => {
+                crate::signin::ensure_not_blocked(&state, email.as_str()).await?;
+                (new_account(&state, email.as_str(), None), true)
+            }
             None => return Err(ApiError::AgeConfirmationRequired),
         };
         let mut writes = vec![state.codes.consume_write(

@@ -38,8 +38,8 @@ pub struct GoogleRequest {
     responses(
         (status = 200, description = "Signed in", body = SignInResponse),
         (status = 401, description = "`invalid_id_token`", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "`account_suspended`", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_not_verified`: Google has not verified the address; `identity_conflict`: the address's account is linked to another Google account", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`account_suspended`; `account_blocked`: the address's account was terminated for abuse", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_not_verified`: Google has not verified the address; `identity_conflict`: the address's account is linked to another Google account; `account_being_deleted`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`age_confirmation_required` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
@@ -110,6 +110,7 @@ pub async fn sign_in(
                 commit(&state, writes, &account, false, true).await
             }
             None if req.over_13 == Some(true) => {
+                crate::signin::ensure_not_blocked(&state, email.as_str()).await?;
                 let name = identity.name.as_deref().and_then(clean_display_name);
                 let mut account = new_account(&state, email.as_str(), name);
                 account.google_sub = Some(identity.sub.clone());

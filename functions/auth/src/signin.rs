@@ -82,6 +82,19 @@ pub fn account_creation_writes(
     Ok(writes)
 }
 
+/// R28: an address whose account was terminated for abuse makes no new account (its
+/// keyed hash is kept for fraud prevention).
+pub async fn ensure_not_blocked(state: &AuthState, email: &str) -> Result<(), ApiError> {
+    if state
+        .accounts
+        .is_blocked(&state.keyed_hash("email", email))
+        .await?
+    {
+        return Err(ApiError::AccountBlocked);
+    }
+    Ok(())
+}
+
 /// A suspended account gets no new session (R05).
 pub fn ensure_active(account: &Account) -> Result<(), ApiError> {
     match account.status {

@@ -213,6 +213,18 @@ impl Wiring<'_> {
         })
     }
 
+    /// Recording and queueing rights requests.
+    pub fn requests(&self) -> Result<crate::app::requests::Requests, ConfigError> {
+        Ok(crate::app::requests::Requests {
+            accounts: self.accounts()?,
+            privacy: self.privacy()?,
+            queue: self.privacy_queue()?,
+            dynamodb: self.dynamodb(),
+            clock: self.base.clock.clone(),
+            policy: self.base.policy.clone(),
+        })
+    }
+
     /// Recording content violations and suspending.
     pub fn enforcement(&self) -> Result<Enforcement, ConfigError> {
         Ok(Enforcement {

@@ -10,6 +10,7 @@ mod generate_step;
 mod infra;
 mod lambda_events;
 mod logs;
+mod operator;
 mod privacy;
 mod purge;
 mod sessions;

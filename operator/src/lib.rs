@@ -1,0 +1,298 @@
+//! The operators' command: find an account by email; suspend, reinstate, terminate;
+//! delete a child's account (R06); remove a video; list rights requests near or past
+//! their due date (R30). Every action is written to the audit log with who acted and
+//! why (R20). It is a program for people with the stack's AWS access, never deployed.
+
+use serde_json::{Value, json};
+use shared::adapters::dynamo::StoreError;
+use shared::adapters::dynamo::accounts::AccountStore;
+use shared::adapters::dynamo::audit::{AuditEvent, AuditStore};
+use shared::adapters::dynamo::privacy::PrivacyStore;
+use shared::adapters::dynamo::videos::VideoStore;
+use shared::adapters::env::{ConfigError, Env};
+use shared::adapters::s3::Blobs;
+use shared::app::enforcement::Enforcement;
+use shared::app::jobs::Jobs;
+use shared::app::requests::Requests;
+use shared::domain::clock::{Clock, from_epoch, rfc3339};
+use shared::domain::email::EmailAddress;
+use shared::domain::policy::Policy;
+use shared::domain::privacy::RequestKind;
+use shared::domain::video::{JobStatus, output_key};
+use shared::edge::wiring::Base;
+
+pub const USAGE: &str = "\
+usage: operator <command>
+  find-account <email>
+  suspend <account_id> --by <operator> --reason <why>
+  reinstate <account_id> --by <operator> --reason <why>
+  terminate <account_id> --by <operator> --reason <why>     (erases; keeps a keyed hash of the address)
+  delete-child <email> --by <operator> --reason <why>       (R06: erases the account of a child)
+  remove-video <video_id> --by <operator> --reason <why>
+  due-requests [--within-days N]                            (open rights requests due within N days, 7 by default)
+
+environment: ACCOUNTS_TABLE SESSIONS_TABLE PRIVACY_TABLE AUDIT_TABLE VIDEOS_TABLE
+LEDGER_TABLE PRIVACY_QUEUE_URL INPUTS_BUCKET OUTPUTS_BUCKET HASH_SECRET_PARAMETER,
+as the stack's outputs and parameters give them.";
+
+/// Who acted and why: required of every action that changes something (R20).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Why {
+    pub by: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    FindAccount { email: String },
+    Suspend { account_id: String, why: Why },
+    Reinstate { account_id: String, why: Why },
+    Terminate { account_id: String, why: Why },
+    DeleteChild { email: String, why: Why },
+    RemoveVideo { video_id: String, why: Why },
+    DueRequests { within_days: i64 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("no account has this address")]
+    NoSuchAccount,
+    #[error("no such account or video")]
+    NotFound,
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("storage: {0}")]
+    Blob(#[from] shared::adapters::s3::BlobError),
+}
+
+/// Reads the command line (without the program's name).
+pub fn parse(args: &[String]) -> Result<Command, String> {
+    let (name, rest) = args.split_first().ok_or("no command")?;
+    let mut positional = Vec::new();
+    let mut flags = std::collections::BTreeMap::new();
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        if let Some(flag) = a.strip_prefix("--") {
+            let v = it.next().ok_or(format!("--{flag} needs a value"))?;
+            flags.insert(flag.to_owned(), v.clone());
+        } else {
+            positional.push(a.clone());
+        }
+    }
+    let one = |what: &str| -> Result<String, String> {
+        match positional.as_slice() {
+            [v] if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+            _ => Err(format!("{name} takes one {what}")),
+        }
+    };
+    let why = || -> Result<Why, String> {
+        let get = |k: &str| {
+            flags
+                .get(k)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .ok_or(format!("{name} needs --{k} (R20: every action says who and why)"))
+        };
+        Ok(Why {
+            by: get("by")?,
+            reason: get("reason")?,
+        })
+    };
+    Ok(match name.as_str() {
+        "find-account" => Command::FindAccount {
+            email: one("email")?,
+        },
+        "suspend" => Command::Suspend {
+            account_id: one("account id")?,
+            why: why()?,
+        },
+        "reinstate" => Command::Reinstate {
+            account_id: one("account id")?,
+            why: why()?,
+        },
+        "terminate" => Command::Terminate {
+            account_id: one("account id")?,
+            why: why()?,
+        },
+        "delete-child" => Command::DeleteChild {
+            email: one("email")?,
+            why: why()?,
+        },
+        "remove-video" => Command::RemoveVideo {
+            video_id: one("video id")?,
+            why: why()?,
+        },
+        "due-requests" => Command::DueRequests {
+            within_days: flags
+                .get("within-days")
+                .map(|v| v.parse().map_err(|_| "--within-days takes a number of days"))
+                .transpose()?
+                .unwrap_or(7),
+        },
+        other => return Err(format!("unknown command {other}")),
+    })
+}
+
+pub struct Operator {
+    accounts: AccountStore,
+    audit: AuditStore,
+    privacy: PrivacyStore,
+    videos: VideoStore,
+    requests: Requests,
+    enforcement: Enforcement,
+    jobs: Jobs,
+    blobs: Blobs,
+    inputs_bucket: String,
+    outputs_bucket: String,
+    clock: Clock,
+    policy: Policy,
+    hash_secret: Vec<u8>,
+}
+
+impl Operator {
+    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+        let w = base.wire(env);
+        Ok(Self {
+            accounts: w.accounts()?,
+            audit: w.audit()?,
+            privacy: w.privacy()?,
+            videos: w.videos()?,
+            requests: w.requests()?,
+            enforcement: w.enforcement()?,
+            jobs: w.jobs()?,
+            blobs: w.blobs(),
+            inputs_bucket: w.bucket("INPUTS_BUCKET")?,
+            outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
+            hash_secret: w.hash_secret()?,
+            clock: base.clock.clone(),
+            policy: base.policy.clone(),
+        })
+    }
+
+    pub async fn run(&self, command: Command) -> Result<Value, OpError> {
+        match command {
+            Command::FindAccount { email } => {
+                let a = self.by_email(&email).await?;
+                Ok(json!({ "id": a.id, "status": a.status.as_str(), "created_at": a.created_at }))
+            }
+            Command::Suspend { account_id, why } => {
+                self.exists(&account_id).await?;
+                let changed = self
+                    .enforcement
+                    .suspend(&account_id, &why.by, &why.reason)
+                    .await?;
+                Ok(json!({ "account_id": account_id, "suspended": changed }))
+            }
+            Command::Reinstate { account_id, why } => {
+                self.exists(&account_id).await?;
+                let changed = self.accounts.reinstate(&account_id).await?;
+                if changed {
+                    self.record(&why, "reinstate", &account_id).await?;
+                }
+                Ok(json!({ "account_id": account_id, "reinstated": changed }))
+            }
+            Command::Terminate { account_id, why } => {
+                let a = self
+                    .accounts
+                    .get(&account_id)
+                    .await?
+                    .ok_or(OpError::NotFound)?;
+                // R28: the address's keyed hash stays, for fraud prevention.
+                let hash = shared::domain::crypto::keyed_hash(&self.hash_secret, "email", &a.email);
+                let block = self.accounts.block_write(&hash, &rfc3339(self.clock.now()))?;
+                self.erase(&a.id, &why, "terminate", vec![block]).await
+            }
+            Command::DeleteChild { email, why } => {
+                let a = self.by_email(&email).await?;
+                self.erase(&a.id, &why, "delete_child_account", Vec::new()).await
+            }
+            Command::RemoveVideo { video_id, why } => {
+                let job = self.videos.get(&video_id).await?.ok_or(OpError::NotFound)?;
+                if let Some(input) = &job.input_key {
+                    self.blobs.delete(&self.inputs_bucket, input).await?;
+                }
+                self.blobs
+                    .delete(&self.outputs_bucket, &output_key(&job.id))
+                    .await?;
+                let ended = job.status == JobStatus::Deleted
+                    || self.jobs.end(&job, JobStatus::Deleted, None).await?;
+                self.record(&why, &format!("remove_video:{video_id}"), &job.account_id)
+                    .await?;
+                Ok(json!({ "video_id": video_id, "removed": ended }))
+            }
+            Command::DueRequests { within_days } => {
+                let by = self.clock.epoch_secs() + within_days * 86400;
+                let now = rfc3339(self.clock.now());
+                let due = self.privacy.open_requests(&rfc3339(from_epoch(by))).await?;
+                Ok(Value::Array(
+                    due.into_iter()
+                        .map(|r| {
+                            json!({
+                                "id": r.id,
+                                "account_id": r.account_id,
+                                "kind": r.kind.as_str(),
+                                "status": r.status.as_str(),
+                                "requested_at": r.requested_at,
+                                "due_by": r.due_by,
+                                "overdue": r.due_by < now,
+                            })
+                        })
+                        .collect(),
+                ))
+            }
+        }
+    }
+
+    async fn by_email(&self, email: &str) -> Result<shared::domain::account::Account, OpError> {
+        let email = EmailAddress::parse(email).map_err(|_| OpError::NoSuchAccount)?;
+        self.accounts
+            .find_by_email(email.as_str())
+            .await?
+            .ok_or(OpError::NoSuchAccount)
+    }
+
+    async fn exists(&self, account_id: &str) -> Result<(), OpError> {
+        self.accounts
+            .get(account_id)
+            .await?
+            .map(drop)
+            .ok_or(OpError::NotFound)
+    }
+
+    /// Starts the erasure of an account (its sessions end at once) and records why.
+    async fn erase(
+        &self,
+        account_id: &str,
+        why: &Why,
+        action: &str,
+        with: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    ) -> Result<Value, OpError> {
+        // Recorded first: the erasure pseudonymises the account's audit records too.
+        self.record(why, action, account_id).await?;
+        let request = self.requests.new_request(account_id, RequestKind::Erasure);
+        match self.requests.submit(&request, with).await {
+            Ok(()) => {}
+            // Already being erased: nothing new to start.
+            Err(e) if e.is_condition_failure() => {
+                return Ok(json!({ "account_id": account_id, "erasure": "already under way" }));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        Ok(json!({ "account_id": account_id, "erasure_request": request.id }))
+    }
+
+    async fn record(&self, why: &Why, action: &str, account_id: &str) -> Result<(), OpError> {
+        self.audit
+            .record(&AuditEvent {
+                actor: &why.by,
+                action,
+                account_id,
+                reason: &why.reason,
+                at: &rfc3339(self.clock.now()),
+                expires_epoch: self.clock.epoch_secs()
+                    + self.policy.security_event_retention.as_secs() as i64,
+            })
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,82 @@
+//! Starting an erasure (R28), the same for the person's own request and an operator's
+//! (a child's account, R06; a termination, R20): in one transaction the account stops
+//! (nothing signs in; its epoch moves on, so every session ends at once) and the
+//! request is recorded with its due date; then it is handed to `privacy-requests`.
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
+use crate::adapters::dynamo::accounts::AccountStore;
+use crate::adapters::dynamo::privacy::{PrivacyStore, RightsRequest};
+use crate::adapters::dynamo::{StoreError, transact};
+use crate::adapters::sqs::{PrivacyMessage, PrivacyQueue};
+use crate::domain::clock::{Clock, from_epoch, rfc3339};
+use crate::domain::policy::Policy;
+use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep, new_request_id};
+
+#[derive(Clone, Debug)]
+pub struct Requests {
+    pub accounts: AccountStore,
+    pub privacy: PrivacyStore,
+    pub queue: PrivacyQueue,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub clock: Clock,
+    pub policy: Policy,
+}
+
+impl Requests {
+    /// A new request of `kind`, received now, due one month later (R30).
+    pub fn new_request(&self, account_id: &str, kind: RequestKind) -> RightsRequest {
+        let at = rfc3339(self.clock.now());
+        RightsRequest {
+            id: new_request_id(),
+            account_id: account_id.to_owned(),
+            kind,
+            status: RequestStatus::Pending,
+            requested_at: at.clone(),
+            due_by: rfc3339(from_epoch(
+                self.clock.epoch_secs() + self.policy.rights_request_due.as_secs() as i64,
+            )),
+            trail: vec![TrailStep {
+                status: RequestStatus::Pending,
+                at,
+            }],
+            export_key: None,
+            completed_at: None,
+        }
+    }
+
+    /// Records `request` with `first` (what it commits with, such as the code that
+    /// verified it) and, for an erasure, the account's stop; then queues it.
+    /// `first`'s writes come first, so their failures keep their indexes.
+    pub async fn submit(
+        &self,
+        request: &RightsRequest,
+        mut first: Vec<TransactWriteItem>,
+    ) -> Result<(), StoreError> {
+        if request.kind == RequestKind::Erasure {
+            first.push(self.accounts.begin_erasure_write(&request.account_id)?);
+        }
+        first.push(self.privacy.request_write(request)?);
+        first.push(self.privacy.security_write(
+            &request.account_id,
+            &format!("{}_requested", request.kind.as_str()),
+            &request.requested_at,
+            self.clock.epoch_secs() + self.policy.security_event_retention.as_secs() as i64,
+        )?);
+        transact(&self.dynamodb, first).await?;
+        self.enqueue(request).await;
+        Ok(())
+    }
+
+    /// Hands a recorded request to `privacy-requests`. If the queue cannot take it now,
+    /// the hourly purge hands over every request still open.
+    pub async fn enqueue(&self, r: &RightsRequest) {
+        let msg = PrivacyMessage {
+            request_id: r.id.clone(),
+            account_id: r.account_id.clone(),
+        };
+        if let Err(e) = self.queue.send(&msg).await {
+            tracing::warn!(error = %e, request_id = %r.id, "request recorded but not queued; the purge will queue it");
+        }
+    }
+}
