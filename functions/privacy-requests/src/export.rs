@@ -44,7 +44,7 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
                 if class == ClassId::Profile {
                     profile = items.first().cloned();
                 }
-                gather::exported(&items)
+                gather::exported(&items, state.clock.epoch_secs())
             }
         };
         data.insert(name.to_owned(), value);

@@ -119,10 +119,17 @@ pub async fn items(
 }
 
 /// The items as the export shows them: every attribute but the table's own keys.
-pub fn exported(items: &[Item]) -> Value {
+/// An item past its retention at `now` is gone, whatever DynamoDB's TTL has done yet.
+pub fn exported(items: &[Item], now: i64) -> Value {
     Value::Array(
         items
             .iter()
+            .filter(|i| {
+                i.get("ttl")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .is_none_or(|ttl| ttl > now)
+            })
             .map(|i| {
                 let mut v = item_json(i);
                 if let Some(o) = v.as_object_mut() {

@@ -135,6 +135,57 @@ pub const MAP: &[DataClass] = &[
         proofs: &["r15_r22_the_retention_map_is_the_templates_and_its_proofs_exist"],
     },
     DataClass {
+        name: "usage data (per account)",
+        requirements: "R22",
+        period: |p| p.usage_retention,
+        mechanism: Mechanism::TtlAndReadCheck {
+            table: "PrivacyTable",
+        },
+        proofs: &["r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not"],
+    },
+    DataClass {
+        name: "security events (per account)",
+        requirements: "R22",
+        period: |p| p.security_event_retention,
+        mechanism: Mechanism::TtlAndReadCheck {
+            table: "PrivacyTable",
+        },
+        proofs: &[
+            "r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not",
+            "r30_rights_requests_need_a_fresh_email_code",
+        ],
+    },
+    DataClass {
+        name: "support messages",
+        requirements: "R31",
+        period: |p| p.support_retention,
+        mechanism: Mechanism::TtlAndReadCheck {
+            table: "PrivacyTable",
+        },
+        proofs: &["r31_support_messages_are_forwarded_and_kept_a_year"],
+    },
+    DataClass {
+        name: "export documents",
+        requirements: "R26",
+        period: |p| p.export_link_ttl,
+        mechanism: Mechanism::S3Lifecycle {
+            bucket: "ExportsBucket",
+        },
+        proofs: &[
+            "r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymised_records",
+            "r26_an_export_link_is_given_only_for_72_hours",
+        ],
+    },
+    DataClass {
+        name: "payments and pseudonymised accounting records",
+        requirements: "R09, R28",
+        period: |p| p.accounting_retention,
+        mechanism: Mechanism::KeptForPeriod,
+        proofs: &[
+            "r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymised_records",
+        ],
+    },
+    DataClass {
         name: "credit ledger",
         requirements: "R11, R28",
         period: |p| p.accounting_retention,

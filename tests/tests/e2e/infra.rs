@@ -628,3 +628,26 @@ fn r15_r22_the_retention_map_is_the_templates_and_its_proofs_exist() {
         }
     }
 }
+
+/// R26, R28: the record of processing covers every table and bucket the template
+/// declares (and names none it does not), so the export and the erasure, which walk
+/// it, cannot miss a place where personal data is kept.
+#[test]
+fn r26_r28_the_inventory_covers_every_table_and_bucket_of_the_template() {
+    let template = Template::load().unwrap();
+    let covered = shared::domain::inventory::resources();
+    let mut declared = BTreeSet::new();
+    for r in template.resources() {
+        if ["AWS::DynamoDB::Table", "AWS::S3::Bucket"].contains(&r.kind) {
+            declared.insert(r.logical_id.to_owned());
+            assert!(
+                covered.contains(r.logical_id),
+                "{} is not in the data inventory",
+                r.logical_id
+            );
+        }
+    }
+    for c in covered {
+        assert!(declared.contains(c), "the inventory names {c}, which the template lacks");
+    }
+}

@@ -519,3 +519,23 @@ async fn r31_support_messages_are_forwarded_and_kept_a_year() {
         .await
         .assert_problem(422, "invalid_request");
 }
+
+/// R26: an export's download link is given for 72 hours after it is ready, then no more.
+#[tokio::test(flavor = "multi_thread")]
+async fn r26_an_export_link_is_given_only_for_72_hours() {
+    let t = TestStack::start().await;
+    let email = unique_email("link");
+    let (token, _) = t.sign_in_email(&email).await;
+    let code = rights_code(&t, &token, &email).await;
+    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let done = wait_request(&t, &token, &id, "completed").await;
+    assert!(done["download_url"].is_string());
+    t.clock.advance(std::time::Duration::from_secs(71 * 3600));
+    let r = t.get(&format!("/v1/me/requests/{id}"), Some(&token)).await;
+    assert!(r.body["download_url"].is_string(), "still within 72 hours");
+    t.clock.advance(std::time::Duration::from_secs(2 * 3600));
+    let r = t.get(&format!("/v1/me/requests/{id}"), Some(&token)).await;
+    assert_eq!(r.status, 200);
+    assert!(r.body.get("download_url").is_none(), "{}", r.body);
+}
