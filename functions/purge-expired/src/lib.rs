@@ -52,6 +52,55 @@ impl PurgeState {
     }
 }
 
+impl PurgeState {
+    /// R30, R32: every open rights request (from the sparse `open_requests` index, so
+    /// the cost grows with the open requests): one whose last step is older than the
+    /// policy's requeue delay goes back on the privacy queue (a lost message, a run
+    /// that died; carrying one out twice does nothing new), and one near or past its
+    /// due date is reported. Returns (requeued, near or past due).
+    async fn follow_rights_requests(&self, now: i64) -> Result<(u32, u32), String> {
+        let horizon = now + self.policy.rights_request_due.as_secs() as i64 + 86400;
+        let open = self
+            .privacy
+            .open_requests(&rfc3339(shared::domain::clock::from_epoch(horizon)))
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut requeued, mut near_due) = (0, 0);
+        let requeue_after = self.policy.rights_request_requeue_after.as_secs() as i64;
+        let warn_before = self.policy.rights_request_warn_before.as_secs() as i64;
+        for r in open {
+            let last = r
+                .trail
+                .last()
+                .and_then(|s| shared::domain::clock::epoch_of(&s.at))
+                .unwrap_or(0);
+            if now - last >= requeue_after {
+                let msg = shared::adapters::sqs::PrivacyMessage {
+                    request_id: r.id.clone(),
+                    account_id: r.account_id.clone(),
+                };
+                self.privacy_queue
+                    .send(&msg)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                requeued += 1;
+            }
+            let due = shared::domain::clock::epoch_of(&r.due_by).unwrap_or(0);
+            if due - now <= warn_before {
+                near_due += 1;
+                tracing::warn!(
+                    event = "rights_request_near_due",
+                    request_id = %r.id,
+                    kind = r.kind.as_str(),
+                    hours_left = (due - now) / 3600,
+                    "rights request open near or past its due date"
+                );
+            }
+        }
+        Ok((requeued, near_due))
+    }
+}
+
 impl ScheduledStep for PurgeState {
     const FUNCTION: &'static str = "purge-expired";
 
@@ -108,7 +157,10 @@ impl ScheduledStep for PurgeState {
                 cleaned += 1;
             }
         }
+        let (requeued, near_due) = self.follow_rights_requests(now).await?;
         Ok(json!({
+            "rights_requests_requeued": requeued,
+            "rights_requests_near_due": near_due,
             "videos_expired": expired,
             "jobs_cleaned": cleaned,
             "provider_copies_pending": provider_pending,

@@ -15,6 +15,9 @@ pub struct Services {
     pub blobs: Blobs,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
+    pub privacy: shared::adapters::dynamo::privacy::PrivacyStore,
+    pub privacy_queue: shared::adapters::sqs::PrivacyQueue,
+    pub policy: shared::domain::policy::Policy,
     /// To delete the provider's copies (R16).
     pub provider: std::sync::Arc<dyn shared::adapters::providers::video::VideoProvider>,
 }
@@ -38,6 +41,9 @@ impl PurgeState {
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
             provider: w.video_provider()?,
+            privacy: w.privacy()?,
+            privacy_queue: w.privacy_queue()?,
+            policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))
     }

@@ -110,6 +110,11 @@ pub struct Policy {
     pub support_retention: Duration,
     /// R32: after deletion, what remains is gone or pseudonymised within this time.
     pub erasure_deadline: Duration,
+    /// R30: an open rights request whose last step is this old is handed to
+    /// `privacy-requests` again (its message was lost, or its run died).
+    pub rights_request_requeue_after: Duration,
+    /// R30, R32: an open rights request this close to its due date is reported.
+    pub rights_request_warn_before: Duration,
     /// R30: a rights request is due this long after receipt.
     pub rights_request_due: Duration,
 }
@@ -155,6 +160,8 @@ impl Default for Policy {
             support_retention: 365 * DAY,
             erasure_deadline: 30 * DAY,
             rights_request_due: 30 * DAY,
+            rights_request_requeue_after: 15 * MINUTE,
+            rights_request_warn_before: 3 * DAY,
         }
     }
 }

@@ -539,3 +539,40 @@ async fn r26_an_export_link_is_given_only_for_72_hours() {
     assert_eq!(r.status, 200);
     assert!(r.body.get("download_url").is_none(), "{}", r.body);
 }
+
+/// R30, R32: a request whose message was lost is handed over again by the hourly purge
+/// and carried out; one near its due date is reported.
+#[tokio::test(flavor = "multi_thread")]
+async fn r30_r32_the_purge_requeues_a_lost_request_and_reports_one_near_its_due_date() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("lost");
+    let (token, _) = t.sign_in_email(&email).await;
+    let code = rights_code(&t, &token, &email).await;
+    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    // The message is lost.
+    t.stack
+        .aws
+        .sqs
+        .purge_queue()
+        .queue_url(t.table("PrivacyQueue"))
+        .send()
+        .await
+        .unwrap();
+    let purge = t.post("/_local/purge", json!({}), None).await;
+    assert_eq!(purge.body["rights_requests_requeued"], 0, "too early: {}", purge.body);
+    t.clock.advance(std::time::Duration::from_secs(16 * 60));
+    let purge = t.post("/_local/purge", json!({}), None).await;
+    assert_eq!(purge.body["rights_requests_requeued"], 1, "{}", purge.body);
+    assert_eq!(purge.body["rights_requests_near_due"], 0);
+    // Near its due date (the export is stuck again), it is reported.
+    t.clock.advance(std::time::Duration::from_secs(28 * 86400));
+    let purge = t.post("/_local/purge", json!({}), None).await;
+    assert_eq!(purge.body["rights_requests_near_due"], 1, "{}", purge.body);
+    // Handed over, it is carried out once, however many copies were queued.
+    while t.pump("privacy-requests").await.received > 0 {}
+    let done = wait_request(&t, &token, &id, "completed").await;
+    assert_eq!(done["status"], "completed");
+    let purge = t.post("/_local/purge", json!({}), None).await;
+    assert_eq!(purge.body["rights_requests_near_due"], 0, "done: no longer open");
+}
