@@ -86,3 +86,19 @@ async fn r15_r16_a_failed_jobs_input_and_provider_copy_are_deleted_by_the_next_p
     assert!(request.payload_deleted, "the provider's copy is deleted");
     assert_eq!(purge(&t).await["jobs_cleaned"], 0, "done once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sample_hourly_event_starts_a_purge() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../events/schedule/purge-expired.json");
+    let event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert!(event["resources"][0].as_str().unwrap().contains("PurgeExpiredFunction"));
+    let done = shared::edge::schedule::run_round(&t.stack.functions.purge)
+        .await
+        .unwrap();
+    assert_eq!(done["videos_expired"], 0);
+    assert_eq!(done["rights_requests_requeued"], 0);
+}
