@@ -91,7 +91,9 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 .get(k)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
-                .ok_or(format!("{name} needs --{k} (R20: every action says who and why)"))
+                .ok_or(format!(
+                    "{name} needs --{k} (R20: every action says who and why)"
+                ))
         };
         Ok(Why {
             by: get("by")?,
@@ -125,7 +127,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         "due-requests" => Command::DueRequests {
             within_days: flags
                 .get("within-days")
-                .map(|v| v.parse().map_err(|_| "--within-days takes a number of days"))
+                .map(|v| {
+                    v.parse()
+                        .map_err(|_| "--within-days takes a number of days")
+                })
                 .transpose()?
                 .unwrap_or(7),
         },
@@ -199,12 +204,15 @@ impl Operator {
                     .ok_or(OpError::NotFound)?;
                 // R28: the address's keyed hash stays, for fraud prevention.
                 let hash = shared::domain::crypto::keyed_hash(&self.hash_secret, "email", &a.email);
-                let block = self.accounts.block_write(&hash, &rfc3339(self.clock.now()))?;
+                let block = self
+                    .accounts
+                    .block_write(&hash, &rfc3339(self.clock.now()))?;
                 self.erase(&a.id, &why, "terminate", vec![block]).await
             }
             Command::DeleteChild { email, why } => {
                 let a = self.by_email(&email).await?;
-                self.erase(&a.id, &why, "delete_child_account", Vec::new()).await
+                self.erase(&a.id, &why, "delete_child_account", Vec::new())
+                    .await
             }
             Command::RemoveVideo { video_id, why } => {
                 let job = self.videos.get(&video_id).await?.ok_or(OpError::NotFound)?;

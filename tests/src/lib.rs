@@ -219,16 +219,19 @@ impl TestStack {
     }
 
     pub async fn put(&self, path: &str, body: Value, token: Option<&str>) -> Reply {
-        self.with_body(self.http.put(self.url(path)), body, token).await
+        self.with_body(self.http.put(self.url(path)), body, token)
+            .await
     }
 
     pub async fn patch(&self, path: &str, body: Value, token: Option<&str>) -> Reply {
-        self.with_body(self.http.patch(self.url(path)), body, token).await
+        self.with_body(self.http.patch(self.url(path)), body, token)
+            .await
     }
 
     /// DELETE with a JSON body (DELETE /v1/me carries its code).
     pub async fn delete_json(&self, path: &str, body: Value, token: Option<&str>) -> Reply {
-        self.with_body(self.http.delete(self.url(path)), body, token).await
+        self.with_body(self.http.delete(self.url(path)), body, token)
+            .await
     }
 
     async fn with_body(

@@ -157,9 +157,12 @@ pub async fn check(
         return Err(ApiError::InvalidCode);
     }
     Ok(Confirmed {
-        consume: state
-            .codes
-            .consume_write(&key, &stored.code_hash, policy.code_max_attempts, now)?,
+        consume: state.codes.consume_write(
+            &key,
+            &stored.code_hash,
+            policy.code_max_attempts,
+            now,
+        )?,
         payload: stored.payload,
     })
 }

@@ -27,7 +27,17 @@ pub struct PutConsents {
     /// Marketing email (and marketing cookies).
     marketing: Option<bool>,
     /// The policy version the person has just accepted; it must be the current one.
+    #[schema(schema_with = current_policy_version)]
     policy_version: Option<String>,
+}
+
+/// The one policy version that can be accepted: the current one (or null).
+fn current_policy_version() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some([Some(POLICY_VERSION_CURRENT), None]))
+        .build()
 }
 
 #[utoipa::path(
@@ -139,6 +149,7 @@ fn unsubscribe_token(state: &Services, account_id: &str) -> String {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UnsubscribeQuery {
     /// The token of the link in the email.
     #[param(min_length = 1, max_length = 200)]
@@ -203,7 +214,9 @@ async fn unsubscribe(state: &Services, token: &str) -> Result<Json<Unsubscribed>
         let res = transact(
             &state.dynamodb,
             vec![
-                state.accounts.consents_write(account_id, after, None, &at)?,
+                state
+                    .accounts
+                    .consents_write(account_id, after, None, &at)?,
                 state.privacy.consent_write(
                     account_id,
                     after,

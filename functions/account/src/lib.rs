@@ -24,7 +24,10 @@ fn api() -> OpenApiRouter<AccountState> {
         .routes(routes!(identities::disconnect_google))
         .routes(routes!(consents::put_consents))
         .routes(routes!(consents::put_restriction))
-        .routes(routes!(consents::unsubscribe_get, consents::unsubscribe_post))
+        .routes(routes!(
+            consents::unsubscribe_get,
+            consents::unsubscribe_post
+        ))
         .routes(routes!(rights::send_verification))
         .routes(routes!(rights::export))
         .routes(routes!(rights::list))

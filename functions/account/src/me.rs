@@ -13,7 +13,7 @@ use shared::domain::account::{Account, clean_display_name};
 use shared::domain::email::EmailAddress;
 use shared::domain::policy::POLICY_VERSION_CURRENT;
 use shared::edge::http::{ApiJson, AuthUser};
-use shared::edge::openapi::{Problem, email_schema};
+use shared::edge::openapi::{Problem, optional_email_schema};
 use utoipa::ToSchema;
 
 use crate::codes::{self, Purpose};
@@ -125,11 +125,11 @@ pub async fn get_me(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchMe {
-    /// The name shown in the product; an empty string removes it.
+    /// The name shown in the product; an empty string removes it. Absent: unchanged.
     #[schema(max_length = 200)]
     display_name: Option<String>,
     /// A new address: a code is sent to it, and POST /v1/me/email/verify confirms it.
-    #[schema(schema_with = email_schema)]
+    #[schema(schema_with = optional_email_schema)]
     email: Option<String>,
 }
 
@@ -152,11 +152,6 @@ pub async fn patch_me(
     user: AuthUser,
     ApiJson(req): ApiJson<PatchMe>,
 ) -> Result<Json<Me>, ApiError> {
-    if req.display_name.is_none() && req.email.is_none() {
-        return Err(ApiError::InvalidField(
-            "give display_name, email or both".into(),
-        ));
-    }
     let new_email = match &req.email {
         Some(raw) => Some(
             EmailAddress::parse(raw)
@@ -176,7 +171,12 @@ pub async fn patch_me(
     let mut account = user.account;
     let mut pending = None;
     if let Some(email) = new_email.filter(|e| e.as_str() != account.email) {
-        if state.accounts.find_by_email(email.as_str()).await?.is_some() {
+        if state
+            .accounts
+            .find_by_email(email.as_str())
+            .await?
+            .is_some()
+        {
             return Err(ApiError::EmailTaken);
         }
         codes::send(

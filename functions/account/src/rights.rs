@@ -100,8 +100,11 @@ pub async fn export(
     user: AuthUser,
     ApiJson(req): ApiJson<CodeBody>,
 ) -> Result<(StatusCode, Json<Request>), ApiError> {
-    let confirmed = codes::check(&state, Purpose::RightsRequest, &user.account_id, &req.code).await?;
-    let request = state.requests.new_request(&user.account_id, RequestKind::Export);
+    let confirmed =
+        codes::check(&state, Purpose::RightsRequest, &user.account_id, &req.code).await?;
+    let request = state
+        .requests
+        .new_request(&user.account_id, RequestKind::Export);
     submit(&state, &request, confirmed.consume).await?;
     tracing::info!(event = "export_requested", account_id = %user.account_id, request_id = %request.id, "export requested");
     Ok((StatusCode::ACCEPTED, Json(view(&state, request).await?)))
@@ -125,8 +128,11 @@ pub async fn erase(
     user: AuthUser,
     ApiJson(req): ApiJson<CodeBody>,
 ) -> Result<(StatusCode, Json<Request>), ApiError> {
-    let confirmed = codes::check(&state, Purpose::RightsRequest, &user.account_id, &req.code).await?;
-    let request = state.requests.new_request(&user.account_id, RequestKind::Erasure);
+    let confirmed =
+        codes::check(&state, Purpose::RightsRequest, &user.account_id, &req.code).await?;
+    let request = state
+        .requests
+        .new_request(&user.account_id, RequestKind::Erasure);
     // One transaction: the code, the account's stop (its epoch moves on, so every
     // session is refused from this commit on) and the request.
     submit(&state, &request, confirmed.consume).await?;
@@ -206,8 +212,8 @@ async fn view(state: &Services, r: RightsRequest) -> Result<Request, ApiError> {
     if let (RequestStatus::Completed, Some(key), Some(done)) =
         (r.status, &r.export_key, &r.completed_at)
     {
-        let kept_until = epoch_of(done).unwrap_or(0)
-            + state.policy.export_link_ttl.as_secs() as i64;
+        let kept_until =
+            epoch_of(done).unwrap_or(0) + state.policy.export_link_ttl.as_secs() as i64;
         if kept_until > state.clock.epoch_secs() {
             let ttl = state.policy.download_link_ttl;
             let url = state

@@ -29,13 +29,24 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
     };
     let mut counts = Vec::new();
     for record in INVENTORY {
-        let n = erase_class(state, record.id, record.on_erasure, request, &account.email, &pseudonym)
-            .await?;
+        let n = erase_class(
+            state,
+            record.id,
+            record.on_erasure,
+            request,
+            &account.email,
+            &pseudonym,
+        )
+        .await?;
         counts.push((record.id, n));
     }
     let at = state.now();
     let mut last = state.accounts.erase_writes(&account)?;
-    last.extend(state.privacy.erased_request_writes(request, &pseudonym, &at)?);
+    last.extend(
+        state
+            .privacy
+            .erased_request_writes(request, &pseudonym, &at)?,
+    );
     transact(&state.dynamodb, last).await?;
     tracing::info!(event = "erasure_completed", counts = ?counts, "account erased");
     Ok(())
@@ -107,7 +118,12 @@ async fn erase_class(
                 | ClassId::UsageData
                 | ClassId::SecurityEvents,
                 _,
-            ) => state.privacy.delete(account_id, &get_s(&item, "sk")?).await?,
+            ) => {
+                state
+                    .privacy
+                    .delete(account_id, &get_s(&item, "sk")?)
+                    .await?
+            }
             (ClassId::Sessions, _) => state.sessions.table().delete(&pk).await?,
             (ClassId::Balance, _) => state.ledger.table().delete(&pk).await?,
             (ClassId::LedgerEntries, OnErasure::Pseudonymise) => {

@@ -59,7 +59,12 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
     let body = serde_json::to_vec_pretty(&document).map_err(|e| StepError::Drop(e.to_string()))?;
     state
         .blobs
-        .put_bytes(&state.exports_bucket, &key, body, super::EXPORT_CONTENT_TYPE)
+        .put_bytes(
+            &state.exports_bucket,
+            &key,
+            body,
+            super::EXPORT_CONTENT_TYPE,
+        )
         .await
         .map_err(StepError::retry)?;
     let hours = state.policy.export_link_ttl.as_secs() / 3600;

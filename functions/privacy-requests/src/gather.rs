@@ -19,9 +19,8 @@ pub async fn items(
     class: ClassId,
     account_id: &str,
 ) -> Result<Option<Vec<Item>>, StoreError> {
-    let privacy = |prefix: &'static str| async move {
-        state.privacy.items(account_id, prefix).await
-    };
+    let privacy =
+        |prefix: &'static str| async move { state.privacy.items(account_id, prefix).await };
     let billing = |prefix: &'static str| async move {
         Ok::<_, StoreError>(
             state
@@ -82,23 +81,19 @@ pub async fn items(
                 .by_index(BY_ACCOUNT, "account_id", account_id)
                 .await?
         }
-        ClassId::Balance => one(
-            state
-                .ledger
-                .table()
-                .get(&format!("balance#{account_id}"))
-                .await?,
-        ),
+        ClassId::Balance => one(state
+            .ledger
+            .table()
+            .get(&format!("balance#{account_id}"))
+            .await?),
         ClassId::Payments => billing("payment#").await?,
         ClassId::Checkouts => billing("checkout#").await?,
         ClassId::Subscriptions => billing("subscription#").await?,
-        ClassId::Plan => one(
-            state
-                .billing
-                .table()
-                .get(&format!("plan#{account_id}"))
-                .await?,
-        ),
+        ClassId::Plan => one(state
+            .billing
+            .table()
+            .get(&format!("plan#{account_id}"))
+            .await?),
         ClassId::AuditLog => {
             state
                 .audit
@@ -149,10 +144,10 @@ pub fn identities(profile: Option<&Item>) -> Value {
         return json!([]);
     };
     let s = |n: &str| p.get(n).and_then(|v| v.as_s().ok()).cloned();
-    let mut out = vec![json!({"provider": "email", "email": s("email"), "linked_at": s("created_at")})];
+    let mut out =
+        vec![json!({"provider": "email", "email": s("email"), "linked_at": s("created_at")})];
     if let Some(sub) = s("google_sub") {
         out.push(json!({"provider": "google", "sub": sub, "linked_at": s("google_linked_at")}));
     }
     Value::Array(out)
 }
-

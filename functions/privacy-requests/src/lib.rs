@@ -22,9 +22,8 @@ impl QueueStep for PrivacyState {
     const FUNCTION: &'static str = "privacy-requests";
 
     async fn step(&self, message: &SqsMessage) -> Result<(), StepError> {
-        let msg: PrivacyMessage =
-            serde_json::from_str(message.body.as_deref().unwrap_or_default())
-                .map_err(|e| StepError::Drop(format!("unreadable message: {e}")))?;
+        let msg: PrivacyMessage = serde_json::from_str(message.body.as_deref().unwrap_or_default())
+            .map_err(|e| StepError::Drop(format!("unreadable message: {e}")))?;
         let span = tracing::info_span!("request", request_id = %msg.request_id);
         carry_out(self, &msg).instrument(span).await
     }

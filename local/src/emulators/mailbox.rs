@@ -86,7 +86,10 @@ impl Mailbox {
         let mut seen = self.first_seen.lock().map_err(|_| ApiError::Internal)?;
         let now = rfc3339(chrono::Utc::now());
         let mut found = Vec::new();
-        let simple = data["ses"]["Message"].as_array().cloned().unwrap_or_default();
+        let simple = data["ses"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for m in &simple {
             let recipients: Vec<String> = ["ToAddresses", "CcAddresses", "BccAddresses"]
                 .iter()
@@ -101,7 +104,10 @@ impl Mailbox {
                 Vec::new(),
             ));
         }
-        let raw = data["ses"]["RawMessage"].as_array().cloned().unwrap_or_default();
+        let raw = data["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for m in &raw {
             let mut recipients: Vec<String> = m["destinations"]
                 .as_array()

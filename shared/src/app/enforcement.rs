@@ -66,8 +66,7 @@ impl Enforcement {
                     account_id,
                     "suspended",
                     &at,
-                    self.clock.epoch_secs()
-                        + self.policy.security_event_retention.as_secs() as i64,
+                    self.clock.epoch_secs() + self.policy.security_event_retention.as_secs() as i64,
                 )
                 .await?;
             tracing::info!(event = "account_suspended", %account_id, reason, sessions_ended = ended, "account suspended");

@@ -88,7 +88,10 @@ pub const PSEUDONYM_PREFIX: &str = "anon_";
 
 /// The pseudonym of an account id, from its keyed hash (see [`crate::domain::crypto`]).
 pub fn pseudonym(keyed_hash_of_id: &str) -> String {
-    format!("{PSEUDONYM_PREFIX}{}", &keyed_hash_of_id[..keyed_hash_of_id.len().min(32)])
+    format!(
+        "{PSEUDONYM_PREFIX}{}",
+        &keyed_hash_of_id[..keyed_hash_of_id.len().min(32)]
+    )
 }
 
 /// The version of the export document's schema (`docs/export-schema.md`).

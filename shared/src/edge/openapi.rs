@@ -168,3 +168,14 @@ pub fn email_schema() -> utoipa::openapi::Object {
         .max_length(Some(MAX_CHARS))
         .build()
 }
+
+/// An optional email address (`null` or absent means "no change").
+pub fn optional_email_schema() -> utoipa::openapi::Object {
+    use crate::domain::email::{MAX_CHARS, PATTERN};
+    use utoipa::openapi::schema::{SchemaType, Type};
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .pattern(Some(PATTERN))
+        .max_length(Some(MAX_CHARS))
+        .build()
+}

@@ -189,7 +189,11 @@ impl Wiring<'_> {
 
     /// The API's public base URL (`PUBLIC_API_URL`), for links in mail.
     pub fn public_url(&self) -> Result<String, ConfigError> {
-        Ok(self.env.url("PUBLIC_API_URL")?.trim_end_matches('/').to_owned())
+        Ok(self
+            .env
+            .url("PUBLIC_API_URL")?
+            .trim_end_matches('/')
+            .to_owned())
     }
 
     /// Checking the session of a signed-in request.

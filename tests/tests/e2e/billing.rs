@@ -273,7 +273,9 @@ async fn r10_unknown_events_are_acknowledged_and_change_nothing() {
             Some(&token),
         )
         .await;
-    let checkout = t.recorded_checkout(r.body["checkout_id"].as_str().unwrap()).await;
+    let checkout = t
+        .recorded_checkout(r.body["checkout_id"].as_str().unwrap())
+        .await;
     let counts = &t.stack.base.aws.requests;
     let before = counts.snapshot();
     let started = std::time::Instant::now();

@@ -648,6 +648,9 @@ fn r26_r28_the_inventory_covers_every_table_and_bucket_of_the_template() {
         }
     }
     for c in covered {
-        assert!(declared.contains(c), "the inventory names {c}, which the template lacks");
+        assert!(
+            declared.contains(c),
+            "the inventory names {c}, which the template lacks"
+        );
     }
 }

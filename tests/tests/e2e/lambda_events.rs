@@ -71,12 +71,27 @@ async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
             401,
             Some("unauthorized"),
         ),
-        ("account-patch-me.json", "account", 401, Some("unauthorized")),
-        ("account-delete-me.json", "account", 401, Some("unauthorized")),
+        (
+            "account-patch-me.json",
+            "account",
+            401,
+            Some("unauthorized"),
+        ),
+        (
+            "account-delete-me.json",
+            "account",
+            401,
+            Some("unauthorized"),
+        ),
         ("account-export.json", "account", 401, Some("unauthorized")),
         ("support.json", "account", 401, Some("unauthorized")),
         // No session needed; a link whose signature is wrong is refused.
-        ("account-unsubscribe.json", "account", 400, Some("invalid_token")),
+        (
+            "account-unsubscribe.json",
+            "account",
+            400,
+            Some("invalid_token"),
+        ),
     ];
     for (file, function, status, code) in cases {
         let router = match *function {
@@ -205,9 +220,20 @@ async fn r26_privacy_requests_takes_its_sample_event_and_acts_once() {
     let t = e2e_tests::TestStack::start_opts(|o| o.consumers = false).await;
     let email = e2e_tests::unique_email("event");
     let (token, account) = t.sign_in_email(&email).await;
-    assert_eq!(t.post("/v1/me/verification", serde_json::json!({}), Some(&token)).await.status, 202);
+    assert_eq!(
+        t.post("/v1/me/verification", serde_json::json!({}), Some(&token))
+            .await
+            .status,
+        202
+    );
     let code = t.latest_code(&email).await;
-    let r = t.post("/v1/me/export", serde_json::json!({ "code": code }), Some(&token)).await;
+    let r = t
+        .post(
+            "/v1/me/export",
+            serde_json::json!({ "code": code }),
+            Some(&token),
+        )
+        .await;
     let id = r.body["id"].as_str().unwrap();
     let event = |request: &str, account: &str| {
         let text = std::fs::read_to_string(
@@ -225,9 +251,21 @@ async fn r26_privacy_requests_takes_its_sample_event_and_acts_once() {
     }
     let r = t.get(&format!("/v1/me/requests/{id}"), Some(&token)).await;
     assert_eq!(r.body["status"], "completed", "{}", r.body);
-    let ready = t.emails_to(&email).await.iter().filter(|m| m["subject"].as_str().unwrap().contains("export is ready")).count();
+    let ready = t
+        .emails_to(&email)
+        .await
+        .iter()
+        .filter(|m| m["subject"].as_str().unwrap().contains("export is ready"))
+        .count();
     assert_eq!(ready, 1, "twice delivered, once done");
     // The sample's own ids name no request: acknowledged, nothing done.
-    let res = run_batch(privacy, event("req_0123456789abcdef0123456789abcdef", "acc_0123456789abcdef0123456789abcdef")).await;
+    let res = run_batch(
+        privacy,
+        event(
+            "req_0123456789abcdef0123456789abcdef",
+            "acc_0123456789abcdef0123456789abcdef",
+        ),
+    )
+    .await;
     assert!(res.batch_item_failures.is_empty());
 }

@@ -21,7 +21,9 @@ async fn operator(t: &TestStack) -> operator::Operator {
 async fn run(op: &operator::Operator, line: &str) -> Value {
     let args: Vec<String> = shell_words(line);
     let command = operator::parse(&args).unwrap_or_else(|e| panic!("{line}: {e}"));
-    op.run(command).await.unwrap_or_else(|e| panic!("{line}: {e}"))
+    op.run(command)
+        .await
+        .unwrap_or_else(|e| panic!("{line}: {e}"))
 }
 
 /// Splits on spaces, keeping "quoted words" together.
@@ -57,18 +59,45 @@ async fn r06_r20_an_operator_deletes_a_childs_account_by_email_and_it_is_audited
     )
     .await;
     assert!(out["erasure_request"].is_string(), "{out}");
-    t.get("/v1/me", Some(&token)).await.assert_problem(401, "unauthorized");
+    t.get("/v1/me", Some(&token))
+        .await
+        .assert_problem(401, "unauthorized");
     // The erasure runs; then nothing of the child is left, and the action is logged.
     for _ in 0..100 {
-        if t.stack.functions.account.accounts.get(&account).await.unwrap().is_none() {
+        if t.stack
+            .functions
+            .account
+            .accounts
+            .get(&account)
+            .await
+            .unwrap()
+            .is_none()
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    assert!(t.stack.functions.account.accounts.get(&account).await.unwrap().is_none());
+    assert!(
+        t.stack
+            .functions
+            .account
+            .accounts
+            .get(&account)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let log = audit(&t).await;
-    assert!(log.contains("delete_child_account") && log.contains("ops@sora2ai.info") && log.contains("ticket 42"), "{log}");
-    assert!(!log.contains(&account), "the audit record is pseudonymised with the rest");
+    assert!(
+        log.contains("delete_child_account")
+            && log.contains("ops@sora2ai.info")
+            && log.contains("ticket 42"),
+        "{log}"
+    );
+    assert!(
+        !log.contains(&account),
+        "the audit record is pseudonymised with the rest"
+    );
     assert!(!t.table_text("AccountsTable").await.contains(&email));
 }
 
@@ -77,43 +106,99 @@ async fn r20_suspend_reinstate_terminate_and_remove_content_are_audited() {
     let t = TestStack::start().await;
     let email = unique_email("abuse");
     let (token, account) = t.sign_in_email(&email).await;
-    let v = t.submit_video(&token, json!({ "prompt": "a kite over a hill", "seconds": 4 }), None).await;
+    let v = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a kite over a hill", "seconds": 4 }),
+            None,
+        )
+        .await;
     let video = v.body["id"].as_str().unwrap().to_owned();
     t.wait_status(&token, &video, "ready", 30).await;
     let op = operator(&t).await;
 
-    let r = run(&op, &format!(r#"remove-video {video} --by alice --reason "copyright notice""#)).await;
+    let r = run(
+        &op,
+        &format!(r#"remove-video {video} --by alice --reason "copyright notice""#),
+    )
+    .await;
     assert_eq!(r["removed"], true);
-    assert_eq!(t.get(&format!("/v1/videos/{video}"), Some(&token)).await.status, 404);
-    assert!(!t.object_exists("OutputsBucket", &format!("videos/{video}.mp4")).await);
+    assert_eq!(
+        t.get(&format!("/v1/videos/{video}"), Some(&token))
+            .await
+            .status,
+        404
+    );
+    assert!(
+        !t.object_exists("OutputsBucket", &format!("videos/{video}.mp4"))
+            .await
+    );
 
-    let r = run(&op, &format!(r#"suspend {account} --by bob --reason "spam""#)).await;
+    let r = run(
+        &op,
+        &format!(r#"suspend {account} --by bob --reason "spam""#),
+    )
+    .await;
     assert_eq!(r["suspended"], true);
-    t.get("/v1/me", Some(&token)).await.assert_problem(401, "unauthorized");
+    t.get("/v1/me", Some(&token))
+        .await
+        .assert_problem(401, "unauthorized");
     assert_eq!(t.start_email(&email).await.status, 202);
     let code = t.latest_code(&email).await;
-    t.verify(&email, &code, None).await.assert_problem(403, "account_suspended");
-    let r = run(&op, &format!(r#"reinstate {account} --by carol --reason "appeal accepted""#)).await;
+    t.verify(&email, &code, None)
+        .await
+        .assert_problem(403, "account_suspended");
+    let r = run(
+        &op,
+        &format!(r#"reinstate {account} --by carol --reason "appeal accepted""#),
+    )
+    .await;
     assert_eq!(r["reinstated"], true);
     let (token, _) = t.sign_in_email(&email).await;
     assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200);
     let log = audit(&t).await;
-    for expected in ["remove_video", "copyright notice", "suspend", "bob", "spam", "reinstate", "carol", "appeal accepted"] {
-        assert!(log.contains(expected), "{expected} not in the audit log:\n{log}");
+    for expected in [
+        "remove_video",
+        "copyright notice",
+        "suspend",
+        "bob",
+        "spam",
+        "reinstate",
+        "carol",
+        "appeal accepted",
+    ] {
+        assert!(
+            log.contains(expected),
+            "{expected} not in the audit log:\n{log}"
+        );
     }
 
     // Termination erases the account and keeps only a keyed hash of the address, so
     // the same address cannot sign up again (R28).
-    run(&op, &format!(r#"terminate {account} --by dave --reason "fraud""#)).await;
+    run(
+        &op,
+        &format!(r#"terminate {account} --by dave --reason "fraud""#),
+    )
+    .await;
     for _ in 0..100 {
-        if t.stack.functions.account.accounts.get(&account).await.unwrap().is_none() {
+        if t.stack
+            .functions
+            .account
+            .accounts
+            .get(&account)
+            .await
+            .unwrap()
+            .is_none()
+        {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert_eq!(t.start_email(&email).await.status, 202);
     let code = t.latest_code(&email).await;
-    t.verify(&email, &code, Some(true)).await.assert_problem(403, "account_blocked");
+    t.verify(&email, &code, Some(true))
+        .await
+        .assert_problem(403, "account_blocked");
     let accounts = t.table_text("AccountsTable").await;
     assert!(!accounts.contains(&email) && accounts.contains("blocked#"));
     assert!(audit(&t).await.contains("fraud"));
@@ -124,21 +209,41 @@ async fn r30_operators_list_requests_near_or_past_their_due_date() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("due");
     let (token, account) = t.sign_in_email(&email).await;
-    assert_eq!(t.post("/v1/me/verification", json!({}), Some(&token)).await.status, 202);
+    assert_eq!(
+        t.post("/v1/me/verification", json!({}), Some(&token))
+            .await
+            .status,
+        202
+    );
     let code = t.latest_code(&email).await;
-    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    let r = t
+        .post("/v1/me/export", json!({ "code": code }), Some(&token))
+        .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let op = operator(&t).await;
     let soon = run(&op, "due-requests --within-days 7").await;
-    assert!(!soon.to_string().contains(&id), "due in a month, not within a week");
+    assert!(
+        !soon.to_string().contains(&id),
+        "due in a month, not within a week"
+    );
     let month = run(&op, "due-requests --within-days 31").await;
-    let listed = month.as_array().unwrap().iter().find(|r| r["id"] == id).expect("listed");
+    let listed = month
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .expect("listed");
     assert_eq!(listed["account_id"], account);
     assert_eq!(listed["overdue"], false);
     // Past its date (the clock moved on 31 days), it is overdue.
     t.clock.advance(std::time::Duration::from_secs(31 * 86400));
     let late = run(&op, "due-requests").await;
-    let listed = late.as_array().unwrap().iter().find(|r| r["id"] == id).expect("listed");
+    let listed = late
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .expect("listed");
     assert_eq!(listed["overdue"], true);
 }
 

@@ -139,18 +139,25 @@ async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymi
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let r = t
-        .patch("/v1/me", json!({ "display_name": "Lighthouse Fan" }), Some(&token))
+        .patch(
+            "/v1/me",
+            json!({ "display_name": "Lighthouse Fan" }),
+            Some(&token),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
     // The export: a fresh code, then a document with every class of the inventory.
     let code = rights_code(&t, &token, &email).await;
-    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    let r = t
+        .post("/v1/me/export", json!({ "code": code }), Some(&token))
+        .await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["kind"], "export");
     let export_id = r.body["id"].as_str().unwrap().to_owned();
     // R30: due one month after receipt.
-    let requested = shared::domain::clock::epoch_of(r.body["requested_at"].as_str().unwrap()).unwrap();
+    let requested =
+        shared::domain::clock::epoch_of(r.body["requested_at"].as_str().unwrap()).unwrap();
     let due = shared::domain::clock::epoch_of(r.body["due_by"].as_str().unwrap()).unwrap();
     assert_eq!(due - requested, 30 * 86400);
     let done = wait_request(&t, &token, &export_id, "completed").await;
@@ -172,15 +179,33 @@ async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymi
         .json()
         .await
         .unwrap();
-    assert_eq!(document["schema_version"], shared::domain::privacy::EXPORT_SCHEMA_VERSION);
+    assert_eq!(
+        document["schema_version"],
+        shared::domain::privacy::EXPORT_SCHEMA_VERSION
+    );
     for (_, name) in inventory::exported() {
         assert!(document["data"].get(name).is_some(), "export lacks {name}");
     }
     let text = document.to_string();
-    for expected in [&email, prompt, support_text, &order, &video, &upload, "Lighthouse Fan"] {
+    for expected in [
+        &email,
+        prompt,
+        support_text,
+        &order,
+        &video,
+        &upload,
+        "Lighthouse Fan",
+    ] {
         assert!(text.contains(expected), "export lacks {expected}");
     }
-    for class in ["consent_history", "usage_data", "security_events", "sessions", "ledger", "payments"] {
+    for class in [
+        "consent_history",
+        "usage_data",
+        "security_events",
+        "sessions",
+        "ledger",
+        "payments",
+    ] {
         assert!(
             !document["data"][class].as_array().unwrap().is_empty(),
             "{class} is empty"
@@ -189,23 +214,44 @@ async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymi
 
     // The erasure: a fresh code; every session ends in the call itself.
     let code = rights_code(&t, &token, &email).await;
-    let r = t.delete_json("/v1/me", json!({ "code": code }), Some(&token)).await;
+    let r = t
+        .delete_json("/v1/me", json!({ "code": code }), Some(&token))
+        .await;
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["kind"], "erasure");
     let erasure_id = r.body["id"].as_str().unwrap().to_owned();
     for session in [&token, &other_session] {
-        t.get("/v1/me", Some(session)).await.assert_problem(401, "unauthorized");
+        t.get("/v1/me", Some(session))
+            .await
+            .assert_problem(401, "unauthorized");
     }
     wait_erased(&t, &account, &erasure_id).await;
 
     let stored = everything_stored(&t).await;
-    for trace in [&email, &account, prompt, support_text, &upload, &export_id, "Lighthouse Fan"] {
-        assert!(!stored.contains(trace), "{trace} is still stored:\n{stored}");
+    for trace in [
+        &email,
+        &account,
+        prompt,
+        support_text,
+        &upload,
+        &export_id,
+        "Lighthouse Fan",
+    ] {
+        assert!(
+            !stored.contains(trace),
+            "{trace} is still stored:\n{stored}"
+        );
     }
     // The video's id survives only as the cause of its (pseudonymised) debit, where
     // it leads to nothing: the job, its prompt and its files are gone.
-    for section in stored.split("== ").filter(|s| !s.starts_with("LedgerTable")) {
-        assert!(!section.contains(&video), "{video} is still stored:\n{section}");
+    for section in stored
+        .split("== ")
+        .filter(|s| !s.starts_with("LedgerTable"))
+    {
+        assert!(
+            !section.contains(&video),
+            "{video} is still stored:\n{section}"
+        );
     }
     // What the law keeps: the payment and the ledger, under a pseudonym.
     let payment = t
@@ -217,7 +263,11 @@ async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymi
         .await
         .unwrap()
         .expect("the payment record is kept (R28)");
-    assert!(payment.account_id.starts_with(shared::domain::privacy::PSEUDONYM_PREFIX));
+    assert!(
+        payment
+            .account_id
+            .starts_with(shared::domain::privacy::PSEUDONYM_PREFIX)
+    );
     let ledger = t.table_text("LedgerTable").await;
     assert!(ledger.contains(&payment.account_id));
     // And the erasure's own record, completed, under the same pseudonym.
@@ -238,13 +288,19 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
     let (token, account) = t.sign_in_email(&email).await;
     t.buy(&token, "pack_10").await;
     let r = t
-        .post("/v1/support", json!({ "subject": "Hi", "message": "hello there" }), Some(&token))
+        .post(
+            "/v1/support",
+            json!({ "subject": "Hi", "message": "hello there" }),
+            Some(&token),
+        )
         .await;
     assert_eq!(r.status, 201);
 
     // Export, delivered three times.
     let code = rights_code(&t, &token, &email).await;
-    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    let r = t
+        .post("/v1/me/export", json!({ "code": code }), Some(&token))
+        .await;
     let export_id = r.body["id"].as_str().unwrap().to_owned();
     let msg = PrivacyMessage {
         request_id: export_id.clone(),
@@ -256,18 +312,29 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
             .unwrap();
     }
     wait_request(&t, &token, &export_id, "completed").await;
-    assert_eq!(t.emails_to(&email).await.iter().filter(|m| m["subject"].as_str().unwrap().contains("export is ready")).count(), 1);
+    assert_eq!(
+        t.emails_to(&email)
+            .await
+            .iter()
+            .filter(|m| m["subject"].as_str().unwrap().contains("export is ready"))
+            .count(),
+        1
+    );
 
     // Erasure, through a proxy that fails a third of the AWS requests.
     let code = rights_code(&t, &token, &email).await;
-    let r = t.delete_json("/v1/me", json!({ "code": code }), Some(&token)).await;
+    let r = t
+        .delete_json("/v1/me", json!({ "code": code }), Some(&token))
+        .await;
     assert_eq!(r.status, 202, "{}", r.body);
     let msg = PrivacyMessage {
         request_id: r.body["id"].as_str().unwrap().to_owned(),
         account_id: account.clone(),
     };
     let faulty = t.faulty_base(0.3).await;
-    let flaky = privacy_requests::PrivacyState::build(&faulty.base, &t.stack_env("privacy-requests").await).unwrap();
+    let flaky =
+        privacy_requests::PrivacyState::build(&faulty.base, &t.stack_env("privacy-requests").await)
+            .unwrap();
     let mut failures = 0;
     loop {
         match privacy_requests::carry_out(&flaky, &msg).await {
@@ -280,7 +347,11 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
     privacy_requests::carry_out(&t.stack.functions.privacy, &msg)
         .await
         .unwrap();
-    assert_eq!(everything_stored(&t).await, once, "a repeated erasure changed something");
+    assert_eq!(
+        everything_stored(&t).await,
+        once,
+        "a repeated erasure changed something"
+    );
     assert!(!once.contains(&account) && !once.contains(&email));
     assert!(failures > 0, "the faults never interrupted the erasure");
     eprintln!("erasure resumed after {failures} failed attempts");
@@ -301,8 +372,14 @@ async fn r30_rights_requests_need_a_fresh_email_code() {
     t.delete_json("/v1/me", json!({ "code": wrong }), Some(&token))
         .await
         .assert_problem(400, "invalid_code");
-    assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200, "a wrong code erases nothing");
-    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    assert_eq!(
+        t.get("/v1/me", Some(&token)).await.status,
+        200,
+        "a wrong code erases nothing"
+    );
+    let r = t
+        .post("/v1/me/export", json!({ "code": code }), Some(&token))
+        .await;
     assert_eq!(r.status, 202, "{}", r.body);
     t.post("/v1/me/export", json!({ "code": code }), Some(&token))
         .await
@@ -317,9 +394,23 @@ async fn r30_rights_requests_need_a_fresh_email_code() {
         .await
         .assert_problem(404, "not_found");
     // R22: the request and the wrong code are security events of the account.
-    let events = t.stack.functions.privacy.privacy.items(&account, "security#").await.unwrap();
-    let names: Vec<String> = events.iter().map(|e| e["event"].as_s().unwrap().clone()).collect();
-    for e in ["sign_in_email_code", "confirmation_code_wrong", "export_requested"] {
+    let events = t
+        .stack
+        .functions
+        .privacy
+        .privacy
+        .items(&account, "security#")
+        .await
+        .unwrap();
+    let names: Vec<String> = events
+        .iter()
+        .map(|e| e["event"].as_s().unwrap().clone())
+        .collect();
+    for e in [
+        "sign_in_email_code",
+        "confirmation_code_wrong",
+        "export_requested",
+    ] {
         assert!(names.iter().any(|n| n == e), "{e} not in {names:?}");
     }
 }
@@ -332,22 +423,35 @@ async fn r07_r27_name_and_email_are_rectified_the_new_address_verified() {
     let old = unique_email("old");
     let new = unique_email("new");
     let (token, account) = t.sign_in_email(&old).await;
-    let r = t.patch("/v1/me", json!({ "display_name": "  Ada  " }), Some(&token)).await;
+    let r = t
+        .patch("/v1/me", json!({ "display_name": "  Ada  " }), Some(&token))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["display_name"], "Ada");
-    let r = t.patch("/v1/me", json!({ "email": new }), Some(&token)).await;
+    let r = t
+        .patch("/v1/me", json!({ "email": new }), Some(&token))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["email"], old, "unchanged until confirmed");
     assert_eq!(r.body["pending_email"], new);
     let code = t.latest_code(&new).await;
-    t.post("/v1/me/email/verify", json!({ "code": "999999" }), Some(&token))
-        .await
-        .assert_problem(400, "invalid_code");
-    let r = t.post("/v1/me/email/verify", json!({ "code": code }), Some(&token)).await;
+    t.post(
+        "/v1/me/email/verify",
+        json!({ "code": "999999" }),
+        Some(&token),
+    )
+    .await
+    .assert_problem(400, "invalid_code");
+    let r = t
+        .post("/v1/me/email/verify", json!({ "code": code }), Some(&token))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["email"], new);
     let told = t.wait_emails(&old, "address was changed", 1).await;
-    assert!(!told[0]["text"].as_str().unwrap().contains(&new), "the old address sees only a mask");
+    assert!(
+        !told[0]["text"].as_str().unwrap().contains(&new),
+        "the old address sees only a mask"
+    );
     // Sign-in follows the address.
     let (_, same) = t.sign_in_email(&new).await;
     assert_eq!(same, account);
@@ -374,18 +478,35 @@ async fn r23_r34_consents_are_recorded_with_history_and_policy_version() {
         .dynamodb
         .update_item()
         .table_name(t.table("AccountsTable"))
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("account#{account}")))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("account#{account}")),
+        )
         .update_expression("SET policy_version_accepted = :v")
-        .expression_attribute_values(":v", aws_sdk_dynamodb::types::AttributeValue::S("2024-01-01".into()))
+        .expression_attribute_values(
+            ":v",
+            aws_sdk_dynamodb::types::AttributeValue::S("2024-01-01".into()),
+        )
         .send()
         .await
         .unwrap();
-    assert_eq!(t.get("/v1/me", Some(&token)).await.body["policy_update_available"], true);
-    t.put("/v1/me/consents", json!({ "policy_version": "2024-01-01" }), Some(&token))
-        .await
-        .assert_problem(422, "unknown_policy_version");
+    assert_eq!(
+        t.get("/v1/me", Some(&token)).await.body["policy_update_available"],
+        true
+    );
+    t.put(
+        "/v1/me/consents",
+        json!({ "policy_version": "2024-01-01" }),
+        Some(&token),
+    )
+    .await
+    .assert_problem(422, "unknown_policy_version");
     let r = t
-        .put("/v1/me/consents", json!({ "analytics": true, "policy_version": POLICY_VERSION_CURRENT }), Some(&token))
+        .put(
+            "/v1/me/consents",
+            json!({ "analytics": true, "policy_version": POLICY_VERSION_CURRENT }),
+            Some(&token),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["analytics"], true);
@@ -393,11 +514,27 @@ async fn r23_r34_consents_are_recorded_with_history_and_policy_version() {
     let me = t.get("/v1/me", Some(&token)).await;
     assert_eq!(me.body["policy_update_available"], false);
     assert_eq!(me.body["consents"]["analytics"], true);
-    let r = t.put("/v1/me/consents", json!({ "analytics": false }), Some(&token)).await;
+    let r = t
+        .put(
+            "/v1/me/consents",
+            json!({ "analytics": false }),
+            Some(&token),
+        )
+        .await;
     assert_eq!(r.body["analytics"], false);
-    let history = t.stack.functions.privacy.privacy.items(&account, "consent#").await.unwrap();
+    let history = t
+        .stack
+        .functions
+        .privacy
+        .privacy
+        .items(&account, "consent#")
+        .await
+        .unwrap();
     assert_eq!(history.len(), 2);
-    assert_eq!(history[0]["policy_version"].as_s().unwrap(), POLICY_VERSION_CURRENT);
+    assert_eq!(
+        history[0]["policy_version"].as_s().unwrap(),
+        POLICY_VERSION_CURRENT
+    );
     assert!(history.iter().all(|h| h.contains_key("at")));
 }
 
@@ -409,27 +546,61 @@ async fn r24_marketing_mail_carries_a_one_click_unsubscribe_that_needs_no_sessio
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("news");
     let (token, _) = t.sign_in_email(&email).await;
-    let r = t.put("/v1/me/consents", json!({ "marketing": true }), Some(&token)).await;
+    let r = t
+        .put(
+            "/v1/me/consents",
+            json!({ "marketing": true }),
+            Some(&token),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let mail = t.wait_emails(&email, "subscribed", 1).await.remove(0);
     let headers = &mail["headers"];
     let link = headers["List-Unsubscribe"].as_str().unwrap();
-    assert_eq!(headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
-    let url = link.trim_start_matches('<').trim_end_matches('>').to_owned();
-    assert!(mail["text"].as_str().unwrap().contains(&url), "the link is in the text too");
+    assert_eq!(
+        headers["List-Unsubscribe-Post"],
+        "List-Unsubscribe=One-Click"
+    );
+    let url = link
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned();
+    assert!(
+        mail["text"].as_str().unwrap().contains(&url),
+        "the link is in the text too"
+    );
     let path = url.strip_prefix(&t.stack.base_url).unwrap().to_owned();
     let tampered = format!("{}0", &path[..path.len() - 1]);
-    t.get(&tampered, None).await.assert_problem(400, "invalid_token");
+    t.get(&tampered, None)
+        .await
+        .assert_problem(400, "invalid_token");
     let r = t
-        .send(t.http.post(t.url(&path)).header("content-type", "application/x-www-form-urlencoded").body("List-Unsubscribe=One-Click"))
+        .send(
+            t.http
+                .post(t.url(&path))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("List-Unsubscribe=One-Click"),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["marketing"], false);
-    assert_eq!(t.get(&path, None).await.status, 200, "again: the same answer");
-    assert_eq!(t.get("/v1/me", Some(&token)).await.body["consents"]["marketing"], false);
+    assert_eq!(
+        t.get(&path, None).await.status,
+        200,
+        "again: the same answer"
+    );
+    assert_eq!(
+        t.get("/v1/me", Some(&token)).await.body["consents"]["marketing"],
+        false
+    );
     // Opting in again sends the confirmation again; without consent nothing is sent.
     let before = t.emails_to(&email).await.len();
-    t.put("/v1/me/consents", json!({ "analytics": true }), Some(&token)).await;
+    t.put(
+        "/v1/me/consents",
+        json!({ "analytics": true }),
+        Some(&token),
+    )
+    .await;
     assert_eq!(t.emails_to(&email).await.len(), before);
 }
 
@@ -441,24 +612,68 @@ async fn r29_a_restricted_account_is_left_out_of_analytics_and_marketing() {
     let t = TestStack::start().await;
     let email = unique_email("restrict");
     let (token, account) = t.sign_in_email(&email).await;
-    t.put("/v1/me/consents", json!({ "analytics": true }), Some(&token)).await;
-    let r = t.put("/v1/me/restriction", json!({ "restricted": true }), Some(&token)).await;
+    t.put(
+        "/v1/me/consents",
+        json!({ "analytics": true }),
+        Some(&token),
+    )
+    .await;
+    let r = t
+        .put(
+            "/v1/me/restriction",
+            json!({ "restricted": true }),
+            Some(&token),
+        )
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["restricted"], true);
     assert_eq!(t.get("/v1/me", Some(&token)).await.body["restricted"], true);
     let before = t.emails_to(&email).await.len();
-    t.put("/v1/me/consents", json!({ "marketing": true }), Some(&token)).await;
-    assert_eq!(t.emails_to(&email).await.len(), before, "no marketing while restricted");
+    t.put(
+        "/v1/me/consents",
+        json!({ "marketing": true }),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(
+        t.emails_to(&email).await.len(),
+        before,
+        "no marketing while restricted"
+    );
     // Still works: sign-in, a video and its download.
     let (token, _) = t.sign_in_email(&email).await;
-    let v = t.submit_video(&token, json!({ "prompt": "rain on a tin roof", "seconds": 4 }), None).await;
-    let video = t.wait_status(&token, v.body["id"].as_str().unwrap(), "ready", 30).await;
-    let file = t.http.get(video["download_url"].as_str().unwrap()).send().await.unwrap();
+    let v = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "rain on a tin roof", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let video = t
+        .wait_status(&token, v.body["id"].as_str().unwrap(), "ready", 30)
+        .await;
+    let file = t
+        .http
+        .get(video["download_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert!(file.status().is_success());
-    let usage = t.stack.functions.privacy.privacy.items(&account, "usage#").await.unwrap();
+    let usage = t
+        .stack
+        .functions
+        .privacy
+        .privacy
+        .items(&account, "usage#")
+        .await
+        .unwrap();
     let last = usage.last().unwrap();
     assert_eq!(last["restricted"].as_bool().unwrap(), &true);
-    assert_eq!(last["analytics"].as_bool().unwrap(), &false, "kept out of analytics");
+    assert_eq!(
+        last["analytics"].as_bool().unwrap(),
+        &false,
+        "kept out of analytics"
+    );
 }
 
 /// R22, R25: each signed-in request records usage data (IP, user agent, route, action,
@@ -478,17 +693,37 @@ async fn r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not() {
         )
         .await;
     assert_eq!(r.status, 200);
-    let usage = t.stack.functions.privacy.privacy.items(&account, "usage#").await.unwrap();
-    let u = usage.iter().find(|u| u.get("user_agent").is_some()).expect("usage recorded");
+    let usage = t
+        .stack
+        .functions
+        .privacy
+        .privacy
+        .items(&account, "usage#")
+        .await
+        .unwrap();
+    let u = usage
+        .iter()
+        .find(|u| u.get("user_agent").is_some())
+        .expect("usage recorded");
     assert_eq!(u["ip"].as_s().unwrap(), "127.0.0.1");
     assert_eq!(u["user_agent"].as_s().unwrap(), "TestBrowser/1.0");
-    assert_eq!(u["referrer"].as_s().unwrap(), "https://www.sora2ai.info/settings");
+    assert_eq!(
+        u["referrer"].as_s().unwrap(),
+        "https://www.sora2ai.info/settings"
+    );
     assert_eq!(u["route"].as_s().unwrap(), "/v1/me");
     assert_eq!(u["method"].as_s().unwrap(), "GET");
     let ttl: i64 = u["ttl"].as_n().unwrap().parse().unwrap();
     let at = shared::domain::clock::epoch_of(u["at"].as_s().unwrap()).unwrap();
     assert_eq!(ttl - at, 30 * 86400);
-    let events = t.stack.functions.privacy.privacy.items(&account, "security#").await.unwrap();
+    let events = t
+        .stack
+        .functions
+        .privacy
+        .privacy
+        .items(&account, "security#")
+        .await
+        .unwrap();
     let e = &events[0];
     assert_eq!(e["event"].as_s().unwrap(), "sign_in_email_code");
     let ttl: i64 = e["ttl"].as_n().unwrap().parse().unwrap();
@@ -503,21 +738,47 @@ async fn r31_support_messages_are_forwarded_and_kept_a_year() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let (token, account) = t.sign_in_email(&unique_email("help")).await;
     let r = t
-        .post("/v1/support", json!({ "subject": "Refund", "message": "please refund order 7" }), Some(&token))
+        .post(
+            "/v1/support",
+            json!({ "subject": "Refund", "message": "please refund order 7" }),
+            Some(&token),
+        )
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let id = r.body["id"].as_str().unwrap();
-    let mails = t.wait_emails(e2e_tests::local_stack::stack::LOCAL_SUPPORT_EMAIL, "Refund", 1).await;
-    assert!(mails[0]["text"].as_str().unwrap().contains("please refund order 7"));
-    let kept = t.stack.functions.privacy.privacy.items(&account, "support#").await.unwrap();
+    let mails = t
+        .wait_emails(
+            e2e_tests::local_stack::stack::LOCAL_SUPPORT_EMAIL,
+            "Refund",
+            1,
+        )
+        .await;
+    assert!(
+        mails[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("please refund order 7")
+    );
+    let kept = t
+        .stack
+        .functions
+        .privacy
+        .privacy
+        .items(&account, "support#")
+        .await
+        .unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0]["id"].as_s().unwrap(), id);
     let ttl: i64 = kept[0]["ttl"].as_n().unwrap().parse().unwrap();
     let at = shared::domain::clock::epoch_of(kept[0]["at"].as_s().unwrap()).unwrap();
     assert_eq!(ttl - at, 365 * 86400);
-    t.post("/v1/support", json!({ "subject": " ", "message": "x" }), Some(&token))
-        .await
-        .assert_problem(422, "invalid_request");
+    t.post(
+        "/v1/support",
+        json!({ "subject": " ", "message": "x" }),
+        Some(&token),
+    )
+    .await
+    .assert_problem(422, "invalid_request");
 }
 
 /// R26: an export's download link is given for 72 hours after it is ready, then no more.
@@ -527,7 +788,9 @@ async fn r26_an_export_link_is_given_only_for_72_hours() {
     let email = unique_email("link");
     let (token, _) = t.sign_in_email(&email).await;
     let code = rights_code(&t, &token, &email).await;
-    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    let r = t
+        .post("/v1/me/export", json!({ "code": code }), Some(&token))
+        .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let done = wait_request(&t, &token, &id, "completed").await;
     assert!(done["download_url"].is_string());
@@ -548,7 +811,9 @@ async fn r30_r32_the_purge_requeues_a_lost_request_and_reports_one_near_its_due_
     let email = unique_email("lost");
     let (token, _) = t.sign_in_email(&email).await;
     let code = rights_code(&t, &token, &email).await;
-    let r = t.post("/v1/me/export", json!({ "code": code }), Some(&token)).await;
+    let r = t
+        .post("/v1/me/export", json!({ "code": code }), Some(&token))
+        .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     // The message is lost.
     t.stack
@@ -560,7 +825,11 @@ async fn r30_r32_the_purge_requeues_a_lost_request_and_reports_one_near_its_due_
         .await
         .unwrap();
     let purge = t.post("/_local/purge", json!({}), None).await;
-    assert_eq!(purge.body["rights_requests_requeued"], 0, "too early: {}", purge.body);
+    assert_eq!(
+        purge.body["rights_requests_requeued"], 0,
+        "too early: {}",
+        purge.body
+    );
     t.clock.advance(std::time::Duration::from_secs(16 * 60));
     let purge = t.post("/_local/purge", json!({}), None).await;
     assert_eq!(purge.body["rights_requests_requeued"], 1, "{}", purge.body);
@@ -574,5 +843,8 @@ async fn r30_r32_the_purge_requeues_a_lost_request_and_reports_one_near_its_due_
     let done = wait_request(&t, &token, &id, "completed").await;
     assert_eq!(done["status"], "completed");
     let purge = t.post("/_local/purge", json!({}), None).await;
-    assert_eq!(purge.body["rights_requests_near_due"], 0, "done: no longer open");
+    assert_eq!(
+        purge.body["rights_requests_near_due"], 0,
+        "done: no longer open"
+    );
 }

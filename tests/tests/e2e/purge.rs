@@ -95,7 +95,12 @@ async fn the_sample_hourly_event_starts_a_purge() {
     let event: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     assert_eq!(event["detail-type"], "Scheduled Event");
-    assert!(event["resources"][0].as_str().unwrap().contains("PurgeExpiredFunction"));
+    assert!(
+        event["resources"][0]
+            .as_str()
+            .unwrap()
+            .contains("PurgeExpiredFunction")
+    );
     let done = shared::edge::schedule::run_round(&t.stack.functions.purge)
         .await
         .unwrap();

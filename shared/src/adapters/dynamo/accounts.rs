@@ -301,8 +301,7 @@ impl AccountStore {
         policy_version: Option<&str>,
         at: &str,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut expr =
-            "SET analytics = :a, marketing = :m, consents_updated_at = :at".to_owned();
+        let mut expr = "SET analytics = :a, marketing = :m, consents_updated_at = :at".to_owned();
         let mut update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(account_pk(id)))
@@ -486,8 +485,14 @@ fn profile_item(a: &Account) -> Item {
     );
     p.insert("age_confirmed_at".into(), s(&a.age_confirmed_at));
     p.insert("session_epoch".into(), n(a.session_epoch));
-    p.insert("analytics".into(), AttributeValue::Bool(a.consents.analytics));
-    p.insert("marketing".into(), AttributeValue::Bool(a.consents.marketing));
+    p.insert(
+        "analytics".into(),
+        AttributeValue::Bool(a.consents.analytics),
+    );
+    p.insert(
+        "marketing".into(),
+        AttributeValue::Bool(a.consents.marketing),
+    );
     p.insert("restricted".into(), AttributeValue::Bool(a.restricted));
     let optional = [
         ("display_name", &a.display_name),

@@ -67,7 +67,10 @@ fn erased_pk(pseudonym: &str) -> String {
 
 /// A sort key that orders by time and never collides.
 fn timed(kind: &str, at: &str) -> String {
-    format!("{kind}#{at}#{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+    format!(
+        "{kind}#{at}#{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    )
 }
 
 impl PrivacyStore {
@@ -195,7 +198,10 @@ impl PrivacyStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(account_pk(account_id), format!("request#{id}"))))
+            .set_key(Some(Self::key(
+                account_pk(account_id),
+                format!("request#{id}"),
+            )))
             .consistent_read(true)
             .send()
             .await
@@ -235,7 +241,10 @@ impl PrivacyStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(account_pk(account_id), format!("request#{id}"))))
+            .set_key(Some(Self::key(
+                account_pk(account_id),
+                format!("request#{id}"),
+            )))
             .condition_expression("#st IN (:pending, :progress)")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":st", s(status.as_str()))
@@ -292,10 +301,7 @@ impl PrivacyStore {
 
     /// R30: the open requests due by `due_before` (RFC 3339), soonest first, from the
     /// sparse index: the cost grows with the open requests, not with the table.
-    pub async fn open_requests(
-        &self,
-        due_before: &str,
-    ) -> Result<Vec<RightsRequest>, StoreError> {
+    pub async fn open_requests(&self, due_before: &str) -> Result<Vec<RightsRequest>, StoreError> {
         let mut found = Vec::new();
         let mut start = None;
         loop {
@@ -385,7 +391,10 @@ fn request_item(pk: String, r: &RightsRequest) -> Result<Item, StoreError> {
     if r.status.is_open() {
         item.insert("open_queue".into(), s(OPEN));
     }
-    for (name, value) in [("export_key", &r.export_key), ("completed_at", &r.completed_at)] {
+    for (name, value) in [
+        ("export_key", &r.export_key),
+        ("completed_at", &r.completed_at),
+    ] {
         if let Some(v) = value {
             item.insert(name.into(), s(v));
         }

@@ -38,11 +38,20 @@ pub async fn read_limited(body: Body) -> Result<bytes::Bytes, ApiError> {
         .map_err(|_| ApiError::PayloadTooLarge(MAX_BODY_BYTES))
 }
 
+/// Parses a request body, which must be a JSON object: serde would also read a struct
+/// from an array of its fields (`[null, null]`), which no body of this API is.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-        Category::Data => ApiError::InvalidField(describe_data_error(&e)),
-        Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson,
-    })
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+            Category::Data => ApiError::InvalidField(describe_data_error(&e)),
+            Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson,
+        })?;
+    if !value.is_object() {
+        return Err(ApiError::InvalidField(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::InvalidField(describe_data_error(&e)))
 }
 
 /// serde's message without the position suffix; it names the field and the expected
