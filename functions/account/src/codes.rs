@@ -151,7 +151,7 @@ pub async fn check(
                 account_id,
                 "confirmation_code_wrong",
                 &state.now(),
-                state.from_now(policy.security_event_retention),
+                state.epoch_in(policy.security_event_retention),
             )
             .await?;
         return Err(ApiError::InvalidCode);

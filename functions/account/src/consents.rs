@@ -284,7 +284,7 @@ pub async fn put_restriction(
                 &user.account_id,
                 event,
                 &at,
-                state.from_now(state.policy.security_event_retention),
+                state.epoch_in(state.policy.security_event_retention),
             )?,
         ],
     )

@@ -239,7 +239,7 @@ pub async fn verify_email(
         &account.id,
         "email_changed",
         &at,
-        state.from_now(state.policy.security_event_retention),
+        state.epoch_in(state.policy.security_event_retention),
     )?);
     match transact(&state.dynamodb, writes).await {
         Ok(()) => {}

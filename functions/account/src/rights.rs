@@ -220,7 +220,7 @@ async fn view(state: &Services, r: RightsRequest) -> Result<Request, ApiError> {
                 .blobs
                 .presign_get(&state.exports_bucket, key, ttl, Some("sora2-export.json"))
                 .await?;
-            download = Some((url, rfc3339(from_epoch(state.from_now(ttl)))));
+            download = Some((url, rfc3339(from_epoch(state.epoch_in(ttl)))));
         }
     }
     let (download_url, download_expires_at) = download.unzip();

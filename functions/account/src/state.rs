@@ -85,7 +85,7 @@ impl Services {
     }
 
     /// Epoch seconds `d` from now.
-    pub fn from_now(&self, d: std::time::Duration) -> i64 {
+    pub fn epoch_in(&self, d: std::time::Duration) -> i64 {
         self.clock.epoch_secs() + d.as_secs() as i64
     }
 }

@@ -104,7 +104,7 @@ pub async fn create(
             &subject,
             &message,
             &at,
-            state.from_now(state.policy.support_retention),
+            state.epoch_in(state.policy.support_retention),
         )
         .await?;
     tracing::info!(event = "support_message", account_id = %user.account_id, support_id = %id, "support message forwarded");
