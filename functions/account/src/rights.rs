@@ -100,12 +100,7 @@ pub async fn export(
     user: AuthUser,
     ApiJson(req): ApiJson<CodeBody>,
 ) -> Result<(StatusCode, Json<Request>), ApiError> {
-    let confirmed =
-        codes::check(&state, Purpose::RightsRequest, &user.account_id, &req.code).await?;
-    let request = state
-        .requests
-        .new_request(&user.account_id, RequestKind::Export);
-    submit(&state, &request, confirmed.consume).await?;
+    let request = verified_request(&state, &user, &req.code, RequestKind::Export).await?;
     tracing::info!(event = "export_requested", account_id = %user.account_id, request_id = %request.id, "export requested");
     Ok((StatusCode::ACCEPTED, Json(view(&state, request).await?)))
 }
@@ -128,14 +123,9 @@ pub async fn erase(
     user: AuthUser,
     ApiJson(req): ApiJson<CodeBody>,
 ) -> Result<(StatusCode, Json<Request>), ApiError> {
-    let confirmed =
-        codes::check(&state, Purpose::RightsRequest, &user.account_id, &req.code).await?;
-    let request = state
-        .requests
-        .new_request(&user.account_id, RequestKind::Erasure);
     // One transaction: the code, the account's stop (its epoch moves on, so every
     // session is refused from this commit on) and the request.
-    submit(&state, &request, confirmed.consume).await?;
+    let request = verified_request(&state, &user, &req.code, RequestKind::Erasure).await?;
     tracing::info!(event = "erasure_requested", account_id = %user.account_id, request_id = %request.id, "erasure requested; sessions ended");
     Ok((StatusCode::ACCEPTED, Json(view(&state, request).await?)))
 }
@@ -187,15 +177,19 @@ pub async fn get(
     Ok(Json(view(&state, r).await?))
 }
 
-/// Records and queues the request with the code that verified it (write 0).
-async fn submit(
+/// Checks the code, then records and queues a request of `kind` in one transaction
+/// with the code's use (write 0), so a code verifies one request.
+async fn verified_request(
     state: &Services,
-    request: &RightsRequest,
-    code: aws_sdk_dynamodb::types::TransactWriteItem,
-) -> Result<(), ApiError> {
+    user: &AuthUser,
+    code: &str,
+    kind: RequestKind,
+) -> Result<RightsRequest, ApiError> {
+    let confirmed = codes::check(state, Purpose::RightsRequest, &user.account_id, code).await?;
+    let request = state.requests.new_request(&user.account_id, kind);
     state
         .requests
-        .submit(request, vec![code])
+        .submit(&request, vec![confirmed.consume])
         .await
         .map_err(|e| {
             // The code used by a concurrent request meanwhile, or the account stopped.
@@ -204,7 +198,8 @@ async fn submit(
             } else {
                 e.into()
             }
-        })
+        })?;
+    Ok(request)
 }
 
 async fn view(state: &Services, r: RightsRequest) -> Result<Request, ApiError> {

@@ -168,6 +168,20 @@ fn conflict_backoff(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_millis(rand::rng().random_range(1..=cap_ms))
 }
 
+/// Whether a conditional write took effect: `Ok(false)` when its condition did not
+/// hold (it was done already, or the item moved on), an error for anything else.
+pub fn applied<O, E: ProvideErrorMetadata + std::error::Error, R>(
+    res: Result<O, SdkError<E, R>>,
+) -> Result<bool, StoreError> {
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) => match StoreError::from_sdk(e) {
+            StoreError::ConditionFailed => Ok(false),
+            other => Err(other),
+        },
+    }
+}
+
 /// One item by its key, read strongly consistent (a write just made is seen).
 pub async fn get_by_pk(
     client: &aws_sdk_dynamodb::Client,

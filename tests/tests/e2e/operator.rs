@@ -40,6 +40,25 @@ fn shell_words(line: &str) -> Vec<String> {
         .collect()
 }
 
+/// Waits until `privacy-requests` has erased the account.
+async fn wait_gone(t: &TestStack, account: &str) {
+    for _ in 0..100 {
+        if t.stack
+            .functions
+            .account
+            .accounts
+            .get(account)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("{account} was not erased");
+}
+
 /// The audit log's records, as text.
 async fn audit(t: &TestStack) -> String {
     t.table_text("AuditTable").await
@@ -63,30 +82,7 @@ async fn r06_r20_an_operator_deletes_a_childs_account_by_email_and_it_is_audited
         .await
         .assert_problem(401, "unauthorized");
     // The erasure runs; then nothing of the child is left, and the action is logged.
-    for _ in 0..100 {
-        if t.stack
-            .functions
-            .account
-            .accounts
-            .get(&account)
-            .await
-            .unwrap()
-            .is_none()
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    assert!(
-        t.stack
-            .functions
-            .account
-            .accounts
-            .get(&account)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    wait_gone(&t, &account).await;
     let log = audit(&t).await;
     assert!(
         log.contains("delete_child_account")
@@ -180,20 +176,7 @@ async fn r20_suspend_reinstate_terminate_and_remove_content_are_audited() {
         &format!(r#"terminate {account} --by dave --reason "fraud""#),
     )
     .await;
-    for _ in 0..100 {
-        if t.stack
-            .functions
-            .account
-            .accounts
-            .get(&account)
-            .await
-            .unwrap()
-            .is_none()
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    wait_gone(&t, &account).await;
     assert_eq!(t.start_email(&email).await.status, 202);
     let code = t.latest_code(&email).await;
     t.verify(&email, &code, Some(true))

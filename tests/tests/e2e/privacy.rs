@@ -14,6 +14,14 @@ async fn rights_code(t: &TestStack, token: &str, email: &str) -> String {
     t.latest_code(email).await
 }
 
+/// How long an item is kept: its TTL less the time it was written.
+fn kept_for(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> i64 {
+    let ttl: i64 = item["ttl"].as_n().unwrap().parse().unwrap();
+    ttl - shared::domain::clock::epoch_of(item["at"].as_s().unwrap()).unwrap()
+}
+
 /// Waits until a request of a live account has `status`.
 async fn wait_request(t: &TestStack, token: &str, id: &str, status: &str) -> Value {
     for _ in 0..150 {
@@ -713,9 +721,7 @@ async fn r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not() {
     );
     assert_eq!(u["route"].as_s().unwrap(), "/v1/me");
     assert_eq!(u["method"].as_s().unwrap(), "GET");
-    let ttl: i64 = u["ttl"].as_n().unwrap().parse().unwrap();
-    let at = shared::domain::clock::epoch_of(u["at"].as_s().unwrap()).unwrap();
-    assert_eq!(ttl - at, 30 * 86400);
+    assert_eq!(kept_for(u), 30 * 86400);
     let events = t
         .stack
         .functions
@@ -726,9 +732,7 @@ async fn r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not() {
         .unwrap();
     let e = &events[0];
     assert_eq!(e["event"].as_s().unwrap(), "sign_in_email_code");
-    let ttl: i64 = e["ttl"].as_n().unwrap().parse().unwrap();
-    let at = shared::domain::clock::epoch_of(e["at"].as_s().unwrap()).unwrap();
-    assert_eq!(ttl - at, 180 * 86400);
+    assert_eq!(kept_for(e), 180 * 86400);
 }
 
 /// R31: a support message is forwarded to the support address, replies going to the
@@ -769,9 +773,7 @@ async fn r31_support_messages_are_forwarded_and_kept_a_year() {
         .unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0]["id"].as_s().unwrap(), id);
-    let ttl: i64 = kept[0]["ttl"].as_n().unwrap().parse().unwrap();
-    let at = shared::domain::clock::epoch_of(kept[0]["at"].as_s().unwrap()).unwrap();
-    assert_eq!(ttl - at, 365 * 86400);
+    assert_eq!(kept_for(&kept[0]), 365 * 86400);
     t.post(
         "/v1/support",
         json!({ "subject": " ", "message": "x" }),

@@ -193,13 +193,7 @@ impl AccountStore {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
+        super::applied(res)
     }
 
     /// R05: ends every session of the account at once by moving its session epoch on.
@@ -441,13 +435,7 @@ impl AccountStore {
             .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
+        super::applied(res)
     }
 }
 

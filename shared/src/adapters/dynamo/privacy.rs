@@ -260,13 +260,7 @@ impl PrivacyStore {
             set.push_str(", completed_at = :at REMOVE open_queue");
             req = req.expression_attribute_values(":at", s(at));
         }
-        match req.update_expression(set).send().await {
-            Ok(_) => Ok(true),
-            Err(e) => match StoreError::from_sdk(e) {
-                StoreError::ConditionFailed => Ok(false),
-                other => Err(other),
-            },
-        }
+        super::applied(req.update_expression(set).send().await)
     }
 
     /// R28: the erasure's own record, completed, under the account's pseudonym; and
