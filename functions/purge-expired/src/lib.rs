@@ -17,6 +17,7 @@
 //! still there if the purge did not run for that long.
 
 mod state;
+mod ttl;
 
 use serde_json::json;
 use shared::domain::clock::{rfc3339, utc_day};
@@ -101,6 +102,52 @@ impl PurgeState {
     }
 }
 
+/// Items the purge deletes in one run, at most (then the next run carries on).
+pub const TTL_BUDGET: u64 = 20_000;
+
+impl PurgeState {
+    /// R22, R31, R33: what DynamoDB's TTL left past the policy's grace, deleted; an
+    /// unused upload's input goes with its record. Logged per class, with how overdue
+    /// the oldest was: never the content.
+    async fn sweep_ttl(&self, now: i64) -> Result<ttl::Swept, String> {
+        let grace = self.policy.ttl_grace.as_secs() as i64;
+        let lookback = self.policy.purge_lookback.as_secs() as i64 / 86400;
+        let swept = ttl::sweep(
+            &self.ttl_tables,
+            now,
+            grace,
+            lookback,
+            TTL_BUDGET,
+            |class, keys| async move {
+                if class == "upload records"
+                    && let Some(id) = keys
+                        .get("pk")
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|pk| pk.strip_prefix("upload#"))
+                {
+                    self.blobs
+                        .delete(&self.inputs_bucket, id)
+                        .await
+                        .map_err(|e| shared::adapters::dynamo::StoreError::Backend(e.to_string()))?;
+                }
+                Ok(())
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        for (class, age) in &swept.oldest_overdue {
+            tracing::warn!(
+                event = "ttl_overdue",
+                class,
+                deleted = swept.deleted.get(class).copied().unwrap_or(0),
+                oldest_overdue_hours = age / 3600,
+                "items past their retention that DynamoDB's TTL had not deleted"
+            );
+        }
+        Ok(swept)
+    }
+}
+
 impl ScheduledStep for PurgeState {
     const FUNCTION: &'static str = "purge-expired";
 
@@ -158,7 +205,10 @@ impl ScheduledStep for PurgeState {
             }
         }
         let (requeued, near_due) = self.follow_rights_requests(now).await?;
+        let late = self.sweep_ttl(now).await?;
         Ok(json!({
+            "ttl_late_deleted": late.deleted,
+            "more_left": late.more_left,
             "rights_requests_requeued": requeued,
             "rights_requests_near_due": near_due,
             "videos_expired": expired,

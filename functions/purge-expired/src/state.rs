@@ -16,6 +16,8 @@ pub struct Services {
     pub inputs_bucket: String,
     pub outputs_bucket: String,
     pub privacy: shared::adapters::dynamo::privacy::PrivacyStore,
+    /// Every table with a TTL, for what the TTL is late with (R33).
+    pub ttl_tables: Vec<crate::ttl::TtlTable>,
     pub privacy_queue: shared::adapters::sqs::PrivacyQueue,
     pub policy: shared::domain::policy::Policy,
     /// To delete the provider's copies (R16).
@@ -42,6 +44,17 @@ impl PurgeState {
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
             provider: w.video_provider()?,
             privacy: w.privacy()?,
+            ttl_tables: {
+                use crate::ttl::*;
+                vec![
+                    TtlTable { table: w.table("SESSIONS_TABLE")?, class_of: sessions_class },
+                    TtlTable { table: w.table("PRIVACY_TABLE")?, class_of: privacy_class },
+                    TtlTable { table: w.table("VIDEOS_TABLE")?, class_of: videos_class },
+                    TtlTable { table: w.table("RATE_LIMITS_TABLE")?, class_of: rate_limits_class },
+                    TtlTable { table: w.table("AUDIT_TABLE")?, class_of: audit_class },
+                    TtlTable { table: w.table("BILLING_TABLE")?, class_of: billing_class },
+                ]
+            },
             privacy_queue: w.privacy_queue()?,
             policy: base.policy.clone(),
             clock: base.clock.clone(),

@@ -20,6 +20,23 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 pub type Item = HashMap<String, AttributeValue>;
 
+/// The sparse index every table with a TTL has: `ttl_day` (the UTC day of `ttl`) and
+/// `ttl`. DynamoDB's TTL deletes days late; `purge-expired` reads through this index
+/// what it left, so its cost grows with what expired, not with the table.
+pub const EXPIRED_INDEX: &str = "expired_by_day";
+
+/// The attributes of an item that expires at `ttl` (epoch seconds): the TTL itself and
+/// its day, which puts the item in [`EXPIRED_INDEX`].
+pub fn expiry(ttl: i64) -> [(String, AttributeValue); 2] {
+    [
+        ("ttl".to_owned(), n(ttl)),
+        (
+            "ttl_day".to_owned(),
+            s(crate::domain::clock::utc_day(ttl)),
+        ),
+    ]
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A condition of a write did not hold (the thing already exists, or changed).

@@ -115,6 +115,16 @@ pub struct Policy {
     pub rights_request_requeue_after: Duration,
     /// R30, R32: an open rights request this close to its due date is reported.
     pub rights_request_warn_before: Duration,
+    /// R32: how long DynamoDB's point-in-time recovery keeps deleted items restorable
+    /// (the tables' `RecoveryPeriodInDays`). An erasure must be done this long before
+    /// `erasure_deadline`, so that its data is gone from the backups too by then.
+    pub backup_recovery_period: Duration,
+    /// R33: an item DynamoDB's TTL has left this long past its expiry is deleted by
+    /// `purge-expired` (TTL usually acts within two days, at no cost; the purge pays a
+    /// write per item, so it takes only what TTL is late with).
+    pub ttl_grace: Duration,
+    /// R33: how many days back of expiries each purge reads.
+    pub purge_lookback: Duration,
     /// R30: a rights request is due this long after receipt.
     pub rights_request_due: Duration,
 }
@@ -160,6 +170,9 @@ impl Default for Policy {
             support_retention: 365 * DAY,
             erasure_deadline: 30 * DAY,
             rights_request_due: 30 * DAY,
+            backup_recovery_period: 7 * DAY,
+            ttl_grace: DAY,
+            purge_lookback: 7 * DAY,
             rights_request_requeue_after: 15 * MINUTE,
             rights_request_warn_before: 3 * DAY,
         }
@@ -211,5 +224,7 @@ mod tests {
         assert_eq!(whole_days(p.accounting_retention), 3650);
         assert_eq!(whole_days(p.support_retention), 365);
         assert_eq!(whole_days(p.erasure_deadline), 30);
+        // R32: what an erasure deletes leaves the backups before the deadline.
+        assert!(p.backup_recovery_period < p.erasure_deadline);
     }
 }

@@ -21,9 +21,11 @@ pub async fn run_round<S: ScheduledStep>(state: &S) -> Result<serde_json::Value,
         cold_start = super::telemetry::cold_start()
     );
     async {
+        let started = std::time::Instant::now();
         let result = state.run().await;
+        let millis = started.elapsed().as_millis() as u64;
         match &result {
-            Ok(done) => tracing::info!(event = "round_done", done = %done, "round done"),
+            Ok(done) => tracing::info!(event = "round_done", done = %done, millis, "round done"),
             Err(reason) => tracing::error!(reason, "round failed; the schedule retries it"),
         }
         result

@@ -187,6 +187,17 @@ impl Wiring<'_> {
         self.env.required(var)
     }
 
+    /// A table by the variable that names it, for the walks over every data class.
+    pub fn table(
+        &self,
+        var: &'static str,
+    ) -> Result<crate::adapters::dynamo::table::Table, ConfigError> {
+        Ok(crate::adapters::dynamo::table::Table::new(
+            self.dynamodb(),
+            self.env.required(var)?,
+        ))
+    }
+
     /// The API's public base URL (`PUBLIC_API_URL`), for links in mail.
     pub fn public_url(&self) -> Result<String, ConfigError> {
         Ok(self

@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::Client;
 
-use super::{Item, StoreError, n, s};
+use super::{Item, StoreError, s};
 
 #[derive(Clone, Debug)]
 pub struct AuditStore {
@@ -38,7 +38,7 @@ impl AuditStore {
 
     pub async fn record(&self, e: &AuditEvent<'_>) -> Result<(), StoreError> {
         let id = format!("audit_{}", uuid::Uuid::new_v4().simple());
-        let item = Item::from([
+        let mut item = Item::from([
             ("pk".to_owned(), s(format!("audit#{id}"))),
             ("id".to_owned(), s(&id)),
             ("actor".to_owned(), s(e.actor)),
@@ -46,8 +46,8 @@ impl AuditStore {
             ("account_id".to_owned(), s(e.account_id)),
             ("reason".to_owned(), s(e.reason)),
             ("at".to_owned(), s(e.at)),
-            ("ttl".to_owned(), n(e.expires_epoch)),
         ]);
+        item.extend(super::expiry(e.expires_epoch));
         super::put(&self.client, &self.table, item, false).await
     }
 }

@@ -100,11 +100,11 @@ impl BillingStore {
         at: &str,
         expires_epoch: i64,
     ) -> Result<TransactWriteItem, StoreError> {
-        let item = Item::from([
+        let mut item = Item::from([
             ("pk".to_owned(), s(format!("event#{event_id}"))),
             ("applied_at".to_owned(), s(at)),
-            ("ttl".to_owned(), n(expires_epoch)),
         ]);
+        item.extend(super::expiry(expires_epoch));
         self.put_new(item)
     }
 

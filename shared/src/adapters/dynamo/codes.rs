@@ -42,7 +42,7 @@ impl CodeStore {
         item.insert("code_hash".into(), s(&code.code_hash));
         item.insert("attempts".into(), n(code.attempts));
         item.insert("expires_at".into(), n(code.expires_at));
-        item.insert("ttl".into(), n(code.expires_at));
+        item.extend(super::expiry(code.expires_at));
         if let Some(p) = &code.payload {
             item.insert("payload".into(), s(p));
         }

@@ -15,7 +15,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use super::{Item, StoreError, built, get_s, n, opt_s, s};
+use super::{Item, StoreError, built, get_s, opt_s, s};
 use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep};
 
 pub const OPEN_REQUESTS_INDEX: &str = "open_requests";
@@ -155,7 +155,7 @@ impl PrivacyStore {
         item.insert("at".into(), s(u.at));
         item.insert("restricted".into(), AttributeValue::Bool(u.restricted));
         item.insert("analytics".into(), AttributeValue::Bool(u.analytics));
-        item.insert("ttl".into(), n(expires_epoch));
+        item.extend(super::expiry(expires_epoch));
         for (name, value) in [("user_agent", u.user_agent), ("referrer", u.referrer)] {
             if let Some(v) = value {
                 item.insert(name.into(), s(v));
@@ -179,7 +179,7 @@ impl PrivacyStore {
         item.insert("subject".into(), s(subject));
         item.insert("message".into(), s(message));
         item.insert("at".into(), s(at));
-        item.insert("ttl".into(), n(expires_epoch));
+        item.extend(super::expiry(expires_epoch));
         super::put(&self.client, &self.table, item, false).await
     }
 
@@ -363,7 +363,7 @@ fn security_item(account_id: &str, event: &str, at: &str, expires_epoch: i64) ->
     let mut item = PrivacyStore::key(account_pk(account_id), timed("security", at));
     item.insert("event".into(), s(event));
     item.insert("at".into(), s(at));
-    item.insert("ttl".into(), n(expires_epoch));
+    item.extend(super::expiry(expires_epoch));
     item
 }
 

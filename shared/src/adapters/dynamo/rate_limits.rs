@@ -79,10 +79,13 @@ impl RateLimiter {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(pk))
-            .update_expression("ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)")
+            .update_expression(
+                "ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl), ttl_day = if_not_exists(ttl_day, :day)",
+            )
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":ttl", n(window_end))
+            .expression_attribute_values(":day", s(crate::domain::clock::utc_day(window_end)))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await

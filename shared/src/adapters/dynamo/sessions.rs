@@ -55,7 +55,7 @@ impl SessionStore {
         item.insert("expires_at".into(), n(session.expires_at));
         item.insert("epoch".into(), n(session.epoch));
         // DynamoDB TTL removes it eventually; reads decide expiry themselves.
-        item.insert("ttl".into(), n(session.expires_at));
+        item.extend(super::expiry(session.expires_at));
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(item))

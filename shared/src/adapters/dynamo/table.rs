@@ -119,6 +119,54 @@ impl Table {
     }
 }
 
+impl Table {
+    /// The keys of one page of items of `day` (see [`super::EXPIRED_INDEX`]) whose TTL
+    /// is at or before `by`, and where the next page starts.
+    pub async fn expired_page(
+        &self,
+        day: &str,
+        by: i64,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .index_name(super::EXPIRED_INDEX)
+            .key_condition_expression("ttl_day = :d AND #ttl <= :by")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":d", s(day))
+            .expression_attribute_values(":by", super::n(by))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// Deletes the item with this key (its `pk`, and `sk` where the table has one) if
+    /// it is still expired by `by`; `Ok(false)` if it is gone already (TTL, another
+    /// run) or was renewed.
+    pub async fn delete_expired(&self, keys: &Item, by: i64) -> Result<bool, StoreError> {
+        let key: Item = keys
+            .iter()
+            .filter(|(k, _)| *k == "pk" || *k == "sk")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        super::applied(
+            self.client
+                .delete_item()
+                .table_name(&self.name)
+                .set_key(Some(key))
+                .condition_expression("#ttl <= :by")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_values(":by", super::n(by))
+                .send()
+                .await,
+        )
+    }
+}
+
 /// An item as plain JSON (numbers as numbers where they are whole), for the export.
 pub fn item_json(item: &Item) -> Value {
     let mut out = Map::new();

@@ -477,7 +477,7 @@ impl VideoStore {
     }
 
     pub async fn put_upload(&self, upload: &Upload) -> Result<(), StoreError> {
-        let item = Item::from([
+        let mut item = Item::from([
             ("pk".to_owned(), s(upload_pk(&upload.id))),
             ("kind".to_owned(), s("upload")),
             ("id".to_owned(), s(&upload.id)),
@@ -487,8 +487,8 @@ impl VideoStore {
             ("size".to_owned(), n(upload.size)),
             ("created_at".to_owned(), s(&upload.created_at)),
             ("expires_epoch".to_owned(), n(upload.expires_epoch)),
-            ("ttl".to_owned(), n(upload.retained_until)),
         ]);
+        item.extend(super::expiry(upload.retained_until));
         super::put(&self.client, &self.table, item, true).await
     }
 
