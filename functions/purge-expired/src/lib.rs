@@ -128,7 +128,9 @@ impl PurgeState {
                     self.blobs
                         .delete(&self.inputs_bucket, id)
                         .await
-                        .map_err(|e| shared::adapters::dynamo::StoreError::Backend(e.to_string()))?;
+                        .map_err(|e| {
+                            shared::adapters::dynamo::StoreError::Backend(e.to_string())
+                        })?;
                 }
                 Ok(())
             },

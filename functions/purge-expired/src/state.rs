@@ -47,12 +47,30 @@ impl PurgeState {
             ttl_tables: {
                 use crate::ttl::*;
                 vec![
-                    TtlTable { table: w.table("SESSIONS_TABLE")?, class_of: sessions_class },
-                    TtlTable { table: w.table("PRIVACY_TABLE")?, class_of: privacy_class },
-                    TtlTable { table: w.table("VIDEOS_TABLE")?, class_of: videos_class },
-                    TtlTable { table: w.table("RATE_LIMITS_TABLE")?, class_of: rate_limits_class },
-                    TtlTable { table: w.table("AUDIT_TABLE")?, class_of: audit_class },
-                    TtlTable { table: w.table("BILLING_TABLE")?, class_of: billing_class },
+                    TtlTable {
+                        table: w.table("SESSIONS_TABLE")?,
+                        class_of: sessions_class,
+                    },
+                    TtlTable {
+                        table: w.table("PRIVACY_TABLE")?,
+                        class_of: privacy_class,
+                    },
+                    TtlTable {
+                        table: w.table("VIDEOS_TABLE")?,
+                        class_of: videos_class,
+                    },
+                    TtlTable {
+                        table: w.table("RATE_LIMITS_TABLE")?,
+                        class_of: rate_limits_class,
+                    },
+                    TtlTable {
+                        table: w.table("AUDIT_TABLE")?,
+                        class_of: audit_class,
+                    },
+                    TtlTable {
+                        table: w.table("BILLING_TABLE")?,
+                        class_of: billing_class,
+                    },
                 ]
             },
             privacy_queue: w.privacy_queue()?,

@@ -30,10 +30,7 @@ pub const EXPIRED_INDEX: &str = "expired_by_day";
 pub fn expiry(ttl: i64) -> [(String, AttributeValue); 2] {
     [
         ("ttl".to_owned(), n(ttl)),
-        (
-            "ttl_day".to_owned(),
-            s(crate::domain::clock::utc_day(ttl)),
-        ),
+        ("ttl_day".to_owned(), s(crate::domain::clock::utc_day(ttl))),
     ]
 }
 

@@ -49,6 +49,7 @@ pub const MAP: &[DataClass] = &[
             table: "SessionsTable",
         },
         proofs: &[
+            "r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after",
             "r02_an_expired_code_is_refused",
             "r02_a_code_is_valid_for_ten_minutes",
         ],
@@ -60,7 +61,10 @@ pub const MAP: &[DataClass] = &[
         mechanism: Mechanism::TtlAndReadCheck {
             table: "SessionsTable",
         },
-        proofs: &["r05_a_session_expires_after_30_days"],
+        proofs: &[
+            "r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after",
+            "r05_a_session_expires_after_30_days",
+        ],
     },
     DataClass {
         name: "rate-limit counters",
@@ -69,7 +73,10 @@ pub const MAP: &[DataClass] = &[
         mechanism: Mechanism::TtlAndReadCheck {
             table: "RateLimitsTable",
         },
-        proofs: &["r02_r39_five_codes_an_hour_per_address"],
+        proofs: &[
+            "r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after",
+            "r02_r39_five_codes_an_hour_per_address",
+        ],
     },
     DataClass {
         name: "upload records",
@@ -78,7 +85,10 @@ pub const MAP: &[DataClass] = &[
         mechanism: Mechanism::TtlAndReadCheck {
             table: "VideosTable",
         },
-        proofs: &["r14_uploads_are_typed_sized_presigned_and_checked"],
+        proofs: &[
+            "r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after",
+            "r14_uploads_are_typed_sized_presigned_and_checked",
+        ],
     },
     DataClass {
         name: "input images",
@@ -124,6 +134,7 @@ pub const MAP: &[DataClass] = &[
             table: "AuditTable",
         },
         proofs: &[
+            "r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after",
             "r20_r05_three_refused_prompts_in_30_days_suspend_the_account_and_end_its_sessions",
         ],
     },
@@ -141,7 +152,10 @@ pub const MAP: &[DataClass] = &[
         mechanism: Mechanism::TtlAndReadCheck {
             table: "PrivacyTable",
         },
-        proofs: &["r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not"],
+        proofs: &[
+            "r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after",
+            "r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not",
+        ],
     },
     DataClass {
         name: "security events (per account)",
@@ -151,6 +165,7 @@ pub const MAP: &[DataClass] = &[
             table: "PrivacyTable",
         },
         proofs: &[
+            "r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after",
             "r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not",
             "r30_rights_requests_need_a_fresh_email_code",
         ],
@@ -162,7 +177,10 @@ pub const MAP: &[DataClass] = &[
         mechanism: Mechanism::TtlAndReadCheck {
             table: "PrivacyTable",
         },
-        proofs: &["r31_support_messages_are_forwarded_and_kept_a_year"],
+        proofs: &[
+            "r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after",
+            "r31_support_messages_are_forwarded_and_kept_a_year",
+        ],
     },
     DataClass {
         name: "export documents",

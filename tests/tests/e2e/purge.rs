@@ -107,3 +107,328 @@ async fn the_sample_hourly_event_starts_a_purge() {
     assert_eq!(done["videos_expired"], 0);
     assert_eq!(done["rights_requests_requeued"], 0);
 }
+
+type Item = std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+
+/// Which items of a table belong to a data class.
+type Which = Box<dyn Fn(&Item) -> bool>;
+
+fn s_of(item: &Item, name: &str) -> String {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// How many items of a table match `class` (a test's view; never a request path).
+async fn count(t: &TestStack, table: &str, class: impl Fn(&Item) -> bool) -> usize {
+    t.scan(table).await.iter().filter(|i| class(i)).count()
+}
+
+/// R02, R05, R14, R15, R20, R22, R31, R33, R39: every class kept by a TTL is there just
+/// before its period ends, and gone after it once the purge has run, though the local
+/// endpoint (like a late DynamoDB) never runs the TTL — the clock is moved across each
+/// period in turn.
+#[tokio::test(flavor = "multi_thread")]
+async fn r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("periods");
+    let (token, _) = t.sign_in_email(&email).await;
+    assert_eq!(t.start_email(&email).await.status, 202); // a code left unused
+    let upload = t.upload(&token, "image/png", png_bytes()).await; // never used
+    assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200); // usage data
+    let r = t
+        .post(
+            "/v1/support",
+            json!({ "subject": "Hi", "message": "a question" }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    // An audit record, of another account (a suspension ends its sessions).
+    let (_, other) = t.sign_in_email(&unique_email("suspended")).await;
+    t.stack
+        .functions
+        .videos
+        .enforcement
+        .suspend(&other, "ops", "test")
+        .await
+        .unwrap();
+    let p = t.stack.base.policy.clone();
+    let pk_starts = |prefix: &'static str| move |i: &Item| s_of(i, "pk").starts_with(prefix);
+    let sk_starts = |prefix: &'static str| move |i: &Item| s_of(i, "sk").starts_with(prefix);
+    // (class, period, table, which items)
+    let classes: Vec<(&str, Duration, &str, Which)> = vec![
+        (
+            "sign-in code",
+            p.code_ttl,
+            "SessionsTable",
+            Box::new(pk_starts("code#")),
+        ),
+        (
+            "rate-limit counters",
+            p.codes_per_ip.window,
+            "RateLimitsTable",
+            Box::new(|_: &Item| true),
+        ),
+        (
+            "upload record",
+            p.input_retention,
+            "VideosTable",
+            Box::new(pk_starts("upload#")),
+        ),
+        (
+            "usage data",
+            p.usage_retention,
+            "PrivacyTable",
+            Box::new(sk_starts("usage#")),
+        ),
+        (
+            "session",
+            p.session_ttl,
+            "SessionsTable",
+            Box::new(pk_starts("session#")),
+        ),
+        (
+            "security events",
+            p.security_event_retention,
+            "PrivacyTable",
+            Box::new(sk_starts("security#")),
+        ),
+        (
+            "audit log",
+            p.security_event_retention,
+            "AuditTable",
+            Box::new(|_: &Item| true),
+        ),
+        (
+            "support messages",
+            p.support_retention,
+            "PrivacyTable",
+            Box::new(sk_starts("support#")),
+        ),
+    ];
+    let started = t.clock.epoch_secs();
+    let grace = p.ttl_grace.as_secs() as i64;
+    // Each class is checked just before its first item expires (present) and once the
+    // last is past the TTL's grace (gone), in the order of those times.
+    let mut checks = Vec::new();
+    for (i, (name, period, table, which)) in classes.iter().enumerate() {
+        let items: Vec<Item> = t
+            .scan(table)
+            .await
+            .into_iter()
+            .filter(|i| which(i))
+            .collect();
+        assert!(!items.is_empty(), "{name}: nothing to test");
+        let ttls: Vec<i64> = items
+            .iter()
+            .map(|i| i["ttl"].as_n().unwrap().parse().unwrap())
+            .collect();
+        let (first, last) = (*ttls.iter().min().unwrap(), *ttls.iter().max().unwrap());
+        assert!(
+            last <= started + period.as_secs() as i64 + 60,
+            "{name}: kept longer than its period"
+        );
+        checks.push((first - 60, i, Some(items.len())));
+        checks.push((last + grace + 120, i, None));
+    }
+    checks.sort();
+    for (at, i, present) in checks {
+        let (name, _, table, which) = &classes[i];
+        advance_to(&t, at);
+        let round = purge(&t).await;
+        let left = count(&t, table, which).await;
+        match present {
+            Some(n) => assert_eq!(left, n, "{name}: gone too early: {round}"),
+            None => assert_eq!(left, 0, "{name}: still there: {round}"),
+        }
+    }
+    assert!(
+        !t.object_exists("InputsBucket", &upload).await,
+        "the unused upload's file"
+    );
+}
+
+/// Moves the test's clock forward to `epoch` (never back).
+fn advance_to(t: &TestStack, epoch: i64) {
+    let now = t.clock.epoch_secs();
+    if epoch > now {
+        t.clock.advance(Duration::from_secs((epoch - now) as u64));
+    }
+}
+
+/// A real ready video's item and a real session's, to copy.
+async fn models(t: &TestStack) -> (Item, Item) {
+    let (token, _) = t.sign_in_email(&unique_email("model")).await;
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a paper boat", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    t.pump_until(&token, &id, "ready", 30).await;
+    // Whatever the first purge has to finish with these (the job's input and provider
+    // copy) is done first, so the copies are plain ready videos.
+    shared::edge::schedule::run_round(&t.stack.functions.purge)
+        .await
+        .unwrap();
+    let items = t.scan("VideosTable").await;
+    let job = items
+        .iter()
+        .find(|i| s_of(i, "pk") == format!("job#{id}"))
+        .unwrap()
+        .clone();
+    assert!(!job.contains_key("cleanup_day"), "{job:?}");
+    let session = t
+        .scan("SessionsTable")
+        .await
+        .into_iter()
+        .find(|i| s_of(i, "pk").starts_with("session#"))
+        .unwrap();
+    (job, session)
+}
+
+/// Writes `n` copies of a ready video expiring at `expires`, and `n` copies of a
+/// session expiring at `ttl`, 25 to a request.
+async fn copies(t: &TestStack, models: &(Item, Item), n: usize, expires: i64, ttl: i64) {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    let num = |v: i64| AttributeValue::N(v.to_string());
+    let text = |v: String| AttributeValue::S(v);
+    let mut jobs = Vec::new();
+    let mut sessions = Vec::new();
+    for _ in 0..n {
+        let id = format!("vid_{}", uuid::Uuid::new_v4().simple());
+        let mut job = models.0.clone();
+        job.insert("pk".into(), text(format!("job#{id}")));
+        job.insert("id".into(), text(id));
+        job.insert("expires_epoch".into(), num(expires));
+        job.insert(
+            "expiry_day".into(),
+            text(shared::domain::clock::utc_day(expires)),
+        );
+        jobs.push(job);
+        let mut session = models.1.clone();
+        session.insert(
+            "pk".into(),
+            text(format!("session#{}", uuid::Uuid::new_v4().simple())),
+        );
+        session.extend(shared::adapters::dynamo::expiry(ttl));
+        session.insert("expires_at".into(), num(ttl));
+        sessions.push(session);
+    }
+    for (table, items) in [("VideosTable", jobs), ("SessionsTable", sessions)] {
+        for chunk in items.chunks(25) {
+            let writes = chunk
+                .iter()
+                .map(|i| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(i.clone()))
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                })
+                .collect();
+            let out = t
+                .stack
+                .aws
+                .dynamodb
+                .batch_write_item()
+                .request_items(t.table(table), writes)
+                .send()
+                .await
+                .unwrap();
+            assert!(out.unprocessed_items().is_none_or(|u| u.is_empty()));
+        }
+    }
+}
+
+/// One purge: its answer, the DynamoDB requests it made and how long it took.
+async fn measured_purge(t: &TestStack) -> (Value, u64, Duration) {
+    let counter = &t.stack.base.aws.requests.dynamodb;
+    let before = counter.get();
+    let started = std::time::Instant::now();
+    let done = shared::edge::schedule::run_round(&t.stack.functions.purge)
+        .await
+        .unwrap();
+    (done, counter.get() - before, started.elapsed())
+}
+
+/// R33: the purge's cost grows with what expired, not with what is stored: 10 expired
+/// videos and 10 expired sessions among 100 live ones of each, then among 10,000, take
+/// the same number of DynamoDB requests.
+#[tokio::test(flavor = "multi_thread")]
+async fn r33_the_purges_requests_are_the_same_among_100_or_10000_live_items() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let m = models(&t).await;
+    let now = t.clock.epoch_secs();
+    let grace = t.stack.base.policy.ttl_grace.as_secs() as i64;
+    // Expired this morning; live ones expire later today and in ten days.
+    let (expired_video, expired_session) = (now - 60, now - grace - 3600);
+    copies(&t, &m, 10, expired_video, expired_session).await;
+    copies(&t, &m, 50, now + 3600, now + 10 * 86400).await;
+    copies(&t, &m, 50, now + 3 * 86400, now + 20 * 86400).await;
+    let (small, small_requests, small_time) = measured_purge(&t).await;
+    assert_eq!(small["videos_expired"], 10, "{small}");
+    assert_eq!(small["ttl_late_deleted"]["sessions"], 10, "{small}");
+
+    copies(&t, &m, 10, expired_video, expired_session).await;
+    copies(&t, &m, 4950, now + 3600, now + 10 * 86400).await;
+    copies(&t, &m, 4950, now + 3 * 86400, now + 20 * 86400).await;
+    let (large, large_requests, large_time) = measured_purge(&t).await;
+    assert_eq!(large["videos_expired"], 10, "{large}");
+    assert_eq!(large["ttl_late_deleted"]["sessions"], 10, "{large}");
+    eprintln!(
+        "purge among 100 live: {small_requests} DynamoDB requests, {small_time:?}; \
+         among 10,000 live: {large_requests} requests, {large_time:?}"
+    );
+    assert_eq!(small_requests, large_requests);
+}
+
+/// R33: two purges at once end in the state one leaves: each expired video tombstoned
+/// once, each late item deleted, every live one kept, and nothing left for a third.
+#[tokio::test(flavor = "multi_thread")]
+async fn r33_two_purges_at_once_end_as_one() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let m = models(&t).await;
+    let now = t.clock.epoch_secs();
+    let grace = t.stack.base.policy.ttl_grace.as_secs() as i64;
+    copies(&t, &m, 10, now - 60, now - grace - 3600).await;
+    copies(&t, &m, 10, now + 3600, now + 86400).await;
+    let purge = &t.stack.functions.purge;
+    let (a, b) = tokio::join!(
+        shared::edge::schedule::run_round(purge),
+        shared::edge::schedule::run_round(purge)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let tombstoned = a["videos_expired"].as_u64().unwrap() + b["videos_expired"].as_u64().unwrap();
+    assert_eq!(tombstoned, 10, "{a} {b}");
+    let deleted = a["ttl_late_deleted"]["sessions"].as_u64().unwrap_or(0)
+        + b["ttl_late_deleted"]["sessions"].as_u64().unwrap_or(0);
+    assert_eq!(deleted, 10, "{a} {b}");
+    let jobs = t.scan("VideosTable").await;
+    let expired: Vec<&Item> = jobs
+        .iter()
+        .filter(|j| s_of(j, "status") == "expired")
+        .collect();
+    assert_eq!(expired.len(), 10);
+    assert!(expired.iter().all(|j| !j.contains_key("prompt")));
+    assert_eq!(
+        jobs.iter().filter(|j| s_of(j, "status") == "ready").count(),
+        11
+    );
+    assert_eq!(
+        count(&t, "SessionsTable", |i| s_of(i, "pk")
+            .starts_with("session#"))
+        .await,
+        11
+    );
+    let third = shared::edge::schedule::run_round(purge).await.unwrap();
+    assert_eq!(third["videos_expired"], 0);
+    assert_eq!(third["ttl_late_deleted"], json!({}));
+}
