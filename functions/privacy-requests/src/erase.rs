@@ -15,6 +15,7 @@ use shared::adapters::dynamo::privacy::RightsRequest;
 use shared::adapters::dynamo::{Item, get_s, opt_s, transact};
 use shared::domain::inventory::{ClassId, INVENTORY, OnErasure};
 use shared::domain::privacy::pseudonym;
+use shared::adapters::sqs::PrivacyMessage;
 use shared::edge::sqs::StepError;
 
 use crate::gather;
@@ -27,19 +28,7 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
         // The last transaction removes the account and this record together.
         return Ok(());
     };
-    let mut counts = Vec::new();
-    for record in INVENTORY {
-        let n = erase_class(
-            state,
-            record.id,
-            record.on_erasure,
-            request,
-            &account.email,
-            &pseudonym,
-        )
-        .await?;
-        counts.push((record.id, n));
-    }
+    let counts = erase_all(state, request, Some(&account.email), &pseudonym).await?;
     let at = state.now();
     let mut last = state.accounts.erase_writes(&account)?;
     last.extend(
@@ -49,7 +38,65 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
     );
     transact(&state.dynamodb, last).await?;
     tracing::info!(event = "erasure_completed", counts = ?counts, "account erased");
+    // The second pass, once the indexes have caught up with every write made as the
+    // erasure began. If it cannot be queued, the erasure is still complete.
+    let again = PrivacyMessage {
+        request_id: request.id.clone(),
+        account_id: account_id.to_owned(),
+        recheck: true,
+    };
+    if let Err(e) = state.queue.send_later(&again, RECHECK_AFTER).await {
+        tracing::warn!(error = %e, "the erasure's second pass could not be queued");
+    }
     Ok(())
+}
+
+/// How long after an erasure its second pass runs (SQS's longest delay).
+pub const RECHECK_AFTER: std::time::Duration = shared::adapters::sqs::MAX_DELAY;
+
+/// R28: the second pass over an erased account: every class again, as the first pass
+/// did it; whatever it finds is reported, since it was written as the erasure began.
+pub async fn recheck(state: &Services, msg: &PrivacyMessage) -> Result<(), StepError> {
+    if state.accounts.get(&msg.account_id).await?.is_some() {
+        // Not erased (yet): the first pass's own message will finish it.
+        return Ok(());
+    }
+    let pseudonym = pseudonym(&state.keyed_hash("pseudonym", &msg.account_id));
+    let request = RightsRequest {
+        id: msg.request_id.clone(),
+        account_id: msg.account_id.clone(),
+        kind: shared::domain::privacy::RequestKind::Erasure,
+        status: shared::domain::privacy::RequestStatus::Completed,
+        requested_at: String::new(),
+        due_by: String::new(),
+        trail: Vec::new(),
+        export_key: None,
+        completed_at: None,
+    };
+    let counts = erase_all(state, &request, None, &pseudonym).await?;
+    if counts.is_empty() {
+        tracing::info!(event = "erasure_rechecked", "nothing left of the erased account");
+    } else {
+        tracing::warn!(event = "erasure_stragglers", counts = ?counts, "the second pass found data written as the erasure began, and erased it");
+    }
+    Ok(())
+}
+
+/// Every class of the inventory, as the erasure treats it; how many items each had.
+async fn erase_all(
+    state: &Services,
+    request: &RightsRequest,
+    email: Option<&str>,
+    pseudonym: &str,
+) -> Result<Vec<(ClassId, usize)>, StepError> {
+    let mut counts = Vec::new();
+    for record in INVENTORY {
+        let n = erase_class(state, record.id, record.on_erasure, request, email, pseudonym).await?;
+        if n > 0 {
+            counts.push((record.id, n));
+        }
+    }
+    Ok(counts)
 }
 
 /// What the erasure does with one class; returns how many items it touched.
@@ -58,7 +105,7 @@ async fn erase_class(
     class: ClassId,
     rule: OnErasure,
     request: &RightsRequest,
-    email: &str,
+    email: Option<&str>,
     pseudonym: &str,
 ) -> Result<usize, StepError> {
     let account_id = request.account_id.as_str();
@@ -66,14 +113,14 @@ async fn erase_class(
         // The last transaction (see `run`).
         ClassId::Profile | ClassId::Identities => return Ok(0),
         ClassId::Codes => {
-            for key in [
-                format!("email_change:{account_id}"),
-                format!("rights:{account_id}"),
-                state.keyed_hash("email", email),
-            ] {
+            // The sign-in code is keyed by the address (known on the first pass only);
+            // deleting what is not there succeeds, so this counts nothing.
+            let mut keys = vec![format!("email_change:{account_id}"), format!("rights:{account_id}")];
+            keys.extend(email.map(|e| state.keyed_hash("email", e)));
+            for key in keys {
                 state.codes.delete(&key).await?;
             }
-            return Ok(3);
+            return Ok(0);
         }
         // Files go with the records that name them (videos, uploads, exports).
         ClassId::InputFiles | ClassId::OutputFiles | ClassId::ExportFiles => return Ok(0),

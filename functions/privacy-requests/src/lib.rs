@@ -31,6 +31,9 @@ impl QueueStep for PrivacyState {
 
 /// Carries out one request, unless it has ended already.
 pub async fn carry_out(state: &PrivacyState, msg: &PrivacyMessage) -> Result<(), StepError> {
+    if msg.recheck {
+        return erase::recheck(state, msg).await;
+    }
     // An erasure that completed has moved its record away: nothing is left to do.
     let Some(request) = state
         .privacy

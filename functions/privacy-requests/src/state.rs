@@ -37,6 +37,8 @@ pub struct Services {
     pub outputs_bucket: String,
     pub exports_bucket: String,
     pub mailer: Mailer,
+    /// For the erasure's second pass, queued to itself.
+    pub queue: shared::adapters::sqs::PrivacyQueue,
     pub public_url: String,
     /// To delete the provider's copies of the person's videos (R16, R28).
     pub provider: Arc<dyn VideoProvider>,
@@ -70,6 +72,7 @@ impl PrivacyState {
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
             exports_bucket: w.bucket("EXPORTS_BUCKET")?,
             mailer: w.mailer()?,
+            queue: w.privacy_queue()?,
             public_url: w.public_url()?,
             provider: w.video_provider()?,
             hash_secret: w.hash_secret()?,

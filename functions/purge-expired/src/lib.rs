@@ -21,6 +21,7 @@ mod ttl;
 
 use serde_json::json;
 use shared::domain::clock::{rfc3339, utc_day};
+use shared::domain::privacy::RequestKind;
 use shared::domain::video::output_key;
 use shared::edge::schedule::ScheduledStep;
 
@@ -79,6 +80,7 @@ impl PurgeState {
                 let msg = shared::adapters::sqs::PrivacyMessage {
                     request_id: r.id.clone(),
                     account_id: r.account_id.clone(),
+                    recheck: false,
                 };
                 self.privacy_queue
                     .send(&msg)
@@ -86,7 +88,17 @@ impl PurgeState {
                     .map_err(|e| e.to_string())?;
                 requeued += 1;
             }
-            let due = shared::domain::clock::epoch_of(&r.due_by).unwrap_or(0);
+            let due = match r.kind {
+                // R32: what an erasure deletes stays in the tables' point-in-time
+                // backups for their recovery period, so it must be done that much
+                // before the promise's deadline.
+                RequestKind::Erasure => {
+                    shared::domain::clock::epoch_of(&r.requested_at).unwrap_or(0)
+                        + (self.policy.erasure_deadline - self.policy.backup_recovery_period)
+                            .as_secs() as i64
+                }
+                RequestKind::Export => shared::domain::clock::epoch_of(&r.due_by).unwrap_or(0),
+            };
             if due - now <= warn_before {
                 near_due += 1;
                 tracing::warn!(

@@ -61,6 +61,11 @@ impl Queue {
 pub struct PrivacyMessage {
     pub request_id: String,
     pub account_id: String,
+    /// A second pass over an erased account, some minutes after it completed: what an
+    /// eventually consistent index did not show the first pass (an item written just
+    /// as the erasure began) is found and erased then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub recheck: bool,
 }
 
 /// The queue of rights requests, read by `privacy-requests`.
@@ -79,11 +84,17 @@ impl PrivacyQueue {
     }
 
     pub async fn send(&self, msg: &PrivacyMessage) -> Result<(), QueueError> {
+        self.send_later(msg, Duration::ZERO).await
+    }
+
+    /// Sends `msg` to be delivered after `delay` (at most SQS's 15 minutes).
+    pub async fn send_later(&self, msg: &PrivacyMessage, delay: Duration) -> Result<(), QueueError> {
         let body = serde_json::to_string(msg).map_err(|e| QueueError(e.to_string()))?;
         self.client
             .send_message()
             .queue_url(&self.url)
             .message_body(body)
+            .delay_seconds(delay.min(MAX_DELAY).as_secs() as i32)
             .send()
             .await
             .map_err(|e| QueueError(e.code().unwrap_or("dispatch_failure").to_owned()))?;

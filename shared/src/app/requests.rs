@@ -74,6 +74,7 @@ impl Requests {
         let msg = PrivacyMessage {
             request_id: r.id.clone(),
             account_id: r.account_id.clone(),
+            recheck: false,
         };
         if let Err(e) = self.queue.send(&msg).await {
             tracing::warn!(error = %e, request_id = %r.id, "request recorded but not queued; the purge will queue it");

@@ -654,3 +654,30 @@ fn r26_r28_the_inventory_covers_every_table_and_bucket_of_the_template() {
         );
     }
 }
+
+/// R32: DynamoDB's point-in-time recovery keeps deleted items restorable for its
+/// recovery period; every table's is the policy's, short enough that what an erasure
+/// deletes by its own deadline has left the backups within the promised 30 days.
+#[test]
+fn r32_point_in_time_recovery_keeps_deleted_data_no_longer_than_the_promise_allows() {
+    use shared::domain::policy::{Policy, whole_days};
+    let t = template_yaml();
+    let p = Policy::default();
+    let mut tables = 0;
+    for (id, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"] != "AWS::DynamoDB::Table" {
+            continue;
+        }
+        tables += 1;
+        let pitr = &r["Properties"]["PointInTimeRecoverySpecification"];
+        assert_eq!(pitr["PointInTimeRecoveryEnabled"].as_bool(), Some(true), "{id:?}");
+        assert_eq!(
+            pitr["RecoveryPeriodInDays"].as_u64(),
+            Some(whole_days(p.backup_recovery_period)),
+            "{id:?}"
+        );
+    }
+    assert!(tables >= 8);
+    // An erasure is reported if not done by its deadline less the recovery period.
+    assert!(p.erasure_deadline > p.backup_recovery_period + p.rights_request_warn_before);
+}

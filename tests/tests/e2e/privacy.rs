@@ -313,6 +313,7 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
     let msg = PrivacyMessage {
         request_id: export_id.clone(),
         account_id: account.clone(),
+        recheck: false,
     };
     for _ in 0..3 {
         privacy_requests::carry_out(&t.stack.functions.privacy, &msg)
@@ -338,6 +339,7 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
     let msg = PrivacyMessage {
         request_id: r.body["id"].as_str().unwrap().to_owned(),
         account_id: account.clone(),
+        recheck: false,
     };
     let faulty = t.faulty_base(0.3).await;
     let flaky =
@@ -849,4 +851,56 @@ async fn r30_r32_the_purge_requeues_a_lost_request_and_reports_one_near_its_due_
         purge.body["rights_requests_near_due"], 0,
         "done: no longer open"
     );
+}
+
+/// R28, R32: an erasure queues its own second pass (15 minutes later); what an index
+/// did not yet show the first pass — usage data of a request in flight as the erasure
+/// began, a ledger entry just written — is erased or pseudonymised then.
+#[tokio::test(flavor = "multi_thread")]
+async fn r28_r32_the_erasures_second_pass_finds_what_was_written_as_it_began() {
+    use aws_sdk_dynamodb::types::AttributeValue as V;
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("straggler");
+    let (token, account) = t.sign_in_email(&email).await;
+    let code = rights_code(&t, &token, &email).await;
+    let r = t
+        .delete_json("/v1/me", json!({ "code": code }), Some(&token))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let request_id = r.body["id"].as_str().unwrap().to_owned();
+    while t.pump("privacy-requests").await.received > 0 {}
+    assert!(t.stack.functions.account.accounts.get(&account).await.unwrap().is_none());
+    let (_, delayed) = t.queue_counts("PrivacyQueue").await;
+    assert_eq!(delayed, 1, "the second pass is queued, delayed");
+
+    // Written as the erasure began, missed by the first pass.
+    let ddb = &t.stack.aws.dynamodb;
+    ddb.put_item()
+        .table_name(t.table("PrivacyTable"))
+        .item("pk", V::S(format!("account#{account}")))
+        .item("sk", V::S("usage#2026-11-30T00:00:00Z#late".into()))
+        .item("ip", V::S("198.51.100.7".into()))
+        .send()
+        .await
+        .unwrap();
+    ddb.put_item()
+        .table_name(t.table("LedgerTable"))
+        .item("pk", V::S("entry#debit:vid_late".into()))
+        .item("account_id", V::S(account.clone()))
+        .item("created_at", V::S("2026-11-30T00:00:00Z".into()))
+        .item("amount", V::N("-1".into()))
+        .send()
+        .await
+        .unwrap();
+    let second = PrivacyMessage {
+        request_id,
+        account_id: account.clone(),
+        recheck: true,
+    };
+    privacy_requests::carry_out(&t.stack.functions.privacy, &second)
+        .await
+        .unwrap();
+    assert!(!t.table_text("PrivacyTable").await.contains("198.51.100.7"));
+    let ledger = t.table_text("LedgerTable").await;
+    assert!(!ledger.contains(&account) && ledger.contains("vid_late"));
 }
