@@ -13,9 +13,9 @@
 
 use shared::adapters::dynamo::privacy::RightsRequest;
 use shared::adapters::dynamo::{Item, get_s, opt_s, transact};
+use shared::adapters::sqs::PrivacyMessage;
 use shared::domain::inventory::{ClassId, INVENTORY, OnErasure};
 use shared::domain::privacy::pseudonym;
-use shared::adapters::sqs::PrivacyMessage;
 use shared::edge::sqs::StepError;
 
 use crate::gather;
@@ -75,7 +75,10 @@ pub async fn recheck(state: &Services, msg: &PrivacyMessage) -> Result<(), StepE
     };
     let counts = erase_all(state, &request, None, &pseudonym).await?;
     if counts.is_empty() {
-        tracing::info!(event = "erasure_rechecked", "nothing left of the erased account");
+        tracing::info!(
+            event = "erasure_rechecked",
+            "nothing left of the erased account"
+        );
     } else {
         tracing::warn!(event = "erasure_stragglers", counts = ?counts, "the second pass found data written as the erasure began, and erased it");
     }
@@ -91,7 +94,15 @@ async fn erase_all(
 ) -> Result<Vec<(ClassId, usize)>, StepError> {
     let mut counts = Vec::new();
     for record in INVENTORY {
-        let n = erase_class(state, record.id, record.on_erasure, request, email, pseudonym).await?;
+        let n = erase_class(
+            state,
+            record.id,
+            record.on_erasure,
+            request,
+            email,
+            pseudonym,
+        )
+        .await?;
         if n > 0 {
             counts.push((record.id, n));
         }
@@ -115,7 +126,10 @@ async fn erase_class(
         ClassId::Codes => {
             // The sign-in code is keyed by the address (known on the first pass only);
             // deleting what is not there succeeds, so this counts nothing.
-            let mut keys = vec![format!("email_change:{account_id}"), format!("rights:{account_id}")];
+            let mut keys = vec![
+                format!("email_change:{account_id}"),
+                format!("rights:{account_id}"),
+            ];
             keys.extend(email.map(|e| state.keyed_hash("email", e)));
             for key in keys {
                 state.codes.delete(&key).await?;

@@ -14,7 +14,14 @@
 //! the provider confirms, through the sparse `cleanup_by_day` index.
 //!
 //! Videos are looked for in the last [`DAYS`] days of expiry: one can only be older and
-//! still there if the purge did not run for that long.
+//! still there if the purge did not run for that long. A job whose account is gone is
+//! an orphan and is removed whole (R33).
+//!
+//! It also deletes what DynamoDB's TTL is late with in every table that has one (see
+//! `ttl`), hands rights requests that stalled back to `privacy-requests`, and reports
+//! those near their due date (R30, R32). Each run's answer, logged with its duration,
+//! counts what it did per data class; overdue items are logged as warnings with their
+//! class and age, never their content.
 
 mod state;
 mod ttl;
@@ -38,6 +45,30 @@ fn days(now: i64) -> impl Iterator<Item = String> {
 }
 
 impl PurgeState {
+    /// R33: a job whose account is gone (an erasure that an index hid it from) is
+    /// removed whole once its files are: nothing would ever show or delete it.
+    async fn remove_if_orphan(
+        &self,
+        job: &shared::adapters::dynamo::videos::Job,
+    ) -> Result<bool, String> {
+        if self
+            .accounts
+            .get(&job.account_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        self.videos
+            .table()
+            .delete(&format!("job#{}", job.id))
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::warn!(event = "orphan_job_removed", job_id = %job.id, "job without an account removed");
+        Ok(true)
+    }
+
     /// Deletes a job's input, if it had one; how many objects that was.
     async fn delete_input(
         &self,
@@ -168,7 +199,7 @@ impl ScheduledStep for PurgeState {
     async fn run(&self) -> Result<serde_json::Value, String> {
         let now = self.clock.epoch_secs();
         let at = rfc3339(self.clock.now());
-        let (mut expired, mut objects) = (0, 0);
+        let (mut expired, mut objects, mut orphans) = (0, 0, 0);
         for day in days(now) {
             let jobs = self
                 .videos
@@ -182,6 +213,10 @@ impl ScheduledStep for PurgeState {
                     .map_err(|e| e.to_string())?;
                 objects += 1;
                 objects += self.delete_input(&job).await?;
+                if self.remove_if_orphan(&job).await? {
+                    orphans += 1;
+                    continue;
+                }
                 match self.videos.expire(&job.id, &at).await {
                     Ok(()) => {
                         expired += 1;
@@ -211,6 +246,10 @@ impl ScheduledStep for PurgeState {
                     tracing::warn!(event = "provider_copy_kept", job_id = %job.id, error = %e, "provider copy not deleted yet; next run retries");
                     continue;
                 }
+                if self.remove_if_orphan(&job).await? {
+                    orphans += 1;
+                    continue;
+                }
                 self.videos
                     .cleaned(&job.id)
                     .await
@@ -226,6 +265,7 @@ impl ScheduledStep for PurgeState {
             "rights_requests_requeued": requeued,
             "rights_requests_near_due": near_due,
             "videos_expired": expired,
+            "orphan_jobs_removed": orphans,
             "jobs_cleaned": cleaned,
             "provider_copies_pending": provider_pending,
             "objects_deleted": objects,

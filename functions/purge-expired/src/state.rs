@@ -12,6 +12,8 @@ use shared::edge::wiring::Base;
 pub struct Services {
     pub clock: Clock,
     pub videos: VideoStore,
+    /// To find jobs whose account is gone (R33).
+    pub accounts: shared::adapters::dynamo::accounts::AccountStore,
     pub blobs: Blobs,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
@@ -39,6 +41,7 @@ impl PurgeState {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {
             videos: w.videos()?,
+            accounts: w.accounts()?,
             blobs: w.blobs(),
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,

@@ -88,7 +88,11 @@ impl PrivacyQueue {
     }
 
     /// Sends `msg` to be delivered after `delay` (at most SQS's 15 minutes).
-    pub async fn send_later(&self, msg: &PrivacyMessage, delay: Duration) -> Result<(), QueueError> {
+    pub async fn send_later(
+        &self,
+        msg: &PrivacyMessage,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
         let body = serde_json::to_string(msg).map_err(|e| QueueError(e.to_string()))?;
         self.client
             .send_message()

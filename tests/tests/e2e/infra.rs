@@ -670,7 +670,11 @@ fn r32_point_in_time_recovery_keeps_deleted_data_no_longer_than_the_promise_allo
         }
         tables += 1;
         let pitr = &r["Properties"]["PointInTimeRecoverySpecification"];
-        assert_eq!(pitr["PointInTimeRecoveryEnabled"].as_bool(), Some(true), "{id:?}");
+        assert_eq!(
+            pitr["PointInTimeRecoveryEnabled"].as_bool(),
+            Some(true),
+            "{id:?}"
+        );
         assert_eq!(
             pitr["RecoveryPeriodInDays"].as_u64(),
             Some(whole_days(p.backup_recovery_period)),

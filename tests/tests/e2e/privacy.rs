@@ -869,7 +869,16 @@ async fn r28_r32_the_erasures_second_pass_finds_what_was_written_as_it_began() {
     assert_eq!(r.status, 202, "{}", r.body);
     let request_id = r.body["id"].as_str().unwrap().to_owned();
     while t.pump("privacy-requests").await.received > 0 {}
-    assert!(t.stack.functions.account.accounts.get(&account).await.unwrap().is_none());
+    assert!(
+        t.stack
+            .functions
+            .account
+            .accounts
+            .get(&account)
+            .await
+            .unwrap()
+            .is_none()
+    );
     let (_, delayed) = t.queue_counts("PrivacyQueue").await;
     assert_eq!(delayed, 1, "the second pass is queued, delayed");
 

@@ -432,3 +432,41 @@ async fn r33_two_purges_at_once_end_as_one() {
     assert_eq!(third["videos_expired"], 0);
     assert_eq!(third["ttl_late_deleted"], json!({}));
 }
+
+/// R33: a job whose account is gone (an erasure's index did not show it) is an orphan:
+/// the purge removes it whole, with its files, when it expires.
+#[tokio::test(flavor = "multi_thread")]
+async fn r33_the_purge_removes_a_job_whose_account_is_gone() {
+    let t = TestStack::start().await;
+    let (token, account) = t.sign_in_email(&unique_email("orphan")).await;
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a red balloon", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &id, "ready", 30).await;
+    t.stack
+        .aws
+        .dynamodb
+        .delete_item()
+        .table_name(t.table("AccountsTable"))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("account#{account}")),
+        )
+        .send()
+        .await
+        .unwrap();
+    t.clock
+        .advance(t.stack.base.policy.output_retention + Duration::from_secs(1));
+    let round = purge(&t).await;
+    assert_eq!(round["orphan_jobs_removed"], 1, "{round}");
+    assert!(!t.table_text("VideosTable").await.contains(&id));
+    assert!(
+        !t.object_exists("OutputsBucket", &format!("videos/{id}.mp4"))
+            .await
+    );
+}
