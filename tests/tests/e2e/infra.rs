@@ -31,6 +31,58 @@ async fn r35_cfn_lint_passes_on_the_template() {
     );
 }
 
+/// R35: checkov finds no failed check on the template, parses all of it (it exits 0 on
+/// a YAML it cannot read, so its parsing errors are counted), and every check skipped
+/// says why, on the resource.
+#[tokio::test(flavor = "multi_thread")]
+async fn r35_checkov_finds_no_failed_check_and_every_skip_says_why() {
+    let script = root().join("scripts/checkov-tools.sh");
+    let out = tokio::process::Command::new("bash")
+        .arg(script)
+        .output()
+        .await
+        .expect("checkov installs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let checkov = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let out = tokio::process::Command::new(checkov)
+        .args([
+            "--skip-download",
+            "--framework",
+            "cloudformation",
+            "-o",
+            "json",
+            "-f",
+        ])
+        .arg(root().join("infra/template.yaml"))
+        .output()
+        .await
+        .expect("checkov runs");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "checkov's report ({e}):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let summary = &report["summary"];
+    assert_eq!(summary["parsing_errors"], 0, "{summary}");
+    assert!(
+        summary["resource_count"].as_u64().unwrap() >= 40,
+        "{summary}"
+    );
+    let failed = &report["results"]["failed_checks"];
+    assert_eq!(summary["failed"], 0, "failed checks: {failed:#}");
+    for skipped in report["results"]["skipped_checks"].as_array().unwrap() {
+        let why = skipped["check_result"]["suppress_comment"]
+            .as_str()
+            .unwrap_or("");
+        assert!(why.len() > 20, "skipped without a reason: {skipped}");
+    }
+}
+
 fn names(v: Option<&Value>, field: &str) -> BTreeSet<String> {
     v.and_then(Value::as_sequence)
         .into_iter()
@@ -400,6 +452,34 @@ fn sqs_event_sources_report_batch_item_failures_and_queues_have_dead_letters() {
         }
     }
     assert!(sources >= 2, "generate and deliver at least");
+}
+
+/// Every function states its own memory and timeout (chosen for what it does, and the
+/// reason written beside them); an HTTP function ends before API Gateway's 30 s.
+#[test]
+fn every_function_states_its_memory_and_timeout() {
+    let t = template_yaml();
+    for (id, r) in t["Resources"].as_mapping().unwrap() {
+        if r["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let p = &r["Properties"];
+        let timeout = p["Timeout"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{id:?}: no Timeout"));
+        let memory = p["MemorySize"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{id:?}: no MemorySize"));
+        assert!((128..=1024).contains(&memory), "{id:?}");
+        let http = p["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .any(|(_, e)| e["Type"] == "HttpApi");
+        if http {
+            assert!(timeout < 30, "{id:?}: API Gateway gives up at 30 s");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
