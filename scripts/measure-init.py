@@ -62,6 +62,12 @@ def main():
         "FAL_TEXT_MODEL": "fal-ai/veo3.1", "FAL_IMAGE_MODEL": "fal-ai/veo3.1/image-to-video",
         "CREEM_API_URL": "https://api.creem.io",
         "GOOGLE_JWKS_URL": "https://www.googleapis.com/oauth2/v3/certs",
+        "PRIVACY_TABLE": "p", "PRIVACY_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/p",
+        "EXPORTS_BUCKET": "e", "SUPPORT_EMAIL": "support@sora2ai.info",
+        "PUBLIC_API_URL": "https://api.sora2ai.info", "BILLING_TABLE": "b",
+        "BILLING_PRODUCTS": '[{"id":"pack_10","creem_product_id":"prod_1","name":"10 credits","kind":"credit_pack","credits":10,"price_cents":900,"currency":"EUR"}]',
+        "CHECKOUT_SUCCESS_URL": "https://www.sora2ai.info/billing/success",
+        "CREEM_WEBHOOK_SECRET": "whsec_bWVhc3VyZQ==",
         "RUST_LOG": "info",
     }
     # Every function's variables at once: each reads only its own.
