@@ -1,7 +1,7 @@
 # The two commands. Both install what they need (a pinned Python virtualenv for the
 # local AWS endpoint and the template linter) on first use.
 
-.PHONY: dev test
+.PHONY: dev test package deploy bench
 
 ## Runs the whole service locally on http://127.0.0.1:3000 (PORT=… to change).
 dev:
@@ -10,3 +10,15 @@ dev:
 ## Runs every test: formatting, lints, unit and end-to-end tests, template lint, API fuzzing.
 test:
 	@bash scripts/test.sh
+
+## Builds every function for Lambda (arm64, release) with cargo-lambda, zipped; prints their sizes.
+package:
+	@bash scripts/package.sh
+
+## Builds with SAM (cargo-lambda) and deploys, asking for the parameters (see README, Deploying).
+deploy:
+	@bash scripts/deploy.sh
+
+## Measures init (against a bare lambda_runtime function), sizes, requests per flow and delivery lag.
+bench:
+	@python3 scripts/bench.py

@@ -5,6 +5,11 @@ against a fake Runtime API on 127.0.0.1. That is the init phase Lambda bills.
 
     cargo build --release -p auth
     python3 scripts/measure-init.py target/release/auth [runs]
+    python3 scripts/measure-init.py --ratio target/release/bench-hello target/release/auth … [runs]
+
+With `--ratio`, the first binary is the yardstick: the binaries are started in turn,
+round after round (interleaved, so a busy moment of the machine hits all alike), and
+each one's median is printed with its ratio to the yardstick's.
 """
 import http.server
 import os
@@ -36,13 +41,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def main():
-    binary = sys.argv[1]
-    runs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-    port = free_port()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), FakeRuntimeApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = {
+def environment(port):
+    return {
         "PATH": os.environ.get("PATH", ""),
         "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{port}",
         "AWS_LAMBDA_FUNCTION_NAME": "measure",
@@ -70,21 +70,46 @@ def main():
         "CREEM_WEBHOOK_SECRET": "whsec_bWVhc3VyZQ==",
         "RUST_LOG": "info",
     }
-    # Every function's variables at once: each reads only its own.
-    times = []
-    for _ in range(runs):
-        polled.clear()
-        start = time.perf_counter()
-        proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not polled.wait(10):
-            proc.kill()
-            sys.exit(f"{binary} never polled the Runtime API")
-        times.append((time.perf_counter() - start) * 1000)
+
+
+def start_to_poll(binary, env):
+    polled.clear()
+    start = time.perf_counter()
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not polled.wait(10):
         proc.kill()
-        proc.wait()
-    print(f"{os.path.basename(binary)}: start to first Runtime API poll over {runs} runs: "
-          f"median {statistics.median(times):.1f} ms, min {min(times):.1f} ms, max {max(times):.1f} ms; "
-          f"binary {os.path.getsize(binary) / 1e6:.1f} MB")
+        sys.exit(f"{binary} never polled the Runtime API")
+    elapsed = (time.perf_counter() - start) * 1000
+    proc.kill()
+    proc.wait()
+    return elapsed
+
+
+def main():
+    args = sys.argv[1:]
+    ratio = args[:1] == ["--ratio"]
+    if ratio:
+        args = args[1:]
+    runs = int(args.pop()) if args and args[-1].isdigit() else 20
+    binaries = args
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), FakeRuntimeApi)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # Every function's variables at once: each reads only its own.
+    env = environment(port)
+    times = {b: [] for b in binaries}
+    for _ in range(runs):
+        for b in binaries:
+            times[b].append(start_to_poll(b, env))
+    base = statistics.median(times[binaries[0]])
+    for b in binaries:
+        median = statistics.median(times[b])
+        line = (f"{os.path.basename(b)}: start to first Runtime API poll over {runs} runs: "
+                f"median {median:.1f} ms, min {min(times[b]):.1f} ms, max {max(times[b]):.1f} ms; "
+                f"binary {os.path.getsize(b) / 1e6:.1f} MB")
+        if ratio:
+            line += f"; {median / base:.2f}x the yardstick"
+        print(line)
 
 
 if __name__ == "__main__":

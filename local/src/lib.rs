@@ -3,6 +3,7 @@
 //!
 //! The tests start it in-process on a free port; `main.rs` starts it for people.
 
+pub mod bench;
 pub mod consumers;
 pub mod dump;
 pub mod emulators;

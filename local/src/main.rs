@@ -1,7 +1,8 @@
 //! `local-stack`: the whole service on 127.0.0.1 for people trying it.
 //!
 //! `local-stack openapi` prints the API's OpenAPI document instead; `local-stack redrive
-//! <dead-letter queue URL> <queue URL>` moves an operator's dead letters back.
+//! <dead-letter queue URL> <queue URL>` moves an operator's dead letters back;
+//! `local-stack bench [videos]` measures one sign-in, one video and the delivery lag.
 //!
 //! Environment: `PORT` (default 3000), `LOCAL_AWS_ENDPOINT` (an already running local
 //! AWS endpoint; by default one is started), `LOCAL_FAL_SECONDS` (how long the fal
@@ -23,6 +24,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     if args.get(1).map(String::as_str) == Some("redrive") {
         return redrive(&args[2..]).await;
+    }
+    if args.get(1).map(String::as_str) == Some("bench") {
+        let videos = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20);
+        let report = local_stack::bench::run(videos).await?;
+        println!("{report}");
+        return Ok(());
     }
     shared::edge::telemetry::init(&shared::adapters::env::Env::process());
     let port: u16 = match std::env::var("PORT") {

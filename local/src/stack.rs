@@ -133,6 +133,8 @@ pub struct LocalStack {
     pub creem: Arc<CreemEmulator>,
     pub creem_checkouts: Arc<crate::emulators::creem_checkout::CreemCheckouts>,
     pub consumers: Vec<Consumer>,
+    /// Requests the emulated third parties have served.
+    pub third_parties: Arc<ThirdPartyCounts>,
     pub aws_endpoint: String,
     /// The fault proxy the functions' AWS requests go through, when on.
     pub faults: Option<crate::faults::FaultProxy>,
@@ -251,6 +253,7 @@ impl LocalStack {
                 })
                 .collect(),
         );
+        let third_parties = Arc::new(ThirdPartyCounts::default());
         let app = shared::edge::http::finish_router(
             Router::new()
                 .merge(auth::routes(functions.auth.clone()))
@@ -268,7 +271,11 @@ impl LocalStack {
                 .merge(round_route("/_local/sweep", functions.sweep.clone()))
                 .merge(round_route("/_local/purge", functions.purge.clone())),
         )
-        .layer(axum::middleware::from_fn(peer_ip));
+        .layer(axum::middleware::from_fn(peer_ip))
+        .layer(axum::middleware::from_fn_with_state(
+            third_parties.clone(),
+            count_third_party,
+        ));
 
         let consumers = crate::consumers::from_template(
             &template,
@@ -311,6 +318,7 @@ impl LocalStack {
             creem,
             creem_checkouts,
             consumers,
+            third_parties,
             aws_endpoint: moto.endpoint.clone(),
             faults,
             envs,
@@ -347,6 +355,49 @@ impl Drop for LocalStack {
             t.abort();
         }
     }
+}
+
+/// Requests served by each emulated third party: what one flow costs in calls to
+/// vendors (`make bench`).
+#[derive(Debug, Default)]
+pub struct ThirdPartyCounts {
+    pub fal: std::sync::atomic::AtomicU64,
+    pub creem: std::sync::atomic::AtomicU64,
+    pub google: std::sync::atomic::AtomicU64,
+}
+
+impl ThirdPartyCounts {
+    /// `(fal, creem, google)` so far.
+    pub fn snapshot(&self) -> [u64; 3] {
+        use std::sync::atomic::Ordering::Relaxed;
+        [
+            self.fal.load(Relaxed),
+            self.creem.load(Relaxed),
+            self.google.load(Relaxed),
+        ]
+    }
+}
+
+async fn count_third_party(
+    axum::extract::State(counts): axum::extract::State<Arc<ThirdPartyCounts>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
+    let path = req.uri().path();
+    let counter = if path.starts_with("/_local/fal/") {
+        Some(&counts.fal)
+    } else if path.starts_with("/_local/creem/api/") {
+        Some(&counts.creem)
+    } else if path.starts_with("/_local/google/certs") {
+        Some(&counts.google)
+    } else {
+        None
+    };
+    if let Some(c) = counter {
+        c.fetch_add(1, Relaxed);
+    }
+    next.run(req).await
 }
 
 /// What API Gateway does in Lambda: tells the function who the peer is.

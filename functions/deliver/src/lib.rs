@@ -43,6 +43,33 @@ pub async fn deliver(state: &DeliverState, object: &ObjectCreated) -> Result<(),
         tracing::warn!("object that is no job's output ignored");
         return Ok(());
     };
+    // The common case first, in one write: the job becomes ready and this attempt
+    // holds the claim to send its notice. Anything else (no job, an ended one, a copy
+    // of the event) is read and sorted out below.
+    let completed = state.clock.now();
+    let expires =
+        completed + chrono::Duration::seconds(state.policy.output_retention.as_secs() as i64);
+    let rfc = shared::domain::clock::rfc3339;
+    match state
+        .videos
+        .mark_ready(
+            job_id,
+            &object.key,
+            &rfc(completed),
+            &rfc(expires),
+            expires.timestamp(),
+            completed.timestamp(),
+            state.clock.epoch_secs(),
+        )
+        .await
+    {
+        Ok(job) => {
+            tracing::info!(event = "video_ready", job_id = %job.id, account_id = %job.account_id, "video ready");
+            return notify::send_claimed(state, &job).await;
+        }
+        Err(e) if e.is_condition_failure() => {}
+        Err(e) => return Err(StepError::retry(e)),
+    }
     let job = state.videos.get(job_id).await.map_err(StepError::retry)?;
     let job = match job {
         // No job (or it was deleted while the file was being written): the file must
@@ -69,35 +96,13 @@ pub async fn deliver(state: &DeliverState, object: &ObjectCreated) -> Result<(),
         }
         Some(j) => j,
     };
-    if job.status.is_active() {
-        let completed = state.clock.now();
-        let expires =
-            completed + chrono::Duration::seconds(state.policy.output_retention.as_secs() as i64);
-        let rfc = shared::domain::clock::rfc3339;
-        match state
-            .videos
-            .mark_ready(
-                &job.id,
-                &object.key,
-                &rfc(completed),
-                &rfc(expires),
-                expires.timestamp(),
-                completed.timestamp(),
-            )
-            .await
-        {
-            Ok(()) => {
-                tracing::info!(event = "video_ready", job_id = %job.id, account_id = %job.account_id, "video ready")
-            }
-            Err(e) if e.is_condition_failure() => {}
-            Err(e) => return Err(StepError::retry(e)),
-        }
-    }
-    let job = state.videos.get(job_id).await.map_err(StepError::retry)?;
-    match job {
-        Some(job) if job.status == JobStatus::Ready && !job.notified => {
-            notify::notify(state, &job).await
-        }
-        _ => Ok(()),
+    match job.status {
+        // Made ready by another copy of this event: the notice may still be owed.
+        JobStatus::Ready if !job.notified => notify::notify(state, &job).await,
+        JobStatus::Ready => Ok(()),
+        // Still active, yet not marked: it changed between the two; look again later.
+        _ => Err(StepError::Retry(
+            "the job changed while being marked ready".into(),
+        )),
     }
 }

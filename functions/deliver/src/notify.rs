@@ -31,6 +31,12 @@ pub async fn notify(state: &DeliverState, job: &Job) -> Result<(), StepError> {
         }
         Err(e) => return Err(StepError::retry(e)),
     }
+    send_claimed(state, job).await
+}
+
+/// Sends the notice this attempt holds the claim of (taken by [`notify`], or with the
+/// job's move to ready): the provider's copy dropped first, the send recorded after.
+pub async fn send_claimed(state: &DeliverState, job: &Job) -> Result<(), StepError> {
     if let Some(handle) = &job.provider_handle {
         // Best effort: our copy is safe; a provider that cannot delete now keeps only
         // what its own retention allows.

@@ -402,7 +402,10 @@ impl VideoStore {
             .build())
     }
 
-    /// → ready with its retention (R15). Fails its condition if already done.
+    /// → ready with its retention (R15), and the owner's notice claimed by this
+    /// attempt at `claim_at` (see [`Self::claim_notice`]), in one write; the job as it
+    /// now is. Fails its condition if it was not active (done already, or ended).
+    #[allow(clippy::too_many_arguments)]
     pub async fn mark_ready(
         &self,
         id: &str,
@@ -411,12 +414,13 @@ impl VideoStore {
         expires_at: &str,
         expires_epoch: i64,
         ready_epoch: i64,
-    ) -> Result<(), StoreError> {
+        claim_at: i64,
+    ) -> Result<Job, StoreError> {
         let (update, from) = Self::only_into(self.update(id), JobStatus::Ready);
-        self.run_update(
+        let u = built(
             update
                 .update_expression(
-                    "SET #st = :ready, output_key = :key, completed_at = :done, expires_at = :exp, expires_epoch = :exp_n, expiry_day = :day, updated_at = :done, cleanup_day = :cday, final_epoch = :fin REMOVE active_day",
+                    "SET #st = :ready, output_key = :key, completed_at = :done, expires_at = :exp, expires_epoch = :exp_n, expiry_day = :day, updated_at = :done, cleanup_day = :cday, final_epoch = :fin, notice_claimed_at = :claim REMOVE active_day",
                 )
                 .condition_expression(from)
                 // Its input and the provider's copy go now (R15, R16).
@@ -427,9 +431,24 @@ impl VideoStore {
                 .expression_attribute_values(":key", s(output_key))
                 .expression_attribute_values(":done", s(completed_at))
                 .expression_attribute_values(":exp", s(expires_at))
-                .expression_attribute_values(":exp_n", n(expires_epoch)),
-        )
-        .await
+                .expression_attribute_values(":exp_n", n(expires_epoch))
+                .expression_attribute_values(":claim", n(claim_at))
+                .build(),
+        )?;
+        let out = self
+            .client
+            .update_item()
+            .table_name(u.table_name())
+            .set_key(Some(u.key().clone()))
+            .update_expression(u.update_expression())
+            .set_condition_expression(u.condition_expression().map(str::to_owned))
+            .set_expression_attribute_names(u.expression_attribute_names().cloned())
+            .set_expression_attribute_values(u.expression_attribute_values().cloned())
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        job_from_item(&out.attributes.unwrap_or_default())
     }
 
     /// Claims the sending of the owner's notice at `now`, as a lease: fails its

@@ -1,0 +1,229 @@
+//! `local-stack bench`: what one sign-in and one video cost in requests, and how long a
+//! finished video waits to be marked ready, on the local stack with the policy's own
+//! numbers (the provider polled every 10 s). Printed as JSON for `scripts/bench.sh`.
+//!
+//! Requests are counted where they are sent: the functions' AWS clients (every attempt)
+//! and the emulated third parties. The queues are pumped by hand, one receive per
+//! batch as Lambda's event source does, so a receive that carried messages and its
+//! delete are counted per batch; the event source's empty long polls are not, since
+//! they cost the same whether videos are made or not.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{LocalStack, StackOptions};
+
+const EMAIL: &str = "bench@example.com";
+
+pub async fn run(videos: usize) -> Result<Value, String> {
+    let fal = Duration::from_secs(2);
+    let stack = LocalStack::start(StackOptions {
+        bind: ([127, 0, 0, 1], 0).into(),
+        prefix: format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        consumers: false,
+        fal_duration: fal,
+        ..StackOptions::default()
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let http = reqwest::Client::new();
+    // The bench's own reads go through the stack's client, not the functions' counted one.
+    let jobs = shared::adapters::dynamo::videos::VideoStore::new(
+        stack.aws.dynamodb.clone(),
+        stack.envs["videos"]["VIDEOS_TABLE"].clone(),
+    );
+    let url = |p: &str| format!("{}{p}", stack.base_url);
+    let aws = |s: &LocalStack| s.base.aws.requests.snapshot();
+
+    // One sign-in by email code: start, then verify.
+    let (aws0, tp0) = (aws(&stack), stack.third_parties.snapshot());
+    post(
+        &http,
+        &url("/v1/auth/email/start"),
+        json!({ "email": EMAIL }),
+        None,
+    )
+    .await?;
+    let code = latest_code(&stack).await?;
+    let signed = post(
+        &http,
+        &url("/v1/auth/email/verify"),
+        json!({ "email": EMAIL, "code": code, "over_13": true }),
+        None,
+    )
+    .await?;
+    let token = signed["token"].as_str().ok_or("no token")?.to_owned();
+    let sign_in = counts(aws0, aws(&stack), tp0, stack.third_parties.snapshot(), 0);
+    // Credits for the videos.
+    let account = signed["user"]["id"].as_str().ok_or("no user")?.to_owned();
+    grant(&stack, &account, 100).await?;
+
+    // S3's test event of the notification set-up is not the video's: out of the way.
+    while stack
+        .consumer("deliver")
+        .poll_once(true, None, 0)
+        .await
+        .received
+        > 0
+    {}
+    // One video, from submit to ready with its notice sent.
+    let (aws0, tp0) = (aws(&stack), stack.third_parties.snapshot());
+    let v = post(
+        &http,
+        &url("/v1/videos"),
+        json!({ "prompt": "a lighthouse in a storm", "seconds": 4 }),
+        Some(&token),
+    )
+    .await?;
+    let id = v["id"].as_str().ok_or("no video id")?.to_owned();
+    let mut batches = 0;
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        for f in ["generate", "deliver"] {
+            if stack.consumer(f).poll_once(true, None, 0).await.received > 0 {
+                batches += 1;
+            }
+        }
+        let job = jobs.get(&id).await.map_err(|e| e.to_string())?;
+        if job.is_some_and(|j| j.notified) {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("the video did not become ready".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let video = counts(
+        aws0,
+        aws(&stack),
+        tp0,
+        stack.third_parties.snapshot(),
+        batches,
+    );
+
+    // Delivery lag over `videos` videos made at once, consumers running as Lambda's.
+    let tasks: Vec<_> = stack.consumers.iter().map(|c| c.spawn()).collect();
+    let mut ids = Vec::new();
+    for i in 0..videos {
+        let v = post(
+            &http,
+            &url("/v1/videos"),
+            json!({ "prompt": format!("bench video number {i}"), "seconds": 4 }),
+            Some(&token),
+        )
+        .await?;
+        ids.push((
+            v["id"].as_str().ok_or("no id")?.to_owned(),
+            format!("bench video number {i}"),
+        ));
+    }
+    let mut ready_at = std::collections::HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while ready_at.len() < ids.len() {
+        for (id, _) in &ids {
+            if ready_at.contains_key(id) {
+                continue;
+            }
+            let job = jobs.get(id).await.map_err(|e| e.to_string())?;
+            if job.is_some_and(|j| j.status.as_str() == "ready") {
+                ready_at.insert(id.clone(), Instant::now());
+            }
+        }
+        if Instant::now() > deadline {
+            return Err("videos did not become ready".into());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for t in tasks {
+        t.abort();
+    }
+    let requests = stack.fal.requests();
+    let mut lags: Vec<f64> = ids
+        .iter()
+        .filter_map(|(id, prompt)| {
+            let r = requests
+                .iter()
+                .find(|r| r.input["prompt"] == prompt.as_str())?;
+            let finished = r.submitted + fal;
+            Some(
+                ready_at[id]
+                    .saturating_duration_since(finished)
+                    .as_secs_f64(),
+            )
+        })
+        .collect();
+    lags.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| lags[((lags.len() as f64 - 1.0) * p).round() as usize];
+    let report = json!({
+        "sign_in": sign_in,
+        "video": video,
+        "delivery_lag_seconds": { "videos": lags.len(), "p50": pct(0.5), "p95": pct(0.95) },
+        "provider_poll_interval_seconds": stack.base.policy.provider_poll_interval.as_secs(),
+    });
+    stack.stop().await;
+    Ok(report)
+}
+
+fn counts(a0: [u64; 4], a1: [u64; 4], t0: [u64; 3], t1: [u64; 3], batches: u64) -> Value {
+    let d = |i: usize| a1[i] - a0[i];
+    // Per batch Lambda's event source makes one ReceiveMessage and one DeleteMessageBatch.
+    let event_source = 2 * batches;
+    json!({
+        "aws": {
+            "dynamodb": d(0), "s3": d(1), "sqs": d(2) + event_source, "ses": d(3),
+            "total": d(0) + d(1) + d(2) + d(3) + event_source,
+        },
+        "third_parties": { "fal": t1[0] - t0[0], "creem": t1[1] - t0[1], "google": t1[2] - t0[2] },
+    })
+}
+
+async fn post(
+    http: &reqwest::Client,
+    url: &str,
+    body: Value,
+    token: Option<&str>,
+) -> Result<Value, String> {
+    let mut req = http.post(url).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.map_err(|e| e.to_string())?;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        return Err(format!("POST {url}: {status} {body}"));
+    }
+    Ok(body)
+}
+
+async fn latest_code(stack: &LocalStack) -> Result<String, String> {
+    let mails = stack
+        .mailbox
+        .messages_to(EMAIL)
+        .await
+        .map_err(|e| e.to_string())?;
+    let text = mails.last().ok_or("no sign-in mail")?.body.clone();
+    text.split_whitespace()
+        .map(|w| w.trim_end_matches('.'))
+        .find(|w| w.len() == 6 && w.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned)
+        .ok_or_else(|| "no code in the mail".to_owned())
+}
+
+/// Credits as a purchase would grant them (outside the counted flows).
+async fn grant(stack: &LocalStack, account: &str, credits: i64) -> Result<(), String> {
+    let ledger = &stack.functions.videos.jobs.ledger;
+    let writes = ledger
+        .effect_writes(
+            account,
+            shared::domain::ledger::EntryKind::Purchase,
+            credits,
+            "order:bench",
+            &shared::domain::clock::rfc3339(stack.base.clock.now()),
+        )
+        .map_err(|e| e.to_string())?;
+    shared::adapters::dynamo::transact(&stack.aws.dynamodb, writes)
+        .await
+        .map_err(|e| e.to_string())
+}

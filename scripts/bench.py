@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""`make bench`: how fast and small the service is, in ratios and counts that hold on
+any machine, in one run.
+
+- init: each function's start-to-first-Runtime-API-poll (release build, this machine's
+  architecture), interleaved with a bare lambda_runtime hello world built with the same
+  profile; the ratio to it is what travels between machines (goal: at most 2x);
+- size: each zipped arm64 bootstrap, as `make package` builds it (goal: at most 3 MB);
+- requests: AWS requests (by service) and third-party requests of one sign-in and of
+  one video from submit to ready, on the local stack (goal: at most 25 AWS requests
+  per video, SQS receives included);
+- delivery lag: from the provider finishing to the video being ready, p50 and p95
+  over 20 videos made at once.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.chdir(root)
+
+
+def run(cmd, **kw):
+    print("$", " ".join(cmd), file=sys.stderr, flush=True)
+    return subprocess.run(cmd, check=True, **kw)
+
+
+functions = re.findall(r"^\s+Binary: (\S+)", open("infra/template.yaml").read(), re.M)
+
+# 1. init, against the yardstick, interleaved.
+run(["cargo", "build", "--release", "--quiet", "-p", "bench-hello"]
+    + [a for f in functions for a in ("-p", f)])
+binaries = ["target/release/bench-hello"] + [f"target/release/{f}" for f in functions]
+init = run([sys.executable, "scripts/measure-init.py", "--ratio", *binaries, "30"],
+           capture_output=True, text=True).stdout
+ratios = {}
+for line in init.splitlines():
+    m = re.match(r"(\S+): .* median ([\d.]+) ms.*; ([\d.]+)x", line)
+    if m:
+        ratios[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+
+# 2. sizes of the arm64 zips.
+if not all(os.path.exists(f"target/lambda/{f}/bootstrap.zip") for f in functions):
+    run(["bash", "scripts/package.sh"], stdout=sys.stderr)
+sizes = {f: os.path.getsize(f"target/lambda/{f}/bootstrap.zip") / 1e6 for f in functions}
+
+# 3 and 4. requests and delivery lag, on the local stack.
+report = json.loads(run(["cargo", "run", "--release", "--quiet", "-p", "local-stack", "--",
+                         "bench", "20"], capture_output=True, text=True).stdout)
+
+hello_ms = ratios["bench-hello"][0]
+print(f"\ninit (yardstick: bench-hello, {hello_ms:.1f} ms here) and size, goals <= 2x and <= 3 MB")
+print(f"{'function':20} {'init ms':>8} {'ratio':>6} {'zip MB':>7}")
+for f in functions:
+    ms, ratio = ratios[f]
+    print(f"{f:20} {ms:8.1f} {ratio:5.2f}x {sizes[f]:7.2f}"
+          f"{'' if ratio <= 2 else '  (init over goal)'}{'' if sizes[f] <= 3 else '  (size over goal)'}")
+print("\nrequests, goal <= 25 AWS requests per video")
+for flow in ("sign_in", "video"):
+    a, t = report[flow]["aws"], report[flow]["third_parties"]
+    print(f"{flow:8} AWS {a['total']:3} (DynamoDB {a['dynamodb']}, S3 {a['s3']}, SQS {a['sqs']}, "
+          f"SES {a['ses']}); third parties: fal {t['fal']}, Creem {t['creem']}, Google {t['google']}")
+lag = report["delivery_lag_seconds"]
+print(f"\ndelivery lag over {lag['videos']} videos: p50 {lag['p50']:.1f} s, p95 {lag['p95']:.1f} s "
+      f"(the provider is polled every {report['provider_poll_interval_seconds']} s)")
