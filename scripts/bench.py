@@ -47,7 +47,7 @@ if not all(os.path.exists(f"target/lambda/{f}/bootstrap.zip") for f in functions
 sizes = {f: os.path.getsize(f"target/lambda/{f}/bootstrap.zip") / 1e6 for f in functions}
 
 # 3 and 4. requests and delivery lag, on the local stack.
-report = json.loads(run(["cargo", "run", "--release", "--quiet", "-p", "local-stack", "--",
+report = json.loads(run(["cargo", "run", "--quiet", "-p", "local-stack", "--",
                          "bench", "20"], capture_output=True, text=True).stdout)
 
 hello_ms = ratios["bench-hello"][0]

@@ -57,7 +57,7 @@ def environment(port):
         "OUTPUTS_BUCKET": "o", "GENERATE_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
         "MAIL_FROM": "no-reply@sora2ai.info", "GOOGLE_CLIENT_ID": "client",
         "HASH_SECRET": "0123456789abcdef0123456789abcdef",
-        "FAL_KEY": "measure", "CREEM_API_KEY": "measure", "VIDEO_PROVIDER": "fal",
+        "FAL_KEY": "measure-fal-key", "CREEM_API_KEY": "measure-creem-key", "VIDEO_PROVIDER": "fal",
         "FAL_QUEUE_URL": "https://queue.fal.run", "FAL_API_URL": "https://api.fal.ai/v1",
         "FAL_TEXT_MODEL": "fal-ai/veo3.1", "FAL_IMAGE_MODEL": "fal-ai/veo3.1/image-to-video",
         "CREEM_API_URL": "https://api.creem.io",

@@ -30,7 +30,7 @@ pub async fn run(videos: usize) -> Result<Value, String> {
     let http = reqwest::Client::new();
     // The bench's own reads go through the stack's client, not the functions' counted one.
     let jobs = shared::adapters::dynamo::videos::VideoStore::new(
-        stack.aws.dynamodb.clone(),
+        stack.aws.dynamodb().clone(),
         stack.envs["videos"]["VIDEOS_TABLE"].clone(),
     );
     let url = |p: &str| format!("{}{p}", stack.base_url);
@@ -223,7 +223,7 @@ async fn grant(stack: &LocalStack, account: &str, credits: i64) -> Result<(), St
             &shared::domain::clock::rfc3339(stack.base.clock.now()),
         )
         .map_err(|e| e.to_string())?;
-    shared::adapters::dynamo::transact(&stack.aws.dynamodb, writes)
+    shared::adapters::dynamo::transact(stack.aws.dynamodb(), writes)
         .await
         .map_err(|e| e.to_string())
 }

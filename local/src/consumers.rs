@@ -158,26 +158,41 @@ impl Consumer {
 }
 
 fn handler_for(function: &str, functions: &Functions) -> Option<Handler> {
+    let name: &'static str = match function {
+        "generate" => "generate",
+        "deliver" => "deliver",
+        "privacy-requests" => "privacy-requests",
+        _ => return None,
+    };
     match function {
         "generate" => {
             let state = functions.generate.clone();
             Some(Arc::new(move |e| {
                 let s = state.clone();
-                Box::pin(async move { run_batch(&s, e).await })
+                Box::pin(
+                    shared::adapters::aws_calls::CALLER
+                        .scope(name, async move { run_batch(&s, e).await }),
+                )
             }))
         }
         "deliver" => {
             let state = functions.deliver.clone();
             Some(Arc::new(move |e| {
                 let s = state.clone();
-                Box::pin(async move { run_batch(&s, e).await })
+                Box::pin(
+                    shared::adapters::aws_calls::CALLER
+                        .scope(name, async move { run_batch(&s, e).await }),
+                )
             }))
         }
         "privacy-requests" => {
             let state = functions.privacy.clone();
             Some(Arc::new(move |e| {
                 let s = state.clone();
-                Box::pin(async move { run_batch(&s, e).await })
+                Box::pin(
+                    shared::adapters::aws_calls::CALLER
+                        .scope(name, async move { run_batch(&s, e).await }),
+                )
             }))
         }
         _ => None,
@@ -221,7 +236,7 @@ pub fn from_template(
                 queue_arn: refs.arns.get(queue).cloned().unwrap_or_default(),
                 batch_size: props.get("BatchSize").and_then(Value::as_i64).unwrap_or(10) as i32,
                 handler,
-                sqs: aws.sqs.clone(),
+                sqs: aws.sqs().clone(),
                 region: region.to_owned(),
                 duplicate,
                 visibility: None,

@@ -57,7 +57,7 @@ async fn dump(State(d): State<Arc<Dump>>) -> Result<Json<Value>, ApiError> {
                 loop {
                     let out = d
                         .aws
-                        .dynamodb
+                        .dynamodb()
                         .scan()
                         .table_name(name)
                         .set_exclusive_start_key(start)
@@ -82,7 +82,7 @@ async fn dump(State(d): State<Arc<Dump>>) -> Result<Json<Value>, ApiError> {
             "AWS::S3::Bucket" => {
                 let out = d
                     .aws
-                    .s3
+                    .s3()
                     .list_objects_v2()
                     .bucket(name)
                     .send()
@@ -95,7 +95,7 @@ async fn dump(State(d): State<Arc<Dump>>) -> Result<Json<Value>, ApiError> {
                     let key = o.key().unwrap_or_default();
                     let head = d
                         .aws
-                        .s3
+                        .s3()
                         .head_object()
                         .bucket(name)
                         .key(key)
@@ -113,7 +113,7 @@ async fn dump(State(d): State<Arc<Dump>>) -> Result<Json<Value>, ApiError> {
             "AWS::SQS::Queue" => {
                 let attrs = d
                     .aws
-                    .sqs
+                    .sqs()
                     .get_queue_attributes()
                     .queue_url(name)
                     .attribute_names(

@@ -100,7 +100,7 @@ async fn redrive(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let env = shared::adapters::env::Env::process();
     let settings = shared::adapters::aws::AwsSettings::from_env(&env)?;
     let aws = shared::adapters::aws::AwsClients::load(&settings).await;
-    let moved = shared::adapters::sqs::redrive(&aws.sqs, from, to).await?;
+    let moved = shared::adapters::sqs::redrive(aws.sqs(), from, to).await?;
     println!("moved {moved} messages from {from} to {to}");
     Ok(())
 }

@@ -180,14 +180,14 @@ pub async fn provision(
     };
     for table in template.resources_of("AWS::DynamoDB::Table") {
         let name = physical_name(prefix, table.kind, table.logical_id);
-        create_table(&aws.dynamodb, table.logical_id, &name, table.properties).await?;
+        create_table(aws.dynamodb(), table.logical_id, &name, table.properties).await?;
         refs.refs.insert(table.logical_id.to_owned(), name);
     }
     let queues = template.resources_of("AWS::SQS::Queue");
     for queue in &queues {
         let name = physical_name(prefix, queue.kind, queue.logical_id);
         let url = aws
-            .sqs
+            .sqs()
             .create_queue()
             .queue_name(&name)
             .send()
@@ -196,7 +196,7 @@ pub async fn provision(
             .queue_url
             .unwrap_or_default();
         let arn = aws
-            .sqs
+            .sqs()
             .get_queue_attributes()
             .queue_url(&url)
             .attribute_names(QueueAttributeName::QueueArn)
@@ -239,7 +239,7 @@ pub async fn provision(
             );
         }
         if !attributes.is_empty() {
-            aws.sqs
+            aws.sqs()
                 .set_queue_attributes()
                 .queue_url(&refs.refs[queue.logical_id])
                 .set_attributes(Some(attributes))
@@ -262,7 +262,7 @@ pub async fn provision(
             .and_then(|v| refs.resolve(v))
             .ok_or_else(|| err(identity.logical_id, "EmailIdentity has no local value"))?;
         match aws
-            .ses
+            .ses()
             .create_email_identity()
             .email_identity(address)
             .send()
@@ -291,12 +291,12 @@ async fn create_bucket(
     refs: &Refs,
 ) -> Result<(), ProvisionError> {
     let region = aws
-        .s3
+        .s3()
         .config()
         .region()
         .map(|r| r.to_string())
         .unwrap_or_default();
-    let mut create = aws.s3.create_bucket().bucket(name);
+    let mut create = aws.s3().create_bucket().bucket(name);
     if region != "us-east-1" {
         create = create.create_bucket_configuration(
             CreateBucketConfiguration::builder()
@@ -343,7 +343,7 @@ async fn create_bucket(
         })
         .collect::<Result<Vec<_>, _>>()?;
     if !rules.is_empty() {
-        aws.s3
+        aws.s3()
             .put_bucket_lifecycle_configuration()
             .bucket(name)
             .lifecycle_configuration(
@@ -401,7 +401,7 @@ async fn create_bucket(
         })
         .collect::<Result<Vec<_>, _>>()?;
     if !queue_configs.is_empty() {
-        aws.s3
+        aws.s3()
             .put_bucket_notification_configuration()
             .bucket(name)
             .notification_configuration(

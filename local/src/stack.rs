@@ -133,6 +133,8 @@ pub struct LocalStack {
     pub creem: Arc<CreemEmulator>,
     pub creem_checkouts: Arc<crate::emulators::creem_checkout::CreemCheckouts>,
     pub consumers: Vec<Consumer>,
+    /// The AWS actions each function has called, on which resources.
+    pub calls: shared::adapters::aws_calls::CallLog,
     /// Requests the emulated third parties have served.
     pub third_parties: Arc<ThirdPartyCounts>,
     pub aws_endpoint: String,
@@ -196,7 +198,10 @@ impl LocalStack {
         let functions_endpoint = faults
             .as_ref()
             .map_or(moto.endpoint.clone(), |f| f.endpoint.clone());
-        let functions_aws = AwsClients::load_local(LOCAL_REGION, &functions_endpoint).await;
+        let mut functions_aws = AwsClients::load_local(LOCAL_REGION, &functions_endpoint).await;
+        // Which actions each function calls, for the policy test (before any client is made).
+        let calls = shared::adapters::aws_calls::CallLog::default();
+        functions_aws.calls = Some(calls.clone());
 
         // What the stack itself provides: Lambda's region, the local endpoint, and the
         // emulators in place of the third parties. A function gets an emulator's URL
@@ -228,7 +233,19 @@ impl LocalStack {
         }
         store_secrets(&aws, &envs).await?;
         let base = Base::new(functions_aws, opts.clock, opts.policy);
-        let functions = build_functions(&base, &envs, &aws.ssm).await?;
+        let functions = build_functions(&base, &envs, aws.ssm()).await?;
+        // Each function's start read its secrets from Parameter Store.
+        for (function, env) in &envs {
+            calls.note(
+                function,
+                Env::from_map(env.clone())
+                    .parameter_refs()
+                    .into_iter()
+                    .map(|(_, param)| {
+                        ("ssm:GetParameters".to_owned(), format!("parameter{param}"))
+                    }),
+            );
+        }
         let google = GoogleEmulator::new(LOCAL_GOOGLE_CLIENT_ID);
         let mailbox = Mailbox::new(moto.endpoint.clone());
         let fal = FalEmulator::new(base_url.clone(), opts.fal_duration);
@@ -256,20 +273,38 @@ impl LocalStack {
         let third_parties = Arc::new(ThirdPartyCounts::default());
         let app = shared::edge::http::finish_router(
             Router::new()
-                .merge(auth::routes(functions.auth.clone()))
-                .merge(account::routes(functions.account.clone()))
-                .merge(videos::routes(functions.videos.clone()))
+                .merge(as_function("auth", auth::routes(functions.auth.clone())))
+                .merge(as_function(
+                    "account",
+                    account::routes(functions.account.clone()),
+                ))
+                .merge(as_function(
+                    "videos",
+                    videos::routes(functions.videos.clone()),
+                ))
                 .merge(google.router())
                 .merge(mailbox.router())
                 .merge(fal.router())
                 .merge(creem.router())
                 .merge(creem_checkouts.router())
-                .merge(billing::routes(functions.billing.clone()))
-                .merge(checkout_webhook::routes(functions.webhook.clone()))
+                .merge(as_function(
+                    "billing",
+                    billing::routes(functions.billing.clone()),
+                ))
+                .merge(as_function(
+                    "checkout-webhook",
+                    checkout_webhook::routes(functions.webhook.clone()),
+                ))
                 .merge(dump.router())
                 .merge(crate::openapi::router())
-                .merge(round_route("/_local/sweep", functions.sweep.clone()))
-                .merge(round_route("/_local/purge", functions.purge.clone())),
+                .merge(as_function(
+                    "sweep",
+                    round_route("/_local/sweep", functions.sweep.clone()),
+                ))
+                .merge(as_function(
+                    "purge-expired",
+                    round_route("/_local/purge", functions.purge.clone()),
+                )),
         )
         .layer(axum::middleware::from_fn(peer_ip))
         .layer(axum::middleware::from_fn_with_state(
@@ -318,6 +353,7 @@ impl LocalStack {
             creem,
             creem_checkouts,
             consumers,
+            calls,
             third_parties,
             aws_endpoint: moto.endpoint.clone(),
             faults,
@@ -398,6 +434,15 @@ async fn count_third_party(
         c.fetch_add(1, Relaxed);
     }
     next.run(req).await
+}
+
+/// Runs a function's routes as that function, so its AWS calls are recorded as its own.
+fn as_function(name: &'static str, routes: Router) -> Router {
+    routes.layer(axum::middleware::from_fn(
+        move |req: Request, next: Next| {
+            shared::adapters::aws_calls::CALLER.scope(name, next.run(req))
+        },
+    ))
 }
 
 /// What API Gateway does in Lambda: tells the function who the peer is.
@@ -492,7 +537,7 @@ async fn store_secrets(
             if !stored.insert(name.clone()) {
                 continue;
             }
-            aws.ssm
+            aws.ssm()
                 .put_parameter()
                 .name(&name)
                 .value(value)

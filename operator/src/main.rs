@@ -19,7 +19,7 @@ async fn main() {
         let env = Env::process();
         let base = Base::from_env(&env).await.map_err(|e| e.to_string())?;
         let env = env
-            .with_parameters(&base.aws.ssm)
+            .with_parameters(base.aws.ssm())
             .await
             .map_err(|e| e.to_string())?;
         let op = operator::Operator::build(&base, &env).map_err(|e| e.to_string())?;

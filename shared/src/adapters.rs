@@ -1,6 +1,7 @@
 //! The outside world behind small typed APIs. Imports [`crate::domain`] only.
 
 pub mod aws;
+pub mod aws_calls;
 pub mod dynamo;
 pub mod env;
 pub mod outbound;

@@ -278,7 +278,7 @@ impl TestStack {
     /// A function's environment as its Lambda would read it (secrets resolved).
     pub async fn stack_env(&self, function: &str) -> shared::adapters::env::Env {
         shared::adapters::env::Env::from_map(self.stack.envs[function].clone())
-            .with_parameters(&self.stack.aws.ssm)
+            .with_parameters(self.stack.aws.ssm())
             .await
             .expect("the function's parameters resolve")
     }
@@ -371,7 +371,7 @@ impl TestStack {
             let out = self
                 .stack
                 .aws
-                .dynamodb
+                .dynamodb()
                 .scan()
                 .table_name(self.table(logical_id))
                 .set_exclusive_start_key(start)
@@ -422,7 +422,7 @@ impl TestStack {
     /// never through the fault mode the functions may be under.
     pub fn videos_store(&self) -> shared::adapters::dynamo::videos::VideoStore {
         shared::adapters::dynamo::videos::VideoStore::new(
-            self.stack.aws.dynamodb.clone(),
+            self.stack.aws.dynamodb().clone(),
             self.table("VideosTable"),
         )
     }
@@ -430,7 +430,7 @@ impl TestStack {
     /// The ledger as the tests read and grant it, straight from the local endpoint.
     pub fn ledger_store(&self) -> shared::adapters::dynamo::ledger::LedgerStore {
         shared::adapters::dynamo::ledger::LedgerStore::new(
-            self.stack.aws.dynamodb.clone(),
+            self.stack.aws.dynamodb().clone(),
             self.table("LedgerTable"),
         )
     }
@@ -441,7 +441,7 @@ impl TestStack {
         let out = self
             .stack
             .aws
-            .sqs
+            .sqs()
             .get_queue_attributes()
             .queue_url(self.table(logical_id))
             .attribute_names(A::All)
@@ -514,7 +514,7 @@ impl TestStack {
                 &at,
             )
             .unwrap();
-        shared::adapters::dynamo::transact(&self.stack.aws.dynamodb, writes)
+        shared::adapters::dynamo::transact(self.stack.aws.dynamodb(), writes)
             .await
             .unwrap();
     }
@@ -567,7 +567,7 @@ impl TestStack {
     pub async fn object_exists(&self, logical_id: &str, key: &str) -> bool {
         self.stack
             .aws
-            .s3
+            .s3()
             .head_object()
             .bucket(self.bucket(logical_id))
             .key(key)
@@ -583,7 +583,7 @@ impl TestStack {
     ) -> aws_sdk_s3::operation::head_object::HeadObjectOutput {
         self.stack
             .aws
-            .s3
+            .s3()
             .head_object()
             .bucket(self.bucket("OutputsBucket"))
             .key(format!("videos/{job_id}.mp4"))

@@ -68,7 +68,7 @@ impl AccountState {
             support_address: env.email("SUPPORT_EMAIL")?,
             public_url: w.public_url()?,
             hash_secret: w.hash_secret()?,
-            dynamodb: base.aws.dynamodb.clone(),
+            dynamodb: base.aws.dynamodb().clone(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))

@@ -63,7 +63,7 @@ impl AuthState {
             ledger: w.ledger()?,
             mailer: w.mailer()?,
             hash_secret: w.hash_secret()?,
-            dynamodb: base.aws.dynamodb.clone(),
+            dynamodb: base.aws.dynamodb().clone(),
             google,
             policy: base.policy.clone(),
             clock: base.clock.clone(),

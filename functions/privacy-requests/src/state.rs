@@ -76,7 +76,7 @@ impl PrivacyState {
             public_url: w.public_url()?,
             provider: w.video_provider()?,
             hash_secret: w.hash_secret()?,
-            dynamodb: base.aws.dynamodb.clone(),
+            dynamodb: base.aws.dynamodb().clone(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))

@@ -64,7 +64,7 @@ impl VideosState {
             moderation: Moderation::from_env(env, base.http.clone())?,
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
-            dynamodb: base.aws.dynamodb.clone(),
+            dynamodb: base.aws.dynamodb().clone(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))

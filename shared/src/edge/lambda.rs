@@ -20,7 +20,12 @@ async fn start<S>(build: Build<S>) -> Result<S, ConfigError> {
     let env = Env::process();
     telemetry::init(&env);
     let base = Base::from_env(&env).await?;
-    let env = env.with_parameters(&base.aws.ssm).await?;
+    // Parameter Store only when a secret is named (the client is made on first use).
+    let env = if env.parameter_refs().is_empty() {
+        env
+    } else {
+        env.with_parameters(base.aws.ssm()).await?
+    };
     build(&base, &env)
 }
 

@@ -68,7 +68,7 @@ pub struct Wiring<'a> {
 
 impl Wiring<'_> {
     fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        self.base.aws.dynamodb.clone()
+        self.base.aws.dynamodb().clone()
     }
 
     pub fn accounts(&self) -> Result<AccountStore, ConfigError> {
@@ -111,7 +111,7 @@ impl Wiring<'_> {
     /// The queue of rights requests, for `privacy-requests`.
     pub fn privacy_queue(&self) -> Result<crate::adapters::sqs::PrivacyQueue, ConfigError> {
         Ok(crate::adapters::sqs::PrivacyQueue::new(
-            self.base.aws.sqs.clone(),
+            self.base.aws.sqs().clone(),
             self.env.required("PRIVACY_QUEUE_URL")?,
         ))
     }
@@ -166,20 +166,20 @@ impl Wiring<'_> {
     /// Service mail from `MAIL_FROM`, an SES identity.
     pub fn mailer(&self) -> Result<Mailer, ConfigError> {
         Ok(Mailer::new(
-            self.base.aws.ses.clone(),
+            self.base.aws.ses().clone(),
             self.env.email("MAIL_FROM")?,
         ))
     }
 
     pub fn generate_queue(&self) -> Result<Queue, ConfigError> {
         Ok(Queue::new(
-            self.base.aws.sqs.clone(),
+            self.base.aws.sqs().clone(),
             self.env.required("GENERATE_QUEUE_URL")?,
         ))
     }
 
     pub fn blobs(&self) -> Blobs {
-        Blobs::new(self.base.aws.s3.clone())
+        Blobs::new(self.base.aws.s3().clone())
     }
 
     /// A bucket's name, from its variable (`INPUTS_BUCKET`, `OUTPUTS_BUCKET`).

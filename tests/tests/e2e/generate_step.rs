@@ -224,7 +224,7 @@ impl Bench {
             .t
             .stack
             .aws
-            .sqs
+            .sqs()
             .purge_queue()
             .queue_url(self.t.table("GenerateQueue"))
             .send()
@@ -241,7 +241,7 @@ impl Bench {
         self.t
             .stack
             .aws
-            .s3
+            .s3()
             .list_multipart_uploads()
             .bucket(self.t.bucket("OutputsBucket"))
             .send()
@@ -284,7 +284,7 @@ async fn r13_a_busy_provider_is_asked_again_no_sooner_than_its_retry_after() {
     let received =
         b.t.stack
             .aws
-            .sqs
+            .sqs()
             .receive_message()
             .queue_url(b.t.table("GenerateQueue"))
             .send()

@@ -101,7 +101,7 @@ fn names(v: Option<&Value>, field: &str) -> BTreeSet<String> {
 async fn the_local_stack_creates_exactly_the_tables_the_template_declares() {
     let t = TestStack::start().await;
     let template = Template::load().unwrap();
-    let ddb = &t.stack.aws.dynamodb;
+    let ddb = &t.stack.aws.dynamodb();
     let tables = template.resources_of("AWS::DynamoDB::Table");
     assert!(tables.len() >= 3);
     for table in tables {
@@ -202,7 +202,7 @@ async fn the_local_stack_creates_exactly_the_tables_the_template_declares() {
     let from = &t.stack.envs["auth"]["MAIL_FROM"];
     t.stack
         .aws
-        .ses
+        .ses()
         .get_email_identity()
         .email_identity(from)
         .send()
@@ -233,7 +233,7 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
             }
         }
         let env = Env::from_map(env)
-            .with_parameters(&t.stack.aws.ssm)
+            .with_parameters(t.stack.aws.ssm())
             .await
             .unwrap_or_else(|e| panic!("{binary}: {e}"));
         shared::edge::telemetry::filter(&env);
@@ -486,7 +486,7 @@ fn every_function_states_its_memory_and_timeout() {
 async fn the_local_stack_creates_the_buckets_and_queues_the_template_declares() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let yaml = template_yaml();
-    let s3 = &t.stack.aws.s3;
+    let s3 = &t.stack.aws.s3();
     for bucket in ["InputsBucket", "OutputsBucket"] {
         let name = t.bucket(bucket);
         let rules = s3
@@ -511,7 +511,7 @@ async fn the_local_stack_creates_the_buckets_and_queues_the_template_declares() 
     let queues = notification.queue_configurations();
     assert_eq!(queues.len(), 1);
     assert_eq!(queues[0].queue_arn(), t.stack.refs.arns["DeliverQueue"]);
-    let sqs = &t.stack.aws.sqs;
+    let sqs = &t.stack.aws.sqs();
     for (queue, dlq) in [
         ("GenerateQueue", "GenerateDeadLetterQueue"),
         ("DeliverQueue", "DeliverDeadLetterQueue"),

@@ -11,6 +11,7 @@ mod infra;
 mod lambda_events;
 mod logs;
 mod operator;
+mod policies;
 mod privacy;
 mod purge;
 mod sessions;

@@ -12,7 +12,7 @@ async fn operator(t: &TestStack) -> operator::Operator {
         vars.extend(env.clone());
     }
     let env = Env::from_map(vars)
-        .with_parameters(&t.stack.aws.ssm)
+        .with_parameters(t.stack.aws.ssm())
         .await
         .unwrap();
     operator::Operator::build(&t.stack.base, &env).unwrap()

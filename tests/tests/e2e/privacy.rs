@@ -68,7 +68,7 @@ async fn everything_stored(t: &TestStack) -> String {
                 let out = t
                     .stack
                     .aws
-                    .s3
+                    .s3()
                     .list_objects_v2()
                     .bucket(t.bucket(r.logical_id))
                     .send()
@@ -81,7 +81,7 @@ async fn everything_stored(t: &TestStack) -> String {
                     let body = t
                         .stack
                         .aws
-                        .s3
+                        .s3()
                         .get_object()
                         .bucket(t.bucket(r.logical_id))
                         .key(key)
@@ -485,7 +485,7 @@ async fn r23_r34_consents_are_recorded_with_history_and_policy_version() {
     // An account that accepted an older version is told, and accepts in one call.
     t.stack
         .aws
-        .dynamodb
+        .dynamodb()
         .update_item()
         .table_name(t.table("AccountsTable"))
         .key(
@@ -822,7 +822,7 @@ async fn r30_r32_the_purge_requeues_a_lost_request_and_reports_one_near_its_due_
     // The message is lost.
     t.stack
         .aws
-        .sqs
+        .sqs()
         .purge_queue()
         .queue_url(t.table("PrivacyQueue"))
         .send()
@@ -883,7 +883,7 @@ async fn r28_r32_the_erasures_second_pass_finds_what_was_written_as_it_began() {
     assert_eq!(delayed, 1, "the second pass is queued, delayed");
 
     // Written as the erasure began, missed by the first pass.
-    let ddb = &t.stack.aws.dynamodb;
+    let ddb = &t.stack.aws.dynamodb();
     ddb.put_item()
         .table_name(t.table("PrivacyTable"))
         .item("pk", V::S(format!("account#{account}")))

@@ -337,7 +337,7 @@ async fn copies(t: &TestStack, models: &(Item, Item), n: usize, expires: i64, tt
             let out = t
                 .stack
                 .aws
-                .dynamodb
+                .dynamodb()
                 .batch_write_item()
                 .request_items(t.table(table), writes)
                 .send()
@@ -450,7 +450,7 @@ async fn r33_the_purge_removes_a_job_whose_account_is_gone() {
     t.wait_status(&token, &id, "ready", 30).await;
     t.stack
         .aws
-        .dynamodb
+        .dynamodb()
         .delete_item()
         .table_name(t.table("AccountsTable"))
         .key(

@@ -91,7 +91,7 @@ async fn session_item(
     let pk = format!("session#{}", shared::domain::crypto::sha256_hex(token));
     t.stack
         .aws
-        .dynamodb
+        .dynamodb()
         .get_item()
         .table_name(t.table("SessionsTable"))
         .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
@@ -109,7 +109,7 @@ async fn put_back(
 ) {
     t.stack
         .aws
-        .dynamodb
+        .dynamodb()
         .put_item()
         .table_name(t.table("SessionsTable"))
         .set_item(Some(item))
@@ -189,7 +189,7 @@ async fn r05_a_sign_in_that_raced_sign_out_everywhere_makes_no_session() {
             .create_write(&session, "2026-11-29T00:00:00Z")
             .unwrap(),
     ];
-    let err = shared::adapters::dynamo::transact(&t.stack.aws.dynamodb, writes)
+    let err = shared::adapters::dynamo::transact(t.stack.aws.dynamodb(), writes)
         .await
         .unwrap_err();
     assert!(err.is_condition_failure(), "{err:?}");

@@ -23,7 +23,7 @@ async fn orphan(t: &TestStack, token: &str, prompt: &str) -> String {
     assert_eq!(r.status, 202, "{}", r.body);
     t.stack
         .aws
-        .sqs
+        .sqs()
         .purge_queue()
         .queue_url(t.table("GenerateQueue"))
         .send()

@@ -16,7 +16,7 @@ async fn queue_depth(t: &TestStack, logical_id: &str) -> usize {
     let out = t
         .stack
         .aws
-        .sqs
+        .sqs()
         .get_queue_attributes()
         .queue_url(t.table(logical_id))
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
@@ -36,7 +36,7 @@ async fn queue_depth(t: &TestStack, logical_id: &str) -> usize {
 async fn send_raw(t: &TestStack, logical_id: &str, body: &str) {
     t.stack
         .aws
-        .sqs
+        .sqs()
         .send_message()
         .queue_url(t.table(logical_id))
         .message_body(body)
@@ -173,7 +173,7 @@ async fn r11_r15_generate_and_deliver_messages_delivered_twice_make_one_output_o
     let outputs = t
         .stack
         .aws
-        .s3
+        .s3()
         .list_objects_v2()
         .bucket(t.bucket("OutputsBucket"))
         .send()
@@ -227,7 +227,7 @@ async fn a_message_that_keeps_failing_ends_in_the_dead_letter_queue() {
     // A job record the step cannot read: every attempt fails.
     t.stack
         .aws
-        .dynamodb
+        .dynamodb()
         .put_item()
         .table_name(t.table("VideosTable"))
         .item(
@@ -275,7 +275,7 @@ async fn r13_dead_letters_raise_an_alarm_and_can_be_redriven() {
     .await;
     assert_eq!(queue_depth(&t, "GenerateDeadLetterQueue").await, 1);
     let moved = shared::adapters::sqs::redrive(
-        &t.stack.aws.sqs,
+        t.stack.aws.sqs(),
         &t.table("GenerateDeadLetterQueue"),
         &t.table("GenerateQueue"),
     )
@@ -344,7 +344,7 @@ async fn r15_an_output_whose_job_was_deleted_failed_or_never_existed_is_removed(
     let put = |key: String| {
         t.stack
             .aws
-            .s3
+            .s3()
             .put_object()
             .bucket(&bucket)
             .key(key)

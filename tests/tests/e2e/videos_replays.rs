@@ -21,7 +21,7 @@ async fn take_all(t: &TestStack) -> Vec<SqsMessage> {
         let out = t
             .stack
             .aws
-            .sqs
+            .sqs()
             .receive_message()
             .queue_url(t.table("GenerateQueue"))
             .max_number_of_messages(10)
@@ -35,7 +35,7 @@ async fn take_all(t: &TestStack) -> Vec<SqsMessage> {
         for m in messages {
             t.stack
                 .aws
-                .sqs
+                .sqs()
                 .delete_message()
                 .queue_url(t.table("GenerateQueue"))
                 .receipt_handle(m.receipt_handle.clone().unwrap())
