@@ -252,6 +252,40 @@ impl AwsClients {
     }
 }
 
+/// A client that is made when first used, not when the function is wired: a route or
+/// step that never sends mail does not pay for an SES client at its cold start.
+#[derive(Clone)]
+pub struct OnDemand<C: 'static> {
+    aws: AwsClients,
+    get: fn(&AwsClients) -> &C,
+}
+
+impl<C> OnDemand<C> {
+    pub fn new(aws: &AwsClients, get: fn(&AwsClients) -> &C) -> Self {
+        Self {
+            aws: aws.clone(),
+            get,
+        }
+    }
+
+    pub fn client(&self) -> &C {
+        (self.get)(&self.aws)
+    }
+}
+
+impl<C> std::ops::Deref for OnDemand<C> {
+    type Target = C;
+    fn deref(&self) -> &C {
+        self.client()
+    }
+}
+
+impl<C> std::fmt::Debug for OnDemand<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnDemand")
+    }
+}
+
 /// The services' configuration builders, which each take interceptors their own way.
 trait WithInterceptor {
     fn with(self, log: super::aws_calls::CallLog) -> Self;

@@ -31,7 +31,7 @@ fn s3_err<E: ProvideErrorMetadata>(e: E) -> BlobError {
 
 #[derive(Clone, Debug)]
 pub struct Blobs {
-    client: Client,
+    client: super::aws::OnDemand<Client>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub struct ObjectMeta<'a> {
 }
 
 impl Blobs {
-    pub fn new(client: Client) -> Self {
+    pub fn new(client: super::aws::OnDemand<Client>) -> Self {
         Self { client }
     }
 

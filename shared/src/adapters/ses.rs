@@ -20,7 +20,7 @@ pub enum MailError {
 
 #[derive(Clone, Debug)]
 pub struct Mailer {
-    client: Client,
+    client: super::aws::OnDemand<Client>,
     from: String,
 }
 
@@ -55,7 +55,7 @@ fn one_line(v: &str) -> String {
 }
 
 impl Mailer {
-    pub fn new(client: Client, from: impl Into<String>) -> Self {
+    pub fn new(client: super::aws::OnDemand<Client>, from: impl Into<String>) -> Self {
         Self {
             client,
             from: from.into(),

@@ -25,12 +25,12 @@ pub struct QueueError(pub String);
 
 #[derive(Clone, Debug)]
 pub struct Queue {
-    client: Client,
+    client: super::aws::OnDemand<Client>,
     generate_url: String,
 }
 
 impl Queue {
-    pub fn new(client: Client, generate_url: impl Into<String>) -> Self {
+    pub fn new(client: super::aws::OnDemand<Client>, generate_url: impl Into<String>) -> Self {
         Self {
             client,
             generate_url: generate_url.into(),
@@ -71,12 +71,12 @@ pub struct PrivacyMessage {
 /// The queue of rights requests, read by `privacy-requests`.
 #[derive(Clone, Debug)]
 pub struct PrivacyQueue {
-    client: Client,
+    client: super::aws::OnDemand<Client>,
     url: String,
 }
 
 impl PrivacyQueue {
-    pub fn new(client: Client, url: impl Into<String>) -> Self {
+    pub fn new(client: super::aws::OnDemand<Client>, url: impl Into<String>) -> Self {
         Self {
             client,
             url: url.into(),

@@ -111,7 +111,10 @@ impl Wiring<'_> {
     /// The queue of rights requests, for `privacy-requests`.
     pub fn privacy_queue(&self) -> Result<crate::adapters::sqs::PrivacyQueue, ConfigError> {
         Ok(crate::adapters::sqs::PrivacyQueue::new(
-            self.base.aws.sqs().clone(),
+            crate::adapters::aws::OnDemand::new(
+                &self.base.aws,
+                crate::adapters::aws::AwsClients::sqs,
+            ),
             self.env.required("PRIVACY_QUEUE_URL")?,
         ))
     }
@@ -166,20 +169,29 @@ impl Wiring<'_> {
     /// Service mail from `MAIL_FROM`, an SES identity.
     pub fn mailer(&self) -> Result<Mailer, ConfigError> {
         Ok(Mailer::new(
-            self.base.aws.ses().clone(),
+            crate::adapters::aws::OnDemand::new(
+                &self.base.aws,
+                crate::adapters::aws::AwsClients::ses,
+            ),
             self.env.email("MAIL_FROM")?,
         ))
     }
 
     pub fn generate_queue(&self) -> Result<Queue, ConfigError> {
         Ok(Queue::new(
-            self.base.aws.sqs().clone(),
+            crate::adapters::aws::OnDemand::new(
+                &self.base.aws,
+                crate::adapters::aws::AwsClients::sqs,
+            ),
             self.env.required("GENERATE_QUEUE_URL")?,
         ))
     }
 
     pub fn blobs(&self) -> Blobs {
-        Blobs::new(self.base.aws.s3().clone())
+        Blobs::new(crate::adapters::aws::OnDemand::new(
+            &self.base.aws,
+            crate::adapters::aws::AwsClients::s3,
+        ))
     }
 
     /// A bucket's name, from its variable (`INPUTS_BUCKET`, `OUTPUTS_BUCKET`).
