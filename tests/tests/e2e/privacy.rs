@@ -22,6 +22,14 @@ fn kept_for(
     ttl - shared::domain::clock::epoch_of(item["at"].as_s().unwrap()).unwrap()
 }
 
+/// A new account, signed in, with a fresh rights code: (email, token, account id, code).
+async fn with_rights_code(t: &TestStack, tag: &str) -> (String, String, String, String) {
+    let email = unique_email(tag);
+    let (token, account) = t.sign_in_email(&email).await;
+    let code = rights_code(t, &token, &email).await;
+    (email, token, account, code)
+}
+
 /// Waits until a request of a live account has `status`.
 async fn wait_request(t: &TestStack, token: &str, id: &str, status: &str) -> Value {
     for _ in 0..150 {
@@ -790,9 +798,7 @@ async fn r31_support_messages_are_forwarded_and_kept_a_year() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r26_an_export_link_is_given_only_for_72_hours() {
     let t = TestStack::start().await;
-    let email = unique_email("link");
-    let (token, _) = t.sign_in_email(&email).await;
-    let code = rights_code(&t, &token, &email).await;
+    let (_, token, _, code) = with_rights_code(&t, "link").await;
     let r = t
         .post("/v1/me/export", json!({ "code": code }), Some(&token))
         .await;
@@ -813,9 +819,7 @@ async fn r26_an_export_link_is_given_only_for_72_hours() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r30_r32_the_purge_requeues_a_lost_request_and_reports_one_near_its_due_date() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let email = unique_email("lost");
-    let (token, _) = t.sign_in_email(&email).await;
-    let code = rights_code(&t, &token, &email).await;
+    let (_, token, _, code) = with_rights_code(&t, "lost").await;
     let r = t
         .post("/v1/me/export", json!({ "code": code }), Some(&token))
         .await;
@@ -861,9 +865,7 @@ async fn r30_r32_the_purge_requeues_a_lost_request_and_reports_one_near_its_due_
 async fn r28_r32_the_erasures_second_pass_finds_what_was_written_as_it_began() {
     use aws_sdk_dynamodb::types::AttributeValue as V;
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let email = unique_email("straggler");
-    let (token, account) = t.sign_in_email(&email).await;
-    let code = rights_code(&t, &token, &email).await;
+    let (_, token, account, code) = with_rights_code(&t, "straggler").await;
     let r = t
         .delete_json("/v1/me", json!({ "code": code }), Some(&token))
         .await;
