@@ -6,6 +6,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 started=$(date +%s)
 
 export SORA_PYTHON="$(bash scripts/python-tools.sh)"
+# The template scanner's own virtualenv (the test that runs it would make it too).
+bash scripts/checkov-tools.sh >/dev/null
 
 echo "== format"
 cargo fmt --all -- --check
