@@ -13,26 +13,7 @@ use shared::edge::problem::{not_used_up, unavailable, within_limit};
 
 use crate::state::Services;
 
-/// What a code confirms; part of its key, so one kind of code cannot confirm another.
-#[derive(Debug, Clone, Copy)]
-pub enum Purpose {
-    EmailChange,
-    RightsRequest,
-}
-
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::EmailChange => "email_change",
-            Self::RightsRequest => "rights",
-        }
-    }
-}
-
-/// The key of an account's code for `purpose`.
-pub fn key(purpose: Purpose, account_id: &str) -> String {
-    format!("{}:{account_id}", purpose.as_str())
-}
+pub use shared::adapters::dynamo::codes::Confirmation as Purpose;
 
 fn code_hash(state: &Services, key: &str, code: &str) -> String {
     state.keyed_hash("confirm_code", &format!("{key}:{code}"))
@@ -58,7 +39,7 @@ pub async fn send(
     )
     .await?;
     let code = new_sign_in_code();
-    let key = key(purpose, account_id);
+    let key = purpose.key(account_id);
     let minutes = state.policy.code_ttl.as_secs() / 60;
     let text = format!(
         "Your Sora2 AI confirmation code is {code}.\n\n\
@@ -119,7 +100,7 @@ pub async fn check(
         now,
     )
     .await?;
-    let key = key(purpose, account_id);
+    let key = purpose.key(account_id);
     let stored = state
         .codes
         .get(&key)

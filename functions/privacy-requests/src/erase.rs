@@ -11,7 +11,8 @@
 //! last, in one transaction — so a crash anywhere leaves the request open, and its
 //! message, coming back, finishes the rest.
 
-use shared::adapters::dynamo::privacy::RightsRequest;
+use shared::adapters::dynamo::codes::Confirmation;
+use shared::adapters::dynamo::privacy::{RightsRequest, request_sk};
 use shared::adapters::dynamo::{Item, get_s, opt_s, transact};
 use shared::adapters::sqs::PrivacyMessage;
 use shared::domain::inventory::{ClassId, INVENTORY, OnErasure};
@@ -126,10 +127,10 @@ async fn erase_class(
         ClassId::Codes => {
             // The sign-in code is keyed by the address (known on the first pass only);
             // deleting what is not there succeeds, so this counts nothing.
-            let mut keys = vec![
-                format!("email_change:{account_id}"),
-                format!("rights:{account_id}"),
-            ];
+            let mut keys: Vec<String> = Confirmation::ALL
+                .iter()
+                .map(|c| c.key(account_id))
+                .collect();
             keys.extend(email.map(|e| state.keyed_hash("email", e)));
             for key in keys {
                 state.codes.delete(&key).await?;
@@ -161,7 +162,7 @@ async fn erase_class(
             (ClassId::RightsRequests, _) => {
                 let sk = get_s(&item, "sk")?;
                 // This erasure's own record goes last, moved under the pseudonym.
-                if sk == format!("request#{}", request.id) {
+                if sk == request_sk(&request.id) {
                     continue;
                 }
                 if let Some(key) = opt_s(&item, "export_key") {
@@ -245,6 +246,6 @@ async fn erase_video(state: &Services, job: &Item) -> Result<(), StepError> {
         )
         .await
         .map_err(StepError::retry)?;
-    state.videos.table().delete(&format!("job#{id}")).await?;
+    state.videos.delete_job(&id).await?;
     Ok(())
 }

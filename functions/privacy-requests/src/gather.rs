@@ -84,7 +84,7 @@ pub async fn items(
         ClassId::Balance => one(state
             .ledger
             .table()
-            .get(&format!("balance#{account_id}"))
+            .get(&shared::adapters::dynamo::ledger::balance_pk(account_id))
             .await?),
         ClassId::Payments => billing("payment#").await?,
         ClassId::Checkouts => billing("checkout#").await?,
@@ -92,7 +92,7 @@ pub async fn items(
         ClassId::Plan => one(state
             .billing
             .table()
-            .get(&format!("plan#{account_id}"))
+            .get(&shared::adapters::dynamo::billing::plan_pk(account_id))
             .await?),
         ClassId::AuditLog => {
             state

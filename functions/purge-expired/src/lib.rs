@@ -61,8 +61,7 @@ impl PurgeState {
             return Ok(false);
         }
         self.videos
-            .table()
-            .delete(&format!("job#{}", job.id))
+            .delete_job(&job.id)
             .await
             .map_err(|e| e.to_string())?;
         tracing::warn!(event = "orphan_job_removed", job_id = %job.id, "job without an account removed");

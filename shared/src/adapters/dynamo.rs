@@ -242,27 +242,30 @@ pub async fn query_partition(
     value: &str,
     newest_first: bool,
 ) -> Result<Vec<Item>, StoreError> {
-    let mut items = Vec::new();
-    let mut start = None;
-    loop {
-        let out = client
+    query_all(
+        client
             .query()
             .table_name(table)
             .index_name(index)
             .key_condition_expression("#k = :v")
             .expression_attribute_names("#k", attr)
             .expression_attribute_values(":v", s(value))
-            .scan_index_forward(!newest_first)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        items.extend(out.items().iter().cloned());
-        start = out.last_evaluated_key;
-        if start.is_none() {
-            return Ok(items);
-        }
-    }
+            .scan_index_forward(!newest_first),
+    )
+    .await
+}
+
+/// Every item a query finds, page after page (its cost grows with what it finds).
+pub async fn query_all(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<Vec<Item>, StoreError> {
+    query
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(StoreError::from_sdk)
 }
 
 /// One page of an account's items in its `by_account` index (`account_id`,

@@ -51,6 +51,11 @@ pub struct Plan {
     pub event_at: i64,
 }
 
+/// The key of an account's plan item.
+pub fn plan_pk(account_id: &str) -> String {
+    format!("plan#{account_id}")
+}
+
 impl BillingStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
@@ -181,7 +186,7 @@ impl BillingStore {
     /// set it already (events arrive in any order). `Ok(false)`: stale, unchanged.
     pub async fn set_plan(&self, account_id: &str, plan: &Plan) -> Result<bool, StoreError> {
         let mut item = Item::from([
-            ("pk".to_owned(), s(format!("plan#{account_id}"))),
+            ("pk".to_owned(), s(plan_pk(account_id))),
             ("product_id".to_owned(), s(&plan.product_id)),
             ("subscription_id".to_owned(), s(&plan.subscription_id)),
             ("status".to_owned(), s(&plan.status)),
@@ -208,8 +213,7 @@ impl BillingStore {
     }
 
     pub async fn plan(&self, account_id: &str) -> Result<Option<Plan>, StoreError> {
-        let Some(i) =
-            super::get_by_pk(&self.client, &self.table, format!("plan#{account_id}")).await?
+        let Some(i) = super::get_by_pk(&self.client, &self.table, plan_pk(account_id)).await?
         else {
             return Ok(None);
         };

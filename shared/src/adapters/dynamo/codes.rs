@@ -24,6 +24,29 @@ pub struct StoredCode {
     pub payload: Option<String>,
 }
 
+/// What a signed-in person's code confirms; part of its key, so one kind of code
+/// cannot confirm another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// A new address (R27).
+    EmailChange,
+    /// An export or an erasure (R30).
+    RightsRequest,
+}
+
+impl Confirmation {
+    pub const ALL: [Self; 2] = [Self::EmailChange, Self::RightsRequest];
+
+    /// The key of an account's code for this purpose.
+    pub fn key(self, account_id: &str) -> String {
+        let purpose = match self {
+            Self::EmailChange => "email_change",
+            Self::RightsRequest => "rights",
+        };
+        format!("{purpose}:{account_id}")
+    }
+}
+
 fn code_pk(email_hash: &str) -> String {
     format!("code#{email_hash}")
 }

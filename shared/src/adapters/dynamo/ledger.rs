@@ -29,7 +29,8 @@ pub struct Entry {
     pub reference: String,
 }
 
-fn balance_pk(account_id: &str) -> String {
+/// The key of an account's balance item.
+pub fn balance_pk(account_id: &str) -> String {
     format!("balance#{account_id}")
 }
 

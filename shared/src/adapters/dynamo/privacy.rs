@@ -61,6 +61,11 @@ pub fn account_pk(account_id: &str) -> String {
     format!("account#{account_id}")
 }
 
+/// The sort key of a rights request in its account's partition.
+pub fn request_sk(id: &str) -> String {
+    format!("request#{id}")
+}
+
 fn erased_pk(pseudonym: &str) -> String {
     format!("erased#{pseudonym}")
 }
@@ -198,10 +203,7 @@ impl PrivacyStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(
-                account_pk(account_id),
-                format!("request#{id}"),
-            )))
+            .set_key(Some(Self::key(account_pk(account_id), request_sk(id))))
             .consistent_read(true)
             .send()
             .await
@@ -241,10 +243,7 @@ impl PrivacyStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(Self::key(
-                account_pk(account_id),
-                format!("request#{id}"),
-            )))
+            .set_key(Some(Self::key(account_pk(account_id), request_sk(id))))
             .condition_expression("#st IN (:pending, :progress)")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":st", s(status.as_str()))
@@ -283,7 +282,7 @@ impl PrivacyStore {
             .table_name(&self.table)
             .set_key(Some(Self::key(
                 account_pk(&r.account_id),
-                format!("request#{}", r.id),
+                request_sk(&r.id),
             )));
         Ok(vec![
             self.put_write(request_item(erased_pk(pseudonym), &done)?)?,
@@ -296,54 +295,33 @@ impl PrivacyStore {
     /// R30: the open requests due by `due_before` (RFC 3339), soonest first, from the
     /// sparse index: the cost grows with the open requests, not with the table.
     pub async fn open_requests(&self, due_before: &str) -> Result<Vec<RightsRequest>, StoreError> {
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        super::query_all(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(OPEN_REQUESTS_INDEX)
                 .key_condition_expression("open_queue = :o AND due_by <= :d")
                 .expression_attribute_values(":o", s(OPEN))
-                .expression_attribute_values(":d", s(due_before))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in out.items() {
-                found.push(request_from_item(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(found);
-            }
-        }
+                .expression_attribute_values(":d", s(due_before)),
+        )
+        .await?
+        .iter()
+        .map(request_from_item)
+        .collect()
     }
 
     /// Every item of the account whose sort key starts with `prefix` (`""`: all).
     pub async fn items(&self, account_id: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        super::query_all(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
                 .expression_attribute_values(":pk", s(account_pk(account_id)))
                 .expression_attribute_values(":p", s(prefix))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            items.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+                .consistent_read(true),
+        )
+        .await
     }
 
     /// Deletes one item of the account's partition. Deleting what is gone succeeds.
@@ -374,7 +352,7 @@ fn request_item(pk: String, r: &RightsRequest) -> Result<Item, StoreError> {
         .map(|t| serde_json::to_string(t).map(s))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| StoreError::Malformed("trail"))?;
-    let mut item = PrivacyStore::key(pk, format!("request#{}", r.id));
+    let mut item = PrivacyStore::key(pk, request_sk(&r.id));
     item.insert("id".into(), s(&r.id));
     item.insert("account_id".into(), s(&r.account_id));
     item.insert("kind".into(), s(r.kind.as_str()));

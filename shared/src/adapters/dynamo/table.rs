@@ -75,26 +75,23 @@ impl Table {
         }
         let old_pk = super::get_s(item, "pk")?;
         let new_pk = super::get_s(&renamed, "pk")?;
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.name)
-            .set_item(Some(renamed));
         let res = if old_pk == new_pk {
-            let put = put
-                .condition_expression("account_id = :a")
-                .expression_attribute_values(":a", s(account_id));
-            let p = super::built(put.build())?;
-            self.client
-                .put_item()
-                .table_name(p.table_name)
-                .set_item(Some(p.item))
-                .set_condition_expression(p.condition_expression)
-                .set_expression_attribute_values(p.expression_attribute_values)
-                .send()
-                .await
-                .map(drop)
-                .map_err(StoreError::from_sdk)
+            super::applied(
+                self.client
+                    .put_item()
+                    .table_name(&self.name)
+                    .set_item(Some(renamed))
+                    .condition_expression("account_id = :a")
+                    .expression_attribute_values(":a", s(account_id))
+                    .send()
+                    .await,
+            )
+            .map(drop)
         } else {
             // The key names the account: the record moves to a key that does not.
+            let put = aws_sdk_dynamodb::types::Put::builder()
+                .table_name(&self.name)
+                .set_item(Some(renamed));
             let delete = aws_sdk_dynamodb::types::Delete::builder()
                 .table_name(&self.name)
                 .key("pk", s(old_pk))

@@ -180,29 +180,19 @@ impl VideoStore {
         day: &str,
         until: i64,
     ) -> Result<Vec<Job>, StoreError> {
-        let mut jobs = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
+        super::query_all(
+            self.client
                 .query()
                 .table_name(&self.table)
                 .index_name(index)
                 .key_condition_expression(condition)
                 .expression_attribute_values(":d", s(day))
-                .expression_attribute_values(":t", n(until))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(StoreError::from_sdk)?;
-            for item in out.items() {
-                jobs.push(job_from_item(item)?);
-            }
-            start = out.last_evaluated_key;
-            if start.is_none() {
-                return Ok(jobs);
-            }
-        }
+                .expression_attribute_values(":t", n(until)),
+        )
+        .await?
+        .iter()
+        .map(job_from_item)
+        .collect()
     }
 
     pub fn create_write(&self, job: &Job) -> Result<TransactWriteItem, StoreError> {
@@ -513,6 +503,11 @@ impl VideoStore {
 
     /// The upload, unless it is past its retention at `now` (DynamoDB's TTL deletes
     /// days late).
+    /// Deletes a job's record outright (an erasure, an orphan); gone already is fine.
+    pub async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
+        self.table().delete(&job_pk(id)).await
+    }
+
     pub async fn get_upload(&self, id: &str, now: i64) -> Result<Option<Upload>, StoreError> {
         let Some(i) = super::get_by_pk(&self.client, &self.table, upload_pk(id)).await? else {
             return Ok(None);

@@ -39,19 +39,22 @@ pub async fn read_limited(body: Body) -> Result<bytes::Bytes, ApiError> {
 }
 
 /// Parses a request body, which must be a JSON object: serde would also read a struct
-/// from an array of its fields (`[null, null]`), which no body of this API is.
+/// from an array of its fields (`[null, null]`), which no body of this API is. The
+/// first byte tells, so the body is parsed once.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| match e.classify() {
-            Category::Data => ApiError::InvalidField(describe_data_error(&e)),
-            Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson,
-        })?;
-    if !value.is_object() {
+    let classify = |e: serde_json::Error| match e.classify() {
+        Category::Data => ApiError::InvalidField(describe_data_error(&e)),
+        Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson,
+    };
+    let first = bytes.iter().find(|b| !b" \t\r\n".contains(b));
+    if first != Some(&b'{') {
+        // Valid JSON of another kind is the wrong type; anything else is malformed.
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(classify)?;
         return Err(ApiError::InvalidField(
             "the body must be a JSON object".into(),
         ));
     }
-    serde_json::from_value(value).map_err(|e| ApiError::InvalidField(describe_data_error(&e)))
+    serde_json::from_slice(bytes).map_err(classify)
 }
 
 /// serde's message without the position suffix; it names the field and the expected
@@ -108,6 +111,23 @@ mod tests {
         size: u64,
         #[serde(default, deserialize_with = "whole_opt")]
         seconds: Option<u32>,
+    }
+
+    #[test]
+    fn r38_a_body_must_be_an_object() {
+        assert!(matches!(
+            parse_json::<Sized>(b" [14141, null]"),
+            Err(ApiError::InvalidField(_))
+        ));
+        assert!(matches!(
+            parse_json::<Sized>(b"[14141,"),
+            Err(ApiError::MalformedJson)
+        ));
+        assert!(matches!(
+            parse_json::<Sized>(b""),
+            Err(ApiError::MalformedJson)
+        ));
+        assert!(parse_json::<Sized>(b"\n {\"size\": 1}").is_ok());
     }
 
     #[test]
