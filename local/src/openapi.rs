@@ -13,6 +13,7 @@ pub fn document() -> OpenApi {
         videos::openapi(),
         billing::openapi(),
         checkout_webhook::openapi(),
+        provider_webhook::openapi(),
     ])
 }
 

@@ -119,6 +119,7 @@ pub struct Functions {
     pub billing: billing::BillingState,
     pub webhook: checkout_webhook::WebhookState,
     pub privacy: privacy_requests::PrivacyState,
+    pub provider_webhook: provider_webhook::WebhookState,
 }
 
 pub struct LocalStack {
@@ -153,6 +154,8 @@ pub struct LocalStack {
 
 impl LocalStack {
     pub async fn start(opts: StackOptions) -> Result<Self, StackError> {
+        // The emulators' and the functions' HTTP clients use ring, as in Lambda.
+        shared::adapters::outbound::install_crypto();
         let moto = Moto::find_or_start(opts.aws_endpoint.clone(), None).await?;
         let listener = TcpListener::bind(opts.bind)
             .await
@@ -210,6 +213,14 @@ impl LocalStack {
             ("GOOGLE_JWKS_URL", format!("{base_url}/_local/google/certs")),
             ("FAL_QUEUE_URL", format!("{base_url}/_local/fal")),
             ("FAL_API_URL", format!("{base_url}/_local/fal/api/v1")),
+            (
+                "FAL_JWKS_URL",
+                format!("{base_url}/_local/fal/.well-known/jwks.json"),
+            ),
+            (
+                "PROVIDER_WEBHOOK_URL",
+                format!("{base_url}/v1/webhooks/fal"),
+            ),
             ("CREEM_API_URL", format!("{base_url}/_local/creem/api")),
             ("PUBLIC_API_URL", base_url.clone()),
         ]
@@ -294,6 +305,10 @@ impl LocalStack {
                 .merge(as_function(
                     "checkout-webhook",
                     checkout_webhook::routes(functions.webhook.clone()),
+                ))
+                .merge(as_function(
+                    "provider-webhook",
+                    provider_webhook::routes(functions.provider_webhook.clone()),
                 ))
                 .merge(dump.router())
                 .merge(crate::openapi::router())
@@ -507,6 +522,10 @@ async fn build_functions(
         privacy: built(
             "privacy-requests",
             privacy_requests::PrivacyState::build(base, one("privacy-requests")),
+        )?,
+        provider_webhook: built(
+            "provider-webhook",
+            provider_webhook::WebhookState::build(base, one("provider-webhook")),
         )?,
     })
 }

@@ -101,6 +101,23 @@ impl Template {
                             TemplateError::Shape(format!("{name}: nothing local for !Ref {target}"))
                         })?
                     }
+                    // `!Sub "…${Name}…"`: each name as `!Ref` would give it.
+                    Value::Tagged(t) if t.tag == "!Sub" && t.value.is_string() => {
+                        let mut text = t.value.as_str().unwrap_or_default().to_owned();
+                        while let Some(start) = text.find("${") {
+                            let end = text[start..].find('}').ok_or_else(|| {
+                                TemplateError::Shape(format!("{name}: unclosed ${{ in !Sub"))
+                            })? + start;
+                            let target = text[start + 2..end].to_owned();
+                            let value = resolve(&target).ok_or_else(|| {
+                                TemplateError::Shape(format!(
+                                    "{name}: nothing local for ${{{target}}}"
+                                ))
+                            })?;
+                            text.replace_range(start..=end, &value);
+                        }
+                        text
+                    }
                     other => {
                         return Err(TemplateError::Shape(format!(
                             "{name}: unsupported value {other:?}"

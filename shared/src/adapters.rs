@@ -2,8 +2,10 @@
 
 pub mod aws;
 pub mod aws_calls;
+pub mod aws_http;
 pub mod dynamo;
 pub mod env;
+pub mod jwks;
 pub mod outbound;
 pub mod providers;
 pub mod s3;

@@ -103,6 +103,13 @@ impl Reply {
     }
 }
 
+/// Stack options for a provider that does not call back: `generate` polls it (the
+/// tests of the polling chain and of its deadline).
+pub fn polled(o: &mut StackOptions) {
+    o.env_overrides
+        .insert("PROVIDER_WEBHOOK_URL".into(), String::new());
+}
+
 pub fn unique_email(tag: &str) -> String {
     format!(
         "{tag}-{}@example.com",

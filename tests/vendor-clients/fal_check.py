@@ -1,11 +1,23 @@
 """Drives the local fal emulator with fal's own Python client (fal-client), so the
 emulator answers exactly as https://queue.fal.run does: submit, status with and
-without logs, result, cancel, and a failed request.
+without logs, result, cancel, and a failed request. Then a submission with
+`webhook_url`: the completion call that comes back is checked the way fal's
+documentation says a receiver must check it, with the `cryptography` package's
+Ed25519 and the published JWKS, independently of the service's own verifier.
 
     python fal_check.py <queue base URL> <key>
 """
+import base64
+import hashlib
+import http.server
+import json
 import sys
+import threading
 import time
+import urllib.request
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import fal_client
 import fal_client.client as fal_internals
@@ -50,4 +62,61 @@ assert status.error, status
 hanging = client.submit(MODEL, arguments={"prompt": "emulator-hang", "duration": "4s"})
 hanging.cancel()
 
-print("fal-client: submit, status (queued, in progress, completed, failed), result, cancel: ok")
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    calls = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.calls.append((dict(self.headers), body))
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+hook = f"http://127.0.0.1:{server.server_address[1]}/hook?job=j1"
+with_hook = client.submit(
+    MODEL, arguments={"prompt": "a lantern in fog", "duration": "4s"}, webhook_url=hook
+)
+for _ in range(300):
+    if Receiver.calls:
+        break
+    time.sleep(0.05)
+assert len(Receiver.calls) == 1, "the completion call came"
+headers, body = Receiver.calls[0]
+headers = {k.lower(): v for k, v in headers.items()}
+payload = json.loads(body)
+assert payload["request_id"] == with_hook.request_id, payload
+assert payload["status"] == "OK" and payload["payload"]["video"]["url"], payload
+# fal's documented check: the timestamp within five minutes, then the ED25519 signature
+# over request id, user id, timestamp and the body's SHA-256, by a key of the JWKS.
+request_id = headers["x-fal-webhook-request-id"]
+assert request_id == with_hook.request_id
+timestamp = headers["x-fal-webhook-timestamp"]
+assert abs(time.time() - int(timestamp)) <= 300
+message = "\n".join([
+    request_id, headers["x-fal-webhook-user-id"], timestamp,
+    hashlib.sha256(body).hexdigest(),
+]).encode()
+jwks = json.load(urllib.request.urlopen(queue_url.rstrip("/") + "/.well-known/jwks.json"))
+signature = bytes.fromhex(headers["x-fal-webhook-signature"])
+
+
+def verifies(key):
+    x = base64.urlsafe_b64decode(key["x"] + "=" * (-len(key["x"]) % 4))
+    try:
+        Ed25519PublicKey.from_public_bytes(x).verify(signature, message)
+        return True
+    except InvalidSignature:
+        return False
+
+
+assert any(verifies(k) for k in jwks["keys"] if k["kty"] == "OKP"), "signature verifies"
+server.shutdown()
+
+print("fal-client: submit, status (queued, in progress, completed, failed), result, cancel, "
+      "signed completion call: ok")

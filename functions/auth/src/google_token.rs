@@ -1,20 +1,13 @@
 //! Google ID token verification (R03), done by the backend itself.
 //!
-//! RS256 only, whatever the token's header claims; keys from Google's JWKS, cached for
-//! the `max-age` of its answer; an unknown `kid` triggers a refetch at most once per
-//! `jwks_min_refetch`, so forged key ids cannot make us hammer Google. `iss` must be
-//! Google's, `aud` our client id, and `exp` and `sub` present; expiry is judged by our
-//! [`Clock`].
+//! RS256 only, whatever the token's header claims; keys from Google's JWKS (see
+//! [`KeySet`] for how they are cached and refetched); `iss` must be Google's, `aud` our
+//! client id, and `exp` and `sub` present; expiry is judged by our [`Clock`].
 
-use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
 
+use shared::adapters::jwks::{self, Jwk, KeySet, KeysError, Refetch};
 use shared::adapters::outbound::LazyClient;
-use tokio::sync::{Mutex, RwLock};
-
 use shared::domain::clock::Clock;
 use shared::domain::policy::Policy;
 
@@ -48,6 +41,8 @@ pub struct GoogleIdentity {
 struct Claims {
     sub: String,
     exp: i64,
+    iss: String,
+    aud: Audience,
     email: Option<String>,
     #[serde(default, deserialize_with = "bool_or_string")]
     email_verified: bool,
@@ -68,47 +63,49 @@ fn bool_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Err
     })
 }
 
+/// `aud` is one string or a list of them.
 #[derive(Deserialize)]
-struct Jwks {
-    keys: Vec<Jwk>,
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
-#[derive(Deserialize)]
-struct Jwk {
-    kid: Option<String>,
-    kty: String,
-    n: Option<String>,
-    e: Option<String>,
-}
-
-#[derive(Default)]
-struct KeyCache {
-    keys: HashMap<String, DecodingKey>,
-    fresh_until: Option<Instant>,
-    /// When a token with a `kid` missing from fresh keys last caused a fetch.
-    last_unknown_kid_fetch: Option<Instant>,
-    /// When a fetch last failed.
-    last_failure: Option<Instant>,
-}
-
-impl KeyCache {
-    fn is_fresh(&self) -> bool {
-        self.fresh_until.is_some_and(|t| Instant::now() < t)
+impl Audience {
+    fn contains(&self, id: &str) -> bool {
+        match self {
+            Audience::One(a) => a == id,
+            Audience::Many(all) => all.iter().any(|a| a == id),
+        }
     }
 }
 
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+/// An RSA public key: modulus and exponent, big-endian.
+#[derive(Clone)]
+pub struct RsaKey {
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
+
+fn rsa_key(jwk: &Jwk) -> Option<RsaKey> {
+    (jwk.kty == "RSA").then_some(())?;
+    Some(RsaKey {
+        n: jwks::b64url(jwk.n.as_deref()?)?,
+        e: jwks::b64url(jwk.e.as_deref()?)?,
+    })
+}
+
 pub struct GoogleVerifier {
-    http: LazyClient,
-    jwks_url: String,
+    keys: KeySet<RsaKey>,
     client_id: String,
     clock: Clock,
-    min_refetch: Duration,
-    failure_backoff: Duration,
-    default_max_age: Duration,
     leeway: i64,
-    cache: RwLock<KeyCache>,
-    /// Serialises fetches: concurrent requests wait for one fetch instead of each making one.
-    fetching: Mutex<()>,
 }
 
 impl GoogleVerifier {
@@ -119,38 +116,58 @@ impl GoogleVerifier {
         clock: Clock,
         policy: &Policy,
     ) -> Self {
-        Self {
-            http,
-            jwks_url: jwks_url.into(),
-            client_id: client_id.into(),
-            clock,
+        let refetch = Refetch {
             min_refetch: policy.jwks_min_refetch,
             failure_backoff: policy.jwks_failure_backoff,
             default_max_age: policy.jwks_default_max_age,
+            max_age_cap: policy.jwks_max_age_cap,
+        };
+        Self {
+            keys: KeySet::new(http, jwks_url, rsa_key, refetch),
+            client_id: client_id.into(),
+            clock,
             leeway: policy.id_token_leeway.as_secs() as i64,
-            cache: RwLock::default(),
-            fetching: Mutex::new(()),
         }
     }
 
     pub async fn verify(&self, token: &str) -> Result<GoogleIdentity, IdTokenError> {
-        let header = decode_header(token).map_err(|_| IdTokenError::Malformed)?;
+        let mut parts = token.split('.');
+        let (Some(header), Some(claims), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(IdTokenError::Malformed);
+        };
+        let header: Header = jwks::b64url(header)
+            .and_then(|h| serde_json::from_slice(&h).ok())
+            .ok_or(IdTokenError::Malformed)?;
         // The algorithm is fixed by us, never taken from the token ("alg confusion").
-        if header.alg != Algorithm::RS256 {
+        if header.alg != "RS256" {
             return Err(IdTokenError::Malformed);
         }
         let kid = header.kid.ok_or(IdTokenError::Malformed)?;
-        let key = self.key_for(&kid).await?;
-
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_audience(&[&self.client_id]);
-        validation.set_issuer(&GOOGLE_ISSUERS);
-        validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
-        // Expiry is checked below against our clock, the one every rule uses.
-        validation.validate_exp = false;
-        let claims = decode::<Claims>(token, &key, &validation)
-            .map_err(|_| IdTokenError::Invalid)?
-            .claims;
+        let signature = jwks::b64url(signature).ok_or(IdTokenError::Malformed)?;
+        let key = self.keys.by_kid(&kid).await.map_err(|e| match e {
+            KeysError::Unknown => IdTokenError::UnknownKey,
+            KeysError::Unavailable => IdTokenError::KeysUnavailable,
+        })?;
+        // What is signed: the first two parts as they came, with their dot.
+        let signed = &token.as_bytes()[..token.len() - signature_len(token)];
+        ring::signature::RsaPublicKeyComponents {
+            n: &key.n,
+            e: &key.e,
+        }
+        .verify(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            signed,
+            &signature,
+        )
+        .map_err(|_| IdTokenError::Invalid)?;
+        let claims: Claims = jwks::b64url(claims)
+            .and_then(|c| serde_json::from_slice(&c).ok())
+            .ok_or(IdTokenError::Invalid)?;
+        if !GOOGLE_ISSUERS.contains(&claims.iss.as_str()) || !claims.aud.contains(&self.client_id) {
+            return Err(IdTokenError::Invalid);
+        }
         if claims.exp + self.leeway <= self.clock.epoch_secs() {
             return Err(IdTokenError::Expired);
         }
@@ -164,133 +181,9 @@ impl GoogleVerifier {
             name: claims.name,
         })
     }
-
-    async fn key_for(&self, kid: &str) -> Result<DecodingKey, IdTokenError> {
-        if let Some(found) = self.cached_key(kid).await {
-            return found;
-        }
-        // Google is failing: answer at once rather than queue behind the fetch lock.
-        if self.failed_lately().await {
-            return Err(IdTokenError::KeysUnavailable);
-        }
-        let _guard = self.fetching.lock().await;
-        if self.failed_lately().await {
-            return Err(IdTokenError::KeysUnavailable);
-        }
-        // Another request may have fetched while this one waited.
-        if let Some(found) = self.cached_key(kid).await {
-            return found;
-        }
-        let unknown_kid = self.cache.read().await.is_fresh();
-        let fetched = self.fetch().await;
-        let mut cache = self.cache.write().await;
-        match fetched {
-            Ok((keys, max_age)) => {
-                let now = Instant::now();
-                cache.keys = keys;
-                cache.fresh_until = Some(now + max_age);
-                if unknown_kid {
-                    cache.last_unknown_kid_fetch = Some(now);
-                }
-                cache.keys.get(kid).cloned().ok_or(IdTokenError::UnknownKey)
-            }
-            // Stale keys stay usable while Google is unreachable.
-            Err(()) => {
-                cache.last_failure = Some(Instant::now());
-                cache
-                    .keys
-                    .get(kid)
-                    .cloned()
-                    .ok_or(IdTokenError::KeysUnavailable)
-            }
-        }
-    }
-
-    async fn failed_lately(&self) -> bool {
-        self.cache
-            .read()
-            .await
-            .last_failure
-            .is_some_and(|t| t.elapsed() < self.failure_backoff)
-    }
-
-    /// The answer the cache alone can give: the key, or a refusal because an unknown
-    /// `kid` already caused a refetch within `min_refetch`. `None`: fetch.
-    async fn cached_key(&self, kid: &str) -> Option<Result<DecodingKey, IdTokenError>> {
-        let cache = self.cache.read().await;
-        if !cache.is_fresh() {
-            return None;
-        }
-        if let Some(k) = cache.keys.get(kid) {
-            return Some(Ok(k.clone()));
-        }
-        let refetched_lately = cache
-            .last_unknown_kid_fetch
-            .is_some_and(|t| t.elapsed() < self.min_refetch);
-        refetched_lately.then_some(Err(IdTokenError::UnknownKey))
-    }
-
-    async fn fetch(&self) -> Result<(HashMap<String, DecodingKey>, Duration), ()> {
-        let res = self
-            .http
-            .get()
-            .get(&self.jwks_url)
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| tracing::warn!(error = %e.without_url(), "JWKS fetch failed"))?;
-        let max_age = res
-            .headers()
-            .get(reqwest::header::CACHE_CONTROL)
-            .and_then(|v| v.to_str().ok())
-            .and_then(max_age)
-            .unwrap_or(self.default_max_age);
-        let jwks: Jwks = res
-            .json()
-            .await
-            .map_err(|_| tracing::warn!("JWKS answer is not a key set"))?;
-        let keys = jwks
-            .keys
-            .into_iter()
-            .filter(|k| k.kty == "RSA")
-            .filter_map(|k| {
-                let key =
-                    DecodingKey::from_rsa_components(k.n.as_deref()?, k.e.as_deref()?).ok()?;
-                Some((k.kid?, key))
-            })
-            .collect::<HashMap<_, _>>();
-        tracing::info!(
-            keys = keys.len(),
-            max_age_secs = max_age.as_secs(),
-            "JWKS fetched"
-        );
-        Ok((keys, max_age))
-    }
 }
 
-/// `max-age` of a Cache-Control header value.
-pub fn max_age(cache_control: &str) -> Option<Duration> {
-    cache_control.split(',').find_map(|d| {
-        let (name, value) = d.trim().split_once('=')?;
-        name.trim()
-            .eq_ignore_ascii_case("max-age")
-            .then(|| value.trim().parse().ok().map(Duration::from_secs))
-            .flatten()
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn r03_max_age_is_read_from_googles_cache_control() {
-        assert_eq!(
-            max_age("public, max-age=19845, must-revalidate, no-transform"),
-            Some(Duration::from_secs(19845))
-        );
-        assert_eq!(max_age("no-cache"), None);
-        assert_eq!(max_age("max-age=abc"), None);
-    }
+/// Length of the token's last part and the dot before it.
+fn signature_len(token: &str) -> usize {
+    token.rfind('.').map_or(0, |dot| token.len() - dot)
 }

@@ -1,6 +1,6 @@
 //! What `generate` holds between invocations: built once from its own variables (the
-//! videos and ledger tables, both buckets, the generate queue, and the provider that
-//! `VIDEO_PROVIDER` names with that provider's variables).
+//! videos and ledger tables, both buckets, the generate queue, the provider that
+//! `VIDEO_PROVIDER` names with that provider's variables, and our webhook for it).
 
 use std::sync::Arc;
 
@@ -24,6 +24,9 @@ pub struct Services {
     pub jobs: Jobs,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
+    /// `PROVIDER_WEBHOOK_URL`: our webhook for the provider's completion calls, if the
+    /// provider makes them; the job's id is added to it.
+    pub callback: Option<String>,
 }
 
 #[derive(Clone)]
@@ -57,6 +60,11 @@ impl GenerateState {
             jobs: w.jobs()?,
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
+            callback: match env.optional("PROVIDER_WEBHOOK_URL") {
+                Some(_) => Some(env.url("PROVIDER_WEBHOOK_URL")?),
+                None => None,
+            }
+            .filter(|_| provider.calls_back()),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
             provider,

@@ -15,11 +15,24 @@ use shared::edge::sqs::StepError;
 
 use crate::state::GenerateState;
 
-pub async fn run(
-    state: &GenerateState,
-    job_id: &str,
-    token: Option<&str>,
-) -> Result<(), StepError> {
+/// What a message is: a link of the job's polling chain, or the provider's word that
+/// a request ended.
+///
+/// A provider that calls our webhook is not polled: after the submission the chain
+/// stops, the call's message makes the one look that is needed, and `sweep`, which
+/// queues a look at any job that waited longer than `requeue_after`, is the fallback
+/// for a call that never came. A provider that does not call is polled by the chain,
+/// one delayed message after another.
+#[derive(Debug, Clone, Copy)]
+pub enum Look<'a> {
+    /// Carries the chain's token (from `videos`, `sweep` or the previous link).
+    Chain(Option<&'a str>),
+    /// The provider called about this request (its id): one look now, which starts no
+    /// chain; a passing failure sends this message back.
+    Completed(&'a str),
+}
+
+pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<(), StepError> {
     let Some(job) = state.videos.get(job_id).await? else {
         tracing::info!(%job_id, "no such job; message dropped");
         return Ok(());
@@ -35,11 +48,25 @@ pub async fn run(
         }
         return Ok(());
     }
-    if token != job.poll_token.as_deref() {
-        // A copy of a message whose chain was handed on by another copy: one job, one
-        // polling chain.
-        tracing::info!(job_id = %job.id, "message of a superseded polling chain dropped");
-        return Ok(());
+    match look {
+        Look::Chain(token) if token != job.poll_token.as_deref() => {
+            // A copy of a message whose chain was handed on by another copy: one job,
+            // one polling chain.
+            tracing::info!(job_id = %job.id, "message of a superseded polling chain dropped");
+            return Ok(());
+        }
+        Look::Completed(request_id) => {
+            let named = job
+                .provider_handle
+                .as_deref()
+                .and_then(|h| state.provider.request_id(h));
+            if named.as_deref() != Some(request_id) {
+                // Not this job's request (or not submitted yet): the chain will see.
+                tracing::info!(job_id = %job.id, "completion call about another request dropped");
+                return Ok(());
+            }
+        }
+        Look::Chain(_) => {}
     }
     let deadline = job.created_epoch + state.policy.generation_deadline.as_secs() as i64;
     if state.clock.epoch_secs() >= deadline {
@@ -54,7 +81,35 @@ pub async fn run(
     }
     match job.provider_handle.clone() {
         None => submit(state, &job).await,
-        Some(handle) => poll(state, &job, &handle).await,
+        Some(handle) => poll(state, &job, &handle, look).await,
+    }
+}
+
+/// The job is still pending: the chain's next look, unless the provider will call.
+async fn pending(state: &GenerateState, job: &Job, look: Look<'_>) -> Result<(), StepError> {
+    match look {
+        Look::Chain(_) if state.callback.is_none() => {
+            again(state, job, state.policy.provider_poll_interval).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A look failed for now: a completion call's message comes back through the queue (it
+/// is not deleted); the chain looks again later (or, for a provider that calls, the
+/// sweep does).
+async fn later(
+    state: &GenerateState,
+    job: &Job,
+    look: Look<'_>,
+    why: &str,
+) -> Result<(), StepError> {
+    match look {
+        Look::Completed(_) => Err(StepError::retry(why)),
+        Look::Chain(_) => {
+            tracing::info!(job_id = %job.id, why, "look failed for now; looking again later");
+            pending(state, job, look).await
+        }
     }
 }
 
@@ -70,6 +125,7 @@ async fn again(state: &GenerateState, job: &Job, delay: Duration) -> Result<(), 
             &GenerateMessage {
                 job_id: job.id.clone(),
                 token: Some(next.clone()),
+                completed: None,
             },
             delay,
         )
@@ -105,11 +161,17 @@ async fn submit(state: &GenerateState, job: &Job) -> Result<(), StepError> {
         ),
         _ => None,
     };
+    // The job's id goes in the address; a call is trusted for its signature, not for it.
+    let callback = state
+        .callback
+        .as_ref()
+        .map(|url| format!("{url}?job={}", job.id));
     let request = GenerationRequest {
         prompt,
         mode: job.mode,
         settings: &job.settings,
         image_url: image_url.as_deref(),
+        callback: callback.as_deref(),
     };
     match state.provider.submit(&request).await {
         Ok(handle) => {
@@ -120,7 +182,7 @@ async fn submit(state: &GenerateState, job: &Job) -> Result<(), StepError> {
             {
                 Ok(()) => {
                     tracing::info!(event = "video_submitted", job_id = %job.id, provider = state.provider.name(), "submitted to the provider");
-                    again(state, job, policy.provider_poll_interval).await
+                    pending(state, job, Look::Chain(None)).await
                 }
                 Err(e) if e.is_condition_failure() => {
                     // Another copy of this message submitted first: stop ours.
@@ -166,14 +228,18 @@ async fn submit(state: &GenerateState, job: &Job) -> Result<(), StepError> {
     }
 }
 
-async fn poll(state: &GenerateState, job: &Job, handle: &str) -> Result<(), StepError> {
-    let wait = state.policy.provider_poll_interval;
+async fn poll(
+    state: &GenerateState,
+    job: &Job,
+    handle: &str,
+    look: Look<'_>,
+) -> Result<(), StepError> {
     match state.provider.progress(handle).await {
-        Ok(Progress::Pending) => again(state, job, wait).await,
+        Ok(Progress::Pending) => pending(state, job, look).await,
         // A passing fault at the provider: look again later; the deadline still holds.
         Err(ProviderError::Transient(reason)) => {
             tracing::info!(job_id = %job.id, reason, "provider status unavailable for now");
-            again(state, job, wait).await
+            later(state, job, look, "provider status unavailable").await
         }
         Ok(Progress::Failed) | Err(ProviderError::Failed(_)) => {
             state
@@ -182,12 +248,17 @@ async fn poll(state: &GenerateState, job: &Job, handle: &str) -> Result<(), Step
                 .await?;
             Ok(())
         }
-        Ok(Progress::Completed) => store_output(state, job, handle).await,
+        Ok(Progress::Completed) => store_output(state, job, handle, look).await,
     }
 }
 
 /// Streams the finished file into the outputs bucket, marked as AI-generated (R21).
-async fn store_output(state: &GenerateState, job: &Job, handle: &str) -> Result<(), StepError> {
+async fn store_output(
+    state: &GenerateState,
+    job: &Job,
+    handle: &str,
+    look: Look<'_>,
+) -> Result<(), StepError> {
     let bucket = &state.outputs_bucket;
     let key = output_key(&job.id);
     // Stored by an earlier copy of this message: `deliver` has it already.
@@ -200,10 +271,11 @@ async fn store_output(state: &GenerateState, job: &Job, handle: &str) -> Result<
     {
         return Ok(());
     }
-    let wait = state.policy.provider_poll_interval;
     let output = match state.provider.output(handle).await {
         Ok(o) => o,
-        Err(ProviderError::Transient(_)) => return again(state, job, wait).await,
+        Err(ProviderError::Transient(_)) => {
+            return later(state, job, look, "provider result unavailable").await;
+        }
         Err(ProviderError::Failed(_)) => {
             state
                 .jobs
@@ -215,7 +287,7 @@ async fn store_output(state: &GenerateState, job: &Job, handle: &str) -> Result<
     let deadline = tokio::time::Instant::now() + state.policy.provider_download_deadline;
     let stream = match tokio::time::timeout_at(deadline, state.provider.download(&output)).await {
         Ok(Ok(s)) => until(deadline, s),
-        Ok(Err(_)) | Err(_) => return again(state, job, wait).await,
+        Ok(Err(_)) | Err(_) => return later(state, job, look, "download unavailable").await,
     };
     let model = state.provider.model(job.mode).to_owned();
     let meta = ObjectMeta {
@@ -234,7 +306,7 @@ async fn store_output(state: &GenerateState, job: &Job, handle: &str) -> Result<
         }
         Err(e) => {
             tracing::warn!(job_id = %job.id, error = %e, "storing the output failed; will retry");
-            again(state, job, wait).await
+            later(state, job, look, "storing the output failed").await
         }
     }
 }

@@ -64,6 +64,7 @@ impl ScheduledStep for SweepState {
                 let message = GenerateMessage {
                     job_id: job.id.clone(),
                     token: job.poll_token.clone(),
+                    completed: None,
                 };
                 self.queue
                     .send_generate(&message, std::time::Duration::ZERO)

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::ApiError;
+use shared::adapters::sqs::GenerateMessage;
 use shared::domain::video::JobStatus;
 use shared::domain::video::output_key;
 use shared::edge::http::{ApiPath, AuthUser};
@@ -48,8 +49,30 @@ pub async fn delete(
             .await
             .map_err(ApiError::from)?;
         if state.jobs.end(&job, JobStatus::Deleted, None).await? {
+            if job.status == JobStatus::Generating {
+                stop_at_the_provider(&state, &job.id).await;
+            }
             return Ok(StatusCode::NO_CONTENT);
         }
     }
     Err(ApiError::Unavailable)
+}
+
+/// Asks `generate` to look at the job now: it finds it deleted, stops the provider's
+/// request and drops its copy (R16). A provider that calls back is not polled, so
+/// nothing else would look soon; if this send fails, `purge-expired` deletes the
+/// provider's copy on its next run.
+async fn stop_at_the_provider(state: &VideosState, job_id: &str) {
+    let message = GenerateMessage {
+        job_id: job_id.to_owned(),
+        token: None,
+        completed: None,
+    };
+    if let Err(e) = state
+        .queue
+        .send_generate(&message, std::time::Duration::ZERO)
+        .await
+    {
+        tracing::warn!(job_id, error = %e, "could not ask generate to stop the provider");
+    }
 }

@@ -263,6 +263,7 @@ pub async fn submit(
             &GenerateMessage {
                 job_id: job.id.clone(),
                 token: job.poll_token.clone(),
+                completed: None,
             },
             std::time::Duration::ZERO,
         )
@@ -335,6 +336,7 @@ async fn requeue_if_waiting(state: &VideosState, job: &Job) {
     let msg = GenerateMessage {
         job_id: job.id.clone(),
         token: job.poll_token.clone(),
+        completed: None,
     };
     match state
         .queue

@@ -10,11 +10,20 @@
 //! - `PUT  …/requests/{id}/cancel`
 //! - `DELETE /_local/fal/api/v1/models/requests/{id}/payloads`
 //! - `GET  /_local/fal/files/{id}.mp4`: the output, a real small MP4 with audio.
+//! - `GET  /_local/fal/.well-known/jwks.json`: the webhook keys (`rest.fal.ai`'s).
 //!
-//! A request takes `duration` to finish. Words in the prompt choose a failure:
-//! `emulator-fail` ends failed; `emulator-5xx` makes submit answer 503 three times,
-//! then work; `emulator-429` makes submit answer 429 with Retry-After once;
-//! `emulator-hang` never finishes; `emulator-big` returns a 50 MB file.
+//! A request takes `duration` to finish. A submit with `?fal_webhook=URL` is followed,
+//! once the request ends, by fal's completion call to that URL: the body
+//! `{request_id, gateway_request_id, status: OK|ERROR, payload[, error]}`, signed with
+//! ED25519 over `request_id \n user_id \n timestamp \n sha256hex(body)` in the
+//! `X-Fal-Webhook-*` headers, with a key the JWKS publishes; an answer other than 2xx
+//! is retried, up to 10 times with growing waits, as fal does.
+//!
+//! Words in the prompt choose a failure: `emulator-fail` ends failed; `emulator-5xx`
+//! makes submit answer 503 three times, then work; `emulator-429` makes submit answer
+//! 429 with Retry-After once; `emulator-hang` never finishes; `emulator-big` returns a
+//! 50 MB file; `emulator-no-webhook` never calls the webhook (a lost call);
+//! `emulator-webhook-twice` calls it twice (a resent call).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,7 +52,45 @@ pub struct FalRequest {
     pub payload_deleted: bool,
     /// Whether the input image could be read through the link it was given.
     pub image_ok: Option<bool>,
+    /// The `fal_webhook` address given at submission.
+    pub webhook: Option<String>,
+    /// The status of each completion call made so far (0: no answer).
+    pub calls: Vec<u16>,
 }
+
+/// The webhook signing key and its id; replaced by [`FalEmulator::rotate_key`].
+struct SigningKey {
+    kid: String,
+    pair: ring::signature::Ed25519KeyPair,
+}
+
+/// The seed of the emulator's first signing key: fixed, like the local API key, so a
+/// sample event signed once (`events/apigw/provider-webhook-fal.json`) verifies.
+pub const LOCAL_FAL_SIGNING_SEED: &[u8; 32] = b"local-fal-webhook-signing-seed-1";
+
+impl SigningKey {
+    fn local() -> Self {
+        Self {
+            kid: "local-1".into(),
+            pair: ring::signature::Ed25519KeyPair::from_seed_unchecked(LOCAL_FAL_SIGNING_SEED)
+                .expect("a 32-byte seed"),
+        }
+    }
+
+    fn generate() -> Self {
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).expect("a new key");
+        Self {
+            kid: uuid::Uuid::new_v4().simple().to_string(),
+            pair: ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("its own key"),
+        }
+    }
+}
+
+/// The fal account id the emulator's calls carry.
+pub const LOCAL_FAL_USER_ID: &str = "local-fal-user";
+/// Waits between a completion call's attempts (fal: 10 retries over two hours).
+const CALL_RETRIES: u32 = 10;
 
 pub struct FalEmulator {
     base_url: String,
@@ -52,6 +99,10 @@ pub struct FalEmulator {
     /// Refusals already served per prompt, for the 5xx/429 words.
     refusals: Mutex<HashMap<String, u32>>,
     http: reqwest::Client,
+    key: Mutex<Arc<SigningKey>>,
+    /// First wait before a completion call is tried again; doubles each time.
+    retry_base: Duration,
+    jwks_fetches: std::sync::atomic::AtomicU32,
 }
 
 impl FalEmulator {
@@ -62,12 +113,115 @@ impl FalEmulator {
             requests: Mutex::default(),
             refusals: Mutex::default(),
             http: reqwest::Client::new(),
+            key: Mutex::new(Arc::new(SigningKey::local())),
+            retry_base: Duration::from_millis(500),
+            jwks_fetches: Default::default(),
         })
+    }
+
+    /// A new signing key replaces the published one, as when fal rotates its keys.
+    pub fn rotate_key(&self) {
+        *self.key.lock().expect("key") = Arc::new(SigningKey::generate());
+    }
+
+    /// How many times the key set was fetched.
+    pub fn jwks_fetches(&self) -> u32 {
+        self.jwks_fetches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn signing_key(&self) -> Arc<SigningKey> {
+        self.key.lock().expect("key").clone()
+    }
+
+    /// The headers fal signs a call with, for `body`, at `timestamp` (epoch seconds).
+    pub fn sign(
+        &self,
+        request_id: &str,
+        timestamp: i64,
+        body: &[u8],
+    ) -> Vec<(&'static str, String)> {
+        let timestamp = timestamp.to_string();
+        let message = shared::adapters::providers::fal_webhook::signed_message(
+            request_id,
+            LOCAL_FAL_USER_ID,
+            &timestamp,
+            body,
+        );
+        let signature = hex::encode(self.signing_key().pair.sign(&message).as_ref());
+        vec![
+            ("X-Fal-Webhook-Request-Id", request_id.to_owned()),
+            ("X-Fal-Webhook-User-Id", LOCAL_FAL_USER_ID.to_owned()),
+            ("X-Fal-Webhook-Timestamp", timestamp),
+            ("X-Fal-Webhook-Signature", signature),
+        ]
+    }
+
+    /// The body of the completion call about request `id`, once it has ended.
+    fn completion_body(&self, id: &str) -> Option<Value> {
+        let body = match outcome(self, id)? {
+            Outcome::Pending(_) => return None,
+            Outcome::Done => json!({
+                "request_id": id,
+                "gateway_request_id": id,
+                "status": "OK",
+                "payload": self.result_payload(id),
+            }),
+            Outcome::Failed => json!({
+                "request_id": id,
+                "gateway_request_id": id,
+                "status": "ERROR",
+                "error": "Invalid status code: 422",
+                "payload": { "detail": [{ "msg": "generation failed", "type": "generation_error" }] },
+            }),
+        };
+        Some(body)
+    }
+
+    /// Waits for request `id` to end, then calls its webhook as fal does: signed, and
+    /// again after a growing wait while the answer is not 2xx.
+    async fn call_back(self: Arc<Self>, id: String, url: String, times: u32) {
+        let body = loop {
+            if let Some(b) = self.completion_body(&id) {
+                break b.to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        for _ in 0..times {
+            let mut wait = self.retry_base;
+            for _attempt in 0..=CALL_RETRIES {
+                let mut req = self
+                    .http
+                    .post(&url)
+                    .header(header::CONTENT_TYPE, "application/json");
+                for (name, value) in self.sign(&id, chrono::Utc::now().timestamp(), body.as_bytes())
+                {
+                    req = req.header(name, value);
+                }
+                let status = match req
+                    .body(body.clone())
+                    .timeout(Duration::from_secs(15))
+                    .send()
+                    .await
+                {
+                    Ok(r) => r.status().as_u16(),
+                    Err(_) => 0,
+                };
+                if let Some(r) = self.requests.lock().expect("requests").get_mut(&id) {
+                    r.calls.push(status);
+                }
+                if (200..300).contains(&status) {
+                    break;
+                }
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        }
     }
 
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .route("/_local/fal/files/{file}", get(file))
+            .route("/_local/fal/.well-known/jwks.json", get(jwks))
             .route(
                 "/_local/fal/api/v1/models/requests/{id}/payloads",
                 axum::routing::delete(delete_payloads),
@@ -82,6 +236,23 @@ impl FalEmulator {
             .lock()
             .map(|r| r.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// A finished request's result: `{video: {url, content_type, file_name, file_size}}`.
+    fn result_payload(&self, id: &str) -> Value {
+        let size = if self.prompt_of(id).contains("emulator-big") {
+            BIG_OUTPUT_BYTES
+        } else {
+            SAMPLE_MP4.len() as u64
+        };
+        json!({
+            "video": {
+                "url": format!("{}/files/{id}.mp4", self.queue_url()),
+                "content_type": "video/mp4",
+                "file_name": "output.mp4",
+                "file_size": size,
+            }
+        })
     }
 
     fn queue_url(&self) -> String {
@@ -135,6 +306,7 @@ async fn queue(
     body: Bytes,
 ) -> Response {
     let with_logs = query
+        .as_deref()
         .unwrap_or_default()
         .split('&')
         .any(|p| p == "logs=1" || p == "logs=true");
@@ -144,8 +316,9 @@ async fn queue(
     // `{model}/requests/{id}[/status|/cancel]` or a submit to `{model}`.
     let parts: Vec<&str> = path.split('/').collect();
     let at = parts.iter().position(|p| *p == "requests");
+    let webhook = query_param(query.as_deref(), "fal_webhook");
     match (method.as_str(), at) {
-        ("POST", None) => submit(&fal, &path, &body).await,
+        ("POST", None) => submit(&fal, &path, &body, webhook).await,
         ("GET", Some(i)) if parts.len() == i + 3 && parts[i + 2] == "status" => {
             status(&fal, parts[i + 1], with_logs)
         }
@@ -157,7 +330,36 @@ async fn queue(
     }
 }
 
-async fn submit(fal: &Arc<FalEmulator>, model: &str, body: &[u8]) -> Response {
+/// One query parameter, decoded.
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(query?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The published webhook keys, as a JWKS of Ed25519 keys.
+async fn jwks(State(fal): State<Arc<FalEmulator>>) -> Response {
+    use base64::Engine;
+    use ring::signature::KeyPair;
+    fal.jwks_fetches
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let key = fal.signing_key();
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.pair.public_key().as_ref());
+    (
+        [(header::CACHE_CONTROL, "public, max-age=86400")],
+        axum::Json(json!({
+            "keys": [{ "kty": "OKP", "crv": "Ed25519", "x": x, "kid": key.kid, "use": "sig", "alg": "EdDSA" }]
+        })),
+    )
+        .into_response()
+}
+
+async fn submit(
+    fal: &Arc<FalEmulator>,
+    model: &str,
+    body: &[u8],
+    webhook: Option<String>,
+) -> Response {
     let Ok(input) = serde_json::from_slice::<Value>(body) else {
         return problem(StatusCode::UNPROCESSABLE_ENTITY, "body is not JSON");
     };
@@ -194,8 +396,20 @@ async fn submit(fal: &Arc<FalEmulator>, model: &str, body: &[u8]) -> Response {
             cancelled: false,
             payload_deleted: false,
             image_ok,
+            webhook: webhook.clone(),
+            calls: Vec::new(),
         },
     );
+    let calls = if prompt.contains("emulator-no-webhook") {
+        0
+    } else if prompt.contains("emulator-webhook-twice") {
+        2
+    } else {
+        1
+    };
+    if let Some(url) = webhook.filter(|_| calls > 0) {
+        tokio::spawn(fal.clone().call_back(id.clone(), url, calls));
+    }
     axum::Json(json!({
         "request_id": id,
         "response_url": base,
@@ -292,22 +506,7 @@ fn result(fal: &FalEmulator, id: &str) -> Response {
             problem(StatusCode::BAD_REQUEST, "request is still in progress")
         }
         Some(Outcome::Failed) => problem(StatusCode::UNPROCESSABLE_ENTITY, "generation failed"),
-        Some(Outcome::Done) => {
-            let size = if fal.prompt_of(id).contains("emulator-big") {
-                BIG_OUTPUT_BYTES
-            } else {
-                SAMPLE_MP4.len() as u64
-            };
-            axum::Json(json!({
-                "video": {
-                    "url": format!("{}/files/{id}.mp4", fal.queue_url()),
-                    "content_type": "video/mp4",
-                    "file_name": "output.mp4",
-                    "file_size": size,
-                }
-            }))
-            .into_response()
-        }
+        Some(Outcome::Done) => axum::Json(fal.result_payload(id)).into_response(),
     }
 }
 

@@ -3,13 +3,18 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
 
 use crate::adapters::env::{ConfigError, Env};
 
@@ -36,7 +41,7 @@ impl AwsSettings {
 /// its wiring uses (making one costs about 0.15 ms of a cold start).
 #[derive(Clone, Debug)]
 pub struct AwsClients {
-    sdk: aws_config::SdkConfig,
+    sdk: SdkConfig,
     dynamodb: Arc<OnceLock<aws_sdk_dynamodb::Client>>,
     ses: Arc<OnceLock<aws_sdk_sesv2::Client>>,
     s3: Arc<OnceLock<aws_sdk_s3::Client>>,
@@ -100,88 +105,73 @@ impl Intercept for Counter {
 /// whole store, takes about 3 ms off every cold start.
 const AWS_ROOTS: &[u8] = include_bytes!("../../certs/amazon-trust-services.pem");
 
-/// The HTTPS client of every AWS client: rustls over aws-lc, AWS's roots only.
+/// The HTTPS client of every AWS client (see `aws_http`): AWS's roots only.
 fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    use aws_smithy_http_client::tls;
-    let context = tls::TlsContext::builder()
-        .with_trust_store(tls::TrustStore::empty().with_pem_certificate(AWS_ROOTS))
-        .build()
-        .expect("a fixed, valid trust store");
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .tls_context(context)
-        .build_https()
+    super::aws_http::client(AWS_ROOTS, CONNECT_TIMEOUT)
 }
+
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Every AWS call has a deadline well below the functions' timeouts: a connection that
 /// hangs fails its attempt (which the SDK retries) instead of the whole invocation.
-fn timeouts() -> aws_config::timeout::TimeoutConfig {
-    aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(std::time::Duration::from_secs(3))
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(std::time::Duration::from_secs(15))
         .build()
 }
 
+/// The credentials Lambda gives every function as environment variables; they last as
+/// long as its process.
+fn environment_credentials() -> Option<Credentials> {
+    let key = std::env::var("AWS_ACCESS_KEY_ID").ok()?;
+    let secret = std::env::var("AWS_SECRET_ACCESS_KEY").ok()?;
+    let token = std::env::var("AWS_SESSION_TOKEN").ok();
+    Some(Credentials::new(key, secret, token, None, "environment"))
+}
+
+/// The configuration every client is made from: region, credentials, deadlines,
+/// retries, and the one HTTPS client; a local endpoint in the local stack only.
+fn sdk_config(region: &str, endpoint: Option<&str>, credentials: Option<Credentials>) -> SdkConfig {
+    let mut builder = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .timeout_config(timeouts())
+        .retry_config(RetryConfig::standard())
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .time_source(aws_smithy_async::time::SystemTimeSource::new())
+        .http_client(https_client());
+    if let Some(credentials) = credentials {
+        builder.set_credentials_provider(Some(SharedCredentialsProvider::new(credentials)));
+    }
+    if let Some(url) = endpoint {
+        builder.set_endpoint_url(Some(url.to_owned()));
+    }
+    builder.build()
+}
+
 impl AwsClients {
     /// The SDK configuration, made once. In Lambda the region and the credentials are
-    /// plain environment variables, so they are taken as such, without the default
-    /// provider chain's machinery (profiles, IMDS, SSO, …); elsewhere (an operator's
-    /// shell) the default chain finds them. Either way every client shares one HTTPS
-    /// client that trusts only the roots AWS endpoints chain to.
+    /// plain environment variables, so they are taken as such: no provider chain
+    /// (profiles, IMDS, SSO, STS), which is also code a function's binary does not
+    /// carry. Outside Lambda (an operator's shell) the default chain finds them, in
+    /// builds with the `default-chain` feature.
     pub async fn load(settings: &AwsSettings) -> Self {
-        let region = Region::new(settings.region.clone());
-        // Lambda sets these for every function; they last as long as its process.
-        let lambda_credentials = std::env::var_os("AWS_ACCESS_KEY_ID").is_some()
-            && std::env::var_os("AWS_SECRET_ACCESS_KEY").is_some();
-        let sdk = if lambda_credentials && settings.endpoint_url.is_none() {
-            aws_config::SdkConfig::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(region)
-                .credentials_provider(SharedCredentialsProvider::new(
-                    aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
-                ))
-                .timeout_config(timeouts())
-                .retry_config(aws_config::retry::RetryConfig::standard())
-                .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
-                .time_source(aws_smithy_async::time::SystemTimeSource::new())
-                .http_client(https_client())
-                .build()
-        } else {
-            let mut loader = aws_config::defaults(BehaviorVersion::latest())
-                .region(region)
-                .timeout_config(timeouts())
-                .http_client(https_client());
-            if let Some(url) = &settings.endpoint_url {
-                loader = loader.endpoint_url(url);
-            }
-            loader.load().await
+        let endpoint = settings.endpoint_url.as_deref();
+        let sdk = match environment_credentials() {
+            Some(credentials) => sdk_config(&settings.region, endpoint, Some(credentials)),
+            None => default_chain(&settings.region, endpoint).await,
         };
         Self::from_sdk_config(&sdk)
     }
 
-    /// For the local stack and tests: a local endpoint, fixed dummy credentials, no
-    /// credential chain.
+    /// For the local stack and tests: a local endpoint, fixed dummy credentials.
     pub async fn load_local(region: &str, endpoint: &str) -> Self {
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .timeout_config(timeouts())
-            .endpoint_url(endpoint)
-            .http_client(https_client())
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "local",
-                "local",
-                None,
-                None,
-                "local-stack",
-            ))
-            .load()
-            .await;
-        Self::from_sdk_config(&sdk)
+        let credentials = Credentials::new("local", "local", None, None, "local-stack");
+        Self::from_sdk_config(&sdk_config(region, Some(endpoint), Some(credentials)))
     }
 
-    pub fn from_sdk_config(sdk: &aws_config::SdkConfig) -> Self {
+    pub fn from_sdk_config(sdk: &SdkConfig) -> Self {
         Self {
             sdk: sdk.clone(),
             dynamodb: Arc::default(),
@@ -250,6 +240,30 @@ impl AwsClients {
             aws_sdk_ssm::Client::from_conf(aws_sdk_ssm::config::Builder::from(&self.sdk).build())
         })
     }
+}
+
+/// The default provider chain, for builds run outside Lambda (the operator's command).
+#[cfg(feature = "default-chain")]
+async fn default_chain(region: &str, endpoint: Option<&str>) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .timeout_config(timeouts())
+        .http_client(https_client());
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+    }
+    loader.load().await
+}
+
+/// A function's binary has no provider chain: without Lambda's variables its calls
+/// fail, each saying that no credentials were found.
+#[cfg(not(feature = "default-chain"))]
+async fn default_chain(region: &str, endpoint: Option<&str>) -> SdkConfig {
+    tracing::error!(
+        event = "no_aws_credentials",
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"
+    );
+    sdk_config(region, endpoint, None)
 }
 
 /// A client that is made when first used, not when the function is wired: a route or

@@ -17,10 +17,17 @@ impl LazyClient {
 
     pub fn get(&self) -> &reqwest::Client {
         self.0.get_or_init(|| {
+            install_crypto();
             reqwest::Client::builder()
                 .connect_timeout(Duration::from_secs(3))
                 .build()
                 .unwrap_or_default()
         })
     }
+}
+
+/// Makes ring the process's TLS crypto provider (reqwest is built without one of its
+/// own, so that a binary carries one crypto library). Calling it again does nothing.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }

@@ -3,4 +3,5 @@
 //! the registry; each provider is one module beside it.
 
 pub mod fal;
+pub mod fal_webhook;
 pub mod video;

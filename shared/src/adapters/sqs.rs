@@ -17,6 +17,10 @@ pub struct GenerateMessage {
     /// job's current `poll_token`, so a copy of a message never starts a second chain.
     #[serde(default)]
     pub token: Option<String>,
+    /// Set when the provider called to say this request (its id) completed: one look
+    /// now, outside the polling chain, which goes on as the fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

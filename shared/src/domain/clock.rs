@@ -26,6 +26,13 @@ impl Clock {
         self.now().timestamp()
     }
 
+    /// Sets this clock (and every clone of it) to `epoch_secs`, forward or back: a
+    /// test replaying an event signed at a fixed time.
+    pub fn set(&self, epoch_secs: i64) {
+        self.offset
+            .store(epoch_secs - Utc::now().timestamp(), Ordering::Relaxed);
+    }
+
     /// Moves this clock (and every clone of it) forward.
     pub fn advance(&self, by: std::time::Duration) {
         self.offset

@@ -56,6 +56,9 @@ pub struct Policy {
     pub jwks_failure_backoff: Duration,
     /// R03: how long JWKS keys are kept when Google's answer has no usable max-age.
     pub jwks_default_max_age: Duration,
+    /// R03, R13: the longest a published key set is kept, whatever its max-age says
+    /// (fal documents 24 hours; keys rotate).
+    pub jwks_max_age_cap: Duration,
     /// R03: clock skew tolerated on a Google ID token's `exp`.
     pub id_token_leeway: Duration,
     /// R14: largest accepted upload.
@@ -68,8 +71,13 @@ pub struct Policy {
     pub videos_per_ip: Limit,
     /// R11: credits a new account starts with, so the product can be tried.
     pub signup_grant_credits: i64,
-    /// R13: how long `generate` waits between looks at the provider.
+    /// R13: how long `generate` waits between looks at a provider that does not call
+    /// our webhook on completion. One that does is not polled: `sweep` looks at a job
+    /// that waited longer than `requeue_after`, which is the fallback for a lost call.
     pub provider_poll_interval: Duration,
+    /// R13: how far a provider webhook's signed timestamp may be from our clock (fal
+    /// documents ±5 minutes); older calls are replays.
+    pub provider_webhook_leeway: Duration,
     /// R13: a generation not finished this long after submission fails (and refunds).
     pub generation_deadline: Duration,
     /// R13: first wait after the provider refused a submission (5xx, 429); doubles.
@@ -143,6 +151,7 @@ impl Default for Policy {
             jwks_min_refetch: MINUTE,
             jwks_failure_backoff: Duration::from_secs(10),
             jwks_default_max_age: HOUR,
+            jwks_max_age_cap: DAY,
             id_token_leeway: MINUTE,
             upload_max_bytes: 10 * 1024 * 1024,
             upload_link_ttl: 15 * MINUTE,
@@ -151,6 +160,7 @@ impl Default for Policy {
             videos_per_ip: Limit::per_hour(60),
             signup_grant_credits: 3,
             provider_poll_interval: Duration::from_secs(10),
+            provider_webhook_leeway: 5 * MINUTE,
             generation_deadline: 30 * MINUTE,
             provider_retry_base: Duration::from_secs(2),
             provider_max_submits: 6,

@@ -7,18 +7,19 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::adapters::env::Env;
 
 pub const DEFAULT_FILTER: &str = "info";
 
-/// The filter `RUST_LOG` names, or the default.
-pub fn filter(env: &Env) -> EnvFilter {
+/// The filter `RUST_LOG` names (`level` or `target=level,…`), or the default. A
+/// target filter, not `EnvFilter`: that one brings a regex engine into every binary.
+pub fn filter(env: &Env) -> Targets {
     env.optional("RUST_LOG")
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER))
+        .and_then(|f| f.parse().ok())
+        .unwrap_or_else(|| DEFAULT_FILTER.parse().expect("a valid default filter"))
 }
 
 /// Installs the JSON subscriber on standard output, as CloudWatch expects.
@@ -28,10 +29,12 @@ pub fn init(env: &Env) {
 
 /// The same subscriber writing elsewhere (tests capture the lines to inspect them).
 /// A second call is ignored.
-pub fn init_with_writer<W>(filter: EnvFilter, writer: W)
+pub fn init_with_writer<W>(filter: Targets, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let _ = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
@@ -39,8 +42,9 @@ where
         // Every enclosing span's fields: the message id and the job id of one line.
         .with_span_list(true)
         .with_ansi(false)
-        .with_env_filter(filter)
         .with_writer(writer)
+        .finish()
+        .with(filter)
         .try_init();
 }
 

@@ -38,6 +38,8 @@ struct Scripted {
     progress: Mutex<VecDeque<Result<Progress, ProviderError>>>,
     downloads: Mutex<VecDeque<Download>>,
     calls: Mutex<Vec<String>>,
+    /// Whether it calls our webhook when a request ends (else it is polled).
+    calls_back: bool,
 }
 
 impl Scripted {
@@ -76,6 +78,13 @@ impl VideoProvider for Scripted {
     }
     fn model(&self, _mode: Mode) -> &str {
         "scripted-model"
+    }
+    fn calls_back(&self) -> bool {
+        self.calls_back
+    }
+    /// The handle is the request's id.
+    fn request_id(&self, handle: &str) -> Option<String> {
+        Some(handle.to_owned())
     }
     fn submit<'a>(
         &'a self,
@@ -140,12 +149,16 @@ struct Bench {
 
 impl Bench {
     async fn new() -> Self {
+        Self::with(Scripted::default()).await
+    }
+
+    async fn with(provider: Scripted) -> Self {
         let t = TestStack::start_opts(|o| {
             o.consumers = false;
             o.policy.provider_download_deadline = Duration::from_secs(1);
         })
         .await;
-        let provider = Arc::new(Scripted::default());
+        let provider = Arc::new(provider);
         let env = Env::from_map(t.stack.envs["generate"].clone());
         let state = GenerateState::with_provider(&t.stack.base, &env, provider.clone())
             .expect("generate's own environment builds it");
@@ -206,6 +219,18 @@ impl Bench {
         let mut message = SqsMessage::default();
         message.message_id = Some(format!("m-{}", uuid::Uuid::new_v4()));
         message.body = Some(json!({ "job_id": job_id, "token": token }).to_string());
+        self.state.step(&message).await
+    }
+
+    /// One step with a completion call's message about `request_id`.
+    async fn completed(
+        &self,
+        job_id: &str,
+        request_id: &str,
+    ) -> Result<(), shared::edge::sqs::StepError> {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(format!("m-{}", uuid::Uuid::new_v4()));
+        message.body = Some(json!({ "job_id": job_id, "completed": request_id }).to_string());
         self.state.step(&message).await
     }
 
@@ -395,4 +420,61 @@ async fn r13_a_stalled_download_ends_at_its_deadline_not_at_the_functions_timeou
     assert_eq!(b.status(&id).await.0, JobStatus::Generating);
     let (visible, delayed) = b.queued().await;
     assert_eq!(visible + delayed, 1, "looked at again later");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_a_provider_that_calls_back_is_not_polled_and_each_call_looks_once() {
+    let b = Bench::with(Scripted {
+        calls_back: true,
+        ..Scripted::default()
+    })
+    .await;
+    let id = b.job().await;
+    b.provider.will_submit([Ok("req-1".into())]);
+    b.step(&id).await.unwrap();
+    assert_eq!(b.status(&id).await.0, JobStatus::Generating);
+    // No polling chain: the provider will call (and `sweep` is the fallback).
+    assert_eq!(b.queued().await, (0, 0));
+    // A look from the sweep while it is still pending: nothing more is queued either.
+    b.provider.will_report([Ok(Progress::Pending)]);
+    b.step(&id).await.unwrap();
+    assert_eq!(b.queued().await, (0, 0));
+
+    // A call about another request (someone else's, or forged): no provider call.
+    b.completed(&id, "req-other").await.unwrap();
+    assert_eq!(
+        b.provider.calls(),
+        ["submit a lighthouse in a storm", "progress"]
+    );
+
+    // Called while the status still says pending: nothing queued.
+    b.provider.will_report([Ok(Progress::Pending)]);
+    b.completed(&id, "req-1").await.unwrap();
+    assert_eq!(b.queued().await, (0, 0), "no chain");
+
+    // A passing failure sends the call's message back rather than starting a chain.
+    b.provider
+        .will_report([Err(ProviderError::Transient("503".into()))]);
+    assert!(matches!(
+        b.completed(&id, "req-1").await,
+        Err(shared::edge::sqs::StepError::Retry(_))
+    ));
+    assert_eq!(b.queued().await, (0, 0));
+
+    // Done: the output is stored at once, and a repeated call changes nothing.
+    b.provider
+        .will_report([Ok(Progress::Completed), Ok(Progress::Completed)]);
+    b.provider
+        .will_download([Download::Whole(b"video".to_vec())]);
+    b.completed(&id, "req-1").await.unwrap();
+    assert!(b.output_exists(&id).await);
+    b.completed(&id, "req-1").await.unwrap();
+    let downloads = b
+        .provider
+        .calls()
+        .iter()
+        .filter(|c| *c == "download")
+        .count();
+    assert_eq!(downloads, 1);
+    assert_eq!(b.queued().await, (0, 0));
 }

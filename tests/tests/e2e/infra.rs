@@ -220,7 +220,7 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let template = Template::load().unwrap();
     let functions = template.functions();
-    assert_eq!(functions.len(), 10, "{functions:?}");
+    assert_eq!(functions.len(), 11, "{functions:?}");
     for (logical_id, binary) in functions {
         let given = template
             .function_environment(&logical_id, |id| t.stack.refs.refs.get(id).cloned())
@@ -250,6 +250,7 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
             "billing" => billing::BillingState::build(base, &env).map(drop),
             "checkout-webhook" => checkout_webhook::WebhookState::build(base, &env).map(drop),
             "privacy-requests" => privacy_requests::PrivacyState::build(base, &env).map(drop),
+            "provider-webhook" => provider_webhook::WebhookState::build(base, &env).map(drop),
             other => panic!("no such function {other}"),
         };
         built.unwrap_or_else(|e| panic!("{binary}: {e}"));

@@ -92,10 +92,14 @@ async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
             400,
             Some("invalid_token"),
         ),
+        // Signed with the local webhook secret; about an order we never sold: taken,
+        // and nothing changes.
+        ("checkout-webhook-creem.json", "checkout-webhook", 200, None),
     ];
     for (file, function, status, code) in cases {
         let router = match *function {
             "auth" => auth::router(f.auth.clone()),
+            "checkout-webhook" => checkout_webhook::router(f.webhook.clone()),
             _ => account::router(f.account.clone()),
         };
         let res = invoke(router, file).await;
@@ -120,8 +124,66 @@ async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
         .collect();
     on_disk.sort();
     let mut covered: Vec<String> = cases.iter().map(|c| c.0.to_owned()).collect();
+    // Signed at a fixed time: its own test below sets the clock to it.
+    covered.push(FAL_EVENT.to_owned());
     covered.sort();
     assert_eq!(on_disk, covered);
+}
+
+const FAL_EVENT: &str = "provider-webhook-fal.json";
+
+/// The event with its body changed after signing.
+fn tampered(file: &str, from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(events_dir().join(file)).unwrap();
+    let mut event: Value = serde_json::from_str(&text).unwrap();
+    let body = event["body"].as_str().unwrap().replace(from, to);
+    event["body"] = Value::String(body);
+    let path = std::env::temp_dir().join(format!("{}-{file}", uuid::Uuid::new_v4()));
+    std::fs::write(&path, event.to_string()).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_r38_the_signed_webhook_events_are_verified_through_lambda_http() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let f = t.stack.functions.clone();
+    // fal's call, signed by the local emulator's key at its fixed time: one look queued.
+    let text = std::fs::read_to_string(events_dir().join(FAL_EVENT)).unwrap();
+    let event: Value = serde_json::from_str(&text).unwrap();
+    let at: i64 = event["headers"]["x-fal-webhook-timestamp"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    t.clock.set(at);
+    let res = invoke(
+        provider_webhook::router(f.provider_webhook.clone()),
+        FAL_EVENT,
+    )
+    .await;
+    assert_eq!(res["statusCode"], 200, "{res}");
+    assert_eq!(t.queue_counts("GenerateQueue").await, (1, 0));
+    // The same call with its body changed: refused, nothing more queued.
+    let altered = tampered(FAL_EVENT, "\"OK\"", "\"ERROR\"");
+    let res = invoke(
+        provider_webhook::router(f.provider_webhook.clone()),
+        &altered,
+    )
+    .await;
+    assert_eq!(res["statusCode"], 401, "{res}");
+    // Replayed a day later: stale.
+    t.clock.set(at + 24 * 3600);
+    let res = invoke(
+        provider_webhook::router(f.provider_webhook.clone()),
+        FAL_EVENT,
+    )
+    .await;
+    assert_eq!(res["statusCode"], 401, "{res}");
+    assert_eq!(t.queue_counts("GenerateQueue").await, (1, 0));
+    // Creem's event with its body changed: refused.
+    let altered = tampered("checkout-webhook-creem.json", "1200", "9999");
+    let res = invoke(checkout_webhook::router(f.webhook.clone()), &altered).await;
+    assert_eq!(res["statusCode"], 401, "{res}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -22,3 +22,4 @@ mod videos_credits;
 mod videos_delivery;
 mod videos_flow;
 mod videos_replays;
+mod videos_webhook;

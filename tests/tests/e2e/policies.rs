@@ -263,6 +263,16 @@ async fn every_flow(t: &TestStack) {
         .await;
     t.wait_status(&token, failed.body["id"].as_str().unwrap(), "failed", 30)
         .await;
+    // a provider busy at first: `generate` asks again later (its own delayed message).
+    let busy = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "busy at first emulator-429", "seconds": 4 }),
+            None,
+        )
+        .await;
+    t.wait_status(&token, busy.body["id"].as_str().unwrap(), "ready", 30)
+        .await;
     // one kept, to expire.
     let kept = t
         .submit_video(

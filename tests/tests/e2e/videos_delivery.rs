@@ -47,7 +47,9 @@ async fn send_raw(t: &TestStack, logical_id: &str, body: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn r13_r11_every_provider_failure_ends_failed_with_exactly_one_refund() {
+    // Polled: the deadline is `generate`'s to enforce on a request that never ends.
     let t = TestStack::start_opts(|o| {
+        e2e_tests::polled(o);
         o.consumers = false;
         fast(&mut o.policy);
         o.policy.generation_deadline = Duration::from_secs(4);

@@ -133,6 +133,7 @@ async fn r13_a_replay_requeues_a_waiting_job_once_and_only_after_it_waited() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r13_copies_of_a_generate_message_keep_one_polling_chain() {
     let t = TestStack::start_opts(|o| {
+        e2e_tests::polled(o);
         o.consumers = false;
         o.fal_duration = Duration::from_secs(30);
     })

@@ -114,10 +114,15 @@ impl FalClient {
         if let Some(url) = req.image_url {
             input["image_url"] = json!(url);
         }
-        let res = self
-            .http
-            .get()
-            .post(format!("{}/{}", self.queue_url, self.model_for(req.mode)))
+        let mut post =
+            self.http
+                .get()
+                .post(format!("{}/{}", self.queue_url, self.model_for(req.mode)));
+        if let Some(url) = req.callback {
+            // fal POSTs the result there when the request ends (see `fal_webhook`).
+            post = post.query(&[("fal_webhook", url)]);
+        }
+        let res = post
             .header(reqwest::header::AUTHORIZATION, self.auth())
             // Ask fal not to keep the request's inputs and outputs (R16).
             .header("X-Fal-Store-IO", "0")
@@ -293,6 +298,12 @@ impl VideoProvider for FalClient {
     }
     fn model(&self, mode: Mode) -> &str {
         self.model_for(mode)
+    }
+    fn calls_back(&self) -> bool {
+        true
+    }
+    fn request_id(&self, handle: &str) -> Option<String> {
+        Handle::parse(handle).ok().map(|h| h.request_id)
     }
     fn submit<'a>(
         &'a self,

@@ -5,8 +5,9 @@
 //! request at the provider is an opaque *handle* string that only the provider's module
 //! reads; the job stores it between steps. How the known providers fit:
 //!
-//! - **fal.ai queue API** ([`super::fal`]): submit = `POST {queue}/{model}` → handle
-//!   holds `request_id`, `status_url`, `response_url`, `cancel_url`; progress =
+//! - **fal.ai queue API** ([`super::fal`]): submit = `POST {queue}/{model}` (with
+//!   `fal_webhook`, the URL fal calls on completion, see [`super::fal_webhook`]) →
+//!   handle holds `request_id`, `status_url`, `response_url`, `cancel_url`; progress =
 //!   `GET status_url` (`IN_QUEUE`, `IN_PROGRESS`, `COMPLETED`); output =
 //!   `GET response_url` → `video.url`; cancel = `PUT cancel_url`; delete =
 //!   `DELETE {api}/models/requests/{id}/payloads`.
@@ -45,6 +46,9 @@ pub struct GenerationRequest<'a> {
     pub settings: &'a VideoSettings,
     /// A short-lived link to the input image (image-to-video only).
     pub image_url: Option<&'a str>,
+    /// Where the provider should call when the request ends (our webhook, naming our
+    /// job's random id, nothing about the person), if it calls back.
+    pub callback: Option<&'a str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +96,11 @@ pub trait VideoProvider: Send + Sync {
     fn name(&self) -> &'static str;
     /// The model that serves this mode.
     fn model(&self, mode: Mode) -> &str;
+    /// Whether the provider calls [`GenerationRequest::callback`] when a request ends.
+    fn calls_back(&self) -> bool;
+    /// The provider's id of the request a stored handle names, as its completion calls
+    /// name it.
+    fn request_id(&self, handle: &str) -> Option<String>;
     fn submit<'a>(
         &'a self,
         req: &'a GenerationRequest<'a>,

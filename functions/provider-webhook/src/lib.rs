@@ -1,0 +1,159 @@
+//! `provider-webhook`: the video provider's completion calls (R13). fal calls the
+//! address given at submission when a request ends; the call's ED25519 signature is
+//! checked on the raw body against fal's published keys before anything is read (see
+//! `fal_webhook`), and the job gets one look now through the generate queue. The
+//! function answers at once (fal waits 15 s, then retries for two hours); what the
+//! job becomes is decided by `generate`, with fal's API, exactly as for a poll.
+
+mod state;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use shared::ApiError;
+use shared::adapters::providers::fal_webhook::{SignedCall, WebhookError};
+use shared::adapters::sqs::GenerateMessage;
+use shared::edge::http::ApiQuery;
+use shared::edge::http::json::read_limited;
+use shared::edge::openapi::Problem;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use state::WebhookState;
+
+fn api() -> OpenApiRouter<WebhookState> {
+    OpenApiRouter::new().routes(routes!(fal_completed))
+}
+
+/// The whole function as Lambda serves it.
+pub fn router(state: WebhookState) -> Router {
+    shared::edge::http::finish_router(routes(state))
+}
+
+/// The routes alone, for the local stack to merge with the other functions'.
+pub fn routes(state: WebhookState) -> Router {
+    api().with_state(state).split_for_parts().0
+}
+
+/// This function's part of the OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().into_openapi()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Received {
+    received: bool,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Target {
+    /// The job the call is about, as given to fal at submission.
+    #[param(pattern = "^[A-Za-z0-9_-]{1,64}$", min_length = 1, max_length = 64)]
+    job: String,
+}
+
+/// A job id as `videos` makes them: letters, digits, `-` and `_`.
+fn valid_job_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// fal's completion call: `{request_id, gateway_request_id, status, payload}`, signed.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/fal",
+    tag = "videos",
+    params(
+        Target,
+        ("X-Fal-Webhook-Request-Id" = Option<String>, Header, description = "fal's request id"),
+        ("X-Fal-Webhook-User-Id" = Option<String>, Header, description = "fal's account id"),
+        ("X-Fal-Webhook-Timestamp" = Option<String>, Header, description = "Epoch seconds"),
+        ("X-Fal-Webhook-Signature" = Option<String>, Header, description = "Hex ED25519 signature"),
+    ),
+    request_body(content = Object, description = "fal's result: {request_id, gateway_request_id, status, payload}", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Received: the job is looked at now", body = Received),
+        (status = 422, description = "`invalid_request`: no valid `job`; nothing was done", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_signature`: missing, stale or wrong signature; nothing was done", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: fal's keys or the queue could not be reached; fal retries", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn fal_completed(
+    State(state): State<WebhookState>,
+    ApiQuery(target): ApiQuery<Target>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Received>, ApiError> {
+    if !valid_job_id(&target.job) {
+        return Err(ApiError::InvalidField("job: not a job id".into()));
+    }
+    let body = read_limited(body).await?;
+    let call = SignedCall {
+        request_id: header(&headers, "x-fal-webhook-request-id"),
+        user_id: header(&headers, "x-fal-webhook-user-id"),
+        timestamp: header(&headers, "x-fal-webhook-timestamp"),
+        signature: header(&headers, "x-fal-webhook-signature"),
+    };
+    let completion = match state
+        .fal
+        .verify(&call, &body, state.clock.epoch_secs())
+        .await
+    {
+        Ok(c) => c,
+        Err(WebhookError::KeysUnavailable) => {
+            tracing::warn!(
+                event = "provider_webhook_unverified",
+                "fal's keys unavailable"
+            );
+            return Err(ApiError::Unavailable);
+        }
+        Err(e) => {
+            tracing::warn!(event = "provider_webhook_refused", reason = %e, "webhook signature refused");
+            return Err(ApiError::InvalidSignature);
+        }
+    };
+    let message = GenerateMessage {
+        job_id: target.job,
+        token: None,
+        completed: Some(completion.request_id),
+    };
+    if let Err(e) = state
+        .queue
+        .send_generate(&message, std::time::Duration::ZERO)
+        .await
+    {
+        tracing::error!(event = "provider_webhook_unqueued", job_id = %message.job_id, error = %e, "could not queue the look");
+        return Err(ApiError::Unavailable);
+    }
+    tracing::info!(
+        event = "provider_webhook_received",
+        job_id = %message.job_id,
+        ok = completion.ok,
+        "provider completion received"
+    );
+    Ok(Json(Received { received: true }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r38_only_job_ids_are_taken_from_the_address() {
+        assert!(valid_job_id("vid_0123abcd-ef"));
+        assert!(!valid_job_id(""));
+        assert!(!valid_job_id("../x"));
+        assert!(!valid_job_id(&"a".repeat(65)));
+    }
+}

@@ -1,0 +1,10 @@
+//! Lambda entry point of `provider-webhook`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::edge::lambda::run_http(
+        provider_webhook::WebhookState::build,
+        provider_webhook::router,
+    )
+    .await
+}

@@ -1,0 +1,38 @@
+//! What `provider-webhook` holds between invocations: built once from its own variables
+//! (fal's key set address and the generate queue). It holds no secret: fal's
+//! signatures are checked with public keys.
+
+use std::sync::Arc;
+
+use shared::adapters::env::{ConfigError, Env};
+use shared::adapters::providers::fal_webhook::FalWebhookVerifier;
+use shared::adapters::sqs::Queue;
+use shared::domain::clock::Clock;
+use shared::edge::wiring::Base;
+
+pub struct Services {
+    pub clock: Clock,
+    pub fal: FalWebhookVerifier,
+    pub queue: Queue,
+}
+
+#[derive(Clone)]
+pub struct WebhookState(Arc<Services>);
+
+impl std::ops::Deref for WebhookState {
+    type Target = Services;
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+impl WebhookState {
+    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+        let w = base.wire(env);
+        Ok(Self(Arc::new(Services {
+            fal: FalWebhookVerifier::from_env(env, base.http.clone(), &base.policy)?,
+            queue: w.generate_queue()?,
+            clock: base.clock.clone(),
+        })))
+    }
+}
