@@ -63,5 +63,6 @@ for flow in ("sign_in", "video"):
     print(f"{flow:8} AWS {a['total']:3} (DynamoDB {a['dynamodb']}, S3 {a['s3']}, SQS {a['sqs']}, "
           f"SES {a['ses']}); third parties: fal {t['fal']}, Creem {t['creem']}, Google {t['google']}")
 lag = report["delivery_lag_seconds"]
-print(f"\ndelivery lag over {lag['videos']} videos: p50 {lag['p50']:.1f} s, p95 {lag['p95']:.1f} s "
-      f"(the provider is polled every {report['provider_poll_interval_seconds']} s)")
+how = ("the provider calls the webhook" if report["provider_calls_back"]
+       else f"the provider is polled every {report['provider_poll_interval_seconds']} s")
+print(f"\ndelivery lag over {lag['videos']} videos: p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s ({how})")

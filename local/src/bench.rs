@@ -159,6 +159,7 @@ pub async fn run(videos: usize) -> Result<Value, String> {
         "sign_in": sign_in,
         "video": video,
         "delivery_lag_seconds": { "videos": lags.len(), "p50": pct(0.5), "p95": pct(0.95) },
+        "provider_calls_back": stack.functions.generate.callback.is_some(),
         "provider_poll_interval_seconds": stack.base.policy.provider_poll_interval.as_secs(),
     });
     stack.stop().await;

@@ -237,32 +237,21 @@ async fn r13_calls_signed_with_a_rotated_key_are_taken_after_one_fetch_of_the_ke
     let fal = &t.stack.fal;
     let jwks_fetches = || fal.jwks_fetches();
     let now = t.clock.epoch_secs();
-    let r = call(
-        &t,
-        Some(job),
-        &fal.sign("req-9", now, body.as_bytes()),
-        &body,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let r = call(
-        &t,
-        Some(job),
-        &fal.sign("req-9", now, body.as_bytes()),
-        &body,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    let signed_call = || async {
+        let r = call(
+            &t,
+            Some(job),
+            &fal.sign("req-9", now, body.as_bytes()),
+            &body,
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    signed_call().await;
+    signed_call().await;
     assert_eq!(jwks_fetches(), 1, "the keys are cached");
     fal.rotate_key();
-    let r = call(
-        &t,
-        Some(job),
-        &fal.sign("req-9", now, body.as_bytes()),
-        &body,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    signed_call().await;
     assert_eq!(jwks_fetches(), 2, "one fetch for the new key");
     // A forged signature right after does not make us fetch again (at most one a minute).
     let mut forged = fal.sign("req-9", now, body.as_bytes());
