@@ -62,6 +62,8 @@ def environment(port):
         "FAL_TEXT_MODEL": "fal-ai/veo3.1", "FAL_IMAGE_MODEL": "fal-ai/veo3.1/image-to-video",
         "CREEM_API_URL": "https://api.creem.io",
         "GOOGLE_JWKS_URL": "https://www.googleapis.com/oauth2/v3/certs",
+        "FAL_JWKS_URL": "https://rest.fal.ai/.well-known/jwks.json",
+        "PROVIDER_WEBHOOK_URL": "https://api.sora2ai.info/v1/webhooks/fal",
         "PRIVACY_TABLE": "p", "PRIVACY_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/p",
         "EXPORTS_BUCKET": "e", "SUPPORT_EMAIL": "support@sora2ai.info",
         "PUBLIC_API_URL": "https://api.sora2ai.info", "BILLING_TABLE": "b",
