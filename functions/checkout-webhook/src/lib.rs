@@ -10,12 +10,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use serde::Serialize;
 use shared::ApiError;
 use shared::domain::billing::{SignatureHeaders, verify};
 use shared::edge::http::json::read_limited;
-use shared::edge::openapi::Problem;
-use utoipa::ToSchema;
+use shared::edge::openapi::{Problem, Received};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -39,11 +37,6 @@ pub fn routes(state: WebhookState) -> Router {
 /// This function's part of the OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     api().into_openapi()
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Received {
-    received: bool,
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -92,5 +85,5 @@ pub async fn receive(
         outcome = ?outcome,
         "webhook received"
     );
-    Ok(Json(Received { received: true }))
+    Ok(Json(Received::YES))
 }

@@ -12,14 +12,14 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::ApiError;
 use shared::adapters::providers::fal_webhook::{SignedCall, WebhookError};
 use shared::adapters::sqs::GenerateMessage;
 use shared::edge::http::ApiQuery;
 use shared::edge::http::json::read_limited;
-use shared::edge::openapi::Problem;
-use utoipa::{IntoParams, ToSchema};
+use shared::edge::openapi::{Problem, Received};
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -42,11 +42,6 @@ pub fn routes(state: WebhookState) -> Router {
 /// This function's part of the OpenAPI document.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     api().into_openapi()
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Received {
-    received: bool,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -142,7 +137,7 @@ pub async fn fal_completed(
         ok = completion.ok,
         "provider completion received"
     );
-    Ok(Json(Received { received: true }))
+    Ok(Json(Received::YES))
 }
 
 #[cfg(test)]

@@ -21,6 +21,16 @@ pub const BEARER: &str = "session";
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// A webhook's answer to its sender: taken (applied now, before, or of no concern).
+#[derive(serde::Serialize, ToSchema)]
+pub struct Received {
+    received: bool,
+}
+
+impl Received {
+    pub const YES: Received = Received { received: true };
+}
+
 /// An RFC 9457 problem, as every refusal is answered (R38).
 #[derive(serde::Serialize, ToSchema)]
 #[schema(as = Problem)]
