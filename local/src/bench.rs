@@ -1,6 +1,7 @@
 //! `local-stack bench`: what one sign-in and one video cost in requests, and how long a
 //! finished video waits to be marked ready, on the local stack with the policy's own
-//! numbers (the provider polled every 10 s). Printed as JSON for `scripts/bench.sh`.
+//! numbers (the provider calls the webhook when it is done). Printed as JSON for
+//! `scripts/bench.py`.
 //!
 //! Requests are counted where they are sent: the functions' AWS clients (every attempt)
 //! and the emulated third parties. The queues are pumped by hand, one receive per

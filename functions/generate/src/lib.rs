@@ -27,9 +27,10 @@ impl QueueStep for GenerateState {
             .and_then(|b| serde_json::from_str(b).ok())
             .ok_or_else(|| StepError::Drop("unreadable generate message".into()))?;
         let span = tracing::info_span!("job", job_id = %msg.job_id);
-        let look = match &msg.completed {
-            Some(request_id) => step::Look::Completed(request_id),
-            None => step::Look::Chain(msg.token.as_deref()),
+        let look = match (&msg.completed, msg.stop) {
+            (Some(request_id), _) => step::Look::Completed(request_id),
+            (None, true) => step::Look::Stop,
+            (None, false) => step::Look::Chain(msg.token.as_deref()),
         };
         step::run(self, &msg.job_id, look).instrument(span).await
     }

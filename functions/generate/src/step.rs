@@ -30,6 +30,8 @@ pub enum Look<'a> {
     /// The provider called about this request (its id): one look now, which starts no
     /// chain; a passing failure sends this message back.
     Completed(&'a str),
+    /// `sweep` ended the job at its deadline: stop the provider's request.
+    Stop,
 }
 
 pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<(), StepError> {
@@ -38,13 +40,21 @@ pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<
         return Ok(());
     };
     if !job.status.is_active() {
-        // Done, failed or deleted meanwhile: a late or repeated message. A job deleted
-        // while the provider worked on it: stop the provider and drop its copy (R16).
-        if job.status == JobStatus::Deleted
-            && let Some(handle) = &job.provider_handle
-        {
-            let _ = state.provider.cancel(handle).await;
-            let _ = state.provider.delete(handle).await;
+        // Done, failed or deleted meanwhile: a late or repeated message, or one sent to
+        // stop the provider. A job deleted while the provider worked on it: stop it and
+        // drop its copy (R16); one `sweep` ended at its deadline while the provider was
+        // still at it: stop it. Both are idempotent at the provider.
+        if let Some(handle) = &job.provider_handle {
+            match (job.status, look) {
+                (JobStatus::Deleted, _) => {
+                    let _ = state.provider.cancel(handle).await;
+                    let _ = state.provider.delete(handle).await;
+                }
+                (JobStatus::Failed, Look::Stop) => {
+                    let _ = state.provider.cancel(handle).await;
+                }
+                _ => {}
+            }
         }
         return Ok(());
     }
@@ -67,6 +77,8 @@ pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<
             }
         }
         Look::Chain(_) => {}
+        // Sent only for a job `sweep` has ended: nothing to do for an active one.
+        Look::Stop => return Ok(()),
     }
     let deadline = job.created_epoch + state.policy.generation_deadline.as_secs() as i64;
     if state.clock.epoch_secs() >= deadline {
@@ -85,13 +97,18 @@ pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<
     }
 }
 
-/// The job is still pending: the chain's next look, unless the provider will call.
+/// The job is still pending: the chain's next look, unless the provider will call. A
+/// call whose request still reads as pending (its status lagging its call) comes back
+/// through the queue.
 async fn pending(state: &GenerateState, job: &Job, look: Look<'_>) -> Result<(), StepError> {
     match look {
-        Look::Chain(_) if state.callback.is_none() => {
+        Look::Completed(_) => Err(StepError::retry(
+            "called, but the request's status still says pending",
+        )),
+        Look::Chain(_) | Look::Stop if state.callback.is_none() => {
             again(state, job, state.policy.provider_poll_interval).await
         }
-        _ => Ok(()),
+        Look::Chain(_) | Look::Stop => Ok(()),
     }
 }
 
@@ -106,7 +123,7 @@ async fn later(
 ) -> Result<(), StepError> {
     match look {
         Look::Completed(_) => Err(StepError::retry(why)),
-        Look::Chain(_) => {
+        Look::Chain(_) | Look::Stop => {
             tracing::info!(job_id = %job.id, why, "look failed for now; looking again later");
             pending(state, job, look).await
         }
@@ -126,6 +143,7 @@ async fn again(state: &GenerateState, job: &Job, delay: Duration) -> Result<(), 
                 job_id: job.id.clone(),
                 token: Some(next.clone()),
                 completed: None,
+                stop: false,
             },
             delay,
         )

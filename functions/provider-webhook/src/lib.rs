@@ -122,6 +122,7 @@ pub async fn fal_completed(
         job_id: target.job,
         token: None,
         completed: Some(completion.request_id),
+        stop: false,
     };
     if let Err(e) = state
         .queue

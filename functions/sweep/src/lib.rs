@@ -6,7 +6,8 @@
 //! `active_by_day` index — its cost grows with the jobs being made, not with the table
 //! — and for each one older than the policy allows:
 //! - past the generation deadline: ends it as failed, with exactly one refund (the end
-//!   is conditional, so a step or another sweep that ends it first wins);
+//!   is conditional, so a step or another sweep that ends it first wins), and asks
+//!   `generate` to stop the provider's request;
 //! - waiting for a step longer than `requeue_after`: queues it again on its current
 //!   polling chain (a claim on the job lets one sweep or replay do it; a message that
 //!   was only slow is harmless, since one chain goes on).
@@ -53,6 +54,24 @@ impl ScheduledStep for SweepState {
                     if done {
                         ended += 1;
                         tracing::info!(event = "job_swept", job_id = %job.id, "stuck job ended and refunded");
+                        if job.provider_handle.is_some() {
+                            // `generate` finds it failed and stops the provider's request
+                            // (best effort: the refund is done, and the provider ends
+                            // a request on its own in the end).
+                            let stop = GenerateMessage {
+                                job_id: job.id.clone(),
+                                token: None,
+                                completed: None,
+                                stop: true,
+                            };
+                            if let Err(e) = self
+                                .queue
+                                .send_generate(&stop, std::time::Duration::ZERO)
+                                .await
+                            {
+                                tracing::warn!(job_id = %job.id, error = %e, "could not ask generate to stop the provider");
+                            }
+                        }
                     }
                     continue;
                 }
@@ -65,6 +84,7 @@ impl ScheduledStep for SweepState {
                     job_id: job.id.clone(),
                     token: job.poll_token.clone(),
                     completed: None,
+                    stop: false,
                 };
                 self.queue
                     .send_generate(&message, std::time::Duration::ZERO)

@@ -67,6 +67,7 @@ async fn stop_at_the_provider(state: &VideosState, job_id: &str) {
         job_id: job_id.to_owned(),
         token: None,
         completed: None,
+        stop: false,
     };
     if let Err(e) = state
         .queue

@@ -264,6 +264,7 @@ pub async fn submit(
                 job_id: job.id.clone(),
                 token: job.poll_token.clone(),
                 completed: None,
+                stop: false,
             },
             std::time::Duration::ZERO,
         )
@@ -337,6 +338,7 @@ async fn requeue_if_waiting(state: &VideosState, job: &Job) {
         job_id: job.id.clone(),
         token: job.poll_token.clone(),
         completed: None,
+        stop: false,
     };
     match state
         .queue

@@ -56,6 +56,8 @@ pub struct FalRequest {
     pub webhook: Option<String>,
     /// The status of each completion call made so far (0: no answer).
     pub calls: Vec<u16>,
+    /// How many times its status was asked for.
+    pub status_looks: u32,
 }
 
 /// The webhook signing key and its id; replaced by [`FalEmulator::rotate_key`].
@@ -398,6 +400,7 @@ async fn submit(
             image_ok,
             webhook: webhook.clone(),
             calls: Vec::new(),
+            status_looks: 0,
         },
     );
     let calls = if prompt.contains("emulator-no-webhook") {
@@ -449,6 +452,9 @@ fn outcome(fal: &FalEmulator, id: &str) -> Option<Outcome> {
 /// fal's status answer: the request's URLs always; `queue_position` while queued;
 /// `logs` (null unless asked for) once running; `metrics` once completed.
 fn status(fal: &FalEmulator, id: &str, with_logs: bool) -> Response {
+    if let Some(r) = fal.requests.lock().expect("requests").get_mut(id) {
+        r.status_looks += 1;
+    }
     let base = format!("{}/requests/{id}", fal.queue_url());
     let mut answer = json!({
         "request_id": id,

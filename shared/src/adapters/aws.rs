@@ -106,7 +106,7 @@ impl Intercept for Counter {
 const AWS_ROOTS: &[u8] = include_bytes!("../../certs/amazon-trust-services.pem");
 
 /// The HTTPS client of every AWS client (see `aws_http`): AWS's roots only.
-fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     super::aws_http::client(AWS_ROOTS, CONNECT_TIMEOUT)
 }
 
@@ -114,7 +114,7 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Every AWS call has a deadline well below the functions' timeouts: a connection that
 /// hangs fails its attempt (which the SDK retries) instead of the whole invocation.
-fn timeouts() -> TimeoutConfig {
+pub fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(std::time::Duration::from_secs(15))
@@ -154,13 +154,12 @@ impl AwsClients {
     /// The SDK configuration, made once. In Lambda the region and the credentials are
     /// plain environment variables, so they are taken as such: no provider chain
     /// (profiles, IMDS, SSO, STS), which is also code a function's binary does not
-    /// carry. Outside Lambda (an operator's shell) the default chain finds them, in
-    /// builds with the `default-chain` feature.
+    /// carry.
     pub async fn load(settings: &AwsSettings) -> Self {
         let endpoint = settings.endpoint_url.as_deref();
         let sdk = match environment_credentials() {
             Some(credentials) => sdk_config(&settings.region, endpoint, Some(credentials)),
-            None => default_chain(&settings.region, endpoint).await,
+            None => without_credentials(&settings.region, endpoint),
         };
         Self::from_sdk_config(&sdk)
     }
@@ -242,23 +241,11 @@ impl AwsClients {
     }
 }
 
-/// The default provider chain, for builds run outside Lambda (the operator's command).
-#[cfg(feature = "default-chain")]
-async fn default_chain(region: &str, endpoint: Option<&str>) -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new(region.to_owned()))
-        .timeout_config(timeouts())
-        .http_client(https_client());
-    if let Some(url) = endpoint {
-        loader = loader.endpoint_url(url);
-    }
-    loader.load().await
-}
-
-/// A function's binary has no provider chain: without Lambda's variables its calls
-/// fail, each saying that no credentials were found.
-#[cfg(not(feature = "default-chain"))]
-async fn default_chain(region: &str, endpoint: Option<&str>) -> SdkConfig {
+/// Without Lambda's variables a function's calls fail, each saying that no credentials
+/// were found: its binary has no provider chain (profiles, IMDS, SSO, STS). The
+/// operator's command, run from a shell, builds its configuration with the chain
+/// itself (`operator/src/main.rs`).
+fn without_credentials(region: &str, endpoint: Option<&str>) -> SdkConfig {
     tracing::error!(
         event = "no_aws_credentials",
         "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"

@@ -17,10 +17,13 @@ pub struct GenerateMessage {
     /// job's current `poll_token`, so a copy of a message never starts a second chain.
     #[serde(default)]
     pub token: Option<String>,
-    /// Set when the provider called to say this request (its id) completed: one look
-    /// now, outside the polling chain, which goes on as the fallback.
+    /// Set when the provider called to say this request (its id) ended: one look now,
+    /// which starts no polling chain.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed: Option<String>,
+    /// Set by `sweep` for a job it ended at its deadline: stop the provider's request.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stop: bool,
 }
 
 #[derive(Debug, thiserror::Error)]

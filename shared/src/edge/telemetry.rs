@@ -42,6 +42,8 @@ where
         // Every enclosing span's fields: the message id and the job id of one line.
         .with_span_list(true)
         .with_ansi(false)
+        // The builder's own ceiling is `info`; the target filter below is the only one.
+        .with_max_level(tracing::Level::TRACE)
         .with_writer(writer)
         .finish()
         .with(filter)

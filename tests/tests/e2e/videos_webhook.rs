@@ -60,16 +60,16 @@ async fn call(
 async fn r13_a_finished_video_is_ready_from_the_providers_call_not_from_polling() {
     let t = calls_only().await;
     let (token, _, email) = member(&t, "hook").await;
-    let started = Instant::now();
     let id = submit(&t, &token, "a heron over a misty lake").await;
     t.wait_status(&token, &id, "ready", 20).await;
-    assert!(started.elapsed() < Duration::from_secs(20));
     let requests = t.stack.fal.requests();
     let r = requests
         .iter()
         .find(|r| r.input["prompt"] == "a heron over a misty lake")
         .unwrap();
     assert_eq!(r.calls, [200], "one call, accepted");
+    // Not polled: the only look at its status is the one the call caused.
+    assert_eq!(r.status_looks, 1);
     // The address fal was given names our webhook and the job, nothing about the person.
     let hook = r.webhook.as_deref().unwrap();
     assert_eq!(hook, t.url(&format!("/v1/webhooks/fal?job={id}")));
@@ -259,4 +259,30 @@ async fn r13_calls_signed_with_a_rotated_key_are_taken_after_one_fetch_of_the_ke
     let r = call(&t, Some(job), &forged, &body).await;
     assert_eq!(r.status, 401);
     assert_eq!(jwks_fetches(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_r11_a_request_that_never_ends_is_ended_by_the_sweep_refunded_and_stopped() {
+    let t = TestStack::start().await;
+    let (token, account, _) = member(&t, "hang").await;
+    let id = submit(&t, &token, "a clock that never stops emulator-hang").await;
+    t.wait_status(&token, &id, "generating", 10).await;
+    t.clock
+        .advance(t.stack.base.policy.generation_deadline + Duration::from_secs(1));
+    let swept = t.post("/_local/sweep", json!({}), None).await;
+    assert_eq!(swept.body["ended"], 1, "{}", swept.body);
+    t.wait_status(&token, &id, "failed", 10).await;
+    assert_eq!(t.entries_for(&account, "refund", &id).await, 1);
+    // The sweep asked `generate` to stop fal's request.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !t
+        .stack
+        .fal
+        .requests()
+        .iter()
+        .any(|r| r.input["prompt"] == "a clock that never stops emulator-hang" && r.cancelled)
+    {
+        assert!(Instant::now() < deadline, "fal's request was not cancelled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -114,7 +114,7 @@ impl FalWebhookVerifier {
             return Err(WebhookError::MissingHeader);
         };
         let at: i64 = timestamp.parse().map_err(|_| WebhookError::Stale)?;
-        if (now - at).abs() > self.leeway {
+        if now.abs_diff(at) > self.leeway.unsigned_abs() {
             return Err(WebhookError::Stale);
         }
         let signature = hex::decode(signature).map_err(|_| WebhookError::BadSignature)?;
