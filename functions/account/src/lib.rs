@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 pub use consents::unsubscribe_url;
 pub use state::AccountState;
 
-/// The routes with their OpenAPI description.
+/// The routes with their OpenAPI description, for the document.
 fn api() -> OpenApiRouter<AccountState> {
     OpenApiRouter::new()
         .routes(routes!(me::get_me, me::patch_me, rights::erase))
@@ -35,6 +35,23 @@ fn api() -> OpenApiRouter<AccountState> {
         .routes(routes!(support::create))
 }
 
+shared::http_routes!(AccountState {
+    get "/v1/me" => me::get_me,
+    patch "/v1/me" => me::patch_me,
+    delete "/v1/me" => rights::erase,
+    post "/v1/me/email/verify" => me::verify_email,
+    delete "/v1/me/identities/google" => identities::disconnect_google,
+    put "/v1/me/consents" => consents::put_consents,
+    put "/v1/me/restriction" => consents::put_restriction,
+    get "/v1/unsubscribe" => consents::unsubscribe_get,
+    post "/v1/unsubscribe" => consents::unsubscribe_post,
+    post "/v1/me/verification" => rights::send_verification,
+    post "/v1/me/export" => rights::export,
+    get "/v1/me/requests" => rights::list,
+    get "/v1/me/requests/{id}" => rights::get,
+    post "/v1/support" => support::create,
+});
+
 /// The whole function as Lambda serves it.
 pub fn router(state: AccountState) -> Router {
     shared::edge::http::finish_router(routes(state))
@@ -42,7 +59,7 @@ pub fn router(state: AccountState) -> Router {
 
 /// The routes alone, for the local stack to merge with the other functions'.
 pub fn routes(state: AccountState) -> Router {
-    api().with_state(state).split_for_parts().0
+    served().with_state(state)
 }
 
 /// This function's part of the OpenAPI document.

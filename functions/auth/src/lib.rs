@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 pub use state::AuthState;
 
-/// The routes with their OpenAPI description.
+/// The routes with their OpenAPI description, for the document.
 fn api() -> OpenApiRouter<AuthState> {
     OpenApiRouter::new()
         .routes(routes!(email_code::start))
@@ -25,6 +25,13 @@ fn api() -> OpenApiRouter<AuthState> {
         .routes(routes!(signout::sign_out))
 }
 
+shared::http_routes!(AuthState {
+    post "/v1/auth/email/start" => email_code::start,
+    post "/v1/auth/email/verify" => email_code::verify,
+    post "/v1/auth/google" => google::sign_in,
+    post "/v1/auth/signout" => signout::sign_out,
+});
+
 /// The whole function as Lambda serves it.
 pub fn router(state: AuthState) -> Router {
     shared::edge::http::finish_router(routes(state))
@@ -32,7 +39,7 @@ pub fn router(state: AuthState) -> Router {
 
 /// The routes alone, for the local stack to merge with the other functions'.
 pub fn routes(state: AuthState) -> Router {
-    api().with_state(state).split_for_parts().0
+    served().with_state(state)
 }
 
 /// This function's part of the OpenAPI document.

@@ -29,6 +29,12 @@ fn api() -> OpenApiRouter<BillingState> {
         .routes(routes!(overview))
 }
 
+shared::http_routes!(BillingState {
+    get "/v1/billing/products" => products,
+    post "/v1/billing/checkout" => checkout,
+    get "/v1/billing" => overview,
+});
+
 /// The whole function as Lambda serves it.
 pub fn router(state: BillingState) -> Router {
     shared::edge::http::finish_router(routes(state))
@@ -36,7 +42,7 @@ pub fn router(state: BillingState) -> Router {
 
 /// The routes alone, for the local stack to merge with the other functions'.
 pub fn routes(state: BillingState) -> Router {
-    api().with_state(state).split_for_parts().0
+    served().with_state(state)
 }
 
 /// This function's part of the OpenAPI document.

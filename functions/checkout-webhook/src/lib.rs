@@ -24,6 +24,10 @@ fn api() -> OpenApiRouter<WebhookState> {
     OpenApiRouter::new().routes(routes!(receive))
 }
 
+shared::http_routes!(WebhookState {
+    post "/v1/webhooks/creem" => receive,
+});
+
 /// The whole function as Lambda serves it.
 pub fn router(state: WebhookState) -> Router {
     shared::edge::http::finish_router(routes(state))
@@ -31,7 +35,7 @@ pub fn router(state: WebhookState) -> Router {
 
 /// The routes alone, for the local stack to merge with the other functions'.
 pub fn routes(state: WebhookState) -> Router {
-    api().with_state(state).split_for_parts().0
+    served().with_state(state)
 }
 
 /// This function's part of the OpenAPI document.

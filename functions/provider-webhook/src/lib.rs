@@ -29,6 +29,10 @@ fn api() -> OpenApiRouter<WebhookState> {
     OpenApiRouter::new().routes(routes!(fal_completed))
 }
 
+shared::http_routes!(WebhookState {
+    post "/v1/webhooks/fal" => fal_completed,
+});
+
 /// The whole function as Lambda serves it.
 pub fn router(state: WebhookState) -> Router {
     shared::edge::http::finish_router(routes(state))
@@ -36,7 +40,7 @@ pub fn router(state: WebhookState) -> Router {
 
 /// The routes alone, for the local stack to merge with the other functions'.
 pub fn routes(state: WebhookState) -> Router {
-    api().with_state(state).split_for_parts().0
+    served().with_state(state)
 }
 
 /// This function's part of the OpenAPI document.

@@ -15,13 +15,21 @@ use utoipa_axum::routes;
 
 pub use state::VideosState;
 
-/// The routes with their OpenAPI description.
+/// The routes with their OpenAPI description, for the document.
 fn api() -> OpenApiRouter<VideosState> {
     OpenApiRouter::new()
         .routes(routes!(uploads::create))
         .routes(routes!(submit::submit, read::list))
         .routes(routes!(read::get_one, delete::delete))
 }
+
+shared::http_routes!(VideosState {
+    post "/v1/uploads" => uploads::create,
+    post "/v1/videos" => submit::submit,
+    get "/v1/videos" => read::list,
+    get "/v1/videos/{id}" => read::get_one,
+    delete "/v1/videos/{id}" => delete::delete,
+});
 
 /// The whole function as Lambda serves it.
 pub fn router(state: VideosState) -> Router {
@@ -30,7 +38,7 @@ pub fn router(state: VideosState) -> Router {
 
 /// The routes alone, for the local stack to merge with the other functions'.
 pub fn routes(state: VideosState) -> Router {
-    api().with_state(state).split_for_parts().0
+    served().with_state(state)
 }
 
 /// This function's part of the OpenAPI document.

@@ -19,6 +19,29 @@ pub use client_ip::ClientIp;
 pub use json::ApiJson;
 pub use session::AuthUser;
 
+/// Declares an HTTP function's routes for serving: `ROUTES`, the method and path of
+/// each, and `served()`, the axum routes themselves. The function's OpenAPI
+/// description (`api()`, utoipa's) is built for the document only, never at a cold
+/// start, so its code is not in the function's binary. The contract tests hold
+/// `ROUTES` to the document and to the template's routes.
+///
+/// ```ignore
+/// shared::http_routes!(AuthState {
+///     post "/v1/auth/email/start" => email_code::start,
+/// });
+/// ```
+#[macro_export]
+macro_rules! http_routes {
+    ($state:ty { $($method:ident $path:literal => $handler:expr,)+ }) => {
+        /// Method and path of every route this function serves.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)+];
+
+        fn served() -> ::axum::Router<$state> {
+            ::axum::Router::new()$(.route($path, ::axum::routing::$method($handler)))+
+        }
+    };
+}
+
 /// Adds the behaviour every API router shares: problem+json for unknown routes and
 /// wrong methods, and one log line per request.
 pub fn finish_router(router: Router) -> Router {

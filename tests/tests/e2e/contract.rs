@@ -22,6 +22,100 @@ fn r38_the_checked_in_openapi_document_is_the_generated_one() {
     );
 }
 
+/// What an HTTP function serves: method and path of each route.
+type Routes = &'static [(&'static str, &'static str)];
+
+/// Each HTTP function serves exactly the routes the template sends it and its part of
+/// the document describes: what it serves is declared apart from the description (so a
+/// cold start does not build the description), and this holds the three together.
+#[test]
+fn r38_each_function_serves_exactly_its_routes_in_the_template_and_the_document() {
+    let functions: [(&str, Routes, utoipa::openapi::OpenApi); 6] = [
+        ("auth", auth::ROUTES, auth::openapi()),
+        ("account", account::ROUTES, account::openapi()),
+        ("videos", videos::ROUTES, videos::openapi()),
+        ("billing", billing::ROUTES, billing::openapi()),
+        (
+            "checkout-webhook",
+            checkout_webhook::ROUTES,
+            checkout_webhook::openapi(),
+        ),
+        (
+            "provider-webhook",
+            provider_webhook::ROUTES,
+            provider_webhook::openapi(),
+        ),
+    ];
+    let template: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
+            .unwrap();
+    let routed_to = |binary: &str| -> BTreeSet<String> {
+        let mut routes = BTreeSet::new();
+        for (_, resource) in template["Resources"].as_mapping().unwrap() {
+            if resource["Metadata"]["BuildProperties"]["Binary"] != binary {
+                continue;
+            }
+            for (_, event) in resource["Properties"]["Events"]
+                .as_mapping()
+                .into_iter()
+                .flatten()
+            {
+                if event["Type"] == "HttpApi" {
+                    let p = &event["Properties"];
+                    routes.insert(format!(
+                        "{} {}",
+                        p["Method"].as_str().unwrap().to_uppercase(),
+                        p["Path"].as_str().unwrap()
+                    ));
+                }
+            }
+        }
+        routes
+    };
+    let mut http_functions = 0;
+    for (binary, served, doc) in functions {
+        let served: BTreeSet<String> = served
+            .iter()
+            .map(|(m, p)| format!("{} {p}", m.to_uppercase()))
+            .collect();
+        let doc = serde_json::to_value(&doc).unwrap();
+        let described: BTreeSet<String> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|m| ["get", "put", "post", "delete", "patch"].contains(&m.as_str()))
+                    .map(|m| format!("{} {path}", m.to_uppercase()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(served, described, "{binary}: served vs described");
+        assert_eq!(
+            served,
+            routed_to(binary),
+            "{binary}: served vs the template"
+        );
+        http_functions += 1;
+    }
+    // Every function the template routes HTTP to is in the list above.
+    let with_routes = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| {
+            r["Properties"]["Events"]
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .any(|(_, e)| e["Type"] == "HttpApi")
+        })
+        .count();
+    assert_eq!(http_functions, with_routes);
+}
+
 /// Every operation of the document is routed by the template to a function, and every
 /// route of the template is in the document.
 #[test]
