@@ -9,7 +9,6 @@ mod rights;
 mod state;
 mod support;
 
-use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -51,18 +50,3 @@ shared::http_routes!(AccountState {
     get "/v1/me/requests/{id}" => rights::get,
     post "/v1/support" => support::create,
 });
-
-/// The whole function as Lambda serves it.
-pub fn router(state: AccountState) -> Router {
-    shared::edge::http::finish_router(routes(state))
-}
-
-/// The routes alone, for the local stack to merge with the other functions'.
-pub fn routes(state: AccountState) -> Router {
-    served().with_state(state)
-}
-
-/// This function's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
-}

@@ -10,7 +10,6 @@ mod signin;
 mod signout;
 mod state;
 
-use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -31,18 +30,3 @@ shared::http_routes!(AuthState {
     post "/v1/auth/google" => google::sign_in,
     post "/v1/auth/signout" => signout::sign_out,
 });
-
-/// The whole function as Lambda serves it.
-pub fn router(state: AuthState) -> Router {
-    shared::edge::http::finish_router(routes(state))
-}
-
-/// The routes alone, for the local stack to merge with the other functions'.
-pub fn routes(state: AuthState) -> Router {
-    served().with_state(state)
-}
-
-/// This function's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
-}

@@ -6,7 +6,6 @@ mod creem;
 mod state;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -34,21 +33,6 @@ shared::http_routes!(BillingState {
     post "/v1/billing/checkout" => checkout,
     get "/v1/billing" => overview,
 });
-
-/// The whole function as Lambda serves it.
-pub fn router(state: BillingState) -> Router {
-    shared::edge::http::finish_router(routes(state))
-}
-
-/// The routes alone, for the local stack to merge with the other functions'.
-pub fn routes(state: BillingState) -> Router {
-    served().with_state(state)
-}
-
-/// This function's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct ProductView {

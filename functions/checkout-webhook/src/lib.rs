@@ -6,7 +6,6 @@ mod events;
 mod state;
 
 use axum::Json;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -27,21 +26,6 @@ fn api() -> OpenApiRouter<WebhookState> {
 shared::http_routes!(WebhookState {
     post "/v1/webhooks/creem" => receive,
 });
-
-/// The whole function as Lambda serves it.
-pub fn router(state: WebhookState) -> Router {
-    shared::edge::http::finish_router(routes(state))
-}
-
-/// The routes alone, for the local stack to merge with the other functions'.
-pub fn routes(state: WebhookState) -> Router {
-    served().with_state(state)
-}
-
-/// This function's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
-}
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())

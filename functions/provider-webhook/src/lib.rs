@@ -8,7 +8,6 @@
 mod state;
 
 use axum::Json;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -32,21 +31,6 @@ fn api() -> OpenApiRouter<WebhookState> {
 shared::http_routes!(WebhookState {
     post "/v1/webhooks/fal" => fal_completed,
 });
-
-/// The whole function as Lambda serves it.
-pub fn router(state: WebhookState) -> Router {
-    shared::edge::http::finish_router(routes(state))
-}
-
-/// The routes alone, for the local stack to merge with the other functions'.
-pub fn routes(state: WebhookState) -> Router {
-    served().with_state(state)
-}
-
-/// This function's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
-}
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -9,7 +9,6 @@ mod submit;
 mod uploads;
 mod view;
 
-use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -30,18 +29,3 @@ shared::http_routes!(VideosState {
     get "/v1/videos/{id}" => read::get_one,
     delete "/v1/videos/{id}" => delete::delete,
 });
-
-/// The whole function as Lambda serves it.
-pub fn router(state: VideosState) -> Router {
-    shared::edge::http::finish_router(routes(state))
-}
-
-/// The routes alone, for the local stack to merge with the other functions'.
-pub fn routes(state: VideosState) -> Router {
-    served().with_state(state)
-}
-
-/// This function's part of the OpenAPI document.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().into_openapi()
-}

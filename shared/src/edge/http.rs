@@ -19,11 +19,13 @@ pub use client_ip::ClientIp;
 pub use json::ApiJson;
 pub use session::AuthUser;
 
-/// Declares an HTTP function's routes for serving: `ROUTES`, the method and path of
-/// each, and `served()`, the axum routes themselves. The function's OpenAPI
-/// description (`api()`, utoipa's) is built for the document only, never at a cold
-/// start, so its code is not in the function's binary. The contract tests hold
-/// `ROUTES` to the document and to the template's routes.
+/// Declares an HTTP function's routes and its entry points: `ROUTES`, the method and
+/// path of each route; `routes(state)`, the axum routes themselves (the local stack
+/// merges them); `router(state)`, the whole function as Lambda serves it; and
+/// `openapi()`, its part of the document, from the caller's `api()` (utoipa's
+/// description of the same handlers). The description is built for the document only,
+/// never at a cold start, so its code is not in the function's binary; the contract
+/// tests hold `ROUTES` to the document and to the template's routes.
 ///
 /// ```ignore
 /// shared::http_routes!(AuthState {
@@ -36,8 +38,21 @@ macro_rules! http_routes {
         /// Method and path of every route this function serves.
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)+];
 
-        fn served() -> ::axum::Router<$state> {
-            ::axum::Router::new()$(.route($path, ::axum::routing::$method($handler)))+
+        /// The routes alone, for the local stack to merge with the other functions'.
+        pub fn routes(state: $state) -> ::axum::Router {
+            ::axum::Router::new()
+                $(.route($path, ::axum::routing::$method($handler)))+
+                .with_state(state)
+        }
+
+        /// The whole function as Lambda serves it.
+        pub fn router(state: $state) -> ::axum::Router {
+            $crate::edge::http::finish_router(routes(state))
+        }
+
+        /// This function's part of the OpenAPI document.
+        pub fn openapi() -> ::utoipa::openapi::OpenApi {
+            api().into_openapi()
         }
     };
 }

@@ -22,6 +22,34 @@ fn r38_the_checked_in_openapi_document_is_the_generated_one() {
     );
 }
 
+/// `METHOD /path` of each route the template sends to a function (the one with this
+/// binary, or any).
+fn template_routes(template: &Value, binary: Option<&str>) -> BTreeSet<String> {
+    let mut routes = BTreeSet::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        let function = &resource["Metadata"]["BuildProperties"]["Binary"];
+        if resource["Type"] != "AWS::Serverless::Function" || binary.is_some_and(|b| function != b)
+        {
+            continue;
+        }
+        for (_, event) in resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            if event["Type"] == "HttpApi" {
+                let p = &event["Properties"];
+                routes.insert(format!(
+                    "{} {}",
+                    p["Method"].as_str().unwrap().to_uppercase(),
+                    p["Path"].as_str().unwrap()
+                ));
+            }
+        }
+    }
+    routes
+}
+
 /// What an HTTP function serves: method and path of each route.
 type Routes = &'static [(&'static str, &'static str)];
 
@@ -49,29 +77,6 @@ fn r38_each_function_serves_exactly_its_routes_in_the_template_and_the_document(
     let template: Value =
         serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
             .unwrap();
-    let routed_to = |binary: &str| -> BTreeSet<String> {
-        let mut routes = BTreeSet::new();
-        for (_, resource) in template["Resources"].as_mapping().unwrap() {
-            if resource["Metadata"]["BuildProperties"]["Binary"] != binary {
-                continue;
-            }
-            for (_, event) in resource["Properties"]["Events"]
-                .as_mapping()
-                .into_iter()
-                .flatten()
-            {
-                if event["Type"] == "HttpApi" {
-                    let p = &event["Properties"];
-                    routes.insert(format!(
-                        "{} {}",
-                        p["Method"].as_str().unwrap().to_uppercase(),
-                        p["Path"].as_str().unwrap()
-                    ));
-                }
-            }
-        }
-        routes
-    };
     let mut http_functions = 0;
     for (binary, served, doc) in functions {
         let served: BTreeSet<String> = served
@@ -95,7 +100,7 @@ fn r38_each_function_serves_exactly_its_routes_in_the_template_and_the_document(
         assert_eq!(served, described, "{binary}: served vs described");
         assert_eq!(
             served,
-            routed_to(binary),
+            template_routes(&template, Some(binary)),
             "{binary}: served vs the template"
         );
         http_functions += 1;
@@ -123,26 +128,7 @@ fn the_templates_routes_are_the_documents_operations() {
     let template: Value =
         serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
             .unwrap();
-    let mut deployed = BTreeSet::new();
-    for (_, resource) in template["Resources"].as_mapping().unwrap() {
-        if resource["Type"] != "AWS::Serverless::Function" {
-            continue;
-        }
-        for (_, event) in resource["Properties"]["Events"]
-            .as_mapping()
-            .into_iter()
-            .flatten()
-        {
-            if event["Type"] == "HttpApi" {
-                let p = &event["Properties"];
-                deployed.insert(format!(
-                    "{} {}",
-                    p["Method"].as_str().unwrap().to_uppercase(),
-                    p["Path"].as_str().unwrap()
-                ));
-            }
-        }
-    }
+    let deployed = template_routes(&template, None);
     let doc: Value = serde_yaml::from_str(&openapi::yaml()).unwrap();
     let mut described = BTreeSet::new();
     for (path, item) in doc["paths"].as_mapping().unwrap() {
