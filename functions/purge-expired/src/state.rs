@@ -49,32 +49,23 @@ impl PurgeState {
             privacy: w.privacy()?,
             ttl_tables: {
                 use crate::ttl::*;
-                vec![
-                    TtlTable {
-                        table: w.table("SESSIONS_TABLE")?,
-                        class_of: sessions_class,
-                    },
-                    TtlTable {
-                        table: w.table("PRIVACY_TABLE")?,
-                        class_of: privacy_class,
-                    },
-                    TtlTable {
-                        table: w.table("VIDEOS_TABLE")?,
-                        class_of: videos_class,
-                    },
-                    TtlTable {
-                        table: w.table("RATE_LIMITS_TABLE")?,
-                        class_of: rate_limits_class,
-                    },
-                    TtlTable {
-                        table: w.table("AUDIT_TABLE")?,
-                        class_of: audit_class,
-                    },
-                    TtlTable {
-                        table: w.table("BILLING_TABLE")?,
-                        class_of: billing_class,
-                    },
-                ]
+                let tables: [(&'static str, ClassOf); 6] = [
+                    ("SESSIONS_TABLE", sessions_class),
+                    ("PRIVACY_TABLE", privacy_class),
+                    ("VIDEOS_TABLE", videos_class),
+                    ("RATE_LIMITS_TABLE", rate_limits_class),
+                    ("AUDIT_TABLE", audit_class),
+                    ("BILLING_TABLE", billing_class),
+                ];
+                tables
+                    .into_iter()
+                    .map(|(var, class_of)| {
+                        Ok(TtlTable {
+                            table: w.table(var)?,
+                            class_of,
+                        })
+                    })
+                    .collect::<Result<_, ConfigError>>()?
             },
             privacy_queue: w.privacy_queue()?,
             policy: base.policy.clone(),

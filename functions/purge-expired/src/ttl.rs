@@ -12,10 +12,12 @@ use shared::adapters::dynamo::{Item, StoreError};
 use shared::domain::clock::utc_day;
 
 /// A table with a TTL, and how its items are named in the report.
+/// The data class of an item, from its keys.
+pub type ClassOf = fn(&Item) -> &'static str;
+
 pub struct TtlTable {
     pub table: Table,
-    /// The data class of an item, from its keys.
-    pub class_of: fn(&Item) -> &'static str,
+    pub class_of: ClassOf,
 }
 
 fn key(item: &Item, name: &str) -> String {

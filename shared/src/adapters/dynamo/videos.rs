@@ -238,16 +238,28 @@ impl VideoStore {
             .key("pk", s(job_pk(id)))
     }
 
-    async fn run_update(&self, update: UpdateBuilder) -> Result<(), StoreError> {
+    /// An update built as a transaction's item, sent on its own.
+    fn update_request(
+        &self,
+        update: UpdateBuilder,
+    ) -> Result<
+        aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder,
+        StoreError,
+    > {
         let u = built(update.build())?;
-        self.client
+        Ok(self
+            .client
             .update_item()
             .table_name(u.table_name())
             .set_key(Some(u.key().clone()))
             .update_expression(u.update_expression())
             .set_condition_expression(u.condition_expression().map(str::to_owned))
             .set_expression_attribute_names(u.expression_attribute_names().cloned())
-            .set_expression_attribute_values(u.expression_attribute_values().cloned())
+            .set_expression_attribute_values(u.expression_attribute_values().cloned()))
+    }
+
+    async fn run_update(&self, update: UpdateBuilder) -> Result<(), StoreError> {
+        self.update_request(update)?
             .send()
             .await
             .map_err(StoreError::from_sdk)?;
@@ -407,7 +419,7 @@ impl VideoStore {
         claim_at: i64,
     ) -> Result<Job, StoreError> {
         let (update, from) = Self::only_into(self.update(id), JobStatus::Ready);
-        let u = built(
+        let request = self.update_request(
             update
                 .update_expression(
                     "SET #st = :ready, output_key = :key, completed_at = :done, expires_at = :exp, expires_epoch = :exp_n, expiry_day = :day, updated_at = :done, cleanup_day = :cday, final_epoch = :fin, notice_claimed_at = :claim REMOVE active_day",
@@ -422,18 +434,9 @@ impl VideoStore {
                 .expression_attribute_values(":done", s(completed_at))
                 .expression_attribute_values(":exp", s(expires_at))
                 .expression_attribute_values(":exp_n", n(expires_epoch))
-                .expression_attribute_values(":claim", n(claim_at))
-                .build(),
+                .expression_attribute_values(":claim", n(claim_at)),
         )?;
-        let out = self
-            .client
-            .update_item()
-            .table_name(u.table_name())
-            .set_key(Some(u.key().clone()))
-            .update_expression(u.update_expression())
-            .set_condition_expression(u.condition_expression().map(str::to_owned))
-            .set_expression_attribute_names(u.expression_attribute_names().cloned())
-            .set_expression_attribute_values(u.expression_attribute_values().cloned())
+        let out = request
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await
