@@ -2,7 +2,7 @@
 # `make deploy`: `sam build` (which builds each function with cargo-lambda, from the
 # template's `BuildMethod: rust-cargolambda`) then `sam deploy --guided`, which asks
 # for the parameters: GoogleClientId, MailFrom, SupportEmail, PublicApiUrl,
-# AllowedOrigin, the SSM parameter names of the secrets (HashSecretParameter,
+# AllowedOrigin, FalUserId, the SSM parameter names of the secrets (HashSecretParameter,
 # FalKeyParameter, CreemApiKeyParameter, CreemWebhookSecretParameter), FalTextModel,
 # FalImageModel, BillingProducts, CheckoutSuccessUrl. Needs the AWS SAM CLI and AWS
 # credentials; the secrets must exist in Parameter Store first (README, Deploying).

@@ -225,7 +225,9 @@ async fn grant(stack: &LocalStack, account: &str, credits: i64) -> Result<(), St
             &shared::domain::clock::rfc3339(stack.base.clock.now()),
         )
         .map_err(|e| e.to_string())?;
-    shared::adapters::dynamo::transact(stack.aws.dynamodb(), writes)
+    shared::adapters::dynamo::Tx::new(stack.aws.dynamodb())
+        .add_all("grant", writes)
+        .commit()
         .await
         .map_err(|e| e.to_string())
 }

@@ -3,7 +3,9 @@
 //! throttling (`ThrottlingException`, `ProvisionedThroughputExceededException`, S3
 //! `SlowDown`), internal errors (500), dropped connections, added latency — and
 //! cancels a DynamoDB transaction with `TransactionConflict` when it touches an item
-//! that another transaction in flight touches, as DynamoDB does.
+//! that another transaction in flight touches, as DynamoDB does. On chosen tables it
+//! can also cancel a share of the transactions with a per-item reason
+//! (`ThrottlingError` or `TransactionConflict`), as a hot partition does on AWS.
 //!
 //! The functions' clients go through it; the SDK's own retries stay on, so what the
 //! code must survive is what gets past them. The stack's own provisioning and the
@@ -26,7 +28,7 @@ use rand::{Rng, SeedableRng};
 use tokio::net::TcpListener;
 
 /// How hard the local endpoint is.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FaultSettings {
     /// Share of the code's AWS requests answered with a failure (0.0 to 1.0).
     pub rate: f64,
@@ -34,6 +36,17 @@ pub struct FaultSettings {
     pub seed: u64,
     /// Every request waits up to this long before it is forwarded.
     pub max_latency: Duration,
+    /// Transactions cancelled by DynamoDB with a reason on one of their items.
+    pub cancel_transactions: Option<TransactionFaults>,
+}
+
+/// Which transactions are cancelled, and how often.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransactionFaults {
+    /// Share of the transactions touching one of `tables` that are cancelled.
+    pub rate: f64,
+    /// Table names (or parts of them, such as `Ledger`).
+    pub tables: Vec<String>,
 }
 
 /// What the proxy has done, for a test to report.
@@ -153,7 +166,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         Ok(b) => b,
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),
     };
-    let (delay, fault) = {
+    let (delay, fault, cancel) = {
         let mut rng = proxy.rng.lock().unwrap();
         let delay = if proxy.settings.max_latency.is_zero() {
             Duration::ZERO
@@ -168,7 +181,17 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
                 _ => Fault::Drop,
             }
         });
-        (delay, fault)
+        let cancel = proxy.settings.cancel_transactions.as_ref().and_then(|t| {
+            (rng.random::<f64>() < t.rate).then(|| {
+                let reason = if rng.random_bool(0.5) {
+                    "ThrottlingError"
+                } else {
+                    "TransactionConflict"
+                };
+                (t.tables.clone(), reason)
+            })
+        });
+        (delay, fault, cancel)
     };
     tokio::time::sleep(delay).await;
     if service == Service::Ses && refuses_recipient(&body) {
@@ -196,6 +219,17 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
             .is_some_and(|t| t.as_bytes().ends_with(b".TransactWriteItems"))
     {
         let keys = transaction_keys(&body);
+        if let Some((tables, reason)) = &cancel
+            && let Some(hit) = keys
+                .iter()
+                .position(|k| tables.iter().any(|t| k.contains(t.as_str())))
+        {
+            proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
+            let reasons: Vec<&str> = (0..keys.len())
+                .map(|i| if i == hit { *reason } else { "None" })
+                .collect();
+            return transaction_cancelled(&reasons);
+        }
         let id = proxy.next_id.fetch_add(1, Ordering::Relaxed);
         let mut in_flight = proxy.in_flight.lock().unwrap();
         let busy: Vec<bool> = keys
@@ -308,19 +342,22 @@ fn json_error(status: StatusCode, kind: &str, message: &str) -> Response {
 }
 
 fn transaction_conflict(busy: &[bool]) -> Response {
-    let reasons: Vec<serde_json::Value> = busy
-        .iter()
-        .map(|b| {
-            if *b {
-                serde_json::json!({ "Code": "TransactionConflict", "Message": "Transaction is ongoing for the item" })
-            } else {
-                serde_json::json!({ "Code": "None" })
-            }
-        })
-        .collect();
     let codes: Vec<&str> = busy
         .iter()
         .map(|b| if *b { "TransactionConflict" } else { "None" })
+        .collect();
+    transaction_cancelled(&codes)
+}
+
+/// DynamoDB's `TransactionCanceledException`, one reason code per item.
+fn transaction_cancelled(codes: &[&str]) -> Response {
+    let reasons: Vec<serde_json::Value> = codes
+        .iter()
+        .map(|c| match *c {
+            "None" => serde_json::json!({ "Code": "None" }),
+            "TransactionConflict" => serde_json::json!({ "Code": c, "Message": "Transaction is ongoing for the item" }),
+            _ => serde_json::json!({ "Code": c, "Message": "Throughput exceeds the current capacity for one or more global secondary indexes. DynamoDB is automatically scaling your index so please try again shortly." }),
+        })
         .collect();
     let body = serde_json::json!({
         "__type": "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",

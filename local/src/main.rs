@@ -62,6 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .and_then(|s| s.parse().ok())
                 .unwrap_or(20),
         ),
+        ..Default::default()
     });
     let stack = LocalStack::start(StackOptions {
         faults,

@@ -173,6 +173,7 @@ impl LocalStack {
             .collect();
         for (name, value) in [
             ("GoogleClientId", LOCAL_GOOGLE_CLIENT_ID),
+            ("FalUserId", crate::emulators::fal::LOCAL_FAL_USER_ID),
             ("MailFrom", LOCAL_MAIL_FROM),
             ("SupportEmail", LOCAL_SUPPORT_EMAIL),
         ] {

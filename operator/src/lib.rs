@@ -1,6 +1,7 @@
 //! The operators' command: find an account by email; suspend, reinstate, terminate;
 //! delete a child's account (R06); remove a video; list rights requests near or past
-//! their due date (R30). Every action is written to the audit log with who acted and
+//! their due date (R30); list payments that came after their account was erased, to
+//! refund (R28). Every action is written to the audit log with who acted and
 //! why (R20). It is a program for people with the stack's AWS access, never deployed.
 
 use serde_json::{Value, json};
@@ -30,9 +31,10 @@ usage: operator <command>
   delete-child <email> --by <operator> --reason <why>       (R06: erases the account of a child)
   remove-video <video_id> --by <operator> --reason <why>
   due-requests [--within-days N]                            (open rights requests due within N days, 7 by default)
+  refunds-due                                               (payments after erasure: refund each at Creem)
 
 environment: ACCOUNTS_TABLE SESSIONS_TABLE PRIVACY_TABLE AUDIT_TABLE VIDEOS_TABLE
-LEDGER_TABLE PRIVACY_QUEUE_URL INPUTS_BUCKET OUTPUTS_BUCKET HASH_SECRET_PARAMETER,
+LEDGER_TABLE BILLING_TABLE PRIVACY_QUEUE_URL INPUTS_BUCKET OUTPUTS_BUCKET HASH_SECRET_PARAMETER,
 as the stack's outputs and parameters give them.";
 
 /// Who acted and why: required of every action that changes something (R20).
@@ -51,6 +53,7 @@ pub enum Command {
     DeleteChild { email: String, why: Why },
     RemoveVideo { video_id: String, why: Why },
     DueRequests { within_days: i64 },
+    RefundsDue,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -134,6 +137,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 .transpose()?
                 .unwrap_or(7),
         },
+        "refunds-due" => Command::RefundsDue,
         other => return Err(format!("unknown command {other}")),
     })
 }
@@ -143,6 +147,7 @@ pub struct Operator {
     audit: AuditStore,
     privacy: PrivacyStore,
     videos: VideoStore,
+    billing: shared::adapters::dynamo::billing::BillingStore,
     requests: Requests,
     enforcement: Enforcement,
     jobs: Jobs,
@@ -162,6 +167,7 @@ impl Operator {
             audit: w.audit()?,
             privacy: w.privacy()?,
             videos: w.videos()?,
+            billing: w.billing()?,
             requests: w.requests()?,
             enforcement: w.enforcement()?,
             jobs: w.jobs()?,
@@ -207,12 +213,12 @@ impl Operator {
                 let block = self
                     .accounts
                     .block_write(&hash, &rfc3339(self.clock.now()))?;
-                self.erase(&a.id, &why, "terminate", vec![block]).await
+                self.erase(&a.id, &why, "terminate", Some(("block", block)))
+                    .await
             }
             Command::DeleteChild { email, why } => {
                 let a = self.by_email(&email).await?;
-                self.erase(&a.id, &why, "delete_child_account", Vec::new())
-                    .await
+                self.erase(&a.id, &why, "delete_child_account", None).await
             }
             Command::RemoveVideo { video_id, why } => {
                 let job = self.videos.get(&video_id).await?.ok_or(OpError::NotFound)?;
@@ -248,7 +254,30 @@ impl Operator {
                         .collect(),
                 ))
             }
+            Command::RefundsDue => self.refunds_due().await,
         }
+    }
+
+    /// R28: payments Creem made after their account was erased; none names anyone.
+    async fn refunds_due(&self) -> Result<Value, OpError> {
+        Ok(Value::Array(
+            self.billing
+                .refunds_due()
+                .await?
+                .into_iter()
+                .map(|r| {
+                    json!({
+                        "what": "payment after erasure — refund due",
+                        "order_id": r.order_id,
+                        "amount": r.amount,
+                        "currency": r.currency,
+                        "product_id": r.product_id,
+                        "event_type": r.event_type,
+                        "at": r.at,
+                    })
+                })
+                .collect(),
+        ))
     }
 
     async fn by_email(&self, email: &str) -> Result<shared::domain::account::Account, OpError> {
@@ -273,7 +302,7 @@ impl Operator {
         account_id: &str,
         why: &Why,
         action: &str,
-        with: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+        with: Option<(&'static str, shared::adapters::dynamo::Write)>,
     ) -> Result<Value, OpError> {
         // Recorded first: the erasure pseudonymises the account's audit records too.
         self.record(why, action, account_id).await?;

@@ -3,6 +3,7 @@
 pub mod aws;
 pub mod aws_calls;
 pub mod aws_http;
+pub mod creem;
 pub mod dynamo;
 pub mod env;
 pub mod jwks;

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
-use shared::adapters::dynamo::transact;
+use shared::adapters::dynamo::Tx;
 use shared::adapters::ses::{MailError, MarketingEmail};
 use shared::domain::account::Account;
 use shared::domain::crypto::constant_time_eq;
@@ -73,28 +73,31 @@ pub async fn put_consents(
         .as_deref()
         .unwrap_or(&account.policy_version_accepted)
         .to_owned();
-    transact(
-        &state.dynamodb,
-        vec![
+    Tx::new(&state.dynamodb)
+        .add(
+            "account",
             state.accounts.consents_write(
                 &account.id,
                 after,
                 req.policy_version.as_deref(),
                 &at,
             )?,
+        )
+        .add(
+            "history",
             state
                 .privacy
                 .consent_write(&account.id, after, &version, "settings", &at)?,
-        ],
-    )
-    .await
-    .map_err(|e| {
-        if e.is_condition_failure() {
-            ApiError::Unauthorized
-        } else {
-            e.into()
-        }
-    })?;
+        )
+        .commit()
+        .await
+        .map_err(|e| {
+            if e.is_condition_failure() {
+                ApiError::Unauthorized
+            } else {
+                e.into()
+            }
+        })?;
     tracing::info!(event = "consents_changed", account_id = %account.id, analytics = after.analytics, marketing = after.marketing, "consents recorded");
     account.consents = after;
     account.consents_updated_at = Some(at);
@@ -211,12 +214,15 @@ async fn unsubscribe(state: &Services, token: &str) -> Result<Json<Unsubscribed>
             ..account.consents
         };
         let at = state.now();
-        let res = transact(
-            &state.dynamodb,
-            vec![
+        let res = Tx::new(&state.dynamodb)
+            .add(
+                "account",
                 state
                     .accounts
                     .consents_write(account_id, after, None, &at)?,
+            )
+            .add(
+                "history",
                 state.privacy.consent_write(
                     account_id,
                     after,
@@ -224,9 +230,9 @@ async fn unsubscribe(state: &Services, token: &str) -> Result<Json<Unsubscribed>
                     "unsubscribe_link",
                     &at,
                 )?,
-            ],
-        )
-        .await;
+            )
+            .commit()
+            .await;
         match res {
             Ok(()) => {
                 tracing::info!(event = "unsubscribed", account_id, "marketing mail stopped");
@@ -274,28 +280,31 @@ pub async fn put_restriction(
     } else {
         "restriction_lifted"
     };
-    transact(
-        &state.dynamodb,
-        vec![
+    Tx::new(&state.dynamodb)
+        .add(
+            "account",
             state
                 .accounts
                 .restriction_write(&user.account_id, req.restricted, &at)?,
+        )
+        .add(
+            "security_event",
             state.privacy.security_write(
                 &user.account_id,
                 event,
                 &at,
                 state.epoch_in(state.policy.security_event_retention),
             )?,
-        ],
-    )
-    .await
-    .map_err(|e| {
-        if e.is_condition_failure() {
-            ApiError::Unauthorized
-        } else {
-            e.into()
-        }
-    })?;
+        )
+        .commit()
+        .await
+        .map_err(|e| {
+            if e.is_condition_failure() {
+                ApiError::Unauthorized
+            } else {
+                e.into()
+            }
+        })?;
     tracing::info!(event, account_id = %user.account_id, "restriction recorded");
     Ok(Json(Restriction {
         restricted: req.restricted,

@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
+use shared::adapters::dynamo::Tx;
 use shared::adapters::dynamo::billing::Plan;
-use shared::adapters::dynamo::transact;
 use shared::adapters::ses::Email;
 use shared::domain::account::{Account, clean_display_name};
 use shared::domain::email::EmailAddress;
@@ -233,27 +233,25 @@ pub async fn verify_email(
     let confirmed = codes::check(&state, Purpose::EmailChange, &account.id, &req.code).await?;
     let new_email = confirmed.payload.ok_or(ApiError::InvalidCode)?;
     let at = state.now();
-    let mut writes = vec![confirmed.consume];
-    writes.extend(state.accounts.change_email_writes(&account, &new_email)?);
-    writes.push(state.privacy.security_write(
-        &account.id,
-        "email_changed",
-        &at,
-        state.epoch_in(state.policy.security_event_retention),
-    )?);
-    match transact(&state.dynamodb, writes).await {
+    let mut tx = Tx::new(&state.dynamodb);
+    tx.add("code", confirmed.consume);
+    state
+        .accounts
+        .add_change_email(&mut tx, &account, &new_email)?;
+    tx.add(
+        "security_event",
+        state.privacy.security_write(
+            &account.id,
+            "email_changed",
+            &at,
+            state.epoch_in(state.policy.security_event_retention),
+        )?,
+    );
+    match tx.commit().await {
         Ok(()) => {}
-        Err(e) if e.is_condition_failure() => {
-            // Write 1 is the new address's key: another account took it meanwhile.
-            return Err(match &e {
-                shared::adapters::dynamo::StoreError::Cancelled(r)
-                    if r.get(1).is_some_and(Option::is_some) =>
-                {
-                    ApiError::EmailTaken
-                }
-                _ => ApiError::InvalidCode,
-            });
-        }
+        // Another account took the new address meanwhile.
+        Err(e) if e.failed("new_address") => return Err(ApiError::EmailTaken),
+        Err(e) if e.is_condition_failure() => return Err(ApiError::InvalidCode),
         Err(e) => return Err(e.into()),
     }
     tracing::info!(event = "email_changed", account_id = %account.id, "sign-in address changed");

@@ -178,7 +178,7 @@ pub async fn get(
 }
 
 /// Checks the code, then records and queues a request of `kind` in one transaction
-/// with the code's use (write 0), so a code verifies one request.
+/// with the code's use, so a code verifies one request.
 async fn verified_request(
     state: &Services,
     user: &AuthUser,
@@ -189,7 +189,7 @@ async fn verified_request(
     let request = state.requests.new_request(&user.account_id, kind);
     state
         .requests
-        .submit(&request, vec![confirmed.consume])
+        .submit(&request, [("code", confirmed.consume)])
         .await
         .map_err(|e| {
             // The code used by a concurrent request meanwhile, or the account stopped.

@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
-use shared::adapters::dynamo::StoreError;
 use shared::adapters::dynamo::codes::StoredCode;
+use shared::adapters::dynamo::{StoreError, Tx};
 use shared::adapters::ses::{Email, MailError};
 use shared::domain::crypto::{constant_time_eq, new_sign_in_code};
 use shared::domain::email::EmailAddress;
@@ -18,7 +18,7 @@ use shared::edge::problem::{not_used_up, within_limit};
 use utoipa::ToSchema;
 
 use crate::signin::{
-    SignInError, SignInResponse, account_creation_writes, commit_with_session, ensure_active,
+    SignInError, SignInResponse, add_account_creation, commit_with_session, ensure_active,
     new_account,
 };
 
@@ -236,19 +236,23 @@ pub async fn verify(
             }
             None => return Err(ApiError::AgeConfirmationRequired),
         };
-        let mut writes = vec![state.codes.consume_write(
-            &email_hash,
-            &stored.code_hash,
-            policy.code_max_attempts,
-            now,
-        )?];
+        let mut tx = Tx::new(&state.dynamodb);
+        tx.add(
+            "code",
+            state.codes.consume_write(
+                &email_hash,
+                &stored.code_hash,
+                policy.code_max_attempts,
+                now,
+            )?,
+        );
         if is_new {
-            writes.extend(account_creation_writes(&state, &account)?);
+            add_account_creation(&state, &mut tx, &account)?;
         }
-        match commit_with_session(&state, writes, &account, is_new, is_new, "email_code").await {
+        match commit_with_session(&state, tx, &account, is_new, is_new, "email_code").await {
             Ok(res) => return Ok(res),
-            // Write 0 is the code: used by a concurrent request, or voided meanwhile.
-            Err(e) if e.failed_at(0) => return Err(ApiError::InvalidCode),
+            // The code: used by a concurrent request, or voided meanwhile.
+            Err(e) if e.failed("code") => return Err(ApiError::InvalidCode),
             Err(SignInError::Conflict(_)) if is_new => continue,
             Err(SignInError::Conflict(_)) => return Err(ApiError::InvalidCode),
             Err(SignInError::Store(e)) => return Err(e.into()),

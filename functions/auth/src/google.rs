@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use shared::ApiError;
+use shared::adapters::dynamo::Tx;
 use shared::domain::account::clean_display_name;
 use shared::domain::clock::rfc3339;
 use shared::domain::email::EmailAddress;
@@ -17,7 +18,7 @@ use shared::edge::problem::within_limit;
 use utoipa::ToSchema;
 
 use crate::signin::{
-    SignInError, SignInResponse, account_creation_writes, commit_with_session, ensure_active,
+    SignInError, SignInResponse, add_account_creation, commit_with_session, ensure_active,
     new_account,
 };
 
@@ -76,7 +77,7 @@ pub async fn sign_in(
         // Known Google identity: sign in.
         if let Some(account) = state.accounts.find_by_google_sub(&identity.sub).await? {
             ensure_active(&account)?;
-            match commit(&state, Vec::new(), &account, false, false).await {
+            match commit(&state, Tx::new(&state.dynamodb), &account, false, false).await {
                 Err(Retry) => continue,
                 Ok(res) => return res,
             }
@@ -103,11 +104,14 @@ pub async fn sign_in(
                     // would silently replace it.
                     return Err(ApiError::IdentityConflict);
                 }
-                let writes =
+                let mut tx = Tx::new(&state.dynamodb);
+                tx.add_all(
+                    "link",
                     state
                         .accounts
-                        .link_google_writes(&account, &identity.sub, &linked_at)?;
-                commit(&state, writes, &account, false, true).await
+                        .link_google_writes(&account, &identity.sub, &linked_at)?,
+                );
+                commit(&state, tx, &account, false, true).await
             }
             None if req.over_13 == Some(true) => {
                 crate::signin::ensure_not_blocked(&state, email.as_str()).await?;
@@ -115,8 +119,9 @@ pub async fn sign_in(
                 let mut account = new_account(&state, email.as_str(), name);
                 account.google_sub = Some(identity.sub.clone());
                 account.google_linked_at = Some(linked_at);
-                let writes = account_creation_writes(&state, &account)?;
-                commit(&state, writes, &account, true, true).await
+                let mut tx = Tx::new(&state.dynamodb);
+                add_account_creation(&state, &mut tx, &account)?;
+                commit(&state, tx, &account, true, true).await
             }
             None => return Err(ApiError::AgeConfirmationRequired),
         };
@@ -133,21 +138,12 @@ struct Retry;
 
 async fn commit(
     state: &AuthState,
-    writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+    tx: Tx,
     account: &shared::domain::account::Account,
     is_new: bool,
     writes_guard_account: bool,
 ) -> Result<Result<Json<SignInResponse>, ApiError>, Retry> {
-    match commit_with_session(
-        state,
-        writes,
-        account,
-        is_new,
-        writes_guard_account,
-        "google",
-    )
-    .await
-    {
+    match commit_with_session(state, tx, account, is_new, writes_guard_account, "google").await {
         Ok(res) => Ok(Ok(res)),
         Err(SignInError::Conflict(_)) => Err(Retry),
         Err(SignInError::Store(e)) => Ok(Err(e.into())),

@@ -3,12 +3,11 @@
 //! so a failure leaves nothing half-done.
 
 use crate::state::AuthState;
-use aws_sdk_dynamodb::types::TransactWriteItem;
 use axum::Json;
 use serde::Serialize;
 use shared::ApiError;
 use shared::adapters::dynamo::sessions::Session;
-use shared::adapters::dynamo::{StoreError, transact};
+use shared::adapters::dynamo::{Cancellation, StoreError, Tx};
 use shared::domain::account::{Account, AccountStatus, new_account_id};
 use shared::domain::clock::{from_epoch, rfc3339};
 use shared::domain::crypto::{new_session_token, sha256_hex};
@@ -65,21 +64,25 @@ pub fn new_account(state: &AuthState, email: &str, display_name: Option<String>)
     }
 }
 
-/// The writes that create `account`: profile, unique keys, and the sign-up grant of
-/// credits (R11), all or nothing.
-pub fn account_creation_writes(
+/// Adds the writes that create `account` to `tx`: profile, unique keys, and the
+/// sign-up grant of credits (R11), all or nothing.
+pub fn add_account_creation(
     state: &AuthState,
+    tx: &mut Tx,
     account: &Account,
-) -> Result<Vec<TransactWriteItem>, StoreError> {
-    let mut writes = state.accounts.create_writes(account)?;
-    writes.extend(state.ledger.effect_writes(
-        &account.id,
-        EntryKind::Grant,
-        state.policy.signup_grant_credits,
-        &format!("signup:{}", account.id),
-        &account.created_at,
-    )?);
-    Ok(writes)
+) -> Result<(), StoreError> {
+    tx.add_all("account", state.accounts.create_writes(account)?);
+    tx.add_all(
+        "signup_grant",
+        state.ledger.effect_writes(
+            &account.id,
+            EntryKind::Grant,
+            state.policy.signup_grant_credits,
+            &format!("signup:{}", account.id),
+            &account.created_at,
+        )?,
+    );
+    Ok(())
 }
 
 /// R28: an address whose account was terminated for abuse makes no new account (its
@@ -104,7 +107,7 @@ pub fn ensure_active(account: &Account) -> Result<(), ApiError> {
     }
 }
 
-/// Commits `writes` plus a new session for `account` in one transaction, under the
+/// Commits `tx` plus a new session for `account` in one transaction, under the
 /// condition that the account is still active at the epoch the session carries (R05):
 /// a suspension or a sign-out everywhere that lands first makes it fail, never leaves
 /// a session behind. `writes_guard_account`: the writes already carry that condition
@@ -112,7 +115,7 @@ pub fn ensure_active(account: &Account) -> Result<(), ApiError> {
 /// item once.
 pub async fn commit_with_session(
     state: &AuthState,
-    mut writes: Vec<TransactWriteItem>,
+    mut tx: Tx,
     account: &Account,
     new_account: bool,
     writes_guard_account: bool,
@@ -127,18 +130,24 @@ pub async fn commit_with_session(
         epoch: account.session_epoch,
     };
     if !writes_guard_account {
-        writes.push(state.accounts.still_active_write(account)?);
+        tx.add(
+            "account_active",
+            state.accounts.still_active_write(account)?,
+        );
     }
     let now = rfc3339(state.clock.now());
-    writes.push(state.sessions.create_write(&session, &now)?);
+    tx.add("session", state.sessions.create_write(&session, &now)?);
     // R22: the sign-in is a security event of the account, written with the session.
-    writes.push(state.session.privacy.security_write(
-        &account.id,
-        &format!("sign_in_{method}"),
-        &now,
-        state.clock.epoch_secs() + state.policy.security_event_retention.as_secs() as i64,
-    )?);
-    transact(&state.dynamodb, writes).await?;
+    tx.add(
+        "security_event",
+        state.session.privacy.security_write(
+            &account.id,
+            &format!("sign_in_{method}"),
+            &now,
+            state.clock.epoch_secs() + state.policy.security_event_retention.as_secs() as i64,
+        )?,
+    );
+    tx.commit().await?;
     tracing::info!(
         event = "sign_in",
         method,
@@ -158,31 +167,25 @@ pub async fn commit_with_session(
 /// store itself.
 #[derive(Debug)]
 pub enum SignInError {
-    Conflict(Vec<Option<String>>),
+    Conflict(Cancellation),
     Store(StoreError),
 }
 
 impl From<StoreError> for SignInError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Cancelled(reasons) if reasons.iter().flatten().any(|r| r == CONDITION) => {
-                Self::Conflict(reasons)
-            }
-            StoreError::ConditionFailed => Self::Conflict(Vec::new()),
+            StoreError::Cancelled(c) if c.only_conditions() => Self::Conflict(c),
+            StoreError::ConditionFailed => Self::Conflict(Cancellation::default()),
             other => Self::Store(other),
         }
     }
 }
 
-const CONDITION: &str = "ConditionalCheckFailed";
-
 impl SignInError {
-    /// Whether the write at `index` of the transaction is the one whose condition failed.
-    pub fn failed_at(&self, index: usize) -> bool {
+    /// Whether the write under `label` is one whose condition failed.
+    pub fn failed(&self, label: &str) -> bool {
         match self {
-            Self::Conflict(reasons) => reasons
-                .get(index)
-                .is_some_and(|r| r.as_deref() == Some(CONDITION)),
+            Self::Conflict(c) => c.failed(label),
             Self::Store(_) => false,
         }
     }

@@ -1,28 +1,18 @@
-//! What each Creem event does (R09–R12). Every effect is keyed by its cause — an order
-//! for a pack, a subscription and its period start for a plan, a refund or dispute id
-//! for a clawback — and written in one transaction with the event's own "applied"
-//! marker, so neither a resent event nor a second event about the same money
-//! (`checkout.completed` and `subscription.paid` for a first period) takes effect twice.
+//! What each Creem event does (R09–R12), one function per type. Every effect is keyed
+//! by its cause — an order for a pack, a subscription and its period start for a plan,
+//! a refund or dispute id for a clawback — and written in one transaction with the
+//! event's own "applied" marker (see [`crate::commit`]), so neither a resent event nor a
+//! second event about the same money (`checkout.completed` and `subscription.paid` for
+//! a first period) takes effect twice, and events arriving in any order end the same.
 
-use serde_json::Value;
-use shared::adapters::dynamo::billing::{Payment, Plan};
-use shared::adapters::dynamo::{StoreError, transact};
+use shared::adapters::dynamo::StoreError;
+use shared::adapters::dynamo::billing::Payment;
+use shared::adapters::dynamo::billing::{PendingClawback, Plan};
 use shared::domain::billing::{Product, ProductKind};
-use shared::domain::clock::rfc3339;
 use shared::domain::ledger::EntryKind;
 
+use crate::creem::{Checkout, Clawback, CreemEvent, Event, Subscription};
 use crate::state::WebhookState;
-
-/// Creem's envelope.
-#[derive(Debug, serde::Deserialize)]
-pub struct Event {
-    pub id: String,
-    #[serde(rename = "eventType")]
-    pub event_type: String,
-    /// Epoch milliseconds.
-    pub created_at: i64,
-    pub object: Value,
-}
 
 /// What applying an event did, for the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,25 +22,85 @@ pub enum Outcome {
     Duplicate,
     /// Its money was accounted for by another event already.
     AlreadyAccounted,
+    /// A refund or dispute of an order not paid yet: kept, and applied with the payment.
+    Pending,
+    /// About an account that is erased or being erased: nothing names it; a payment is
+    /// recorded for the operators to refund.
+    AfterErasure,
     /// A type with no effect here, or about nothing of ours.
     Ignored,
 }
 
 /// A change of credits, keyed by its cause.
-struct Credits {
-    account_id: String,
-    kind: EntryKind,
-    amount: i64,
-    cause: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credits {
+    pub kind: EntryKind,
+    pub amount: i64,
+    pub cause: String,
 }
 
-fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
-    path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
+/// Everything one event changes, decided before anything is written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Effect {
+    /// Whose credits, plan and subscription these are; it must still exist.
+    pub account_id: Option<String>,
+    pub payment: Option<Payment>,
+    pub credits: Option<Credits>,
+    /// The order whose waiting clawbacks this grant takes back with it: its id, the
+    /// amount paid and the credits it bought.
+    pub takes_pending: Option<(String, i64, i64)>,
+    /// The subscription to link to the account.
+    pub link: Option<String>,
+    pub plan: Option<Plan>,
+    /// A clawback of an order not paid yet.
+    pub pending: Option<(String, PendingClawback)>,
+    /// The pseudonym an erased account's subscription is linked to, when known.
+    pub erased_owner: Option<String>,
 }
 
-/// A product field that Creem sends as an id or as the product object.
-fn product_id(v: &Value) -> Option<&str> {
-    v.as_str().or_else(|| v.get("id")?.as_str())
+impl Effect {
+    pub fn is_empty(&self) -> bool {
+        self.payment.is_none()
+            && self.credits.is_none()
+            && self.plan.is_none()
+            && self.link.is_none()
+            && self.pending.is_none()
+    }
+}
+
+/// The credits a refund of `refunded` (of `paid`) takes back of the `credits` bought:
+/// all of them for a full refund, their share for a partial one.
+pub fn clawback_credits(credits: i64, paid: i64, refunded: Option<i64>) -> i64 {
+    match refunded {
+        Some(r) if paid > 0 && r < paid => credits * r.max(0) / paid,
+        _ => credits,
+    }
+}
+
+/// A plan's credits for the period a subscription object describes, keyed by the
+/// subscription and the period's start.
+pub fn period_grant(product: &Product, sub: &Subscription) -> Option<Credits> {
+    let start = sub.current_period_start_date.as_deref()?;
+    Some(Credits {
+        kind: EntryKind::Purchase,
+        amount: product.credits,
+        cause: format!("sub:{}:{start}", sub.id),
+    })
+}
+
+/// The plan's state an event about a subscription sets.
+pub fn plan_of(product: &Product, sub: &Subscription, ev: &Event, status: &str) -> Plan {
+    let renews = matches!(status, "active" | "trialing")
+        && ev.event_type != "subscription.scheduled_cancel"
+        && sub.canceled_at.as_ref().is_none_or(|v| v.is_null());
+    Plan {
+        product_id: product.id.clone(),
+        subscription_id: sub.id.clone(),
+        period_end: sub.current_period_end_date.clone(),
+        renews,
+        status: status.to_owned(),
+        event_at: ev.created_at,
+    }
 }
 
 impl WebhookState {
@@ -60,239 +110,245 @@ impl WebhookState {
             .find(|p| p.creem_product_id == creem_product_id)
     }
 
-    /// The account a subscription event is about: our metadata, else the account
-    /// the subscription was linked to at checkout.
-    async fn subscription_account(&self, sub: &Value) -> Result<Option<String>, StoreError> {
-        if let Some(a) = str_at(sub, &["metadata", "account_id"]) {
-            return Ok(Some(a.to_owned()));
-        }
-        match sub.get("id").and_then(Value::as_str) {
-            Some(id) => self.billing.subscription_owner(id).await,
-            None => Ok(None),
-        }
-    }
-
-    pub async fn apply(&self, ev: &Event) -> Result<Outcome, StoreError> {
-        let o = &ev.object;
-        let at = rfc3339(self.clock.now());
-        let mut payment = None;
-        let mut plan: Option<(String, Plan)> = None;
-        let credits: Option<Credits> = match ev.event_type.as_str() {
-            "checkout.completed" => {
-                let Some(account_id) = str_at(o, &["metadata", "account_id"]) else {
-                    return Ok(Outcome::Ignored);
-                };
-                let product = o
-                    .get("product")
-                    .and_then(product_id)
-                    .or_else(|| {
-                        o.get("order")
-                            .and_then(|ord| ord.get("product"))
-                            .and_then(product_id)
-                    })
-                    .and_then(|id| self.product(id));
-                let (Some(product), Some(order_id)) = (product, str_at(o, &["order", "id"])) else {
-                    return Ok(Outcome::Ignored);
-                };
-                payment = Some(Payment {
-                    order_id: order_id.to_owned(),
-                    account_id: account_id.to_owned(),
-                    amount: o["order"]["amount"].as_i64().unwrap_or(0),
-                    currency: str_at(o, &["order", "currency"])
-                        .unwrap_or_default()
-                        .to_owned(),
-                    status: str_at(o, &["order", "status"]).unwrap_or("paid").to_owned(),
-                    product_id: product.id.clone(),
-                    at: at.clone(),
-                });
-                match product.kind {
-                    ProductKind::CreditPack => Some(Credits {
-                        account_id: account_id.to_owned(),
-                        kind: EntryKind::Purchase,
-                        amount: product.credits,
-                        cause: format!("order:{order_id}"),
-                    }),
-                    ProductKind::Subscription => {
-                        let sub = &o["subscription"];
-                        let Some(sub_id) = sub.get("id").and_then(Value::as_str) else {
-                            return Ok(Outcome::Ignored);
-                        };
-                        self.billing.link_subscription(sub_id, account_id).await?;
-                        plan = Some((account_id.to_owned(), plan_of(product, sub, ev, "active")));
-                        period_grant(product, account_id, sub_id, sub)
-                    }
-                }
+    /// What `ev` changes; `None` when it is about nothing of ours.
+    pub async fn effect(
+        &self,
+        ev: &Event,
+        read: &CreemEvent,
+    ) -> Result<Option<Effect>, StoreError> {
+        Ok(match read {
+            CreemEvent::CheckoutCompleted(c) => self.checkout_completed(ev, c),
+            CreemEvent::SubscriptionPaid(sub) => self.subscription_paid(ev, sub).await?,
+            CreemEvent::SubscriptionChanged { kind, sub } => {
+                self.subscription_changed(ev, kind, sub).await?
             }
-            "subscription.paid" => {
-                let Some(account_id) = self.subscription_account(o).await? else {
-                    return Ok(Outcome::Ignored);
-                };
-                let (Some(product), Some(sub_id)) = (
-                    o.get("product")
-                        .and_then(product_id)
-                        .and_then(|id| self.product(id)),
-                    o.get("id").and_then(Value::as_str),
-                ) else {
-                    return Ok(Outcome::Ignored);
-                };
-                self.billing.link_subscription(sub_id, &account_id).await?;
-                plan = Some((account_id.clone(), plan_of(product, o, ev, "active")));
-                period_grant(product, &account_id, sub_id, o)
-            }
-            t if t.starts_with("subscription.") => {
-                let Some(account_id) = self.subscription_account(o).await? else {
-                    return Ok(Outcome::Ignored);
-                };
-                let Some(product) = o
-                    .get("product")
-                    .and_then(product_id)
-                    .and_then(|id| self.product(id))
-                else {
-                    return Ok(Outcome::Ignored);
-                };
-                let status = o
-                    .get("status")
-                    .and_then(Value::as_str)
-                    .unwrap_or_else(|| t.trim_start_matches("subscription."));
-                plan = Some((account_id, plan_of(product, o, ev, status)));
-                None
-            }
-            "refund.created" | "dispute.created" => {
-                let order_id =
-                    str_at(o, &["order", "id"]).or_else(|| o.get("order").and_then(Value::as_str));
-                let Some(paid) = (match order_id {
-                    Some(id) => self.billing.payment(id).await?,
-                    None => None,
-                }) else {
-                    return Ok(Outcome::Ignored);
-                };
-                let Some(product) = self.catalogue.iter().find(|p| p.id == paid.product_id) else {
-                    return Ok(Outcome::Ignored);
-                };
-                let refunded = o
-                    .get("refund_amount")
-                    .or_else(|| o.get("amount"))
-                    .and_then(Value::as_i64)
-                    .unwrap_or(paid.amount);
-                // A partial refund takes back its share of the credits.
-                let amount = if paid.amount > 0 && refunded < paid.amount {
-                    product.credits * refunded / paid.amount
-                } else {
-                    product.credits
-                };
-                let Some(id) = o.get("id").and_then(Value::as_str) else {
-                    return Ok(Outcome::Ignored);
-                };
-                let what = ev.event_type.trim_end_matches(".created");
-                Some(Credits {
-                    account_id: paid.account_id,
-                    kind: EntryKind::Clawback,
-                    amount,
-                    cause: format!("{what}:{id}"),
-                })
-            }
-            _ => None,
-        };
-
-        let touches_anything = credits.is_some() || payment.is_some() || plan.is_some();
-        let outcome = self.commit(ev, credits, payment.as_ref(), &at).await?;
-        if outcome != Outcome::Duplicate
-            && let Some((account_id, plan)) = &plan
-        {
-            self.billing.set_plan(account_id, plan).await?;
-        }
-        Ok(if outcome == Outcome::Applied && !touches_anything {
-            Outcome::Ignored
-        } else {
-            outcome
+            CreemEvent::Refund(c) => self.clawback(c, "refund").await?,
+            CreemEvent::Dispute(c) => self.clawback(c, "dispute").await?,
+            CreemEvent::Other => None,
         })
     }
 
-    /// The event's marker, its credits and its payment record, in one transaction.
-    async fn commit(
+    fn checkout_completed(&self, ev: &Event, c: &Checkout) -> Option<Effect> {
+        let account_id = c.metadata.as_ref()?.account_id.clone()?;
+        let product = self.product(c.product_id()?)?;
+        let order = c.order.as_ref()?;
+        let amount = order.amount.unwrap_or(0);
+        let mut effect = Effect {
+            payment: Some(Payment {
+                order_id: order.id.clone(),
+                account_id: account_id.clone(),
+                amount,
+                currency: order.currency.clone().unwrap_or_default(),
+                status: order.status.clone().unwrap_or_else(|| "paid".into()),
+                product_id: product.id.clone(),
+                at: self.now(),
+            }),
+            takes_pending: Some((order.id.clone(), amount, product.credits)),
+            account_id: Some(account_id),
+            ..Effect::default()
+        };
+        match product.kind {
+            ProductKind::CreditPack => {
+                effect.credits = Some(Credits {
+                    kind: EntryKind::Purchase,
+                    amount: product.credits,
+                    cause: format!("order:{}", order.id),
+                });
+            }
+            ProductKind::Subscription => {
+                let sub = c.subscription.as_ref()?;
+                effect.link = Some(sub.id.clone());
+                effect.plan = Some(plan_of(product, sub, ev, "active"));
+                effect.credits = period_grant(product, sub);
+            }
+        }
+        Some(effect)
+    }
+
+    /// The account a subscription event is about: our metadata, else the account the
+    /// subscription was linked to at checkout (a pseudonym once that one is erased).
+    async fn subscription_owner(&self, sub: &Subscription) -> Result<Option<String>, StoreError> {
+        if let Some(a) = sub.account_id() {
+            return Ok(Some(a.to_owned()));
+        }
+        self.billing.subscription_owner(&sub.id).await
+    }
+
+    async fn subscription_paid(
         &self,
         ev: &Event,
-        credits: Option<Credits>,
-        payment: Option<&Payment>,
-        at: &str,
-    ) -> Result<Outcome, StoreError> {
-        let keep_until =
-            self.clock.epoch_secs() + self.policy.accounting_retention.as_secs() as i64;
-        let marker = || self.billing.event_write(&ev.id, at, keep_until);
-        let mut writes = vec![marker()?];
-        if let Some(p) = payment {
-            writes.push(self.billing.payment_write(p)?);
+        sub: &Subscription,
+    ) -> Result<Option<Effect>, StoreError> {
+        let Some(account_id) = self.subscription_owner(sub).await? else {
+            return Ok(None);
+        };
+        let Some(product) = sub.product.as_ref().and_then(|p| self.product(p.id())) else {
+            return Ok(None);
+        };
+        let mut effect = Effect {
+            link: Some(sub.id.clone()),
+            plan: Some(plan_of(product, sub, ev, "active")),
+            credits: period_grant(product, sub),
+            ..Effect::default()
+        };
+        // R09: one payment record per paid period, so a refund of a renewal finds it.
+        if let Some(order_id) = sub.period_order() {
+            let t = sub.last_transaction.as_ref();
+            let amount = t.and_then(|t| t.amount).unwrap_or(product.price_cents);
+            effect.payment = Some(Payment {
+                order_id: order_id.to_owned(),
+                account_id: account_id.clone(),
+                amount,
+                currency: t
+                    .and_then(|t| t.currency.clone())
+                    .unwrap_or_else(|| product.currency.clone()),
+                status: t
+                    .and_then(|t| t.status.clone())
+                    .unwrap_or_else(|| "paid".into()),
+                product_id: product.id.clone(),
+                at: self.now(),
+            });
+            effect.takes_pending = Some((order_id.to_owned(), amount, product.credits));
         }
-        let with_credits = credits.is_some();
-        if let Some(c) = &credits {
-            writes.extend(self.ledger.effect_writes(
-                &c.account_id,
-                c.kind,
-                c.amount,
-                &c.cause,
-                at,
-            )?);
+        effect.erased_owner = self.erased_owner(sub, &account_id).await?;
+        effect.account_id = Some(account_id);
+        Ok(Some(effect))
+    }
+
+    async fn subscription_changed(
+        &self,
+        ev: &Event,
+        kind: &str,
+        sub: &Subscription,
+    ) -> Result<Option<Effect>, StoreError> {
+        let Some(account_id) = self.subscription_owner(sub).await? else {
+            return Ok(None);
+        };
+        let Some(product) = sub.product.as_ref().and_then(|p| self.product(p.id())) else {
+            return Ok(None);
+        };
+        let status = sub.status.as_deref().unwrap_or(kind);
+        Ok(Some(Effect {
+            plan: Some(plan_of(product, sub, ev, status)),
+            account_id: Some(account_id),
+            ..Effect::default()
+        }))
+    }
+
+    /// The pseudonym the subscription is linked to, if its account was erased.
+    async fn erased_owner(
+        &self,
+        sub: &Subscription,
+        account_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        if account_id.starts_with(shared::domain::privacy::PSEUDONYM_PREFIX) {
+            return Ok(Some(account_id.to_owned()));
         }
-        match transact(self.billing.client(), writes).await {
-            Ok(()) => Ok(Outcome::Applied),
-            Err(StoreError::Cancelled(reasons)) => {
-                let failed = |i: usize| {
-                    reasons.get(i).and_then(|r| r.as_deref()) == Some("ConditionalCheckFailed")
-                };
-                if failed(0) {
-                    return Ok(Outcome::Duplicate);
-                }
-                if !with_credits {
-                    return Err(StoreError::Cancelled(reasons));
-                }
-                // The credits' cause took effect through another event: mark this one.
-                let mut writes = vec![marker()?];
-                if let Some(p) = payment {
-                    writes.push(self.billing.payment_write(p)?);
-                }
-                match transact(self.billing.client(), writes).await {
-                    Ok(()) => Ok(Outcome::AlreadyAccounted),
-                    Err(e) if e.is_condition_failure() => Ok(Outcome::Duplicate),
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        }
+        Ok(self
+            .billing
+            .subscription_owner(&sub.id)
+            .await?
+            .filter(|o| o.starts_with(shared::domain::privacy::PSEUDONYM_PREFIX)))
+    }
+
+    /// A refund or dispute: the credits of its share of the payment go back; before
+    /// the payment is known, it waits for it.
+    async fn clawback(&self, c: &Clawback, what: &str) -> Result<Option<Effect>, StoreError> {
+        let Some(order_id) = c.order.as_ref().map(|o| o.id().to_owned()) else {
+            return Ok(None);
+        };
+        let cause = format!("{what}:{}", c.id);
+        let Some(paid) = self.billing.payment(&order_id).await? else {
+            return Ok(Some(Effect {
+                pending: Some((
+                    order_id,
+                    PendingClawback {
+                        cause,
+                        refunded: c.refunded(),
+                    },
+                )),
+                ..Effect::default()
+            }));
+        };
+        let Some(product) = self.catalogue.iter().find(|p| p.id == paid.product_id) else {
+            return Ok(None);
+        };
+        Ok(Some(Effect {
+            credits: Some(Credits {
+                kind: EntryKind::Clawback,
+                amount: clawback_credits(product.credits, paid.amount, c.refunded()),
+                cause,
+            }),
+            account_id: Some(paid.account_id),
+            ..Effect::default()
+        }))
     }
 }
 
-/// A plan's credits for the period a subscription object describes, keyed by the
-/// subscription and the period's start.
-fn period_grant(product: &Product, account_id: &str, sub_id: &str, sub: &Value) -> Option<Credits> {
-    let start = sub
-        .get("current_period_start_date")
-        .and_then(Value::as_str)?;
-    Some(Credits {
-        account_id: account_id.to_owned(),
-        kind: EntryKind::Purchase,
-        amount: product.credits,
-        cause: format!("sub:{sub_id}:{start}"),
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
 
-fn plan_of(product: &Product, sub: &Value, ev: &Event, status: &str) -> Plan {
-    let status = status.to_owned();
-    let renews = matches!(status.as_str(), "active" | "trialing")
-        && ev.event_type != "subscription.scheduled_cancel"
-        && sub.get("canceled_at").is_none_or(Value::is_null);
-    Plan {
-        product_id: product.id.clone(),
-        subscription_id: sub
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        period_end: sub
-            .get("current_period_end_date")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        renews,
-        status,
-        event_at: ev.created_at,
+    #[test]
+    fn r10_a_partial_refund_takes_back_its_share_and_a_full_one_everything() {
+        assert_eq!(clawback_credits(100, 900, Some(450)), 50);
+        assert_eq!(clawback_credits(100, 900, Some(900)), 100);
+        assert_eq!(clawback_credits(100, 900, None), 100);
+        assert_eq!(clawback_credits(100, 0, Some(10)), 100, "nothing paid: all");
+        assert_eq!(clawback_credits(100, 900, Some(-5)), 0);
+    }
+
+    fn sub(v: serde_json::Value) -> Subscription {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn product() -> Product {
+        Product {
+            id: "plan_monthly".into(),
+            creem_product_id: "prod_plan".into(),
+            name: "Plan".into(),
+            kind: ProductKind::Subscription,
+            credits: 40,
+            price_cents: 1900,
+            currency: "EUR".into(),
+            period: Some("month".into()),
+        }
+    }
+
+    fn event(kind: &str) -> Event {
+        Event {
+            id: "evt".into(),
+            event_type: kind.into(),
+            created_at: 7,
+            object: json!({}),
+        }
+    }
+
+    #[test]
+    fn r12_each_period_is_its_own_cause_and_a_cancelled_plan_does_not_renew() {
+        let s = sub(json!({"id": "sub_1", "current_period_start_date": "2026-12-01"}));
+        let g = period_grant(&product(), &s).unwrap();
+        assert_eq!((g.cause.as_str(), g.amount), ("sub:sub_1:2026-12-01", 40));
+        assert!(period_grant(&product(), &sub(json!({"id": "sub_1"}))).is_none());
+        let active = plan_of(&product(), &s, &event("subscription.active"), "active");
+        assert!(active.renews && active.event_at == 7);
+        let scheduled = plan_of(
+            &product(),
+            &s,
+            &event("subscription.scheduled_cancel"),
+            "active",
+        );
+        assert!(!scheduled.renews);
+        let canceled = sub(json!({"id": "sub_1", "canceled_at": "2026-12-02T00:00:00Z"}));
+        assert!(
+            !plan_of(
+                &product(),
+                &canceled,
+                &event("subscription.update"),
+                "active"
+            )
+            .renews
+        );
     }
 }

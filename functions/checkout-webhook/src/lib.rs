@@ -1,8 +1,11 @@
 //! `checkout-webhook`: Creem's signed events (R08–R12). The signature is checked on the
 //! raw body, in constant time, before anything is parsed or written; then the event
-//! takes effect exactly once (see [`events`]). It answers at once: Creem waits for it.
+//! takes effect exactly once (see [`events`] and [`commit`]). It answers at once:
+//! Creem waits for it, and sends again whatever was not answered 2xx.
 
-mod events;
+mod commit;
+pub mod creem;
+pub mod events;
 mod state;
 
 use axum::Json;
@@ -16,7 +19,8 @@ use shared::edge::openapi::{Problem, Received};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub use events::{Event, Outcome};
+pub use creem::{CreemEvent, Event};
+pub use events::Outcome;
 pub use state::WebhookState;
 
 fn api() -> OpenApiRouter<WebhookState> {
@@ -65,7 +69,17 @@ pub async fn receive(
         return Err(ApiError::InvalidSignature);
     }
     let event: Event = shared::edge::http::json::parse_json(&body)?;
-    let outcome = state.apply(&event).await?;
+    let outcome = match CreemEvent::read(&event) {
+        Ok(read) => match state.effect(&event, &read).await? {
+            Some(effect) => state.commit(&event, effect).await?,
+            None => state.commit(&event, Default::default()).await?,
+        },
+        Err(e) => {
+            // Sending it again would not change it: acknowledged, and logged.
+            tracing::warn!(event = "webhook_unreadable", event_id = %event.id, event_type = %event.event_type, error = %e, "event object unreadable");
+            Outcome::Ignored
+        }
+    };
     tracing::info!(
         event = "webhook_received",
         event_id = %event.id,

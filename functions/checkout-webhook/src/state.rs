@@ -1,8 +1,10 @@
 //! What `checkout-webhook` holds between invocations: built once from its own
-//! variables (the billing and ledger tables, the catalogue, the webhook secret).
+//! variables (the billing, ledger and accounts tables, the catalogue, the webhook
+//! secret).
 
 use std::sync::Arc;
 
+use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::billing::BillingStore;
 use shared::adapters::dynamo::ledger::LedgerStore;
 use shared::adapters::env::{ConfigError, Env};
@@ -16,6 +18,8 @@ pub struct Services {
     pub policy: Policy,
     pub billing: BillingStore,
     pub ledger: LedgerStore,
+    /// Read only to check that an account a payment names still exists.
+    pub accounts: AccountStore,
     pub catalogue: Vec<Product>,
     /// Creem's webhook secret (`whsec_…`). A secret: never logged.
     pub secret: String,
@@ -31,12 +35,24 @@ impl std::ops::Deref for WebhookState {
     }
 }
 
+impl Services {
+    pub fn now(&self) -> String {
+        shared::domain::clock::rfc3339(self.clock.now())
+    }
+
+    /// When what is kept for the accounts (R33) may go: markers, clawbacks waiting.
+    pub fn accounting_keep_until(&self) -> i64 {
+        self.clock.epoch_secs() + self.policy.accounting_retention.as_secs() as i64
+    }
+}
+
 impl WebhookState {
     pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {
             billing: w.billing()?,
             ledger: w.ledger()?,
+            accounts: w.accounts()?,
             catalogue: w.catalogue()?,
             secret: env.secret("CREEM_WEBHOOK_SECRET", 16)?,
             clock: base.clock.clone(),

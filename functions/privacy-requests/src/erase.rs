@@ -1,5 +1,8 @@
 //! The erasure (R28, R32): every session already ended when it was asked for (the
-//! account's epoch moved on in that call); here the content goes (inputs, outputs,
+//! account's epoch moved on in that call). First, nothing more is charged: each of the
+//! person's subscriptions is cancelled at Creem, and only once Creem confirms does
+//! anything else happen (a payment Creem makes meanwhile finds the account being
+//! erased and is recorded for a refund, naming no one). Then the content goes (inputs, outputs,
 //! jobs with their prompts, the provider's copies), then identities, consents, usage
 //! data, security events, support messages, codes, the profile and the account; what
 //! the law keeps (payments, ledger entries, subscriptions, the audit log) stays with
@@ -13,7 +16,7 @@
 
 use shared::adapters::dynamo::codes::Confirmation;
 use shared::adapters::dynamo::privacy::{RightsRequest, request_sk};
-use shared::adapters::dynamo::{Item, get_s, opt_s, transact};
+use shared::adapters::dynamo::{Item, Tx, get_s, opt_s};
 use shared::adapters::sqs::PrivacyMessage;
 use shared::domain::inventory::{ClassId, INVENTORY, OnErasure};
 use shared::domain::privacy::pseudonym;
@@ -29,15 +32,27 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
         // The last transaction removes the account and this record together.
         return Ok(());
     };
+    let mut request = request.clone();
+    if request.subscriptions_cancelled.is_none() {
+        let n = cancel_subscriptions(state, account_id).await?;
+        state
+            .privacy
+            .note_subscriptions_cancelled(account_id, &request.id, n)
+            .await?;
+        request.subscriptions_cancelled = Some(n);
+    }
+    let request = &request;
     let counts = erase_all(state, request, Some(&account.email), &pseudonym).await?;
     let at = state.now();
-    let mut last = state.accounts.erase_writes(&account)?;
-    last.extend(
+    let mut last = Tx::new(&state.dynamodb);
+    last.add_all("account", state.accounts.erase_writes(&account)?);
+    last.add_all(
+        "request",
         state
             .privacy
             .erased_request_writes(request, &pseudonym, &at)?,
     );
-    transact(&state.dynamodb, last).await?;
+    last.commit().await?;
     tracing::info!(event = "erasure_completed", counts = ?counts, "account erased");
     // The second pass, once the indexes have caught up with every write made as the
     // erasure began. If it cannot be queued, the erasure is still complete.
@@ -50,6 +65,30 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
         tracing::warn!(error = %e, "the erasure's second pass could not be queued");
     }
     Ok(())
+}
+
+/// Cancels every subscription of the account at Creem, from its links and its plan;
+/// how many Creem confirmed. An unconfirmed one fails the step, which is retried.
+async fn cancel_subscriptions(state: &Services, account_id: &str) -> Result<u32, StepError> {
+    let mut ids = std::collections::BTreeSet::new();
+    for item in gather::items(state, ClassId::Subscriptions, account_id)
+        .await?
+        .unwrap_or_default()
+    {
+        if let Some(id) = get_s(&item, "pk")?.strip_prefix("subscription#") {
+            ids.insert(id.to_owned());
+        }
+    }
+    if let Some(plan) = state.billing.plan(account_id).await?
+        && !plan.subscription_id.is_empty()
+    {
+        ids.insert(plan.subscription_id);
+    }
+    for id in &ids {
+        let answer = state.creem.cancel(id).await.map_err(StepError::retry)?;
+        tracing::info!(event = "subscription_cancelled", answer = ?answer, "subscription cancelled at Creem for the erasure");
+    }
+    Ok(ids.len() as u32)
 }
 
 /// How long after an erasure its second pass runs (SQS's longest delay).
@@ -73,6 +112,7 @@ pub async fn recheck(state: &Services, msg: &PrivacyMessage) -> Result<(), StepE
         trail: Vec::new(),
         export_key: None,
         completed_at: None,
+        subscriptions_cancelled: None,
     };
     let counts = erase_all(state, &request, None, &pseudonym).await?;
     if counts.is_empty() {

@@ -42,6 +42,8 @@ pub struct Services {
     pub public_url: String,
     /// To delete the provider's copies of the person's videos (R16, R28).
     pub provider: Arc<dyn VideoProvider>,
+    /// To cancel the person's subscriptions before anything is erased (R28).
+    pub creem: shared::adapters::creem::CreemSubscriptions,
     hash_secret: Vec<u8>,
 }
 
@@ -75,6 +77,7 @@ impl PrivacyState {
             queue: w.privacy_queue()?,
             public_url: w.public_url()?,
             provider: w.video_provider()?,
+            creem: w.creem_subscriptions()?,
             hash_secret: w.hash_secret()?,
             dynamodb: base.aws.dynamodb().clone(),
             policy: base.policy.clone(),

@@ -106,6 +106,21 @@ pub async fn fal_completed(
             return Err(ApiError::InvalidSignature);
         }
     };
+    // The same signed call again (fal's retry after a lost answer, or a replay):
+    // the look it asked for is queued already.
+    let first = state
+        .replays
+        .first_time(
+            "fal",
+            &completion.request_id,
+            call.timestamp.unwrap_or_default(),
+            state.clock.epoch_secs() + 2 * state.fal.leeway_secs(),
+        )
+        .await?;
+    if !first {
+        tracing::info!(event = "provider_webhook_repeated", job_id = %target.job, "call already taken");
+        return Ok(Json(Received::YES));
+    }
     let message = GenerateMessage {
         job_id: target.job,
         token: None,

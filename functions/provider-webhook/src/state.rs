@@ -1,6 +1,6 @@
 //! What `provider-webhook` holds between invocations: built once from its own variables
-//! (fal's key set address and the generate queue). It holds no secret: fal's
-//! signatures are checked with public keys.
+//! (fal's key set address and account id, the generate queue, the table of calls
+//! already taken). It holds no secret: fal's signatures are checked with public keys.
 
 use std::sync::Arc;
 
@@ -14,6 +14,8 @@ pub struct Services {
     pub clock: Clock,
     pub fal: FalWebhookVerifier,
     pub queue: Queue,
+    /// A captured genuine call sent again is taken once.
+    pub replays: shared::adapters::dynamo::replays::ReplayGuard,
 }
 
 #[derive(Clone)]
@@ -32,6 +34,7 @@ impl WebhookState {
         Ok(Self(Arc::new(Services {
             fal: FalWebhookVerifier::from_env(env, base.http.clone(), &base.policy)?,
             queue: w.generate_queue()?,
+            replays: w.replay_guard()?,
             clock: base.clock.clone(),
         })))
     }

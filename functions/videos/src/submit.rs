@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use serde::Deserialize;
 use shared::ApiError;
+use shared::adapters::dynamo::Tx;
 use shared::adapters::dynamo::videos::{Job, Upload};
-use shared::adapters::dynamo::{StoreError, transact};
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::rfc3339_millis;
 use shared::domain::ledger::EntryKind;
@@ -229,30 +229,32 @@ pub async fn submit(
         enqueued_epoch: now,
     };
     // R11: debit (only if covered) + ledger entry + job, all or nothing.
-    let mut writes = state.ledger.effect_writes(
-        &job.account_id,
-        EntryKind::Debit,
-        cost,
-        &job.id,
-        &job.created_at,
-    )?;
-    writes.push(state.videos.create_write(&job)?);
-    match transact(&state.dynamodb, writes).await {
+    let mut tx = Tx::new(&state.dynamodb);
+    tx.add(
+        "debit_entry",
+        state.ledger.entry_write(
+            &job.account_id,
+            EntryKind::Debit,
+            cost,
+            &job.id,
+            &job.created_at,
+        )?,
+    )
+    .add(
+        "balance",
+        state
+            .ledger
+            .balance_write(&job.account_id, -cost, Some(cost))?,
+    )
+    .add("job", state.videos.create_write(&job)?);
+    match tx.commit().await {
         Ok(()) => {}
-        Err(StoreError::Cancelled(reasons)) => {
-            let failed = |i: usize| {
-                reasons.get(i).and_then(|r| r.as_deref()) == Some("ConditionalCheckFailed")
-            };
-            // The same key raced itself: the other request made the job.
-            if failed(0) || failed(2) {
-                let job = state.videos.get(&id).await?.ok_or(ApiError::Unavailable)?;
-                return replayed(&state, &job, &request_hash).await;
-            }
-            if failed(1) {
-                return Err(ApiError::InsufficientCredits);
-            }
-            return Err(ApiError::Unavailable);
+        // The same key raced itself: the other request made the job.
+        Err(e) if e.failed("debit_entry") || e.failed("job") => {
+            let job = state.videos.get(&id).await?.ok_or(ApiError::Unavailable)?;
+            return replayed(&state, &job, &request_hash).await;
         }
+        Err(e) if e.failed("balance") => return Err(ApiError::InsufficientCredits),
         Err(e) => return Err(e.into()),
     }
     tracing::info!(event = "video_queued", job_id = %job.id, account_id = %job.account_id, cost, mode = job.mode.as_str(), "video queued");

@@ -4,11 +4,18 @@
 //! to the stack's `/v1/webhooks/creem`:
 //!
 //! - `POST /_local/creem/checkouts/{checkout_id}/complete` → `checkout.completed` (and,
-//!   for a subscription, `subscription.active` and `subscription.paid`);
-//! - `POST /_local/creem/subscriptions/{id}/renew` → `subscription.paid`, next period;
+//!   for a subscription, `subscription.active` and `subscription.paid`); the id is
+//!   Creem's or ours (the `request_id` the checkout was made with);
+//! - `POST /_local/creem/subscriptions/{id}/renew` → `subscription.paid`, next period,
+//!   with the period's transaction and order (refused once the subscription is
+//!   cancelled, as Creem charges no more);
 //! - `POST /_local/creem/subscriptions/{id}/cancel` → `subscription.canceled`;
 //! - `POST /_local/creem/refund {order_id}` → `refund.created`;
 //! - `POST /_local/creem/resend {order_id}` → every event of that order again.
+//!
+//! And Creem's API for subscriptions: `POST /_local/creem/api/v1/subscriptions/{id}/cancel`
+//! (`x-api-key`, `{mode}`) cancels at once, answers the subscription, and sends
+//! `subscription.canceled`.
 //!
 //! Settings: the signature scheme (`creem-signature` or Standard Webhooks) and whether
 //! every event is delivered twice, in shuffled order.
@@ -46,6 +53,7 @@ struct SubscriptionRec {
     product: Product,
     metadata: Value,
     period: u32,
+    canceled: bool,
 }
 
 pub struct CreemCheckouts {
@@ -82,11 +90,24 @@ impl CreemCheckouts {
         Router::new()
             .route("/_local/creem/api/v1/checkouts", post(create))
             .route("/_local/creem/checkouts/{id}/complete", post(complete))
+            .route(
+                "/_local/creem/api/v1/subscriptions/{id}/cancel",
+                post(api_cancel),
+            )
             .route("/_local/creem/subscriptions/{id}/renew", post(renew))
             .route("/_local/creem/subscriptions/{id}/cancel", post(cancel))
             .route("/_local/creem/refund", post(refund))
             .route("/_local/creem/resend", post(resend))
             .with_state(self.clone())
+    }
+
+    /// Whether the subscription was cancelled (through the API or the control route).
+    pub fn is_canceled(&self, subscription_id: &str) -> Option<bool> {
+        self.subscriptions
+            .lock()
+            .ok()?
+            .get(subscription_id)
+            .map(|s| s.canceled)
     }
 
     /// Every event sent so far.
@@ -182,6 +203,27 @@ fn period_dates(period: u32) -> (String, String) {
     (f(start), f(end))
 }
 
+/// The period's payment, as Creem's subscription object carries it.
+fn period_transaction(s: &SubscriptionRec, order_id: &str) -> Value {
+    json!({
+        "id": format!("tran_{}", order_id.trim_start_matches("ord_")),
+        "object": "transaction",
+        "amount": s.product.price_cents,
+        "currency": s.product.currency,
+        "status": "paid",
+        "type": "invoice",
+        "order": order_id,
+    })
+}
+
+fn paid_json(sub_id: &str, s: &SubscriptionRec, order_id: &str) -> Value {
+    let mut object = subscription_json(sub_id, s, "active");
+    let transaction = period_transaction(s, order_id);
+    object["last_transaction_id"] = transaction["id"].clone();
+    object["last_transaction"] = transaction;
+    object
+}
+
 fn subscription_json(sub_id: &str, s: &SubscriptionRec, status: &str) -> Value {
     let (start, end) = period_dates(s.period);
     json!({
@@ -252,7 +294,20 @@ async fn complete(
     State(c): State<Arc<CreemCheckouts>>,
     Path(checkout_id): Path<String>,
 ) -> Response {
-    let Some(rec) = c.checkouts.lock().unwrap().remove(&checkout_id) else {
+    // Creem's id, or ours (the request id the checkout was made with).
+    let rec = {
+        let mut checkouts = c.checkouts.lock().unwrap();
+        let key = if checkouts.contains_key(&checkout_id) {
+            Some(checkout_id.clone())
+        } else {
+            checkouts
+                .iter()
+                .find(|(_, r)| !r.request_id.is_empty() && r.request_id == checkout_id)
+                .map(|(k, _)| k.clone())
+        };
+        key.and_then(|k| checkouts.remove(&k))
+    };
+    let Some(rec) = rec else {
         return (
             StatusCode::NOT_FOUND,
             Json(json!({ "error": "no such checkout" })),
@@ -288,6 +343,7 @@ async fn complete(
             product: rec.product.clone(),
             metadata: rec.metadata.clone(),
             period: 0,
+            canceled: false,
         };
         object["subscription"] = subscription_json(&sub_id, &sub, "active");
         events.push(envelope("checkout.completed", object));
@@ -297,7 +353,7 @@ async fn complete(
         ));
         events.push(envelope(
             "subscription.paid",
-            subscription_json(&sub_id, &sub, "active"),
+            paid_json(&sub_id, &sub, &order_id),
         ));
         c.subscriptions.lock().unwrap().insert(sub_id.clone(), sub);
         subscription_id = Some(sub_id);
@@ -311,6 +367,7 @@ async fn complete(
 }
 
 async fn renew(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>) -> Response {
+    let order_id = id("ord");
     let event = {
         let mut subs = c.subscriptions.lock().unwrap();
         let Some(sub) = subs.get_mut(&sub_id) else {
@@ -320,35 +377,71 @@ async fn renew(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>)
             )
                 .into_response();
         };
+        if sub.canceled {
+            return (
+                StatusCode::CONFLICT,
+                Json(json!({ "error": "subscription is canceled: nothing is charged" })),
+            )
+                .into_response();
+        }
         sub.period += 1;
-        envelope(
-            "subscription.paid",
-            subscription_json(&sub_id, sub, "active"),
-        )
+        envelope("subscription.paid", paid_json(&sub_id, sub, &order_id))
     };
-    let order_id = id("ord");
     c.record(&order_id, std::slice::from_ref(&event));
     let statuses = c.deliver(vec![event]).await;
     Json(json!({ "order_id": order_id, "webhook_statuses": statuses })).into_response()
 }
 
 async fn cancel(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>) -> Response {
-    let event = {
-        let subs = c.subscriptions.lock().unwrap();
-        let Some(sub) = subs.get(&sub_id) else {
-            return (
-                StatusCode::NOT_FOUND,
-                Json(json!({ "error": "no such subscription" })),
-            )
-                .into_response();
-        };
-        let mut object = subscription_json(&sub_id, sub, "canceled");
+    match cancel_subscription(&c, &sub_id).await {
+        Some((_, statuses)) => Json(json!({ "webhook_statuses": statuses })).into_response(),
+        None => no_subscription(),
+    }
+}
+
+/// Creem's `POST /v1/subscriptions/{id}/cancel`: cancels at once (either mode, here)
+/// and answers the subscription object.
+async fn api_cancel(
+    State(c): State<Arc<CreemCheckouts>>,
+    Path(sub_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(LOCAL_CREEM_KEY) {
+        return unauthorized();
+    }
+    match cancel_subscription(&c, &sub_id).await {
+        Some((object, _)) => Json(object).into_response(),
+        None => no_subscription(),
+    }
+}
+
+fn no_subscription() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "no such subscription" })),
+    )
+        .into_response()
+}
+
+/// Cancels a subscription and sends `subscription.canceled` (once: cancelling a
+/// cancelled one answers it as it is); its object and the webhook's statuses.
+async fn cancel_subscription(c: &CreemCheckouts, sub_id: &str) -> Option<(Value, Vec<u16>)> {
+    let (object, newly) = {
+        let mut subs = c.subscriptions.lock().unwrap();
+        let sub = subs.get_mut(sub_id)?;
+        let newly = !sub.canceled;
+        sub.canceled = true;
+        let mut object = subscription_json(sub_id, sub, "canceled");
         object["canceled_at"] = json!(chrono::Utc::now().to_rfc3339());
-        envelope("subscription.canceled", object)
+        (object, newly)
     };
-    c.record(&sub_id, std::slice::from_ref(&event));
+    if !newly {
+        return Some((object, Vec::new()));
+    }
+    let event = envelope("subscription.canceled", object.clone());
+    c.record(sub_id, std::slice::from_ref(&event));
     let statuses = c.deliver(vec![event]).await;
-    Json(json!({ "webhook_statuses": statuses })).into_response()
+    Some((object, statuses))
 }
 
 async fn refund(State(c): State<Arc<CreemCheckouts>>, Json(body): Json<Value>) -> Response {
@@ -359,10 +452,20 @@ async fn refund(State(c): State<Arc<CreemCheckouts>>, Json(body): Json<Value>) -
         )
             .into_response();
     };
-    let paid = c
-        .sent()
-        .into_iter()
-        .find(|e| e["object"]["order"]["id"] == order_id);
+    // The order of a checkout, or of a subscription's period.
+    let paid = c.sent().into_iter().find_map(|e| {
+        let o = &e["object"];
+        if o["order"]["id"] == order_id {
+            return Some((o["order"].clone(), o["customer"].clone()));
+        }
+        let t = &o["last_transaction"];
+        (t["order"] == order_id).then(|| {
+            (
+                json!({ "id": order_id, "amount": t["amount"], "currency": t["currency"], "status": "paid", "transaction": t["id"] }),
+                o["customer"].clone(),
+            )
+        })
+    });
     let Some(paid) = paid else {
         return (
             StatusCode::NOT_FOUND,
@@ -370,7 +473,7 @@ async fn refund(State(c): State<Arc<CreemCheckouts>>, Json(body): Json<Value>) -
         )
             .into_response();
     };
-    let order = &paid["object"]["order"];
+    let (order, customer) = paid;
     let event = envelope(
         "refund.created",
         json!({
@@ -382,7 +485,7 @@ async fn refund(State(c): State<Arc<CreemCheckouts>>, Json(body): Json<Value>) -
             "reason": "requested_by_customer",
             "transaction": { "id": id("tran"), "object": "transaction", "amount": order["amount"] },
             "order": order,
-            "customer": paid["object"]["customer"],
+            "customer": customer,
             "mode": "test",
         }),
     );

@@ -142,17 +142,26 @@ impl FalEmulator {
         timestamp: i64,
         body: &[u8],
     ) -> Vec<(&'static str, String)> {
+        self.sign_for(LOCAL_FAL_USER_ID, request_id, timestamp, body)
+    }
+
+    /// A call as fal signs it for the account `user_id` (fal signs every customer's
+    /// calls with the same published keys).
+    pub fn sign_for(
+        &self,
+        user_id: &str,
+        request_id: &str,
+        timestamp: i64,
+        body: &[u8],
+    ) -> Vec<(&'static str, String)> {
         let timestamp = timestamp.to_string();
         let message = shared::adapters::providers::fal_webhook::signed_message(
-            request_id,
-            LOCAL_FAL_USER_ID,
-            &timestamp,
-            body,
+            request_id, user_id, &timestamp, body,
         );
         let signature = hex::encode(self.signing_key().pair.sign(&message).as_ref());
         vec![
             ("X-Fal-Webhook-Request-Id", request_id.to_owned()),
-            ("X-Fal-Webhook-User-Id", LOCAL_FAL_USER_ID.to_owned()),
+            ("X-Fal-Webhook-User-Id", user_id.to_owned()),
             ("X-Fal-Webhook-Timestamp", timestamp),
             ("X-Fal-Webhook-Signature", signature),
         ]

@@ -9,14 +9,18 @@ pub mod codes;
 pub mod ledger;
 pub mod privacy;
 pub mod rate_limits;
+pub mod replays;
 pub mod sessions;
 pub mod table;
+pub mod tx;
 pub mod videos;
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
+
+pub use tx::{CancelReason, Cancellation, Tx, Write};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -39,10 +43,9 @@ pub enum StoreError {
     /// A condition of a write did not hold (the thing already exists, or changed).
     #[error("condition failed")]
     ConditionFailed,
-    /// A transaction was cancelled; one reason code per item, in order
-    /// (`None` where that item was not the cause).
-    #[error("transaction cancelled")]
-    Cancelled(Vec<Option<String>>),
+    /// A transaction was cancelled: each write's label and, where it was a cause, why.
+    #[error("transaction cancelled: {0:?}")]
+    Cancelled(Cancellation),
     /// DynamoDB failed or could not be reached; carries the error code only, which
     /// never contains item values.
     #[error("dynamodb: {0}")]
@@ -69,26 +72,27 @@ impl StoreError {
     /// the same item at the same time: trying again is the documented answer.
     pub fn is_conflict(&self) -> bool {
         match self {
-            Self::Cancelled(reasons) => {
-                let reasons: Vec<&str> = reasons.iter().flatten().map(String::as_str).collect();
-                reasons.contains(&"TransactionConflict")
-                    && !reasons.contains(&"ConditionalCheckFailed")
-            }
+            Self::Cancelled(c) => c.only_conflicts(),
             Self::Backend(code) => code == "TransactionConflictException",
             _ => false,
         }
     }
 
-    /// Whether the transaction failed only because one of its conditions did not hold.
+    /// Whether the write failed only because a condition did not hold: a final answer
+    /// (done already, or moved on), never one to retry. A transaction that a condition
+    /// and throttling cancelled together is not one.
     pub fn is_condition_failure(&self) -> bool {
         match self {
             Self::ConditionFailed => true,
-            Self::Cancelled(reasons) => reasons
-                .iter()
-                .flatten()
-                .any(|r| r == "ConditionalCheckFailed"),
+            Self::Cancelled(c) => c.only_conditions(),
             _ => false,
         }
+    }
+
+    /// Whether the write under `label` of a cancelled transaction failed its condition
+    /// (and nothing but conditions cancelled it).
+    pub fn failed(&self, label: &str) -> bool {
+        matches!(self, Self::Cancelled(c) if c.only_conditions() && c.failed(label))
     }
 }
 
@@ -124,62 +128,6 @@ pub fn get_i64(item: &Item, name: &'static str) -> Result<i64, StoreError> {
         .and_then(|v| v.as_n().ok())
         .and_then(|v| v.parse().ok())
         .ok_or(StoreError::Malformed(name))
-}
-
-/// Builds a `TransactWriteItems` call's error into a [`StoreError`] with the per-item
-/// cancellation reasons.
-pub fn from_transaction_error<R>(
-    err: SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError, R>,
-) -> StoreError {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
-    match err.as_service_error() {
-        Some(E::TransactionCanceledException(c)) => StoreError::Cancelled(
-            c.cancellation_reasons()
-                .iter()
-                .map(|r| r.code().filter(|c| *c != "None").map(str::to_owned))
-                .collect(),
-        ),
-        _ => StoreError::from_sdk(err),
-    }
-}
-
-/// How many times a transaction is tried in all while DynamoDB cancels it for a
-/// conflict with another one in flight.
-pub const TRANSACTION_ATTEMPTS: u32 = 8;
-
-/// Runs one transaction of the given writes. A cancellation caused only by a conflict
-/// with a concurrent transaction is tried again after a short, jittered wait (the
-/// writes and their conditions are the same, so a retry cannot apply anything twice);
-/// a failed condition is returned at once.
-pub async fn transact(
-    client: &aws_sdk_dynamodb::Client,
-    items: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
-) -> Result<(), StoreError> {
-    let mut attempt = 1;
-    loop {
-        let result = client
-            .transact_write_items()
-            .set_transact_items(Some(items.clone()))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(from_transaction_error);
-        match result {
-            Err(e) if e.is_conflict() && attempt < TRANSACTION_ATTEMPTS => {
-                tokio::time::sleep(conflict_backoff(attempt)).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// "Full jitter": a random wait up to 10 ms × 2^attempt, so the transactions that
-/// collided do not collide again in step.
-fn conflict_backoff(attempt: u32) -> std::time::Duration {
-    use rand::Rng;
-    let cap_ms = 10u64 << attempt.min(6);
-    std::time::Duration::from_millis(rand::rng().random_range(1..=cap_ms))
 }
 
 /// Whether a conditional write took effect: `Ok(false)` when its condition did not

@@ -4,7 +4,7 @@
 
 use crate::adapters::dynamo::ledger::LedgerStore;
 use crate::adapters::dynamo::videos::{Job, VideoStore};
-use crate::adapters::dynamo::{StoreError, transact};
+use crate::adapters::dynamo::{StoreError, Tx};
 use crate::domain::clock::{Clock, rfc3339};
 use crate::domain::ledger::EntryKind;
 use crate::domain::video::JobStatus;
@@ -27,25 +27,29 @@ impl Jobs {
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
         let at = rfc3339(self.clock.now());
-        let mut writes = match self
+        let mut tx = Tx::new(&self.dynamodb);
+        match self
             .videos
             .end_write(job, to, error, &at, self.clock.epoch_secs())
         {
-            Ok(write) => vec![write],
+            Ok(write) => tx.add("job", write),
             Err(e) if e.is_condition_failure() => return Ok(false),
             Err(e) => return Err(e),
         };
         let refund = to.refunds() && job.status.is_active();
         if refund {
-            writes.extend(self.ledger.effect_writes(
-                &job.account_id,
-                EntryKind::Refund,
-                job.cost,
-                &job.id,
-                &at,
-            )?);
+            tx.add_all(
+                "refund",
+                self.ledger.effect_writes(
+                    &job.account_id,
+                    EntryKind::Refund,
+                    job.cost,
+                    &job.id,
+                    &at,
+                )?,
+            );
         }
-        match transact(&self.dynamodb, writes).await {
+        match tx.commit().await {
             Ok(()) => {
                 tracing::info!(
                     event = "job_ended",

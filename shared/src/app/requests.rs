@@ -3,11 +3,9 @@
 //! (nothing signs in; its epoch moves on, so every session ends at once) and the
 //! request is recorded with its due date; then it is handed to `privacy-requests`.
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
-
 use crate::adapters::dynamo::accounts::AccountStore;
 use crate::adapters::dynamo::privacy::{PrivacyStore, RightsRequest};
-use crate::adapters::dynamo::{StoreError, transact};
+use crate::adapters::dynamo::{StoreError, Tx, Write};
 use crate::adapters::sqs::{PrivacyMessage, PrivacyQueue};
 use crate::domain::clock::{Clock, from_epoch, rfc3339};
 use crate::domain::policy::Policy;
@@ -42,28 +40,39 @@ impl Requests {
             }],
             export_key: None,
             completed_at: None,
+            subscriptions_cancelled: None,
         }
     }
 
-    /// Records `request` with `first` (what it commits with, such as the code that
-    /// verified it) and, for an erasure, the account's stop; then queues it.
-    /// `first`'s writes come first, so their failures keep their indexes.
+    /// Records `request` with what it commits with (the use of the code that verified
+    /// it, an operator's block) and, for an erasure, the account's stop, in one
+    /// transaction; then queues it.
     pub async fn submit(
         &self,
         request: &RightsRequest,
-        mut first: Vec<TransactWriteItem>,
+        with: impl IntoIterator<Item = (&'static str, Write)>,
     ) -> Result<(), StoreError> {
-        if request.kind == RequestKind::Erasure {
-            first.push(self.accounts.begin_erasure_write(&request.account_id)?);
+        let mut tx = Tx::new(&self.dynamodb);
+        for (label, write) in with {
+            tx.add(label, write);
         }
-        first.push(self.privacy.request_write(request)?);
-        first.push(self.privacy.security_write(
-            &request.account_id,
-            &format!("{}_requested", request.kind.as_str()),
-            &request.requested_at,
-            self.clock.epoch_secs() + self.policy.security_event_retention.as_secs() as i64,
-        )?);
-        transact(&self.dynamodb, first).await?;
+        if request.kind == RequestKind::Erasure {
+            tx.add(
+                "account",
+                self.accounts.begin_erasure_write(&request.account_id)?,
+            );
+        }
+        tx.add("request", self.privacy.request_write(request)?);
+        tx.add(
+            "security_event",
+            self.privacy.security_write(
+                &request.account_id,
+                &format!("{}_requested", request.kind.as_str()),
+                &request.requested_at,
+                self.clock.epoch_secs() + self.policy.security_event_retention.as_secs() as i64,
+            )?,
+        );
+        tx.commit().await?;
         self.enqueue(request).await;
         Ok(())
     }

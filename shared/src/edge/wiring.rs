@@ -166,6 +166,16 @@ impl Wiring<'_> {
         ))
     }
 
+    /// The record of signed calls already taken, in `RATE_LIMITS_TABLE`.
+    pub fn replay_guard(
+        &self,
+    ) -> Result<crate::adapters::dynamo::replays::ReplayGuard, ConfigError> {
+        Ok(crate::adapters::dynamo::replays::ReplayGuard::new(
+            self.dynamodb(),
+            self.env.required("RATE_LIMITS_TABLE")?,
+        ))
+    }
+
     /// Service mail from `MAIL_FROM`, an SES identity.
     pub fn mailer(&self) -> Result<Mailer, ConfigError> {
         Ok(Mailer::new(
@@ -262,6 +272,13 @@ impl Wiring<'_> {
             policy: self.base.policy.clone(),
             clock: self.base.clock.clone(),
         })
+    }
+
+    /// Creem's subscriptions API (`CREEM_API_URL`, `CREEM_API_KEY`).
+    pub fn creem_subscriptions(
+        &self,
+    ) -> Result<crate::adapters::creem::CreemSubscriptions, ConfigError> {
+        crate::adapters::creem::CreemSubscriptions::from_env(self.env, self.base.http.clone())
     }
 
     /// The video provider `VIDEO_PROVIDER` names, with its own variables.

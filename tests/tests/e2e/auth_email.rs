@@ -292,6 +292,7 @@ async fn r02_an_address_the_mail_service_refuses_is_422_and_stores_no_code() {
             rate: 0.0,
             seed: 1,
             max_latency: Duration::ZERO,
+            ..Default::default()
         });
     })
     .await;

@@ -38,6 +38,7 @@ async fn r11_r13_r15_twenty_videos_through_faults_and_duplicate_deliveries_all_e
             rate: 0.10,
             seed: 2026,
             max_latency: Duration::from_millis(15),
+            ..Default::default()
         });
         o.duplicate_deliveries = true;
         o.consumer_visibility = Some(2);

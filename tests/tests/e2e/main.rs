@@ -10,6 +10,7 @@ mod generate_step;
 mod infra;
 mod lambda_events;
 mod logs;
+mod money;
 mod operator;
 mod policies;
 mod privacy;

@@ -131,7 +131,7 @@ fn policies(t: &TestStack) -> BTreeMap<String, Vec<Statement>> {
 async fn every_flow(t: &TestStack) {
     // auth: email sign-up and sign-in, a wrong code, Google, sign-out (one, all).
     let email = unique_email("flows");
-    let (token, _) = t.sign_in_email(&email).await;
+    let (token, account) = t.sign_in_email(&email).await;
     assert_eq!(t.start_email(&email).await.status, 202);
     t.verify(&email, "000000", None).await;
     let google = t.google_token(&email, json!({ "sub": "g-flows" })).await;
@@ -219,6 +219,12 @@ async fn every_flow(t: &TestStack) {
         None,
     )
     .await;
+    // A refund that comes before its payment waits for it, and is taken with it.
+    let early = format!("ord_early_{}", uuid::Uuid::new_v4().simple());
+    let refund = crate::money::refund(&early, &format!("ref_{early}"), 900);
+    assert_eq!(t.post_creem_event(&refund).await, 200);
+    let paid = crate::money::pack_checkout(&account, &early);
+    assert_eq!(t.post_creem_event(&paid).await, 200);
     t.get("/v1/billing", Some(&token)).await;
     // videos: an upload, an image video and a text one, replayed, listed, read, deleted.
     let upload = t.upload(&token, "image/png", png_bytes()).await;

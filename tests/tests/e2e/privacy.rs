@@ -7,13 +7,6 @@ use shared::adapters::sqs::PrivacyMessage;
 use shared::domain::inventory;
 use shared::domain::policy::POLICY_VERSION_CURRENT;
 
-/// A fresh rights code, emailed to the account's address.
-async fn rights_code(t: &TestStack, token: &str, email: &str) -> String {
-    let r = t.post("/v1/me/verification", json!({}), Some(token)).await;
-    assert_eq!(r.status, 202, "{}", r.body);
-    t.latest_code(email).await
-}
-
 /// How long an item is kept: its TTL less the time it was written.
 fn kept_for(
     item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
@@ -26,7 +19,7 @@ fn kept_for(
 async fn with_rights_code(t: &TestStack, tag: &str) -> (String, String, String, String) {
     let email = unique_email(tag);
     let (token, account) = t.sign_in_email(&email).await;
-    let code = rights_code(t, &token, &email).await;
+    let code = t.rights_code(&token, &email).await;
     (email, token, account, code)
 }
 
@@ -60,55 +53,6 @@ async fn wait_erased(t: &TestStack, account: &str, id: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     panic!("erasure {id} never completed");
-}
-
-/// Everything every table and bucket of the template holds, as text.
-async fn everything_stored(t: &TestStack) -> String {
-    let mut all = String::new();
-    for r in t.stack.template.resources() {
-        match r.kind {
-            "AWS::DynamoDB::Table" => {
-                all.push_str(&format!("== {}\n", r.logical_id));
-                all.push_str(&t.table_text(r.logical_id).await);
-            }
-            "AWS::S3::Bucket" => {
-                all.push_str(&format!("== {}\n", r.logical_id));
-                let out = t
-                    .stack
-                    .aws
-                    .s3()
-                    .list_objects_v2()
-                    .bucket(t.bucket(r.logical_id))
-                    .send()
-                    .await
-                    .unwrap();
-                for o in out.contents() {
-                    let key = o.key().unwrap_or_default();
-                    all.push_str(key);
-                    all.push('\n');
-                    let body = t
-                        .stack
-                        .aws
-                        .s3()
-                        .get_object()
-                        .bucket(t.bucket(r.logical_id))
-                        .key(key)
-                        .send()
-                        .await
-                        .unwrap()
-                        .body
-                        .collect()
-                        .await
-                        .unwrap()
-                        .into_bytes();
-                    all.push_str(&String::from_utf8_lossy(&body));
-                    all.push('\n');
-                }
-            }
-            _ => {}
-        }
-    }
-    all
 }
 
 /// R26, R28, R30, R31, R32, R23, R09: the whole journey of the issue, over HTTP: data of
@@ -164,7 +108,7 @@ async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymi
     assert_eq!(r.status, 200, "{}", r.body);
 
     // The export: a fresh code, then a document with every class of the inventory.
-    let code = rights_code(&t, &token, &email).await;
+    let code = t.rights_code(&token, &email).await;
     let r = t
         .post("/v1/me/export", json!({ "code": code }), Some(&token))
         .await;
@@ -229,7 +173,7 @@ async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymi
     }
 
     // The erasure: a fresh code; every session ends in the call itself.
-    let code = rights_code(&t, &token, &email).await;
+    let code = t.rights_code(&token, &email).await;
     let r = t
         .delete_json("/v1/me", json!({ "code": code }), Some(&token))
         .await;
@@ -243,7 +187,7 @@ async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymi
     }
     wait_erased(&t, &account, &erasure_id).await;
 
-    let stored = everything_stored(&t).await;
+    let stored = t.everything_stored().await;
     for trace in [
         &email,
         &account,
@@ -313,7 +257,7 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
     assert_eq!(r.status, 201);
 
     // Export, delivered three times.
-    let code = rights_code(&t, &token, &email).await;
+    let code = t.rights_code(&token, &email).await;
     let r = t
         .post("/v1/me/export", json!({ "code": code }), Some(&token))
         .await;
@@ -339,7 +283,7 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
     );
 
     // Erasure, through a proxy that fails a third of the AWS requests.
-    let code = rights_code(&t, &token, &email).await;
+    let code = t.rights_code(&token, &email).await;
     let r = t
         .delete_json("/v1/me", json!({ "code": code }), Some(&token))
         .await;
@@ -361,12 +305,12 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
         }
         assert!(failures < 200, "the erasure never finished");
     }
-    let once = everything_stored(&t).await;
+    let once = t.everything_stored().await;
     privacy_requests::carry_out(&t.stack.functions.privacy, &msg)
         .await
         .unwrap();
     assert_eq!(
-        everything_stored(&t).await,
+        t.everything_stored().await,
         once,
         "a repeated erasure changed something"
     );
@@ -385,7 +329,7 @@ async fn r30_rights_requests_need_a_fresh_email_code() {
     t.post("/v1/me/export", json!({ "code": "123456" }), Some(&token))
         .await
         .assert_problem(400, "invalid_code");
-    let code = rights_code(&t, &token, &email).await;
+    let code = t.rights_code(&token, &email).await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     t.delete_json("/v1/me", json!({ "code": wrong }), Some(&token))
         .await

@@ -183,16 +183,21 @@ async fn r05_a_sign_in_that_raced_sign_out_everywhere_makes_no_session() {
         expires_at: t.clock.epoch_secs() + 3600,
         epoch: read_before.session_epoch,
     };
-    let writes = vec![
-        auth.accounts.still_active_write(&read_before).unwrap(),
-        auth.sessions
-            .create_write(&session, "2026-11-29T00:00:00Z")
-            .unwrap(),
-    ];
-    let err = shared::adapters::dynamo::transact(t.stack.aws.dynamodb(), writes)
+    let err = shared::adapters::dynamo::Tx::new(t.stack.aws.dynamodb())
+        .add(
+            "account_active",
+            auth.accounts.still_active_write(&read_before).unwrap(),
+        )
+        .add(
+            "session",
+            auth.sessions
+                .create_write(&session, "2026-11-29T00:00:00Z")
+                .unwrap(),
+        )
+        .commit()
         .await
         .unwrap_err();
-    assert!(err.is_condition_failure(), "{err:?}");
+    assert!(err.failed("account_active"), "{err:?}");
     assert!(
         auth.sessions
             .get_live(&session.token_hash, t.clock.epoch_secs())

@@ -207,6 +207,11 @@ async fn r13_r38_unsigned_forged_stale_or_altered_calls_are_refused_and_queue_no
         ),
         ("a header changed after signing", other_user, body.clone()),
         (
+            "signed by fal for another fal account",
+            fal.sign_for("another-fal-customer", "req-1", now, body.as_bytes()),
+            body.clone(),
+        ),
+        (
             "signed for another request than the body's",
             fal.sign("req-2", now, body.as_bytes()),
             body.clone(),
@@ -226,6 +231,30 @@ async fn r13_r38_unsigned_forged_stale_or_altered_calls_are_refused_and_queue_no
         t.queue_counts("GenerateQueue").await,
         (0, 0),
         "nothing queued"
+    );
+}
+
+/// R13, R38: a captured genuine call, sent again a hundred times within its signature's
+/// leeway (some at once), queues one look.
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_r38_a_replayed_genuine_call_queues_at_most_one_look() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let job = "vid_fedcba9876543210fedcba9876543210";
+    let body = json!({ "request_id": "req-9", "status": "OK", "payload": {} }).to_string();
+    let headers = t
+        .stack
+        .fal
+        .sign("req-9", t.clock.epoch_secs(), body.as_bytes());
+    for _ in 0..5 {
+        let burst = (0..20).map(|_| call(&t, Some(job), &headers, &body));
+        for r in futures_util::future::join_all(burst).await {
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    }
+    assert_eq!(
+        t.queue_counts("GenerateQueue").await,
+        (1, 0),
+        "one look for a hundred copies"
     );
 }
 

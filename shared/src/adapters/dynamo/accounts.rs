@@ -242,18 +242,21 @@ impl AccountStore {
             .update_expression("REMOVE google_sub, google_linked_at")
             .condition_expression("google_sub = :sub")
             .expression_attribute_values(":sub", s(sub));
-        super::transact(
-            &self.client,
-            vec![
+        super::Tx::new(&self.client)
+            .add(
+                "pointer",
                 TransactWriteItem::builder()
                     .delete(built(delete_pointer.build())?)
                     .build(),
+            )
+            .add(
+                "account",
                 TransactWriteItem::builder()
                     .update(built(clear.build())?)
                     .build(),
-            ],
-        )
-        .await
+            )
+            .commit()
+            .await
     }
 }
 
@@ -337,11 +340,15 @@ impl AccountStore {
 
     /// R27: moves the account to `new_email`: the old address's key goes, the new one
     /// must be free, and the profile must still have the old address.
-    pub fn change_email_writes(
+    /// Adds the change of address to `tx`: the new address's key under
+    /// `"new_address"` (fails if another account holds it), the old one's release and
+    /// the profile's change under `"account"`.
+    pub fn add_change_email(
         &self,
+        tx: &mut super::Tx,
         account: &Account,
         new_email: &str,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    ) -> Result<(), StoreError> {
         let release = Delete::builder()
             .table_name(&self.table)
             .key("pk", s(email_pk(&account.email)))
@@ -356,19 +363,40 @@ impl AccountStore {
             .expression_attribute_values(":new", s(new_email))
             .expression_attribute_values(":old", s(&account.email))
             .expression_attribute_values(":active", s(AccountStatus::Active.as_str()));
-        Ok(vec![
+        tx.add(
+            "new_address",
             self.put_new(pointer(email_pk(new_email), &account.id))?,
-            TransactWriteItem::builder()
-                .delete(built(release.build())?)
-                .build(),
-            TransactWriteItem::builder()
-                .update(built(update.build())?)
-                .build(),
-        ])
+        );
+        tx.add_all(
+            "account",
+            [
+                TransactWriteItem::builder()
+                    .delete(built(release.build())?)
+                    .build(),
+                TransactWriteItem::builder()
+                    .update(built(update.build())?)
+                    .build(),
+            ],
+        );
+        Ok(())
     }
 
     /// R28: the account stops: nothing signs in, every session ends at once (the
     /// epoch moves on). From `active` or `suspended` (an operator's termination).
+    /// A condition that the account exists and is not being erased (money for an
+    /// erased account must not bring its id back).
+    pub fn not_erased_write(&self, id: &str) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .condition_expression("attribute_exists(pk) AND #st <> :erasing")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":erasing", s(AccountStatus::Erasing.as_str()));
+        Ok(TransactWriteItem::builder()
+            .condition_check(built(check.build())?)
+            .build())
+    }
+
     pub fn begin_erasure_write(&self, id: &str) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)

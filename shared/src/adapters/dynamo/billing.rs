@@ -1,12 +1,53 @@
 //! The billing table (R08–R12): checkouts we started (`checkout#{id}`), payments as
 //! far as R09 allows (`payment#{order}`), the account of each subscription
-//! (`subscription#{id}`), each account's plan (`plan#{account}`) and the webhook events
-//! already applied (`event#{id}`).
+//! (`subscription#{id}`), each account's plan (`plan#{account}`), the webhook events
+//! already applied (`event#{id}`), refunds that came before their payment
+//! (`pending_clawback#{order}`) and payments that came after their account was erased
+//! (`refund_due#{order}`, listed for the operators under [`REFUND_DUE`]).
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 
 use super::{Item, StoreError, built, get_i64, get_s, n, opt_s, s};
+
+/// The `account_id` of the records of payments that arrived after their account was
+/// erased: one partition of the `by_account` index, so the operators list them with a
+/// query, and no record of them names the person.
+pub const REFUND_DUE: &str = "refund_due";
+
+/// The `account_id` of a payment record whose account was erased before it arrived
+/// and whose pseudonym is not known here.
+pub const ERASED: &str = "erased";
+
+/// A refund or dispute that arrived before the payment it takes back: applied in the
+/// same transaction as that payment's grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingClawback {
+    /// `refund:{id}` or `dispute:{id}`: the clawback's cause in the ledger.
+    pub cause: String,
+    /// The amount refunded, in the payment's minor units (`None`: all of it).
+    pub refunded: Option<i64>,
+}
+
+/// The clawbacks waiting for one order, and the version they were read at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingClawbacks {
+    pub version: Option<i64>,
+    pub items: Vec<PendingClawback>,
+}
+
+/// A payment that arrived for an erased account: what the operators need to refund it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundDue {
+    pub order_id: String,
+    pub amount: i64,
+    pub currency: String,
+    pub product_id: String,
+    pub event_type: String,
+    pub at: String,
+}
 
 #[derive(Clone, Debug)]
 pub struct BillingStore {
@@ -49,6 +90,14 @@ pub struct Plan {
     /// The time of the event that set this state (epoch ms): older events change nothing.
     #[serde(skip)]
     pub event_at: i64,
+}
+
+fn payment_pk(order_id: &str) -> String {
+    format!("payment#{order_id}")
+}
+
+fn pending_pk(order_id: &str) -> String {
+    format!("pending_clawback#{order_id}")
 }
 
 /// The key of an account's plan item.
@@ -117,7 +166,7 @@ impl BillingStore {
     /// order stays.
     pub fn payment_write(&self, p: &Payment) -> Result<TransactWriteItem, StoreError> {
         let item = Item::from([
-            ("pk".to_owned(), s(format!("payment#{}", p.order_id))),
+            ("pk".to_owned(), s(payment_pk(&p.order_id))),
             ("account_id".to_owned(), s(&p.account_id)),
             ("order_id".to_owned(), s(&p.order_id)),
             ("amount".to_owned(), n(p.amount)),
@@ -137,8 +186,7 @@ impl BillingStore {
     }
 
     pub async fn payment(&self, order_id: &str) -> Result<Option<Payment>, StoreError> {
-        let Some(i) =
-            super::get_by_pk(&self.client, &self.table, format!("payment#{order_id}")).await?
+        let Some(i) = super::get_by_pk(&self.client, &self.table, payment_pk(order_id)).await?
         else {
             return Ok(None);
         };
@@ -153,22 +201,7 @@ impl BillingStore {
         }))
     }
 
-    /// Remembers whose a subscription is (its later events may not carry it).
-    pub async fn link_subscription(
-        &self,
-        subscription_id: &str,
-        account_id: &str,
-    ) -> Result<(), StoreError> {
-        let item = Item::from([
-            (
-                "pk".to_owned(),
-                s(format!("subscription#{subscription_id}")),
-            ),
-            ("account_id".to_owned(), s(account_id)),
-        ]);
-        super::put(&self.client, &self.table, item, false).await
-    }
-
+    /// Whose a subscription is (its later events may not carry it).
     pub async fn subscription_owner(
         &self,
         subscription_id: &str,
@@ -180,36 +213,6 @@ impl BillingStore {
         )
         .await?
         .and_then(|i| opt_s(&i, "account_id")))
-    }
-
-    /// Sets the account's plan from an event at `plan.event_at`, unless a later event
-    /// set it already (events arrive in any order). `Ok(false)`: stale, unchanged.
-    pub async fn set_plan(&self, account_id: &str, plan: &Plan) -> Result<bool, StoreError> {
-        let mut item = Item::from([
-            ("pk".to_owned(), s(plan_pk(account_id))),
-            ("product_id".to_owned(), s(&plan.product_id)),
-            ("subscription_id".to_owned(), s(&plan.subscription_id)),
-            ("status".to_owned(), s(&plan.status)),
-            ("renews".to_owned(), AttributeValue::Bool(plan.renews)),
-            ("event_at".to_owned(), n(plan.event_at)),
-        ]);
-        if let Some(end) = &plan.period_end {
-            item.insert("period_end".to_owned(), s(end));
-        }
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR event_at < :t")
-            .expression_attribute_values(":t", n(plan.event_at))
-            .send()
-            .await;
-        match res.map_err(StoreError::from_sdk) {
-            Ok(_) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(e) => Err(e),
-        }
     }
 
     pub async fn plan(&self, account_id: &str) -> Result<Option<Plan>, StoreError> {
@@ -229,6 +232,208 @@ impl BillingStore {
                 .unwrap_or(false),
             event_at: get_i64(&i, "event_at")?,
         }))
+    }
+
+    /// The write that links a subscription to its account, unless it is linked to
+    /// another one (an erased account's link holds its pseudonym and keeps it).
+    pub fn link_write(
+        &self,
+        subscription_id: &str,
+        account_id: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = Item::from([
+            (
+                "pk".to_owned(),
+                s(format!("subscription#{subscription_id}")),
+            ),
+            ("account_id".to_owned(), s(account_id)),
+        ]);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR account_id = :a")
+            .expression_attribute_values(":a", s(account_id));
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
+    }
+
+    /// The write that sets the account's plan from an event at `plan.event_at`; fails
+    /// its condition if a later event set it already (events arrive in any order).
+    pub fn plan_write(
+        &self,
+        account_id: &str,
+        plan: &Plan,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = Item::from([
+            ("pk".to_owned(), s(plan_pk(account_id))),
+            ("product_id".to_owned(), s(&plan.product_id)),
+            ("subscription_id".to_owned(), s(&plan.subscription_id)),
+            ("status".to_owned(), s(&plan.status)),
+            ("renews".to_owned(), AttributeValue::Bool(plan.renews)),
+            ("event_at".to_owned(), n(plan.event_at)),
+        ]);
+        if let Some(end) = &plan.period_end {
+            item.insert("period_end".to_owned(), s(end));
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR event_at < :t")
+            .expression_attribute_values(":t", n(plan.event_at));
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
+    }
+
+    /// The clawbacks waiting for `order_id` (read strongly consistent).
+    pub async fn pending_clawbacks(&self, order_id: &str) -> Result<PendingClawbacks, StoreError> {
+        let Some(i) = super::get_by_pk(&self.client, &self.table, pending_pk(order_id)).await?
+        else {
+            return Ok(PendingClawbacks::default());
+        };
+        let items = i
+            .get("refunds")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| v.as_m().ok())
+                    .map(|m| {
+                        Ok(PendingClawback {
+                            cause: get_s(m, "cause")?,
+                            refunded: get_i64(m, "refunded").ok(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        Ok(PendingClawbacks {
+            version: Some(get_i64(&i, "version")?),
+            items,
+        })
+    }
+
+    /// The writes that keep a refund for an order not paid yet: only while no payment
+    /// of it is recorded (`"payment_absent"`), and once per cause (`"pending"` fails
+    /// its condition if this cause waits already).
+    pub fn pending_clawback_writes(
+        &self,
+        order_id: &str,
+        clawback: &PendingClawback,
+        expires_epoch: i64,
+    ) -> Result<[(&'static str, TransactWriteItem); 2], StoreError> {
+        let absent = ConditionCheck::builder()
+            .table_name(&self.table)
+            .key("pk", s(payment_pk(order_id)))
+            .condition_expression("attribute_not_exists(pk)");
+        let mut entry = Item::from([("cause".to_owned(), s(&clawback.cause))]);
+        if let Some(r) = clawback.refunded {
+            entry.insert("refunded".to_owned(), n(r));
+        }
+        let [ttl, ttl_day] = super::expiry(expires_epoch);
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(pending_pk(order_id)))
+            .update_expression(
+                "SET refunds = list_append(if_not_exists(refunds, :empty), :one), #ttl = :ttl, ttl_day = :day ADD causes :cause, version :inc",
+            )
+            .condition_expression("attribute_not_exists(causes) OR NOT contains(causes, :c)")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+            .expression_attribute_values(":one", AttributeValue::L(vec![AttributeValue::M(entry)]))
+            .expression_attribute_values(":ttl", ttl.1)
+            .expression_attribute_values(":day", ttl_day.1)
+            .expression_attribute_values(":cause", AttributeValue::Ss(vec![clawback.cause.clone()]))
+            .expression_attribute_values(":c", s(&clawback.cause))
+            .expression_attribute_values(":inc", n(1));
+        Ok([
+            (
+                "payment_absent",
+                TransactWriteItem::builder()
+                    .condition_check(built(absent.build())?)
+                    .build(),
+            ),
+            (
+                "pending",
+                TransactWriteItem::builder()
+                    .update(built(update.build())?)
+                    .build(),
+            ),
+        ])
+    }
+
+    /// The write that takes the clawbacks read at `pending.version` off the order as
+    /// they are applied, or (none read) checks that none came meanwhile.
+    pub fn pending_taken_write(
+        &self,
+        order_id: &str,
+        pending: &PendingClawbacks,
+    ) -> Result<TransactWriteItem, StoreError> {
+        Ok(match pending.version {
+            Some(v) => {
+                let delete = Delete::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(pending_pk(order_id)))
+                    .condition_expression("version = :v")
+                    .expression_attribute_values(":v", n(v));
+                TransactWriteItem::builder()
+                    .delete(built(delete.build())?)
+                    .build()
+            }
+            None => {
+                let check = ConditionCheck::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(pending_pk(order_id)))
+                    .condition_expression("attribute_not_exists(pk)");
+                TransactWriteItem::builder()
+                    .condition_check(built(check.build())?)
+                    .build()
+            }
+        })
+    }
+
+    /// The record of a payment for an erased account, for the operators to refund.
+    pub fn refund_due_write(&self, r: &RefundDue) -> Result<TransactWriteItem, StoreError> {
+        let item = Item::from([
+            ("pk".to_owned(), s(format!("refund_due#{}", r.order_id))),
+            ("account_id".to_owned(), s(REFUND_DUE)),
+            ("order_id".to_owned(), s(&r.order_id)),
+            ("amount".to_owned(), n(r.amount)),
+            ("currency".to_owned(), s(&r.currency)),
+            ("product_id".to_owned(), s(&r.product_id)),
+            ("event_type".to_owned(), s(&r.event_type)),
+            ("at".to_owned(), s(&r.at)),
+        ]);
+        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
+    }
+
+    /// The payments that arrived after their account was erased (operators).
+    pub async fn refunds_due(&self) -> Result<Vec<RefundDue>, StoreError> {
+        super::query_partition(
+            &self.client,
+            &self.table,
+            "by_account",
+            "account_id",
+            REFUND_DUE,
+            false,
+        )
+        .await?
+        .iter()
+        .map(|i| {
+            Ok(RefundDue {
+                order_id: get_s(i, "order_id")?,
+                amount: get_i64(i, "amount")?,
+                currency: get_s(i, "currency")?,
+                product_id: get_s(i, "product_id")?,
+                event_type: get_s(i, "event_type")?,
+                at: get_s(i, "at")?,
+            })
+        })
+        .collect()
     }
 
     fn put_new(&self, item: Item) -> Result<TransactWriteItem, StoreError> {

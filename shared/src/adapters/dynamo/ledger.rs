@@ -57,19 +57,47 @@ impl LedgerStore {
         cause: &str,
         at: &str,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
-        let signed = kind.signed(amount);
+        let covering = (kind == EntryKind::Debit).then_some(amount.abs());
+        Ok(vec![
+            self.entry_write(account_id, kind, amount, cause, at)?,
+            self.balance_write(account_id, kind.signed(amount), covering)?,
+        ])
+    }
+
+    /// The entry of one cause; fails its condition if that cause took effect already.
+    pub fn entry_write(
+        &self,
+        account_id: &str,
+        kind: EntryKind,
+        amount: i64,
+        cause: &str,
+        at: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut entry = Item::new();
         entry.insert("pk".into(), s(format!("entry#{}", entry_id(kind, cause))));
         entry.insert("id".into(), s(entry_id(kind, cause)));
         entry.insert("account_id".into(), s(account_id));
         entry.insert("kind".into(), s(kind.as_str()));
-        entry.insert("amount".into(), n(signed));
+        entry.insert("amount".into(), n(kind.signed(amount)));
         entry.insert("created_at".into(), s(at));
         entry.insert("ref".into(), s(cause));
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(entry))
             .condition_expression("attribute_not_exists(pk)");
+        Ok(TransactWriteItem::builder()
+            .put(built(put.build())?)
+            .build())
+    }
+
+    /// The change of an account's balance by `delta` (the sum of the entries written
+    /// with it); with `covering`, only while the balance is at least that.
+    pub fn balance_write(
+        &self,
+        account_id: &str,
+        delta: i64,
+        covering: Option<i64>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(balance_pk(account_id)))
@@ -78,22 +106,17 @@ impl LedgerStore {
             )
             .expression_attribute_names("#owner", "owner")
             .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":delta", n(signed))
+            .expression_attribute_values(":delta", n(delta))
             .expression_attribute_values(":owner", s(account_id));
-        if kind == EntryKind::Debit {
+        if let Some(cost) = covering {
             // Spending never takes the balance below zero.
             update = update
                 .condition_expression("credits >= :cost")
-                .expression_attribute_values(":cost", n(amount.abs()));
+                .expression_attribute_values(":cost", n(cost));
         }
-        Ok(vec![
-            TransactWriteItem::builder()
-                .put(built(put.build())?)
-                .build(),
-            TransactWriteItem::builder()
-                .update(built(update.build())?)
-                .build(),
-        ])
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
     }
 
     pub async fn balance(&self, account_id: &str) -> Result<i64, StoreError> {

@@ -15,7 +15,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use super::{Item, StoreError, built, get_s, opt_s, s};
+use super::{Item, StoreError, built, get_i64, get_s, n, opt_s, s};
 use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep};
 
 pub const OPEN_REQUESTS_INDEX: &str = "open_requests";
@@ -40,6 +40,9 @@ pub struct RightsRequest {
     /// An export's document in the exports bucket, once made.
     pub export_key: Option<String>,
     pub completed_at: Option<String>,
+    /// An erasure's first step: how many of the person's subscriptions Creem
+    /// confirmed cancelled, so nothing is charged after it (R28).
+    pub subscriptions_cancelled: Option<u32>,
 }
 
 /// Usage data of one signed-in request (R22).
@@ -262,6 +265,26 @@ impl PrivacyStore {
         super::applied(req.update_expression(set).send().await)
     }
 
+    /// Records on an erasure that Creem confirmed `count` subscriptions cancelled.
+    pub async fn note_subscriptions_cancelled(
+        &self,
+        account_id: &str,
+        id: &str,
+        count: u32,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(account_pk(account_id), request_sk(id))))
+            .update_expression("SET subscriptions_cancelled = :n")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":n", n(count))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
     /// R28: the erasure's own record, completed, under the account's pseudonym; and
     /// the deletion of the original. Part of the erasure's last transaction.
     pub fn erased_request_writes(
@@ -371,6 +394,9 @@ fn request_item(pk: String, r: &RightsRequest) -> Result<Item, StoreError> {
             item.insert(name.into(), s(v));
         }
     }
+    if let Some(n) = r.subscriptions_cancelled {
+        item.insert("subscriptions_cancelled".into(), super::n(n));
+    }
     Ok(item)
 }
 
@@ -395,5 +421,8 @@ fn request_from_item(i: &Item) -> Result<RightsRequest, StoreError> {
         trail,
         export_key: opt_s(i, "export_key"),
         completed_at: opt_s(i, "completed_at"),
+        subscriptions_cancelled: get_i64(i, "subscriptions_cancelled")
+            .ok()
+            .and_then(|n| u32::try_from(n).ok()),
     })
 }

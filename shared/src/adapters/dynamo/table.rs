@@ -96,18 +96,21 @@ impl Table {
                 .table_name(&self.name)
                 .key("pk", s(old_pk))
                 .condition_expression("attribute_exists(pk)");
-            super::transact(
-                &self.client,
-                vec![
+            super::Tx::new(&self.client)
+                .add(
+                    "renamed",
                     aws_sdk_dynamodb::types::TransactWriteItem::builder()
                         .put(super::built(put.build())?)
                         .build(),
+                )
+                .add(
+                    "old",
                     aws_sdk_dynamodb::types::TransactWriteItem::builder()
                         .delete(super::built(delete.build())?)
                         .build(),
-                ],
-            )
-            .await
+                )
+                .commit()
+                .await
         };
         match res {
             Err(e) if e.is_condition_failure() => Ok(()),

@@ -5,7 +5,9 @@
 //! `-Timestamp` headers, then the hex SHA-256 of the raw body; the hex signature is in
 //! `X-Fal-Webhook-Signature`. The public keys are the JWKS fal publishes
 //! (`https://rest.fal.ai/.well-known/jwks.json`, cached at most 24 hours), and a call
-//! whose timestamp is more than five minutes from our clock is a replay. A call that
+//! whose timestamp is more than five minutes from our clock is a replay. The signing
+//! user must be our own fal account (`FAL_USER_ID`): fal signs every customer's calls
+//! with the same keys, so a call from another account is refused. A call that
 //! passes says only "look at request X now": what the job becomes is still read from
 //! fal's API with our key, so even a genuine call about someone else's request, sent
 //! to one of our job's addresses, changes nothing.
@@ -32,6 +34,8 @@ pub struct SignedCall<'a> {
 pub enum WebhookError {
     #[error("a signature header is missing")]
     MissingHeader,
+    #[error("signed for another fal account")]
+    OtherAccount,
     #[error("the timestamp is not within the leeway")]
     Stale,
     #[error("no published key accepts the signature")]
@@ -80,10 +84,12 @@ fn ed25519_key(jwk: &Jwk) -> Option<Vec<u8>> {
 pub struct FalWebhookVerifier {
     keys: KeySet<Vec<u8>>,
     leeway: i64,
+    user_id: String,
 }
 
 impl FalWebhookVerifier {
-    /// `FAL_JWKS_URL` (`https://rest.fal.ai/.well-known/jwks.json`).
+    /// `FAL_JWKS_URL` (`https://rest.fal.ai/.well-known/jwks.json`), `FAL_USER_ID`
+    /// (our fal account, as its calls name it).
     pub fn from_env(env: &Env, http: LazyClient, policy: &Policy) -> Result<Self, ConfigError> {
         let refetch = Refetch {
             min_refetch: policy.jwks_min_refetch,
@@ -94,7 +100,13 @@ impl FalWebhookVerifier {
         Ok(Self {
             keys: KeySet::new(http, env.url("FAL_JWKS_URL")?, ed25519_key, refetch),
             leeway: policy.provider_webhook_leeway.as_secs() as i64,
+            user_id: env.required("FAL_USER_ID")?,
         })
+    }
+
+    /// How long a signed call stays valid: its timestamp's leeway either way.
+    pub fn leeway_secs(&self) -> i64 {
+        self.leeway
     }
 
     /// Checks the call's signature on its raw body, then reads the body. `now`: epoch
@@ -113,6 +125,9 @@ impl FalWebhookVerifier {
         ) else {
             return Err(WebhookError::MissingHeader);
         };
+        if !crate::domain::crypto::constant_time_eq(user_id.as_bytes(), self.user_id.as_bytes()) {
+            return Err(WebhookError::OtherAccount);
+        }
         let at: i64 = timestamp.parse().map_err(|_| WebhookError::Stale)?;
         if now.abs_diff(at) > self.leeway.unsigned_abs() {
             return Err(WebhookError::Stale);

@@ -1,0 +1,79 @@
+//! Creem's subscriptions API: `POST {CREEM_API_URL}/v1/subscriptions/{id}/cancel`
+//! with `x-api-key`. An erasure cancels the person's subscriptions through it before
+//! anything is deleted, so Creem charges nothing after (R28).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::env::{ConfigError, Env};
+use super::outbound::LazyClient;
+
+pub struct CreemSubscriptions {
+    http: LazyClient,
+    url: String,
+    key: String,
+}
+
+/// What Creem said of a cancellation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelled {
+    /// Creem answered the subscription, cancelled.
+    Now,
+    /// Creem does not know it, or refuses to cancel it because it is not active:
+    /// nothing of it is charged either way.
+    NotActive,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("creem subscription cancel: {0}")]
+pub struct CreemUnavailable(pub String);
+
+#[derive(Deserialize)]
+struct SubscriptionAnswer {
+    status: String,
+}
+
+impl CreemSubscriptions {
+    /// `CREEM_API_URL`, `CREEM_API_KEY` (a secret).
+    pub fn from_env(env: &Env, http: LazyClient) -> Result<Self, ConfigError> {
+        Ok(Self {
+            http,
+            url: env.url("CREEM_API_URL")?,
+            key: env.secret("CREEM_API_KEY", 8)?,
+        })
+    }
+
+    /// Cancels `subscription_id` at once. An error means Creem has not confirmed it:
+    /// the caller tries again.
+    pub async fn cancel(&self, subscription_id: &str) -> Result<Cancelled, CreemUnavailable> {
+        let res = self
+            .http
+            .get()
+            .post(format!(
+                "{}/v1/subscriptions/{subscription_id}/cancel",
+                self.url
+            ))
+            .header("x-api-key", &self.key)
+            .timeout(Duration::from_secs(8))
+            .json(&serde_json::json!({ "mode": "immediate" }))
+            .send()
+            .await
+            .map_err(|e| CreemUnavailable(e.without_url().to_string()))?;
+        let status = res.status();
+        if matches!(status.as_u16(), 400 | 404 | 409) {
+            return Ok(Cancelled::NotActive);
+        }
+        if !status.is_success() {
+            return Err(CreemUnavailable(format!("answered {status}")));
+        }
+        let answer: SubscriptionAnswer = res
+            .json()
+            .await
+            .map_err(|_| CreemUnavailable("answer is not a subscription".into()))?;
+        match answer.status.as_str() {
+            "canceled" | "cancelled" | "expired" => Ok(Cancelled::Now),
+            other => Err(CreemUnavailable(format!("still {other}"))),
+        }
+    }
+}
