@@ -305,6 +305,15 @@ async fn store_output(
     let deadline = tokio::time::Instant::now() + state.policy.provider_download_deadline;
     let stream = match tokio::time::timeout_at(deadline, state.provider.download(&output)).await {
         Ok(Ok(s)) => until(deadline, s),
+        // An output at a place the provider does not serve from is never fetched.
+        Ok(Err(ProviderError::Failed(reason))) => {
+            tracing::warn!(event = "output_refused", job_id = %job.id, %reason, "output refused");
+            state
+                .jobs
+                .end(job, JobStatus::Failed, Some("output_refused"))
+                .await?;
+            return Ok(());
+        }
         Ok(Err(_)) | Err(_) => return later(state, job, look, "download unavailable").await,
     };
     let model = state.provider.model(job.mode).to_owned();

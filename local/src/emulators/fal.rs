@@ -105,6 +105,11 @@ pub struct FalEmulator {
     /// First wait before a completion call is tried again; doubles each time.
     retry_base: Duration,
     jwks_fetches: std::sync::atomic::AtomicU32,
+    /// A test's bad answer: results name this address as the output (a host fal does
+    /// not serve from).
+    pub output_at: Mutex<Option<String>>,
+    /// A test's bad answer: the output file redirects here.
+    pub output_redirects_to: Mutex<Option<String>>,
 }
 
 impl FalEmulator {
@@ -118,6 +123,8 @@ impl FalEmulator {
             key: Mutex::new(Arc::new(SigningKey::local())),
             retry_base: Duration::from_millis(500),
             jwks_fetches: Default::default(),
+            output_at: Mutex::default(),
+            output_redirects_to: Mutex::default(),
         })
     }
 
@@ -256,9 +263,15 @@ impl FalEmulator {
         } else {
             SAMPLE_MP4.len() as u64
         };
+        let url = self
+            .output_at
+            .lock()
+            .ok()
+            .and_then(|o| o.clone())
+            .unwrap_or_else(|| format!("{}/files/{id}.mp4", self.queue_url()));
         json!({
             "video": {
-                "url": format!("{}/files/{id}.mp4", self.queue_url()),
+                "url": url,
                 "content_type": "video/mp4",
                 "file_name": "output.mp4",
                 "file_size": size,
@@ -579,6 +592,9 @@ async fn file(State(fal): State<Arc<FalEmulator>>, Path(file): Path<String>) -> 
     match deleted {
         None | Some(true) => return problem(StatusCode::NOT_FOUND, "no such file"),
         Some(false) => {}
+    }
+    if let Some(to) = fal.output_redirects_to.lock().ok().and_then(|r| r.clone()) {
+        return (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
     }
     let headers = [(header::CONTENT_TYPE, "video/mp4")];
     if !fal.prompt_of(id).contains("emulator-big") {

@@ -4,4 +4,5 @@
 
 pub mod fal;
 pub mod fal_webhook;
+pub mod output_url;
 pub mod video;

@@ -22,5 +22,6 @@ mod videos_costs;
 mod videos_credits;
 mod videos_delivery;
 mod videos_flow;
+mod videos_outputs;
 mod videos_replays;
 mod videos_webhook;

@@ -7,8 +7,9 @@ use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use super::output_url::OutputHosts;
 use super::video::{
     Answer, ByteStream, GenerationRequest, Output, Progress, ProviderError, SubmitError,
     VideoProvider,
@@ -24,6 +25,10 @@ pub struct FalClient {
     text_model: String,
     image_model: String,
     key: String,
+    /// Where outputs may be fetched from (`FAL_OUTPUT_HOSTS`), and the client that
+    /// fetches them, which follows a redirect only to such a place.
+    outputs: OutputHosts,
+    downloads: OnceLock<reqwest::Client>,
 }
 
 /// What fal's submit answers, kept as the job's handle.
@@ -47,11 +52,15 @@ fn transient(e: reqwest::Error) -> ProviderError {
 
 impl FalClient {
     /// `FAL_QUEUE_URL` (`https://queue.fal.run`), `FAL_API_URL`
-    /// (`https://api.fal.ai/v1`, for deleting payloads), the two model ids and the key.
+    /// (`https://api.fal.ai/v1`, for deleting payloads), `FAL_OUTPUT_HOSTS` (the
+    /// domains fal serves outputs from), the two model ids and the key.
     pub fn from_env(env: &Env, http: LazyClient) -> Result<Arc<dyn VideoProvider>, ConfigError> {
+        let queue_url = env.url("FAL_QUEUE_URL")?;
         Ok(Arc::new(Self {
             http,
-            queue_url: env.url("FAL_QUEUE_URL")?,
+            outputs: OutputHosts::new(&env.required("FAL_OUTPUT_HOSTS")?, &queue_url),
+            downloads: OnceLock::new(),
+            queue_url,
             api_url: env.url("FAL_API_URL")?,
             text_model: env.required("FAL_TEXT_MODEL")?,
             image_model: env.required("FAL_IMAGE_MODEL")?,
@@ -228,13 +237,25 @@ impl FalClient {
     }
 
     async fn do_download(&self, output: &Output) -> Result<ByteStream, ProviderError> {
-        let res = self
-            .http
-            .get()
-            .get(&output.url)
-            .send()
-            .await
-            .map_err(transient)?;
+        if !self.outputs.allows_str(&output.url) {
+            return Err(ProviderError::Failed(
+                "the output is not at a place fal serves outputs from".into(),
+            ));
+        }
+        let client = self.downloads.get_or_init(|| {
+            crate::adapters::outbound::install_crypto();
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .redirect(self.outputs.redirect_policy())
+                .build()
+                .unwrap_or_default()
+        });
+        let res = client.get(&output.url).send().await.map_err(transient)?;
+        if res.status().is_redirection() {
+            return Err(ProviderError::Failed(
+                "the output redirects to another place".into(),
+            ));
+        }
         if !res.status().is_success() {
             return Err(ProviderError::Transient(format!(
                 "download answered {}",
@@ -337,6 +358,7 @@ mod tests {
             [
                 ("FAL_QUEUE_URL", "https://queue.fal.run"),
                 ("FAL_API_URL", "https://api.fal.ai/v1"),
+                ("FAL_OUTPUT_HOSTS", "fal.media"),
                 ("FAL_TEXT_MODEL", "fal-ai/veo3.1"),
                 ("FAL_IMAGE_MODEL", "fal-ai/veo3.1/image-to-video"),
                 ("FAL_KEY", "secret-key"),
