@@ -38,6 +38,9 @@ pub struct FaultSettings {
     pub max_latency: Duration,
     /// Transactions cancelled by DynamoDB with a reason on one of their items.
     pub cancel_transactions: Option<TransactionFaults>,
+    /// Parameter Store throttles every request (until [`FaultProxy::ssm_throttled`]
+    /// is switched off).
+    pub throttle_ssm: bool,
 }
 
 /// Which transactions are cancelled, and how often.
@@ -77,11 +80,14 @@ struct Proxy {
     in_flight: Mutex<HashMap<u64, HashSet<String>>>,
     next_id: AtomicU64,
     counts: Arc<FaultCounts>,
+    ssm_throttled: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub struct FaultProxy {
     pub endpoint: String,
     pub counts: Arc<FaultCounts>,
+    /// Whether Parameter Store answers `ThrottlingException` to everything now.
+    pub ssm_throttled: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -96,7 +102,9 @@ impl FaultProxy {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let endpoint = format!("http://{}", listener.local_addr()?);
         let counts = Arc::new(FaultCounts::default());
+        let ssm_throttled = Arc::new(std::sync::atomic::AtomicBool::new(settings.throttle_ssm));
         let proxy = Arc::new(Proxy {
+            ssm_throttled: ssm_throttled.clone(),
             upstream: upstream.trim_end_matches('/').to_owned(),
             rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
             settings,
@@ -112,6 +120,7 @@ impl FaultProxy {
         Ok(Self {
             endpoint,
             counts,
+            ssm_throttled,
             task,
         })
     }
@@ -120,6 +129,7 @@ impl FaultProxy {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Service {
     DynamoDb,
+    Ssm,
     Sqs,
     Ses,
     S3,
@@ -132,6 +142,8 @@ fn service_of(headers: &HeaderMap, path: &str) -> Service {
         .unwrap_or_default();
     if target.starts_with("DynamoDB_") {
         Service::DynamoDb
+    } else if target.starts_with("AmazonSSM") {
+        Service::Ssm
     } else if target.starts_with("AmazonSQS") {
         Service::Sqs
     } else if path.starts_with("/v2/email") {
@@ -205,6 +217,10 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
             HeaderValue::from_static("MessageRejected"),
         );
         return r;
+    }
+    if service == Service::Ssm && proxy.ssm_throttled.load(Ordering::Relaxed) {
+        proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
+        return injected(service, Fault::Throttle);
     }
     if let Some(fault) = fault {
         proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
@@ -398,6 +414,16 @@ fn injected(service: Service, fault: Fault) -> Response {
         (Service::DynamoDb, Fault::Internal) => json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "com.amazonaws.dynamodb.v20120810#InternalServerError",
+            "Internal server error",
+        ),
+        (Service::Ssm, Fault::Throttle | Fault::SlowDown) => json_error(
+            StatusCode::BAD_REQUEST,
+            "ThrottlingException",
+            "Rate exceeded",
+        ),
+        (Service::Ssm, Fault::Internal) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
             "Internal server error",
         ),
         (Service::Sqs, Fault::Throttle | Fault::SlowDown) => json_error(

@@ -23,6 +23,30 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// Whether Parameter Store failed for now (throttling, its own errors, the
+    /// network): the same start may succeed later. Anything else is a wrong
+    /// configuration that no retry mends.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Parameter { reason, .. } => matches!(
+                reason.as_str(),
+                "ThrottlingException"
+                    | "TooManyRequestsException"
+                    | "InternalServerError"
+                    | "InternalServerErrorException"
+                    | "ServiceUnavailable"
+                    | "unreachable"
+            ),
+            _ => false,
+        }
+    }
+}
+
+/// How long a start waits for a throttled or failing Parameter Store before it gives
+/// up for this invocation (Lambda's init phase is limited to 10 s).
+pub const PARAMETERS_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// A variable `X_PARAMETER` names the Parameter Store parameter (a SecureString) that
 /// holds the secret `X`: secrets are never plain environment variables in a deployment.
 pub const PARAMETER_SUFFIX: &str = "_PARAMETER";
@@ -76,20 +100,48 @@ impl Env {
     /// Reads, in one call per ten, the secrets that `X_PARAMETER` variables name, so
     /// that [`Env::secret`] gives them. Done once, at start.
     pub async fn with_parameters(mut self, ssm: &aws_sdk_ssm::Client) -> Result<Self, ConfigError> {
+        self.load_parameters(ssm).await?;
+        Ok(self)
+    }
+
+    /// Reads the secrets from Parameter Store. A throttled or failing Parameter Store is
+    /// asked again with jittered waits, within [`PARAMETERS_DEADLINE`]; past it, the
+    /// error says whether it is worth trying again later ([`ConfigError::is_transient`]).
+    pub async fn load_parameters(&mut self, ssm: &aws_sdk_ssm::Client) -> Result<(), ConfigError> {
         use aws_sdk_ssm::error::ProvideErrorMetadata;
+        let deadline = tokio::time::Instant::now() + PARAMETERS_DEADLINE;
         let refs = self.parameter_refs();
         for chunk in refs.chunks(10) {
-            let out = ssm
-                .get_parameters()
-                .set_names(Some(chunk.iter().map(|(_, name)| name.clone()).collect()))
-                .with_decryption(true)
-                .send()
-                .await
-                .map_err(|e| ConfigError::Parameter {
-                    var: chunk[0].0.clone(),
-                    name: chunk[0].1.clone(),
-                    reason: e.code().unwrap_or("unreachable").to_owned(),
-                })?;
+            let mut attempt = 0u32;
+            let out = loop {
+                let result = ssm
+                    .get_parameters()
+                    .set_names(Some(chunk.iter().map(|(_, name)| name.clone()).collect()))
+                    .with_decryption(true)
+                    .send()
+                    .await
+                    .map_err(|e| ConfigError::Parameter {
+                        var: chunk[0].0.clone(),
+                        name: chunk[0].1.clone(),
+                        reason: e.code().unwrap_or("unreachable").to_owned(),
+                    });
+                match result {
+                    Ok(out) => break out,
+                    Err(e) if e.is_transient() => {
+                        attempt += 1;
+                        let wait = {
+                            use rand::Rng;
+                            let cap_ms = 50u64 << attempt.min(5);
+                            std::time::Duration::from_millis(rand::rng().random_range(1..=cap_ms))
+                        };
+                        if tokio::time::Instant::now() + wait >= deadline {
+                            return Err(e);
+                        }
+                        tokio::time::sleep(wait).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
             for (var, name) in chunk {
                 let value = out
                     .parameters()
@@ -104,7 +156,7 @@ impl Env {
                 self.secrets.insert(var.clone(), value.to_owned());
             }
         }
-        Ok(self)
+        Ok(())
     }
 
     fn get(&self, var: &'static str) -> Option<String> {

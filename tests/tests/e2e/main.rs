@@ -5,6 +5,7 @@ mod auth_google;
 mod bad_input;
 mod billing;
 mod chaos;
+mod cold_start;
 mod contract;
 mod generate_step;
 mod infra;
