@@ -24,7 +24,12 @@ use crate::state::{AccountState, Services};
 pub struct PutConsents {
     /// Analytics cookies and use of usage data for analytics.
     analytics: Option<bool>,
-    /// Marketing email (and marketing cookies).
+    /// Marketing cookies on the website (never email).
+    marketing_cookies: Option<bool>,
+    /// Marketing email.
+    marketing_email: Option<bool>,
+    /// The old name of `marketing_email`, still accepted.
+    #[schema(deprecated)]
     marketing: Option<bool>,
     /// The policy version the person has just accepted; it must be the current one.
     #[schema(schema_with = current_policy_version)]
@@ -65,7 +70,11 @@ pub async fn put_consents(
     let before = account.consents;
     let after = Consents {
         analytics: req.analytics.unwrap_or(before.analytics),
-        marketing: req.marketing.unwrap_or(before.marketing),
+        marketing_cookies: req.marketing_cookies.unwrap_or(before.marketing_cookies),
+        marketing_email: req
+            .marketing_email
+            .or(req.marketing)
+            .unwrap_or(before.marketing_email),
     };
     let at = state.now();
     let version = req
@@ -98,10 +107,10 @@ pub async fn put_consents(
                 e.into()
             }
         })?;
-    tracing::info!(event = "consents_changed", account_id = %account.id, analytics = after.analytics, marketing = after.marketing, "consents recorded");
+    tracing::info!(event = "consents_changed", account_id = %account.id, analytics = after.analytics, marketing_cookies = after.marketing_cookies, marketing_email = after.marketing_email, "consents recorded");
     account.consents = after;
     account.consents_updated_at = Some(at);
-    if after.marketing && !before.marketing && !account.restricted {
+    if after.marketing_email && !before.marketing_email && !account.restricted {
         confirm_marketing(&state, &account).await?;
     }
     Ok(Json(me::Consents::of(&account)))
@@ -207,10 +216,10 @@ async fn unsubscribe(state: &Services, token: &str) -> Result<Json<Unsubscribed>
     }
     // A valid link of an account since deleted has nothing left to stop.
     if let Some(account) = state.accounts.get(account_id).await?
-        && account.consents.marketing
+        && account.consents.marketing_email
     {
         let after = Consents {
-            marketing: false,
+            marketing_email: false,
             ..account.consents
         };
         let at = state.now();

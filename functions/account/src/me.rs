@@ -54,8 +54,12 @@ struct Identity {
 /// R23: the current choices (their history is in the export).
 #[derive(Serialize, ToSchema)]
 pub struct Consents {
+    /// Analytics cookies and use of usage data for analytics.
     pub analytics: bool,
-    pub marketing: bool,
+    /// Marketing cookies on the website.
+    pub marketing_cookies: bool,
+    /// Marketing email.
+    pub marketing_email: bool,
     #[schema(format = DateTime)]
     pub updated_at: Option<String>,
 }
@@ -64,7 +68,8 @@ impl Consents {
     pub fn of(a: &Account) -> Self {
         Self {
             analytics: a.consents.analytics,
-            marketing: a.consents.marketing,
+            marketing_cookies: a.consents.marketing_cookies,
+            marketing_email: a.consents.marketing_email,
             updated_at: a.consents_updated_at.clone(),
         }
     }

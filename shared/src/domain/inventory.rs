@@ -126,7 +126,7 @@ pub const INVENTORY: &[Record] = &[
         export_as: Some("consent_history"),
         place: table("PrivacyTable", "account#{account} / consent#{at}"),
         personal_data: "what was chosen, when, under which policy version",
-        purpose: "proof of consent (analytics, marketing)",
+        purpose: "proof of consent (analytics cookies, marketing cookies, marketing email: three separate consents)",
         basis: B::LegalObligation,
         retention: "life of the account",
         on_erasure: E::Delete,

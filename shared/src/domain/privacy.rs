@@ -74,11 +74,17 @@ pub struct TrailStep {
     pub at: String,
 }
 
-/// What a client may choose about non-essential processing (R23, R24).
+/// What a client may choose about non-essential processing (R23, R24): three separate
+/// consents, each with its own history. Accepting marketing cookies never subscribes
+/// anyone to email.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Consents {
+    /// Analytics cookies, and use of usage data for analytics.
     pub analytics: bool,
-    pub marketing: bool,
+    /// Marketing cookies on the website.
+    pub marketing_cookies: bool,
+    /// Marketing email (R24).
+    pub marketing_email: bool,
 }
 
 /// Prefix of the pseudonyms that replace an erased account's id where the law keeps

@@ -500,6 +500,88 @@ async fn r23_r34_consents_are_recorded_with_history_and_policy_version() {
     assert!(history.iter().all(|h| h.contains_key("at")));
 }
 
+/// R23: analytics cookies, marketing cookies and marketing email are three consents,
+/// each with its own history; accepting marketing cookies never subscribes anyone to
+/// email, and `marketing` is still taken as the old name of `marketing_email`.
+#[tokio::test(flavor = "multi_thread")]
+async fn r23_three_separate_consents_and_marketing_cookies_never_mean_email() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("three-consents");
+    let (token, account) = t.sign_in_email(&email).await;
+    let mails = t.emails_to(&email).await.len();
+    let r = t
+        .put(
+            "/v1/me/consents",
+            json!({ "marketing_cookies": true }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (
+            &r.body["analytics"],
+            &r.body["marketing_cookies"],
+            &r.body["marketing_email"]
+        ),
+        (&json!(false), &json!(true), &json!(false))
+    );
+    assert_eq!(
+        t.emails_to(&email).await.len(),
+        mails,
+        "no marketing mail for accepting cookies"
+    );
+    let me = t.get("/v1/me", Some(&token)).await;
+    assert_eq!(me.body["consents"]["marketing_cookies"], true);
+    assert_eq!(me.body["consents"]["marketing_email"], false);
+    // The old name sets the email consent only.
+    let r = t
+        .put(
+            "/v1/me/consents",
+            json!({ "marketing": true }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        (&r.body["marketing_cookies"], &r.body["marketing_email"]),
+        (&json!(true), &json!(true))
+    );
+    let r = t
+        .put(
+            "/v1/me/consents",
+            json!({ "marketing_cookies": false }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(
+        (&r.body["marketing_cookies"], &r.body["marketing_email"]),
+        (&json!(false), &json!(true)),
+        "withdrawing cookies leaves email as it was"
+    );
+    // Each change is in the history with all three choices as they then were.
+    let history = t
+        .stack
+        .functions
+        .privacy
+        .privacy
+        .items(&account, "consent#")
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 3);
+    let seen: Vec<(bool, bool, bool)> = history
+        .iter()
+        .map(|h| {
+            (
+                *h["analytics"].as_bool().unwrap(),
+                *h["marketing_cookies"].as_bool().unwrap(),
+                *h["marketing_email"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(seen.contains(&(false, true, false)));
+    assert!(seen.contains(&(false, true, true)));
+    assert!(seen.contains(&(false, false, true)));
+}
+
 /// R24: opting in sends a confirmation that is already a marketing mail, with the
 /// signed unsubscribe link and the RFC 8058 headers; the link works without a session,
 /// any number of times, by GET or one-click POST; a tampered one fails.
@@ -553,7 +635,7 @@ async fn r24_marketing_mail_carries_a_one_click_unsubscribe_that_needs_no_sessio
         "again: the same answer"
     );
     assert_eq!(
-        t.get("/v1/me", Some(&token)).await.body["consents"]["marketing"],
+        t.get("/v1/me", Some(&token)).await.body["consents"]["marketing_email"],
         false
     );
     // Opting in again sends the confirmation again; without consent nothing is sent.

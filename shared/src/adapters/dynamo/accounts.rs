@@ -298,7 +298,8 @@ impl AccountStore {
         policy_version: Option<&str>,
         at: &str,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut expr = "SET analytics = :a, marketing = :m, consents_updated_at = :at".to_owned();
+        // `marketing` was the email consent's name before the three were separate.
+        let mut expr = "SET analytics = :a, marketing_cookies = :mc, marketing_email = :me, consents_updated_at = :at REMOVE marketing".to_owned();
         let mut update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(account_pk(id)))
@@ -306,10 +307,11 @@ impl AccountStore {
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
             .expression_attribute_values(":a", AttributeValue::Bool(consents.analytics))
-            .expression_attribute_values(":m", AttributeValue::Bool(consents.marketing))
+            .expression_attribute_values(":mc", AttributeValue::Bool(consents.marketing_cookies))
+            .expression_attribute_values(":me", AttributeValue::Bool(consents.marketing_email))
             .expression_attribute_values(":at", s(at));
         if let Some(v) = policy_version {
-            expr.push_str(", policy_version_accepted = :v");
+            expr = expr.replace(" REMOVE", ", policy_version_accepted = :v REMOVE");
             update = update.expression_attribute_values(":v", s(v));
         }
         Ok(TransactWriteItem::builder()
@@ -506,8 +508,12 @@ fn profile_item(a: &Account) -> Item {
         AttributeValue::Bool(a.consents.analytics),
     );
     p.insert(
-        "marketing".into(),
-        AttributeValue::Bool(a.consents.marketing),
+        "marketing_cookies".into(),
+        AttributeValue::Bool(a.consents.marketing_cookies),
+    );
+    p.insert(
+        "marketing_email".into(),
+        AttributeValue::Bool(a.consents.marketing_email),
     );
     p.insert("restricted".into(), AttributeValue::Bool(a.restricted));
     let optional = [
@@ -539,7 +545,9 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         session_epoch: super::get_i64(item, "session_epoch").unwrap_or(0),
         consents: crate::domain::privacy::Consents {
             analytics: bool_of(item, "analytics"),
-            marketing: bool_of(item, "marketing"),
+            marketing_cookies: bool_of(item, "marketing_cookies"),
+            // Profiles written before the consents were separate: `marketing` was email.
+            marketing_email: bool_of(item, "marketing_email") || bool_of(item, "marketing"),
         },
         consents_updated_at: opt_s(item, "consents_updated_at"),
         restricted: bool_of(item, "restricted"),

@@ -114,7 +114,14 @@ impl PrivacyStore {
     ) -> Result<TransactWriteItem, StoreError> {
         let mut item = Self::key(account_pk(account_id), timed("consent", at));
         item.insert("analytics".into(), AttributeValue::Bool(consents.analytics));
-        item.insert("marketing".into(), AttributeValue::Bool(consents.marketing));
+        item.insert(
+            "marketing_cookies".into(),
+            AttributeValue::Bool(consents.marketing_cookies),
+        );
+        item.insert(
+            "marketing_email".into(),
+            AttributeValue::Bool(consents.marketing_email),
+        );
         item.insert("policy_version".into(), s(policy_version));
         item.insert("source".into(), s(source));
         item.insert("at".into(), s(at));
