@@ -459,10 +459,13 @@ impl TestStack {
             .await
             .into_iter()
             .map(|i| {
-                format!(
-                    "{:?}",
-                    i.into_iter().collect::<std::collections::BTreeMap<_, _>>()
-                )
+                let fields: Vec<String> = i
+                    .into_iter()
+                    .collect::<std::collections::BTreeMap<_, _>>()
+                    .iter()
+                    .map(|(k, v)| format!("{k:?}: {}", stable_text(v)))
+                    .collect();
+                format!("{{{}}}", fields.join(", "))
             })
             .collect();
         items.sort();
@@ -756,6 +759,27 @@ impl TestStack {
             assert_eq!(s, 200, "{}", done.body);
         }
         done.body
+    }
+}
+
+/// An attribute as `Debug` shows it, with the keys of maps in order (a map's order
+/// otherwise changes from one read to the next).
+fn stable_text(v: &AttributeValue) -> String {
+    match v {
+        AttributeValue::M(m) => {
+            let fields: Vec<String> = m
+                .iter()
+                .collect::<std::collections::BTreeMap<_, _>>()
+                .into_iter()
+                .map(|(k, v)| format!("{k:?}: {}", stable_text(v)))
+                .collect();
+            format!("M({{{}}})", fields.join(", "))
+        }
+        AttributeValue::L(l) => format!(
+            "L([{}])",
+            l.iter().map(stable_text).collect::<Vec<_>>().join(", ")
+        ),
+        other => format!("{other:?}"),
     }
 }
 

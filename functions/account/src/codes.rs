@@ -3,13 +3,13 @@
 //! address). Kept as keyed hashes, valid for the policy's code lifetime, void after
 //! its wrong tries, used once — as sign-in codes are (R02).
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
 use shared::ApiError;
-use shared::adapters::dynamo::StoreError;
+use shared::adapters::dynamo::Write;
 use shared::adapters::dynamo::codes::StoredCode;
 use shared::adapters::ses::{Email, MailError};
-use shared::domain::crypto::{constant_time_eq, new_sign_in_code};
-use shared::edge::problem::{not_used_up, unavailable, within_limit};
+use shared::app::codes::Refused;
+use shared::domain::crypto::new_sign_in_code;
+use shared::edge::problem::{unavailable, within_limit};
 
 use crate::state::Services;
 
@@ -76,7 +76,7 @@ pub async fn send(
 /// A code that was right: the write that uses it up (to commit with what it
 /// confirms, so it confirms once), and its payload.
 pub struct Confirmed {
-    pub consume: TransactWriteItem,
+    pub consume: Write,
     pub payload: Option<String>,
 }
 
@@ -92,58 +92,41 @@ pub async fn check(
     }
     let now = state.clock.epoch_secs();
     let policy = &state.policy;
-    not_used_up(
+    let key = purpose.key(account_id);
+    let checked = shared::app::codes::check(
+        &state.codes,
         &state.limits,
-        "confirm_fail_account",
-        account_id,
-        policy.failed_verifications_per_address,
+        shared::app::codes::FailureBudget {
+            scope: "confirm_fail_account",
+            subject: account_id,
+            limit: policy.failed_verifications_per_address,
+        },
+        &key,
+        &code_hash(state, &key, code),
+        policy.code_max_attempts,
         now,
     )
     .await?;
-    let key = purpose.key(account_id);
-    let stored = state
-        .codes
-        .get(&key)
-        .await?
-        .filter(|c| c.expires_at > now && c.attempts < policy.code_max_attempts)
-        .ok_or(ApiError::InvalidCode)?;
-    let hash = code_hash(state, &key, code);
-    if !constant_time_eq(hash.as_bytes(), stored.code_hash.as_bytes()) {
-        match state
-            .codes
-            .record_wrong_attempt(&key, &stored.code_hash, policy.code_max_attempts)
-            .await
-        {
-            Ok(_) | Err(StoreError::ConditionFailed) => {}
-            Err(e) => return Err(e.into()),
+    match checked {
+        Ok(right) => Ok(Confirmed {
+            consume: right.consume,
+            payload: right.payload,
+        }),
+        Err(Refused::TooManyFailures { retry_after_secs }) => {
+            Err(ApiError::RateLimited { retry_after_secs })
         }
-        state
-            .limits
-            .hit(
-                "confirm_fail_account",
-                account_id,
-                policy.failed_verifications_per_address,
-                now,
-            )
-            .await?;
-        state
-            .privacy
-            .record_security(
-                account_id,
-                "confirmation_code_wrong",
-                &state.now(),
-                state.epoch_in(policy.security_event_retention),
-            )
-            .await?;
-        return Err(ApiError::InvalidCode);
+        Err(Refused::NoCode) => Err(ApiError::InvalidCode),
+        Err(Refused::Wrong) => {
+            state
+                .privacy
+                .record_security(
+                    account_id,
+                    "confirmation_code_wrong",
+                    &state.now(),
+                    state.epoch_in(policy.security_event_retention),
+                )
+                .await?;
+            Err(ApiError::InvalidCode)
+        }
     }
-    Ok(Confirmed {
-        consume: state.codes.consume_write(
-            &key,
-            &stored.code_hash,
-            policy.code_max_attempts,
-            now,
-        )?,
-        payload: stored.payload,
-    })
 }

@@ -6,15 +6,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
+use shared::adapters::dynamo::Tx;
 use shared::adapters::dynamo::codes::StoredCode;
-use shared::adapters::dynamo::{StoreError, Tx};
 use shared::adapters::ses::{Email, MailError};
-use shared::domain::crypto::{constant_time_eq, new_sign_in_code};
+use shared::app::codes::Refused;
+use shared::domain::crypto::new_sign_in_code;
 use shared::domain::email::EmailAddress;
 use shared::edge::http::{ApiJson, ClientIp};
 use shared::edge::openapi::{Problem, email_schema};
 use shared::edge::problem::unavailable;
-use shared::edge::problem::{not_used_up, within_limit};
+use shared::edge::problem::within_limit;
 use utoipa::ToSchema;
 
 use crate::signin::{
@@ -166,60 +167,52 @@ pub async fn verify(
         now,
     )
     .await?;
-    // Wrong codes for this address, whichever code they were for.
-    not_used_up(
+    // Counted before compared: a place among the address's wrong codes (whichever
+    // code they were for), and an attempt on the code (R02).
+    let email_hash = state.keyed_hash("email", email.as_str());
+    let checked = shared::app::codes::check(
+        &state.codes,
         &state.limits,
-        "verify_fail_email",
-        email.as_str(),
-        policy.failed_verifications_per_address,
+        shared::app::codes::FailureBudget {
+            scope: "verify_fail_email",
+            subject: email.as_str(),
+            limit: policy.failed_verifications_per_address,
+        },
+        &email_hash,
+        &code_hash(&state, &email_hash, code),
+        policy.code_max_attempts,
         now,
     )
     .await?;
-
-    let email_hash = state.keyed_hash("email", email.as_str());
-    let stored = state
-        .codes
-        .get(&email_hash)
-        .await?
-        .filter(|c| c.expires_at > now && c.attempts < policy.code_max_attempts)
-        .ok_or(ApiError::InvalidCode)?;
-    let hash = code_hash(&state, &email_hash, code);
-    if !constant_time_eq(hash.as_bytes(), stored.code_hash.as_bytes()) {
-        let attempts = match state
-            .codes
-            .record_wrong_attempt(&email_hash, &stored.code_hash, policy.code_max_attempts)
-            .await
-        {
-            Ok(n) => n,
-            // Already void or replaced meanwhile: nothing left to count against.
-            Err(StoreError::ConditionFailed) => policy.code_max_attempts,
-            Err(e) => return Err(e.into()),
-        };
-        tracing::info!(event = "sign_in_code_wrong", attempts, "wrong sign-in code");
-        // R22: a failed code is a security event of the account it was for, if any.
-        if let Some(account) = state.accounts.find_by_email(email.as_str()).await? {
-            state
-                .session
-                .privacy
-                .record_security(
-                    &account.id,
-                    "sign_in_code_wrong",
-                    &shared::domain::clock::rfc3339(state.clock.now()),
-                    now + policy.security_event_retention.as_secs() as i64,
-                )
-                .await?;
+    let right = match checked {
+        Ok(right) => right,
+        Err(Refused::TooManyFailures { retry_after_secs }) => {
+            tracing::info!(
+                scope = "verify_fail_email",
+                retry_after_secs,
+                "rate limited"
+            );
+            return Err(ApiError::RateLimited { retry_after_secs });
         }
-        state
-            .limits
-            .hit(
-                "verify_fail_email",
-                email.as_str(),
-                policy.failed_verifications_per_address,
-                now,
-            )
-            .await?;
-        return Err(ApiError::InvalidCode);
-    }
+        Err(Refused::NoCode) => return Err(ApiError::InvalidCode),
+        Err(Refused::Wrong) => {
+            tracing::info!(event = "sign_in_code_wrong", "wrong sign-in code");
+            // R22: a failed code is a security event of the account it was for, if any.
+            if let Some(account) = state.accounts.find_by_email(email.as_str()).await? {
+                state
+                    .session
+                    .privacy
+                    .record_security(
+                        &account.id,
+                        "sign_in_code_wrong",
+                        &shared::domain::clock::rfc3339(state.clock.now()),
+                        now + policy.security_event_retention.as_secs() as i64,
+                    )
+                    .await?;
+            }
+            return Err(ApiError::InvalidCode);
+        }
+    };
 
     // A concurrent sign-up of the same address can win the race to create the
     // account; then this request signs in to that account instead.
@@ -234,18 +227,14 @@ pub async fn verify(
                 crate::signin::ensure_not_blocked(&state, email.as_str()).await?;
                 (new_account(&state, email.as_str(), None), true)
             }
-            None => return Err(ApiError::AgeConfirmationRequired),
+            None => {
+                // R06: nothing is kept of the attempt; the code stays as it was.
+                state.codes.unclaim(&email_hash, &right.code_hash).await?;
+                return Err(ApiError::AgeConfirmationRequired);
+            }
         };
         let mut tx = Tx::new(&state.dynamodb);
-        tx.add(
-            "code",
-            state.codes.consume_write(
-                &email_hash,
-                &stored.code_hash,
-                policy.code_max_attempts,
-                now,
-            )?,
-        );
+        tx.add("code", right.consume.clone());
         if is_new {
             add_account_creation(&state, &mut tx, &account)?;
         }

@@ -10,6 +10,7 @@ mod contract;
 mod generate_step;
 mod infra;
 mod lambda_events;
+mod limits;
 mod logs;
 mod money;
 mod operator;

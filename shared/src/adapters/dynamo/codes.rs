@@ -98,39 +98,63 @@ impl CodeStore {
         Ok(())
     }
 
-    /// Counts a wrong try against the code that was read (not a newer one), atomically,
-    /// so concurrent guesses cannot exceed the limit between them. Returns the new count.
-    pub async fn record_wrong_attempt(
+    /// Counts one attempt on the code under `key` before it is compared, and returns
+    /// it: only while it exists, is unexpired and has attempts left (`None` else). The
+    /// count and the read are one conditional update, so concurrent guesses each use
+    /// up an attempt and no more than `max_attempts` comparisons happen.
+    pub async fn claim_attempt(
         &self,
-        email_hash: &str,
-        code_hash: &str,
+        key: &str,
         max_attempts: u32,
-    ) -> Result<u32, StoreError> {
-        let out = self
+        now: i64,
+    ) -> Result<Option<StoredCode>, StoreError> {
+        let res = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(code_pk(email_hash)))
+            .key("pk", s(code_pk(key)))
             .update_expression("ADD attempts :one")
-            .condition_expression("code_hash = :h AND attempts < :max")
+            .condition_expression("attribute_exists(pk) AND attempts < :max AND expires_at > :now")
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":h", s(code_hash))
             .expression_attribute_values(":max", n(max_attempts))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .expression_attribute_values(":now", n(now))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let attempts = out
-            .attributes
-            .as_ref()
-            .map(|a| get_i64(a, "attempts"))
-            .transpose()?
-            .unwrap_or(i64::from(max_attempts));
-        Ok(u32::try_from(attempts).unwrap_or(u32::MAX))
+            .await;
+        let item = match res.map_err(StoreError::from_sdk) {
+            Ok(out) => out.attributes.unwrap_or_default(),
+            Err(StoreError::ConditionFailed) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(StoredCode {
+            code_hash: get_s(&item, "code_hash")?,
+            attempts: u32::try_from(get_i64(&item, "attempts")?).unwrap_or(u32::MAX),
+            expires_at: get_i64(&item, "expires_at")?,
+            payload: super::opt_s(&item, "payload"),
+        }))
     }
 
-    /// The write that uses up a code, part of the sign-in transaction: it holds only if
-    /// the code is still the one checked, unexpired and not void, so a code signs in once.
+    /// Gives back the attempt a right code used when nothing came of it (a sign-up
+    /// refused for want of the age statement leaves the code as it was, R06).
+    pub async fn unclaim(&self, key: &str, code_hash: &str) -> Result<(), StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(code_pk(key)))
+            .update_expression("ADD attempts :minus")
+            .condition_expression("code_hash = :h AND attempts > :zero")
+            .expression_attribute_values(":minus", n(-1))
+            .expression_attribute_values(":h", s(code_hash))
+            .expression_attribute_values(":zero", n(0))
+            .send()
+            .await;
+        super::applied(res).map(drop)
+    }
+
+    /// The write that uses up a code, part of the caller's transaction: it holds only if
+    /// the code is still the one checked (whose attempt was counted), unexpired and not
+    /// void, so a code is used once.
     pub fn consume_write(
         &self,
         email_hash: &str,
@@ -141,7 +165,7 @@ impl CodeStore {
         let delete = Delete::builder()
             .table_name(&self.table)
             .key("pk", s(code_pk(email_hash)))
-            .condition_expression("code_hash = :h AND attempts < :max AND expires_at > :now")
+            .condition_expression("code_hash = :h AND attempts <= :max AND expires_at > :now")
             .expression_attribute_values(":h", s(code_hash))
             .expression_attribute_values(":max", n(max_attempts))
             .expression_attribute_values(":now", n(now));

@@ -1,0 +1,121 @@
+//! Limits exactly as promised (R02, R39): a code gets at most five comparisons however
+//! many guesses arrive at once, wrong codes are counted before they are compared, and
+//! "at most N an hour" holds over every hour, not per clock hour.
+
+use std::time::Duration;
+
+use e2e_tests::{TestStack, unique_email};
+use serde_json::json;
+
+/// The security events of an account with this name.
+async fn security_events(t: &TestStack, account: &str, event: &str) -> usize {
+    t.stack
+        .functions
+        .privacy
+        .privacy
+        .items(account, "security#")
+        .await
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i.get("event")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some(event)
+        })
+        .count()
+}
+
+/// R02, R22: a hundred concurrent wrong guesses of one sign-in code: at most five are
+/// compared (each a recorded security event), at most ten count against the address in
+/// the hour, and the right code afterwards is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn r02_r22_a_burst_of_guesses_gets_five_comparisons_and_the_code_is_void() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("burst");
+    let (_, account) = t.sign_in_email(&email).await;
+    assert_eq!(t.start_email(&email).await.status, 202);
+    let code = t.latest_code(&email).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let guesses = (0..100).map(|_| t.verify(&email, wrong, None));
+    let answers = futures_util::future::join_all(guesses).await;
+    for a in &answers {
+        assert!(
+            matches!(a.status.as_u16(), 400 | 429),
+            "{}: {}",
+            a.status,
+            a.body
+        );
+    }
+    let compared = security_events(&t, &account, "sign_in_code_wrong").await;
+    assert!(
+        (1..=5).contains(&compared),
+        "{compared} comparisons of one code"
+    );
+    let r = t.verify(&email, &code, None).await;
+    assert!(
+        matches!(r.status.as_u16(), 400 | 429),
+        "the right code afterwards is refused: {}",
+        r.body
+    );
+    // Over several codes, at most ten wrong ones count in the hour.
+    for _ in 0..3 {
+        t.clock.advance(Duration::from_secs(60));
+        if t.start_email(&email).await.status != 202 {
+            break;
+        }
+        let code = t.latest_code(&email).await;
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let burst = (0..50).map(|_| t.verify(&email, wrong, None));
+        futures_util::future::join_all(burst).await;
+    }
+    let counted = security_events(&t, &account, "sign_in_code_wrong").await;
+    assert!(counted <= 10, "{counted} wrong codes counted in the hour");
+}
+
+/// R30, R22: the same for a rights code: a burst of wrong guesses gets at most five
+/// comparisons, and the right code afterwards is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn r30_r22_a_burst_of_wrong_rights_codes_gets_five_comparisons() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("rights-burst");
+    let (token, account) = t.sign_in_email(&email).await;
+    let code = t.rights_code(&token, &email).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let guesses = (0..40).map(|_| t.post("/v1/me/export", json!({ "code": wrong }), Some(&token)));
+    for a in futures_util::future::join_all(guesses).await {
+        assert!(matches!(a.status.as_u16(), 400 | 429), "{}", a.body);
+    }
+    let compared = security_events(&t, &account, "confirmation_code_wrong").await;
+    assert!((1..=5).contains(&compared), "{compared} comparisons");
+    let r = t
+        .post("/v1/me/export", json!({ "code": code }), Some(&token))
+        .await;
+    assert!(matches!(r.status.as_u16(), 400 | 429), "{}", r.body);
+}
+
+/// R02, R39: five codes an hour per address hold across a clock hour: five sent just
+/// before the hour leave none just after it, and one is free an hour after the first.
+#[tokio::test(flavor = "multi_thread")]
+async fn r02_r39_five_codes_an_hour_hold_across_the_clock_hour() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    // Two minutes before a clock hour.
+    let now = t.clock.epoch_secs();
+    let next_hour = (now / 3600 + 1) * 3600;
+    t.clock.set(next_hour - 120);
+    let email = unique_email("edge");
+    for _ in 0..5 {
+        assert_eq!(t.start_email(&email).await.status, 202);
+    }
+    t.clock.set(next_hour + 60);
+    let r = t.start_email(&email).await;
+    r.assert_problem(429, "rate_limited");
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(
+        (3600 - 180..=3600).contains(&retry),
+        "free when the first leaves the hour: {retry}"
+    );
+    assert_eq!(t.emails_to(&email).await.len(), 5);
+    t.clock.set(next_hour - 120 + 3600 + 1);
+    assert_eq!(t.start_email(&email).await.status, 202);
+}
