@@ -30,7 +30,7 @@ usage: operator <command>
   terminate <account_id> --by <operator> --reason <why>     (erases; keeps a keyed hash of the address)
   delete-child <email> --by <operator> --reason <why>       (R06: erases the account of a child)
   remove-video <video_id> --by <operator> --reason <why>
-  due-requests [--within-days N]                            (open rights requests due within N days, 7 by default)
+  due-requests [--within-days N]                            (open rights requests due within N days, 7 by default, and failed ones)
   refunds-due                                               (payments after erasure: refund each at Creem)
 
 environment: ACCOUNTS_TABLE SESSIONS_TABLE PRIVACY_TABLE AUDIT_TABLE VIDEOS_TABLE
@@ -237,7 +237,9 @@ impl Operator {
             Command::DueRequests { within_days } => {
                 let by = self.clock.epoch_secs() + within_days * 86400;
                 let now = rfc3339(self.clock.now());
-                let due = self.privacy.open_requests(&rfc3339(from_epoch(by))).await?;
+                let mut due = self.privacy.open_requests(&rfc3339(from_epoch(by))).await?;
+                // R30: the failed ones too, whatever their due date: people finish them.
+                due.extend(self.privacy.failed_requests().await?);
                 Ok(Value::Array(
                     due.into_iter()
                         .map(|r| {
@@ -249,6 +251,7 @@ impl Operator {
                                 "requested_at": r.requested_at,
                                 "due_by": r.due_by,
                                 "overdue": r.due_by < now,
+                                "failure": r.failure,
                             })
                         })
                         .collect(),

@@ -11,7 +11,7 @@ use shared::ApiError;
 use shared::adapters::dynamo::privacy::RightsRequest;
 use shared::domain::clock::{epoch_of, from_epoch, rfc3339};
 use shared::domain::privacy::{RequestKind, RequestStatus, TrailStep};
-use shared::edge::http::{ApiJson, AuthUser};
+use shared::edge::http::{ApiJson, AuthUser, ClientIp};
 use shared::edge::openapi::Problem;
 use utoipa::ToSchema;
 
@@ -67,8 +67,10 @@ pub struct Empty {}
 )]
 pub async fn send_verification(
     State(state): State<AccountState>,
+    ip: ClientIp,
     user: AuthUser,
 ) -> Result<(StatusCode, Json<Empty>), ApiError> {
+    per_ip(&state, &ip).await?;
     codes::send(
         &state,
         Purpose::RightsRequest,
@@ -97,9 +99,11 @@ pub async fn send_verification(
 )]
 pub async fn export(
     State(state): State<AccountState>,
+    ip: ClientIp,
     user: AuthUser,
     ApiJson(req): ApiJson<CodeBody>,
 ) -> Result<(StatusCode, Json<Request>), ApiError> {
+    per_ip(&state, &ip).await?;
     let request = verified_request(&state, &user, &req.code, RequestKind::Export).await?;
     tracing::info!(event = "export_requested", account_id = %user.account_id, request_id = %request.id, "export requested");
     Ok((StatusCode::ACCEPTED, Json(view(&state, request).await?)))
@@ -120,9 +124,11 @@ pub async fn export(
 )]
 pub async fn erase(
     State(state): State<AccountState>,
+    ip: ClientIp,
     user: AuthUser,
     ApiJson(req): ApiJson<CodeBody>,
 ) -> Result<(StatusCode, Json<Request>), ApiError> {
+    per_ip(&state, &ip).await?;
     // One transaction: the code, the account's stop (its epoch moves on, so every
     // session is refused from this commit on) and the request.
     let request = verified_request(&state, &user, &req.code, RequestKind::Erasure).await?;
@@ -175,6 +181,18 @@ pub async fn get(
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok(Json(view(&state, r).await?))
+}
+
+/// R39: rights requests (and their codes) from one IP, whichever accounts they are for.
+async fn per_ip(state: &Services, ip: &ClientIp) -> Result<(), ApiError> {
+    shared::edge::problem::within_limit(
+        &state.limits,
+        "rights_ip",
+        &ip.0.to_string(),
+        state.policy.rights_requests_per_ip,
+        state.clock.epoch_secs(),
+    )
+    .await
 }
 
 /// Checks the code, then records and queues a request of `kind` in one transaction

@@ -43,6 +43,7 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
     }
     let request = &request;
     let counts = erase_all(state, request, Some(&account.email), &pseudonym).await?;
+    final_notice(state, &account.email).await?;
     let at = state.now();
     let mut last = Tx::new(&state.dynamodb);
     last.add_all("account", state.accounts.erase_writes(&account)?);
@@ -65,6 +66,31 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
         tracing::warn!(error = %e, "the erasure's second pass could not be queued");
     }
     Ok(())
+}
+
+/// R30: the answer to the request, by email, the last mail the address gets from us
+/// (a service notice, not marketing), sent before the address itself is deleted.
+async fn final_notice(state: &Services, email: &str) -> Result<(), StepError> {
+    let years = state.policy.accounting_retention.as_secs() / (365 * 86400);
+    let text = format!(
+        "Your Sora2 AI account has been deleted, as you asked, with your videos, \
+         prompts, uploads and everything else we held about you.\n\n\
+         What the law makes us keep - payment records and the credit ledger, for \
+         {years} years - is kept under a pseudonym that no longer leads to you.\n\n\
+         This is the last email you will receive from us.\n"
+    );
+    match state
+        .mailer
+        .send(shared::adapters::ses::Email {
+            to: email,
+            subject: "Your Sora2 AI account has been deleted",
+            text: &text,
+        })
+        .await
+    {
+        Ok(_) | Err(shared::adapters::ses::MailError::Rejected(_)) => Ok(()),
+        Err(e) => Err(StepError::retry(e)),
+    }
 }
 
 /// Cancels every subscription of the account at Creem, from its links and its plan;
@@ -113,6 +139,7 @@ pub async fn recheck(state: &Services, msg: &PrivacyMessage) -> Result<(), StepE
         export_key: None,
         completed_at: None,
         subscriptions_cancelled: None,
+        failure: None,
     };
     let counts = erase_all(state, &request, None, &pseudonym).await?;
     if counts.is_empty() {

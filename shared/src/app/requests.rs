@@ -41,6 +41,7 @@ impl Requests {
             export_key: None,
             completed_at: None,
             subscriptions_cancelled: None,
+            failure: None,
         }
     }
 

@@ -113,6 +113,8 @@ pub struct Policy {
     /// R28: pseudonymised payment records and ledger entries are kept this long.
     pub accounting_retention: Duration,
     /// R31, R39: support messages one account may send.
+    /// R39: rights-request codes sent and requests made from one IP, over every account.
+    pub rights_requests_per_ip: Limit,
     pub support_messages_per_account: Limit,
     /// R31: support messages retention.
     pub support_retention: Duration,
@@ -121,6 +123,11 @@ pub struct Policy {
     /// R30: an open rights request whose last step is this old is handed to
     /// `privacy-requests` again (its message was lost, or its run died).
     pub rights_request_requeue_after: Duration,
+    /// R30: a rights request that still fails after this many attempts, or this long
+    /// after it was asked for, ends `failed`: the person is told, the operators see it,
+    /// and it is not tried forever.
+    pub rights_request_max_attempts: u32,
+    pub rights_request_give_up_after: Duration,
     /// R30, R32: an open rights request this close to its due date is reported.
     pub rights_request_warn_before: Duration,
     /// R32: how long DynamoDB's point-in-time recovery keeps deleted items restorable
@@ -177,6 +184,7 @@ impl Default for Policy {
             export_link_ttl: 72 * HOUR,
             accounting_retention: 3650 * DAY,
             support_messages_per_account: Limit::per_hour(10),
+            rights_requests_per_ip: Limit::per_hour(20),
             support_retention: 365 * DAY,
             erasure_deadline: 30 * DAY,
             rights_request_due: 30 * DAY,
@@ -184,6 +192,10 @@ impl Default for Policy {
             ttl_grace: DAY,
             purge_lookback: 7 * DAY,
             rights_request_requeue_after: 15 * MINUTE,
+            // Below the privacy queue's maxReceiveCount (10), so no request ends in the
+            // dead-letter queue unanswered; a week leaves three for the operators.
+            rights_request_max_attempts: 8,
+            rights_request_give_up_after: 7 * DAY,
             rights_request_warn_before: 3 * DAY,
         }
     }

@@ -17,6 +17,8 @@ mod operator;
 mod policies;
 mod privacy;
 mod purge;
+mod region;
+mod rights_requests;
 mod sessions;
 mod sweep;
 mod vendor_clients;

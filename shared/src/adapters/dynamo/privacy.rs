@@ -20,6 +20,9 @@ use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep};
 
 pub const OPEN_REQUESTS_INDEX: &str = "open_requests";
 const OPEN: &str = "open";
+/// The partition of [`OPEN_REQUESTS_INDEX`] that holds the requests that failed: the
+/// operators see them with the open ones, and nothing requeues them.
+const FAILED: &str = "failed";
 
 #[derive(Clone, Debug)]
 pub struct PrivacyStore {
@@ -43,6 +46,8 @@ pub struct RightsRequest {
     /// An erasure's first step: how many of the person's subscriptions Creem
     /// confirmed cancelled, so nothing is charged after it (R28).
     pub subscriptions_cancelled: Option<u32>,
+    /// Why a request failed (R30).
+    pub failure: Option<String>,
 }
 
 /// Usage data of one signed-in request (R22).
@@ -272,6 +277,56 @@ impl PrivacyStore {
         super::applied(req.update_expression(set).send().await)
     }
 
+    /// R30: ends an open request as failed, with its reason; it stays listed for the
+    /// operators. `Ok(false)`: it had ended already.
+    pub async fn fail(
+        &self,
+        account_id: &str,
+        id: &str,
+        reason: &str,
+        at: &str,
+    ) -> Result<bool, StoreError> {
+        let step = serde_json::to_string(&TrailStep {
+            status: RequestStatus::Failed,
+            at: at.to_owned(),
+        })
+        .map_err(|_| StoreError::Malformed("trail"))?;
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(account_pk(account_id), request_sk(id))))
+            .update_expression("SET #st = :failed, trail = list_append(trail, :step), completed_at = :at, failure = :why, open_queue = :queue")
+            .condition_expression("#st IN (:pending, :progress)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":failed", s(RequestStatus::Failed.as_str()))
+            .expression_attribute_values(":step", AttributeValue::L(vec![s(step)]))
+            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":why", s(reason))
+            .expression_attribute_values(":queue", s(FAILED))
+            .expression_attribute_values(":pending", s(RequestStatus::Pending.as_str()))
+            .expression_attribute_values(":progress", s(RequestStatus::InProgress.as_str()))
+            .send()
+            .await;
+        super::applied(res)
+    }
+
+    /// R30: the requests that failed, for the operators (due date first).
+    pub async fn failed_requests(&self) -> Result<Vec<RightsRequest>, StoreError> {
+        super::query_all(
+            self.client
+                .query()
+                .table_name(&self.table)
+                .index_name(OPEN_REQUESTS_INDEX)
+                .key_condition_expression("open_queue = :o")
+                .expression_attribute_values(":o", s(FAILED)),
+        )
+        .await?
+        .iter()
+        .map(request_from_item)
+        .collect()
+    }
+
     /// Records on an erasure that Creem confirmed `count` subscriptions cancelled.
     pub async fn note_subscriptions_cancelled(
         &self,
@@ -396,6 +451,7 @@ fn request_item(pk: String, r: &RightsRequest) -> Result<Item, StoreError> {
     for (name, value) in [
         ("export_key", &r.export_key),
         ("completed_at", &r.completed_at),
+        ("failure", &r.failure),
     ] {
         if let Some(v) = value {
             item.insert(name.into(), s(v));
@@ -428,6 +484,7 @@ fn request_from_item(i: &Item) -> Result<RightsRequest, StoreError> {
         trail,
         export_key: opt_s(i, "export_key"),
         completed_at: opt_s(i, "completed_at"),
+        failure: opt_s(i, "failure"),
         subscriptions_cancelled: get_i64(i, "subscriptions_cancelled")
             .ok()
             .and_then(|n| u32::try_from(n).ok()),

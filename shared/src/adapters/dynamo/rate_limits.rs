@@ -2,16 +2,16 @@
 //! hour, not per clock hour.
 //!
 //! Each subject of a scope has one item, named by the scope and a keyed hash of the
-//! subject (never the raw IP or address): a small map of the times of the events it
-//! allowed within the window, and a version. A check reads it (strongly consistent),
-//! drops what left the window, refuses if N remain, and otherwise writes the map with
-//! the new event, on the condition that the version is the one read; a concurrent
-//! check that won makes this one read again. So no burst, and no pair of windows
-//! around a clock hour, lets more than N through. The item expires a window after its
-//! last event. It costs a read and a write per check, against one write for a fixed
-//! window that could let 2N through around the hour.
+//! subject (never the raw IP or address), holding the times of the events it allowed
+//! (`events`, oldest first) and a version. A check appends its event in one update on
+//! the condition that fewer than N are listed: with fewer than N listed, fewer than N
+//! happened in any window, so that is exact, and concurrent checks serialize on the
+//! item. Only when N are listed is the item read, the events that left the window
+//! dropped, and the event added on the condition that the version is the one read. So
+//! no burst, and no pair of windows around a clock hour, lets more than N through; a
+//! check costs one write while the subject is under its limit. The item expires a
+//! window after its last event.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -45,21 +45,32 @@ pub struct Counted {
     id: String,
 }
 
-/// The events of one subject within the window, as read.
+/// The events of one subject, as read: `(time, id)`.
 struct Log {
-    version: Option<i64>,
-    /// Event id → epoch seconds.
-    events: HashMap<String, i64>,
+    version: i64,
+    events: Vec<(i64, String)>,
+    /// The item's expiry attributes, kept as they are by a release.
+    expiry: Option<(AttributeValue, AttributeValue)>,
 }
 
-/// Which events still count at `now`, and when the oldest of them leaves the window.
-fn live(events: &HashMap<String, i64>, window: i64, now: i64) -> (HashMap<String, i64>, i64) {
-    let live: HashMap<String, i64> = events
+fn event_text(at: i64, id: &str) -> String {
+    format!("{at}:{id}")
+}
+
+fn parse_event(text: &str) -> Option<(i64, String)> {
+    let (at, id) = text.split_once(':')?;
+    Some((at.parse().ok()?, id.to_owned()))
+}
+
+/// The events that still count at `now`, and when the oldest of them leaves the window.
+fn live(events: &[(i64, String)], window: i64, now: i64) -> (Vec<(i64, String)>, i64) {
+    let mut live: Vec<(i64, String)> = events
         .iter()
-        .filter(|(_, t)| **t > now - window)
-        .map(|(k, t)| (k.clone(), *t))
+        .filter(|(t, _)| *t > now - window)
+        .cloned()
         .collect();
-    let frees_at = live.values().min().map_or(now, |t| t + window);
+    live.sort();
+    let frees_at = live.first().map_or(now, |(t, _)| t + window);
     (live, frees_at)
 }
 
@@ -82,27 +93,24 @@ impl RateLimiter {
         format!("{scope}#{}", keyed_hash(&self.key, "ratelimit", subject))
     }
 
-    async fn read(&self, pk: &str) -> Result<Log, StoreError> {
-        let item = super::get_by_pk(&self.client, &self.table, pk.to_owned()).await?;
-        let Some(item) = item else {
-            return Ok(Log {
-                version: None,
-                events: HashMap::new(),
-            });
+    async fn read(&self, pk: &str) -> Result<Option<Log>, StoreError> {
+        let Some(item) = super::get_by_pk(&self.client, &self.table, pk.to_owned()).await? else {
+            return Ok(None);
         };
         let events = item
             .get("events")
-            .and_then(|v| v.as_m().ok())
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_n().ok()?.parse().ok()?)))
+            .and_then(|v| v.as_l().ok())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|v| parse_event(v.as_s().ok()?))
                     .collect()
             })
             .unwrap_or_default();
-        Ok(Log {
-            version: Some(get_i64(&item, "v")?),
+        Ok(Some(Log {
+            version: get_i64(&item, "v").unwrap_or(0),
             events,
-        })
+            expiry: item.get("ttl").cloned().zip(item.get("ttl_day").cloned()),
+        }))
     }
 
     /// Decides without counting: whether `subject` has used up `limit` at `now`.
@@ -113,9 +121,13 @@ impl RateLimiter {
         limit: Limit,
         now: i64,
     ) -> Result<Decision, StoreError> {
-        let log = self.read(&self.pk(scope, subject)).await?;
         let window = limit.window.as_secs().max(1) as i64;
-        let (live, frees_at) = live(&log.events, window, now);
+        let events = self
+            .read(&self.pk(scope, subject))
+            .await?
+            .map(|l| l.events)
+            .unwrap_or_default();
+        let (live, frees_at) = live(&events, window, now);
         Ok(if live.len() >= limit.max as usize {
             limited(frees_at, now)
         } else {
@@ -134,9 +146,34 @@ impl RateLimiter {
     ) -> Result<Result<Counted, Decision>, StoreError> {
         let pk = self.pk(scope, subject);
         let window = limit.window.as_secs().max(1) as i64;
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let [ttl, ttl_day] = super::expiry(now + window);
+        // Under the limit (fewer than N listed, old or not): one append.
+        let appended = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&pk))
+            .update_expression(
+                "SET events = list_append(if_not_exists(events, :empty), :one), v = if_not_exists(v, :zero) + :inc, #ttl = :ttl, ttl_day = :day",
+            )
+            .condition_expression("attribute_not_exists(events) OR size(events) < :max")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":empty", AttributeValue::L(vec![]))
+            .expression_attribute_values(":one", AttributeValue::L(vec![s(event_text(now, &id))]))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":inc", n(1))
+            .expression_attribute_values(":ttl", ttl.1.clone())
+            .expression_attribute_values(":day", ttl_day.1.clone())
+            .expression_attribute_values(":max", n(limit.max))
+            .send()
+            .await;
+        if super::applied(appended)? {
+            return Ok(Ok(Counted { pk, id }));
+        }
+        // N listed: drop what left the window, and add this one if there is room.
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
-                // Jittered, so the checks that collided do not collide again in step.
                 let cap_ms = 5u64 << attempt.min(6);
                 let wait = {
                     use rand::Rng;
@@ -144,43 +181,54 @@ impl RateLimiter {
                 };
                 tokio::time::sleep(wait).await;
             }
-            let log = self.read(&pk).await?;
+            let Some(log) = self.read(&pk).await? else {
+                continue;
+            };
             let (mut events, frees_at) = live(&log.events, window, now);
             if events.len() >= limit.max as usize {
                 return Ok(Err(limited(frees_at, now)));
             }
-            let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-            events.insert(id.clone(), now);
-            let expires = now + window;
-            let mut item = Item::from([
-                ("pk".to_owned(), s(&pk)),
-                (
-                    "events".to_owned(),
-                    AttributeValue::M(events.iter().map(|(k, t)| (k.clone(), n(t))).collect()),
-                ),
-                ("v".to_owned(), n(log.version.unwrap_or(0) + 1)),
-            ]);
-            item.extend(super::expiry(expires));
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item));
-            let put = match log.version {
-                Some(v) => put
-                    .condition_expression("v = :v")
-                    .expression_attribute_values(":v", n(v)),
-                None => put.condition_expression("attribute_not_exists(pk)"),
-            };
-            match super::applied(put.send().await) {
-                Ok(true) => return Ok(Ok(Counted { pk, id })),
-                // Another check wrote first: read again.
-                Ok(false) => continue,
-                Err(e) => return Err(e),
+            events.push((now, id.clone()));
+            if self
+                .rewrite(&pk, &events, log.version, ttl.1.clone(), ttl_day.1.clone())
+                .await?
+            {
+                return Ok(Ok(Counted { pk, id }));
             }
         }
         tracing::info!(scope, "rate limit contended: told to slow down");
         Ok(Err(limited(now + 1, now)))
+    }
+
+    /// Writes the events read at `version`; `false` if another check wrote meanwhile.
+    async fn rewrite(
+        &self,
+        pk: &str,
+        events: &[(i64, String)],
+        version: i64,
+        ttl: AttributeValue,
+        ttl_day: AttributeValue,
+    ) -> Result<bool, StoreError> {
+        let item = Item::from([
+            ("pk".to_owned(), s(pk)),
+            (
+                "events".to_owned(),
+                AttributeValue::L(events.iter().map(|(t, id)| s(event_text(*t, id))).collect()),
+            ),
+            ("v".to_owned(), n(version + 1)),
+            ("ttl".to_owned(), ttl),
+            ("ttl_day".to_owned(), ttl_day),
+        ]);
+        super::applied(
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("v = :v")
+                .expression_attribute_values(":v", n(version))
+                .send()
+                .await,
+        )
     }
 
     /// Counts one event and decides (see [`Self::take`]).
@@ -200,18 +248,30 @@ impl RateLimiter {
     /// Gives a counted event back (it turned out not to be what the limit counts, such
     /// as a code that was right).
     pub async fn release(&self, counted: &Counted) -> Result<(), StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&counted.pk))
-            .update_expression("REMOVE events.#id ADD v :one")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#id", &counted.id)
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        super::applied(res).map(drop)
+        for _ in 0..ATTEMPTS {
+            let Some(log) = self.read(&counted.pk).await? else {
+                return Ok(());
+            };
+            let before = log.events.len();
+            let events: Vec<(i64, String)> = log
+                .events
+                .into_iter()
+                .filter(|(_, id)| *id != counted.id)
+                .collect();
+            let Some((ttl, day)) = log.expiry else {
+                return Ok(());
+            };
+            if events.len() == before {
+                return Ok(());
+            }
+            if self
+                .rewrite(&counted.pk, &events, log.version, ttl, day)
+                .await?
+            {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Backend("rate limit release contended".into()))
     }
 }
 
@@ -221,14 +281,14 @@ mod tests {
 
     #[test]
     fn r39_only_events_within_the_window_count_and_the_oldest_frees_a_place() {
-        let events: HashMap<String, i64> = [("a", 100), ("b", 3000), ("c", 3700)]
+        let events: Vec<(i64, String)> = [(3000, "b"), (100, "a"), (3700, "c")]
             .into_iter()
-            .map(|(k, t)| (k.to_owned(), t))
+            .map(|(t, k)| (t, k.to_owned()))
             .collect();
         let (l, frees_at) = live(&events, 3600, 3750);
         assert_eq!(l.len(), 2, "a left the window at 3700");
         assert_eq!(frees_at, 3000 + 3600);
-        let (l, frees_at) = live(&HashMap::new(), 3600, 10);
+        let (l, frees_at) = live(&[], 3600, 10);
         assert!(l.is_empty());
         assert_eq!(frees_at, 10);
         assert_eq!(
@@ -237,5 +297,10 @@ mod tests {
                 retry_after: Duration::from_secs(2850)
             }
         );
+        assert_eq!(
+            parse_event(&event_text(42, "ab12")),
+            Some((42, "ab12".into()))
+        );
+        assert_eq!(parse_event("garbage"), None);
     }
 }

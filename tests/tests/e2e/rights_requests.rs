@@ -1,0 +1,149 @@
+//! Rights requests that always finish (R30): a completed erasure is answered by email
+//! before the address goes, and a request that cannot be completed ends `failed`,
+//! visibly — the person is told, the operators see it, and it is not tried forever.
+
+use aws_lambda_events::event::sqs::SqsMessage;
+use e2e_tests::{TestStack, unique_email};
+use serde_json::json;
+use shared::adapters::sqs::PrivacyMessage;
+use shared::edge::sqs::{QueueStep, StepError};
+
+fn message(msg: &PrivacyMessage, receives: u32) -> SqsMessage {
+    let mut m = SqsMessage::default();
+    m.message_id = Some(format!("m-{receives}"));
+    m.body = Some(serde_json::to_string(msg).unwrap());
+    m.attributes
+        .insert("ApproximateReceiveCount".into(), receives.to_string());
+    m
+}
+
+async fn request_erasure(t: &TestStack, token: &str, email: &str) -> String {
+    let code = t.rights_code(token, email).await;
+    let r = t
+        .delete_json("/v1/me", json!({ "code": code }), Some(token))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+/// R30: the erasure's answer reaches the address before the address is deleted.
+#[tokio::test(flavor = "multi_thread")]
+async fn r30_a_completed_erasure_is_answered_by_email() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("answered");
+    let (token, account) = t.sign_in_email(&email).await;
+    request_erasure(&t, &token, &email).await;
+    t.pump("privacy-requests").await;
+    assert!(
+        t.stack
+            .functions
+            .account
+            .accounts
+            .get(&account)
+            .await
+            .unwrap()
+            .is_none(),
+        "erased"
+    );
+    let mails = t.emails_to(&email).await;
+    let last = mails.last().expect("a mail");
+    assert_eq!(last["subject"], "Your Sora2 AI account has been deleted");
+    assert!(
+        !last["headers"].to_string().contains("List-Unsubscribe"),
+        "a service notice, not marketing"
+    );
+}
+
+/// R30: an erasure that cannot complete (Creem cannot be reached to cancel the plan)
+/// is retried, then, past the policy's attempts, ends `failed` with its reason: the
+/// person is emailed and the operators' due list shows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn r30_a_request_that_keeps_failing_ends_failed_told_and_listed() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("stuck");
+    let (token, account) = t.sign_in_email(&email).await;
+    t.buy(&token, "plan_monthly").await;
+    let id = request_erasure(&t, &token, &email).await;
+
+    // privacy-requests, with Creem unreachable.
+    let mut vars = t.stack.envs["privacy-requests"].clone();
+    vars.insert("CREEM_API_URL".into(), "http://127.0.0.1:9".into());
+    let env = shared::adapters::env::Env::from_map(vars)
+        .with_parameters(t.stack.aws.ssm())
+        .await
+        .unwrap();
+    let state = privacy_requests::PrivacyState::build(&t.stack.base, &env).unwrap();
+    let msg = PrivacyMessage {
+        request_id: id.clone(),
+        account_id: account.clone(),
+        recheck: false,
+    };
+    let first = state.step(&message(&msg, 1)).await;
+    assert!(matches!(first, Err(StepError::Retry(_))), "{first:?}");
+    let open = t
+        .stack
+        .functions
+        .privacy
+        .privacy
+        .request(&account, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(open.status.is_open(), "still being tried");
+
+    let max = t.stack.base.policy.rights_request_max_attempts;
+    let _ = state.step(&message(&msg, max)).await;
+    let failed = t
+        .stack
+        .functions
+        .privacy
+        .privacy
+        .request(&account, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.status.as_str(), "failed");
+    assert!(
+        failed
+            .failure
+            .as_deref()
+            .is_some_and(|f| f.contains("creem"))
+    );
+    let mails = t.emails_to(&email).await;
+    assert!(
+        mails
+            .iter()
+            .any(|m| m["subject"] == "Your Sora2 AI request could not be completed"),
+        "the person is told"
+    );
+    // Never requeued again.
+    t.clock.advance(std::time::Duration::from_secs(3600));
+    let purge = t.post("/_local/purge", json!({}), None).await;
+    assert_eq!(purge.status, 200);
+    assert_eq!(
+        t.queue_counts("PrivacyQueue").await.0,
+        1,
+        "only the first message"
+    );
+    // The operators see it with its reason.
+    let mut vars = std::collections::BTreeMap::new();
+    for env in t.stack.envs.values() {
+        vars.extend(env.clone());
+    }
+    let env = shared::adapters::env::Env::from_map(vars)
+        .with_parameters(t.stack.aws.ssm())
+        .await
+        .unwrap();
+    let op = operator::Operator::build(&t.stack.base, &env).unwrap();
+    let due = op
+        .run(operator::Command::DueRequests { within_days: 0 })
+        .await
+        .unwrap();
+    assert!(
+        due.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == id.as_str() && r["status"] == "failed" && r["failure"].is_string()),
+        "{due}"
+    );
+}
