@@ -8,6 +8,9 @@
 //! idempotent, so two concurrent runs, or a run that stopped half way, do no harm:
 //! the video stays in the index until its tombstone is written.
 //!
+//! A job that ended failed or rejected is in the same index from its end, with a ready
+//! video's retention: when it expires, its prompt is removed and its status kept.
+//!
 //! Each run also finishes what a job's end leaves: the input of a video that is ready,
 //! failed, rejected or deleted is deleted at once (not when the bucket's day-rounded
 //! lifecycle gets to it), and the provider's copy is deleted, retried every run until
@@ -29,7 +32,7 @@ mod ttl;
 use serde_json::json;
 use shared::domain::clock::{rfc3339, utc_day};
 use shared::domain::privacy::RequestKind;
-use shared::domain::video::output_key;
+use shared::domain::video::{JobStatus, output_key};
 use shared::edge::schedule::ScheduledStep;
 
 pub use state::PurgeState;
@@ -198,7 +201,7 @@ impl ScheduledStep for PurgeState {
     async fn run(&self) -> Result<serde_json::Value, String> {
         let now = self.clock.epoch_secs();
         let at = rfc3339(self.clock.now());
-        let (mut expired, mut objects, mut orphans) = (0, 0, 0);
+        let (mut expired, mut objects, mut orphans, mut prompts) = (0, 0, 0, 0);
         for day in days(now) {
             let jobs = self
                 .videos
@@ -206,6 +209,15 @@ impl ScheduledStep for PurgeState {
                 .await
                 .map_err(|e| e.to_string())?;
             for job in jobs {
+                if matches!(job.status, JobStatus::Failed | JobStatus::Rejected) {
+                    // Its prompt, kept as long as a ready video's (R15).
+                    match self.videos.forget_prompt(&job.id, &at).await {
+                        Ok(()) => prompts += 1,
+                        Err(e) if e.is_condition_failure() => {}
+                        Err(e) => return Err(e.to_string()),
+                    }
+                    continue;
+                }
                 self.blobs
                     .delete(&self.outputs_bucket, &output_key(&job.id))
                     .await
@@ -264,6 +276,7 @@ impl ScheduledStep for PurgeState {
             "rights_requests_requeued": requeued,
             "rights_requests_near_due": near_due,
             "videos_expired": expired,
+            "prompts_of_failed_jobs_removed": prompts,
             "orphan_jobs_removed": orphans,
             "jobs_cleaned": cleaned,
             "provider_copies_pending": provider_pending,

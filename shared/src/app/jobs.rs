@@ -16,6 +16,9 @@ pub struct Jobs {
     pub ledger: LedgerStore,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub clock: Clock,
+    /// How long a ready video is kept: a failed or rejected job's prompt is kept as
+    /// long (R15).
+    pub prompt_retention: std::time::Duration,
 }
 
 impl Jobs {
@@ -28,10 +31,14 @@ impl Jobs {
     ) -> Result<bool, StoreError> {
         let at = rfc3339(self.clock.now());
         let mut tx = Tx::new(&self.dynamodb);
-        match self
-            .videos
-            .end_write(job, to, error, &at, self.clock.epoch_secs())
-        {
+        match self.videos.end_write(
+            job,
+            to,
+            error,
+            &at,
+            self.clock.epoch_secs(),
+            self.clock.epoch_secs() + self.prompt_retention.as_secs() as i64,
+        ) {
             Ok(write) => tx.add("job", write),
             Err(e) if e.is_condition_failure() => return Ok(false),
             Err(e) => return Err(e),

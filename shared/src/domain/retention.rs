@@ -123,6 +123,7 @@ pub const MAP: &[DataClass] = &[
         },
         proofs: &[
             "r15_a_video_past_its_retention_reads_expired_without_a_link",
+            "r15_the_prompt_of_a_failed_or_rejected_job_goes_with_a_ready_videos_retention",
             "r15_the_purge_deletes_an_expired_videos_files_and_prompt_once",
         ],
     },

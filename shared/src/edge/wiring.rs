@@ -247,6 +247,7 @@ impl Wiring<'_> {
             ledger: self.ledger()?,
             dynamodb: self.dynamodb(),
             clock: self.base.clock.clone(),
+            prompt_retention: self.base.policy.output_retention,
         })
     }
 

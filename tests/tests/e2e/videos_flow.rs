@@ -369,6 +369,49 @@ async fn r15_a_video_past_its_retention_reads_expired_without_a_link() {
     assert!(v.body.get("download_url").is_none());
 }
 
+/// R15: the prompt of a job that failed or was refused is kept as long as a ready
+/// video's, not for the account's life: then the purge removes it, and the job keeps
+/// its status.
+#[tokio::test(flavor = "multi_thread")]
+async fn r15_the_prompt_of_a_failed_or_rejected_job_goes_with_a_ready_videos_retention() {
+    let t = TestStack::start().await;
+    let (token, account) = t.sign_in_email(&unique_email("failed-prompt")).await;
+    t.grant(&account, 10).await;
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a storm at sea emulator-fail", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &id, "failed", 30).await;
+    let prompt_of = |job: &shared::adapters::dynamo::videos::Job| job.prompt.clone();
+    assert!(
+        prompt_of(&t.stored_job(&id).await).is_some(),
+        "kept for now"
+    );
+    t.clock.advance(Duration::from_secs(7 * 86400 - 3600));
+    let purge = t.post("/_local/purge", json!({}), None).await;
+    assert_eq!(purge.status, 200, "{}", purge.body);
+    assert!(
+        prompt_of(&t.stored_job(&id).await).is_some(),
+        "not before its time"
+    );
+    t.clock.advance(Duration::from_secs(2 * 3600));
+    let purge = t.post("/_local/purge", json!({}), None).await;
+    assert_eq!(
+        purge.body["prompts_of_failed_jobs_removed"], 1,
+        "{}",
+        purge.body
+    );
+    let job = t.stored_job(&id).await;
+    assert_eq!(prompt_of(&job), None, "the prompt is gone");
+    assert_eq!(job.status.as_str(), "failed", "the job keeps its status");
+    let v = t.get(&format!("/v1/videos/{id}"), Some(&token)).await;
+    assert_eq!(v.body["status"], "failed");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn r36_listing_pages_with_a_cursor_that_stays_in_the_callers_videos() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;

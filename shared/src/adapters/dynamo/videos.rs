@@ -161,6 +161,22 @@ impl VideoStore {
         .await
     }
 
+    /// R15: a failed or rejected job past a ready video's retention keeps its status
+    /// and loses its prompt, and leaves the expiring index. Fails its condition if it
+    /// is not such a job any more.
+    pub async fn forget_prompt(&self, id: &str, at: &str) -> Result<(), StoreError> {
+        self.run_update(
+            self.update(id)
+                .update_expression("SET updated_at = :at REMOVE prompt, expiry_day")
+                .condition_expression("#st IN (:failed, :rejected)")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":failed", s(JobStatus::Failed.as_str()))
+                .expression_attribute_values(":rejected", s(JobStatus::Rejected.as_str()))
+                .expression_attribute_values(":at", s(at)),
+        )
+        .await
+    }
+
     /// The active jobs made on `day` (`YYYY-MM-DD`, UTC) at or before `made_by`.
     pub async fn active_made(&self, day: &str, made_by: i64) -> Result<Vec<Job>, StoreError> {
         self.query_index(
@@ -360,6 +376,9 @@ impl VideoStore {
     /// The write that moves `job` (as read) to `to` (failed, rejected or deleted), only
     /// from the status it was read in; pair it with the refund's writes. A move the state
     /// machine forbids is refused like a write whose condition failed.
+    /// `prompt_until`: when the prompt of a job that ends failed or rejected goes
+    /// (the same retention as a ready video's, R15): the job enters the expiring index
+    /// then, and the purge removes its prompt.
     pub fn end_write(
         &self,
         job: &Job,
@@ -367,6 +386,7 @@ impl VideoStore {
         error: Option<&str>,
         at: &str,
         now: i64,
+        prompt_until: i64,
     ) -> Result<TransactWriteItem, StoreError> {
         if !job.status.can_become(to) {
             return Err(StoreError::ConditionFailed);
@@ -392,8 +412,23 @@ impl VideoStore {
                 .expression_attribute_names("#err", "error")
                 .expression_attribute_values(":err", s(e));
         }
-        // Out of the indexes of active and of expiring jobs.
-        expr.push_str(" REMOVE active_day, expiry_day");
+        let keeps_prompt = matches!(to, JobStatus::Failed | JobStatus::Rejected);
+        if keeps_prompt {
+            // Its prompt stays as long as a ready video's would, then the purge removes
+            // it (through the expiring index).
+            expr.push_str(", expiry_day = :pday, expires_epoch = :puntil");
+            update = update
+                .expression_attribute_values(
+                    ":pday",
+                    s(crate::domain::clock::utc_day(prompt_until)),
+                )
+                .expression_attribute_values(":puntil", n(prompt_until));
+        }
+        // Out of the index of active jobs (and of expiring ones, unless kept above).
+        expr.push_str(" REMOVE active_day");
+        if !keeps_prompt {
+            expr.push_str(", expiry_day");
+        }
         if to == JobStatus::Deleted {
             // The prompt is the user's content: it goes with the video (R15).
             expr.push_str(", prompt");
