@@ -215,7 +215,7 @@ async fn erase_class(
     for item in items {
         let pk = get_s(&item, "pk")?;
         match (class, rule) {
-            (ClassId::Videos, _) => erase_video(state, &item).await?,
+            (ClassId::Videos, _) => erase_video(state, &item, pseudonym).await?,
             (ClassId::Uploads, _) => {
                 if let Some(key) = opt_s(&item, "key") {
                     state
@@ -287,16 +287,19 @@ async fn erase_class(
     Ok(n)
 }
 
-/// A job: the provider's copy (retried until gone), its files, then its record with
-/// the prompt.
-async fn erase_video(state: &Services, job: &Item) -> Result<(), StepError> {
+/// A job: its files, then its record with the prompt; and the provider's copy. Our data
+/// goes whatever the provider answers: a copy the provider will not delete now (down,
+/// or refusing) leaves only its handle, under the pseudonym, in the cleanup index, for
+/// the purge to delete every run until the provider confirms (reported to operators as
+/// `provider_copy_kept`) — the erasure itself completes.
+async fn erase_video(state: &Services, job: &Item, pseudonym: &str) -> Result<(), StepError> {
     let id = get_s(job, "id")?;
-    if let Some(handle) = opt_s(job, "provider_handle") {
-        state
-            .provider
-            .delete(&handle)
-            .await
-            .map_err(StepError::retry)?;
+    let mut copy_kept = false;
+    if let Some(handle) = opt_s(job, "provider_handle")
+        && let Err(e) = state.provider.delete(&handle).await
+    {
+        tracing::warn!(event = "provider_copy_kept", job_id = %id, error = %e, permanent = matches!(e, shared::adapters::providers::video::ProviderError::Failed(_)), "the provider's copy is left to the purge");
+        copy_kept = true;
     }
     if let Some(key) = opt_s(job, "input_key") {
         state
@@ -313,6 +316,13 @@ async fn erase_video(state: &Services, job: &Item) -> Result<(), StepError> {
         )
         .await
         .map_err(StepError::retry)?;
-    state.videos.delete_job(&id).await?;
+    if copy_kept {
+        state
+            .videos
+            .keep_for_provider_cleanup(&id, pseudonym, state.clock.epoch_secs())
+            .await?;
+    } else {
+        state.videos.delete_job(&id).await?;
+    }
     Ok(())
 }

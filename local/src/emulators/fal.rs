@@ -110,6 +110,8 @@ pub struct FalEmulator {
     pub output_at: Mutex<Option<String>>,
     /// A test's bad answer: the output file redirects here.
     pub output_redirects_to: Mutex<Option<String>>,
+    /// A test's refusal: payload deletions answer 403 while set.
+    pub refuse_deletions: std::sync::atomic::AtomicBool,
 }
 
 impl FalEmulator {
@@ -125,6 +127,7 @@ impl FalEmulator {
             jwks_fetches: Default::default(),
             output_at: Mutex::default(),
             output_redirects_to: Mutex::default(),
+            refuse_deletions: Default::default(),
         })
     }
 
@@ -567,6 +570,12 @@ async fn delete_payloads(
 ) -> Response {
     if !authorized(&headers) {
         return problem(StatusCode::UNAUTHORIZED, "missing or wrong API key");
+    }
+    if fal
+        .refuse_deletions
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return problem(StatusCode::FORBIDDEN, "deletion refused");
     }
     let mut requests = fal.requests.lock().expect("requests");
     match requests.get_mut(&id) {

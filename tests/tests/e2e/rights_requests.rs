@@ -147,3 +147,80 @@ async fn r30_a_request_that_keeps_failing_ends_failed_told_and_listed() {
         "{due}"
     );
 }
+
+/// R16, R28: a provider that will not delete its copy does not block an erasure: our
+/// data goes, the erasure completes, and only the provider's handle is kept, under the
+/// pseudonym, for the purge to retry until the provider confirms.
+#[tokio::test(flavor = "multi_thread")]
+async fn r16_r28_a_provider_that_will_not_delete_does_not_block_the_erasure() {
+    use std::sync::atomic::Ordering;
+    let t = TestStack::start().await;
+    let email = unique_email("undeletable");
+    let (token, account) = t.sign_in_email(&email).await;
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a lighthouse at dusk", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &id, "ready", 30).await;
+    t.stack.fal.refuse_deletions.store(true, Ordering::Relaxed);
+    request_erasure(&t, &token, &email).await;
+    for _ in 0..150 {
+        if t.stack
+            .functions
+            .account
+            .accounts
+            .get(&account)
+            .await
+            .unwrap()
+            .is_none()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(
+        t.stack
+            .functions
+            .account
+            .accounts
+            .get(&account)
+            .await
+            .unwrap()
+            .is_none(),
+        "the erasure completed although the provider refused"
+    );
+    let kept = t.stored_job(&id).await;
+    assert!(kept.prompt.is_none() && kept.input_key.is_none());
+    assert!(kept.account_id.starts_with("anon_"), "{}", kept.account_id);
+    assert!(
+        !t.everything_stored().await.contains(&account),
+        "nothing names the person"
+    );
+    let purge = t.post("/_local/purge", json!({}), None).await;
+    assert!(
+        purge.body["provider_copies_pending"].as_u64().unwrap() >= 1,
+        "{}",
+        purge.body
+    );
+    // The provider deletes again: the purge removes the copy, then the record.
+    t.stack.fal.refuse_deletions.store(false, Ordering::Relaxed);
+    let purge = t.post("/_local/purge", json!({}), None).await;
+    assert_eq!(purge.body["provider_copies_pending"], 0, "{}", purge.body);
+    assert!(t.stack.fal.requests()[0].payload_deleted);
+    assert!(
+        t.stack
+            .functions
+            .videos
+            .jobs
+            .videos
+            .get(&id)
+            .await
+            .unwrap()
+            .is_none(),
+        "the record is gone with the copy"
+    );
+}

@@ -166,6 +166,32 @@ async fn r05_r20_suspension_ends_every_session_and_refuses_new_ones() {
     t.verify(&email, &code, None)
         .await
         .assert_problem(403, "account_suspended");
+    // R22: the suspension is a security event of the account, kept for its period.
+    let events = t
+        .stack
+        .functions
+        .privacy
+        .privacy
+        .items(&account, "security#")
+        .await
+        .unwrap();
+    let suspended: Vec<_> = events
+        .iter()
+        .filter(|e| {
+            e.get("event")
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+                == Some("suspended")
+        })
+        .collect();
+    assert_eq!(suspended.len(), 1, "one suspension event");
+    let ttl: i64 = suspended[0]["ttl"].as_n().unwrap().parse().unwrap();
+    let kept = ttl - t.clock.epoch_secs();
+    let period = t.stack.base.policy.security_event_retention.as_secs() as i64;
+    assert!(
+        (period - 60..=period).contains(&kept),
+        "kept {kept} s of {period}"
+    );
 }
 
 /// The race itself: a sign-in that read the account before a sign-out everywhere (or a

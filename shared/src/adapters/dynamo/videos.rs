@@ -161,6 +161,31 @@ impl VideoStore {
         .await
     }
 
+    /// R16, R28: what an erasure leaves of a job whose provider copy could not be
+    /// deleted yet: nothing of the person (the prompt, the files' keys, the request's
+    /// hash go; the account id becomes its pseudonym), only the provider's handle, in
+    /// the cleanup index, for the purge to delete the copy and then the record.
+    pub async fn keep_for_provider_cleanup(
+        &self,
+        id: &str,
+        pseudonym: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.run_update(
+            self.update(id)
+                .update_expression(
+                    "SET account_id = :p, cleanup_day = if_not_exists(cleanup_day, :d), final_epoch = if_not_exists(final_epoch, :t) \
+                     REMOVE prompt, input_key, output_key, upload_id, request_hash, poll_token, #err, active_day, expiry_day",
+                )
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_names("#err", "error")
+                .expression_attribute_values(":p", s(pseudonym))
+                .expression_attribute_values(":d", s(crate::domain::clock::utc_day(now)))
+                .expression_attribute_values(":t", n(now)),
+        )
+        .await
+    }
+
     /// R15: a failed or rejected job past a ready video's retention keeps its status
     /// and loses its prompt, and leaves the expiring index. Fails its condition if it
     /// is not such a job any more.

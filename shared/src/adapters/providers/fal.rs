@@ -302,12 +302,15 @@ impl FalClient {
             .send()
             .await
             .map_err(transient)?;
-        if res.status().is_success() || res.status() == StatusCode::NOT_FOUND {
+        let status = res.status();
+        if status.is_success() || status == StatusCode::NOT_FOUND {
             Ok(())
+        } else if matches!(status.as_u16(), 400 | 401 | 403 | 410) {
+            // Asking again the same way will not change it (our key, or fal's rule).
+            Err(ProviderError::Failed(format!("delete answered {status}")))
         } else {
             Err(ProviderError::Transient(format!(
-                "delete answered {}",
-                res.status()
+                "delete answered {status}"
             )))
         }
     }
