@@ -444,6 +444,38 @@ impl TestStack {
         all
     }
 
+    /// The operators' command as an operator runs it, with the stack's names.
+    pub async fn operator(&self) -> operator::Operator {
+        let mut vars = std::collections::BTreeMap::new();
+        for env in self.stack.envs.values() {
+            vars.extend(env.clone());
+        }
+        let env = shared::adapters::env::Env::from_map(vars)
+            .with_parameters(self.stack.aws.ssm())
+            .await
+            .unwrap();
+        operator::Operator::build(&self.stack.base, &env).unwrap()
+    }
+
+    /// Waits until `privacy-requests` has erased the account (its profile is gone).
+    pub async fn wait_account_gone(&self, account: &str) {
+        for _ in 0..150 {
+            let left = self
+                .stack
+                .functions
+                .account
+                .accounts
+                .get(account)
+                .await
+                .unwrap();
+            if left.is_none() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        panic!("{account} was not erased");
+    }
+
     /// A fresh rights code, emailed to the account's address.
     pub async fn rights_code(&self, token: &str, email: &str) -> String {
         let r = self

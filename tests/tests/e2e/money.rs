@@ -124,62 +124,17 @@ async fn ledger_of(t: &TestStack, account: &str) -> Vec<(String, i64, String)> {
     l
 }
 
-/// R10, R11: a pack's payment, a partial refund of it and a resend of the payment, in
-/// every order, end with the same balance and ledger; the refund that came first is not
-/// dropped. Then a plan's renewal and a refund of that period's order, in every order.
-#[tokio::test(flavor = "multi_thread")]
-async fn r10_r11_every_order_of_a_payment_its_refund_and_a_resend_ends_the_same() {
-    let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let mut results = Vec::new();
-    for (i, order_of_events) in orders(&[
-        pack_checkout("ACCOUNT", "ORDER"),
-        pack_checkout("ACCOUNT", "ORDER"),
-        refund("ORDER", "REFUND", 450),
-    ])
-    .into_iter()
-    .enumerate()
-    {
-        let (_, account) = t.sign_in_email(&unique_email(&format!("order{i}"))).await;
-        let order = format!("ord_perm_{i}_{}", uuid::Uuid::new_v4().simple());
-        for e in order_of_events {
-            let e = e
-                .to_string()
-                .replace("ACCOUNT", &account)
-                .replace("ORDER", &order)
-                .replace("REFUND", &format!("ref_{order}"));
-            assert_eq!(deliver(&t, &serde_json::from_str(&e).unwrap()).await, 200);
-        }
-        let ledger: Vec<_> = ledger_of(&t, &account)
-            .await
-            .into_iter()
-            .map(|(k, a, r)| {
-                (
-                    k,
-                    a,
-                    r.replace(&order, "ORDER").replace(&account, "ACCOUNT"),
-                )
-            })
-            .collect();
-        results.push((t.balance(&account).await, ledger));
-    }
-    assert_eq!(results.len(), 3, "three distinct orders of C, C, R");
-    for r in &results {
-        assert_eq!(r, &results[0], "every order ends the same: {results:?}");
-    }
-    assert_eq!(results[0].0, 3 + 10 - 5, "the half refund took back half");
+/// What one order of events leaves: the account's balance and its ledger, with the
+/// order's, the account's and the subscription's ids made neutral.
+type Outcome = (i64, Vec<(String, i64, String)>);
 
-    // A renewal's own order: its payment is recorded, and its refund finds it.
+/// Delivers each distinct order of `events` (templates naming ACCOUNT, ORDER, SUB and
+/// REFUND) for a fresh account; what each order left, and each order's id.
+async fn every_order(t: &TestStack, tag: &str, events: &[Value]) -> Vec<(Outcome, String, String)> {
     let mut results = Vec::new();
-    for (i, order_of_events) in orders(&[
-        renewal("ACCOUNT", "SUB", "ORDER"),
-        renewal("ACCOUNT", "SUB", "ORDER"),
-        refund("ORDER", "REFUND", 2900),
-    ])
-    .into_iter()
-    .enumerate()
-    {
-        let (_, account) = t.sign_in_email(&unique_email(&format!("renew{i}"))).await;
-        let order = format!("ord_ren_{i}_{}", uuid::Uuid::new_v4().simple());
+    for (i, order_of_events) in orders(events).into_iter().enumerate() {
+        let (_, account) = t.sign_in_email(&unique_email(&format!("{tag}{i}"))).await;
+        let order = format!("ord_{tag}_{i}_{}", uuid::Uuid::new_v4().simple());
         for e in order_of_events {
             let e = e
                 .to_string()
@@ -187,22 +142,9 @@ async fn r10_r11_every_order_of_a_payment_its_refund_and_a_resend_ends_the_same(
                 .replace("ORDER", &order)
                 .replace("SUB", &format!("sub_{order}"))
                 .replace("REFUND", &format!("ref_{order}"));
-            assert_eq!(deliver(&t, &serde_json::from_str(&e).unwrap()).await, 200);
+            assert_eq!(deliver(t, &serde_json::from_str(&e).unwrap()).await, 200);
         }
-        let paid = t
-            .stack
-            .functions
-            .webhook
-            .billing
-            .payment(&order)
-            .await
-            .unwrap();
-        assert_eq!(
-            paid.map(|p| (p.account_id, p.amount)),
-            Some((account.clone(), 2900)),
-            "R09: the renewal's payment is recorded"
-        );
-        let ledger: Vec<_> = ledger_of(&t, &account)
+        let ledger: Vec<_> = ledger_of(t, &account)
             .await
             .into_iter()
             .map(|(k, a, r)| {
@@ -213,12 +155,60 @@ async fn r10_r11_every_order_of_a_payment_its_refund_and_a_resend_ends_the_same(
                 )
             })
             .collect();
-        results.push((t.balance(&account).await, ledger));
+        results.push(((t.balance(&account).await, ledger), account, order));
     }
-    for r in &results {
-        assert_eq!(r, &results[0], "every order ends the same: {results:?}");
+    for (r, ..) in &results {
+        assert_eq!(r, &results[0].0, "every order ends the same");
     }
-    assert_eq!(results[0].0, 3, "the period's credits were taken back");
+    results
+}
+
+/// R10, R11: a pack's payment, a partial refund of it and a resend of the payment, in
+/// every order, end with the same balance and ledger; the refund that came first is not
+/// dropped. Then a plan's renewal and a refund of that period's order, in every order.
+#[tokio::test(flavor = "multi_thread")]
+async fn r10_r11_every_order_of_a_payment_its_refund_and_a_resend_ends_the_same() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let results = every_order(
+        &t,
+        "pack",
+        &[
+            pack_checkout("ACCOUNT", "ORDER"),
+            pack_checkout("ACCOUNT", "ORDER"),
+            refund("ORDER", "REFUND", 450),
+        ],
+    )
+    .await;
+    assert_eq!(results.len(), 3, "three distinct orders of C, C, R");
+    assert_eq!(results[0].0.0, 3 + 10 - 5, "the half refund took back half");
+
+    // A renewal's own order: its payment is recorded, and its refund finds it.
+    let results = every_order(
+        &t,
+        "renew",
+        &[
+            renewal("ACCOUNT", "SUB", "ORDER"),
+            renewal("ACCOUNT", "SUB", "ORDER"),
+            refund("ORDER", "REFUND", 2900),
+        ],
+    )
+    .await;
+    for (_, account, order) in &results {
+        let paid = t
+            .stack
+            .functions
+            .webhook
+            .billing
+            .payment(order)
+            .await
+            .unwrap();
+        assert_eq!(
+            paid.map(|p| (p.account_id, p.amount)),
+            Some((account.clone(), 2900)),
+            "R09: the renewal's payment is recorded"
+        );
+    }
+    assert_eq!(results[0].0.0, 3, "the period's credits were taken back");
 }
 
 /// R09, R10: a renewal through the emulator leaves a payment record of its own order,
@@ -413,16 +403,12 @@ async fn r28_r12_an_erasure_cancels_the_subscription_and_a_payment_after_it_name
         "the erasure's record shows the cancellation"
     );
 
-    let mut vars = std::collections::BTreeMap::new();
-    for env in t.stack.envs.values() {
-        vars.extend(env.clone());
-    }
-    let env = shared::adapters::env::Env::from_map(vars)
-        .with_parameters(t.stack.aws.ssm())
+    let due = t
+        .operator()
+        .await
+        .run(operator::Command::RefundsDue)
         .await
         .unwrap();
-    let op = operator::Operator::build(&t.stack.base, &env).unwrap();
-    let due = op.run(operator::Command::RefundsDue).await.unwrap();
     let listed = due
         .as_array()
         .unwrap()

@@ -3,19 +3,10 @@
 
 use e2e_tests::{TestStack, unique_email};
 use serde_json::{Value, json};
-use shared::adapters::env::Env;
 
 /// The command as an operator runs it, with the stack's names.
 async fn operator(t: &TestStack) -> operator::Operator {
-    let mut vars = std::collections::BTreeMap::new();
-    for env in t.stack.envs.values() {
-        vars.extend(env.clone());
-    }
-    let env = Env::from_map(vars)
-        .with_parameters(t.stack.aws.ssm())
-        .await
-        .unwrap();
-    operator::Operator::build(&t.stack.base, &env).unwrap()
+    t.operator().await
 }
 
 async fn run(op: &operator::Operator, line: &str) -> Value {
@@ -42,21 +33,7 @@ fn shell_words(line: &str) -> Vec<String> {
 
 /// Waits until `privacy-requests` has erased the account.
 async fn wait_gone(t: &TestStack, account: &str) {
-    for _ in 0..100 {
-        if t.stack
-            .functions
-            .account
-            .accounts
-            .get(account)
-            .await
-            .unwrap()
-            .is_none()
-        {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("{account} was not erased");
+    t.wait_account_gone(account).await
 }
 
 /// The audit log's records, as text.

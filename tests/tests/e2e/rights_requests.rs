@@ -126,16 +126,9 @@ async fn r30_a_request_that_keeps_failing_ends_failed_told_and_listed() {
         "only the first message"
     );
     // The operators see it with its reason.
-    let mut vars = std::collections::BTreeMap::new();
-    for env in t.stack.envs.values() {
-        vars.extend(env.clone());
-    }
-    let env = shared::adapters::env::Env::from_map(vars)
-        .with_parameters(t.stack.aws.ssm())
+    let due = t
+        .operator()
         .await
-        .unwrap();
-    let op = operator::Operator::build(&t.stack.base, &env).unwrap();
-    let due = op
         .run(operator::Command::DueRequests { within_days: 0 })
         .await
         .unwrap();
