@@ -457,6 +457,37 @@ impl TestStack {
         operator::Operator::build(&self.stack.base, &env).unwrap()
     }
 
+    /// Whether the account's profile is still stored.
+    pub async fn account_exists(&self, account: &str) -> bool {
+        self.stack
+            .functions
+            .account
+            .accounts
+            .get(account)
+            .await
+            .unwrap()
+            .is_some()
+    }
+
+    /// How many security events named `event` the account has (R22).
+    pub async fn security_events(&self, account: &str, event: &str) -> usize {
+        self.stack
+            .functions
+            .privacy
+            .privacy
+            .items(account, "security#")
+            .await
+            .unwrap()
+            .iter()
+            .filter(|i| {
+                i.get("event")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    == Some(event)
+            })
+            .count()
+    }
+
     /// Waits until `privacy-requests` has erased the account (its profile is gone).
     pub async fn wait_account_gone(&self, account: &str) {
         for _ in 0..150 {

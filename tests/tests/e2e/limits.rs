@@ -7,25 +7,6 @@ use std::time::Duration;
 use e2e_tests::{TestStack, unique_email};
 use serde_json::json;
 
-/// The security events of an account with this name.
-async fn security_events(t: &TestStack, account: &str, event: &str) -> usize {
-    t.stack
-        .functions
-        .privacy
-        .privacy
-        .items(account, "security#")
-        .await
-        .unwrap()
-        .iter()
-        .filter(|i| {
-            i.get("event")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some(event)
-        })
-        .count()
-}
-
 /// R02, R22: a hundred concurrent wrong guesses of one sign-in code: at most five are
 /// compared (each a recorded security event), at most ten count against the address in
 /// the hour, and the right code afterwards is refused.
@@ -47,7 +28,7 @@ async fn r02_r22_a_burst_of_guesses_gets_five_comparisons_and_the_code_is_void()
             a.body
         );
     }
-    let compared = security_events(&t, &account, "sign_in_code_wrong").await;
+    let compared = t.security_events(&account, "sign_in_code_wrong").await;
     assert!(
         (1..=5).contains(&compared),
         "{compared} comparisons of one code"
@@ -69,7 +50,7 @@ async fn r02_r22_a_burst_of_guesses_gets_five_comparisons_and_the_code_is_void()
         let burst = (0..20).map(|_| t.verify(&email, wrong, None));
         futures_util::future::join_all(burst).await;
     }
-    let counted = security_events(&t, &account, "sign_in_code_wrong").await;
+    let counted = t.security_events(&account, "sign_in_code_wrong").await;
     assert!(counted <= 10, "{counted} wrong codes counted in the hour");
 }
 
@@ -86,7 +67,7 @@ async fn r30_r22_a_burst_of_wrong_rights_codes_gets_five_comparisons() {
     for a in futures_util::future::join_all(guesses).await {
         assert!(matches!(a.status.as_u16(), 400 | 429), "{}", a.body);
     }
-    let compared = security_events(&t, &account, "confirmation_code_wrong").await;
+    let compared = t.security_events(&account, "confirmation_code_wrong").await;
     assert!((1..=5).contains(&compared), "{compared} comparisons");
     let r = t
         .post("/v1/me/export", json!({ "code": code }), Some(&token))

@@ -167,6 +167,11 @@ async fn r05_r20_suspension_ends_every_session_and_refuses_new_ones() {
         .await
         .assert_problem(403, "account_suspended");
     // R22: the suspension is a security event of the account, kept for its period.
+    assert_eq!(
+        t.security_events(&account, "suspended").await,
+        1,
+        "one suspension event"
+    );
     let events = t
         .stack
         .functions
@@ -177,14 +182,8 @@ async fn r05_r20_suspension_ends_every_session_and_refuses_new_ones() {
         .unwrap();
     let suspended: Vec<_> = events
         .iter()
-        .filter(|e| {
-            e.get("event")
-                .and_then(|v| v.as_s().ok())
-                .map(String::as_str)
-                == Some("suspended")
-        })
+        .filter(|e| e["event"].as_s().is_ok_and(|n| n == "suspended"))
         .collect();
-    assert_eq!(suspended.len(), 1, "one suspension event");
     let ttl: i64 = suspended[0]["ttl"].as_n().unwrap().parse().unwrap();
     let kept = ttl - t.clock.epoch_secs();
     let period = t.stack.base.policy.security_event_retention.as_secs() as i64;
