@@ -100,13 +100,7 @@ pub async fn put_consents(
         )
         .commit()
         .await
-        .map_err(|e| {
-            if e.is_condition_failure() {
-                ApiError::Unauthorized
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(stopped_is_unauthorized)?;
     tracing::info!(event = "consents_changed", account_id = %account.id, analytics = after.analytics, marketing_cookies = after.marketing_cookies, marketing_email = after.marketing_email, "consents recorded");
     account.consents = after;
     account.consents_updated_at = Some(at);
@@ -114,6 +108,16 @@ pub async fn put_consents(
         confirm_marketing(&state, &account).await?;
     }
     Ok(Json(me::Consents::of(&account)))
+}
+
+/// A profile write whose condition failed: the account stopped being active meanwhile
+/// (suspended, being deleted), so the session no longer stands.
+fn stopped_is_unauthorized(e: shared::adapters::dynamo::StoreError) -> ApiError {
+    if e.is_condition_failure() {
+        ApiError::Unauthorized
+    } else {
+        e.into()
+    }
 }
 
 /// R24: the opt-in's confirmation, already a marketing mail: it carries the
@@ -307,13 +311,7 @@ pub async fn put_restriction(
         )
         .commit()
         .await
-        .map_err(|e| {
-            if e.is_condition_failure() {
-                ApiError::Unauthorized
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(stopped_is_unauthorized)?;
     tracing::info!(event, account_id = %user.account_id, "restriction recorded");
     Ok(Json(Restriction {
         restricted: req.restricted,

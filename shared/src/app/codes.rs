@@ -61,12 +61,11 @@ pub async fn check(
         .await?
     {
         Ok(place) => place,
-        Err(crate::adapters::dynamo::rate_limits::Decision::Limited { retry_after }) => {
+        Err(retry_after) => {
             return Ok(Err(Refused::TooManyFailures {
                 retry_after_secs: retry_after.as_secs(),
             }));
         }
-        Err(_) => unreachable!("take refuses only with Limited"),
     };
     let Some(stored) = codes.claim_attempt(key, max_attempts, now).await? else {
         limits.release(&place).await?;

@@ -17,6 +17,22 @@ fn message(msg: &PrivacyMessage, receives: u32) -> SqsMessage {
     m
 }
 
+/// A rights request as stored.
+async fn stored_request(
+    t: &TestStack,
+    account: &str,
+    id: &str,
+) -> shared::adapters::dynamo::privacy::RightsRequest {
+    t.stack
+        .functions
+        .privacy
+        .privacy
+        .request(account, id)
+        .await
+        .unwrap()
+        .expect("the request is stored")
+}
+
 async fn request_erasure(t: &TestStack, token: &str, email: &str) -> String {
     let code = t.rights_code(token, email).await;
     let r = t
@@ -70,28 +86,12 @@ async fn r30_a_request_that_keeps_failing_ends_failed_told_and_listed() {
     };
     let first = state.step(&message(&msg, 1)).await;
     assert!(matches!(first, Err(StepError::Retry(_))), "{first:?}");
-    let open = t
-        .stack
-        .functions
-        .privacy
-        .privacy
-        .request(&account, &id)
-        .await
-        .unwrap()
-        .unwrap();
+    let open = stored_request(&t, &account, &id).await;
     assert!(open.status.is_open(), "still being tried");
 
     let max = t.stack.base.policy.rights_request_max_attempts;
     let _ = state.step(&message(&msg, max)).await;
-    let failed = t
-        .stack
-        .functions
-        .privacy
-        .privacy
-        .request(&account, &id)
-        .await
-        .unwrap()
-        .unwrap();
+    let failed = stored_request(&t, &account, &id).await;
     assert_eq!(failed.status.as_str(), "failed");
     assert!(
         failed

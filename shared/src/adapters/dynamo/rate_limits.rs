@@ -74,9 +74,14 @@ fn live(events: &[(i64, String)], window: i64, now: i64) -> (Vec<(i64, String)>,
     (live, frees_at)
 }
 
+/// How long until a place frees at `frees_at` (at least a second).
+fn wait(frees_at: i64, now: i64) -> Duration {
+    Duration::from_secs((frees_at - now).max(1) as u64)
+}
+
 fn limited(frees_at: i64, now: i64) -> Decision {
     Decision::Limited {
-        retry_after: Duration::from_secs((frees_at - now).max(1) as u64),
+        retry_after: wait(frees_at, now),
     }
 }
 
@@ -136,14 +141,14 @@ impl RateLimiter {
     }
 
     /// Counts one event for `subject` in `scope` at `now` (epoch seconds) if fewer than
-    /// `limit.max` happened in the window before it; else says when one leaves it.
+    /// `limit.max` happened in the window before it; else how long until one leaves it.
     pub async fn take(
         &self,
         scope: &str,
         subject: &str,
         limit: Limit,
         now: i64,
-    ) -> Result<Result<Counted, Decision>, StoreError> {
+    ) -> Result<Result<Counted, Duration>, StoreError> {
         let pk = self.pk(scope, subject);
         let window = limit.window.as_secs().max(1) as i64;
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
@@ -186,7 +191,7 @@ impl RateLimiter {
             };
             let (mut events, frees_at) = live(&log.events, window, now);
             if events.len() >= limit.max as usize {
-                return Ok(Err(limited(frees_at, now)));
+                return Ok(Err(wait(frees_at, now)));
             }
             events.push((now, id.clone()));
             if self
@@ -197,7 +202,7 @@ impl RateLimiter {
             }
         }
         tracing::info!(scope, "rate limit contended: told to slow down");
-        Ok(Err(limited(now + 1, now)))
+        Ok(Err(wait(now + 1, now)))
     }
 
     /// Writes the events read at `version`; `false` if another check wrote meanwhile.
@@ -241,7 +246,7 @@ impl RateLimiter {
     ) -> Result<Decision, StoreError> {
         Ok(match self.take(scope, subject, limit, now).await? {
             Ok(_) => Decision::Allowed,
-            Err(limited) => limited,
+            Err(retry_after) => Decision::Limited { retry_after },
         })
     }
 
