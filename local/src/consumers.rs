@@ -6,20 +6,15 @@
 //! Which queue feeds which function, and the batch size, come from the template.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
-use futures_util::future::BoxFuture;
 use rand::seq::SliceRandom;
 use serde_yaml::Value;
-use shared::edge::sqs::run_batch;
 
+use crate::functions::{BatchHandler, Functions};
 use crate::provision::Refs;
-use crate::stack::Functions;
 use crate::template::Template;
-
-type Handler = Arc<dyn Fn(SqsEvent) -> BoxFuture<'static, SqsBatchResponse> + Send + Sync>;
 
 #[derive(Clone)]
 pub struct Consumer {
@@ -28,7 +23,7 @@ pub struct Consumer {
     pub queue_url: String,
     pub queue_arn: String,
     pub batch_size: i32,
-    handler: Handler,
+    handler: BatchHandler,
     sqs: aws_sdk_sqs::Client,
     region: String,
     /// Every message handed over twice, in shuffled order.
@@ -157,48 +152,6 @@ impl Consumer {
     }
 }
 
-fn handler_for(function: &str, functions: &Functions) -> Option<Handler> {
-    let name: &'static str = match function {
-        "generate" => "generate",
-        "deliver" => "deliver",
-        "privacy-requests" => "privacy-requests",
-        _ => return None,
-    };
-    match function {
-        "generate" => {
-            let state = functions.generate.clone();
-            Some(Arc::new(move |e| {
-                let s = state.clone();
-                Box::pin(
-                    shared::adapters::aws_calls::CALLER
-                        .scope(name, async move { run_batch(&s, e).await }),
-                )
-            }))
-        }
-        "deliver" => {
-            let state = functions.deliver.clone();
-            Some(Arc::new(move |e| {
-                let s = state.clone();
-                Box::pin(
-                    shared::adapters::aws_calls::CALLER
-                        .scope(name, async move { run_batch(&s, e).await }),
-                )
-            }))
-        }
-        "privacy-requests" => {
-            let state = functions.privacy.clone();
-            Some(Arc::new(move |e| {
-                let s = state.clone();
-                Box::pin(
-                    shared::adapters::aws_calls::CALLER
-                        .scope(name, async move { run_batch(&s, e).await }),
-                )
-            }))
-        }
-        _ => None,
-    }
-}
-
 /// Every SQS event source the template declares, with its function's handler.
 pub fn from_template(
     template: &Template,
@@ -228,7 +181,8 @@ pub fn from_template(
             let binary = template
                 .function_binary(f.logical_id)
                 .ok_or_else(|| format!("{}: no binary", f.logical_id))?;
-            let handler = handler_for(&binary, functions)
+            let handler = functions
+                .batch_handler(&binary)
                 .ok_or_else(|| format!("{}: no local handler for {binary}", f.logical_id))?;
             consumers.push(Consumer {
                 function: binary,

@@ -8,6 +8,7 @@ pub mod consumers;
 pub mod dump;
 pub mod emulators;
 pub mod faults;
+pub mod functions;
 pub mod moto;
 pub mod openapi;
 pub mod provision;

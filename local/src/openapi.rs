@@ -7,14 +7,11 @@ use axum::routing::get;
 use utoipa::openapi::OpenApi;
 
 pub fn document() -> OpenApi {
-    shared::edge::openapi::document([
-        auth::openapi(),
-        account::openapi(),
-        videos::openapi(),
-        billing::openapi(),
-        checkout_webhook::openapi(),
-        provider_webhook::openapi(),
-    ])
+    shared::edge::openapi::document(
+        crate::functions::openapi_parts()
+            .into_iter()
+            .map(|(_, part)| part),
+    )
 }
 
 /// The document as YAML, as it is checked in.

@@ -7,14 +7,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use account::AccountState;
-use auth::AuthState;
-use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use deliver::DeliverState;
-use generate::GenerateState;
+use axum::response::Response;
 use shared::adapters::aws::AwsClients;
 use shared::adapters::env::Env;
 use shared::domain::clock::Clock;
@@ -24,13 +19,13 @@ use shared::edge::wiring::Base;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use videos::VideosState;
 
 use crate::consumers::Consumer;
 use crate::emulators::creem::{CreemEmulator, LOCAL_CREEM_KEY};
 use crate::emulators::fal::{FalEmulator, LOCAL_FAL_KEY};
 use crate::emulators::google::GoogleEmulator;
 use crate::emulators::mailbox::Mailbox;
+pub use crate::functions::Functions;
 use crate::moto::Moto;
 use crate::provision::{Refs, provision};
 use crate::template::Template;
@@ -104,22 +99,6 @@ impl Default for StackOptions {
             consumer_visibility: None,
         }
     }
-}
-
-/// Every function, each built from its own environment exactly as in Lambda.
-#[derive(Clone)]
-pub struct Functions {
-    pub auth: AuthState,
-    pub account: AccountState,
-    pub videos: VideosState,
-    pub generate: GenerateState,
-    pub deliver: DeliverState,
-    pub sweep: sweep::SweepState,
-    pub purge: purge_expired::PurgeState,
-    pub billing: billing::BillingState,
-    pub webhook: checkout_webhook::WebhookState,
-    pub privacy: privacy_requests::PrivacyState,
-    pub provider_webhook: provider_webhook::WebhookState,
 }
 
 pub struct LocalStack {
@@ -284,43 +263,15 @@ impl LocalStack {
         );
         let third_parties = Arc::new(ThirdPartyCounts::default());
         let app = shared::edge::http::finish_router(
-            Router::new()
-                .merge(as_function("auth", auth::routes(functions.auth.clone())))
-                .merge(as_function(
-                    "account",
-                    account::routes(functions.account.clone()),
-                ))
-                .merge(as_function(
-                    "videos",
-                    videos::routes(functions.videos.clone()),
-                ))
+            functions
+                .local_routes()
                 .merge(google.router())
                 .merge(mailbox.router())
                 .merge(fal.router())
                 .merge(creem.router())
                 .merge(creem_checkouts.router())
-                .merge(as_function(
-                    "billing",
-                    billing::routes(functions.billing.clone()),
-                ))
-                .merge(as_function(
-                    "checkout-webhook",
-                    checkout_webhook::routes(functions.webhook.clone()),
-                ))
-                .merge(as_function(
-                    "provider-webhook",
-                    provider_webhook::routes(functions.provider_webhook.clone()),
-                ))
                 .merge(dump.router())
-                .merge(crate::openapi::router())
-                .merge(as_function(
-                    "sweep",
-                    round_route("/_local/sweep", functions.sweep.clone()),
-                ))
-                .merge(as_function(
-                    "purge-expired",
-                    round_route("/_local/purge", functions.purge.clone()),
-                )),
+                .merge(crate::openapi::router()),
         )
         .layer(axum::middleware::from_fn(peer_ip))
         .layer(axum::middleware::from_fn_with_state(
@@ -452,15 +403,6 @@ async fn count_third_party(
     next.run(req).await
 }
 
-/// Runs a function's routes as that function, so its AWS calls are recorded as its own.
-fn as_function(name: &'static str, routes: Router) -> Router {
-    routes.layer(axum::middleware::from_fn(
-        move |req: Request, next: Next| {
-            shared::adapters::aws_calls::CALLER.scope(name, next.run(req))
-        },
-    ))
-}
-
 /// What API Gateway does in Lambda: tells the function who the peer is.
 async fn peer_ip(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -491,44 +433,12 @@ async fn build_functions(
         resolved.insert(function.clone(), env);
     }
     let empty = Env::from_map(BTreeMap::new());
-    let one = |function: &str| resolved.get(function).unwrap_or(&empty);
-    fn built<S>(
-        function: &str,
-        result: Result<S, shared::adapters::env::ConfigError>,
-    ) -> Result<S, StackError> {
-        result.map_err(|error| StackError::Config {
+    Functions::build(base, |function| resolved.get(function).unwrap_or(&empty)).map_err(
+        |(function, error)| StackError::Config {
             function: function.to_owned(),
             error,
-        })
-    }
-    Ok(Functions {
-        auth: built("auth", AuthState::build(base, one("auth")))?,
-        account: built("account", AccountState::build(base, one("account")))?,
-        videos: built("videos", VideosState::build(base, one("videos")))?,
-        generate: built("generate", GenerateState::build(base, one("generate")))?,
-        deliver: built("deliver", DeliverState::build(base, one("deliver")))?,
-        sweep: built("sweep", sweep::SweepState::build(base, one("sweep")))?,
-        purge: built(
-            "purge-expired",
-            purge_expired::PurgeState::build(base, one("purge-expired")),
-        )?,
-        billing: built(
-            "billing",
-            billing::BillingState::build(base, one("billing")),
-        )?,
-        webhook: built(
-            "checkout-webhook",
-            checkout_webhook::WebhookState::build(base, one("checkout-webhook")),
-        )?,
-        privacy: built(
-            "privacy-requests",
-            privacy_requests::PrivacyState::build(base, one("privacy-requests")),
-        )?,
-        provider_webhook: built(
-            "provider-webhook",
-            provider_webhook::WebhookState::build(base, one("provider-webhook")),
-        )?,
-    })
+        },
+    )
 }
 
 /// Puts the local secrets into the local Parameter Store under the names the
@@ -574,26 +484,4 @@ async fn store_secrets(
         }
     }
     Ok(())
-}
-
-/// `POST {path}`: one round of a scheduled function now, as its schedule would run it.
-fn round_route<S>(path: &str, state: S) -> Router
-where
-    S: shared::edge::schedule::ScheduledStep + Clone + 'static,
-{
-    use axum::routing::post;
-    Router::new().route(
-        path,
-        post(move || {
-            let state = state.clone();
-            async move {
-                match shared::edge::schedule::run_round(&state).await {
-                    Ok(done) => axum::Json(done).into_response(),
-                    Err(reason) => {
-                        (axum::http::StatusCode::SERVICE_UNAVAILABLE, reason).into_response()
-                    }
-                }
-            }
-        }),
-    )
 }

@@ -473,7 +473,7 @@ impl TestStack {
     pub async fn security_events(&self, account: &str, event: &str) -> usize {
         self.stack
             .functions
-            .privacy
+            .privacy_requests
             .privacy
             .items(account, "security#")
             .await

@@ -9,30 +9,8 @@ mod rights;
 mod state;
 mod support;
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
 pub use consents::unsubscribe_url;
 pub use state::AccountState;
-
-/// The routes with their OpenAPI description, for the document.
-fn api() -> OpenApiRouter<AccountState> {
-    OpenApiRouter::new()
-        .routes(routes!(me::get_me, me::patch_me, rights::erase))
-        .routes(routes!(me::verify_email))
-        .routes(routes!(identities::disconnect_google))
-        .routes(routes!(consents::put_consents))
-        .routes(routes!(consents::put_restriction))
-        .routes(routes!(
-            consents::unsubscribe_get,
-            consents::unsubscribe_post
-        ))
-        .routes(routes!(rights::send_verification))
-        .routes(routes!(rights::export))
-        .routes(routes!(rights::list))
-        .routes(routes!(rights::get))
-        .routes(routes!(support::create))
-}
 
 shared::http_routes!(AccountState {
     get "/v1/me" => me::get_me,

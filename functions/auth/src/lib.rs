@@ -10,19 +10,7 @@ mod signin;
 mod signout;
 mod state;
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
 pub use state::AuthState;
-
-/// The routes with their OpenAPI description, for the document.
-fn api() -> OpenApiRouter<AuthState> {
-    OpenApiRouter::new()
-        .routes(routes!(email_code::start))
-        .routes(routes!(email_code::verify))
-        .routes(routes!(google::sign_in))
-        .routes(routes!(signout::sign_out))
-}
 
 shared::http_routes!(AuthState {
     post "/v1/auth/email/start" => email_code::start,

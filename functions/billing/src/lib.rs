@@ -16,17 +16,8 @@ use shared::domain::clock::rfc3339;
 use shared::edge::http::{ApiJson, ApiQuery, AuthUser, cursor};
 use shared::edge::openapi::Problem;
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 pub use state::BillingState;
-
-fn api() -> OpenApiRouter<BillingState> {
-    OpenApiRouter::new()
-        .routes(routes!(products))
-        .routes(routes!(checkout))
-        .routes(routes!(overview))
-}
 
 shared::http_routes!(BillingState {
     get "/v1/billing/products" => products,

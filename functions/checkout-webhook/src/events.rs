@@ -12,7 +12,7 @@ use shared::domain::billing::{Product, ProductKind};
 use shared::domain::ledger::EntryKind;
 
 use crate::creem::{Checkout, Clawback, CreemEvent, Event, Subscription};
-use crate::state::WebhookState;
+use crate::state::CheckoutWebhookState;
 
 /// What applying an event did, for the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +103,7 @@ pub fn plan_of(product: &Product, sub: &Subscription, ev: &Event, status: &str) 
     }
 }
 
-impl WebhookState {
+impl CheckoutWebhookState {
     fn product(&self, creem_product_id: &str) -> Option<&Product> {
         self.catalogue
             .iter()

@@ -16,18 +16,12 @@ use shared::ApiError;
 use shared::domain::billing::{SignatureHeaders, verify};
 use shared::edge::http::json::read_limited;
 use shared::edge::openapi::{Problem, Received};
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 pub use creem::{CreemEvent, Event};
 pub use events::Outcome;
-pub use state::WebhookState;
+pub use state::CheckoutWebhookState;
 
-fn api() -> OpenApiRouter<WebhookState> {
-    OpenApiRouter::new().routes(routes!(receive))
-}
-
-shared::http_routes!(WebhookState {
+shared::http_routes!(CheckoutWebhookState {
     post "/v1/webhooks/creem" => receive,
 });
 
@@ -53,7 +47,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     )
 )]
 pub async fn receive(
-    State(state): State<WebhookState>,
+    State(state): State<CheckoutWebhookState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Received>, ApiError> {

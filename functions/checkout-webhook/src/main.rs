@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::edge::lambda::run_http(
-        checkout_webhook::WebhookState::build,
+        checkout_webhook::CheckoutWebhookState::build,
         checkout_webhook::router,
     )
     .await

@@ -26,9 +26,9 @@ pub struct Services {
 }
 
 #[derive(Clone)]
-pub struct WebhookState(Arc<Services>);
+pub struct CheckoutWebhookState(Arc<Services>);
 
-impl std::ops::Deref for WebhookState {
+impl std::ops::Deref for CheckoutWebhookState {
     type Target = Services;
     fn deref(&self) -> &Services {
         &self.0
@@ -46,7 +46,7 @@ impl Services {
     }
 }
 
-impl WebhookState {
+impl CheckoutWebhookState {
     pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {

@@ -16,9 +16,9 @@ use shared::edge::sqs::{QueueStep, StepError};
 use tracing::Instrument;
 
 pub use export::EXPORT_CONTENT_TYPE;
-pub use state::PrivacyState;
+pub use state::PrivacyRequestsState;
 
-impl QueueStep for PrivacyState {
+impl QueueStep for PrivacyRequestsState {
     const FUNCTION: &'static str = "privacy-requests";
 
     async fn step(&self, message: &SqsMessage) -> Result<(), StepError> {
@@ -48,7 +48,7 @@ impl QueueStep for PrivacyState {
 /// the queue's dead-letter queue would take it) or its time, it becomes `failed` with
 /// the reason, the person is told by email, and the operators see it.
 async fn give_up_if_due(
-    state: &PrivacyState,
+    state: &PrivacyRequestsState,
     msg: &PrivacyMessage,
     receives: u32,
     reason: &str,
@@ -109,7 +109,10 @@ async fn give_up_if_due(
 }
 
 /// Carries out one request, unless it has ended already.
-pub async fn carry_out(state: &PrivacyState, msg: &PrivacyMessage) -> Result<(), StepError> {
+pub async fn carry_out(
+    state: &PrivacyRequestsState,
+    msg: &PrivacyMessage,
+) -> Result<(), StepError> {
     if msg.recheck {
         return erase::recheck(state, msg).await;
     }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::edge::lambda::run_queue(privacy_requests::PrivacyState::build).await
+    shared::edge::lambda::run_queue(privacy_requests::PrivacyRequestsState::build).await
 }

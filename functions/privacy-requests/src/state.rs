@@ -48,16 +48,16 @@ pub struct Services {
 }
 
 #[derive(Clone)]
-pub struct PrivacyState(Arc<Services>);
+pub struct PrivacyRequestsState(Arc<Services>);
 
-impl std::ops::Deref for PrivacyState {
+impl std::ops::Deref for PrivacyRequestsState {
     type Target = Services;
     fn deref(&self) -> &Services {
         &self.0
     }
 }
 
-impl PrivacyState {
+impl PrivacyRequestsState {
     pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {

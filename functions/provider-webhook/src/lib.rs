@@ -19,16 +19,10 @@ use shared::edge::http::ApiQuery;
 use shared::edge::http::json::read_limited;
 use shared::edge::openapi::{Problem, Received};
 use utoipa::IntoParams;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-pub use state::WebhookState;
+pub use state::ProviderWebhookState;
 
-fn api() -> OpenApiRouter<WebhookState> {
-    OpenApiRouter::new().routes(routes!(fal_completed))
-}
-
-shared::http_routes!(WebhookState {
+shared::http_routes!(ProviderWebhookState {
     post "/v1/webhooks/fal" => fal_completed,
 });
 
@@ -73,7 +67,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     )
 )]
 pub async fn fal_completed(
-    State(state): State<WebhookState>,
+    State(state): State<ProviderWebhookState>,
     ApiQuery(target): ApiQuery<Target>,
     headers: HeaderMap,
     body: Body,

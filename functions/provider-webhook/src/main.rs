@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::edge::lambda::run_http(
-        provider_webhook::WebhookState::build,
+        provider_webhook::ProviderWebhookState::build,
         provider_webhook::router,
     )
     .await

@@ -19,16 +19,16 @@ pub struct Services {
 }
 
 #[derive(Clone)]
-pub struct WebhookState(Arc<Services>);
+pub struct ProviderWebhookState(Arc<Services>);
 
-impl std::ops::Deref for WebhookState {
+impl std::ops::Deref for ProviderWebhookState {
     type Target = Services;
     fn deref(&self) -> &Services {
         &self.0
     }
 }
 
-impl WebhookState {
+impl ProviderWebhookState {
     pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {

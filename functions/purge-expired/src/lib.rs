@@ -35,7 +35,7 @@ use shared::domain::privacy::RequestKind;
 use shared::domain::video::{JobStatus, output_key};
 use shared::edge::schedule::ScheduledStep;
 
-pub use state::PurgeState;
+pub use state::PurgeExpiredState;
 
 /// How many UTC days of expiries each run reads.
 pub const DAYS: i64 = 3;
@@ -47,7 +47,7 @@ fn days(now: i64) -> impl Iterator<Item = String> {
         .map(move |back| utc_day(now - back * 24 * 3600))
 }
 
-impl PurgeState {
+impl PurgeExpiredState {
     /// R33: a job whose account is gone (an erasure that an index hid it from) is
     /// removed whole once its files are: nothing would ever show or delete it.
     async fn remove_if_orphan(
@@ -87,7 +87,7 @@ impl PurgeState {
     }
 }
 
-impl PurgeState {
+impl PurgeExpiredState {
     /// R30, R32: every open rights request (from the sparse `open_requests` index, so
     /// the cost grows with the open requests): one whose last step is older than the
     /// policy's requeue delay goes back on the privacy queue (a lost message, a run
@@ -150,7 +150,7 @@ impl PurgeState {
 /// Items the purge deletes in one run, at most (then the next run carries on).
 pub const TTL_BUDGET: u64 = 20_000;
 
-impl PurgeState {
+impl PurgeExpiredState {
     /// R22, R31, R33: what DynamoDB's TTL left past the policy's grace, deleted; an
     /// unused upload's input goes with its record. Logged per class, with how overdue
     /// the oldest was: never the content.
@@ -195,7 +195,7 @@ impl PurgeState {
     }
 }
 
-impl ScheduledStep for PurgeState {
+impl ScheduledStep for PurgeExpiredState {
     const FUNCTION: &'static str = "purge-expired";
 
     async fn run(&self) -> Result<serde_json::Value, String> {

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::edge::lambda::run_scheduled(purge_expired::PurgeState::build).await
+    shared::edge::lambda::run_scheduled(purge_expired::PurgeExpiredState::build).await
 }

@@ -27,16 +27,16 @@ pub struct Services {
 }
 
 #[derive(Clone)]
-pub struct PurgeState(Arc<Services>);
+pub struct PurgeExpiredState(Arc<Services>);
 
-impl std::ops::Deref for PurgeState {
+impl std::ops::Deref for PurgeExpiredState {
     type Target = Services;
     fn deref(&self) -> &Services {
         &self.0
     }
 }
 
-impl PurgeState {
+impl PurgeExpiredState {
     pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {

@@ -9,18 +9,7 @@ mod submit;
 mod uploads;
 mod view;
 
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
-
 pub use state::VideosState;
-
-/// The routes with their OpenAPI description, for the document.
-fn api() -> OpenApiRouter<VideosState> {
-    OpenApiRouter::new()
-        .routes(routes!(uploads::create))
-        .routes(routes!(submit::submit, read::list))
-        .routes(routes!(read::get_one, delete::delete))
-}
 
 shared::http_routes!(VideosState {
     post "/v1/uploads" => uploads::create,

@@ -19,13 +19,13 @@ pub use client_ip::ClientIp;
 pub use json::ApiJson;
 pub use session::AuthUser;
 
-/// Declares an HTTP function's routes and its entry points: `ROUTES`, the method and
-/// path of each route; `routes(state)`, the axum routes themselves (the local stack
-/// merges them); `router(state)`, the whole function as Lambda serves it; and
-/// `openapi()`, its part of the document, from the caller's `api()` (utoipa's
-/// description of the same handlers). The description is built for the document only,
-/// never at a cold start, so its code is not in the function's binary; the contract
-/// tests hold `ROUTES` to the document and to the template's routes.
+/// Declares an HTTP function's routes, once, and everything made from them: `ROUTES`,
+/// the method and path of each route; `routes(state)`, the axum routes themselves (the
+/// local stack merges them); `router(state)`, the whole function as Lambda serves it;
+/// and `openapi()`, its part of the document, from each handler's `#[utoipa::path]`.
+/// The description is built for the document only, never at a cold start, so its code
+/// is not in the function's binary; the contract tests hold `ROUTES` to the document
+/// and to the template's routes.
 ///
 /// ```ignore
 /// shared::http_routes!(AuthState {
@@ -34,14 +34,14 @@ pub use session::AuthUser;
 /// ```
 #[macro_export]
 macro_rules! http_routes {
-    ($state:ty { $($method:ident $path:literal => $handler:expr,)+ }) => {
+    ($state:ty { $($method:ident $path:literal => $($handler:ident)::+,)+ }) => {
         /// Method and path of every route this function serves.
         pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path),)+];
 
         /// The routes alone, for the local stack to merge with the other functions'.
         pub fn routes(state: $state) -> ::axum::Router {
             ::axum::Router::new()
-                $(.route($path, ::axum::routing::$method($handler)))+
+                $(.route($path, ::axum::routing::$method($($handler)::+)))+
                 .with_state(state)
         }
 
@@ -50,9 +50,12 @@ macro_rules! http_routes {
             $crate::edge::http::finish_router(routes(state))
         }
 
-        /// This function's part of the OpenAPI document.
+        /// This function's part of the OpenAPI document: each route's handler
+        /// describes itself (`#[utoipa::path]`).
         pub fn openapi() -> ::utoipa::openapi::OpenApi {
-            api().into_openapi()
+            ::utoipa_axum::router::OpenApiRouter::<$state>::new()
+                $(.routes(::utoipa_axum::routes!($($handler)::+)))+
+                .into_openapi()
         }
     };
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use e2e_tests::TestStack;
+use e2e_tests::local_stack::functions::{self, Kind};
 use e2e_tests::local_stack::openapi;
 use serde_yaml::Value;
 
@@ -50,40 +51,35 @@ fn template_routes(template: &Value, binary: Option<&str>) -> BTreeSet<String> {
     routes
 }
 
-/// What an HTTP function serves: method and path of each route.
-type Routes = &'static [(&'static str, &'static str)];
-
 /// Each HTTP function serves exactly the routes the template sends it and its part of
 /// the document describes: what it serves is declared apart from the description (so a
 /// cold start does not build the description), and this holds the three together.
 #[test]
 fn r38_each_function_serves_exactly_its_routes_in_the_template_and_the_document() {
-    let functions: [(&str, Routes, utoipa::openapi::OpenApi); 6] = [
-        ("auth", auth::ROUTES, auth::openapi()),
-        ("account", account::ROUTES, account::openapi()),
-        ("videos", videos::ROUTES, videos::openapi()),
-        ("billing", billing::ROUTES, billing::openapi()),
-        (
-            "checkout-webhook",
-            checkout_webhook::ROUTES,
-            checkout_webhook::openapi(),
-        ),
-        (
-            "provider-webhook",
-            provider_webhook::ROUTES,
-            provider_webhook::openapi(),
-        ),
-    ];
     let template: Value =
         serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
             .unwrap();
+    let parts = functions::openapi_parts();
     let mut http_functions = 0;
-    for (binary, served, doc) in functions {
-        let served: BTreeSet<String> = served
+    for declared in functions::DECLARED {
+        let Kind::Http { routes } = declared.kind else {
+            assert!(
+                template_routes(&template, Some(declared.name)).is_empty(),
+                "{}: routed by the template but not declared HTTP",
+                declared.name
+            );
+            continue;
+        };
+        let binary = declared.name;
+        let served: BTreeSet<String> = routes
             .iter()
             .map(|(m, p)| format!("{} {p}", m.to_uppercase()))
             .collect();
-        let doc = serde_json::to_value(&doc).unwrap();
+        let (_, doc) = parts
+            .iter()
+            .find(|(name, _)| *name == binary)
+            .unwrap_or_else(|| panic!("{binary}: no part of the document"));
+        let doc = serde_json::to_value(doc).unwrap();
         let described: BTreeSet<String> = doc["paths"]
             .as_object()
             .unwrap()
@@ -105,7 +101,8 @@ fn r38_each_function_serves_exactly_its_routes_in_the_template_and_the_document(
         );
         http_functions += 1;
     }
-    // Every function the template routes HTTP to is in the list above.
+    assert_eq!(parts.len(), http_functions, "a part for each HTTP function");
+    // Every function the template routes HTTP to is declared HTTP.
     let with_routes = template["Resources"]
         .as_mapping()
         .unwrap()
@@ -119,6 +116,53 @@ fn r38_each_function_serves_exactly_its_routes_in_the_template_and_the_document(
         })
         .count();
     assert_eq!(http_functions, with_routes);
+}
+
+/// The template's functions are the declared ones, each triggered as declared: HTTP
+/// routes, an SQS queue, or a schedule (a function added to one and not the other, or
+/// given another trigger, fails here).
+#[test]
+fn every_function_of_the_template_is_declared_once_with_its_trigger() {
+    let template: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
+            .unwrap();
+    let mut in_template = std::collections::BTreeMap::new();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let triggers: BTreeSet<String> = resource["Properties"]["Events"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .map(|(_, e)| e["Type"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            in_template.insert(binary.clone(), triggers).is_none(),
+            "{binary} twice in the template"
+        );
+    }
+    let declared: std::collections::BTreeMap<String, BTreeSet<String>> = functions::DECLARED
+        .iter()
+        .map(|d| {
+            let trigger = match d.kind {
+                Kind::Http { .. } => "HttpApi",
+                Kind::Queue => "SQS",
+                Kind::Schedule { .. } => "Schedule",
+            };
+            (d.name.to_owned(), BTreeSet::from([trigger.to_owned()]))
+        })
+        .collect();
+    assert_eq!(
+        declared.len(),
+        functions::DECLARED.len(),
+        "a name declared twice"
+    );
+    assert_eq!(in_template, declared, "the template vs the declarations");
 }
 
 /// Every operation of the document is routed by the template to a function, and every

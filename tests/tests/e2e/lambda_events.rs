@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use axum::Router;
 use e2e_tests::TestStack;
+use e2e_tests::local_stack::functions::{self, Kind};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use serde_json::Value;
@@ -29,6 +30,29 @@ fn sqs_event(file: &str, bucket: &str, job: &str) -> aws_lambda_events::event::s
     serde_json::from_str(&text).expect("an SQS event")
 }
 
+/// The function a sample event is for: the declared name its file name begins with
+/// (the longest, so `provider-webhook-…` is not `provider`'s).
+fn function_of(file: &str) -> &'static str {
+    functions::DECLARED
+        .iter()
+        .map(|d| d.name)
+        .filter(|name| {
+            file.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(['-', '.']))
+        })
+        .max_by_key(|name| name.len())
+        .unwrap_or_else(|| panic!("{file}: its name names no function"))
+}
+
+/// The Lambda router of the HTTP function a sample event is for.
+fn router_for(t: &TestStack, file: &str) -> Router {
+    let function = function_of(file);
+    t.stack
+        .functions
+        .lambda_router(function)
+        .unwrap_or_else(|| panic!("{file}: {function} is not an HTTP function"))
+}
+
 async fn invoke(router: Router, file: &str) -> Value {
     let text = std::fs::read_to_string(events_dir().join(file)).expect("event file");
     let request: LambdaRequest = serde_json::from_str(&text).expect("an API Gateway event");
@@ -43,66 +67,43 @@ async fn invoke(router: Router, file: &str) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
     let t = TestStack::start().await;
-    let f = t.stack.functions.clone();
-    // (event, function, status, problem code)
-    let cases: &[(&str, &str, u16, Option<&str>)] = &[
-        ("auth-email-start.json", "auth", 202, None),
-        ("auth-email-start-base64.json", "auth", 202, None),
+    // (event, status, problem code); the file's name begins with its function's.
+    let cases: &[(&str, u16, Option<&str>)] = &[
+        ("auth-email-start.json", 202, None),
+        ("auth-email-start-base64.json", 202, None),
         (
             "auth-email-start-malformed.json",
-            "auth",
             400,
             Some("malformed_json"),
         ),
         (
             "auth-email-start-wrong-content-type.json",
-            "auth",
             415,
             Some("unsupported_media_type"),
         ),
-        ("auth-email-verify.json", "auth", 400, Some("invalid_code")),
-        ("auth-google.json", "auth", 401, Some("invalid_id_token")),
-        ("auth-signout.json", "auth", 401, Some("unauthorized")),
-        ("auth-signout-all.json", "auth", 401, Some("unauthorized")),
-        ("account-me.json", "account", 401, Some("unauthorized")),
-        (
-            "account-disconnect-google.json",
-            "account",
-            401,
-            Some("unauthorized"),
-        ),
-        (
-            "account-patch-me.json",
-            "account",
-            401,
-            Some("unauthorized"),
-        ),
-        (
-            "account-delete-me.json",
-            "account",
-            401,
-            Some("unauthorized"),
-        ),
-        ("account-export.json", "account", 401, Some("unauthorized")),
-        ("support.json", "account", 401, Some("unauthorized")),
+        ("auth-email-verify.json", 400, Some("invalid_code")),
+        ("auth-google.json", 401, Some("invalid_id_token")),
+        ("auth-signout.json", 401, Some("unauthorized")),
+        ("auth-signout-all.json", 401, Some("unauthorized")),
+        ("account-me.json", 401, Some("unauthorized")),
+        ("account-disconnect-google.json", 401, Some("unauthorized")),
+        ("account-patch-me.json", 401, Some("unauthorized")),
+        ("account-delete-me.json", 401, Some("unauthorized")),
+        ("account-export.json", 401, Some("unauthorized")),
+        ("account-support.json", 401, Some("unauthorized")),
         // No session needed; a link whose signature is wrong is refused.
-        (
-            "account-unsubscribe.json",
-            "account",
-            400,
-            Some("invalid_token"),
-        ),
+        ("account-unsubscribe.json", 400, Some("invalid_token")),
         // Signed with the local webhook secret; about an order we never sold: taken,
         // and nothing changes.
-        ("checkout-webhook-creem.json", "checkout-webhook", 200, None),
+        ("checkout-webhook-creem.json", 200, None),
+        ("videos-submit.json", 401, Some("unauthorized")),
+        ("videos-get.json", 401, Some("unauthorized")),
+        // The catalogue needs no session.
+        ("billing-products.json", 200, None),
+        ("billing-checkout.json", 401, Some("unauthorized")),
     ];
-    for (file, function, status, code) in cases {
-        let router = match *function {
-            "auth" => auth::router(f.auth.clone()),
-            "checkout-webhook" => checkout_webhook::router(f.webhook.clone()),
-            _ => account::router(f.account.clone()),
-        };
-        let res = invoke(router, file).await;
+    for (file, status, code) in cases {
+        let res = invoke(router_for(&t, file), file).await;
         assert_eq!(res["statusCode"], *status, "{file}: {res}");
         if let Some(code) = code {
             let body: Value = serde_json::from_str(res["body"].as_str().unwrap_or("{}")).unwrap();
@@ -117,6 +118,18 @@ async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
     assert_eq!(t.emails_to("someone@example.com").await.len(), 1);
     assert_eq!(t.emails_to("someone.else@example.com").await.len(), 1);
 
+    // Every HTTP function has a sample event (fal's is signed at a fixed time: its own
+    // test below sets the clock to it).
+    for name in functions::names_where(|k| matches!(k, Kind::Http { .. })) {
+        assert!(
+            cases
+                .iter()
+                .map(|c| c.0)
+                .chain([FAL_EVENT])
+                .any(|file| function_of(file) == name),
+            "no sample event of {name}"
+        );
+    }
     // Every sample event is covered here.
     let mut on_disk: Vec<String> = std::fs::read_dir(events_dir())
         .unwrap()
@@ -128,6 +141,37 @@ async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
     covered.push(FAL_EVENT.to_owned());
     covered.sort();
     assert_eq!(on_disk, covered);
+}
+
+/// Each queue function has a sample SQS event and each scheduled function a sample
+/// schedule event, named for it; every file in those folders names a function of that
+/// kind.
+#[test]
+fn every_queue_and_scheduled_function_has_its_sample_event() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events");
+    for (folder, is_kind) in [
+        ("sqs", (|k: &Kind| *k == Kind::Queue) as fn(&Kind) -> bool),
+        ("schedule", |k: &Kind| matches!(k, Kind::Schedule { .. })),
+    ] {
+        let files: Vec<String> = std::fs::read_dir(dir.join(folder))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        for file in &files {
+            let function = functions::declared(function_of(file)).unwrap();
+            assert!(
+                is_kind(&function.kind),
+                "{folder}/{file}: {}",
+                function.name
+            );
+        }
+        for name in functions::names_where(is_kind) {
+            assert!(
+                files.iter().any(|f| function_of(f) == name),
+                "no sample event of {name} in {folder}/"
+            );
+        }
+    }
 }
 
 const FAL_EVENT: &str = "provider-webhook-fal.json";
@@ -146,7 +190,6 @@ fn tampered(file: &str, from: &str, to: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn r13_r38_the_signed_webhook_events_are_verified_through_lambda_http() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let f = t.stack.functions.clone();
     // fal's call, signed by the local emulator's key at its fixed time: one look queued.
     let text = std::fs::read_to_string(events_dir().join(FAL_EVENT)).unwrap();
     let event: Value = serde_json::from_str(&text).unwrap();
@@ -156,33 +199,21 @@ async fn r13_r38_the_signed_webhook_events_are_verified_through_lambda_http() {
         .parse()
         .unwrap();
     t.clock.set(at);
-    let res = invoke(
-        provider_webhook::router(f.provider_webhook.clone()),
-        FAL_EVENT,
-    )
-    .await;
+    let res = invoke(router_for(&t, FAL_EVENT), FAL_EVENT).await;
     assert_eq!(res["statusCode"], 200, "{res}");
     assert_eq!(t.queue_counts("GenerateQueue").await, (1, 0));
     // The same call with its body changed: refused, nothing more queued.
     let altered = tampered(FAL_EVENT, "\"OK\"", "\"ERROR\"");
-    let res = invoke(
-        provider_webhook::router(f.provider_webhook.clone()),
-        &altered,
-    )
-    .await;
+    let res = invoke(router_for(&t, FAL_EVENT), &altered).await;
     assert_eq!(res["statusCode"], 401, "{res}");
     // Replayed a day later: stale.
     t.clock.set(at + 24 * 3600);
-    let res = invoke(
-        provider_webhook::router(f.provider_webhook.clone()),
-        FAL_EVENT,
-    )
-    .await;
+    let res = invoke(router_for(&t, FAL_EVENT), FAL_EVENT).await;
     assert_eq!(res["statusCode"], 401, "{res}");
     assert_eq!(t.queue_counts("GenerateQueue").await, (1, 0));
     // Creem's event with its body changed: refused.
     let altered = tampered("checkout-webhook-creem.json", "1200", "9999");
-    let res = invoke(checkout_webhook::router(f.webhook.clone()), &altered).await;
+    let res = invoke(router_for(&t, "checkout-webhook-creem.json"), &altered).await;
     assert_eq!(res["statusCode"], 401, "{res}");
 }
 
@@ -299,14 +330,14 @@ async fn r26_privacy_requests_takes_its_sample_event_and_acts_once() {
     let id = r.body["id"].as_str().unwrap();
     let event = |request: &str, account: &str| {
         let text = std::fs::read_to_string(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/sqs/privacy-request.json"),
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/sqs/privacy-requests.json"),
         )
         .unwrap()
         .replace("req_0123456789abcdef0123456789abcdef", request)
         .replace("acc_0123456789abcdef0123456789abcdef", account);
         serde_json::from_str::<aws_lambda_events::event::sqs::SqsEvent>(&text).unwrap()
     };
-    let privacy = &t.stack.functions.privacy;
+    let privacy = &t.stack.functions.privacy_requests;
     for _ in 0..2 {
         let res = run_batch(privacy, event(id, &account)).await;
         assert!(res.batch_item_failures.is_empty());

@@ -197,7 +197,7 @@ async fn r10_r11_every_order_of_a_payment_its_refund_and_a_resend_ends_the_same(
         let paid = t
             .stack
             .functions
-            .webhook
+            .checkout_webhook
             .billing
             .payment(order)
             .await
@@ -227,7 +227,7 @@ async fn r09_a_renewal_records_its_payment_and_a_refund_of_it_takes_its_credits_
         )
         .await;
     let order = renewed.body["order_id"].as_str().unwrap();
-    let billing = &t.stack.functions.webhook.billing;
+    let billing = &t.stack.functions.checkout_webhook.billing;
     let paid = billing.payment(order).await.unwrap().expect("recorded");
     assert_eq!(
         (paid.account_id.as_str(), paid.amount),
@@ -329,7 +329,7 @@ async fn r12_a_plan_change_is_never_lost_to_a_failed_write() {
         let plan = t
             .stack
             .functions
-            .webhook
+            .checkout_webhook
             .billing
             .plan(&account)
             .await

@@ -42,7 +42,7 @@ async fn wait_erased(t: &TestStack, account: &str, id: &str) {
         let left = t
             .stack
             .functions
-            .privacy
+            .privacy_requests
             .privacy
             .request(account, id)
             .await
@@ -268,7 +268,7 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
         recheck: false,
     };
     for _ in 0..3 {
-        privacy_requests::carry_out(&t.stack.functions.privacy, &msg)
+        privacy_requests::carry_out(&t.stack.functions.privacy_requests, &msg)
             .await
             .unwrap();
     }
@@ -294,9 +294,11 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
         recheck: false,
     };
     let faulty = t.faulty_base(0.3).await;
-    let flaky =
-        privacy_requests::PrivacyState::build(&faulty.base, &t.stack_env("privacy-requests").await)
-            .unwrap();
+    let flaky = privacy_requests::PrivacyRequestsState::build(
+        &faulty.base,
+        &t.stack_env("privacy-requests").await,
+    )
+    .unwrap();
     let mut failures = 0;
     loop {
         match privacy_requests::carry_out(&flaky, &msg).await {
@@ -306,7 +308,7 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
         assert!(failures < 200, "the erasure never finished");
     }
     let once = t.everything_stored().await;
-    privacy_requests::carry_out(&t.stack.functions.privacy, &msg)
+    privacy_requests::carry_out(&t.stack.functions.privacy_requests, &msg)
         .await
         .unwrap();
     assert_eq!(
@@ -359,7 +361,7 @@ async fn r30_rights_requests_need_a_fresh_email_code() {
     let events = t
         .stack
         .functions
-        .privacy
+        .privacy_requests
         .privacy
         .items(&account, "security#")
         .await
@@ -487,7 +489,7 @@ async fn r23_r34_consents_are_recorded_with_history_and_policy_version() {
     let history = t
         .stack
         .functions
-        .privacy
+        .privacy_requests
         .privacy
         .items(&account, "consent#")
         .await
@@ -561,7 +563,7 @@ async fn r23_three_separate_consents_and_marketing_cookies_never_mean_email() {
     let history = t
         .stack
         .functions
-        .privacy
+        .privacy_requests
         .privacy
         .items(&account, "consent#")
         .await
@@ -707,7 +709,7 @@ async fn r29_a_restricted_account_is_left_out_of_analytics_and_marketing() {
     let usage = t
         .stack
         .functions
-        .privacy
+        .privacy_requests
         .privacy
         .items(&account, "usage#")
         .await
@@ -741,7 +743,7 @@ async fn r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not() {
     let usage = t
         .stack
         .functions
-        .privacy
+        .privacy_requests
         .privacy
         .items(&account, "usage#")
         .await
@@ -762,7 +764,7 @@ async fn r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not() {
     let events = t
         .stack
         .functions
-        .privacy
+        .privacy_requests
         .privacy
         .items(&account, "security#")
         .await
@@ -803,7 +805,7 @@ async fn r31_support_messages_are_forwarded_and_kept_a_year() {
     let kept = t
         .stack
         .functions
-        .privacy
+        .privacy_requests
         .privacy
         .items(&account, "support#")
         .await
@@ -935,7 +937,7 @@ async fn r28_r32_the_erasures_second_pass_finds_what_was_written_as_it_began() {
         account_id: account.clone(),
         recheck: true,
     };
-    privacy_requests::carry_out(&t.stack.functions.privacy, &second)
+    privacy_requests::carry_out(&t.stack.functions.privacy_requests, &second)
         .await
         .unwrap();
     assert!(!t.table_text("PrivacyTable").await.contains("198.51.100.7"));

@@ -101,7 +101,7 @@ async fn the_sample_hourly_event_starts_a_purge() {
             .unwrap()
             .contains("PurgeExpiredFunction")
     );
-    let done = shared::edge::schedule::run_round(&t.stack.functions.purge)
+    let done = shared::edge::schedule::run_round(&t.stack.functions.purge_expired)
         .await
         .unwrap();
     assert_eq!(done["videos_expired"], 0);
@@ -272,7 +272,7 @@ async fn models(t: &TestStack) -> (Item, Item) {
     t.pump_until(&token, &id, "ready", 30).await;
     // Whatever the first purge has to finish with these (the job's input and provider
     // copy) is done first, so the copies are plain ready videos.
-    shared::edge::schedule::run_round(&t.stack.functions.purge)
+    shared::edge::schedule::run_round(&t.stack.functions.purge_expired)
         .await
         .unwrap();
     let items = t.scan("VideosTable").await;
@@ -353,7 +353,7 @@ async fn measured_purge(t: &TestStack) -> (Value, u64, Duration) {
     let counter = &t.stack.base.aws.requests.dynamodb;
     let before = counter.get();
     let started = std::time::Instant::now();
-    let done = shared::edge::schedule::run_round(&t.stack.functions.purge)
+    let done = shared::edge::schedule::run_round(&t.stack.functions.purge_expired)
         .await
         .unwrap();
     (done, counter.get() - before, started.elapsed())
@@ -400,7 +400,7 @@ async fn r33_two_purges_at_once_end_as_one() {
     let grace = t.stack.base.policy.ttl_grace.as_secs() as i64;
     copies(&t, &m, 10, now - 60, now - grace - 3600).await;
     copies(&t, &m, 10, now + 3600, now + 86400).await;
-    let purge = &t.stack.functions.purge;
+    let purge = &t.stack.functions.purge_expired;
     let (a, b) = tokio::join!(
         shared::edge::schedule::run_round(purge),
         shared::edge::schedule::run_round(purge)

@@ -25,7 +25,7 @@ async fn stored_request(
 ) -> shared::adapters::dynamo::privacy::RightsRequest {
     t.stack
         .functions
-        .privacy
+        .privacy_requests
         .privacy
         .request(account, id)
         .await
@@ -78,7 +78,7 @@ async fn r30_a_request_that_keeps_failing_ends_failed_told_and_listed() {
         .with_parameters(t.stack.aws.ssm())
         .await
         .unwrap();
-    let state = privacy_requests::PrivacyState::build(&t.stack.base, &env).unwrap();
+    let state = privacy_requests::PrivacyRequestsState::build(&t.stack.base, &env).unwrap();
     let msg = PrivacyMessage {
         request_id: id.clone(),
         account_id: account.clone(),

@@ -175,7 +175,7 @@ async fn r05_r20_suspension_ends_every_session_and_refuses_new_ones() {
     let events = t
         .stack
         .functions
-        .privacy
+        .privacy_requests
         .privacy
         .items(&account, "security#")
         .await
