@@ -109,9 +109,10 @@ macro_rules! functions {
 
         /// Every HTTP function's part of the OpenAPI document, by binary name.
         pub fn openapi_parts() -> Vec<(&'static str, utoipa::openapi::OpenApi)> {
-            let mut parts = Vec::new();
-            $(functions!(@openapi $kind parts $krate $name);)+
-            parts
+            [$(functions!(@openapi $kind $krate $name),)+]
+                .into_iter()
+                .flatten()
+                .collect()
         }
     };
 
@@ -147,8 +148,8 @@ macro_rules! functions {
     };
     (@round $other:ident $self:ident $krate:ident) => { None };
 
-    (@openapi http $parts:ident $krate:ident $name:literal) => { $parts.push(($name, $krate::openapi())) };
-    (@openapi $other:ident $parts:ident $krate:ident $name:literal) => {};
+    (@openapi http $krate:ident $name:literal) => { Some(($name, $krate::openapi())) };
+    (@openapi $other:ident $krate:ident $name:literal) => { None };
 }
 
 functions! {
