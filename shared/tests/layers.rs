@@ -38,6 +38,76 @@ fn layer_of(src: &Path, file: &Path) -> Option<usize> {
     LAYERS.iter().position(|l| *l == name)
 }
 
+/// The layers a grouped import names: `use crate::{adapters::x, domain::{y, z}}` names
+/// `adapters` and `domain` (the first segment of each path in the outer braces).
+fn grouped_layers(text: &str) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("crate::{") {
+        rest = &rest[at + "crate::{".len()..];
+        // The outer braces' items, split at their own commas.
+        let (mut depth, mut start, mut items) = (1, 0, Vec::new());
+        for (i, c) in rest.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' | ',' if depth == 1 => {
+                    items.push(&rest[start..i]);
+                    start = i + 1;
+                    if c == '}' {
+                        break;
+                    }
+                }
+                '}' => depth -= 1,
+                _ => {}
+            }
+        }
+        for item in items {
+            let first = item.trim().split("::").next().unwrap_or_default();
+            found.extend(LAYERS.iter().filter(|l| **l == first));
+        }
+    }
+    found
+}
+
+#[test]
+fn a_grouped_import_is_read_as_its_layers() {
+    assert_eq!(
+        grouped_layers("use crate::{adapters::dynamo::Tx, domain::{clock, policy}};"),
+        ["adapters", "domain"]
+    );
+    assert_eq!(
+        grouped_layers("use crate::{\n    edge::http,\n};"),
+        ["edge"]
+    );
+    assert!(grouped_layers("use crate::adapters::x;").is_empty());
+}
+
+/// The code above the stores (the functions, `app`, the operator's tool) never holds
+/// DynamoDB's SDK: key shapes, conditions and transactions are the stores' and `Tx`'s.
+#[test]
+fn only_the_adapters_speak_to_dynamodb() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    rust_files(&root.join("shared/src/app"), &mut files);
+    rust_files(&root.join("operator/src"), &mut files);
+    for entry in std::fs::read_dir(root.join("functions")).unwrap() {
+        rust_files(&entry.unwrap().path().join("src"), &mut files);
+    }
+    assert!(files.len() > 30, "only {} files found", files.len());
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or_default();
+            assert!(
+                !code.contains("aws_sdk_dynamodb"),
+                "{}:{}: DynamoDB's SDK outside the adapters",
+                file.display(),
+                n + 1
+            );
+        }
+    }
+}
+
 #[test]
 fn each_layer_imports_only_the_layers_below_it() {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -49,10 +119,11 @@ fn each_layer_imports_only_the_layers_below_it() {
             continue;
         };
         let text = std::fs::read_to_string(&file).unwrap();
+        let grouped = grouped_layers(&text);
         for (n, line) in text.lines().enumerate() {
             let code = line.split("//").next().unwrap_or_default();
             for (i, other) in LAYERS.iter().enumerate() {
-                if code.contains(&format!("crate::{other}")) {
+                if code.contains(&format!("crate::{other}")) || grouped.contains(other) {
                     assert!(
                         i <= layer,
                         "{}:{}: `{}` may not import `{other}`",

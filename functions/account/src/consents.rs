@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
-use shared::adapters::dynamo::Tx;
 use shared::adapters::ses::{MailError, MarketingEmail};
 use shared::domain::account::Account;
 use shared::domain::crypto::constant_time_eq;
@@ -82,7 +81,9 @@ pub async fn put_consents(
         .as_deref()
         .unwrap_or(&account.policy_version_accepted)
         .to_owned();
-    Tx::new(&state.dynamodb)
+    state
+        .transactions
+        .begin()
         .add(
             "account",
             state.accounts.consents_write(
@@ -227,7 +228,9 @@ async fn unsubscribe(state: &Services, token: &str) -> Result<Json<Unsubscribed>
             ..account.consents
         };
         let at = state.now();
-        let res = Tx::new(&state.dynamodb)
+        let res = state
+            .transactions
+            .begin()
             .add(
                 "account",
                 state
@@ -293,7 +296,9 @@ pub async fn put_restriction(
     } else {
         "restriction_lifted"
     };
-    Tx::new(&state.dynamodb)
+    state
+        .transactions
+        .begin()
         .add(
             "account",
             state

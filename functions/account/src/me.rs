@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
-use shared::adapters::dynamo::Tx;
 use shared::adapters::dynamo::billing::Plan;
 use shared::adapters::ses::Email;
 use shared::domain::account::{Account, clean_display_name};
@@ -238,7 +237,7 @@ pub async fn verify_email(
     let confirmed = codes::check(&state, Purpose::EmailChange, &account.id, &req.code).await?;
     let new_email = confirmed.payload.ok_or(ApiError::InvalidCode)?;
     let at = state.now();
-    let mut tx = Tx::new(&state.dynamodb);
+    let mut tx = state.transactions.begin();
     tx.add("code", confirmed.consume);
     state
         .accounts

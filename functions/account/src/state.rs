@@ -2,6 +2,7 @@
 //! (tables, the privacy queue, the exports bucket, mail, the hash key, the support
 //! address and the public URL).
 
+use shared::adapters::dynamo::Transactions;
 use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
@@ -21,7 +22,7 @@ use shared::edge::wiring::Base;
 pub struct Services {
     pub clock: Clock,
     pub policy: Policy,
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub transactions: Transactions,
     pub accounts: AccountStore,
     pub session: SessionCheck,
     pub ledger: LedgerStore,
@@ -68,7 +69,7 @@ impl AccountState {
             support_address: env.email("SUPPORT_EMAIL")?,
             public_url: w.public_url()?,
             hash_secret: w.hash_secret()?,
-            dynamodb: base.aws.dynamodb().clone(),
+            transactions: Transactions::new(base.aws.dynamodb()),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))

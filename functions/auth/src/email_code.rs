@@ -6,7 +6,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
-use shared::adapters::dynamo::Tx;
 use shared::adapters::dynamo::codes::StoredCode;
 use shared::adapters::ses::{Email, MailError};
 use shared::app::codes::Refused;
@@ -233,7 +232,7 @@ pub async fn verify(
                 return Err(ApiError::AgeConfirmationRequired);
             }
         };
-        let mut tx = Tx::new(&state.dynamodb);
+        let mut tx = state.transactions.begin();
         tx.add("code", right.consume.clone());
         if is_new {
             add_account_creation(&state, &mut tx, &account)?;

@@ -77,7 +77,7 @@ pub async fn sign_in(
         // Known Google identity: sign in.
         if let Some(account) = state.accounts.find_by_google_sub(&identity.sub).await? {
             ensure_active(&account)?;
-            match commit(&state, Tx::new(&state.dynamodb), &account, false, false).await {
+            match commit(&state, state.transactions.begin(), &account, false, false).await {
                 Err(Retry) => continue,
                 Ok(res) => return res,
             }
@@ -104,7 +104,7 @@ pub async fn sign_in(
                     // would silently replace it.
                     return Err(ApiError::IdentityConflict);
                 }
-                let mut tx = Tx::new(&state.dynamodb);
+                let mut tx = state.transactions.begin();
                 tx.add_all(
                     "link",
                     state
@@ -119,7 +119,7 @@ pub async fn sign_in(
                 let mut account = new_account(&state, email.as_str(), name);
                 account.google_sub = Some(identity.sub.clone());
                 account.google_linked_at = Some(linked_at);
-                let mut tx = Tx::new(&state.dynamodb);
+                let mut tx = state.transactions.begin();
                 add_account_creation(&state, &mut tx, &account)?;
                 commit(&state, tx, &account, true, true).await
             }

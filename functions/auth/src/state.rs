@@ -2,6 +2,7 @@
 //! (`ACCOUNTS_TABLE`, `SESSIONS_TABLE`, `RATE_LIMITS_TABLE`, `LEDGER_TABLE`,
 //! `HASH_SECRET`, `MAIL_FROM`, `GOOGLE_CLIENT_ID`, `GOOGLE_JWKS_URL`).
 
+use shared::adapters::dynamo::Transactions;
 use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
@@ -29,7 +30,7 @@ pub struct Services {
     pub ledger: LedgerStore,
     pub mailer: Mailer,
     pub google: GoogleVerifier,
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub transactions: Transactions,
     /// Key of the keyed hashes of codes and addresses. A secret: never logged.
     hash_secret: Vec<u8>,
 }
@@ -63,7 +64,7 @@ impl AuthState {
             ledger: w.ledger()?,
             mailer: w.mailer()?,
             hash_secret: w.hash_secret()?,
-            dynamodb: base.aws.dynamodb().clone(),
+            transactions: Transactions::new(base.aws.dynamodb()),
             google,
             policy: base.policy.clone(),
             clock: base.clock.clone(),

@@ -16,7 +16,7 @@
 
 use shared::adapters::dynamo::codes::Confirmation;
 use shared::adapters::dynamo::privacy::{RightsRequest, request_sk};
-use shared::adapters::dynamo::{Item, Tx, get_s, opt_s};
+use shared::adapters::dynamo::{Item, get_s, opt_s};
 use shared::adapters::sqs::PrivacyMessage;
 use shared::domain::inventory::{ClassId, INVENTORY, OnErasure};
 use shared::domain::privacy::pseudonym;
@@ -45,7 +45,7 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
     let counts = erase_all(state, request, Some(&account.email), &pseudonym).await?;
     final_notice(state, &account.email).await?;
     let at = state.now();
-    let mut last = Tx::new(&state.dynamodb);
+    let mut last = state.transactions.begin();
     last.add_all("account", state.accounts.erase_writes(&account)?);
     last.add_all(
         "request",

@@ -2,6 +2,7 @@
 //! variables (every table and bucket a person's data lives in, mail, the hash key for
 //! pseudonyms, the video provider to delete its copies, the public URL for links).
 
+use shared::adapters::dynamo::Transactions;
 use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
@@ -23,7 +24,7 @@ use shared::edge::wiring::Base;
 pub struct Services {
     pub clock: Clock,
     pub policy: Policy,
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub transactions: Transactions,
     pub accounts: AccountStore,
     pub sessions: SessionStore,
     pub codes: CodeStore,
@@ -79,7 +80,7 @@ impl PrivacyRequestsState {
             provider: w.video_provider()?,
             creem: w.creem_subscriptions()?,
             hash_secret: w.hash_secret()?,
-            dynamodb: base.aws.dynamodb().clone(),
+            transactions: Transactions::new(base.aws.dynamodb()),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))

@@ -2,6 +2,7 @@
 //! accounts, sessions, ledger, audit, rate-limit and videos tables, `HASH_SECRET`,
 //! both buckets, the generate queue, and Creem's moderation).
 
+use shared::adapters::dynamo::Transactions;
 use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
@@ -35,7 +36,7 @@ pub struct Services {
     pub moderation: Moderation,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub transactions: Transactions,
 }
 
 #[derive(Clone)]
@@ -64,7 +65,7 @@ impl VideosState {
             moderation: Moderation::from_env(env, base.http.clone())?,
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
-            dynamodb: base.aws.dynamodb().clone(),
+            transactions: Transactions::new(base.aws.dynamodb()),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))

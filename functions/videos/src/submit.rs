@@ -10,7 +10,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use serde::Deserialize;
 use shared::ApiError;
-use shared::adapters::dynamo::Tx;
 use shared::adapters::dynamo::videos::{Job, Upload};
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::rfc3339_millis;
@@ -229,7 +228,7 @@ pub async fn submit(
         enqueued_epoch: now,
     };
     // R11: debit (only if covered) + ledger entry + job, all or nothing.
-    let mut tx = Tx::new(&state.dynamodb);
+    let mut tx = state.transactions.begin();
     tx.add(
         "debit_entry",
         state.ledger.entry_write(

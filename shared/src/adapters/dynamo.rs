@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-pub use tx::{CancelReason, Cancellation, Tx, Write};
+pub use tx::{CancelReason, Cancellation, Transactions, Tx, Write};
 
 pub type Item = HashMap<String, AttributeValue>;
 

@@ -4,7 +4,7 @@
 
 use crate::adapters::dynamo::ledger::LedgerStore;
 use crate::adapters::dynamo::videos::{Job, VideoStore};
-use crate::adapters::dynamo::{StoreError, Tx};
+use crate::adapters::dynamo::{StoreError, Transactions};
 use crate::domain::clock::{Clock, rfc3339};
 use crate::domain::ledger::EntryKind;
 use crate::domain::video::JobStatus;
@@ -14,7 +14,7 @@ use crate::domain::video::JobStatus;
 pub struct Jobs {
     pub videos: VideoStore,
     pub ledger: LedgerStore,
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub transactions: Transactions,
     pub clock: Clock,
     /// How long a ready video is kept: a failed or rejected job's prompt is kept as
     /// long (R15).
@@ -30,7 +30,7 @@ impl Jobs {
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
         let at = rfc3339(self.clock.now());
-        let mut tx = Tx::new(&self.dynamodb);
+        let mut tx = self.transactions.begin();
         match self.videos.end_write(
             job,
             to,

@@ -5,7 +5,7 @@
 
 use crate::adapters::dynamo::accounts::AccountStore;
 use crate::adapters::dynamo::privacy::{PrivacyStore, RightsRequest};
-use crate::adapters::dynamo::{StoreError, Tx, Write};
+use crate::adapters::dynamo::{StoreError, Transactions, Write};
 use crate::adapters::sqs::{PrivacyMessage, PrivacyQueue};
 use crate::domain::clock::{Clock, from_epoch, rfc3339};
 use crate::domain::policy::Policy;
@@ -16,7 +16,7 @@ pub struct Requests {
     pub accounts: AccountStore,
     pub privacy: PrivacyStore,
     pub queue: PrivacyQueue,
-    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub transactions: Transactions,
     pub clock: Clock,
     pub policy: Policy,
 }
@@ -53,7 +53,7 @@ impl Requests {
         request: &RightsRequest,
         with: impl IntoIterator<Item = (&'static str, Write)>,
     ) -> Result<(), StoreError> {
-        let mut tx = Tx::new(&self.dynamodb);
+        let mut tx = self.transactions.begin();
         for (label, write) in with {
             tx.add(label, write);
         }

@@ -245,7 +245,7 @@ impl Wiring<'_> {
         Ok(Jobs {
             videos: self.videos()?,
             ledger: self.ledger()?,
-            dynamodb: self.dynamodb(),
+            transactions: crate::adapters::dynamo::Transactions::new(&self.dynamodb()),
             clock: self.base.clock.clone(),
             prompt_retention: self.base.policy.output_retention,
         })
@@ -257,7 +257,7 @@ impl Wiring<'_> {
             accounts: self.accounts()?,
             privacy: self.privacy()?,
             queue: self.privacy_queue()?,
-            dynamodb: self.dynamodb(),
+            transactions: crate::adapters::dynamo::Transactions::new(&self.dynamodb()),
             clock: self.base.clock.clone(),
             policy: self.base.policy.clone(),
         })

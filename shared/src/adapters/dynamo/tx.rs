@@ -98,6 +98,26 @@ impl Cancellation {
     }
 }
 
+/// Where transactions begin: the one DynamoDB client, held by the code that commits
+/// the writes of several stores together, so it never holds the SDK's client itself.
+#[derive(Clone, Debug)]
+pub struct Transactions {
+    client: Client,
+}
+
+impl Transactions {
+    pub fn new(client: &Client) -> Self {
+        Self {
+            client: client.clone(),
+        }
+    }
+
+    /// An empty transaction.
+    pub fn begin(&self) -> Tx {
+        Tx::new(&self.client)
+    }
+}
+
 /// A transaction being put together.
 #[derive(Debug, Clone)]
 pub struct Tx {
