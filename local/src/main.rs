@@ -1,7 +1,6 @@
 //! `local-stack`: the whole service on 127.0.0.1 for people trying it.
 //!
-//! `local-stack openapi` prints the API's OpenAPI document instead; `local-stack redrive
-//! <dead-letter queue URL> <queue URL>` moves an operator's dead letters back;
+//! `local-stack openapi` prints the API's OpenAPI document instead;
 //! `local-stack bench [videos]` measures one sign-in, one video and the delivery lag.
 //!
 //! Environment: `PORT` (default 3000), `LOCAL_AWS_ENDPOINT` (an already running local
@@ -21,9 +20,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.get(1).map(String::as_str) == Some("openapi") {
         print!("{}", local_stack::openapi::yaml());
         return Ok(());
-    }
-    if args.get(1).map(String::as_str) == Some("redrive") {
-        return redrive(&args[2..]).await;
     }
     if args.get(1).map(String::as_str) == Some("bench") {
         let videos = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(20);
@@ -88,20 +84,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     tokio::signal::ctrl_c().await?;
     stack.stop().await;
-    Ok(())
-}
-
-/// `local-stack redrive <dead-letter queue URL> <queue URL>`: moves the messages of a
-/// dead-letter queue back to its queue, on AWS (default credentials, `AWS_REGION`) or
-/// on the endpoint `AWS_ENDPOINT_URL` names.
-async fn redrive(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
-    let [from, to] = args else {
-        return Err("usage: local-stack redrive <dead-letter queue URL> <queue URL>".into());
-    };
-    let env = shared::adapters::env::Env::process();
-    let settings = shared::adapters::aws::AwsSettings::from_env(&env)?;
-    let aws = shared::adapters::aws::AwsClients::load(&settings).await;
-    let moved = shared::adapters::sqs::redrive(aws.sqs(), from, to).await?;
-    println!("moved {moved} messages from {from} to {to}");
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The operators' command: find an account by email; suspend, reinstate, terminate;
 //! delete a child's account (R06); remove a video; list rights requests near or past
 //! their due date (R30); list payments that came after their account was erased, to
-//! refund (R28). Every action is written to the audit log with who acted and
+//! refund (R28); move dead letters back to their queue. Every action is written to the audit log with who acted and
 //! why (R20). It is a program for people with the stack's AWS access, never deployed.
 
 use serde_json::{Value, json};
@@ -11,15 +11,13 @@ use shared::adapters::dynamo::audit::{AuditEvent, AuditStore};
 use shared::adapters::dynamo::privacy::PrivacyStore;
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
-use shared::adapters::s3::Blobs;
 use shared::app::enforcement::Enforcement;
-use shared::app::jobs::Jobs;
+use shared::app::removal::{RemovalError, Removed, VideoRemoval};
 use shared::app::requests::Requests;
 use shared::domain::clock::{Clock, from_epoch, rfc3339};
 use shared::domain::email::EmailAddress;
 use shared::domain::policy::Policy;
 use shared::domain::privacy::RequestKind;
-use shared::domain::video::{JobStatus, output_key};
 use shared::edge::wiring::Base;
 
 pub const USAGE: &str = "\
@@ -32,9 +30,10 @@ usage: operator <command>
   remove-video <video_id> --by <operator> --reason <why>
   due-requests [--within-days N]                            (open rights requests due within N days, 7 by default, and failed ones)
   refunds-due                                               (payments after erasure: refund each at Creem)
+  redrive <dead-letter queue URL> <queue URL>               (moves dead letters back once the cause is fixed)
 
 environment: ACCOUNTS_TABLE SESSIONS_TABLE PRIVACY_TABLE AUDIT_TABLE VIDEOS_TABLE
-LEDGER_TABLE BILLING_TABLE PRIVACY_QUEUE_URL INPUTS_BUCKET OUTPUTS_BUCKET HASH_SECRET_PARAMETER,
+LEDGER_TABLE BILLING_TABLE PRIVACY_QUEUE_URL GENERATE_QUEUE_URL INPUTS_BUCKET OUTPUTS_BUCKET HASH_SECRET_PARAMETER,
 as the stack's outputs and parameters give them.";
 
 /// Who acted and why: required of every action that changes something (R20).
@@ -54,6 +53,7 @@ pub enum Command {
     RemoveVideo { video_id: String, why: Why },
     DueRequests { within_days: i64 },
     RefundsDue,
+    Redrive { from: String, to: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,12 @@ pub enum OpError {
     Store(#[from] StoreError),
     #[error("storage: {0}")]
     Blob(#[from] shared::adapters::s3::BlobError),
+    #[error("removing the video: {0}")]
+    Removal(#[from] RemovalError),
+    #[error("queue: {0}")]
+    Queue(#[from] shared::adapters::sqs::QueueError),
+    #[error("the video kept changing; try again")]
+    Busy,
 }
 
 /// Reads the command line (without the program's name).
@@ -138,6 +144,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
                 .unwrap_or(7),
         },
         "refunds-due" => Command::RefundsDue,
+        "redrive" => match positional.as_slice() {
+            [from, to] => Command::Redrive {
+                from: from.clone(),
+                to: to.clone(),
+            },
+            _ => return Err("redrive takes a dead-letter queue URL and a queue URL".into()),
+        },
         other => return Err(format!("unknown command {other}")),
     })
 }
@@ -150,10 +163,8 @@ pub struct Operator {
     billing: shared::adapters::dynamo::billing::BillingStore,
     requests: Requests,
     enforcement: Enforcement,
-    jobs: Jobs,
-    blobs: Blobs,
-    inputs_bucket: String,
-    outputs_bucket: String,
+    removal: VideoRemoval,
+    sqs: aws_sdk_sqs::Client,
     clock: Clock,
     policy: Policy,
     hash_secret: Vec<u8>,
@@ -170,10 +181,8 @@ impl Operator {
             billing: w.billing()?,
             requests: w.requests()?,
             enforcement: w.enforcement()?,
-            jobs: w.jobs()?,
-            blobs: w.blobs(),
-            inputs_bucket: w.bucket("INPUTS_BUCKET")?,
-            outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
+            removal: w.video_removal()?,
+            sqs: base.aws.sqs().clone(),
             hash_secret: w.hash_secret()?,
             clock: base.clock.clone(),
             policy: base.policy.clone(),
@@ -220,20 +229,7 @@ impl Operator {
                 let a = self.by_email(&email).await?;
                 self.erase(&a.id, &why, "delete_child_account", None).await
             }
-            Command::RemoveVideo { video_id, why } => {
-                let job = self.videos.get(&video_id).await?.ok_or(OpError::NotFound)?;
-                if let Some(input) = &job.input_key {
-                    self.blobs.delete(&self.inputs_bucket, input).await?;
-                }
-                self.blobs
-                    .delete(&self.outputs_bucket, &output_key(&job.id))
-                    .await?;
-                let ended = job.status == JobStatus::Deleted
-                    || self.jobs.end(&job, JobStatus::Deleted, None).await?;
-                self.record(&why, &format!("remove_video:{video_id}"), &job.account_id)
-                    .await?;
-                Ok(json!({ "video_id": video_id, "removed": ended }))
-            }
+            Command::RemoveVideo { video_id, why } => self.remove_video(&video_id, &why).await,
             Command::DueRequests { within_days } => {
                 let by = self.clock.epoch_secs() + within_days * 86400;
                 let now = rfc3339(self.clock.now());
@@ -258,7 +254,29 @@ impl Operator {
                 ))
             }
             Command::RefundsDue => self.refunds_due().await,
+            Command::Redrive { from, to } => {
+                // The steps are idempotent: a message handled before does no harm.
+                let moved = shared::adapters::sqs::redrive(&self.sqs, &from, &to).await?;
+                Ok(json!({ "moved": moved, "from": from, "to": to }))
+            }
         }
+    }
+
+    /// R20: removes a video as its owner's `DELETE` does (the provider's request
+    /// stopped too), and records who and why.
+    async fn remove_video(&self, video_id: &str, why: &Why) -> Result<Value, OpError> {
+        // Two tries: the job may move on (generating → ready) between read and write.
+        for _ in 0..2 {
+            let job = self.videos.get(video_id).await?.ok_or(OpError::NotFound)?;
+            let removed = match self.removal.remove(&job).await? {
+                Removed::Now | Removed::Already => true,
+                Removed::MovedOn => continue,
+            };
+            self.record(why, &format!("remove_video:{video_id}"), &job.account_id)
+                .await?;
+            return Ok(json!({ "video_id": video_id, "removed": removed }));
+        }
+        Err(OpError::Busy)
     }
 
     /// R28: payments Creem made after their account was erased; none names anyone.

@@ -1,7 +1,9 @@
-//! Steps that several functions share. Each names what it needs as a small trait, so a
-//! function's state provides it without carrying anything else.
+//! Use cases that several functions (or a function and the operator's tool) share.
+//! Each is a struct of the stores and clients it needs, built by `edge::wiring`, so a
+//! function's state holds it without carrying anything else.
 
 pub mod codes;
 pub mod enforcement;
 pub mod jobs;
+pub mod removal;
 pub mod requests;

@@ -1,12 +1,10 @@
 //! DELETE /v1/videos/{id} (R15): input and output are gone at once; a job still being
-//! made is stopped and its cost given back.
+//! made is stopped and its cost given back (`app::removal`, shared with the operator).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::ApiError;
-use shared::adapters::sqs::GenerateMessage;
-use shared::domain::video::JobStatus;
-use shared::domain::video::output_key;
+use shared::app::removal::Removed;
 use shared::edge::http::{ApiPath, AuthUser};
 
 use crate::state::VideosState;
@@ -31,49 +29,10 @@ pub async fn delete(
     // Two tries: the job may move on (generating → ready) between read and write.
     for _ in 0..2 {
         let job = owned_job(&state, &user.account_id, &id).await?;
-        if job.status == JobStatus::Deleted {
-            return Ok(StatusCode::NO_CONTENT);
-        }
-        if let Some(input) = &job.input_key {
-            state
-                .blobs
-                .delete(&state.inputs_bucket, input)
-                .await
-                .map_err(ApiError::from)?;
-        }
-        // The output's key is known even before it exists; a file that lands after
-        // this is removed by `deliver`, which finds the job deleted.
-        state
-            .blobs
-            .delete(&state.outputs_bucket, &output_key(&job.id))
-            .await
-            .map_err(ApiError::from)?;
-        if state.jobs.end(&job, JobStatus::Deleted, None).await? {
-            if job.status == JobStatus::Generating {
-                stop_at_the_provider(&state, &job.id).await;
-            }
-            return Ok(StatusCode::NO_CONTENT);
+        match state.removal.remove(&job).await? {
+            Removed::Now | Removed::Already => return Ok(StatusCode::NO_CONTENT),
+            Removed::MovedOn => continue,
         }
     }
     Err(ApiError::Unavailable)
-}
-
-/// Asks `generate` to look at the job now: it finds it deleted, stops the provider's
-/// request and drops its copy (R16). A provider that calls back is not polled, so
-/// nothing else would look soon; if this send fails, `purge-expired` deletes the
-/// provider's copy on its next run.
-async fn stop_at_the_provider(state: &VideosState, job_id: &str) {
-    let message = GenerateMessage {
-        job_id: job_id.to_owned(),
-        token: None,
-        completed: None,
-        stop: false,
-    };
-    if let Err(e) = state
-        .queue
-        .send_generate(&message, std::time::Duration::ZERO)
-        .await
-    {
-        tracing::warn!(job_id, error = %e, "could not ask generate to stop the provider");
-    }
 }

@@ -14,6 +14,7 @@ use shared::adapters::s3::Blobs;
 use shared::adapters::sqs::Queue;
 use shared::app::enforcement::Enforcement;
 use shared::app::jobs::Jobs;
+use shared::app::removal::VideoRemoval;
 use shared::domain::clock::Clock;
 use shared::domain::policy::Policy;
 use shared::edge::http::session::SessionCheck;
@@ -36,6 +37,7 @@ pub struct Services {
     pub moderation: Moderation,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
+    pub removal: VideoRemoval,
     pub transactions: Transactions,
 }
 
@@ -65,6 +67,7 @@ impl VideosState {
             moderation: Moderation::from_env(env, base.http.clone())?,
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
+            removal: w.video_removal()?,
             transactions: Transactions::new(base.aws.dynamodb()),
             policy: base.policy.clone(),
             clock: base.clock.clone(),

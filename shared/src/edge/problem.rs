@@ -211,6 +211,15 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::app::removal::RemovalError> for ApiError {
+    fn from(e: crate::app::removal::RemovalError) -> Self {
+        match e {
+            crate::app::removal::RemovalError::Store(e) => e.into(),
+            crate::app::removal::RemovalError::Blob(e) => e.into(),
+        }
+    }
+}
+
 impl From<BlobError> for ApiError {
     fn from(e: BlobError) -> Self {
         unavailable("s3", e)

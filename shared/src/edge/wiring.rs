@@ -251,6 +251,17 @@ impl Wiring<'_> {
         })
     }
 
+    /// Removing a video (R15, R20).
+    pub fn video_removal(&self) -> Result<crate::app::removal::VideoRemoval, ConfigError> {
+        Ok(crate::app::removal::VideoRemoval {
+            jobs: self.jobs()?,
+            blobs: self.blobs(),
+            inputs_bucket: self.bucket("INPUTS_BUCKET")?,
+            outputs_bucket: self.bucket("OUTPUTS_BUCKET")?,
+            generate_queue: self.generate_queue()?,
+        })
+    }
+
     /// Recording and queueing rights requests.
     pub fn requests(&self) -> Result<crate::app::requests::Requests, ConfigError> {
         Ok(crate::app::requests::Requests {

@@ -218,3 +218,37 @@ fn r20_every_action_needs_who_and_why() {
         operator::Command::DueRequests { within_days: 7 }
     );
 }
+
+/// R20, R16, R11: an operator's removal of a video still being made does what its
+/// owner's `DELETE` does — the provider's request is stopped and its copy dropped, the
+/// cost given back once — and is audited.
+#[tokio::test(flavor = "multi_thread")]
+async fn r20_r16_removing_a_video_still_being_made_stops_the_provider_and_refunds_once() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.sign_in_email(&unique_email("op-early")).await;
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "emulator-hang", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    t.pump("generate").await; // submitted: generating
+    assert_eq!(t.balance(&account).await, 2);
+    let op = operator(&t).await;
+    let line = format!(r#"remove-video {id} --by dana --reason "reported""#);
+    assert_eq!(run(&op, &line).await["removed"], true);
+    assert_eq!(t.balance(&account).await, 3);
+    // Again: nothing more happens.
+    assert_eq!(run(&op, &line).await["removed"], true);
+    t.pump("generate").await;
+    assert_eq!(t.entries_for(&account, "refund", &id).await, 1);
+    assert_eq!(t.balance(&account).await, 3);
+    let request = &t.stack.fal.requests()[0];
+    assert!(
+        request.cancelled && request.payload_deleted,
+        "the provider was stopped and its copy dropped"
+    );
+    assert!(audit(&t).await.contains("reported"));
+}

@@ -276,14 +276,20 @@ async fn r13_dead_letters_raise_an_alarm_and_can_be_redriven() {
     )
     .await;
     assert_eq!(queue_depth(&t, "GenerateDeadLetterQueue").await, 1);
-    let moved = shared::adapters::sqs::redrive(
-        t.stack.aws.sqs(),
-        &t.table("GenerateDeadLetterQueue"),
-        &t.table("GenerateQueue"),
-    )
-    .await
-    .unwrap();
-    assert_eq!(moved, 1);
+    // The operators' command moves it back.
+    let op = t.operator().await;
+    let moved = op
+        .run(
+            operator::parse(&[
+                "redrive".to_owned(),
+                t.table("GenerateDeadLetterQueue"),
+                t.table("GenerateQueue"),
+            ])
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved["moved"], 1);
     assert_eq!(queue_depth(&t, "GenerateDeadLetterQueue").await, 0);
     let o = t.pump("generate").await;
     assert_eq!(

@@ -1,0 +1,89 @@
+//! Removing a video, one way for whoever removes it: its owner (`DELETE
+//! /v1/videos/{id}`, R15) or an operator (`operator remove-video`, R20). The input and
+//! the output go at once; the job ends `deleted`, with its cost given back if it was
+//! still being made (R11); a request still at the provider is stopped and the
+//! provider's copy dropped (R16).
+
+use crate::adapters::dynamo::StoreError;
+use crate::adapters::dynamo::videos::Job;
+use crate::adapters::s3::{BlobError, Blobs};
+use crate::adapters::sqs::{GenerateMessage, Queue};
+use crate::app::jobs::Jobs;
+use crate::domain::video::{JobStatus, output_key};
+
+/// What removing a video needs, held by the functions and tools that remove them.
+#[derive(Clone, Debug)]
+pub struct VideoRemoval {
+    pub jobs: Jobs,
+    pub blobs: Blobs,
+    pub inputs_bucket: String,
+    pub outputs_bucket: String,
+    /// `generate`'s queue: it is asked to look at a removed job that was still being
+    /// made, and stops the provider's request.
+    pub generate_queue: Queue,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RemovalError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+/// How a removal went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removed {
+    /// Removed now.
+    Now,
+    /// It had been removed before.
+    Already,
+    /// The job moved on (say generating → ready) between the read and the write:
+    /// read it again and retry.
+    MovedOn,
+}
+
+impl VideoRemoval {
+    /// Removes `job`, as read. The files go first: a crash after them leaves a job
+    /// that a retry removes, never a deleted job whose files are still kept.
+    pub async fn remove(&self, job: &Job) -> Result<Removed, RemovalError> {
+        if job.status == JobStatus::Deleted {
+            return Ok(Removed::Already);
+        }
+        if let Some(input) = &job.input_key {
+            self.blobs.delete(&self.inputs_bucket, input).await?;
+        }
+        // The output's key is known even before it exists; a file that lands after
+        // this is removed by `deliver`, which finds the job deleted.
+        self.blobs
+            .delete(&self.outputs_bucket, &output_key(&job.id))
+            .await?;
+        if !self.jobs.end(job, JobStatus::Deleted, None).await? {
+            return Ok(Removed::MovedOn);
+        }
+        if job.status == JobStatus::Generating {
+            self.stop_at_the_provider(&job.id).await;
+        }
+        Ok(Removed::Now)
+    }
+
+    /// Asks `generate` to look at the job now: it finds it deleted, stops the
+    /// provider's request and drops its copy (R16). A provider that calls back is not
+    /// polled, so nothing else would look soon; if this send fails, `purge-expired`
+    /// deletes the provider's copy on its next run.
+    async fn stop_at_the_provider(&self, job_id: &str) {
+        let message = GenerateMessage {
+            job_id: job_id.to_owned(),
+            token: None,
+            completed: None,
+            stop: false,
+        };
+        if let Err(e) = self
+            .generate_queue
+            .send_generate(&message, std::time::Duration::ZERO)
+            .await
+        {
+            tracing::warn!(job_id, error = %e, "could not ask generate to stop the provider");
+        }
+    }
+}
