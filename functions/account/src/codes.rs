@@ -5,11 +5,8 @@
 
 use shared::ApiError;
 use shared::adapters::dynamo::Write;
-use shared::adapters::dynamo::codes::StoredCode;
-use shared::adapters::ses::{Email, MailError};
 use shared::app::codes::Refused;
-use shared::domain::crypto::new_sign_in_code;
-use shared::edge::problem::{unavailable, within_limit};
+use shared::edge::problem::within_limit;
 
 use crate::state::Services;
 
@@ -38,38 +35,31 @@ pub async fn send(
         now,
     )
     .await?;
-    let code = new_sign_in_code();
     let key = purpose.key(account_id);
     let minutes = state.policy.code_ttl.as_secs() / 60;
-    let text = format!(
-        "Your Sora2 AI confirmation code is {code}.\n\n\
-         It confirms {what}. It is valid for {minutes} minutes and can be used once. \
-         If you did not ask for it, you can ignore this email.\n"
-    );
-    state
-        .mailer
-        .send(Email {
+    let text = |code: &str| {
+        format!(
+            "Your Sora2 AI confirmation code is {code}.\n\n\
+             It confirms {what}. It is valid for {minutes} minutes and can be used once. \
+             If you did not ask for it, you can ignore this email.\n"
+        )
+    };
+    let hash = |code: &str| code_hash(state, &key, code);
+    shared::app::codes::issue(
+        &state.codes,
+        &state.mailer,
+        shared::app::codes::Issue {
+            key: &key,
             to,
             subject: "Your Sora2 AI confirmation code",
             text: &text,
-        })
-        .await
-        .map_err(|e| match e {
-            MailError::Rejected(_) => ApiError::EmailUndeliverable,
-            other => unavailable("ses", other),
-        })?;
-    state
-        .codes
-        .put(
-            &key,
-            &StoredCode {
-                code_hash: code_hash(state, &key, &code),
-                attempts: 0,
-                expires_at: now + state.policy.code_ttl.as_secs() as i64,
-                payload,
-            },
-        )
-        .await?;
+            hash: &hash,
+            payload,
+            ttl: state.policy.code_ttl,
+        },
+        now,
+    )
+    .await?;
     Ok(())
 }
 

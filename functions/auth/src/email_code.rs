@@ -6,14 +6,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
-use shared::adapters::dynamo::codes::StoredCode;
-use shared::adapters::ses::{Email, MailError};
-use shared::app::codes::Refused;
-use shared::domain::crypto::new_sign_in_code;
+use shared::app::codes::{self, Refused};
 use shared::domain::email::EmailAddress;
 use shared::edge::http::{ApiJson, ClientIp};
 use shared::edge::openapi::{Problem, email_schema};
-use shared::edge::problem::unavailable;
 use shared::edge::problem::within_limit;
 use utoipa::ToSchema;
 
@@ -87,40 +83,31 @@ pub async fn start(
     )
     .await?;
 
-    let code = new_sign_in_code();
     let email_hash = state.keyed_hash("email", email.as_str());
     let minutes = policy.code_ttl.as_secs() / 60;
-    let text = format!(
-        "Your Sora2 AI sign-in code is {code}.\n\n\
-         It is valid for {minutes} minutes and can be used once. If you did not ask \
-         for it, you can ignore this email.\n"
-    );
-    state
-        .mailer
-        .send(Email {
+    let text = |code: &str| {
+        format!(
+            "Your Sora2 AI sign-in code is {code}.\n\n\
+             It is valid for {minutes} minutes and can be used once. If you did not ask \
+             for it, you can ignore this email.\n"
+        )
+    };
+    let hash = |code: &str| code_hash(&state, &email_hash, code);
+    codes::issue(
+        &state.codes,
+        &state.mailer,
+        codes::Issue {
+            key: &email_hash,
             to: email.as_str(),
             subject: "Your Sora2 AI sign-in code",
             text: &text,
-        })
-        .await
-        .map_err(|e| match e {
-            // An address SES will not send to: the person's earlier code stays valid.
-            MailError::Rejected(_) => ApiError::EmailUndeliverable,
-            other => unavailable("ses", other),
-        })?;
-    // Stored only once sent: a failed send leaves the earlier code in place.
-    state
-        .codes
-        .put(
-            &email_hash,
-            &StoredCode {
-                code_hash: code_hash(&state, &email_hash, &code),
-                attempts: 0,
-                expires_at: now + policy.code_ttl.as_secs() as i64,
-                payload: None,
-            },
-        )
-        .await?;
+            hash: &hash,
+            payload: None,
+            ttl: policy.code_ttl,
+        },
+        now,
+    )
+    .await?;
     tracing::info!(event = "sign_in_code_sent", "sign-in code sent");
     Ok((StatusCode::ACCEPTED, Json(Empty {})))
 }
@@ -169,10 +156,10 @@ pub async fn verify(
     // Counted before compared: a place among the address's wrong codes (whichever
     // code they were for), and an attempt on the code (R02).
     let email_hash = state.keyed_hash("email", email.as_str());
-    let checked = shared::app::codes::check(
+    let checked = codes::check(
         &state.codes,
         &state.limits,
-        shared::app::codes::FailureBudget {
+        codes::FailureBudget {
             scope: "verify_fail_email",
             subject: email.as_str(),
             limit: policy.failed_verifications_per_address,

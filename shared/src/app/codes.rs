@@ -1,5 +1,8 @@
-//! Checking an emailed one-time code (R02, R27, R30), the same for a sign-in code and
-//! for the codes a signed-in person confirms a change with.
+//! Emailed one-time codes (R02, R27, R30), the same for a sign-in code and for the
+//! codes a signed-in person confirms a change with: [`issue`] sends one and stores its
+//! keyed hash; [`check`] compares a given one.
+//!
+//! A code is stored only once sent: a failed send leaves the earlier code in place.
 //!
 //! Everything is counted before the comparison, atomically, so a burst of concurrent
 //! guesses gets no more comparisons than one guess after another:
@@ -12,11 +15,64 @@
 //! caller's transaction ([`Right::consume`]), on the condition that it is still the one
 //! compared.
 
-use crate::adapters::dynamo::codes::CodeStore;
+use crate::adapters::dynamo::codes::{CodeStore, StoredCode};
 use crate::adapters::dynamo::rate_limits::RateLimiter;
 use crate::adapters::dynamo::{StoreError, Write};
-use crate::domain::crypto::constant_time_eq;
+use crate::adapters::ses::{Email, MailError, Mailer};
+use crate::domain::crypto::{constant_time_eq, new_sign_in_code};
 use crate::domain::policy::Limit;
+
+/// A code to send.
+pub struct Issue<'a> {
+    /// Where it is stored (one live code per key).
+    pub key: &'a str,
+    pub to: &'a str,
+    pub subject: &'a str,
+    /// The mail's text, given the code.
+    pub text: &'a (dyn Fn(&str) -> String + Sync),
+    /// The keyed hash of a code under this key.
+    pub hash: &'a (dyn Fn(&str) -> String + Sync),
+    /// What the code will confirm, when that is not in its key (a new address).
+    pub payload: Option<String>,
+    pub ttl: std::time::Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Emails a new code, then stores its hash in place of the key's earlier code.
+pub async fn issue(
+    codes: &CodeStore,
+    mailer: &Mailer,
+    code: Issue<'_>,
+    now: i64,
+) -> Result<(), IssueError> {
+    let new = new_sign_in_code();
+    mailer
+        .send(Email {
+            to: code.to,
+            subject: code.subject,
+            text: &(code.text)(&new),
+        })
+        .await?;
+    codes
+        .put(
+            code.key,
+            &StoredCode {
+                code_hash: (code.hash)(&new),
+                attempts: 0,
+                expires_at: now + code.ttl.as_secs() as i64,
+                payload: code.payload,
+            },
+        )
+        .await?;
+    Ok(())
+}
 
 /// The subject whose wrong codes are limited, and its limit.
 pub struct FailureBudget<'a> {

@@ -211,6 +211,20 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::app::codes::IssueError> for ApiError {
+    fn from(e: crate::app::codes::IssueError) -> Self {
+        use crate::adapters::ses::MailError;
+        match e {
+            // An address SES will not send to: an earlier code stays valid.
+            crate::app::codes::IssueError::Mail(MailError::Rejected(_)) => {
+                ApiError::EmailUndeliverable
+            }
+            crate::app::codes::IssueError::Mail(other) => unavailable("ses", other),
+            crate::app::codes::IssueError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::app::removal::RemovalError> for ApiError {
     fn from(e: crate::app::removal::RemovalError) -> Self {
         match e {
