@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use rand::seq::SliceRandom;
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use crate::functions::{BatchHandler, Functions};
 use crate::provision::Refs;

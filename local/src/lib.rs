@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod consumers;
+pub mod docs;
 pub mod dump;
 pub mod emulators;
 pub mod faults;

@@ -1,6 +1,7 @@
 //! `local-stack`: the whole service on 127.0.0.1 for people trying it.
 //!
-//! `local-stack openapi` prints the API's OpenAPI document instead;
+//! `local-stack openapi` prints the API's OpenAPI document instead; `local-stack docs`
+//! writes the generated tables of README.md and ARCHITECTURE.md;
 //! `local-stack bench [videos]` measures one sign-in, one video and the delivery lag.
 //!
 //! Environment: `PORT` (default 3000), `LOCAL_AWS_ENDPOINT` (an already running local
@@ -19,6 +20,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     if args.get(1).map(String::as_str) == Some("openapi") {
         print!("{}", local_stack::openapi::yaml());
+        return Ok(());
+    }
+    if args.get(1).map(String::as_str) == Some("docs") {
+        for (path, text) in local_stack::docs::generated(&local_stack::docs::root())? {
+            std::fs::write(&path, text)?;
+            println!("wrote {}", path.display());
+        }
         return Ok(());
     }
     if args.get(1).map(String::as_str) == Some("bench") {

@@ -16,7 +16,7 @@ pub fn document() -> OpenApi {
 
 /// The document as YAML, as it is checked in.
 pub fn yaml() -> String {
-    serde_yaml::to_string(&document()).unwrap_or_default()
+    serde_norway::to_string(&document()).unwrap_or_default()
 }
 
 pub fn router() -> Router {

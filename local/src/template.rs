@@ -3,7 +3,17 @@
 
 use std::collections::BTreeMap;
 
-use serde_yaml::Value;
+pub use serde_norway::Value;
+
+/// A value as YAML text (for checks that search a part of the template).
+pub fn yaml_text(value: &Value) -> String {
+    serde_norway::to_string(value).unwrap_or_default()
+}
+
+/// YAML text as a value: the one YAML reader of the local stack and the tests.
+pub fn parse_yaml(text: &str) -> Result<Value, serde_norway::Error> {
+    serde_norway::from_str(text)
+}
 
 /// The template, embedded at build time.
 pub const TEMPLATE_YAML: &str = include_str!("../../infra/template.yaml");
@@ -11,7 +21,7 @@ pub const TEMPLATE_YAML: &str = include_str!("../../infra/template.yaml");
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
     #[error("template is not valid YAML: {0}")]
-    Yaml(#[from] serde_yaml::Error),
+    Yaml(#[from] serde_norway::Error),
     #[error("template: {0}")]
     Shape(String),
 }
@@ -36,8 +46,13 @@ impl Template {
 
     pub fn parse(yaml: &str) -> Result<Self, TemplateError> {
         Ok(Self {
-            root: serde_yaml::from_str(yaml)?,
+            root: serde_norway::from_str(yaml)?,
         })
+    }
+
+    /// The whole template, for checks that read it as a document.
+    pub fn root(&self) -> &Value {
+        &self.root
     }
 
     pub fn resources(&self) -> Vec<Resource<'_>> {

@@ -24,3 +24,7 @@ pub mod app;
 pub mod edge;
 
 pub use edge::problem::ApiError;
+
+/// For `http_routes!`, which describes each route with utoipa-axum's `routes!`.
+#[doc(hidden)]
+pub use utoipa_axum as __utoipa_axum;

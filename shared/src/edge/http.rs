@@ -53,8 +53,8 @@ macro_rules! http_routes {
         /// This function's part of the OpenAPI document: each route's handler
         /// describes itself (`#[utoipa::path]`).
         pub fn openapi() -> ::utoipa::openapi::OpenApi {
-            ::utoipa_axum::router::OpenApiRouter::<$state>::new()
-                $(.routes(::utoipa_axum::routes!($($handler)::+)))+
+            $crate::__utoipa_axum::router::OpenApiRouter::<$state>::new()
+                $(.routes($crate::__utoipa_axum::routes!($($handler)::+)))+
                 .into_openapi()
         }
     };

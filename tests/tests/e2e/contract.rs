@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use e2e_tests::TestStack;
 use e2e_tests::local_stack::functions::{self, Kind};
 use e2e_tests::local_stack::openapi;
-use serde_yaml::Value;
+use e2e_tests::local_stack::template::{Template, Value, parse_yaml};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -56,9 +56,7 @@ fn template_routes(template: &Value, binary: Option<&str>) -> BTreeSet<String> {
 /// cold start does not build the description), and this holds the three together.
 #[test]
 fn r38_each_function_serves_exactly_its_routes_in_the_template_and_the_document() {
-    let template: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
-            .unwrap();
+    let template: Value = Template::load().unwrap().root().clone();
     let parts = functions::openapi_parts();
     let mut http_functions = 0;
     for declared in functions::DECLARED {
@@ -123,9 +121,7 @@ fn r38_each_function_serves_exactly_its_routes_in_the_template_and_the_document(
 /// given another trigger, fails here).
 #[test]
 fn every_function_of_the_template_is_declared_once_with_its_trigger() {
-    let template: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
-            .unwrap();
+    let template: Value = Template::load().unwrap().root().clone();
     let mut in_template = std::collections::BTreeMap::new();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
@@ -169,11 +165,9 @@ fn every_function_of_the_template_is_declared_once_with_its_trigger() {
 /// route of the template is in the document.
 #[test]
 fn the_templates_routes_are_the_documents_operations() {
-    let template: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
-            .unwrap();
+    let template: Value = Template::load().unwrap().root().clone();
     let deployed = template_routes(&template, None);
-    let doc: Value = serde_yaml::from_str(&openapi::yaml()).unwrap();
+    let doc: Value = parse_yaml(&openapi::yaml()).unwrap();
     let mut described = BTreeSet::new();
     for (path, item) in doc["paths"].as_mapping().unwrap() {
         for (method, _) in item.as_mapping().unwrap() {
@@ -193,7 +187,7 @@ fn the_templates_routes_are_the_documents_operations() {
 /// The limits the document states are the code's own numbers.
 #[test]
 fn r14_r38_the_documents_limits_are_the_policys() {
-    let doc: Value = serde_yaml::from_str(&openapi::yaml()).unwrap();
+    let doc: Value = parse_yaml(&openapi::yaml()).unwrap();
     let schemas = &doc["components"]["schemas"];
     let policy = shared::domain::policy::Policy::default();
     assert_eq!(

@@ -5,8 +5,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use e2e_tests::TestStack;
-use e2e_tests::local_stack::template::Template;
-use serde_yaml::Value;
+use e2e_tests::local_stack::template::{Template, Value, yaml_text};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -300,13 +299,11 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
 
 #[test]
 fn r35_functions_are_arm64_on_provided_al2023_built_with_cargo_lambda() {
-    let yaml: Value =
-        serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
-            .unwrap();
+    let yaml: Value = Template::load().unwrap().root().clone();
     let globals = &yaml["Globals"]["Function"];
     assert_eq!(globals["Runtime"], "provided.al2023");
     assert_eq!(globals["Architectures"][0], "arm64");
-    let template = Template::parse(&serde_yaml::to_string(&yaml).unwrap()).unwrap();
+    let template = Template::parse(&yaml_text(&yaml)).unwrap();
     let functions = template.resources_of("AWS::Serverless::Function");
     assert!(functions.len() >= 2);
     for f in functions {
@@ -328,7 +325,7 @@ fn r35_functions_are_arm64_on_provided_al2023_built_with_cargo_lambda() {
             "{binary}"
         );
         // Least privilege: no wildcard actions or resources.
-        let policies = serde_yaml::to_string(&resource["Properties"]["Policies"]).unwrap();
+        let policies = yaml_text(&resource["Properties"]["Policies"]);
         assert!(
             !policies.contains("dynamodb:*") && !policies.contains("Resource: '*'"),
             "{}",
@@ -343,8 +340,7 @@ fn r35_functions_are_arm64_on_provided_al2023_built_with_cargo_lambda() {
 }
 
 fn template_yaml() -> Value {
-    serde_yaml::from_str(&std::fs::read_to_string(root().join("infra/template.yaml")).unwrap())
-        .unwrap()
+    Template::load().unwrap().root().clone()
 }
 
 /// The lifecycle days of a bucket's expiry rule in the template.
@@ -396,12 +392,10 @@ fn r17_r35_buckets_are_private_encrypted_and_tls_only() {
             .values()
             .find(|r| {
                 r["Type"] == "AWS::S3::BucketPolicy"
-                    && serde_yaml::to_string(&r["Properties"]["Bucket"])
-                        .unwrap()
-                        .contains(bucket)
+                    && yaml_text(&r["Properties"]["Bucket"]).contains(bucket)
             })
             .unwrap_or_else(|| panic!("{bucket} has no bucket policy"));
-        let doc = serde_yaml::to_string(&policy["Properties"]["PolicyDocument"]).unwrap();
+        let doc = yaml_text(&policy["Properties"]["PolicyDocument"]);
         assert!(
             doc.contains("aws:SecureTransport") && doc.contains("Deny"),
             "{bucket} TLS-only"
@@ -426,10 +420,9 @@ fn sqs_event_sources_report_batch_item_failures_and_queues_have_dead_letters() {
         for (_, e) in r["Properties"]["Events"].as_mapping().into_iter().flatten() {
             if e["Type"] == "SQS" {
                 sources += 1;
-                let types =
-                    serde_yaml::to_string(&e["Properties"]["FunctionResponseTypes"]).unwrap();
+                let types = yaml_text(&e["Properties"]["FunctionResponseTypes"]);
                 assert!(types.contains("ReportBatchItemFailures"));
-                let queue = serde_yaml::to_string(&e["Properties"]["Queue"]).unwrap();
+                let queue = yaml_text(&e["Properties"]["Queue"]);
                 let queue = queue
                     .split_whitespace()
                     .last()
@@ -674,8 +667,7 @@ fn r15_r22_the_retention_map_is_the_templates_and_its_proofs_exist() {
                         .values()
                         .find(|r| {
                             r["Type"] == "AWS::Logs::LogGroup"
-                                && serde_yaml::to_string(&r["Properties"]["LogGroupName"])
-                                    .unwrap()
+                                && yaml_text(&r["Properties"]["LogGroupName"])
                                     .contains(&format!("${{{logical_id}}}"))
                         })
                         .unwrap_or_else(|| panic!("{logical_id} has no log group"));
@@ -761,4 +753,37 @@ fn r32_point_in_time_recovery_keeps_deleted_data_no_longer_than_the_promise_allo
     assert!(tables >= 8);
     // An erasure is reported if not done by its deadline less the recovery period.
     assert!(p.erasure_deadline > p.backup_recovery_period + p.rights_request_warn_before);
+}
+
+/// What the README says of deleting or rolling back the stack: every table is
+/// `Retain`ed but the rate-limits one (an hour of data); the buckets hold files kept
+/// hours to days by their lifecycle rules and are not.
+#[test]
+fn only_short_lived_stores_are_not_retained() {
+    let template = Template::load().unwrap();
+    let mut not_retained: Vec<&str> = template
+        .resources()
+        .iter()
+        .filter(|r| ["AWS::DynamoDB::Table", "AWS::S3::Bucket"].contains(&r.kind))
+        .filter(|r| template.root()["Resources"][r.logical_id]["DeletionPolicy"] != "Retain")
+        .map(|r| r.logical_id)
+        .collect();
+    not_retained.sort();
+    assert_eq!(
+        not_retained,
+        [
+            "ExportsBucket",
+            "InputsBucket",
+            "OutputsBucket",
+            "RateLimitsTable"
+        ]
+    );
+    for bucket in ["ExportsBucket", "InputsBucket", "OutputsBucket"] {
+        let rules =
+            &template.root()["Resources"][bucket]["Properties"]["LifecycleConfiguration"]["Rules"];
+        assert!(
+            rules.as_sequence().is_some_and(|r| !r.is_empty()),
+            "{bucket} has lifecycle rules"
+        );
+    }
 }

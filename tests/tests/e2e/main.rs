@@ -7,6 +7,7 @@ mod billing;
 mod chaos;
 mod cold_start;
 mod contract;
+mod docs;
 mod generate_step;
 mod infra;
 mod lambda_events;

@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use e2e_tests::local_stack::template::{Template, Value, yaml_text};
 use e2e_tests::{TestStack, png_bytes, unique_email};
 use serde_json::json;
-use serde_yaml::Value;
 
 /// A statement of a function's policy: its actions, and the resources as patterns over
 /// the recorded ones (`table/NAME`, `bucket/NAME/` prefixes, …).
@@ -28,13 +28,7 @@ fn matches(pattern: &str, resource: &str) -> bool {
 /// Each function's statements (by binary name), with the template's references made
 /// local names.
 fn policies(t: &TestStack) -> BTreeMap<String, Vec<Statement>> {
-    let yaml: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let yaml: Value = Template::load().unwrap().root().clone();
     let refs = &t.stack.refs.refs;
     let local = |logical: &str| -> String {
         let r = refs.get(logical).cloned().unwrap_or_default();
@@ -78,7 +72,7 @@ fn policies(t: &TestStack) -> BTreeMap<String, Vec<Statement>> {
                 let resources = seq(&st["Resource"])
                     .iter()
                     .map(|res| {
-                        let text = serde_yaml::to_string(res).unwrap();
+                        let text = yaml_text(res);
                         let text = text.trim();
                         if let Some(rest) = text.strip_prefix("!GetAtt ") {
                             let logical = rest.trim_end_matches(".Arn");

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use e2e_tests::local_stack::template::{Template, yaml_text};
 use e2e_tests::{TestStack, unique_email};
 use serde_json::json;
 use shared::domain::policy::Policy;
@@ -298,13 +299,8 @@ async fn r13_dead_letters_raise_an_alarm_and_can_be_redriven() {
         "handled (an unknown job is dropped)"
     );
     // Every dead-letter queue has an alarm that reaches the operators.
-    let template: serde_yaml::Value = serde_yaml::from_str(
-        &std::fs::read_to_string(
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    let template: e2e_tests::local_stack::template::Value =
+        Template::load().unwrap().root().clone();
     let resources = template["Resources"].as_mapping().unwrap();
     // The queues some queue's RedrivePolicy names as its dead-letter target.
     let dead_letter_queues: Vec<&str> = resources
@@ -312,7 +308,7 @@ async fn r13_dead_letters_raise_an_alarm_and_can_be_redriven() {
         .filter_map(|(_, r)| {
             let target = &r["Properties"]["RedrivePolicy"]["deadLetterTargetArn"];
             match target {
-                serde_yaml::Value::Tagged(t) if t.tag == "!GetAtt" => {
+                e2e_tests::local_stack::template::Value::Tagged(t) if t.tag == "!GetAtt" => {
                     t.value.as_str()?.strip_suffix(".Arn")
                 }
                 _ => None,
@@ -323,9 +319,7 @@ async fn r13_dead_letters_raise_an_alarm_and_can_be_redriven() {
     for dlq in dead_letter_queues {
         let alarm = resources.iter().find(|(_, r)| {
             r["Type"] == "AWS::CloudWatch::Alarm"
-                && serde_yaml::to_string(&r["Properties"]["Dimensions"])
-                    .unwrap()
-                    .contains(&format!("{dlq}.QueueName"))
+                && yaml_text(&r["Properties"]["Dimensions"]).contains(&format!("{dlq}.QueueName"))
         });
         let (_, alarm) = alarm.unwrap_or_else(|| panic!("no alarm on {dlq}"));
         assert_eq!(
