@@ -226,7 +226,7 @@ async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
         // Same sourceIp, different addresses: only the per-IP limit can refuse.
         let event = text.replace("someone@example.com", &format!("p{i}@example.com"));
         let request: LambdaRequest = serde_json::from_str(&event).unwrap();
-        let mut adapter = Adapter::from(auth::router(t.stack.functions.auth.clone()));
+        let mut adapter = Adapter::from(router_for(&t, "auth-email-start.json"));
         let res = adapter
             .call(LambdaEvent::new(request, Context::default()))
             .await
@@ -242,7 +242,7 @@ async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
     // A different client IP is not limited.
     let other = text.replace("203.0.113.7", "198.51.100.9");
     let request: LambdaRequest = serde_json::from_str(&other).unwrap();
-    let mut adapter = Adapter::from(auth::router(t.stack.functions.auth.clone()));
+    let mut adapter = Adapter::from(router_for(&t, "auth-email-start.json"));
     let res = adapter
         .call(LambdaEvent::new(request, Context::default()))
         .await
