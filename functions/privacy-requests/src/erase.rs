@@ -206,7 +206,29 @@ async fn erase_class(
         }
         // Files go with the records that name them (videos, uploads, exports).
         ClassId::InputFiles | ClassId::OutputFiles | ClassId::ExportFiles => return Ok(0),
-        _ => {}
+        // Not kept per person: keyed hashes that expire within the hour (limits) or are
+        // kept on purpose (the blocklist, R28), event ids with no one in them, and logs
+        // that expire with their retention (the inventory says which).
+        ClassId::RateLimits | ClassId::WebhookEvents | ClassId::Blocklist | ClassId::Logs => {
+            return Ok(0);
+        }
+        // Items of the person's own, erased one by one below. (No `_` arm: a new class
+        // does not compile until this match says what its erasure does.)
+        ClassId::Consents
+        | ClassId::RightsRequests
+        | ClassId::SupportMessages
+        | ClassId::UsageData
+        | ClassId::SecurityEvents
+        | ClassId::Sessions
+        | ClassId::Videos
+        | ClassId::Uploads
+        | ClassId::LedgerEntries
+        | ClassId::Balance
+        | ClassId::Payments
+        | ClassId::Checkouts
+        | ClassId::Subscriptions
+        | ClassId::Plan
+        | ClassId::AuditLog => {}
     }
     let Some(items) = gather::items(state, class, account_id).await? else {
         return Ok(0);
