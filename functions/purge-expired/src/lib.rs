@@ -147,6 +147,39 @@ impl PurgeExpiredState {
     }
 }
 
+/// Files past their period deleted in one run, at most, per bucket (then the next run
+/// carries on).
+pub const FILES_BUDGET: usize = 5_000;
+
+impl PurgeExpiredState {
+    /// R15, R26: an upload's file is gone 24 h after it was written, whether or not a
+    /// job used it, and an export 72 h after it was built — by this hourly run, so at
+    /// most an hour late (S3's lifecycle rules, a day late at worst, stay as the
+    /// backstop). Both buckets hold only files younger than that (plus what this run
+    /// deletes), so listing them costs what was uploaded or exported lately.
+    async fn delete_files_past_their_period(&self, now: i64) -> Result<(u32, u32), String> {
+        let mut counts = [0u32; 2];
+        for (count, bucket, period) in [
+            (0, &self.inputs_bucket, self.policy.input_retention),
+            (1, &self.exports_bucket, self.policy.export_link_ttl),
+        ] {
+            let keys = self
+                .blobs
+                .keys_older_than(bucket, now - period.as_secs() as i64, FILES_BUDGET)
+                .await
+                .map_err(|e| e.to_string())?;
+            for key in keys {
+                self.blobs
+                    .delete(bucket, &key)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                counts[count] += 1;
+            }
+        }
+        Ok((counts[0], counts[1]))
+    }
+}
+
 /// Items the purge deletes in one run, at most (then the next run carries on).
 pub const TTL_BUDGET: u64 = 20_000;
 
@@ -268,6 +301,7 @@ impl ScheduledStep for PurgeExpiredState {
                 cleaned += 1;
             }
         }
+        let (inputs_past, exports_past) = self.delete_files_past_their_period(now).await?;
         let (requeued, near_due) = self.follow_rights_requests(now).await?;
         let late = self.sweep_ttl(now).await?;
         Ok(json!({
@@ -281,6 +315,8 @@ impl ScheduledStep for PurgeExpiredState {
             "jobs_cleaned": cleaned,
             "provider_copies_pending": provider_pending,
             "objects_deleted": objects,
+            "inputs_past_retention_deleted": inputs_past,
+            "exports_past_link_deleted": exports_past,
         }))
     }
 }

@@ -1,5 +1,5 @@
 //! What `purge-expired` holds between runs: built once from its own variables (the
-//! videos table, both buckets, and the video provider, to delete its copies).
+//! videos table, the three buckets, and the video provider, to delete its copies).
 
 use std::sync::Arc;
 
@@ -17,6 +17,7 @@ pub struct Services {
     pub blobs: Blobs,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
+    pub exports_bucket: String,
     pub privacy: shared::adapters::dynamo::privacy::PrivacyStore,
     /// Every table with a TTL, for what the TTL is late with (R33).
     pub ttl_tables: Vec<crate::ttl::TtlTable>,
@@ -45,6 +46,7 @@ impl PurgeExpiredState {
             blobs: w.blobs(),
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
+            exports_bucket: w.bucket("EXPORTS_BUCKET")?,
             provider: w.video_provider()?,
             privacy: w.privacy()?,
             ttl_tables: {

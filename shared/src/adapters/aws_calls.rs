@@ -151,8 +151,16 @@ fn calls_of(method: &str, uri: &str, target: &str, body: &serde_json::Value) -> 
     let action = match (method, query) {
         ("DELETE", q) if q.contains("uploadId") => "s3:AbortMultipartUpload",
         ("DELETE", _) => "s3:DeleteObject",
+        // ListObjectsV2 is allowed by `s3:ListBucket` on the bucket.
+        ("GET", q) if q.contains("list-type=2") => "s3:ListBucket",
         ("GET" | "HEAD", _) => "s3:GetObject",
         _ => "s3:PutObject",
+    };
+    // A listing names the bucket alone (`GET /NAME/?list-type=2`).
+    let path = if action == "s3:ListBucket" {
+        path.trim_end_matches('/')
+    } else {
+        path
     };
     vec![(action.to_owned(), format!("bucket/{path}"))]
 }

@@ -150,6 +150,44 @@ impl Blobs {
         Ok(data.into_bytes())
     }
 
+    /// The keys of the objects of `bucket` last written before `before` (epoch
+    /// seconds), at most `limit` of them. Lists the whole bucket: for buckets that hold
+    /// only what is kept a day or three, so the cost grows with the work.
+    pub async fn keys_older_than(
+        &self,
+        bucket: &str,
+        before: i64,
+        limit: usize,
+    ) -> Result<Vec<String>, BlobError> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(s3_err)?;
+            for object in page.contents() {
+                let written = object.last_modified().map_or(i64::MAX, |t| t.secs());
+                if written < before
+                    && let Some(key) = object.key()
+                {
+                    keys.push(key.to_owned());
+                    if keys.len() >= limit {
+                        return Ok(keys);
+                    }
+                }
+            }
+            token = page.next_continuation_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(keys);
+            }
+        }
+    }
+
     /// Deletes an object; deleting one that is not there succeeds.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), BlobError> {
         self.client

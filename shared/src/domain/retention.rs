@@ -15,6 +15,9 @@ pub enum Mechanism {
     /// An S3 lifecycle expiry rule of the bucket (logical id in the template). S3 rounds
     /// to the next midnight (UTC), so objects can outlive the period by up to a day.
     S3Lifecycle { bucket: &'static str },
+    /// Deleted by the hourly `purge-expired` once past the period (at most an hour
+    /// late), with the bucket's lifecycle rule as the backstop.
+    PurgeAndS3Lifecycle { bucket: &'static str },
     /// DynamoDB TTL on the table's `ttl` attribute, plus a check when read.
     TtlAndReadCheck { table: &'static str },
     /// DynamoDB TTL alone: the service never reads the class back, so a late
@@ -94,10 +97,11 @@ pub const MAP: &[DataClass] = &[
         name: "input images",
         requirements: "R14, R15",
         period: |p| p.input_retention,
-        mechanism: Mechanism::S3Lifecycle {
+        mechanism: Mechanism::PurgeAndS3Lifecycle {
             bucket: "InputsBucket",
         },
         proofs: &[
+            "r15_r26_unused_uploads_go_by_25_hours_and_exports_at_72_hours",
             "r15_the_templates_lifecycle_rules_are_the_policys_retention",
             "r15_delete_removes_input_and_output_at_once",
         ],
@@ -187,10 +191,11 @@ pub const MAP: &[DataClass] = &[
         name: "export documents",
         requirements: "R26",
         period: |p| p.export_link_ttl,
-        mechanism: Mechanism::S3Lifecycle {
+        mechanism: Mechanism::PurgeAndS3Lifecycle {
             bucket: "ExportsBucket",
         },
         proofs: &[
+            "r15_r26_unused_uploads_go_by_25_hours_and_exports_at_72_hours",
             "r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymised_records",
             "r26_an_export_link_is_given_only_for_72_hours",
         ],

@@ -646,12 +646,14 @@ fn r15_r22_the_retention_map_is_the_templates_and_its_proofs_exist() {
     for class in MAP {
         let period = (class.period)(&policy);
         match class.mechanism {
-            Mechanism::S3Lifecycle { bucket } => assert_eq!(
-                expiry_days(&t, bucket),
-                whole_days(period) as i64,
-                "{}",
-                class.name
-            ),
+            Mechanism::S3Lifecycle { bucket } | Mechanism::PurgeAndS3Lifecycle { bucket } => {
+                assert_eq!(
+                    expiry_days(&t, bucket),
+                    whole_days(period) as i64,
+                    "{}",
+                    class.name
+                )
+            }
             Mechanism::TtlAndReadCheck { table } | Mechanism::Ttl { table } => {
                 let ttl = &t["Resources"][table]["Properties"]["TimeToLiveSpecification"];
                 assert_eq!(ttl["Enabled"].as_bool(), Some(true), "{}", class.name);

@@ -470,3 +470,47 @@ async fn r33_the_purge_removes_a_job_whose_account_is_gone() {
             .await
     );
 }
+
+/// R15, R26, R33: an upload nobody used is gone 24 h after it was written, and an
+/// export 72 h after it was built, by the hourly purge — at most an hour late, not up
+/// to a day late as S3's day-rounded lifecycle rules would be. Just before, both are
+/// still there.
+#[tokio::test(flavor = "multi_thread")]
+async fn r15_r26_unused_uploads_go_by_25_hours_and_exports_at_72_hours() {
+    let t = TestStack::start().await;
+    let email = unique_email("files");
+    let (token, _) = t.sign_in_email(&email).await;
+    let upload = t.upload(&token, "image/png", png_bytes()).await;
+    let code = t.rights_code(&token, &email).await;
+    let r = t
+        .post("/v1/me/export", json!({ "code": code }), Some(&token))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let export = r.body["id"].as_str().unwrap().to_owned();
+    t.wait_emails(&email, "export is ready", 1).await;
+    let export_key = format!("exports/{export}.json");
+    assert!(t.object_exists("ExportsBucket", &export_key).await);
+    let p = shared::domain::policy::Policy::default();
+    let start = t.clock.epoch_secs();
+
+    // An hour before the upload's day is over: kept.
+    advance_to(&t, start + p.input_retention.as_secs() as i64 - 3600);
+    purge(&t).await;
+    assert!(t.object_exists("InputsBucket", &upload).await);
+    // The first run past it (the purge is hourly): gone.
+    advance_to(&t, start + p.input_retention.as_secs() as i64 + 3600);
+    let round = purge(&t).await;
+    assert!(!t.object_exists("InputsBucket", &upload).await, "{round}");
+    assert!(round["inputs_past_retention_deleted"].as_u64() >= Some(1));
+
+    advance_to(&t, start + p.export_link_ttl.as_secs() as i64 - 3600);
+    purge(&t).await;
+    assert!(t.object_exists("ExportsBucket", &export_key).await);
+    advance_to(&t, start + p.export_link_ttl.as_secs() as i64 + 3600);
+    let round = purge(&t).await;
+    assert!(
+        !t.object_exists("ExportsBucket", &export_key).await,
+        "{round}"
+    );
+    assert_eq!(round["exports_past_link_deleted"], 1);
+}
