@@ -1,6 +1,7 @@
 //! The account as its owner sees it (GET /v1/me), and rectification (R07, R27):
 //! PATCH /v1/me sets the display name, or starts an email change that a code sent to
-//! the new address confirms (POST /v1/me/email/verify); the old address is told.
+//! the new address confirms (POST /v1/me/email/verify); the old address is told and
+//! every other session ends. Starting a change needs a recent sign-in (R27).
 
 use axum::Json;
 use axum::extract::State;
@@ -145,6 +146,7 @@ pub struct PatchMe {
     request_body(content = PatchMe, content_type = "application/json"),
     responses(
         (status = 200, description = "The account after the change", body = Me),
+        (status = 403, description = "`recent_sign_in_required`: a new `email` needs a sign-in within the last 10 minutes", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_request` or `email_undeliverable`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
@@ -175,6 +177,12 @@ pub async fn patch_me(
     let mut account = user.account;
     let mut pending = None;
     if let Some(email) = new_email.filter(|e| e.as_str() != account.email) {
+        // Proof of the current address too: a sign-in (by a code to it, or Google)
+        // within the last minutes, not only a session token that may be stolen.
+        let recent = state.policy.email_change_recent_sign_in.as_secs() as i64;
+        if state.clock.epoch_secs() - user.signed_in_at > recent {
+            return Err(ApiError::RecentSignInRequired);
+        }
         if state
             .accounts
             .find_by_email(email.as_str())
@@ -221,7 +229,7 @@ pub struct CodeBody {
     security(("session" = [])),
     request_body(content = CodeBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "The address is changed; the old one was told", body = Me),
+        (status = 200, description = "The address is changed, the old one told, and every other session ended", body = Me),
         (status = 400, description = "`invalid_code`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`email_taken`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
@@ -242,6 +250,15 @@ pub async fn verify_email(
     state
         .accounts
         .add_change_email(&mut tx, &account, &new_email)?;
+    // R05: the other sessions end with the change; this one is carried over.
+    tx.add(
+        "this_session",
+        state.session.sessions.carry_write(
+            &user.session_hash,
+            account.session_epoch,
+            account.session_epoch + 1,
+        )?,
+    );
     tx.add(
         "security_event",
         state.privacy.security_write(

@@ -128,6 +128,7 @@ pub async fn commit_with_session(
         account_id: account.id.clone(),
         expires_at,
         epoch: account.session_epoch,
+        created_at: state.clock.epoch_secs(),
     };
     if !writes_guard_account {
         tx.add(

@@ -33,6 +33,9 @@ impl Limit {
 pub struct Policy {
     /// R02: how long an email sign-in code is valid.
     pub code_ttl: Duration,
+    /// R27: changing the sign-in address needs a sign-in this recent (which proved the
+    /// current address or Google account), so a stolen session alone cannot move it.
+    pub email_change_recent_sign_in: Duration,
     /// R02: wrong tries after which a code is void.
     pub code_max_attempts: u32,
     /// R02: sign-in codes sent to one address.
@@ -148,6 +151,7 @@ impl Default for Policy {
     fn default() -> Self {
         Self {
             code_ttl: 10 * MINUTE,
+            email_change_recent_sign_in: 10 * MINUTE,
             code_max_attempts: 5,
             codes_per_address: Limit::per_hour(5),
             codes_per_ip: Limit::per_hour(20),

@@ -70,6 +70,8 @@ pub enum ApiError {
     AccountBlocked,
     #[error("another account uses this address")]
     EmailTaken,
+    #[error("changing the sign-in address needs a recent sign-in: sign in again, then retry")]
+    RecentSignInRequired,
     #[error("policy_version must be the current policy's version, {0}")]
     UnknownPolicyVersion(&'static str),
     #[error("the link is not valid; use the newest link from the email")]
@@ -101,7 +103,9 @@ impl ApiError {
             | Self::IdentityConflict
             | Self::EmailTaken
             | Self::AccountBeingDeleted => StatusCode::CONFLICT,
-            Self::AccountSuspended | Self::AccountBlocked => StatusCode::FORBIDDEN,
+            Self::AccountSuspended | Self::AccountBlocked | Self::RecentSignInRequired => {
+                StatusCode::FORBIDDEN
+            }
             Self::UnknownPolicyVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::InvalidToken => StatusCode::BAD_REQUEST,
             Self::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
@@ -143,6 +147,7 @@ impl ApiError {
             Self::AccountBeingDeleted => "account_being_deleted",
             Self::AccountBlocked => "account_blocked",
             Self::EmailTaken => "email_taken",
+            Self::RecentSignInRequired => "recent_sign_in_required",
             Self::UnknownPolicyVersion(_) => "unknown_policy_version",
             Self::InvalidToken => "invalid_token",
             Self::Unavailable => "service_unavailable",

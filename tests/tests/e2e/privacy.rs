@@ -426,6 +426,56 @@ async fn r07_r27_name_and_email_are_rectified_the_new_address_verified() {
         .assert_problem(409, "email_taken");
 }
 
+/// R27, R05: a stolen session token alone cannot move the account to another address:
+/// starting a change needs a sign-in within the last 10 minutes (one that proved the
+/// current address). When the change is confirmed, every other session ends at once
+/// and the one that made it goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn r27_r05_an_email_change_needs_a_recent_sign_in_and_ends_the_other_sessions() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let old = unique_email("moved");
+    let new = unique_email("moved-to");
+    let (stale, account) = t.sign_in_email(&old).await;
+    let recent = shared::domain::policy::Policy::default().email_change_recent_sign_in;
+    t.clock.advance(recent + std::time::Duration::from_secs(60));
+    // An old session (say, a token copied off a machine) cannot start a change.
+    t.patch("/v1/me", json!({ "email": new }), Some(&stale))
+        .await
+        .assert_problem(403, "recent_sign_in_required");
+    assert!(t.emails_to(&new).await.is_empty(), "no code was sent");
+    // It can still change what needs no proof.
+    let r = t
+        .patch(
+            "/v1/me",
+            json!({ "display_name": "Still me" }),
+            Some(&stale),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Signing in again (a code to the current address) proves it.
+    let (fresh, same) = t.sign_in_email(&old).await;
+    assert_eq!(same, account);
+    let (other_device, _) = t.sign_in_email(&old).await;
+    let r = t
+        .patch("/v1/me", json!({ "email": new }), Some(&fresh))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let code = t.latest_code(&new).await;
+    let r = t
+        .post("/v1/me/email/verify", json!({ "code": code }), Some(&fresh))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["email"], new);
+    // Every other session ended with the change; this one goes on.
+    for token in [&stale, &other_device] {
+        t.get("/v1/me", Some(token))
+            .await
+            .assert_problem(401, "unauthorized");
+    }
+    assert_eq!(t.get("/v1/me", Some(&fresh)).await.status, 200);
+    assert_eq!(t.security_events(&account, "email_changed").await, 1);
+}
+
 /// R23, R34: consents with their history and the policy version; accepting the current
 /// version is one call and `policy_update_available` turns false; withdrawing is as easy.
 #[tokio::test(flavor = "multi_thread")]

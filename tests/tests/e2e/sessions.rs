@@ -207,6 +207,7 @@ async fn r05_a_sign_in_that_raced_sign_out_everywhere_makes_no_session() {
         account_id: account_id.clone(),
         expires_at: t.clock.epoch_secs() + 3600,
         epoch: read_before.session_epoch,
+        created_at: t.clock.epoch_secs(),
     };
     let err = shared::adapters::dynamo::Tx::new(t.stack.aws.dynamodb())
         .add(

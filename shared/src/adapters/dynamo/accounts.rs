@@ -345,6 +345,8 @@ impl AccountStore {
     /// Adds the change of address to `tx`: the new address's key under
     /// `"new_address"` (fails if another account holds it), the old one's release and
     /// the profile's change under `"account"`.
+    /// R27: the address changes, the old one is released, and the account's session
+    /// epoch moves on (the other sessions end, R05).
     pub fn add_change_email(
         &self,
         tx: &mut super::Tx,
@@ -356,15 +358,21 @@ impl AccountStore {
             .key("pk", s(email_pk(&account.email)))
             .condition_expression("account_id = :id")
             .expression_attribute_values(":id", s(&account.id));
-        let update = Update::builder()
+        // The epoch moves on: every session ends at once but the one the caller
+        // carries over in the same transaction (`SessionStore::carry_write`).
+        let (active, values) = still_active(account.session_epoch);
+        let mut update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(account_pk(&account.id)))
-            .update_expression("SET email = :new")
-            .condition_expression("email = :old AND #st = :active")
+            .update_expression("SET email = :new ADD session_epoch :one")
+            .condition_expression(format!("email = :old AND {active}"))
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":new", s(new_email))
             .expression_attribute_values(":old", s(&account.email))
-            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()));
+            .expression_attribute_values(":one", n(1));
+        for (k, v) in values {
+            update = update.expression_attribute_values(k, v);
+        }
         tx.add(
             "new_address",
             self.put_new(pointer(email_pk(new_email), &account.id))?,

@@ -23,6 +23,8 @@ pub struct Session {
     pub expires_at: i64,
     /// The account's session epoch when the session was made (R05).
     pub epoch: i64,
+    /// When it was made (epoch seconds; 0 when unknown).
+    pub created_at: i64,
 }
 
 fn session_pk(token_hash: &str) -> String {
@@ -81,8 +83,33 @@ impl SessionStore {
             account_id: get_s(&item, "account_id")?,
             expires_at: get_i64(&item, "expires_at")?,
             epoch: get_i64(&item, "epoch").unwrap_or(0),
+            created_at: get_s(&item, "created_at")
+                .ok()
+                .and_then(|at| crate::domain::clock::epoch_of(&at))
+                .unwrap_or(0),
         };
         Ok((session.expires_at > now).then_some(session))
+    }
+
+    /// The write that carries a session from the account's epoch `from` to `to`, in
+    /// the transaction that moves the account's epoch on: every other session ends,
+    /// this one goes on.
+    pub fn carry_write(
+        &self,
+        token_hash: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(session_pk(token_hash)))
+            .update_expression("SET epoch = :to")
+            .condition_expression("attribute_exists(pk) AND epoch = :from")
+            .expression_attribute_values(":from", n(from))
+            .expression_attribute_values(":to", n(to));
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
     }
 
     pub async fn delete(&self, token_hash: &str) -> Result<(), StoreError> {

@@ -36,6 +36,8 @@ pub struct AuthUser {
     pub session_hash: String,
     /// The account as read for this request (active, at the session's epoch).
     pub account: Account,
+    /// When the session was made (epoch seconds): how recent the sign-in is.
+    pub signed_in_at: i64,
 }
 
 impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
@@ -70,6 +72,7 @@ impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
             account_id: session.account_id,
             session_hash,
             account,
+            signed_in_at: session.created_at,
         })
     }
 }
