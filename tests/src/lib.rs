@@ -457,6 +457,18 @@ impl TestStack {
         operator::Operator::build(&self.stack.base, &env).unwrap()
     }
 
+    /// Whether an account signs in with this address.
+    pub async fn account_with_email_exists(&self, email: &str) -> bool {
+        self.stack
+            .functions
+            .account
+            .accounts
+            .find_by_email(email)
+            .await
+            .unwrap()
+            .is_some()
+    }
+
     /// Whether the account's profile is still stored.
     pub async fn account_exists(&self, account: &str) -> bool {
         self.stack

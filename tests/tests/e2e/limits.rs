@@ -125,3 +125,90 @@ async fn r39_rights_requests_are_limited_per_ip_across_accounts() {
     }
     assert_eq!(sent, 20, "twenty an hour from one IP");
 }
+
+/// R39: code verifications are limited per IP over every address (the policy's
+/// number, made small here): once it is reached, even a right code from that IP is
+/// refused with 429 before it is compared, and nothing is signed in.
+#[tokio::test(flavor = "multi_thread")]
+async fn r39_code_verifications_are_limited_per_ip_across_addresses() {
+    use shared::domain::policy::Limit;
+    let t = TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.policy.verifications_per_ip = Limit::per_hour(4);
+    })
+    .await;
+    for i in 0..4 {
+        t.sign_in_email(&unique_email(&format!("verify-ip{i}")))
+            .await;
+    }
+    let email = unique_email("verify-ip-last");
+    assert_eq!(t.start_email(&email).await.status, 202);
+    let code = t.latest_code(&email).await;
+    let r = t.verify(&email, &code, Some(true)).await;
+    r.assert_problem(429, "rate_limited");
+    assert!(r.headers.get("retry-after").is_some());
+    assert!(
+        !t.account_with_email_exists(&email).await,
+        "nothing signed in"
+    );
+    // An hour on, the IP may verify again.
+    t.clock.advance(Duration::from_secs(3601));
+    assert_eq!(t.start_email(&email).await.status, 202);
+    let code = t.latest_code(&email).await;
+    assert_eq!(t.verify(&email, &code, Some(true)).await.status, 200);
+}
+
+/// R39: Google sign-ins are limited per IP over every Google account.
+#[tokio::test(flavor = "multi_thread")]
+async fn r39_google_sign_ins_are_limited_per_ip_across_accounts() {
+    use shared::domain::policy::Limit;
+    let t = TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.policy.google_signins_per_ip = Limit::per_hour(3);
+    })
+    .await;
+    for i in 0..3 {
+        let email = unique_email(&format!("google-ip{i}"));
+        let token = t
+            .google_token(&email, json!({ "sub": format!("g-ip-{i}-{email}") }))
+            .await;
+        assert_eq!(t.google_sign_in(&token, true).await.status, 200);
+    }
+    let email = unique_email("google-ip-last");
+    let token = t
+        .google_token(&email, json!({ "sub": format!("g-ip-last-{email}") }))
+        .await;
+    let r = t.google_sign_in(&token, true).await;
+    r.assert_problem(429, "rate_limited");
+    assert!(r.headers.get("retry-after").is_some());
+}
+
+/// R39: generations are limited per IP over every account, each account still under
+/// its own limit; the refused request costs nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn r39_generations_are_limited_per_ip_across_accounts() {
+    use shared::domain::policy::Limit;
+    let t = TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.policy.videos_per_ip = Limit::per_hour(3);
+    })
+    .await;
+    let video = json!({ "prompt": "a lantern on a pier", "seconds": 4 });
+    let (first, _) = t.sign_in_email(&unique_email("gen-ip-a")).await;
+    for _ in 0..2 {
+        assert_eq!(
+            t.submit_video(&first, video.clone(), None).await.status,
+            202
+        );
+    }
+    let (second, account) = t.sign_in_email(&unique_email("gen-ip-b")).await;
+    assert_eq!(
+        t.submit_video(&second, video.clone(), None).await.status,
+        202
+    );
+    let balance = t.balance(&account).await;
+    let r = t.submit_video(&second, video, None).await;
+    r.assert_problem(429, "rate_limited");
+    assert!(r.headers.get("retry-after").is_some());
+    assert_eq!(t.balance(&account).await, balance, "nothing charged");
+}
