@@ -219,9 +219,11 @@ impl Operator {
                     .ok_or(OpError::NotFound)?;
                 // R28: the address's keyed hash stays, for fraud prevention.
                 let hash = shared::domain::crypto::keyed_hash(&self.hash_secret, "email", &a.email);
-                let block = self
-                    .accounts
-                    .block_write(&hash, &rfc3339(self.clock.now()))?;
+                let block = self.accounts.block_write(
+                    &hash,
+                    &rfc3339(self.clock.now()),
+                    self.policy.accounting_ends(self.clock.epoch_secs()),
+                )?;
                 self.erase(&a.id, &why, "terminate", Some(("block", block)))
                     .await
             }

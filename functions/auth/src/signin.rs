@@ -90,7 +90,7 @@ pub fn add_account_creation(
 pub async fn ensure_not_blocked(state: &AuthState, email: &str) -> Result<(), ApiError> {
     if state
         .accounts
-        .is_blocked(&state.keyed_hash("email", email))
+        .is_blocked(&state.keyed_hash("email", email), state.clock.epoch_secs())
         .await?
     {
         return Err(ApiError::AccountBlocked);

@@ -100,7 +100,7 @@ impl CheckoutWebhookState {
         let mut tx = Tx::new(self.billing.client());
         tx.add("marker", self.billing.event_write(&ev.id, &at, keep_until)?);
         if let Some(p) = &effect.payment {
-            tx.add("payment", self.billing.payment_write(p)?);
+            tx.add("payment", self.billing.payment_write(p, None)?);
         }
         if let Some((order_id, clawback)) = &effect.pending {
             for (label, write) in self
@@ -177,17 +177,24 @@ impl CheckoutWebhookState {
                 .erased_owner
                 .clone()
                 .unwrap_or_else(|| ERASED.to_owned());
-            tx.add("payment", self.billing.payment_write(&record)?);
+            let keep_until = self.accounting_keep_until();
+            tx.add(
+                "payment",
+                self.billing.payment_write(&record, Some(keep_until))?,
+            );
             tx.add(
                 "refund_due",
-                self.billing.refund_due_write(&RefundDue {
-                    order_id: p.order_id.clone(),
-                    amount: p.amount,
-                    currency: p.currency.clone(),
-                    product_id: p.product_id.clone(),
-                    event_type: ev.event_type.clone(),
-                    at: at.clone(),
-                })?,
+                self.billing.refund_due_write(
+                    &RefundDue {
+                        order_id: p.order_id.clone(),
+                        amount: p.amount,
+                        currency: p.currency.clone(),
+                        product_id: p.product_id.clone(),
+                        event_type: ev.event_type.clone(),
+                        at: at.clone(),
+                    },
+                    keep_until,
+                )?,
             );
         }
         match tx.commit().await {

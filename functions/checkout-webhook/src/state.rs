@@ -42,7 +42,7 @@ impl Services {
 
     /// When what is kept for the accounts (R33) may go: markers, clawbacks waiting.
     pub fn accounting_keep_until(&self) -> i64 {
-        self.clock.epoch_secs() + self.policy.accounting_retention.as_secs() as i64
+        self.policy.accounting_ends(self.clock.epoch_secs())
     }
 }
 

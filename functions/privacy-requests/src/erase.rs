@@ -71,12 +71,12 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
 /// R30: the answer to the request, by email, the last mail the address gets from us
 /// (a service notice, not marketing), sent before the address itself is deleted.
 async fn final_notice(state: &Services, email: &str) -> Result<(), StepError> {
-    let years = state.policy.accounting_retention.as_secs() / (365 * 86400);
+    let years = state.policy.accounting_years;
     let text = format!(
         "Your Sora2 AI account has been deleted, as you asked, with your videos, \
          prompts, uploads and everything else we held about you.\n\n\
          What the law makes us keep - payment records and the credit ledger, for \
-         {years} years - is kept under a pseudonym that no longer leads to you.\n\n\
+         {years} years after the year of each record - is kept under a pseudonym that no longer leads to you.\n\n\
          This is the last email you will receive from us.\n"
     );
     match state
@@ -281,14 +281,14 @@ async fn erase_class(
                 state
                     .ledger
                     .table()
-                    .pseudonymise(&item, account_id, pseudonym)
+                    .pseudonymise(&item, account_id, pseudonym, accounting_ends(state, &item))
                     .await?
             }
             (ClassId::Payments | ClassId::Subscriptions, OnErasure::Pseudonymise) => {
                 state
                     .billing
                     .table()
-                    .pseudonymise(&item, account_id, pseudonym)
+                    .pseudonymise(&item, account_id, pseudonym, accounting_ends(state, &item))
                     .await?
             }
             (ClassId::Checkouts | ClassId::Plan, _) => state.billing.table().delete(&pk).await?,
@@ -296,7 +296,8 @@ async fn erase_class(
                 state
                     .audit
                     .table()
-                    .pseudonymise(&item, account_id, pseudonym)
+                    // Its TTL is the security events' retention, set when recorded.
+                    .pseudonymise(&item, account_id, pseudonym, None)
                     .await?
             }
             (other, rule) => {
@@ -307,6 +308,17 @@ async fn erase_class(
         }
     }
     Ok(n)
+}
+
+/// R28, R33: when a pseudonymised accounting record goes: the end of the accounting
+/// period counted from when it was made (`created_at` or `at`; a record without
+/// either counts from now).
+fn accounting_ends(state: &Services, item: &Item) -> Option<i64> {
+    let made = ["created_at", "at"]
+        .iter()
+        .find_map(|a| opt_s(item, a).and_then(|t| shared::domain::clock::epoch_of(&t)))
+        .unwrap_or_else(|| state.clock.epoch_secs());
+    Some(state.policy.accounting_ends(made))
 }
 
 /// A job: its files, then its record with the prompt; and the provider's copy. Our data

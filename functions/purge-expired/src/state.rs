@@ -51,13 +51,15 @@ impl PurgeExpiredState {
             privacy: w.privacy()?,
             ttl_tables: {
                 use crate::ttl::*;
-                let tables: [(&'static str, ClassOf); 6] = [
+                let tables: [(&'static str, ClassOf); 8] = [
                     ("SESSIONS_TABLE", sessions_class),
                     ("PRIVACY_TABLE", privacy_class),
                     ("VIDEOS_TABLE", videos_class),
                     ("RATE_LIMITS_TABLE", rate_limits_class),
                     ("AUDIT_TABLE", audit_class),
                     ("BILLING_TABLE", billing_class),
+                    ("LEDGER_TABLE", ledger_class),
+                    ("ACCOUNTS_TABLE", accounts_class),
                 ];
                 tables
                     .into_iter()

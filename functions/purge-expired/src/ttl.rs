@@ -53,8 +53,21 @@ pub fn rate_limits_class(_: &Item) -> &'static str {
     "rate-limit counters"
 }
 
-pub fn billing_class(_: &Item) -> &'static str {
-    "applied webhook events"
+pub fn billing_class(item: &Item) -> &'static str {
+    match key(item, "pk").split('#').next().unwrap_or_default() {
+        "payment" | "subscription" | "refund_due" => "pseudonymised payments",
+        _ => "applied webhook events",
+    }
+}
+
+/// Only pseudonymised entries expire (R28).
+pub fn ledger_class(_: &Item) -> &'static str {
+    "pseudonymised ledger entries"
+}
+
+/// Only the blocklist expires (R28).
+pub fn accounts_class(_: &Item) -> &'static str {
+    "blocked address hashes"
 }
 
 pub fn audit_class(_: &Item) -> &'static str {

@@ -258,7 +258,7 @@ pub const INVENTORY: &[Record] = &[
         personal_data: "credits granted, spent, refunded",
         purpose: "accounting",
         basis: B::LegalObligation,
-        retention: "accounting_retention (10 years), pseudonymised after erasure",
+        retention: "accounting_years (10 calendar years after the year of the record), pseudonymised after erasure, then deleted",
         on_erasure: E::Pseudonymise,
     },
     Record {
@@ -278,7 +278,7 @@ pub const INVENTORY: &[Record] = &[
         personal_data: "order id, amount, currency, status, product, time (R09)",
         purpose: "accounting",
         basis: B::LegalObligation,
-        retention: "accounting_retention (10 years), pseudonymised after erasure",
+        retention: "accounting_years (10 calendar years after the year of the record), pseudonymised after erasure, then deleted",
         on_erasure: E::Pseudonymise,
     },
     Record {
@@ -298,7 +298,7 @@ pub const INVENTORY: &[Record] = &[
         personal_data: "the Creem subscription's owner",
         purpose: "delivering a plan's credits",
         basis: B::Contract,
-        retention: "accounting_retention, pseudonymised after erasure",
+        retention: "accounting_years (10 calendar years after the year of the record), pseudonymised after erasure, then deleted",
         on_erasure: E::Pseudonymise,
     },
     Record {
@@ -318,7 +318,7 @@ pub const INVENTORY: &[Record] = &[
         personal_data: "none: the ids of Creem events already applied",
         purpose: "applying each payment event once",
         basis: B::LegitimateInterests,
-        retention: "accounting_retention",
+        retention: "accounting_years (10 calendar years after the year of the record)",
         on_erasure: E::NotLinked,
     },
     Record {
@@ -338,7 +338,7 @@ pub const INVENTORY: &[Record] = &[
         personal_data: "a keyed hash of the address of an account terminated for abuse",
         purpose: "fraud prevention (R28)",
         basis: B::LegitimateInterests,
-        retention: "accounting_retention",
+        retention: "accounting_years (10 calendar years after the year of the record)",
         on_erasure: E::NotLinked,
     },
     Record {

@@ -113,8 +113,10 @@ pub struct Policy {
     pub security_event_retention: Duration,
     /// R26: lifetime of an export's download link.
     pub export_link_ttl: Duration,
-    /// R28: pseudonymised payment records and ledger entries are kept this long.
-    pub accounting_retention: Duration,
+    /// R28, R33: payment records, ledger entries and subscription links are kept,
+    /// pseudonymised after an erasure, for this many calendar years after the end of
+    /// the year they were made in (as accounting law counts), then deleted.
+    pub accounting_years: i32,
     /// R31, R39: support messages one account may send.
     /// R39: rights-request codes sent and requests made from one IP, over every account.
     pub rights_requests_per_ip: Limit,
@@ -145,6 +147,28 @@ pub struct Policy {
     pub purge_lookback: Duration,
     /// R30: a rights request is due this long after receipt.
     pub rights_request_due: Duration,
+}
+
+impl Policy {
+    /// R28, R33: when an accounting record made at `recorded` (epoch seconds) may
+    /// go: the start of the year after the last of its `accounting_years` full calendar
+    /// years. A record of 15 March 2026 is kept through 2036 and goes on 1 January 2037.
+    pub fn accounting_ends(&self, recorded: i64) -> i64 {
+        use chrono::{Datelike, TimeZone, Utc};
+        let year = Utc
+            .timestamp_opt(recorded, 0)
+            .single()
+            .map_or(1970, |t| t.year());
+        Utc.with_ymd_and_hms(year + self.accounting_years + 1, 1, 1, 0, 0, 0)
+            .single()
+            .map_or(i64::MAX, |t| t.timestamp())
+    }
+
+    /// The longest an accounting record lives: its `accounting_years` and the rest of
+    /// the year it was made in.
+    pub fn accounting_longest(&self) -> Duration {
+        Duration::from_secs((self.accounting_years as u64 + 1) * 366 * 86400)
+    }
 }
 
 impl Default for Policy {
@@ -186,7 +210,7 @@ impl Default for Policy {
             usage_retention: 30 * DAY,
             security_event_retention: 180 * DAY,
             export_link_ttl: 72 * HOUR,
-            accounting_retention: 3650 * DAY,
+            accounting_years: 10,
             support_messages_per_account: Limit::per_hour(10),
             rights_requests_per_ip: Limit::per_hour(20),
             support_retention: 365 * DAY,
@@ -247,7 +271,7 @@ mod tests {
         assert_eq!(whole_days(p.usage_retention), 30);
         assert_eq!(whole_days(p.security_event_retention), 180);
         assert_eq!(p.export_link_ttl, Duration::from_secs(72 * 3600));
-        assert_eq!(whole_days(p.accounting_retention), 3650);
+        assert_eq!(p.accounting_years, 10);
         assert_eq!(whole_days(p.support_retention), 365);
         assert_eq!(whole_days(p.erasure_deadline), 30);
         // R32: what an erasure deletes leaves the backups before the deadline.

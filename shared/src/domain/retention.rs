@@ -26,7 +26,9 @@ pub enum Mechanism {
     /// Checked when read, and deleted by the scheduled function `function` through an
     /// index of what expired.
     ReadCheckAndPurge { function: &'static str },
-    /// Kept for the whole period on purpose (the law's accounting duty).
+    /// Kept for the whole period on purpose (the law's accounting duty): to the end of
+    /// the accounting period (`Policy::accounting_ends`), then deleted by TTL and, what
+    /// TTL is late with, by the purge.
     KeptForPeriod,
     /// CloudWatch Logs retention of every function's log group.
     LogRetention,
@@ -202,19 +204,23 @@ pub const MAP: &[DataClass] = &[
     },
     DataClass {
         name: "payments and pseudonymised accounting records",
-        requirements: "R09, R28",
-        period: |p| p.accounting_retention,
+        requirements: "R09, R28, R33",
+        period: |p| p.accounting_longest(),
         mechanism: Mechanism::KeptForPeriod,
         proofs: &[
+            "r28_r33_pseudonymised_accounting_records_go_when_their_ten_calendar_years_end",
             "r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymised_records",
         ],
     },
     DataClass {
         name: "credit ledger",
-        requirements: "R11, R28",
-        period: |p| p.accounting_retention,
+        requirements: "R11, R28, R33",
+        period: |p| p.accounting_longest(),
         mechanism: Mechanism::KeptForPeriod,
-        proofs: &["r15_r11_deleting_a_video_still_being_made_stops_it_and_refunds_once"],
+        proofs: &[
+            "r15_r11_deleting_a_video_still_being_made_stops_it_and_refunds_once",
+            "r28_r33_pseudonymised_accounting_records_go_when_their_ten_calendar_years_end",
+        ],
     },
 ];
 

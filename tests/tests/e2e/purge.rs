@@ -514,3 +514,81 @@ async fn r15_r26_unused_uploads_go_by_25_hours_and_exports_at_72_hours() {
     );
     assert_eq!(round["exports_past_link_deleted"], 1);
 }
+
+/// R28, R33: what an erasure keeps for the accounts — the payment and the ledger
+/// entries, under the pseudonym — is kept for ten calendar years after the end of the
+/// year it was made in (not 3,650 days), then deleted by the purge (DynamoDB's TTL may
+/// be days late, and the local endpoint never runs it).
+#[tokio::test(flavor = "multi_thread")]
+async fn r28_r33_pseudonymised_accounting_records_go_when_their_ten_calendar_years_end() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let t = TestStack::start().await;
+    let email = unique_email("ten-years");
+    let (token, account) = t.sign_in_email(&email).await;
+    let order = t.buy(&token, "pack_10").await["order_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = t.rights_code(&token, &email).await;
+    let r = t
+        .delete_json("/v1/me", json!({ "code": code }), Some(&token))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    t.wait_account_gone(&account).await;
+    let payment_pk = format!("payment#{order}");
+    let payment = t
+        .scan("BillingTable")
+        .await
+        .into_iter()
+        .find(|i| s_of(i, "pk") == payment_pk)
+        .expect("the payment is kept");
+    let pseudonym = s_of(&payment, "account_id");
+    assert_ne!(pseudonym, account);
+    let ttl_of = |i: &Item| -> i64 { i["ttl"].as_n().unwrap().parse().unwrap() };
+    // Made this year: kept through the tenth year after it, gone on 1 January after.
+    let p = shared::domain::policy::Policy::default();
+    let ends = p.accounting_ends(t.clock.epoch_secs());
+    let year_now: i32 = shared::domain::clock::utc_day(t.clock.epoch_secs())[..4]
+        .parse()
+        .unwrap();
+    assert_eq!(
+        shared::domain::clock::utc_day(ends),
+        format!("{}-01-01", year_now + 11)
+    );
+    assert_eq!(ttl_of(&payment), ends);
+    let entries = |items: Vec<Item>| -> Vec<Item> {
+        items
+            .into_iter()
+            .filter(
+                |i| matches!(i.get("account_id"), Some(AttributeValue::S(a)) if *a == pseudonym),
+            )
+            .collect()
+    };
+    let kept = entries(t.scan("LedgerTable").await);
+    assert!(kept.len() >= 2, "the sign-up grant and the purchase");
+    assert!(kept.iter().all(|i| ttl_of(i) == ends), "{kept:?}");
+
+    // A day before the end: all kept.
+    advance_to(&t, ends - 86400);
+    purge(&t).await;
+    assert_eq!(entries(t.scan("LedgerTable").await).len(), kept.len());
+    assert!(
+        t.scan("BillingTable")
+            .await
+            .iter()
+            .any(|i| s_of(i, "pk") == payment_pk)
+    );
+    // Past the end (and the TTL's grace): gone.
+    advance_to(&t, ends + p.ttl_grace.as_secs() as i64 + 3600);
+    let round = purge(&t).await;
+    assert!(entries(t.scan("LedgerTable").await).is_empty(), "{round}");
+    assert!(
+        !t.scan("BillingTable")
+            .await
+            .iter()
+            .any(|i| s_of(i, "pk") == payment_pk),
+        "{round}"
+    );
+    assert!(round["ttl_late_deleted"]["pseudonymised ledger entries"].as_u64() >= Some(2));
+    assert!(round["ttl_late_deleted"]["pseudonymised payments"].as_u64() >= Some(1));
+}

@@ -439,11 +439,19 @@ impl AccountStore {
 
     /// R28: the keyed hash of an address terminated for abuse, kept for fraud
     /// prevention; a new sign-up with it is refused.
-    pub fn block_write(&self, email_hash: &str, at: &str) -> Result<TransactWriteItem, StoreError> {
-        let item = Item::from([
+    /// R28: the keyed hash of a terminated account's address, kept until `keep_until`
+    /// (the accounting period's end, then TTL and the purge delete it).
+    pub fn block_write(
+        &self,
+        email_hash: &str,
+        at: &str,
+        keep_until: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = Item::from([
             ("pk".to_owned(), s(format!("blocked#{email_hash}"))),
             ("at".to_owned(), s(at)),
         ]);
+        item.extend(super::expiry(keep_until));
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(&self.table)
             .set_item(Some(item));
@@ -452,11 +460,13 @@ impl AccountStore {
             .build())
     }
 
-    pub async fn is_blocked(&self, email_hash: &str) -> Result<bool, StoreError> {
+    /// Whether the address's hash is blocked at `now` (a block past its period is
+    /// gone, whether or not TTL has deleted it yet).
+    pub async fn is_blocked(&self, email_hash: &str, now: i64) -> Result<bool, StoreError> {
         Ok(self
             .get_item(format!("blocked#{email_hash}"))
             .await?
-            .is_some())
+            .is_some_and(|i| super::get_i64(&i, "ttl").map_or(true, |ttl| ttl > now)))
     }
 
     /// R20: an operator lifts a suspension.

@@ -163,9 +163,14 @@ impl BillingStore {
     }
 
     /// The write that records a payment (R09 fields only); the first record of an
-    /// order stays.
-    pub fn payment_write(&self, p: &Payment) -> Result<TransactWriteItem, StoreError> {
-        let item = Item::from([
+    /// order stays. One that names no account (after an erasure) carries the end of its
+    /// accounting period, `keep_until` (R28, R33).
+    pub fn payment_write(
+        &self,
+        p: &Payment,
+        keep_until: Option<i64>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = Item::from([
             ("pk".to_owned(), s(payment_pk(&p.order_id))),
             ("account_id".to_owned(), s(&p.account_id)),
             ("order_id".to_owned(), s(&p.order_id)),
@@ -175,6 +180,7 @@ impl BillingStore {
             ("product_id".to_owned(), s(&p.product_id)),
             ("at".to_owned(), s(&p.at)),
         ]);
+        item.extend(keep_until.map(super::expiry).into_iter().flatten());
         Ok(TransactWriteItem::builder()
             .put(built(
                 Put::builder()
@@ -393,9 +399,14 @@ impl BillingStore {
         })
     }
 
-    /// The record of a payment for an erased account, for the operators to refund.
-    pub fn refund_due_write(&self, r: &RefundDue) -> Result<TransactWriteItem, StoreError> {
-        let item = Item::from([
+    /// The record of a payment for an erased account, for the operators to refund,
+    /// kept as long as the payment's record (`keep_until`).
+    pub fn refund_due_write(
+        &self,
+        r: &RefundDue,
+        keep_until: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut item = Item::from([
             ("pk".to_owned(), s(format!("refund_due#{}", r.order_id))),
             ("account_id".to_owned(), s(REFUND_DUE)),
             ("order_id".to_owned(), s(&r.order_id)),
@@ -405,6 +416,7 @@ impl BillingStore {
             ("event_type".to_owned(), s(&r.event_type)),
             ("at".to_owned(), s(&r.at)),
         ]);
+        item.extend(super::expiry(keep_until));
         let put = Put::builder().table_name(&self.table).set_item(Some(item));
         Ok(TransactWriteItem::builder()
             .put(built(put.build())?)

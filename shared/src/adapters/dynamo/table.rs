@@ -51,14 +51,17 @@ impl Table {
     /// Replaces every mention of `account_id` in the item (its `account_id`, and ids
     /// made from it such as the cause `signup:{account}` of a ledger entry, even in the
     /// key) by `pseudonym`. Only an item that still names the account is rewritten, so a
-    /// resumed erasure, or a stale index read, changes nothing twice.
+    /// resumed erasure, or a stale index read, changes nothing twice. `keep_until`
+    /// (epoch seconds), when given, is when the record may go: it gets its TTL and its
+    /// place in the index of what expired (R28, R33).
     pub async fn pseudonymise(
         &self,
         item: &Item,
         account_id: &str,
         pseudonym: &str,
+        keep_until: Option<i64>,
     ) -> Result<(), StoreError> {
-        let renamed: Item = item
+        let mut renamed: Item = item
             .iter()
             .map(|(k, v)| {
                 let v = match v {
@@ -73,6 +76,7 @@ impl Table {
         if &renamed == item {
             return Ok(());
         }
+        renamed.extend(keep_until.map(super::expiry).into_iter().flatten());
         let old_pk = super::get_s(item, "pk")?;
         let new_pk = super::get_s(&renamed, "pk")?;
         let res = if old_pk == new_pk {
