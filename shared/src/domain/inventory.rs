@@ -354,6 +354,41 @@ pub const INVENTORY: &[Record] = &[
 ];
 
 /// The record of a class.
+/// One processing a restriction (R29) acts on: what it is, what a restricted account
+/// gets instead, and the test that proves it.
+#[derive(Debug, Clone, Copy)]
+pub struct Restricted {
+    pub processing: &'static str,
+    pub while_restricted: &'static str,
+    pub proof: &'static str,
+}
+
+/// R29: what a restriction stops, and what it leaves. Nothing else processes personal
+/// data beyond the contract, security and the law; no report aggregates usage data
+/// (were one added, it would leave out rows flagged `restricted`, and be listed here).
+pub const RESTRICTION: &[Restricted] = &[
+    Restricted {
+        processing: "analytics over usage data (R22, R23)",
+        while_restricted: "each usage row is recorded for security with `restricted: true` and `analytics: false`, whatever the analytics consent",
+        proof: "r29_a_restricted_account_is_left_out_of_analytics_and_marketing",
+    },
+    Restricted {
+        processing: "marketing email (R24)",
+        while_restricted: "nothing is sent, not even the opt-in's confirmation, though the consent is recorded",
+        proof: "r29_a_restricted_account_is_left_out_of_analytics_and_marketing",
+    },
+    Restricted {
+        processing: "lifting the restriction",
+        while_restricted: "the stored consents apply again from then on; nothing is sent for the time restricted",
+        proof: "r29_lifting_a_restriction_brings_back_only_what_was_consented",
+    },
+    Restricted {
+        processing: "the contract, security and legal obligations: sign-in, videos, downloads, billing, rights requests, security events, accounting",
+        while_restricted: "unchanged: the person asked for these",
+        proof: "r29_a_restricted_account_is_left_out_of_analytics_and_marketing",
+    },
+];
+
 pub fn record(id: ClassId) -> &'static Record {
     INVENTORY
         .iter()

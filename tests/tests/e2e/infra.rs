@@ -698,6 +698,15 @@ fn r15_r22_the_retention_map_is_the_templates_and_its_proofs_exist() {
             );
         }
     }
+    // R29: each effect of a restriction the inventory states has its test too.
+    for effect in shared::domain::inventory::RESTRICTION {
+        assert!(
+            sources.contains(&format!("fn {}(", effect.proof)),
+            "{}: no test named {}",
+            effect.processing,
+            effect.proof
+        );
+    }
 }
 
 /// R26, R28: the record of processing covers every table and bucket the template

@@ -773,6 +773,78 @@ async fn r29_a_restricted_account_is_left_out_of_analytics_and_marketing() {
     );
 }
 
+/// R29: lifting a restriction brings back what the stored consents allow, from then
+/// on: analytics over new usage rows; nothing is sent for the time restricted.
+#[tokio::test(flavor = "multi_thread")]
+async fn r29_lifting_a_restriction_brings_back_only_what_was_consented() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("unrestrict");
+    let (token, account) = t.sign_in_email(&email).await;
+    let restrict = |on: bool| {
+        let t = &t;
+        let token = token.clone();
+        async move {
+            let r = t
+                .put(
+                    "/v1/me/restriction",
+                    json!({ "restricted": on }),
+                    Some(&token),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    };
+    restrict(true).await;
+    let r = t
+        .put(
+            "/v1/me/consents",
+            json!({ "analytics": true, "marketing_email": true }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mails = t.emails_to(&email).await.len();
+    // The usage rows of reading the profile: (restricted, analytics) of each.
+    let reads = || async {
+        let usage = t
+            .stack
+            .functions
+            .privacy_requests
+            .privacy
+            .items(&account, "usage#")
+            .await
+            .unwrap();
+        let mut rows: Vec<(bool, bool)> = usage
+            .iter()
+            .filter(|u| {
+                u["route"].as_s().unwrap() == "/v1/me" && u["method"].as_s().unwrap() == "GET"
+            })
+            .map(|u| {
+                (
+                    *u["restricted"].as_bool().unwrap(),
+                    *u["analytics"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200);
+    assert_eq!(reads().await, [(true, false)], "restricted: no analytics");
+    restrict(false).await;
+    assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200);
+    assert_eq!(
+        reads().await,
+        [(false, true), (true, false)],
+        "consented: analytics again"
+    );
+    assert_eq!(
+        t.emails_to(&email).await.len(),
+        mails,
+        "nothing sent for the time restricted"
+    );
+}
+
 /// R22, R25: each signed-in request records usage data (IP, user agent, route, action,
 /// time, referrer) kept 30 days; Do Not Track changes nothing.
 #[tokio::test(flavor = "multi_thread")]
