@@ -15,6 +15,7 @@
 //! message, coming back, finishes the rest.
 
 use shared::adapters::dynamo::codes::Confirmation;
+use shared::adapters::dynamo::privacy::PrivacyStore;
 use shared::adapters::dynamo::privacy::{RightsRequest, request_sk};
 use shared::adapters::dynamo::{Item, get_s, opt_s};
 use shared::adapters::sqs::PrivacyMessage;
@@ -178,6 +179,10 @@ async fn erase_all(
     Ok(counts)
 }
 
+/// Keys asked for (then deleted in batches of 25) at a time, for the classes deleted by
+/// page; DynamoDB ends a page at 1 MB of keys first.
+const DELETE_PAGE: i32 = 20_000;
+
 /// What the erasure does with one class; returns how many items it touched.
 async fn erase_class(
     state: &Services,
@@ -212,13 +217,30 @@ async fn erase_class(
         ClassId::RateLimits | ClassId::WebhookEvents | ClassId::Blocklist | ClassId::Logs => {
             return Ok(0);
         }
-        // Items of the person's own, erased one by one below. (No `_` arm: a new class
-        // does not compile until this match says what its erasure does.)
+        // Records in the account's partition that nothing else names: deleted a page
+        // of keys at a time in batches, so a heavy account (tens of thousands of usage
+        // rows) goes in a few hundred requests and bounded memory.
         ClassId::Consents
-        | ClassId::RightsRequests
         | ClassId::SupportMessages
         | ClassId::UsageData
-        | ClassId::SecurityEvents
+        | ClassId::SecurityEvents => {
+            let prefix = PrivacyStore::prefix_of(class)
+                .ok_or_else(|| StepError::Drop(format!("{class:?} has no prefix")))?;
+            let mut n = 0;
+            loop {
+                let deleted = state
+                    .privacy
+                    .delete_some(account_id, prefix, DELETE_PAGE)
+                    .await?;
+                if deleted == 0 {
+                    return Ok(n);
+                }
+                n += deleted;
+            }
+        }
+        // Items of the person's own, erased one by one below. (No `_` arm: a new class
+        // does not compile until this match says what its erasure does.)
+        ClassId::RightsRequests
         | ClassId::Sessions
         | ClassId::Videos
         | ClassId::Uploads
@@ -262,18 +284,6 @@ async fn erase_class(
                         .map_err(StepError::retry)?;
                 }
                 state.privacy.delete(account_id, &sk).await?;
-            }
-            (
-                ClassId::Consents
-                | ClassId::SupportMessages
-                | ClassId::UsageData
-                | ClassId::SecurityEvents,
-                _,
-            ) => {
-                state
-                    .privacy
-                    .delete(account_id, &get_s(&item, "sk")?)
-                    .await?
             }
             (ClassId::Sessions, _) => state.sessions.table().delete(&pk).await?,
             (ClassId::Balance, _) => state.ledger.table().delete(&pk).await?,

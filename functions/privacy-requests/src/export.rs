@@ -14,8 +14,12 @@
 //! Each list holds the class's records with every stored attribute (table keys aside);
 //! the class names are the inventory's `export_as`.
 
-use serde_json::{Map, Value, json};
+use bytes::Bytes;
+use futures_util::Stream;
+use serde_json::Value;
 use shared::adapters::dynamo::privacy::RightsRequest;
+use shared::adapters::dynamo::{Item, StoreError};
+use shared::adapters::s3::ObjectMeta;
 use shared::adapters::ses::{Email, MailError};
 use shared::domain::inventory::{ClassId, exported};
 use shared::domain::privacy::{EXPORT_SCHEMA_VERSION, RequestStatus};
@@ -32,41 +36,24 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
         // The account was erased meanwhile: nothing left to export.
         return Ok(());
     };
-    let mut data = Map::new();
-    let mut profile = None;
-    for (class, name) in exported() {
-        let value = match class {
-            ClassId::Identities => gather::identities(profile.as_ref()),
-            _ => {
-                let items = gather::items(state, class, account_id)
-                    .await?
-                    .unwrap_or_default();
-                if class == ClassId::Profile {
-                    profile = items.first().cloned();
-                }
-                gather::exported(&items, state.clock.epoch_secs())
-            }
-        };
-        data.insert(name.to_owned(), value);
-    }
-    let document = json!({
-        "schema_version": EXPORT_SCHEMA_VERSION,
-        "generated_at": state.now(),
-        "account_id": account_id,
-        "data": Value::Object(data),
-    });
     let key = format!("exports/{}.json", request.id);
-    let body = serde_json::to_vec_pretty(&document).map_err(|e| StepError::Drop(e.to_string()))?;
-    state
+    // Written as it is read, a page at a time, in parts: a heavy account's document
+    // never sits in memory whole (R26).
+    let document = Document::new(state, account_id, state.now()).into_stream();
+    let bytes = state
         .blobs
-        .put_bytes(
+        .upload_stream(
             &state.exports_bucket,
             &key,
-            body,
-            super::EXPORT_CONTENT_TYPE,
+            ObjectMeta {
+                content_type: EXPORT_CONTENT_TYPE,
+                metadata: &[],
+            },
+            document,
         )
         .await
         .map_err(StepError::retry)?;
+    tracing::info!(event = "export_written", bytes, "export document written");
     let hours = state.policy.export_link_ttl.as_secs() / 3600;
     let text = format!(
         "The copy of your Sora2 AI data you asked for is ready.\n\n\
@@ -98,4 +85,130 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
         .await?;
     tracing::info!(event = "export_completed", "export completed");
     Ok(())
+}
+
+/// Where the document's writing is.
+enum Step {
+    Header,
+    /// The class at `index` of the exported ones; `start` is where its next page
+    /// starts, `written` how many of its records are out.
+    Class {
+        index: usize,
+        start: Option<Item>,
+        begun: bool,
+        written: usize,
+    },
+    Done,
+}
+
+/// The export document, produced piece by piece: its header, then each class's
+/// records a page at a time, then its end.
+struct Document<'a> {
+    state: &'a Services,
+    account_id: &'a str,
+    generated_at: String,
+    classes: Vec<(ClassId, &'static str)>,
+    /// The profile, read first, from which the identities are shown.
+    profile: Option<Item>,
+    step: Step,
+}
+
+impl<'a> Document<'a> {
+    fn new(state: &'a Services, account_id: &'a str, generated_at: String) -> Self {
+        Self {
+            state,
+            account_id,
+            generated_at,
+            classes: exported().collect(),
+            profile: None,
+            step: Step::Header,
+        }
+    }
+
+    fn into_stream(self) -> impl Stream<Item = Result<Bytes, StoreError>> + Unpin + 'a {
+        Box::pin(futures_util::stream::unfold(Some(self), |doc| async move {
+            let mut doc = doc?;
+            match doc.next_piece().await {
+                Ok(Some(piece)) => Some((Ok(Bytes::from(piece)), Some(doc))),
+                Ok(None) => None,
+                // The upload is aborted; nothing more is read.
+                Err(e) => Some((Err(e), None)),
+            }
+        }))
+    }
+
+    /// The next piece of JSON text, or `None` at the end.
+    async fn next_piece(&mut self) -> Result<Option<String>, StoreError> {
+        let text = |v: &str| Value::String(v.to_owned()).to_string();
+        match std::mem::replace(&mut self.step, Step::Done) {
+            Step::Done => Ok(None),
+            Step::Header => {
+                self.step = Step::Class {
+                    index: 0,
+                    start: None,
+                    begun: false,
+                    written: 0,
+                };
+                Ok(Some(format!(
+                    "{{\"schema_version\":{},\"generated_at\":{},\"account_id\":{},\"data\":{{",
+                    text(EXPORT_SCHEMA_VERSION),
+                    text(&self.generated_at),
+                    text(self.account_id),
+                )))
+            }
+            Step::Class { index, .. } if index == self.classes.len() => Ok(Some("}}".into())),
+            Step::Class {
+                index,
+                start,
+                begun,
+                mut written,
+            } => {
+                let (class, name) = self.classes[index];
+                let mut out = String::new();
+                if !begun {
+                    if index > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&format!("{}:[", text(name)));
+                }
+                let (records, next) = if class == ClassId::Identities {
+                    let shown = gather::identities(self.profile.as_ref());
+                    (shown.as_array().cloned().unwrap_or_default(), None)
+                } else {
+                    let (items, next) =
+                        gather::page(self.state, class, self.account_id, start).await?;
+                    if class == ClassId::Profile {
+                        self.profile = items.first().cloned();
+                    }
+                    let shown = gather::exported(&items, self.state.clock.epoch_secs());
+                    (shown.as_array().cloned().unwrap_or_default(), next)
+                };
+                for record in records {
+                    if written > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&record.to_string());
+                    written += 1;
+                }
+                self.step = match next {
+                    Some(start) => Step::Class {
+                        index,
+                        start: Some(start),
+                        begun: true,
+                        written,
+                    },
+                    None => {
+                        out.push(']');
+                        Step::Class {
+                            index: index + 1,
+                            start: None,
+                            begun: false,
+                            written: 0,
+                        }
+                    }
+                };
+                Ok(Some(out))
+            }
+        }
+    }
 }

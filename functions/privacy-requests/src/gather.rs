@@ -3,6 +3,7 @@
 //! until it says where its items are.
 
 use serde_json::{Value, json};
+use shared::adapters::dynamo::privacy::PrivacyStore;
 use shared::adapters::dynamo::table::item_json;
 use shared::adapters::dynamo::{Item, StoreError};
 use shared::domain::inventory::ClassId;
@@ -42,11 +43,14 @@ pub async fn items(
         ClassId::Profile => one(state.accounts.profile_item(account_id).await?),
         // Identities are read from the profile (its address and Google subject).
         ClassId::Identities => return Ok(None),
-        ClassId::Consents => privacy("consent#").await?,
-        ClassId::RightsRequests => privacy("request#").await?,
-        ClassId::SupportMessages => privacy("support#").await?,
-        ClassId::UsageData => privacy("usage#").await?,
-        ClassId::SecurityEvents => privacy("security#").await?,
+        ClassId::Consents
+        | ClassId::RightsRequests
+        | ClassId::SupportMessages
+        | ClassId::UsageData
+        | ClassId::SecurityEvents => match PrivacyStore::prefix_of(class) {
+            Some(prefix) => privacy(prefix).await?,
+            None => Vec::new(),
+        },
         ClassId::Sessions => {
             let keys = state
                 .sessions
@@ -111,6 +115,31 @@ pub async fn items(
         | ClassId::Blocklist
         | ClassId::Logs => return Ok(None),
     }))
+}
+
+/// Records asked for at a time from a class that may be large. DynamoDB ends a page
+/// at 1 MB first (about 2,000 usage rows), which bounds the memory of a page.
+const PAGE: i32 = 10_000;
+
+/// One page of the items of `class`, after `start`, and where the next begins: the
+/// classes of the account's partition (usage data above all) page by page, the others
+/// whole (they are small: a profile, a balance, a few hundred videos at most).
+pub async fn page(
+    state: &Services,
+    class: ClassId,
+    account_id: &str,
+    start: Option<Item>,
+) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+    if let Some(prefix) = PrivacyStore::prefix_of(class) {
+        return state
+            .privacy
+            .items_page(account_id, prefix, start, PAGE)
+            .await;
+    }
+    Ok((
+        items(state, class, account_id).await?.unwrap_or_default(),
+        None,
+    ))
 }
 
 /// The items as the export shows them: every attribute but the table's own keys.

@@ -203,6 +203,47 @@ pub async fn query_partition(
     .await
 }
 
+/// Deletes the items of these keys (each the whole key: `pk`, and `sk` where the
+/// table has one) with `BatchWriteItem`, 25 to a request; what DynamoDB leaves
+/// unprocessed is sent again, with a pause, until nothing is left (or it fails: a
+/// deletion must not be half done silently). Deleting what is gone succeeds.
+pub async fn delete_batch(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<Item>,
+) -> Result<(), StoreError> {
+    use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+    for chunk in keys.chunks(25) {
+        let mut requests: Vec<WriteRequest> = chunk
+            .iter()
+            .map(|key| {
+                built(DeleteRequest::builder().set_key(Some(key.clone())).build())
+                    .map(|d| WriteRequest::builder().delete_request(d).build())
+            })
+            .collect::<Result<_, _>>()?;
+        for attempt in 0..8u64 {
+            let out = client
+                .batch_write_item()
+                .request_items(table, requests)
+                .send()
+                .await
+                .map_err(StoreError::from_sdk)?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(table))
+                .unwrap_or_default();
+            if requests.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(4))).await;
+        }
+        if !requests.is_empty() {
+            return Err(StoreError::Backend("unprocessed_items".into()));
+        }
+    }
+    Ok(())
+}
+
 /// Every item a query finds, page after page (its cost grows with what it finds).
 pub async fn query_all(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,

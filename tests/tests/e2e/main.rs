@@ -9,6 +9,7 @@ mod cold_start;
 mod contract;
 mod docs;
 mod generate_step;
+mod heavy_accounts;
 mod infra;
 mod lambda_events;
 mod limits;

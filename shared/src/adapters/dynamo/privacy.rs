@@ -16,6 +16,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::{Item, StoreError, built, get_i64, get_s, n, opt_s, s};
+use crate::domain::inventory::ClassId;
 use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep};
 
 pub const OPEN_REQUESTS_INDEX: &str = "open_requests";
@@ -87,6 +88,18 @@ fn timed(kind: &str, at: &str) -> String {
 }
 
 impl PrivacyStore {
+    /// The sort-key prefix of a class kept in an account's partition of this table.
+    pub fn prefix_of(class: ClassId) -> Option<&'static str> {
+        Some(match class {
+            ClassId::Consents => "consent#",
+            ClassId::RightsRequests => "request#",
+            ClassId::SupportMessages => "support#",
+            ClassId::UsageData => "usage#",
+            ClassId::SecurityEvents => "security#",
+            _ => return None,
+        })
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -407,6 +420,60 @@ impl PrivacyStore {
                 .consistent_read(true),
         )
         .await
+    }
+
+    /// One page of the account's items whose sort key begins with `prefix`, after
+    /// `start`; and where the next page starts. For walks over a class that may be
+    /// large (usage data), page by page in bounded memory.
+    pub async fn items_page(
+        &self,
+        account_id: &str,
+        prefix: &str,
+        start: Option<Item>,
+        limit: i32,
+    ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .expression_attribute_values(":pk", s(account_pk(account_id)))
+            .expression_attribute_values(":p", s(prefix))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+    }
+
+    /// R28: deletes up to `limit` of the account's items whose sort key begins with
+    /// `prefix`, in `BatchWriteItem` requests; how many there were (0: none left).
+    /// Reads keys only, from the start each time: what was deleted is not read again.
+    pub async fn delete_some(
+        &self,
+        account_id: &str,
+        prefix: &str,
+        limit: i32,
+    ) -> Result<usize, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .expression_attribute_values(":pk", s(account_pk(account_id)))
+            .expression_attribute_values(":p", s(prefix))
+            .projection_expression("pk, sk")
+            .consistent_read(true)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let keys = out.items.unwrap_or_default();
+        let n = keys.len();
+        super::delete_batch(&self.client, &self.table, keys).await?;
+        Ok(n)
     }
 
     /// Deletes one item of the account's partition. Deleting what is gone succeeds.

@@ -3,7 +3,7 @@
 //! sessions for "sign out everywhere", deletion and suspension.
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{DeleteRequest, Put, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::{Item, StoreError, built, get_i64, get_s, n, s};
 
@@ -139,38 +139,11 @@ impl SessionStore {
         .await?
         .into_iter()
         .filter_map(|mut i| i.remove("pk"))
+        .map(|pk| Item::from([("pk".to_owned(), pk)]))
         .collect();
-        for chunk in keys.chunks(25) {
-            let mut requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|pk| {
-                    built(DeleteRequest::builder().key("pk", pk.clone()).build())
-                        .map(|d| WriteRequest::builder().delete_request(d).build())
-                })
-                .collect::<Result<_, _>>()?;
-            // Unprocessed items are retried until none are left: a sign-out must not
-            // leave a session alive.
-            for _attempt in 0..8 {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .map_err(StoreError::from_sdk)?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if requests.is_empty() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            if !requests.is_empty() {
-                return Err(StoreError::Backend("unprocessed_items".into()));
-            }
-        }
-        Ok(keys.len())
+        let ended = keys.len();
+        // Unprocessed items are sent again: a sign-out must not leave a session alive.
+        super::delete_batch(&self.client, &self.table, keys).await?;
+        Ok(ended)
     }
 }
