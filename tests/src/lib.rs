@@ -601,7 +601,7 @@ impl TestStack {
     }
 
     /// A job as stored (what no API answer shows, such as a deleted job's record).
-    pub async fn stored_job(&self, id: &str) -> shared::adapters::dynamo::videos::Job {
+    pub async fn stored_job(&self, id: &str) -> shared::domain::video::Job {
         self.videos_store()
             .get(id)
             .await

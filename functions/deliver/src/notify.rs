@@ -1,8 +1,8 @@
 //! The "your video is ready" notice: once per video, after the provider's copy is
 //! dropped (R16).
 
-use shared::adapters::dynamo::videos::Job;
 use shared::adapters::ses::Email;
+use shared::domain::video::Job;
 use shared::edge::sqs::StepError;
 
 use crate::state::DeliverState;

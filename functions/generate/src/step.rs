@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use shared::adapters::dynamo::videos::Job;
 use shared::adapters::providers::video::{
     ByteStream, GenerationRequest, Progress, ProviderError, SubmitError,
 };
 use shared::adapters::s3::ObjectMeta;
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::rfc3339;
+use shared::domain::video::Job;
 use shared::domain::video::{JobStatus, Mode, output_key};
 use shared::edge::sqs::StepError;
 

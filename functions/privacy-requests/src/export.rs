@@ -17,11 +17,11 @@
 use bytes::Bytes;
 use futures_util::Stream;
 use serde_json::Value;
-use shared::adapters::dynamo::privacy::RightsRequest;
 use shared::adapters::dynamo::{Item, StoreError};
 use shared::adapters::s3::ObjectMeta;
 use shared::adapters::ses::{Email, MailError};
 use shared::domain::inventory::{ClassId, exported};
+use shared::domain::privacy::RightsRequest;
 use shared::domain::privacy::{EXPORT_SCHEMA_VERSION, RequestStatus};
 use shared::edge::sqs::StepError;
 

@@ -50,10 +50,7 @@ fn days(now: i64) -> impl Iterator<Item = String> {
 impl PurgeExpiredState {
     /// R33: a job whose account is gone (an erasure that an index hid it from) is
     /// removed whole once its files are: nothing would ever show or delete it.
-    async fn remove_if_orphan(
-        &self,
-        job: &shared::adapters::dynamo::videos::Job,
-    ) -> Result<bool, String> {
+    async fn remove_if_orphan(&self, job: &shared::domain::video::Job) -> Result<bool, String> {
         if self
             .accounts
             .get(&job.account_id)
@@ -72,10 +69,7 @@ impl PurgeExpiredState {
     }
 
     /// Deletes a job's input, if it had one; how many objects that was.
-    async fn delete_input(
-        &self,
-        job: &shared::adapters::dynamo::videos::Job,
-    ) -> Result<u32, String> {
+    async fn delete_input(&self, job: &shared::domain::video::Job) -> Result<u32, String> {
         let Some(input) = &job.input_key else {
             return Ok(0);
         };

@@ -6,11 +6,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
-use shared::adapters::dynamo::videos::Upload;
 use shared::domain::clock::{from_epoch, rfc3339};
 #[cfg(test)]
 use shared::domain::policy::UPLOAD_CONTENT_TYPES;
 use shared::domain::video::UPLOAD_ID_PREFIX;
+use shared::domain::video::Upload;
 use shared::edge::http::json::whole;
 use shared::edge::http::{ApiJson, AuthUser};
 use shared::edge::openapi::Problem;

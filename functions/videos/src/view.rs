@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 use shared::ApiError;
-use shared::adapters::dynamo::videos::Job;
+use shared::domain::video::Job;
 use shared::domain::video::{JOB_ID_PREFIX, JobStatus, Mode, is_id};
 use utoipa::ToSchema;
 

@@ -5,10 +5,10 @@
 //! provider's copy dropped (R16).
 
 use crate::adapters::dynamo::StoreError;
-use crate::adapters::dynamo::videos::Job;
 use crate::adapters::s3::{BlobError, Blobs};
 use crate::adapters::sqs::{GenerateMessage, Queue};
 use crate::app::jobs::Jobs;
+use crate::domain::video::Job;
 use crate::domain::video::{JobStatus, output_key};
 
 /// What removing a video needs, held by the functions and tools that remove them.

@@ -139,3 +139,23 @@ mod tests {
         assert!(p.starts_with(PSEUDONYM_PREFIX));
     }
 }
+
+/// A rights request (R30).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RightsRequest {
+    pub id: String,
+    pub account_id: String,
+    pub kind: RequestKind,
+    pub status: RequestStatus,
+    pub requested_at: String,
+    pub due_by: String,
+    pub trail: Vec<TrailStep>,
+    /// An export's document in the exports bucket, once made.
+    pub export_key: Option<String>,
+    pub completed_at: Option<String>,
+    /// An erasure's first step: how many of the person's subscriptions Creem
+    /// confirmed cancelled, so nothing is charged after it (R28).
+    pub subscriptions_cancelled: Option<u32>,
+    /// Why a request failed (R30).
+    pub failure: Option<String>,
+}

@@ -22,7 +22,7 @@ async fn stored_request(
     t: &TestStack,
     account: &str,
     id: &str,
-) -> shared::adapters::dynamo::privacy::RightsRequest {
+) -> shared::domain::privacy::RightsRequest {
     t.stack
         .functions
         .privacy_requests

@@ -386,7 +386,7 @@ async fn r15_the_prompt_of_a_failed_or_rejected_job_goes_with_a_ready_videos_ret
         .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     t.wait_status(&token, &id, "failed", 30).await;
-    let prompt_of = |job: &shared::adapters::dynamo::videos::Job| job.prompt.clone();
+    let prompt_of = |job: &shared::domain::video::Job| job.prompt.clone();
     assert!(
         prompt_of(&t.stored_job(&id).await).is_some(),
         "kept for now"

@@ -17,6 +17,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::{Item, StoreError, built, get_i64, get_s, n, opt_s, s};
 use crate::domain::inventory::ClassId;
+pub use crate::domain::privacy::RightsRequest;
 use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep};
 
 pub const OPEN_REQUESTS_INDEX: &str = "open_requests";
@@ -29,26 +30,6 @@ const FAILED: &str = "failed";
 pub struct PrivacyStore {
     client: Client,
     table: String,
-}
-
-/// A rights request (R30).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RightsRequest {
-    pub id: String,
-    pub account_id: String,
-    pub kind: RequestKind,
-    pub status: RequestStatus,
-    pub requested_at: String,
-    pub due_by: String,
-    pub trail: Vec<TrailStep>,
-    /// An export's document in the exports bucket, once made.
-    pub export_key: Option<String>,
-    pub completed_at: Option<String>,
-    /// An erasure's first step: how many of the person's subscriptions Creem
-    /// confirmed cancelled, so nothing is charged after it (R28).
-    pub subscriptions_cancelled: Option<u32>,
-    /// Why a request failed (R30).
-    pub failure: Option<String>,
 }
 
 /// Usage data of one signed-in request (R22).

@@ -10,6 +10,7 @@ use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::{Item, StoreError, built, get_i64, get_s, n, opt_s, s};
+pub use crate::domain::video::{Job, Upload};
 use crate::domain::video::{JobStatus, Mode, VideoSettings};
 
 pub const BY_ACCOUNT_INDEX: &str = "by_account";
@@ -28,54 +29,6 @@ pub const CLEANUP_INDEX: &str = "cleanup_by_day";
 pub struct VideoStore {
     client: Client,
     table: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
-    pub id: String,
-    pub account_id: String,
-    pub created_at: String,
-    pub created_epoch: i64,
-    pub status: JobStatus,
-    /// Gone once the video is deleted.
-    pub prompt: Option<String>,
-    pub mode: Mode,
-    pub settings: VideoSettings,
-    pub cost: i64,
-    pub upload_id: Option<String>,
-    pub input_key: Option<String>,
-    pub output_key: Option<String>,
-    /// The provider's own reference to the request, opaque to everything but the
-    /// provider's module.
-    pub provider_handle: Option<String>,
-    pub submits: u32,
-    pub completed_at: Option<String>,
-    pub expires_at: Option<String>,
-    pub expires_epoch: Option<i64>,
-    pub error: Option<String>,
-    pub notified: bool,
-    /// A hash of what was asked (prompt, image, settings): a replay of the
-    /// `Idempotency-Key` must ask the same.
-    pub request_hash: Option<String>,
-    /// The current polling chain (see `GenerateMessage::token`).
-    pub poll_token: Option<String>,
-    /// When the job was last put on the generate queue (epoch seconds).
-    pub enqueued_epoch: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Upload {
-    pub id: String,
-    pub owner: String,
-    pub key: String,
-    pub content_type: String,
-    pub size: u64,
-    pub created_at: String,
-    /// When the upload link expires (epoch seconds).
-    pub expires_epoch: i64,
-    /// When the record goes with its input (R15, epoch seconds): its TTL, and read as
-    /// gone from then on.
-    pub retained_until: i64,
 }
 
 fn job_pk(id: &str) -> String {
