@@ -14,6 +14,7 @@
 //! last, in one transaction — so a crash anywhere leaves the request open, and its
 //! message, coming back, finishes the rest.
 
+use shared::adapters::dynamo::billing::BillingStore;
 use shared::adapters::dynamo::codes::Confirmation;
 use shared::adapters::dynamo::privacy::PrivacyStore;
 use shared::adapters::dynamo::privacy::{RightsRequest, request_sk};
@@ -102,9 +103,7 @@ async fn cancel_subscriptions(state: &Services, account_id: &str) -> Result<u32,
         .await?
         .unwrap_or_default()
     {
-        if let Some(id) = get_s(&item, "pk")?.strip_prefix("subscription#") {
-            ids.insert(id.to_owned());
-        }
+        ids.extend(BillingStore::subscription_of(&item));
     }
     if let Some(plan) = state.billing.plan(account_id).await?
         && !plan.subscription_id.is_empty()

@@ -3,6 +3,7 @@
 //! until it says where its items are.
 
 use serde_json::{Value, json};
+use shared::adapters::dynamo::billing::BillingStore;
 use shared::adapters::dynamo::privacy::PrivacyStore;
 use shared::adapters::dynamo::table::item_json;
 use shared::adapters::dynamo::{Item, StoreError};
@@ -90,9 +91,12 @@ pub async fn items(
             .table()
             .get(&shared::adapters::dynamo::ledger::balance_pk(account_id))
             .await?),
-        ClassId::Payments => billing("payment#").await?,
-        ClassId::Checkouts => billing("checkout#").await?,
-        ClassId::Subscriptions => billing("subscription#").await?,
+        ClassId::Payments | ClassId::Checkouts | ClassId::Subscriptions => {
+            match BillingStore::prefix_of(class) {
+                Some(prefix) => billing(prefix).await?,
+                None => Vec::new(),
+            }
+        }
         ClassId::Plan => one(state
             .billing
             .table()

@@ -190,15 +190,10 @@ impl PurgeExpiredState {
             grace,
             lookback,
             TTL_BUDGET,
-            |class, keys| async move {
-                if class == "upload records"
-                    && let Some(id) = keys
-                        .get("pk")
-                        .and_then(|v| v.as_s().ok())
-                        .and_then(|pk| pk.strip_prefix("upload#"))
-                {
+            |_, keys| async move {
+                if let Some(id) = shared::adapters::dynamo::videos::VideoStore::upload_of(&keys) {
                     self.blobs
-                        .delete(&self.inputs_bucket, id)
+                        .delete(&self.inputs_bucket, &id)
                         .await
                         .map_err(|e| {
                             shared::adapters::dynamo::StoreError::Backend(e.to_string())

@@ -52,12 +52,12 @@ impl PurgeExpiredState {
             ttl_tables: {
                 use crate::ttl::*;
                 let tables: [(&'static str, ClassOf); 8] = [
-                    ("SESSIONS_TABLE", sessions_class),
-                    ("PRIVACY_TABLE", privacy_class),
-                    ("VIDEOS_TABLE", videos_class),
+                    ("SESSIONS_TABLE", SessionStore::expiring_class),
+                    ("PRIVACY_TABLE", PrivacyStore::expiring_class),
+                    ("VIDEOS_TABLE", VideoStore::expiring_class),
                     ("RATE_LIMITS_TABLE", rate_limits_class),
                     ("AUDIT_TABLE", audit_class),
-                    ("BILLING_TABLE", billing_class),
+                    ("BILLING_TABLE", BillingStore::expiring_class),
                     ("LEDGER_TABLE", ledger_class),
                     ("ACCOUNTS_TABLE", accounts_class),
                 ];

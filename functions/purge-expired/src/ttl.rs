@@ -20,44 +20,19 @@ pub struct TtlTable {
     pub class_of: ClassOf,
 }
 
-fn key(item: &Item, name: &str) -> String {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default()
-}
-
-pub fn sessions_class(item: &Item) -> &'static str {
-    if key(item, "pk").starts_with("code#") {
-        "sign-in and confirmation codes"
-    } else {
-        "sessions"
-    }
-}
-
-pub fn privacy_class(item: &Item) -> &'static str {
-    let sk = key(item, "sk");
-    match sk.split('#').next().unwrap_or_default() {
-        "usage" => "usage data",
-        "security" => "security events",
-        "support" => "support messages",
-        _ => "privacy records",
-    }
-}
-
-pub fn videos_class(_: &Item) -> &'static str {
-    "upload records"
-}
+// Each store classifies its own items by their key shapes; the tables whose expiring
+// items are all of one class are named here.
+pub use shared::adapters::dynamo::billing::BillingStore;
+pub use shared::adapters::dynamo::privacy::PrivacyStore;
+pub use shared::adapters::dynamo::sessions::SessionStore;
+pub use shared::adapters::dynamo::videos::VideoStore;
 
 pub fn rate_limits_class(_: &Item) -> &'static str {
     "rate-limit counters"
 }
 
-pub fn billing_class(item: &Item) -> &'static str {
-    match key(item, "pk").split('#').next().unwrap_or_default() {
-        "payment" | "subscription" | "refund_due" => "pseudonymised payments",
-        _ => "applied webhook events",
-    }
+pub fn audit_class(_: &Item) -> &'static str {
+    "audit log"
 }
 
 /// Only pseudonymised entries expire (R28).
@@ -68,10 +43,6 @@ pub fn ledger_class(_: &Item) -> &'static str {
 /// Only the blocklist expires (R28).
 pub fn accounts_class(_: &Item) -> &'static str {
     "blocked address hashes"
-}
-
-pub fn audit_class(_: &Item) -> &'static str {
-    "audit log"
 }
 
 /// What one sweep did: items deleted per class, the oldest one's age past its expiry

@@ -106,6 +106,32 @@ pub fn plan_pk(account_id: &str) -> String {
 }
 
 impl BillingStore {
+    /// The key prefix of a class kept in this table under the account's id (its
+    /// `by_account` index), for the walks over every class (R26, R28).
+    pub fn prefix_of(class: crate::domain::inventory::ClassId) -> Option<&'static str> {
+        use crate::domain::inventory::ClassId;
+        Some(match class {
+            ClassId::Payments => "payment#",
+            ClassId::Checkouts => "checkout#",
+            ClassId::Subscriptions => "subscription#",
+            _ => return None,
+        })
+    }
+
+    /// The Creem subscription a subscription link is about.
+    pub fn subscription_of(item: &Item) -> Option<String> {
+        super::opt_s(item, "pk").and_then(|pk| pk.strip_prefix("subscription#").map(str::to_owned))
+    }
+
+    /// The data class of an expiring item, from its keys, for the purge's report.
+    pub fn expiring_class(item: &Item) -> &'static str {
+        let pk = super::opt_s(item, "pk").unwrap_or_default();
+        match pk.split('#').next().unwrap_or_default() {
+            "payment" | "subscription" | "refund_due" => "pseudonymised payments",
+            _ => "applied webhook events",
+        }
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,

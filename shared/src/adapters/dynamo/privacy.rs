@@ -69,6 +69,17 @@ fn timed(kind: &str, at: &str) -> String {
 }
 
 impl PrivacyStore {
+    /// The data class of an expiring item, from its keys, for the purge's report.
+    pub fn expiring_class(item: &Item) -> &'static str {
+        let sk = opt_s(item, "sk").unwrap_or_default();
+        match sk.split('#').next().unwrap_or_default() {
+            "usage" => "usage data",
+            "security" => "security events",
+            "support" => "support messages",
+            _ => "privacy records",
+        }
+    }
+
     /// The sort-key prefix of a class kept in an account's partition of this table.
     pub fn prefix_of(class: ClassId) -> Option<&'static str> {
         Some(match class {

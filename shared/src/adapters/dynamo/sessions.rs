@@ -32,6 +32,14 @@ fn session_pk(token_hash: &str) -> String {
 }
 
 impl SessionStore {
+    /// The data class of an expiring item, from its keys, for the purge's report.
+    pub fn expiring_class(item: &Item) -> &'static str {
+        match super::opt_s(item, "pk") {
+            Some(pk) if pk.starts_with("code#") => "sign-in and confirmation codes",
+            _ => "sessions",
+        }
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,

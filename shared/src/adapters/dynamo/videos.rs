@@ -53,6 +53,16 @@ pub struct PageKey {
 }
 
 impl VideoStore {
+    /// The data class of an expiring item, from its keys, for the purge's report.
+    pub fn expiring_class(_: &Item) -> &'static str {
+        "upload records"
+    }
+
+    /// The upload an expiring item is the record of (its file goes with it).
+    pub fn upload_of(item: &Item) -> Option<String> {
+        opt_s(item, "pk").and_then(|pk| pk.strip_prefix("upload#").map(str::to_owned))
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
