@@ -10,12 +10,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use serde::Deserialize;
 use shared::ApiError;
-use shared::adapters::dynamo::videos::{Job, Upload};
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::rfc3339_millis;
 use shared::domain::ledger::EntryKind;
 use shared::domain::policy::{VIDEO_SECONDS, video_cost};
 use shared::domain::sensitive;
+use shared::domain::video::{Job, Upload};
 use shared::domain::video::{
     JobStatus, Mode, UPLOAD_ID_PREFIX, VideoSettings, check_prompt, is_id, job_id,
 };
@@ -125,7 +125,38 @@ pub async fn submit(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SubmitRequest>,
 ) -> Result<(StatusCode, [(HeaderName, String); 1], Json<Video>), ApiError> {
-    let key = idempotency_key(&headers)?;
+    let asked = parse(&user.account_id, &headers, &req)?;
+    let (upload, cost) = match guard(&state, &user.account_id, &ip, &asked).await? {
+        Guarded::Replay(job) => return replayed(&state, &job, &asked.hash).await,
+        Guarded::New { upload, cost } => (upload, cost),
+    };
+    let job = match charge(&state, &user.account_id, &asked, upload, cost).await? {
+        Charged::New(job) => job,
+        // The same key raced itself: the other request made the job.
+        Charged::Raced(job) => return replayed(&state, &job, &asked.hash).await,
+    };
+    enqueue(&state, &job).await?;
+    accepted(&state, &job).await
+}
+
+/// What was asked, checked on its own (no I/O).
+struct Asked<'a> {
+    key: Option<String>,
+    prompt: &'a str,
+    upload_id: Option<&'a str>,
+    settings: VideoSettings,
+    /// The job's id: derived from the key when there is one, so a retry finds it.
+    id: String,
+    /// What was asked, as a hash (see [`request_hash`]).
+    hash: String,
+}
+
+fn parse<'a>(
+    account_id: &str,
+    headers: &HeaderMap,
+    req: &'a SubmitRequest,
+) -> Result<Asked<'a>, ApiError> {
+    let key = idempotency_key(headers)?;
     let prompt = check_prompt(&req.prompt).map_err(|e| ApiError::InvalidField(e.to_string()))?;
     let settings = VideoSettings::new(
         req.seconds,
@@ -134,16 +165,39 @@ pub async fn submit(
         VIDEO_SECONDS,
     )
     .map_err(|e| ApiError::InvalidField(e.to_string()))?;
-    let id = job_id(&user.account_id, key.as_deref());
+    let upload_id = req.upload_id.as_deref();
+    Ok(Asked {
+        id: job_id(account_id, key.as_deref()),
+        hash: request_hash(prompt, upload_id, &settings),
+        key,
+        prompt,
+        upload_id,
+        settings,
+    })
+}
 
-    let request_hash = request_hash(prompt, req.upload_id.as_deref(), &settings);
+/// What the guard found: a replay of an earlier request, or a new one that may be
+/// charged (its upload checked, its cost covered, its prompt allowed).
+enum Guarded {
+    Replay(Job),
+    New { upload: Option<Upload>, cost: i64 },
+}
 
-    // Replays are limited like any request (R39).
+/// Everything that can refuse, before anything is spent: the limits (replays count
+/// too, R39), a replay, personal data (R19: never sent out, not even to moderation),
+/// the upload (R14, R36), the credits (a cheap read, so no moderation call for what
+/// cannot be paid), moderation (R18, R20).
+async fn guard(
+    state: &VideosState,
+    account_id: &str,
+    ip: &ClientIp,
+    asked: &Asked<'_>,
+) -> Result<Guarded, ApiError> {
     let now = state.clock.epoch_secs();
     within_limit(
         &state.limits,
         "videos_account",
-        &user.account_id,
+        account_id,
         state.policy.videos_per_account,
         now,
     )
@@ -156,62 +210,69 @@ pub async fn submit(
         now,
     )
     .await?;
-
-    // A retried POST with the same key: the same job, charged once.
-    if key.is_some()
-        && let Some(job) = state.videos.get(&id).await?
+    if asked.key.is_some()
+        && let Some(job) = state.videos.get(&asked.id).await?
     {
-        return replayed(&state, &job, &request_hash).await;
+        return Ok(Guarded::Replay(job));
     }
-    // R19: personal data never leaves the service, not even to moderation.
-    let kinds = sensitive::detect(prompt);
+    let kinds = sensitive::detect(asked.prompt);
     if !kinds.is_empty() {
-        tracing::info!(event = "prompt_refused", reason = "sensitive_data", account_id = %user.account_id, "prompt refused");
+        tracing::info!(event = "prompt_refused", reason = "sensitive_data", account_id = %account_id, "prompt refused");
         return Err(ApiError::SensitiveData(
             kinds.iter().map(|k| k.as_str()).collect(),
         ));
     }
-
-    // R14, R36: only the caller's own, really uploaded image.
-    let upload = match &req.upload_id {
-        Some(upload_id) => Some(checked_upload(&state, &user.account_id, upload_id).await?),
+    let upload = match asked.upload_id {
+        Some(upload_id) => Some(checked_upload(state, account_id, upload_id).await?),
         None => None,
     };
-
-    // Cheap read first: no moderation call for a request that cannot be paid for.
-    let cost = video_cost(settings.seconds);
-    if state.ledger.balance(&user.account_id).await? < cost {
+    let cost = video_cost(asked.settings.seconds);
+    if state.ledger.balance(account_id).await? < cost {
         return Err(ApiError::InsufficientCredits);
     }
-
-    // R18: moderated before any credit is spent or any provider called.
-    match state.moderation.screen(prompt, &id).await {
-        Ok(Verdict::Allow) => {}
+    match state.moderation.screen(asked.prompt, &asked.id).await {
+        Ok(Verdict::Allow) => Ok(Guarded::New { upload, cost }),
         Ok(Verdict::Deny) => {
-            tracing::info!(event = "prompt_refused", reason = "moderation", account_id = %user.account_id, "prompt refused");
+            tracing::info!(event = "prompt_refused", reason = "moderation", account_id = %account_id, "prompt refused");
             // R20: repeated violations suspend the account.
-            state.enforcement.record_violation(&user.account_id).await?;
-            return Err(ApiError::PromptRejected);
+            state.enforcement.record_violation(account_id).await?;
+            Err(ApiError::PromptRejected)
         }
         Err(e) => {
             tracing::warn!(event = "moderation_unavailable", error = %e, "moderation unavailable");
-            return Err(ApiError::ModerationUnavailable);
+            Err(ApiError::ModerationUnavailable)
         }
     }
+}
 
+/// How the charge went: the new job, or the one the same key made meanwhile.
+enum Charged {
+    New(Job),
+    Raced(Job),
+}
+
+/// R11: the debit (only if covered), its ledger entry and the job, all or nothing.
+async fn charge(
+    state: &VideosState,
+    account_id: &str,
+    asked: &Asked<'_>,
+    upload: Option<Upload>,
+    cost: i64,
+) -> Result<Charged, ApiError> {
+    let now = state.clock.epoch_secs();
     let job = Job {
-        id: id.clone(),
-        account_id: user.account_id.clone(),
+        id: asked.id.clone(),
+        account_id: account_id.to_owned(),
         created_at: rfc3339_millis(state.clock.now()),
         created_epoch: now,
         status: JobStatus::Queued,
-        prompt: Some(prompt.to_owned()),
+        prompt: Some(asked.prompt.to_owned()),
         mode: if upload.is_some() {
             Mode::Image
         } else {
             Mode::Text
         },
-        settings,
+        settings: asked.settings.clone(),
         cost,
         upload_id: upload.as_ref().map(|u| u.id.clone()),
         input_key: upload.as_ref().map(|u| u.key.clone()),
@@ -223,11 +284,10 @@ pub async fn submit(
         expires_epoch: None,
         error: None,
         notified: false,
-        request_hash: Some(request_hash.clone()),
+        request_hash: Some(asked.hash.clone()),
         poll_token: Some(uuid::Uuid::new_v4().simple().to_string()),
         enqueued_epoch: now,
     };
-    // R11: debit (only if covered) + ledger entry + job, all or nothing.
     let mut tx = state.transactions.begin();
     tx.add(
         "debit_entry",
@@ -248,38 +308,43 @@ pub async fn submit(
     .add("job", state.videos.create_write(&job)?);
     match tx.commit().await {
         Ok(()) => {}
-        // The same key raced itself: the other request made the job.
         Err(e) if e.failed("debit_entry") || e.failed("job") => {
-            let job = state.videos.get(&id).await?.ok_or(ApiError::Unavailable)?;
-            return replayed(&state, &job, &request_hash).await;
+            let job = state
+                .videos
+                .get(&asked.id)
+                .await?
+                .ok_or(ApiError::Unavailable)?;
+            return Ok(Charged::Raced(job));
         }
         Err(e) if e.failed("balance") => return Err(ApiError::InsufficientCredits),
         Err(e) => return Err(e.into()),
     }
     tracing::info!(event = "video_queued", job_id = %job.id, account_id = %job.account_id, cost, mode = job.mode.as_str(), "video queued");
+    Ok(Charged::New(job))
+}
 
+/// Hands the job to `generate`. Not queued means not charged: a job that cannot be
+/// queued ends now, refunded, rather than wait for the sweep.
+async fn enqueue(state: &VideosState, job: &Job) -> Result<(), ApiError> {
+    let message = GenerateMessage {
+        job_id: job.id.clone(),
+        token: job.poll_token.clone(),
+        completed: None,
+        stop: false,
+    };
     if let Err(e) = state
         .queue
-        .send_generate(
-            &GenerateMessage {
-                job_id: job.id.clone(),
-                token: job.poll_token.clone(),
-                completed: None,
-                stop: false,
-            },
-            std::time::Duration::ZERO,
-        )
+        .send_generate(&message, std::time::Duration::ZERO)
         .await
     {
-        // Not queued means not charged: end it now rather than leave it waiting.
         tracing::error!(event = "enqueue_failed", job_id = %job.id, error = %e, "could not queue the job");
         state
             .jobs
-            .end(&job, JobStatus::Failed, Some("not_queued"))
+            .end(job, JobStatus::Failed, Some("not_queued"))
             .await?;
         return Err(ApiError::Unavailable);
     }
-    accepted(&state, &job).await
+    Ok(())
 }
 
 /// What was asked, as a hash: a replay must ask the same thing.
@@ -405,4 +470,71 @@ async fn checked_upload(
         )));
     }
     Ok(upload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn asked(body: serde_json::Value, key: Option<&str>) -> Result<(String, String), ApiError> {
+        let req: SubmitRequest = serde_json::from_value(body).unwrap();
+        let mut headers = HeaderMap::new();
+        if let Some(k) = key {
+            headers.insert("idempotency-key", k.parse().unwrap());
+        }
+        parse("acc_1", &headers, &req).map(|a| (a.id, a.hash))
+    }
+
+    #[test]
+    fn the_same_key_is_the_same_job_and_the_same_ask_the_same_hash() {
+        let body = serde_json::json!({ "prompt": "  a kite  ", "seconds": 4 });
+        let (id, hash) = asked(body.clone(), Some("k-1")).unwrap();
+        assert_eq!(
+            asked(body.clone(), Some("k-1")).unwrap(),
+            (id.clone(), hash.clone())
+        );
+        // Surrounding blanks are not part of what was asked.
+        let trimmed = serde_json::json!({ "prompt": "a kite", "seconds": 4 });
+        assert_eq!(asked(trimmed, Some("k-1")).unwrap().1, hash);
+        // Another key, another job; no key, a new job every time.
+        assert_ne!(asked(body.clone(), Some("k-2")).unwrap().0, id);
+        assert_ne!(
+            asked(body.clone(), None).unwrap().0,
+            asked(body, None).unwrap().0
+        );
+    }
+
+    #[test]
+    fn a_different_ask_under_the_same_key_has_another_hash() {
+        let (_, hash) = asked(
+            serde_json::json!({ "prompt": "a kite", "seconds": 4 }),
+            Some("k"),
+        )
+        .unwrap();
+        for other in [
+            serde_json::json!({ "prompt": "a kite", "seconds": 6 }),
+            serde_json::json!({ "prompt": "a kite", "seconds": 4, "audio": false }),
+            serde_json::json!({ "prompt": "a kite", "seconds": 4, "aspect_ratio": "9:16" }),
+            serde_json::json!({ "prompt": "a kite!", "seconds": 4 }),
+            serde_json::json!({ "prompt": "a kite", "seconds": 4, "upload_id": "upl_x" }),
+        ] {
+            assert_ne!(asked(other.clone(), Some("k")).unwrap().1, hash, "{other}");
+        }
+    }
+
+    #[test]
+    fn bad_keys_and_settings_are_refused_before_anything_is_read() {
+        let ok = serde_json::json!({ "prompt": "a kite" });
+        for key in ["", "with space", &"x".repeat(256)] {
+            assert!(asked(ok.clone(), Some(key)).is_err(), "{key:?}");
+        }
+        assert!(
+            asked(
+                serde_json::json!({ "prompt": "a kite", "seconds": 5 }),
+                None
+            )
+            .is_err()
+        );
+        assert!(asked(serde_json::json!({ "prompt": "   " }), None).is_err());
+    }
 }
