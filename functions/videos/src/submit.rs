@@ -179,7 +179,7 @@ fn parse<'a>(
 /// What the guard found: a replay of an earlier request, or a new one that may be
 /// charged (its upload checked, its cost covered, its prompt allowed).
 enum Guarded {
-    Replay(Job),
+    Replay(Box<Job>),
     New { upload: Option<Upload>, cost: i64 },
 }
 
@@ -213,7 +213,7 @@ async fn guard(
     if asked.key.is_some()
         && let Some(job) = state.videos.get(&asked.id).await?
     {
-        return Ok(Guarded::Replay(job));
+        return Ok(Guarded::Replay(Box::new(job)));
     }
     let kinds = sensitive::detect(asked.prompt);
     if !kinds.is_empty() {
@@ -247,8 +247,8 @@ async fn guard(
 
 /// How the charge went: the new job, or the one the same key made meanwhile.
 enum Charged {
-    New(Job),
-    Raced(Job),
+    New(Box<Job>),
+    Raced(Box<Job>),
 }
 
 /// R11: the debit (only if covered), its ledger entry and the job, all or nothing.
@@ -314,13 +314,13 @@ async fn charge(
                 .get(&asked.id)
                 .await?
                 .ok_or(ApiError::Unavailable)?;
-            return Ok(Charged::Raced(job));
+            return Ok(Charged::Raced(Box::new(job)));
         }
         Err(e) if e.failed("balance") => return Err(ApiError::InsufficientCredits),
         Err(e) => return Err(e.into()),
     }
     tracing::info!(event = "video_queued", job_id = %job.id, account_id = %job.account_id, cost, mode = job.mode.as_str(), "video queued");
-    Ok(Charged::New(job))
+    Ok(Charged::New(Box::new(job)))
 }
 
 /// Hands the job to `generate`. Not queued means not charged: a job that cannot be
