@@ -145,28 +145,7 @@ impl LocalStack {
         let base_url = format!("http://{addr}");
 
         let template = Template::load()?;
-        let mut parameters: BTreeMap<String, String> = template
-            .parameters()
-            .into_iter()
-            .filter_map(|p| template.parameter_default(&p).map(|d| (p, d)))
-            .collect();
-        for (name, value) in [
-            ("GoogleClientId", LOCAL_GOOGLE_CLIENT_ID),
-            ("FalUserId", crate::emulators::fal::LOCAL_FAL_USER_ID),
-            ("MailFrom", LOCAL_MAIL_FROM),
-            ("SupportEmail", LOCAL_SUPPORT_EMAIL),
-        ] {
-            parameters.insert(name.into(), value.into());
-        }
-        // Secrets live in Parameter Store, as in a deployment; the names are the stack's own.
-        for (name, path) in [
-            ("HashSecretParameter", "hash-secret"),
-            ("FalKeyParameter", "fal-key"),
-            ("CreemApiKeyParameter", "creem-api-key"),
-            ("CreemWebhookSecretParameter", "creem-webhook-secret"),
-        ] {
-            parameters.insert(name.into(), format!("/{}/{path}", opts.prefix));
-        }
+        let parameters = local_parameters(&template, &opts.prefix);
         let aws = AwsClients::load_local(LOCAL_REGION, &moto.endpoint).await;
         let refs = provision(&template, &aws, &opts.prefix, &parameters).await?;
         // The functions reach AWS through the fault proxy when it is on.
@@ -186,57 +165,17 @@ impl LocalStack {
         let calls = shared::adapters::aws_calls::CallLog::default();
         functions_aws.calls = Some(calls.clone());
 
-        // What the stack itself provides: Lambda's region, the local endpoint, and the
-        // emulators in place of the third parties. A function gets an emulator's URL
-        // only if the template gives it that variable.
-        let local: BTreeMap<&str, String> = [
-            ("GOOGLE_JWKS_URL", format!("{base_url}/_local/google/certs")),
-            ("FAL_QUEUE_URL", format!("{base_url}/_local/fal")),
-            ("FAL_API_URL", format!("{base_url}/_local/fal/api/v1")),
-            (
-                "FAL_JWKS_URL",
-                format!("{base_url}/_local/fal/.well-known/jwks.json"),
-            ),
-            (
-                "PROVIDER_WEBHOOK_URL",
-                format!("{base_url}/v1/webhooks/fal"),
-            ),
-            ("CREEM_API_URL", format!("{base_url}/_local/creem/api")),
-            ("PUBLIC_API_URL", base_url.clone()),
-        ]
-        .into_iter()
-        .collect();
-        let mut envs = BTreeMap::new();
-        for (logical_id, binary) in template.functions() {
-            let mut env =
-                template.function_environment(&logical_id, |id| refs.refs.get(id).cloned())?;
-            for (k, v) in env.iter_mut() {
-                if let Some(url) = local.get(k.as_str()) {
-                    *v = url.clone();
-                }
-                if let Some(v2) = opts.env_overrides.get(k) {
-                    *v = v2.clone();
-                }
-            }
-            env.insert("AWS_REGION".into(), LOCAL_REGION.to_owned());
-            env.insert("AWS_ENDPOINT_URL".into(), functions_endpoint.clone());
-            envs.insert(binary, env);
-        }
+        let envs = function_envs(
+            &template,
+            &refs,
+            &base_url,
+            &functions_endpoint,
+            &opts.env_overrides,
+        )?;
         store_secrets(&aws, &envs).await?;
         let base = Base::new(functions_aws, opts.clock, opts.policy);
         let functions = build_functions(&base, &envs, aws.ssm()).await?;
-        // Each function's start read its secrets from Parameter Store.
-        for (function, env) in &envs {
-            calls.note(
-                function,
-                Env::from_map(env.clone())
-                    .parameter_refs()
-                    .into_iter()
-                    .map(|(_, param)| {
-                        ("ssm:GetParameters".to_owned(), format!("parameter{param}"))
-                    }),
-            );
-        }
+        note_secret_reads(&calls, &envs);
         let google = GoogleEmulator::new(LOCAL_GOOGLE_CLIENT_ID);
         let mailbox = Mailbox::new(moto.endpoint.clone());
         let fal = FalEmulator::new(base_url.clone(), opts.fal_duration);
@@ -411,6 +350,97 @@ async fn peer_ip(
 ) -> Response {
     req.extensions_mut().insert(ClientIp(peer.ip()));
     next.run(req).await
+}
+
+/// The template's parameters as the local stack gives them: the defaults, local
+/// identities, and the stack's own Parameter Store names for the secrets.
+fn local_parameters(template: &Template, prefix: &str) -> BTreeMap<String, String> {
+    let mut parameters: BTreeMap<String, String> = template
+        .parameters()
+        .into_iter()
+        .filter_map(|p| template.parameter_default(&p).map(|d| (p, d)))
+        .collect();
+    for (name, value) in [
+        ("GoogleClientId", LOCAL_GOOGLE_CLIENT_ID),
+        ("FalUserId", crate::emulators::fal::LOCAL_FAL_USER_ID),
+        ("MailFrom", LOCAL_MAIL_FROM),
+        ("SupportEmail", LOCAL_SUPPORT_EMAIL),
+    ] {
+        parameters.insert(name.into(), value.into());
+    }
+    // Secrets live in Parameter Store, as in a deployment; the names are the stack's own.
+    for (name, path) in [
+        ("HashSecretParameter", "hash-secret"),
+        ("FalKeyParameter", "fal-key"),
+        ("CreemApiKeyParameter", "creem-api-key"),
+        ("CreemWebhookSecretParameter", "creem-webhook-secret"),
+    ] {
+        parameters.insert(name.into(), format!("/{prefix}/{path}"));
+    }
+    parameters
+}
+
+/// Each function's environment (by binary name), as the template declares it: what
+/// the stack itself provides instead — Lambda's region, the local endpoint, the
+/// emulators in place of the third parties (a function gets an emulator's URL only if
+/// the template gives it that variable) — and the caller's overrides.
+fn function_envs(
+    template: &Template,
+    refs: &Refs,
+    base_url: &str,
+    functions_endpoint: &str,
+    overrides: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>, StackError> {
+    let local: BTreeMap<&str, String> = [
+        ("GOOGLE_JWKS_URL", format!("{base_url}/_local/google/certs")),
+        ("FAL_QUEUE_URL", format!("{base_url}/_local/fal")),
+        ("FAL_API_URL", format!("{base_url}/_local/fal/api/v1")),
+        (
+            "FAL_JWKS_URL",
+            format!("{base_url}/_local/fal/.well-known/jwks.json"),
+        ),
+        (
+            "PROVIDER_WEBHOOK_URL",
+            format!("{base_url}/v1/webhooks/fal"),
+        ),
+        ("CREEM_API_URL", format!("{base_url}/_local/creem/api")),
+        ("PUBLIC_API_URL", base_url.to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    let mut envs = BTreeMap::new();
+    for (logical_id, binary) in template.functions() {
+        let mut env =
+            template.function_environment(&logical_id, |id| refs.refs.get(id).cloned())?;
+        for (k, v) in env.iter_mut() {
+            if let Some(url) = local.get(k.as_str()) {
+                *v = url.clone();
+            }
+            if let Some(v2) = overrides.get(k) {
+                *v = v2.clone();
+            }
+        }
+        env.insert("AWS_REGION".into(), LOCAL_REGION.to_owned());
+        env.insert("AWS_ENDPOINT_URL".into(), functions_endpoint.to_owned());
+        envs.insert(binary, env);
+    }
+    Ok(envs)
+}
+
+/// Notes that each function's start read its secrets from Parameter Store.
+fn note_secret_reads(
+    calls: &shared::adapters::aws_calls::CallLog,
+    envs: &BTreeMap<String, BTreeMap<String, String>>,
+) {
+    for (function, env) in envs {
+        calls.note(
+            function,
+            Env::from_map(env.clone())
+                .parameter_refs()
+                .into_iter()
+                .map(|(_, param)| ("ssm:GetParameters".to_owned(), format!("parameter{param}"))),
+        );
+    }
 }
 
 /// Builds every function from its own environment, as its Lambda `main` would.
