@@ -864,3 +864,24 @@ pub fn png_bytes() -> Vec<u8> {
     v.extend_from_slice(&[0u8; 64]);
     v
 }
+
+/// How long an item is kept: its TTL less the time it was written.
+pub fn kept_for(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> i64 {
+    let ttl: i64 = item["ttl"].as_n().unwrap().parse().unwrap();
+    ttl - shared::domain::clock::epoch_of(item["at"].as_s().unwrap()).unwrap()
+}
+
+/// The workspace's root folder.
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The template as a YAML document, through the one YAML reader.
+pub fn template_yaml() -> local_stack::template::Value {
+    local_stack::template::Template::load()
+        .unwrap()
+        .root()
+        .clone()
+}

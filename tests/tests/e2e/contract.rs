@@ -3,16 +3,12 @@
 //! every phase, signed in — finds nothing the API does that the document does not say.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use e2e_tests::TestStack;
 use e2e_tests::local_stack::functions::{self, Kind};
 use e2e_tests::local_stack::openapi;
-use e2e_tests::local_stack::template::{Template, Value, parse_yaml};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use e2e_tests::local_stack::template::{Value, parse_yaml};
+use e2e_tests::workspace_root as root;
 
 #[test]
 fn r38_the_checked_in_openapi_document_is_the_generated_one() {
@@ -56,7 +52,7 @@ fn template_routes(template: &Value, binary: Option<&str>) -> BTreeSet<String> {
 /// cold start does not build the description), and this holds the three together.
 #[test]
 fn r38_each_function_serves_exactly_its_routes_in_the_template_and_the_document() {
-    let template: Value = Template::load().unwrap().root().clone();
+    let template: Value = e2e_tests::template_yaml();
     let parts = functions::openapi_parts();
     let mut http_functions = 0;
     for declared in functions::DECLARED {
@@ -121,7 +117,7 @@ fn r38_each_function_serves_exactly_its_routes_in_the_template_and_the_document(
 /// given another trigger, fails here).
 #[test]
 fn every_function_of_the_template_is_declared_once_with_its_trigger() {
-    let template: Value = Template::load().unwrap().root().clone();
+    let template: Value = e2e_tests::template_yaml();
     let mut in_template = std::collections::BTreeMap::new();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
@@ -165,7 +161,7 @@ fn every_function_of_the_template_is_declared_once_with_its_trigger() {
 /// route of the template is in the document.
 #[test]
 fn the_templates_routes_are_the_documents_operations() {
-    let template: Value = Template::load().unwrap().root().clone();
+    let template: Value = e2e_tests::template_yaml();
     let deployed = template_routes(&template, None);
     let doc: Value = parse_yaml(&openapi::yaml()).unwrap();
     let mut described = BTreeSet::new();

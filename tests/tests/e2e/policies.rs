@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use e2e_tests::local_stack::template::{Template, Value, yaml_text};
+use e2e_tests::local_stack::template::{Value, yaml_text};
 use e2e_tests::{TestStack, png_bytes, unique_email};
 use serde_json::json;
 
@@ -28,7 +28,7 @@ fn matches(pattern: &str, resource: &str) -> bool {
 /// Each function's statements (by binary name), with the template's references made
 /// local names.
 fn policies(t: &TestStack) -> BTreeMap<String, Vec<Statement>> {
-    let yaml: Value = Template::load().unwrap().root().clone();
+    let yaml: Value = e2e_tests::template_yaml();
     let refs = &t.stack.refs.refs;
     let local = |logical: &str| -> String {
         let r = refs.get(logical).cloned().unwrap_or_default();
@@ -392,11 +392,11 @@ const NOT_EXERCISED: &[(&str, &str, &str)] = &[
         "sqs:SendMessage",
         "sweep::r13_a_job_whose_message_was_never_sent_is_requeued_and_made",
     ),
-    // A rights request whose message was lost is handed over again: privacy's tests.
+    // A rights request whose message was lost is handed over again: privacy_rights' tests.
     (
         "purge-expired",
         "sqs:SendMessage",
-        "privacy::r30_r32_the_purge_requeues_a_lost_request",
+        "privacy_rights::r30_r32_the_purge_requeues_a_lost_request",
     ),
     // A limit that is full is read, and rewritten without what left the window:
     // limits::r02_r39_five_codes_an_hour_hold_across_the_clock_hour (the same code).

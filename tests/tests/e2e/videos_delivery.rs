@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use e2e_tests::local_stack::template::{Template, yaml_text};
+use e2e_tests::local_stack::template::yaml_text;
 use e2e_tests::{TestStack, unique_email};
 use serde_json::json;
 use shared::domain::policy::Policy;
@@ -299,8 +299,7 @@ async fn r13_dead_letters_raise_an_alarm_and_can_be_redriven() {
         "handled (an unknown job is dropped)"
     );
     // Every dead-letter queue has an alarm that reaches the operators.
-    let template: e2e_tests::local_stack::template::Value =
-        Template::load().unwrap().root().clone();
+    let template: e2e_tests::local_stack::template::Value = e2e_tests::template_yaml();
     let resources = template["Resources"].as_mapping().unwrap();
     // The queues some queue's RedrivePolicy names as its dead-letter target.
     let dead_letter_queues: Vec<&str> = resources
