@@ -457,6 +457,37 @@ impl TestStack {
         operator::Operator::build(&self.stack.base, &env).unwrap()
     }
 
+    /// The account's stored items of one kind (`usage#`, `security#`, …), oldest first.
+    pub async fn privacy_items(
+        &self,
+        account: &str,
+        prefix: &str,
+    ) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        self.stack
+            .functions
+            .privacy_requests
+            .privacy
+            .items(account, prefix)
+            .await
+            .unwrap()
+    }
+
+    /// A video that the provider will never finish, submitted and handed to the
+    /// provider (status `generating`); for a stack whose consumers are off.
+    pub async fn generating_video(&self, token: &str) -> String {
+        let r = self
+            .submit_video(
+                token,
+                json!({ "prompt": "emulator-hang", "seconds": 4 }),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_owned();
+        self.pump("generate").await;
+        id
+    }
+
     /// Whether an account signs in with this address.
     pub async fn account_with_email_exists(&self, email: &str) -> bool {
         self.stack

@@ -125,13 +125,6 @@ async fn r26_r28_an_account_with_50000_usage_rows_is_exported_in_bounded_memory_
     while t.pump("privacy-requests").await.received > 0 {}
     eprintln!("erasure of {ROWS} rows: {:?}", started.elapsed());
     assert!(!t.account_exists(&account).await);
-    let left = t
-        .stack
-        .functions
-        .privacy_requests
-        .privacy
-        .items(&account, "usage#")
-        .await
-        .unwrap();
+    let left = t.privacy_items(&account, "usage#").await;
     assert!(left.is_empty(), "{} usage rows left", left.len());
 }

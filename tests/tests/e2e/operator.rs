@@ -226,15 +226,7 @@ fn r20_every_action_needs_who_and_why() {
 async fn r20_r16_removing_a_video_still_being_made_stops_the_provider_and_refunds_once() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let (token, account) = t.sign_in_email(&unique_email("op-early")).await;
-    let r = t
-        .submit_video(
-            &token,
-            json!({ "prompt": "emulator-hang", "seconds": 4 }),
-            None,
-        )
-        .await;
-    let id = r.body["id"].as_str().unwrap().to_owned();
-    t.pump("generate").await; // submitted: generating
+    let id = t.generating_video(&token).await;
     assert_eq!(t.balance(&account).await, 2);
     let op = operator(&t).await;
     let line = format!(r#"remove-video {id} --by dana --reason "reported""#);

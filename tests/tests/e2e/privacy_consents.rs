@@ -65,14 +65,7 @@ async fn r23_r34_consents_are_recorded_with_history_and_policy_version() {
         )
         .await;
     assert_eq!(r.body["analytics"], false);
-    let history = t
-        .stack
-        .functions
-        .privacy_requests
-        .privacy
-        .items(&account, "consent#")
-        .await
-        .unwrap();
+    let history = t.privacy_items(&account, "consent#").await;
     assert_eq!(history.len(), 2);
     assert_eq!(
         history[0]["policy_version"].as_s().unwrap(),
@@ -139,14 +132,7 @@ async fn r23_three_separate_consents_and_marketing_cookies_never_mean_email() {
         "withdrawing cookies leaves email as it was"
     );
     // Each change is in the history with all three choices as they then were.
-    let history = t
-        .stack
-        .functions
-        .privacy_requests
-        .privacy
-        .items(&account, "consent#")
-        .await
-        .unwrap();
+    let history = t.privacy_items(&account, "consent#").await;
     assert_eq!(history.len(), 3);
     let seen: Vec<(bool, bool, bool)> = history
         .iter()
@@ -285,14 +271,7 @@ async fn r29_a_restricted_account_is_left_out_of_analytics_and_marketing() {
         .await
         .unwrap();
     assert!(file.status().is_success());
-    let usage = t
-        .stack
-        .functions
-        .privacy_requests
-        .privacy
-        .items(&account, "usage#")
-        .await
-        .unwrap();
+    let usage = t.privacy_items(&account, "usage#").await;
     let last = usage.last().unwrap();
     assert_eq!(last["restricted"].as_bool().unwrap(), &true);
     assert_eq!(
@@ -335,14 +314,7 @@ async fn r29_lifting_a_restriction_brings_back_only_what_was_consented() {
     let mails = t.emails_to(&email).await.len();
     // The usage rows of reading the profile: (restricted, analytics) of each.
     let reads = || async {
-        let usage = t
-            .stack
-            .functions
-            .privacy_requests
-            .privacy
-            .items(&account, "usage#")
-            .await
-            .unwrap();
+        let usage = t.privacy_items(&account, "usage#").await;
         let mut rows: Vec<(bool, bool)> = usage
             .iter()
             .filter(|u| {
@@ -391,14 +363,7 @@ async fn r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not() {
         )
         .await;
     assert_eq!(r.status, 200);
-    let usage = t
-        .stack
-        .functions
-        .privacy_requests
-        .privacy
-        .items(&account, "usage#")
-        .await
-        .unwrap();
+    let usage = t.privacy_items(&account, "usage#").await;
     let u = usage
         .iter()
         .find(|u| u.get("user_agent").is_some())
@@ -412,14 +377,7 @@ async fn r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not() {
     assert_eq!(u["route"].as_s().unwrap(), "/v1/me");
     assert_eq!(u["method"].as_s().unwrap(), "GET");
     assert_eq!(kept_for(u), 30 * 86400);
-    let events = t
-        .stack
-        .functions
-        .privacy_requests
-        .privacy
-        .items(&account, "security#")
-        .await
-        .unwrap();
+    let events = t.privacy_items(&account, "security#").await;
     let e = &events[0];
     assert_eq!(e["event"].as_s().unwrap(), "sign_in_email_code");
     assert_eq!(kept_for(e), 180 * 86400);

@@ -129,14 +129,7 @@ async fn r31_support_messages_are_forwarded_and_kept_a_year() {
             .unwrap()
             .contains("please refund order 7")
     );
-    let kept = t
-        .stack
-        .functions
-        .privacy_requests
-        .privacy
-        .items(&account, "support#")
-        .await
-        .unwrap();
+    let kept = t.privacy_items(&account, "support#").await;
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0]["id"].as_s().unwrap(), id);
     assert_eq!(kept_for(&kept[0]), 365 * 86400);

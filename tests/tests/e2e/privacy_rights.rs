@@ -350,14 +350,7 @@ async fn r30_rights_requests_need_a_fresh_email_code() {
         .await
         .assert_problem(404, "not_found");
     // R22: the request and the wrong code are security events of the account.
-    let events = t
-        .stack
-        .functions
-        .privacy_requests
-        .privacy
-        .items(&account, "security#")
-        .await
-        .unwrap();
+    let events = t.privacy_items(&account, "security#").await;
     let names: Vec<String> = events
         .iter()
         .map(|e| e["event"].as_s().unwrap().clone())

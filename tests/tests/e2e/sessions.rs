@@ -172,14 +172,7 @@ async fn r05_r20_suspension_ends_every_session_and_refuses_new_ones() {
         1,
         "one suspension event"
     );
-    let events = t
-        .stack
-        .functions
-        .privacy_requests
-        .privacy
-        .items(&account, "security#")
-        .await
-        .unwrap();
+    let events = t.privacy_items(&account, "security#").await;
     let suspended: Vec<_> = events
         .iter()
         .filter(|e| e["event"].as_s().is_ok_and(|n| n == "suspended"))

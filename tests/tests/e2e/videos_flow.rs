@@ -312,15 +312,7 @@ async fn r15_delete_removes_input_and_output_at_once() {
 async fn r15_r11_deleting_a_video_still_being_made_stops_it_and_refunds_once() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let (token, account) = t.sign_in_email(&unique_email("del-early")).await;
-    let r = t
-        .submit_video(
-            &token,
-            json!({ "prompt": "emulator-hang", "seconds": 4 }),
-            None,
-        )
-        .await;
-    let id = r.body["id"].as_str().unwrap().to_owned();
-    t.pump("generate").await; // submitted: generating
+    let id = t.generating_video(&token).await;
     assert_eq!(t.balance(&account).await, 2);
     assert_eq!(
         t.delete(&format!("/v1/videos/{id}"), Some(&token))

@@ -402,16 +402,23 @@ impl PrivacyStore {
 
     /// Every item of the account whose sort key starts with `prefix` (`""`: all).
     pub async fn items(&self, account_id: &str, prefix: &str) -> Result<Vec<Item>, StoreError> {
-        super::query_all(
-            self.client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-                .expression_attribute_values(":pk", s(account_pk(account_id)))
-                .expression_attribute_values(":p", s(prefix))
-                .consistent_read(true),
-        )
-        .await
+        super::query_all(self.prefixed(account_id, prefix)).await
+    }
+
+    /// The query of the account's items whose sort key begins with `prefix`, read
+    /// consistently (a rights request sees what was just written).
+    fn prefixed(
+        &self,
+        account_id: &str,
+        prefix: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .expression_attribute_values(":pk", s(account_pk(account_id)))
+            .expression_attribute_values(":p", s(prefix))
+            .consistent_read(true)
     }
 
     /// One page of the account's items whose sort key begins with `prefix`, after
@@ -425,13 +432,7 @@ impl PrivacyStore {
         limit: i32,
     ) -> Result<(Vec<Item>, Option<Item>), StoreError> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .expression_attribute_values(":pk", s(account_pk(account_id)))
-            .expression_attribute_values(":p", s(prefix))
-            .consistent_read(true)
+            .prefixed(account_id, prefix)
             .set_exclusive_start_key(start)
             .limit(limit)
             .send()
@@ -450,14 +451,8 @@ impl PrivacyStore {
         limit: i32,
     ) -> Result<usize, StoreError> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
-            .expression_attribute_values(":pk", s(account_pk(account_id)))
-            .expression_attribute_values(":p", s(prefix))
+            .prefixed(account_id, prefix)
             .projection_expression("pk, sk")
-            .consistent_read(true)
             .limit(limit)
             .send()
             .await
