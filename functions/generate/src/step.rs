@@ -34,66 +34,102 @@ pub enum Look<'a> {
     Stop,
 }
 
-pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<(), StepError> {
-    let Some(job) = state.videos.get(job_id).await? else {
-        tracing::info!(%job_id, "no such job; message dropped");
-        return Ok(());
-    };
+/// What a look at a job leads to, decided from the job as read, the message and the
+/// clock alone (so it is tested without a queue or a provider).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Nothing to do; why, for the log.
+    Nothing(&'static str),
+    /// The job ended while the provider may still be at it: stop the request, and drop
+    /// the provider's copy when the job was deleted (R16).
+    StopProvider { drop_copy: bool },
+    /// Past the generation deadline: stop the provider, end the job failed (refunded).
+    TimedOut,
+    /// Not at the provider yet: submit it.
+    Submit,
+    /// At the provider: look at the request.
+    Poll,
+}
+
+/// The next step of `job` for `look` at `now`. `named` is the provider's request id
+/// in the job's handle, if any (a completion call must name it).
+pub fn next(job: &Job, look: Look<'_>, now: i64, deadline: i64, named: Option<&str>) -> Next {
     if !job.status.is_active() {
         // Done, failed or deleted meanwhile: a late or repeated message, or one sent to
         // stop the provider. A job deleted while the provider worked on it: stop it and
         // drop its copy (R16); one `sweep` ended at its deadline while the provider was
         // still at it: stop it. Both are idempotent at the provider.
-        if let Some(handle) = &job.provider_handle {
-            match (job.status, look) {
-                (JobStatus::Deleted, _) => {
-                    let _ = state.provider.cancel(handle).await;
-                    let _ = state.provider.delete(handle).await;
-                }
-                (JobStatus::Failed, Look::Stop) => {
-                    let _ = state.provider.cancel(handle).await;
-                }
-                _ => {}
-            }
-        }
-        return Ok(());
+        return match (job.provider_handle.is_some(), job.status, look) {
+            (true, JobStatus::Deleted, _) => Next::StopProvider { drop_copy: true },
+            (true, JobStatus::Failed, Look::Stop) => Next::StopProvider { drop_copy: false },
+            _ => Next::Nothing("the job has ended"),
+        };
     }
     match look {
+        // A copy of a message whose chain was handed on by another copy: one job, one
+        // polling chain.
         Look::Chain(token) if token != job.poll_token.as_deref() => {
-            // A copy of a message whose chain was handed on by another copy: one job,
-            // one polling chain.
-            tracing::info!(job_id = %job.id, "message of a superseded polling chain dropped");
-            return Ok(());
+            return Next::Nothing("a superseded polling chain");
         }
-        Look::Completed(request_id) => {
-            let named = job
-                .provider_handle
-                .as_deref()
-                .and_then(|h| state.provider.request_id(h));
-            if named.as_deref() != Some(request_id) {
-                // Not this job's request (or not submitted yet): the chain will see.
-                tracing::info!(job_id = %job.id, "completion call about another request dropped");
-                return Ok(());
-            }
+        // Not this job's request (or not submitted yet): the chain will see.
+        Look::Completed(request_id) if named != Some(request_id) => {
+            return Next::Nothing("a completion call about another request");
         }
-        Look::Chain(_) => {}
+        Look::Chain(_) | Look::Completed(_) => {}
         // Sent only for a job `sweep` has ended: nothing to do for an active one.
-        Look::Stop => return Ok(()),
+        Look::Stop => return Next::Nothing("a stop for a job still active"),
     }
-    let deadline = job.created_epoch + state.policy.generation_deadline.as_secs() as i64;
-    if state.clock.epoch_secs() >= deadline {
-        if let Some(handle) = &job.provider_handle {
-            let _ = state.provider.cancel(handle).await;
-        }
-        state
-            .jobs
-            .end(&job, JobStatus::Failed, Some("timed_out"))
-            .await?;
+    if now >= job.created_epoch + deadline {
+        return Next::TimedOut;
+    }
+    if job.provider_handle.is_none() {
+        Next::Submit
+    } else {
+        Next::Poll
+    }
+}
+
+pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<(), StepError> {
+    let Some(job) = state.videos.get(job_id).await? else {
+        tracing::info!(%job_id, "no such job; message dropped");
         return Ok(());
-    }
-    match job.provider_handle.clone() {
-        None => submit(state, &job).await,
-        Some(handle) => poll(state, &job, &handle, look).await,
+    };
+    let named = job
+        .provider_handle
+        .as_deref()
+        .and_then(|h| state.provider.request_id(h));
+    let deadline = state.policy.generation_deadline.as_secs() as i64;
+    let handle = job.provider_handle.clone().unwrap_or_default();
+    match next(
+        &job,
+        look,
+        state.clock.epoch_secs(),
+        deadline,
+        named.as_deref(),
+    ) {
+        Next::Nothing(why) => {
+            tracing::info!(job_id = %job.id, why, "message dropped");
+            Ok(())
+        }
+        Next::StopProvider { drop_copy } => {
+            let _ = state.provider.cancel(&handle).await;
+            if drop_copy {
+                let _ = state.provider.delete(&handle).await;
+            }
+            Ok(())
+        }
+        Next::TimedOut => {
+            if job.provider_handle.is_some() {
+                let _ = state.provider.cancel(&handle).await;
+            }
+            state
+                .jobs
+                .end(&job, JobStatus::Failed, Some("timed_out"))
+                .await?;
+            Ok(())
+        }
+        Next::Submit => submit(state, &job).await,
+        Next::Poll => poll(state, &job, &handle, look).await,
     }
 }
 
@@ -356,4 +392,129 @@ fn until(deadline: tokio::time::Instant, source: ByteStream) -> ByteStream {
             }
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEADLINE: i64 = 1800;
+
+    fn job(status: JobStatus, handle: Option<&str>) -> Job {
+        Job {
+            id: "vid_1".into(),
+            account_id: "acc_1".into(),
+            created_at: "2026-12-05T00:00:00Z".into(),
+            created_epoch: 1_000,
+            status,
+            prompt: Some("a kite".into()),
+            mode: Mode::Text,
+            settings: shared::domain::video::VideoSettings {
+                seconds: 4,
+                aspect_ratio: "16:9".into(),
+                audio: true,
+            },
+            cost: 1,
+            upload_id: None,
+            input_key: None,
+            output_key: None,
+            provider_handle: handle.map(str::to_owned),
+            submits: 0,
+            completed_at: None,
+            expires_at: None,
+            expires_epoch: None,
+            error: None,
+            notified: false,
+            request_hash: None,
+            poll_token: Some("t1".into()),
+            enqueued_epoch: 1_000,
+        }
+    }
+
+    #[test]
+    fn a_new_job_is_submitted_and_one_at_the_provider_polled() {
+        let chain = Look::Chain(Some("t1"));
+        assert_eq!(
+            next(&job(JobStatus::Queued, None), chain, 1_010, DEADLINE, None),
+            Next::Submit
+        );
+        let at = job(JobStatus::Generating, Some("h"));
+        assert_eq!(next(&at, chain, 1_010, DEADLINE, Some("r1")), Next::Poll);
+        // A completion call about its request: one look now.
+        assert_eq!(
+            next(&at, Look::Completed("r1"), 1_010, DEADLINE, Some("r1")),
+            Next::Poll
+        );
+    }
+
+    #[test]
+    fn r13_copies_calls_and_stops_that_are_not_for_this_job_do_nothing() {
+        let at = job(JobStatus::Generating, Some("h"));
+        assert!(matches!(
+            next(&at, Look::Chain(Some("old")), 1_010, DEADLINE, Some("r1")),
+            Next::Nothing(_)
+        ));
+        assert!(matches!(
+            next(&at, Look::Completed("r2"), 1_010, DEADLINE, Some("r1")),
+            Next::Nothing(_)
+        ));
+        assert!(matches!(
+            next(&at, Look::Stop, 1_010, DEADLINE, Some("r1")),
+            Next::Nothing(_)
+        ));
+    }
+
+    #[test]
+    fn r13_r11_past_the_deadline_a_job_times_out() {
+        let at = job(JobStatus::Generating, Some("h"));
+        let chain = Look::Chain(Some("t1"));
+        assert_eq!(
+            next(&at, chain, 1_000 + DEADLINE - 1, DEADLINE, None),
+            Next::Poll
+        );
+        assert_eq!(
+            next(&at, chain, 1_000 + DEADLINE, DEADLINE, None),
+            Next::TimedOut
+        );
+    }
+
+    #[test]
+    fn r16_an_ended_job_stops_the_provider_and_a_deleted_one_drops_its_copy() {
+        let chain = Look::Chain(Some("t1"));
+        assert_eq!(
+            next(
+                &job(JobStatus::Deleted, Some("h")),
+                chain,
+                1_010,
+                DEADLINE,
+                None
+            ),
+            Next::StopProvider { drop_copy: true }
+        );
+        assert_eq!(
+            next(
+                &job(JobStatus::Failed, Some("h")),
+                Look::Stop,
+                1_010,
+                DEADLINE,
+                None
+            ),
+            Next::StopProvider { drop_copy: false }
+        );
+        // Ready, or never at the provider: nothing.
+        assert!(matches!(
+            next(
+                &job(JobStatus::Ready, Some("h")),
+                chain,
+                1_010,
+                DEADLINE,
+                None
+            ),
+            Next::Nothing(_)
+        ));
+        assert!(matches!(
+            next(&job(JobStatus::Deleted, None), chain, 1_010, DEADLINE, None),
+            Next::Nothing(_)
+        ));
+    }
 }
