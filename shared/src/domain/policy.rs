@@ -247,6 +247,21 @@ pub fn whole_days(d: Duration) -> u64 {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn r28_accounting_records_are_kept_ten_calendar_years_after_their_year() {
+        use chrono::{TimeZone, Utc};
+        let p = Policy::default();
+        let at = |y, m, d, h| Utc.with_ymd_and_hms(y, m, d, h, 0, 0).unwrap().timestamp();
+        // Made any day of 2026: kept through 2036, gone on 1 January 2037.
+        assert_eq!(p.accounting_ends(at(2026, 3, 15, 12)), at(2037, 1, 1, 0));
+        assert_eq!(p.accounting_ends(at(2026, 12, 31, 23)), at(2037, 1, 1, 0));
+        assert_eq!(p.accounting_ends(at(2027, 1, 1, 0)), at(2038, 1, 1, 0));
+        // Never shorter than ten years, nor longer than eleven.
+        let made = at(2026, 12, 31, 23);
+        assert!(p.accounting_ends(made) - made < p.accounting_longest().as_secs() as i64);
+    }
+
     use super::*;
 
     #[test]
