@@ -87,6 +87,14 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
     Ok(())
 }
 
+/// The records of a shown list, taken out of it (no copy of a page).
+fn records_of(shown: Value) -> Vec<Value> {
+    match shown {
+        Value::Array(records) => records,
+        _ => Vec::new(),
+    }
+}
+
 /// Where the document's writing is.
 enum Step {
     Header,
@@ -173,7 +181,7 @@ impl<'a> Document<'a> {
                 }
                 let (records, next) = if class == ClassId::Identities {
                     let shown = gather::identities(self.profile.as_ref());
-                    (shown.as_array().cloned().unwrap_or_default(), None)
+                    (records_of(shown), None)
                 } else {
                     let (items, next) =
                         gather::page(self.state, class, self.account_id, start).await?;
@@ -181,7 +189,7 @@ impl<'a> Document<'a> {
                         self.profile = items.first().cloned();
                     }
                     let shown = gather::exported(&items, self.state.clock.epoch_secs());
-                    (shown.as_array().cloned().unwrap_or_default(), next)
+                    (records_of(shown), next)
                 };
                 for record in records {
                     if written > 0 {
