@@ -41,6 +41,9 @@ pub struct FaultSettings {
     /// Parameter Store throttles every request (until [`FaultProxy::ssm_throttled`]
     /// is switched off).
     pub throttle_ssm: bool,
+    /// KMS answers every request with `KMSInternalException` (until
+    /// [`FaultProxy::kms_down`] is switched off): an outage of the signing service.
+    pub kms_down: bool,
 }
 
 /// Which transactions are cancelled, and how often.
@@ -81,6 +84,7 @@ struct Proxy {
     next_id: AtomicU64,
     counts: Arc<FaultCounts>,
     ssm_throttled: Arc<std::sync::atomic::AtomicBool>,
+    kms_down: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub struct FaultProxy {
@@ -88,6 +92,8 @@ pub struct FaultProxy {
     pub counts: Arc<FaultCounts>,
     /// Whether Parameter Store answers `ThrottlingException` to everything now.
     pub ssm_throttled: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether KMS fails everything now.
+    pub kms_down: Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -103,8 +109,10 @@ impl FaultProxy {
         let endpoint = format!("http://{}", listener.local_addr()?);
         let counts = Arc::new(FaultCounts::default());
         let ssm_throttled = Arc::new(std::sync::atomic::AtomicBool::new(settings.throttle_ssm));
+        let kms_down = Arc::new(std::sync::atomic::AtomicBool::new(settings.kms_down));
         let proxy = Arc::new(Proxy {
             ssm_throttled: ssm_throttled.clone(),
+            kms_down: kms_down.clone(),
             upstream: upstream.trim_end_matches('/').to_owned(),
             rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
             settings,
@@ -121,6 +129,7 @@ impl FaultProxy {
             endpoint,
             counts,
             ssm_throttled,
+            kms_down,
             task,
         })
     }
@@ -130,6 +139,7 @@ impl FaultProxy {
 enum Service {
     DynamoDb,
     Ssm,
+    Kms,
     Sqs,
     Ses,
     S3,
@@ -144,6 +154,8 @@ fn service_of(headers: &HeaderMap, path: &str) -> Service {
         Service::DynamoDb
     } else if target.starts_with("AmazonSSM") {
         Service::Ssm
+    } else if target.starts_with("TrentService") {
+        Service::Kms
     } else if target.starts_with("AmazonSQS") {
         Service::Sqs
     } else if path.starts_with("/v2/email") {
@@ -221,6 +233,10 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
     if service == Service::Ssm && proxy.ssm_throttled.load(Ordering::Relaxed) {
         proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
         return injected(service, Fault::Throttle);
+    }
+    if service == Service::Kms && proxy.kms_down.load(Ordering::Relaxed) {
+        proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
+        return injected(service, Fault::Internal);
     }
     if let Some(fault) = fault {
         proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
@@ -425,6 +441,16 @@ fn injected(service: Service, fault: Fault) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerError",
             "Internal server error",
+        ),
+        (Service::Kms, Fault::Throttle | Fault::SlowDown) => json_error(
+            StatusCode::BAD_REQUEST,
+            "ThrottlingException",
+            "Rate exceeded",
+        ),
+        (Service::Kms, Fault::Internal) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "KMSInternalException",
+            "An internal error occurred.",
         ),
         (Service::Sqs, Fault::Throttle | Fault::SlowDown) => json_error(
             StatusCode::BAD_REQUEST,

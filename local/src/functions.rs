@@ -160,6 +160,7 @@ functions! {
     checkout_webhook "checkout-webhook" checkout_webhook::CheckoutWebhookState => http;
     provider_webhook "provider-webhook" provider_webhook::ProviderWebhookState => http;
     generate "generate" generate::GenerateState => queue;
+    stamp "stamp" stamp::StampState => queue;
     deliver "deliver" deliver::DeliverState => queue;
     privacy_requests "privacy-requests" privacy_requests::PrivacyRequestsState => queue;
     sweep "sweep" sweep::SweepState => schedule("/_local/sweep");

@@ -13,6 +13,7 @@ pub mod functions;
 pub mod moto;
 pub mod openapi;
 pub mod provision;
+pub mod signing;
 pub mod stack;
 pub mod template;
 

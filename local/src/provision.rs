@@ -255,6 +255,28 @@ pub async fn provision(
             .insert(bucket.logical_id.to_owned(), format!("arn:aws:s3:::{name}"));
         refs.refs.insert(bucket.logical_id.to_owned(), name);
     }
+    // Signing keys (ECC, SIGN_VERIFY): the local endpoint signs as KMS does.
+    for key in template.resources_of("AWS::KMS::Key") {
+        let spec = str_of(key.properties, "KeySpec").unwrap_or("SYMMETRIC_DEFAULT");
+        let usage = str_of(key.properties, "KeyUsage").unwrap_or("ENCRYPT_DECRYPT");
+        let made = aws
+            .kms()
+            .create_key()
+            .key_spec(aws_sdk_kms::types::KeySpec::from(spec))
+            .key_usage(aws_sdk_kms::types::KeyUsageType::from(usage))
+            .description(physical_name(prefix, key.kind, key.logical_id))
+            .send()
+            .await
+            .map_err(|e| err(key.logical_id, aws_sdk_kms::error::DisplayErrorContext(e)))?
+            .key_metadata
+            .ok_or_else(|| err(key.logical_id, "no key metadata"))?;
+        refs.refs
+            .insert(key.logical_id.to_owned(), made.key_id().to_owned());
+        refs.arns.insert(
+            key.logical_id.to_owned(),
+            made.arn().unwrap_or_default().to_owned(),
+        );
+    }
     for identity in template.resources_of("AWS::SES::EmailIdentity") {
         let address = identity
             .properties
@@ -324,7 +346,11 @@ async fn create_bucket(
                 .status(ExpirationStatus::from(
                     str_of(r, "Status").unwrap_or("Enabled"),
                 ))
-                .filter(LifecycleRuleFilter::builder().prefix("").build());
+                .filter(
+                    LifecycleRuleFilter::builder()
+                        .prefix(str_of(r, "Prefix").unwrap_or_default())
+                        .build(),
+                );
             if let Some(days) = r.get("ExpirationInDays").and_then(Value::as_i64) {
                 rule = rule.expiration(LifecycleExpiration::builder().days(days as i32).build());
             }

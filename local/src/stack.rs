@@ -126,6 +126,8 @@ pub struct LocalStack {
     /// What each resource's `!Ref` and `Arn` resolve to.
     pub refs: Refs,
     pub template: Template,
+    /// The throwaway CA of this start's content-credentials certificate.
+    pub signing: crate::signing::LocalSigning,
     shutdown: Option<oneshot::Sender<()>>,
     tasks: Vec<JoinHandle<()>>,
     _moto: Moto,
@@ -172,7 +174,8 @@ impl LocalStack {
             &functions_endpoint,
             &opts.env_overrides,
         )?;
-        store_secrets(&aws, &envs).await?;
+        let signing = local_signing(&aws, &refs).await?;
+        store_secrets(&aws, &envs, &signing).await?;
         let base = Base::new(functions_aws, opts.clock, opts.policy);
         let functions = build_functions(&base, &envs, aws.ssm()).await?;
         note_secret_reads(&calls, &envs);
@@ -266,6 +269,7 @@ impl LocalStack {
             envs,
             refs,
             template,
+            signing,
             shutdown: Some(tx),
             tasks,
             _moto: moto,
@@ -374,6 +378,7 @@ fn local_parameters(template: &Template, prefix: &str) -> BTreeMap<String, Strin
         ("FalKeyParameter", "fal-key"),
         ("CreemApiKeyParameter", "creem-api-key"),
         ("CreemWebhookSecretParameter", "creem-webhook-secret"),
+        ("SigningCertsParameter", "signing-certs"),
     ] {
         parameters.insert(name.into(), format!("/{prefix}/{path}"));
     }
@@ -471,11 +476,32 @@ async fn build_functions(
     )
 }
 
+/// A throwaway CA and a certificate for the public key of the template's signing key,
+/// as the stack created it (see `signing`).
+async fn local_signing(
+    aws: &AwsClients,
+    refs: &Refs,
+) -> Result<crate::signing::LocalSigning, StackError> {
+    let key_id = refs
+        .refs
+        .get("SigningKey")
+        .ok_or_else(|| StackError::Secrets("the template declares no SigningKey".into()))?;
+    let public = shared::adapters::kms::KeySigner::new(
+        shared::adapters::aws::OnDemand::new(aws, AwsClients::kms),
+        key_id.clone(),
+    )
+    .public_key()
+    .await
+    .map_err(|e| StackError::Secrets(format!("the signing key's public key: {e}")))?;
+    crate::signing::issue(&public).map_err(StackError::Secrets)
+}
+
 /// Puts the local secrets into the local Parameter Store under the names the
 /// functions' environments give (`X_PARAMETER`).
 async fn store_secrets(
     aws: &AwsClients,
     envs: &BTreeMap<String, BTreeMap<String, String>>,
+    signing: &crate::signing::LocalSigning,
 ) -> Result<(), StackError> {
     let local = |var: &str| match var {
         "HASH_SECRET" => Some(LOCAL_HASH_SECRET),
@@ -484,6 +510,7 @@ async fn store_secrets(
         "CREEM_WEBHOOK_SECRET" => {
             Some(crate::emulators::creem_checkout::LOCAL_CREEM_WEBHOOK_SECRET)
         }
+        "SIGNING_CERTS" => Some(signing.chain_pem.as_str()),
         _ => None,
     };
     let mut stored = std::collections::BTreeSet::new();

@@ -7,6 +7,7 @@ pub mod creem;
 pub mod dynamo;
 pub mod env;
 pub mod jwks;
+pub mod kms;
 pub mod outbound;
 pub mod providers;
 pub mod s3;

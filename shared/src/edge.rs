@@ -5,6 +5,7 @@ pub mod http;
 pub mod lambda;
 pub mod openapi;
 pub mod problem;
+pub mod s3_events;
 pub mod schedule;
 pub mod sqs;
 pub mod telemetry;

@@ -5,16 +5,15 @@
 //! Each effect is guarded by the job's record, so an event delivered twice (S3 and SQS
 //! both deliver at least once) marks once and emails once.
 
-mod event;
 mod notify;
 mod state;
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::domain::video::{JobStatus, job_id_of_output};
+use shared::edge::s3_events::{ObjectCreated, parse_notification};
 use shared::edge::sqs::{QueueStep, StepError};
 use tracing::Instrument;
 
-pub use event::{ObjectCreated, parse_notification};
 pub use state::DeliverState;
 
 impl QueueStep for DeliverState {

@@ -10,7 +10,7 @@ use shared::adapters::s3::ObjectMeta;
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::rfc3339;
 use shared::domain::video::Job;
-use shared::domain::video::{JobStatus, Mode, output_key};
+use shared::domain::video::{JobStatus, Mode, output_key, staging_key};
 use shared::edge::sqs::StepError;
 
 use crate::state::GenerateState;
@@ -306,7 +306,8 @@ async fn poll(
     }
 }
 
-/// Streams the finished file into the outputs bucket, marked as AI-generated (R21).
+/// Streams the finished file to its staging key in the outputs bucket, marked as
+/// AI-generated (R21); `stamp` signs its content credentials into the output (R41).
 async fn store_output(
     state: &GenerateState,
     job: &Job,
@@ -314,14 +315,14 @@ async fn store_output(
     look: Look<'_>,
 ) -> Result<(), StepError> {
     let bucket = &state.outputs_bucket;
-    let key = output_key(&job.id);
-    // Stored by an earlier copy of this message: `deliver` has it already.
-    if state
-        .blobs
-        .head(bucket, &key)
-        .await
-        .map_err(StepError::retry)?
-        .is_some()
+    let key = staging_key(&job.id);
+    let output = output_key(&job.id);
+    // Stored by an earlier copy of this message: `stamp` has it, or has stamped it.
+    let (staged, stamped) = tokio::join!(
+        state.blobs.head(bucket, &key),
+        state.blobs.head(bucket, &output)
+    );
+    if staged.map_err(StepError::retry)?.is_some() || stamped.map_err(StepError::retry)?.is_some()
     {
         return Ok(());
     }

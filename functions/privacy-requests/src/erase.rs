@@ -209,7 +209,10 @@ async fn erase_class(
             return Ok(0);
         }
         // Files go with the records that name them (videos, uploads, exports).
-        ClassId::InputFiles | ClassId::OutputFiles | ClassId::ExportFiles => return Ok(0),
+        ClassId::InputFiles
+        | ClassId::OutputFiles
+        | ClassId::StagedFiles
+        | ClassId::ExportFiles => return Ok(0),
         // Not kept per person: keyed hashes that expire within the hour (limits) or are
         // kept on purpose (the blocklist, R28), event ids with no one in them, and logs
         // that expire with their retention (the inventory says which).
@@ -353,10 +356,7 @@ async fn erase_video(state: &Services, job: &Item, pseudonym: &str) -> Result<()
     }
     state
         .blobs
-        .delete(
-            &state.outputs_bucket,
-            &shared::domain::video::output_key(&id),
-        )
+        .delete_each(&state.outputs_bucket, &shared::domain::video::outputs_of(&id))
         .await
         .map_err(StepError::retry)?;
     if copy_kept {

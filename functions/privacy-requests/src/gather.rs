@@ -114,6 +114,7 @@ pub async fn items(
         | ClassId::RateLimits
         | ClassId::InputFiles
         | ClassId::OutputFiles
+        | ClassId::StagedFiles
         | ClassId::ExportFiles
         | ClassId::WebhookEvents
         | ClassId::Blocklist

@@ -23,7 +23,8 @@
 //! makes submit answer 503 three times, then work; `emulator-429` makes submit answer
 //! 429 with Retry-After once; `emulator-hang` never finishes; `emulator-big` returns a
 //! 50 MB file; `emulator-no-webhook` never calls the webhook (a lost call);
-//! `emulator-webhook-twice` calls it twice (a resent call).
+//! `emulator-webhook-twice` calls it twice (a resent call); `emulator-not-mp4` serves
+//! a file that is not a video.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -606,6 +607,10 @@ async fn file(State(fal): State<Arc<FalEmulator>>, Path(file): Path<String>) -> 
         return (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
     }
     let headers = [(header::CONTENT_TYPE, "video/mp4")];
+    // A broken output: labelled an MP4, but not one.
+    if fal.prompt_of(id).contains("emulator-not-mp4") {
+        return (headers, b"<html>not a video</html>".as_slice()).into_response();
+    }
     if !fal.prompt_of(id).contains("emulator-big") {
         return (headers, SAMPLE_MP4).into_response();
     }

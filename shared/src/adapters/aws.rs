@@ -47,6 +47,7 @@ pub struct AwsClients {
     s3: Arc<OnceLock<aws_sdk_s3::Client>>,
     sqs: Arc<OnceLock<aws_sdk_sqs::Client>>,
     ssm: Arc<OnceLock<aws_sdk_ssm::Client>>,
+    kms: Arc<OnceLock<aws_sdk_kms::Client>>,
     /// How many requests each client has sent (every attempt counts): the cost of a
     /// flow, measured by the tests.
     pub requests: RequestCounts,
@@ -178,6 +179,7 @@ impl AwsClients {
             s3: Arc::default(),
             sqs: Arc::default(),
             ssm: Arc::default(),
+            kms: Arc::default(),
             requests: RequestCounts::default(),
             calls: None,
         }
@@ -228,6 +230,16 @@ impl AwsClients {
             aws_sdk_sqs::Client::from_conf(
                 self.recorded(aws_sdk_sqs::config::Builder::from(&self.sdk))
                     .interceptor(self.requests.sqs.clone())
+                    .build(),
+            )
+        })
+    }
+
+    /// KMS, for `stamp`'s signatures (R41).
+    pub fn kms(&self) -> &aws_sdk_kms::Client {
+        self.kms.get_or_init(|| {
+            aws_sdk_kms::Client::from_conf(
+                self.recorded(aws_sdk_kms::config::Builder::from(&self.sdk))
                     .build(),
             )
         })
@@ -307,7 +319,8 @@ with_interceptor!(
     aws_sdk_sesv2::config::Builder,
     aws_sdk_s3::config::Builder,
     aws_sdk_sqs::config::Builder,
-    aws_sdk_ssm::config::Builder
+    aws_sdk_ssm::config::Builder,
+    aws_sdk_kms::config::Builder
 );
 
 #[cfg(test)]

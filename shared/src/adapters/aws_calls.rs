@@ -128,6 +128,9 @@ fn calls_of(method: &str, uri: &str, target: &str, body: &serde_json::Value) -> 
         };
         return vec![(format!("sqs:{action}"), format!("queue/{queue}"))];
     }
+    if let Some(op) = target.strip_prefix("TrentService.") {
+        return vec![(format!("kms:{op}"), format!("key/{}", s(&body["KeyId"])))];
+    }
     if let Some(op) = target.strip_prefix("AmazonSSM.") {
         return body["Names"]
             .as_array()

@@ -188,6 +188,65 @@ impl Blobs {
         }
     }
 
+    /// Streams an object into the file at `path` (created or truncated), one chunk at
+    /// a time; `None` if there is no such object.
+    pub async fn download_to(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: &std::path::Path,
+    ) -> Result<Option<ObjectInfo>, BlobError> {
+        use std::io::Write;
+        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+            Err(e) => return Err(s3_err(e)),
+        };
+        let info = ObjectInfo {
+            size: u64::try_from(out.content_length().unwrap_or(0)).unwrap_or(0),
+            content_type: out.content_type().map(str::to_owned),
+            metadata: out.metadata().cloned().unwrap_or_default(),
+        };
+        let local = |e: std::io::Error| BlobError::Source(e.kind().to_string());
+        let mut file = std::fs::File::create(path).map_err(local)?;
+        let mut body = out.body;
+        while let Some(chunk) = body
+            .try_next()
+            .await
+            .map_err(|e| BlobError::Source(e.to_string()))?
+        {
+            file.write_all(&chunk).map_err(local)?;
+        }
+        file.sync_data().map_err(local)?;
+        Ok(Some(info))
+    }
+
+    /// Uploads the file at `path` as [`Self::upload_stream`] does: a part in memory at
+    /// a time.
+    pub async fn upload_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        meta: ObjectMeta<'_>,
+        path: &std::path::Path,
+    ) -> Result<u64, BlobError> {
+        use std::io::Read;
+        let file = std::fs::File::open(path).map_err(|e| BlobError::Source(e.kind().to_string()))?;
+        let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+            let mut file = file?;
+            let mut chunk = vec![0u8; 1024 * 1024];
+            match file.read(&mut chunk) {
+                Ok(0) => None,
+                Ok(n) => {
+                    chunk.truncate(n);
+                    Some((Ok(Bytes::from(chunk)), Some(file)))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        });
+        self.upload_stream(bucket, key, meta, Box::pin(chunks)).await
+    }
+
     /// Deletes an object; deleting one that is not there succeeds.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), BlobError> {
         self.client
@@ -198,6 +257,13 @@ impl Blobs {
             .await
             .map_err(s3_err)?;
         Ok(())
+    }
+
+    /// Deletes several objects of one bucket at once (each may be absent).
+    pub async fn delete_each(&self, bucket: &str, keys: &[String]) -> Result<(), BlobError> {
+        futures_util::future::try_join_all(keys.iter().map(|key| self.delete(bucket, key)))
+            .await
+            .map(drop)
     }
 
     /// Streams `source` into `bucket/key`: one part of [`PART_SIZE`] in memory at a time

@@ -9,7 +9,7 @@ use crate::adapters::s3::{BlobError, Blobs};
 use crate::adapters::sqs::{GenerateMessage, Queue};
 use crate::app::jobs::Jobs;
 use crate::domain::video::Job;
-use crate::domain::video::{JobStatus, output_key};
+use crate::domain::video::{JobStatus, outputs_of};
 
 /// What removing a video needs, held by the functions and tools that remove them.
 #[derive(Clone, Debug)]
@@ -53,10 +53,10 @@ impl VideoRemoval {
         if let Some(input) = &job.input_key {
             self.blobs.delete(&self.inputs_bucket, input).await?;
         }
-        // The output's key is known even before it exists; a file that lands after
-        // this is removed by `deliver`, which finds the job deleted.
+        // The output's keys are known even before they exist; a file that lands after
+        // this is removed by `stamp` or `deliver`, which find the job deleted.
         self.blobs
-            .delete(&self.outputs_bucket, &output_key(&job.id))
+            .delete_each(&self.outputs_bucket, &outputs_of(&job.id))
             .await?;
         if !self.jobs.end(job, JobStatus::Deleted, None).await? {
             return Ok(Removed::MovedOn);

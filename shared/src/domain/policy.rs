@@ -102,6 +102,9 @@ pub struct Policy {
     pub input_retention: Duration,
     /// R15: outputs are deleted this long after completion.
     pub output_retention: Duration,
+    /// A provider's file waiting for its content credentials (R41): `stamp` deletes it
+    /// within seconds; the bucket's lifecycle rule on `staging/` is the backstop.
+    pub staging_retention: Duration,
     /// R17: lifetime of a presigned download link.
     pub download_link_ttl: Duration,
     /// R20: refused prompts within `violation_window` that suspend an account.
@@ -204,6 +207,7 @@ impl Default for Policy {
             notice_lease: Duration::from_secs(60),
             input_retention: DAY,
             output_retention: 7 * DAY,
+            staging_retention: DAY,
             download_link_ttl: 15 * MINUTE,
             violations_to_suspend: 3,
             violation_window: 30 * DAY,

@@ -14,10 +14,17 @@ use super::policy::Policy;
 pub enum Mechanism {
     /// An S3 lifecycle expiry rule of the bucket (logical id in the template). S3 rounds
     /// to the next midnight (UTC), so objects can outlive the period by up to a day.
-    S3Lifecycle { bucket: &'static str },
+    S3Lifecycle {
+        bucket: &'static str,
+        /// The rule's key prefix (`""`: the whole bucket).
+        prefix: &'static str,
+    },
     /// Deleted by the hourly `purge-expired` once past the period (at most an hour
     /// late), with the bucket's lifecycle rule as the backstop.
-    PurgeAndS3Lifecycle { bucket: &'static str },
+    PurgeAndS3Lifecycle {
+        bucket: &'static str,
+        prefix: &'static str,
+    },
     /// DynamoDB TTL on the table's `ttl` attribute, plus a check when read.
     TtlAndReadCheck { table: &'static str },
     /// DynamoDB TTL alone: the service never reads the class back, so a late
@@ -101,6 +108,7 @@ pub const MAP: &[DataClass] = &[
         period: |p| p.input_retention,
         mechanism: Mechanism::PurgeAndS3Lifecycle {
             bucket: "InputsBucket",
+            prefix: "",
         },
         proofs: &[
             "r15_r26_unused_uploads_go_by_25_hours_and_exports_at_72_hours",
@@ -114,10 +122,24 @@ pub const MAP: &[DataClass] = &[
         period: |p| p.output_retention,
         mechanism: Mechanism::S3Lifecycle {
             bucket: "OutputsBucket",
+            prefix: "",
         },
         proofs: &[
             "r15_the_templates_lifecycle_rules_are_the_policys_retention",
             "r15_a_video_past_its_retention_reads_expired_without_a_link",
+        ],
+    },
+    DataClass {
+        name: "output videos before their content credentials",
+        requirements: "R15, R41",
+        period: |p| p.staging_retention,
+        mechanism: Mechanism::S3Lifecycle {
+            bucket: "OutputsBucket",
+            prefix: "staging/",
+        },
+        proofs: &[
+            "r15_the_templates_lifecycle_rules_are_the_policys_retention",
+            "r41_every_video_carries_signed_content_credentials_read_by_an_independent_reader",
         ],
     },
     DataClass {
@@ -195,6 +217,7 @@ pub const MAP: &[DataClass] = &[
         period: |p| p.export_link_ttl,
         mechanism: Mechanism::PurgeAndS3Lifecycle {
             bucket: "ExportsBucket",
+            prefix: "",
         },
         proofs: &[
             "r15_r26_unused_uploads_go_by_25_hours_and_exports_at_72_hours",

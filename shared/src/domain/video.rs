@@ -202,6 +202,29 @@ pub fn job_id_of_output(key: &str) -> Option<&str> {
         .filter(|id| is_id(JOB_ID_PREFIX, id))
 }
 
+/// Prefix of the provider's files as `generate` stores them, before `stamp` signs
+/// their content credentials into the output (R41). Its own lifecycle rule (a day)
+/// and notification (to `stamp`) hang on this prefix.
+pub const STAGING_PREFIX: &str = "staging/";
+
+/// Key of a job's unstamped file in the outputs bucket.
+pub fn staging_key(job_id: &str) -> String {
+    format!("{STAGING_PREFIX}{job_id}.mp4")
+}
+
+/// The job id a staging key names, if it is one.
+pub fn job_id_of_staging(key: &str) -> Option<&str> {
+    key.strip_prefix(STAGING_PREFIX)?
+        .strip_suffix(".mp4")
+        .filter(|id| is_id(JOB_ID_PREFIX, id))
+}
+
+/// Every key a job's files may have in the outputs bucket: the stamped output and,
+/// while it is being stamped, the staging copy. Deleting a video deletes both.
+pub fn outputs_of(job_id: &str) -> [String; 2] {
+    [output_key(job_id), staging_key(job_id)]
+}
+
 #[cfg(test)]
 mod tests {
     use super::JobStatus::*;
@@ -214,6 +237,16 @@ mod tests {
         assert_eq!(job_id_of_output("videos/vid_abc123.mp4"), None);
         assert_eq!(job_id_of_output("videos/../x.mp4"), None);
         assert_eq!(job_id_of_output("other/vid_1.mp4"), None);
+    }
+
+    #[test]
+    fn staging_keys_name_their_job_and_are_never_outputs() {
+        let id = "vid_0123456789abcdef0123456789abcdef";
+        assert_eq!(job_id_of_staging(&staging_key(id)), Some(id));
+        assert_eq!(job_id_of_output(&staging_key(id)), None);
+        assert_eq!(job_id_of_staging(&output_key(id)), None);
+        assert_eq!(job_id_of_staging("staging/../x.mp4"), None);
+        assert_eq!(outputs_of(id), [output_key(id), staging_key(id)]);
     }
 
     #[test]

@@ -204,6 +204,17 @@ impl Wiring<'_> {
         ))
     }
 
+    /// The key that signs content credentials (`SIGNING_KEY_ID`, a KMS key).
+    pub fn key_signer(&self) -> Result<crate::adapters::kms::KeySigner, ConfigError> {
+        Ok(crate::adapters::kms::KeySigner::new(
+            crate::adapters::aws::OnDemand::new(
+                &self.base.aws,
+                crate::adapters::aws::AwsClients::kms,
+            ),
+            self.env.required("SIGNING_KEY_ID")?,
+        ))
+    }
+
     /// A bucket's name, from its variable (`INPUTS_BUCKET`, `OUTPUTS_BUCKET`).
     pub fn bucket(&self, var: &'static str) -> Result<String, ConfigError> {
         self.env.required(var)

@@ -149,12 +149,19 @@ async fn the_local_stack_creates_the_buckets_and_queues_the_template_declares() 
             .send()
             .await
             .unwrap();
-        let days: Vec<i32> = rules
-            .rules()
-            .iter()
-            .filter_map(|r| r.expiration().and_then(|e| e.days()))
-            .collect();
-        assert_eq!(days, vec![expiry_days(&yaml, bucket) as i32], "{bucket}");
+        for rule in rules.rules() {
+            let prefix = rule.filter().and_then(|f| f.prefix()).unwrap_or_default();
+            let days = rule.expiration().and_then(|e| e.days());
+            assert_eq!(
+                days,
+                Some(expiry_days(&yaml, bucket, prefix) as i32),
+                "{bucket} {prefix}"
+            );
+        }
+        let declared = yaml["Resources"][bucket]["Properties"]["LifecycleConfiguration"]["Rules"]
+            .as_sequence()
+            .map_or(0, Vec::len);
+        assert_eq!(rules.rules().len(), declared, "{bucket}");
     }
     let notification = s3
         .get_bucket_notification_configuration()

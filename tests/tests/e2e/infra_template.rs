@@ -8,13 +8,16 @@ use e2e_tests::local_stack::template::{Template, Value, yaml_text};
 use e2e_tests::{template_yaml, workspace_root as root};
 
 /// The lifecycle days of a bucket's expiry rule in the template.
-pub fn expiry_days(template: &Value, bucket: &str) -> i64 {
+/// The expiry of the bucket's lifecycle rule for the objects under `prefix` (`""`: the
+/// rule without a prefix, for the whole bucket).
+pub fn expiry_days(template: &Value, bucket: &str, prefix: &str) -> i64 {
     template["Resources"][bucket]["Properties"]["LifecycleConfiguration"]["Rules"]
         .as_sequence()
         .unwrap()
         .iter()
+        .filter(|r| r["Prefix"].as_str().unwrap_or_default() == prefix)
         .find_map(|r| r["ExpirationInDays"].as_i64())
-        .unwrap_or_else(|| panic!("{bucket} has no expiry rule"))
+        .unwrap_or_else(|| panic!("{bucket} has no expiry rule for {prefix:?}"))
 }
 
 #[test]
@@ -65,12 +68,16 @@ fn r15_the_templates_lifecycle_rules_are_the_policys_retention() {
     let p = shared::domain::policy::Policy::default();
     use shared::domain::policy::whole_days;
     assert_eq!(
-        expiry_days(&t, "InputsBucket"),
+        expiry_days(&t, "InputsBucket", ""),
         whole_days(p.input_retention) as i64
     );
     assert_eq!(
-        expiry_days(&t, "OutputsBucket"),
+        expiry_days(&t, "OutputsBucket", ""),
         whole_days(p.output_retention) as i64
+    );
+    assert_eq!(
+        expiry_days(&t, "OutputsBucket", "staging/"),
+        whole_days(p.staging_retention) as i64
     );
 }
 
@@ -204,9 +211,10 @@ fn r15_r22_the_retention_map_is_the_templates_and_its_proofs_exist() {
     for class in MAP {
         let period = (class.period)(&policy);
         match class.mechanism {
-            Mechanism::S3Lifecycle { bucket } | Mechanism::PurgeAndS3Lifecycle { bucket } => {
+            Mechanism::S3Lifecycle { bucket, prefix }
+            | Mechanism::PurgeAndS3Lifecycle { bucket, prefix } => {
                 assert_eq!(
-                    expiry_days(&t, bucket),
+                    expiry_days(&t, bucket, prefix),
                     whole_days(period) as i64,
                     "{}",
                     class.name

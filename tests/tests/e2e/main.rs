@@ -6,6 +6,7 @@ mod bad_input;
 mod billing;
 mod chaos;
 mod cold_start;
+mod content_credentials;
 mod contract;
 mod docs;
 mod generate_step;

@@ -1,6 +1,7 @@
-//! S3 event notifications as they arrive in SQS message bodies, read tolerantly: only
-//! the fields used, so both real S3's events and the local endpoint's (which lack
-//! `userIdentity`, `requestParameters` and a time zone on `eventTime`) are accepted.
+//! S3 event notifications as they arrive in SQS message bodies (`stamp`, `deliver`),
+//! read tolerantly: only the fields used, so both real S3's events and the local
+//! endpoint's (which lack `userIdentity`, `requestParameters` and a time zone on
+//! `eventTime`) are accepted.
 
 use serde::Deserialize;
 
