@@ -60,14 +60,10 @@ pub async fn run(videos: usize) -> Result<Value, String> {
     let account = signed["user"]["id"].as_str().ok_or("no user")?.to_owned();
     grant(&stack, &account, 100).await?;
 
-    // S3's test event of the notification set-up is not the video's: out of the way.
-    while stack
-        .consumer("deliver")
-        .poll_once(true, None, 0)
-        .await
-        .received
-        > 0
-    {}
+    // S3's test events of the notification set-up are not the video's: out of the way.
+    for f in ["stamp", "deliver"] {
+        while stack.consumer(f).poll_once(true, None, 0).await.received > 0 {}
+    }
     // One video, from submit to ready with its notice sent.
     let (aws0, tp0) = (aws(&stack), stack.third_parties.snapshot());
     let v = post(
@@ -81,7 +77,7 @@ pub async fn run(videos: usize) -> Result<Value, String> {
     let mut batches = 0;
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        for f in ["generate", "deliver"] {
+        for f in ["generate", "stamp", "deliver"] {
             if stack.consumer(f).poll_once(true, None, 0).await.received > 0 {
                 batches += 1;
             }

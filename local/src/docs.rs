@@ -48,6 +48,14 @@ const MEANINGS: &[(&str, &str)] = &[
     ("OUTPUTS_BUCKET", "generated videos"),
     ("GENERATE_QUEUE_URL", "the generate queue"),
     (
+        "SIGNING_KEY_ID",
+        "the KMS key (ECC P-256) that signs content credentials",
+    ),
+    (
+        "SIGNING_CERTS_PARAMETER",
+        "the parameter holding the signing key's certificate chain (PEM, end-entity first)",
+    ),
+    (
         "PROVIDER_WEBHOOK_URL",
         "our webhook the provider calls when a request ends; unset, the provider is polled",
     ),

@@ -718,11 +718,13 @@ impl TestStack {
         self.stack.consumer(function).poll_once(true, None, 0).await
     }
 
-    /// Pumps `generate` and `deliver` until the video has the status or time runs out.
+    /// Pumps `generate`, `stamp` and `deliver` until the video has the status or time
+    /// runs out.
     pub async fn pump_until(&self, token: &str, id: &str, want: &str, secs: u64) -> Value {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
         loop {
             self.pump("generate").await;
+            self.pump("stamp").await;
             self.pump("deliver").await;
             let r = self.get(&format!("/v1/videos/{id}"), Some(token)).await;
             if r.body["status"] == want {

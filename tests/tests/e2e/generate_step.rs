@@ -18,7 +18,7 @@ use shared::adapters::providers::video::{
     VideoProvider,
 };
 use shared::adapters::s3::PART_SIZE;
-use shared::domain::video::{JobStatus, Mode, output_key};
+use shared::domain::video::{JobStatus, Mode, staging_key};
 use shared::edge::sqs::QueueStep;
 
 /// What the scripted download does.
@@ -256,10 +256,25 @@ impl Bench {
             .await;
     }
 
+    /// Whether generate has stored the job's file (at its staging key, for `stamp`).
     async fn output_exists(&self, job_id: &str) -> bool {
         self.t
-            .object_exists("OutputsBucket", &output_key(job_id))
+            .object_exists("OutputsBucket", &staging_key(job_id))
             .await
+    }
+
+    /// The file generate stored for the job.
+    async fn staged(&self, job_id: &str) -> aws_sdk_s3::operation::head_object::HeadObjectOutput {
+        self.t
+            .stack
+            .aws
+            .s3()
+            .head_object()
+            .bucket(self.t.bucket("OutputsBucket"))
+            .key(staging_key(job_id))
+            .send()
+            .await
+            .expect("the file is staged")
     }
 
     async fn multipart_uploads_in_progress(&self) -> usize {
@@ -361,13 +376,14 @@ async fn r13_r21_a_completed_video_is_stored_marked_ai_generated() {
     b.provider.will_download([Download::Whole(vec![7u8; 4096])]);
     b.step(&id).await.unwrap();
     b.step(&id).await.unwrap();
-    let head = b.t.head_output(&id).await;
+    let head = b.staged(&id).await;
     assert_eq!(head.content_length(), Some(4096));
     let meta = head.metadata().unwrap();
     assert_eq!(meta["ai-generated"], "true");
     assert_eq!(meta["generator"], "scripted");
     assert_eq!(meta["job-id"], id);
-    // `deliver` (fed by the bucket's event) marks it ready; generate leaves it be.
+    // `stamp` and `deliver` (fed by the bucket's events) make it ready; generate
+    // leaves it be.
     assert_eq!(b.status(&id).await.0, JobStatus::Generating);
     assert_eq!(b.t.entries_for(&b.account, "refund", &id).await, 0);
 }
@@ -394,7 +410,7 @@ async fn r13_a_download_that_breaks_half_way_leaves_no_partial_file_and_is_retri
     assert_eq!(visible + delayed, 1, "looked at again later");
     // The next look stores the whole file.
     b.step(&id).await.unwrap();
-    assert_eq!(b.t.head_output(&id).await.content_length(), Some(2048));
+    assert_eq!(b.staged(&id).await.content_length(), Some(2048));
 }
 
 #[tokio::test(flavor = "multi_thread")]

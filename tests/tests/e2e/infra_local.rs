@@ -169,12 +169,33 @@ async fn the_local_stack_creates_the_buckets_and_queues_the_template_declares() 
         .send()
         .await
         .unwrap();
-    let queues = notification.queue_configurations();
-    assert_eq!(queues.len(), 1);
-    assert_eq!(queues[0].queue_arn(), t.stack.refs.arns["DeliverQueue"]);
+    // Staged files go to `stamp`, stamped outputs to `deliver`.
+    let routes: Vec<(String, String)> = notification
+        .queue_configurations()
+        .iter()
+        .map(|q| {
+            let prefix = q
+                .filter()
+                .and_then(|f| f.key())
+                .map(|k| k.filter_rules())
+                .and_then(|rules| rules.first())
+                .and_then(|r| r.value())
+                .unwrap_or_default()
+                .to_owned();
+            (prefix, q.queue_arn().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        routes,
+        vec![
+            ("staging/".to_owned(), t.stack.refs.arns["StampQueue"].clone()),
+            ("videos/".to_owned(), t.stack.refs.arns["DeliverQueue"].clone()),
+        ]
+    );
     let sqs = &t.stack.aws.sqs();
     for (queue, dlq) in [
         ("GenerateQueue", "GenerateDeadLetterQueue"),
+        ("StampQueue", "StampDeadLetterQueue"),
         ("DeliverQueue", "DeliverDeadLetterQueue"),
     ] {
         let attrs = sqs

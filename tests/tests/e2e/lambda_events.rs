@@ -267,9 +267,10 @@ async fn r15_deliver_takes_s3_events_in_both_shapes_and_the_test_event_and_acts_
         )
         .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
-    // generate runs; the bucket's own notifications are left unread.
-    for _ in 0..20 {
+    // generate and stamp run; the bucket's notifications to deliver are left unread.
+    for _ in 0..40 {
         t.pump("generate").await;
+        t.pump("stamp").await;
         if t.object_exists("OutputsBucket", &format!("videos/{id}.mp4"))
             .await
         {
@@ -295,6 +296,47 @@ async fn r15_deliver_takes_s3_events_in_both_shapes_and_the_test_event_and_acts_
         .filter(|m| m["subject"].as_str().unwrap().contains("ready"))
         .count();
     assert_eq!(notices, 1, "two events, one notice");
+}
+
+/// R41: `stamp` takes the sample event of a staged file, twice, and stamps it once.
+#[tokio::test(flavor = "multi_thread")]
+async fn r41_stamp_takes_its_sample_event_and_stamps_once() {
+    let t = e2e_tests::TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.policy.provider_poll_interval = std::time::Duration::ZERO;
+    })
+    .await;
+    let (token, _) = t.sign_in_email(&e2e_tests::unique_email("stamp-event")).await;
+    let r = t
+        .submit_video(
+            &token,
+            serde_json::json!({ "prompt": "from events", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let staged = shared::domain::video::staging_key(&id);
+    for _ in 0..20 {
+        t.pump("generate").await;
+        if t.object_exists("OutputsBucket", &staged).await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let bucket = t.bucket("OutputsBucket");
+    let stamp = &t.stack.functions.stamp;
+    let first = run_batch(stamp, sqs_event("stamp.json", &bucket, &id)).await;
+    assert!(first.batch_item_failures.is_empty());
+    let output = t.head_output(&id).await;
+    let written = output.last_modified().copied();
+    assert!(!t.object_exists("OutputsBucket", &staged).await);
+    // A copy of the event finds the work done: the output is not written again.
+    let again = run_batch(stamp, sqs_event("stamp.json", &bucket, &id)).await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(t.head_output(&id).await.last_modified().copied(), written);
+    // The sample's own job id names no job: acknowledged, nothing done.
+    let none = run_batch(stamp, sqs_event("stamp.json", &bucket, SAMPLE_JOB)).await;
+    assert!(none.batch_item_failures.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -79,6 +79,7 @@ fn policies(t: &TestStack) -> BTreeMap<String, Vec<Statement>> {
                             return match kind(logical).as_str() {
                                 "AWS::DynamoDB::Table" => format!("table/{}", local(logical)),
                                 "AWS::SQS::Queue" => format!("queue/{}", local(logical)),
+                                "AWS::KMS::Key" => format!("key/{}", local(logical)),
                                 _ => format!("bucket/{}", local(logical)),
                             };
                         }
@@ -263,6 +264,21 @@ async fn every_flow(t: &TestStack) {
         .await;
     t.wait_status(&token, failed.body["id"].as_str().unwrap(), "failed", 30)
         .await;
+    // a file that cannot be stamped: failed, refunded.
+    let unstampable = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "broken emulator-not-mp4", "seconds": 4 }),
+            None,
+        )
+        .await;
+    t.wait_status(
+        &token,
+        unstampable.body["id"].as_str().unwrap(),
+        "failed",
+        30,
+    )
+    .await;
     // a provider busy at first: `generate` asks again later (its own delayed message).
     let busy = t
         .submit_video(
@@ -373,6 +389,18 @@ const NOT_EXERCISED: &[(&str, &str, &str)] = &[
         "videos",
         "s3:ListBucket",
         "HEAD of a missing upload answers 404",
+    ),
+    (
+        "stamp",
+        "s3:ListBucket",
+        "HEAD of a missing output answers 404",
+    ),
+    // A 50 MB output goes up in parts; one that fails half way is aborted (the same
+    // upload as generate's, streamed from its scratch file).
+    (
+        "stamp",
+        "s3:AbortMultipartUpload",
+        "videos_costs::generate_streams_a_50_mb_output_without_holding_it_in_memory",
     ),
     // A multipart upload that breaks half way is aborted: generate_step's tests.
     (

@@ -154,6 +154,7 @@ async fn r11_r15_generate_and_deliver_messages_delivered_twice_make_one_output_o
     send_raw(&t, "DeliverQueue", &event.to_string()).await;
     for _ in 0..5 {
         t.pump("generate").await;
+        t.pump("stamp").await;
         t.pump("deliver").await;
     }
     let submitted: Vec<_> = t
@@ -380,6 +381,17 @@ async fn r15_an_output_whose_job_was_deleted_failed_or_never_existed_is_removed(
     for _ in 0..3 {
         t.pump("deliver").await;
     }
+    assert!(
+        !t.object_exists("OutputsBucket", &format!("videos/{id}.mp4"))
+            .await
+    );
+    // R41: so is a staged file that lands late: `stamp` removes it, stamps nothing.
+    let staged = shared::domain::video::staging_key(&id);
+    put(staged.clone()).await.unwrap();
+    for _ in 0..3 {
+        t.pump("stamp").await;
+    }
+    assert!(!t.object_exists("OutputsBucket", &staged).await);
     assert!(
         !t.object_exists("OutputsBucket", &format!("videos/{id}.mp4"))
             .await

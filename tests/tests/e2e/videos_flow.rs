@@ -43,7 +43,15 @@ async fn r13_r17_r21_text_and_image_videos_go_from_queued_to_ready_and_download(
         let url = v["download_url"].as_str().unwrap();
         assert!(url.contains("X-Amz-Expires=900"), "15-minute link: {url}");
         let bytes = t.http.get(url).send().await.unwrap().bytes().await.unwrap();
-        assert_eq!(&bytes[..], SAMPLE_MP4, "the provider's MP4, byte for byte");
+        // The provider's video, its media byte for byte, with content credentials
+        // added around it (R41; read by an independent reader in content_credentials).
+        let media = mdat(SAMPLE_MP4);
+        assert!(
+            bytes.windows(media.len()).any(|w| w == media),
+            "the provider's media data, byte for byte"
+        );
+        assert!(bytes.len() > SAMPLE_MP4.len());
+        assert!(bytes.windows(4).any(|w| w == b"c2pa"), "a C2PA manifest");
         // R21: stored with metadata saying it is AI-generated.
         let head = t.head_output(id).await;
         assert_eq!(head.metadata().unwrap()["ai-generated"], "true");
@@ -103,13 +111,14 @@ async fn r16_the_provider_gets_prompt_settings_and_image_only_and_its_copy_is_de
             "the provider was given {personal}"
         );
     }
-    let keys: Vec<_> = requests[0]
+    let mut keys: Vec<_> = requests[0]
         .input
         .as_object()
         .unwrap()
         .keys()
         .cloned()
         .collect();
+    keys.sort();
     assert_eq!(
         keys,
         vec![
@@ -539,4 +548,18 @@ async fn r14_r15_an_upload_past_the_input_retention_is_gone() {
     )
     .await
     .assert_problem(404, "not_found");
+}
+
+/// The `mdat` box (the media data) of an MP4, header included.
+fn mdat(mp4: &[u8]) -> &[u8] {
+    let mut at = 0;
+    while at + 8 <= mp4.len() {
+        let size = u32::from_be_bytes(mp4[at..at + 4].try_into().unwrap()) as usize;
+        if &mp4[at + 4..at + 8] == b"mdat" {
+            return &mp4[at..at + size];
+        }
+        assert!(size >= 8, "a box this test cannot walk");
+        at += size;
+    }
+    panic!("no mdat box");
 }

@@ -64,3 +64,76 @@ fn no_crate_lists_a_dependency_it_does_not_use() {
         }
     }
 }
+
+/// R41: the `c2pa` crate (several MB of code) is linked into `stamp` alone. Cargo's
+/// own view of each deployed binary's dependencies says so, not a reading of the
+/// manifests: a function that reached c2pa through another crate would show here.
+#[test]
+fn r41_only_stamp_links_the_c2pa_crate() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nodes = meta["resolve"]["nodes"].as_array().unwrap();
+    let name_of = |id: &str| -> String {
+        meta["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["name"].as_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    // Every package reachable through normal dependencies from `start`.
+    let reaches_c2pa = |start: &str| -> bool {
+        let mut stack = vec![start.to_owned()];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id.clone()) {
+                continue;
+            }
+            if name_of(&id) == "c2pa" {
+                return true;
+            }
+            let node = nodes.iter().find(|n| n["id"] == id.as_str()).unwrap();
+            for dep in node["deps"].as_array().unwrap() {
+                let normal = dep["dep_kinds"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|k| k["kind"].is_null());
+                if normal {
+                    stack.push(dep["pkg"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+        false
+    };
+    let mut checked = 0;
+    for function in e2e_tests::local_stack::functions::DECLARED {
+        let id = meta["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| {
+                p["targets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["kind"][0] == "bin" && t["name"] == function.name)
+            })
+            .map(|p| p["id"].as_str().unwrap().to_owned())
+            .unwrap_or_else(|| panic!("no package builds {}", function.name));
+        assert_eq!(
+            reaches_c2pa(&id),
+            function.name == "stamp",
+            "{} and c2pa",
+            function.name
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, e2e_tests::local_stack::functions::DECLARED.len());
+}
