@@ -322,8 +322,7 @@ async fn store_output(
         state.blobs.head(bucket, &key),
         state.blobs.head(bucket, &output)
     );
-    if staged.map_err(StepError::retry)?.is_some() || stamped.map_err(StepError::retry)?.is_some()
-    {
+    if staged.map_err(StepError::retry)?.is_some() || stamped.map_err(StepError::retry)?.is_some() {
         return Ok(());
     }
     let output = match state.provider.output(handle).await {

@@ -356,7 +356,10 @@ async fn erase_video(state: &Services, job: &Item, pseudonym: &str) -> Result<()
     }
     state
         .blobs
-        .delete_each(&state.outputs_bucket, &shared::domain::video::outputs_of(&id))
+        .delete_each(
+            &state.outputs_bucket,
+            &shared::domain::video::outputs_of(&id),
+        )
         .await
         .map_err(StepError::retry)?;
     if copy_kept {

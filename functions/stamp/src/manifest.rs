@@ -117,7 +117,10 @@ mod tests {
             "componentOf".into(),
         ];
         for s in strings {
-            assert!(allowed.contains(&s), "unexpected value in the manifest: {s}");
+            assert!(
+                allowed.contains(&s),
+                "unexpected value in the manifest: {s}"
+            );
         }
     }
 }

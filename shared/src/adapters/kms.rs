@@ -49,9 +49,7 @@ impl KeySigner {
             .send()
             .await
             .map_err(|e| SignError::Unavailable(e.code().unwrap_or("unreachable").to_owned()))?;
-        let der = out
-            .signature
-            .ok_or(SignError::Malformed("no signature"))?;
+        let der = out.signature.ok_or(SignError::Malformed("no signature"))?;
         der_to_raw_p256(der.as_ref())
     }
 

@@ -197,7 +197,14 @@ impl Blobs {
         path: &std::path::Path,
     ) -> Result<Option<ObjectInfo>, BlobError> {
         use std::io::Write;
-        let out = match self.client.get_object().bucket(bucket).key(key).send().await {
+        let out = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
             Ok(out) => out,
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
             Err(e) => return Err(s3_err(e)),
@@ -231,7 +238,8 @@ impl Blobs {
         path: &std::path::Path,
     ) -> Result<u64, BlobError> {
         use std::io::Read;
-        let file = std::fs::File::open(path).map_err(|e| BlobError::Source(e.kind().to_string()))?;
+        let file =
+            std::fs::File::open(path).map_err(|e| BlobError::Source(e.kind().to_string()))?;
         let chunks = futures_util::stream::unfold(Some(file), |file| async move {
             let mut file = file?;
             let mut chunk = vec![0u8; 1024 * 1024];
@@ -244,7 +252,8 @@ impl Blobs {
                 Err(e) => Some((Err(e), None)),
             }
         });
-        self.upload_stream(bucket, key, meta, Box::pin(chunks)).await
+        self.upload_stream(bucket, key, meta, Box::pin(chunks))
+            .await
     }
 
     /// Deletes an object; deleting one that is not there succeeds.

@@ -17,7 +17,9 @@ async fn read_credentials(t: &TestStack, video: &[u8]) -> Value {
     let anchors = dir.join("ca.pem");
     std::fs::write(&file, video).unwrap();
     std::fs::write(&anchors, &t.stack.signing.ca_pem).unwrap();
-    let python = e2e_tests::local_stack::moto::python().await.expect("python tools");
+    let python = e2e_tests::local_stack::moto::python()
+        .await
+        .expect("python tools");
     let out = tokio::process::Command::new(python)
         .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("vendor-clients/c2pa_read.py"))
         .arg(&file)
@@ -144,7 +146,11 @@ async fn r41_a_file_that_cannot_be_stamped_fails_its_job_with_one_refund() {
     let v = t.wait_status(&token, &id, "failed", 60).await;
     assert_eq!(v["error"], stamp::UNSTAMPABLE, "{v}");
     assert_eq!(t.entries_for(&account, "refund", &id).await, 1);
-    assert_eq!(t.balance(&account).await, before, "charged nothing in the end");
+    assert_eq!(
+        t.balance(&account).await,
+        before,
+        "charged nothing in the end"
+    );
     for key in shared::domain::video::outputs_of(&id) {
         assert!(!t.object_exists("OutputsBucket", &key).await, "{key}");
     }
@@ -178,7 +184,13 @@ async fn r41_a_signing_outage_is_retried_and_the_video_still_arrives_stamped() {
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     let v = t.get(&format!("/v1/videos/{id}"), Some(&token)).await;
     assert_eq!(v.body["status"], "generating", "{}", v.body);
-    assert!(proxy.counts.injected.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    assert!(
+        proxy
+            .counts
+            .injected
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+    );
     proxy
         .kms_down
         .store(false, std::sync::atomic::Ordering::SeqCst);

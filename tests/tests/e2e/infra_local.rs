@@ -188,8 +188,14 @@ async fn the_local_stack_creates_the_buckets_and_queues_the_template_declares() 
     assert_eq!(
         routes,
         vec![
-            ("staging/".to_owned(), t.stack.refs.arns["StampQueue"].clone()),
-            ("videos/".to_owned(), t.stack.refs.arns["DeliverQueue"].clone()),
+            (
+                "staging/".to_owned(),
+                t.stack.refs.arns["StampQueue"].clone()
+            ),
+            (
+                "videos/".to_owned(),
+                t.stack.refs.arns["DeliverQueue"].clone()
+            ),
         ]
     );
     let sqs = &t.stack.aws.sqs();

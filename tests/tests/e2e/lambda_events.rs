@@ -306,7 +306,9 @@ async fn r41_stamp_takes_its_sample_event_and_stamps_once() {
         o.policy.provider_poll_interval = std::time::Duration::ZERO;
     })
     .await;
-    let (token, _) = t.sign_in_email(&e2e_tests::unique_email("stamp-event")).await;
+    let (token, _) = t
+        .sign_in_email(&e2e_tests::unique_email("stamp-event"))
+        .await;
     let r = t
         .submit_video(
             &token,

@@ -75,7 +75,11 @@ fn r41_only_stamp_links_the_c2pa_crate() {
         .current_dir(root())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let nodes = meta["resolve"]["nodes"].as_array().unwrap();
     let name_of = |id: &str| -> String {
