@@ -322,7 +322,22 @@ async fn store_output(
         state.blobs.head(bucket, &key),
         state.blobs.head(bucket, &output)
     );
-    if staged.map_err(StepError::retry)?.is_some() || stamped.map_err(StepError::retry)?.is_some() {
+    if stamped.map_err(StepError::retry)?.is_some() {
+        return Ok(());
+    }
+    if let Some(staged) = staged.map_err(StepError::retry)? {
+        // Waiting for `stamp`. If it has waited past the time `sweep` gives a lost
+        // message, its event was lost too (a dead letter): announce it again, so the
+        // video that was made is delivered rather than refunded at the deadline.
+        let waited = state.clock.epoch_secs() - staged.written.unwrap_or(i64::MAX);
+        if waited >= state.policy.requeue_after.as_secs() as i64 {
+            tracing::warn!(event = "staged_output_announced_again", job_id = %job.id, waited, "staged file announced to stamp again");
+            state
+                .blobs
+                .announce_again(bucket, &key, &staged)
+                .await
+                .map_err(StepError::retry)?;
+        }
         return Ok(());
     }
     let output = match state.provider.output(handle).await {

@@ -2,6 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use shared::adapters::dynamo::videos::PageKey;
@@ -11,7 +13,7 @@ use shared::edge::openapi::Problem;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::state::VideosState;
-use crate::view::{Video, owned_job, video_view};
+use crate::view::{Video, entity_tag, owned_job, video_state, video_view};
 
 const PAGE_SIZE: i32 = 20;
 
@@ -88,20 +90,61 @@ pub async fn list(
     get,
     path = "/v1/videos/{id}",
     tag = "videos",
-    params(("id" = String, Path, description = "The video's id")),
+    params(
+        ("id" = String, Path, description = "The video's id"),
+        ("If-None-Match" = Option<String>, Header, description = "The `ETag` of a previous answer: 304 while the video has not changed"),
+    ),
     security(("session" = [])),
     responses(
-        (status = 200, description = "The video", body = Video),
+        (status = 200, description = "The video", body = Video, headers(
+            ("ETag" = String, description = "The video's state (its link aside)"),
+            ("Retry-After" = Option<u32>, description = "While queued or generating: seconds until it is worth asking again"),
+        )),
+        (status = 304, description = "Not changed since the `ETag` given in `If-None-Match`; no body", headers(
+            ("ETag" = String, description = "The video's state"),
+            ("Retry-After" = Option<u32>, description = "While queued or generating"),
+        )),
     )
 )]
 pub async fn get_one(
     State(state): State<VideosState>,
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
-) -> Result<Json<Video>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let job = owned_job(&state, &user.account_id, &id).await?;
     if job.status == JobStatus::Deleted {
         return Err(ApiError::NotFound);
     }
-    Ok(Json(video_view(&state, &job).await?))
+    let mut video = video_state(&job, state.clock.epoch_secs());
+    let tag = entity_tag(&video);
+    let mut answer = HeaderMap::new();
+    answer.insert(header::ETAG, header_value(&tag));
+    // The link in the body is the owner's alone, and short-lived: kept by the
+    // browser only to be revalidated, never by a shared cache.
+    answer.insert(header::CACHE_CONTROL, header_value("private, no-cache"));
+    if video.status.is_active() {
+        let hint = state.policy.status_poll_hint.as_secs().to_string();
+        answer.insert(header::RETRY_AFTER, header_value(&hint));
+    }
+    if matches_tag(&headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, answer).into_response());
+    }
+    video.download_url = crate::view::download_link(&state, &job, video.status).await?;
+    Ok((answer, Json(video)).into_response())
+}
+
+/// Whether `If-None-Match` names `tag` (a list, weak tags compared weakly, or `*`).
+fn matches_tag(headers: &HeaderMap, tag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == tag || t == "*")
+}
+
+fn header_value(text: &str) -> HeaderValue {
+    HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }

@@ -49,8 +49,45 @@ pub struct Video {
 }
 
 pub async fn video_view(state: &VideosState, job: &Job) -> Result<Video, ApiError> {
-    let status = visible_status(job, state.clock.epoch_secs());
-    let download_url = match (&job.output_key, status) {
+    let mut video = video_state(job, state.clock.epoch_secs());
+    video.download_url = download_link(state, job, video.status).await?;
+    Ok(video)
+}
+
+/// The video as it stands, without its link: what its entity tag is made of.
+pub fn video_state(job: &Job, now: i64) -> Video {
+    Video {
+        id: job.id.clone(),
+        status: visible_status(job, now),
+        prompt: job.prompt.clone(),
+        mode: job.mode,
+        seconds: job.settings.seconds,
+        aspect_ratio: job.settings.aspect_ratio.clone(),
+        audio: job.settings.audio,
+        cost: job.cost,
+        created_at: job.created_at.clone(),
+        completed_at: job.completed_at.clone(),
+        expires_at: job.expires_at.clone(),
+        error: job.error.clone(),
+        download_url: None,
+        ai_generated: true,
+    }
+}
+
+/// The entity tag of a video's state (`GET /v1/videos/{id}`'s `ETag`): it changes
+/// whenever anything but the link does. The link is left out: it is signed anew on
+/// every read, and a client holding the state may ask for a fresh one at any time.
+pub fn entity_tag(video: &Video) -> String {
+    let text = serde_json::to_string(video).unwrap_or_default();
+    format!("\"{}\"", &shared::domain::crypto::sha256_hex(&text)[..32])
+}
+
+pub async fn download_link(
+    state: &VideosState,
+    job: &Job,
+    status: JobStatus,
+) -> Result<Option<String>, ApiError> {
+    Ok(match (&job.output_key, status) {
         // R17: a short-lived link for the owner only.
         (Some(key), JobStatus::Ready) => Some(
             state
@@ -64,22 +101,6 @@ pub async fn video_view(state: &VideosState, job: &Job) -> Result<Video, ApiErro
                 .await?,
         ),
         _ => None,
-    };
-    Ok(Video {
-        id: job.id.clone(),
-        status,
-        prompt: job.prompt.clone(),
-        mode: job.mode,
-        seconds: job.settings.seconds,
-        aspect_ratio: job.settings.aspect_ratio.clone(),
-        audio: job.settings.audio,
-        cost: job.cost,
-        created_at: job.created_at.clone(),
-        completed_at: job.completed_at.clone(),
-        expires_at: job.expires_at.clone(),
-        error: job.error.clone(),
-        download_url,
-        ai_generated: true,
     })
 }
 

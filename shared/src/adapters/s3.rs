@@ -39,6 +39,8 @@ pub struct ObjectInfo {
     pub size: u64,
     pub content_type: Option<String>,
     pub metadata: std::collections::HashMap<String, String>,
+    /// When it was written (epoch seconds), if S3 said.
+    pub written: Option<i64>,
 }
 
 /// What a stored video says about itself (R21).
@@ -125,6 +127,7 @@ impl Blobs {
                 size: u64::try_from(out.content_length().unwrap_or(0)).unwrap_or(0),
                 content_type: out.content_type().map(str::to_owned),
                 metadata: out.metadata().cloned().unwrap_or_default(),
+                written: out.last_modified().map(|t| t.secs()),
             })),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(None),
             Err(e) => Err(s3_err(e)),
@@ -213,6 +216,7 @@ impl Blobs {
             size: u64::try_from(out.content_length().unwrap_or(0)).unwrap_or(0),
             content_type: out.content_type().map(str::to_owned),
             metadata: out.metadata().cloned().unwrap_or_default(),
+            written: out.last_modified().map(|t| t.secs()),
         };
         let local = |e: std::io::Error| BlobError::Source(e.kind().to_string());
         let mut file = std::fs::File::create(path).map_err(local)?;
@@ -265,6 +269,31 @@ impl Blobs {
             .send()
             .await
             .map_err(s3_err)?;
+        Ok(())
+    }
+
+    /// Writes an object again in place (same bytes, type and metadata), so that S3
+    /// announces it again (`ObjectCreated:Copy`) to whatever its events feed.
+    pub async fn announce_again(
+        &self,
+        bucket: &str,
+        key: &str,
+        info: &ObjectInfo,
+    ) -> Result<(), BlobError> {
+        // S3 refuses a copy onto itself that changes nothing: the metadata is
+        // "replaced" by the same metadata.
+        let mut copy = self
+            .client
+            .copy_object()
+            .bucket(bucket)
+            .key(key)
+            .copy_source(format!("{bucket}/{key}"))
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .set_content_type(info.content_type.clone());
+        for (k, v) in &info.metadata {
+            copy = copy.metadata(k, v);
+        }
+        copy.send().await.map_err(s3_err)?;
         Ok(())
     }
 

@@ -156,7 +156,10 @@ pub const INVENTORY: &[Record] = &[
         id: C::UsageData,
         export_as: Some("usage_data"),
         place: table("PrivacyTable", "account#{account} / usage#{at}"),
-        personal_data: "IP address, user agent, route, action, time, referrer",
+        // Polls of one video's status within a minute are one item (`usage#{minute}#poll#{video}`)
+        // that counts them (`requests`) with the first and last time: every request is
+        // still recorded, not each as its own row.
+        personal_data: "IP address, user agent, route, action, time, referrer (a video's status polls: counted per minute)",
         purpose: "security and, with consent, analytics",
         basis: B::LegitimateInterests,
         retention: "usage_retention (30 days)",

@@ -105,6 +105,9 @@ pub struct Policy {
     /// A provider's file waiting for its content credentials (R41): `stamp` deletes it
     /// within seconds; the bucket's lifecycle rule on `staging/` is the backstop.
     pub staging_retention: Duration,
+    /// How soon a client polling a video that is still being made is told to ask
+    /// again (`Retry-After` of `GET /v1/videos/{id}`).
+    pub status_poll_hint: Duration,
     /// R17: lifetime of a presigned download link.
     pub download_link_ttl: Duration,
     /// R20: refused prompts within `violation_window` that suspend an account.
@@ -208,6 +211,7 @@ impl Default for Policy {
             input_retention: DAY,
             output_retention: 7 * DAY,
             staging_retention: DAY,
+            status_poll_hint: Duration::from_secs(5),
             download_link_ttl: 15 * MINUTE,
             violations_to_suspend: 3,
             violation_window: 30 * DAY,

@@ -99,14 +99,28 @@ async fn r11_r13_r15_twenty_videos_through_faults_and_duplicate_deliveries_all_e
         if states.values().all(|s| !s.is_active()) {
             break states;
         }
-        assert!(
-            Instant::now() < deadline,
-            "still active: {:?}",
-            states
-                .iter()
-                .filter(|(_, s)| s.is_active())
-                .collect::<Vec<_>>()
-        );
+        if Instant::now() >= deadline {
+            // Where each stuck job's files are, and what the queues hold, to say why.
+            let mut stuck = Vec::new();
+            for ((i, id), s) in states.iter().filter(|(_, s)| s.is_active()) {
+                let staged = t
+                    .object_exists("OutputsBucket", &shared::domain::video::staging_key(id))
+                    .await;
+                let output = t
+                    .object_exists("OutputsBucket", &shared::domain::video::output_key(id))
+                    .await;
+                stuck.push(format!("{i} {id} {s:?} staged={staged} output={output}"));
+            }
+            let mut queues = Vec::new();
+            for q in [
+                "GenerateDeadLetterQueue",
+                "StampDeadLetterQueue",
+                "DeliverDeadLetterQueue",
+            ] {
+                queues.push(format!("{q}={:?}", t.queue_counts(q).await));
+            }
+            panic!("still active: {stuck:?}; {queues:?}");
+        }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
 

@@ -199,3 +199,51 @@ async fn r41_a_signing_outage_is_retried_and_the_video_still_arrives_stamped() {
     assert_eq!(read["state"], "Trusted", "{read}");
     assert_eq!(t.entries_for(&account, "refund", &id).await, 0);
 }
+
+/// A staged file whose event never reached `stamp` (a dead letter, a lost event) is
+/// announced again when `sweep` has the job looked at: the video that was made is
+/// delivered, not refunded at the deadline.
+#[tokio::test(flavor = "multi_thread")]
+async fn r41_r13_a_staged_file_whose_event_was_lost_is_announced_again_and_delivered() {
+    let t = TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.policy.provider_poll_interval = std::time::Duration::ZERO;
+    })
+    .await;
+    let (token, account) = t.sign_in_email(&unique_email("lost-stamp")).await;
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a lost kite", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let staged = shared::domain::video::staging_key(&id);
+    for _ in 0..40 {
+        t.pump("generate").await;
+        if t.object_exists("OutputsBucket", &staged).await {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(t.object_exists("OutputsBucket", &staged).await);
+    // The event is lost.
+    t.stack
+        .aws
+        .sqs()
+        .purge_queue()
+        .queue_url(t.table("StampQueue"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(t.pump("stamp").await.received, 0);
+    // Past the time `sweep` gives a lost message, it has the job looked at.
+    t.clock
+        .advance(t.stack.base.policy.requeue_after + std::time::Duration::from_secs(1));
+    assert_eq!(t.post("/_local/sweep", json!({}), None).await.status, 200);
+    let v = t.pump_until(&token, &id, "ready", 30).await;
+    assert_eq!(v["status"], "ready");
+    assert!(!t.object_exists("OutputsBucket", &staged).await);
+    assert_eq!(t.entries_for(&account, "refund", &id).await, 0);
+}

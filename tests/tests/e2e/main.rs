@@ -34,6 +34,7 @@ mod videos_credits;
 mod videos_delivery;
 mod videos_flow;
 mod videos_outputs;
+mod videos_polling;
 mod videos_replays;
 mod videos_webhook;
 mod workspace;

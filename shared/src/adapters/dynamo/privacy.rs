@@ -5,6 +5,9 @@
 //! - `request#{id}`: rights requests with their state and trail (R26, R28, R30);
 //! - `support#{id}`: support messages (R31), TTL `support_retention`;
 //! - `usage#{at}#{n}`: usage data of each signed-in request (R22), TTL `usage_retention`;
+//!   repeated polls of one video within a minute share one item,
+//!   `usage#{minute}#poll#{video}`, which counts them (`requests`) with the first and
+//!   last time;
 //! - `security#{at}#{n}`: security events (R22), TTL `security_event_retention`.
 //!
 //! One partition per person makes the export one query and the erasure one query plus
@@ -45,6 +48,9 @@ pub struct Usage<'a> {
     pub restricted: bool,
     /// R23: whether analytics may use it.
     pub analytics: bool,
+    /// A poll of one resource (`GET /v1/videos/{id}`: the video's id): the polls of a
+    /// minute are counted in one item instead of one item each.
+    pub polled: Option<&'a str>,
 }
 
 pub fn account_pk(account_id: &str) -> String {
@@ -173,6 +179,11 @@ impl PrivacyStore {
         u: &Usage<'_>,
         expires_epoch: i64,
     ) -> Result<(), StoreError> {
+        if let Some(resource) = u.polled {
+            return self
+                .count_poll(account_id, resource, u, expires_epoch)
+                .await;
+        }
         let mut item = Self::key(account_pk(account_id), timed("usage", u.at));
         item.insert("ip".into(), s(u.ip));
         item.insert("method".into(), s(u.method));
@@ -187,6 +198,59 @@ impl PrivacyStore {
             }
         }
         super::put(&self.client, &self.table, item, false).await
+    }
+
+    /// R22 for polls: one item per resource and minute, `requests` counting the polls,
+    /// `at` the first and `last_at` the latest; the rest as of the latest. One write
+    /// per poll still, but not one item (a page polled every 2 s for a minute is one
+    /// row, not 30).
+    async fn count_poll(
+        &self,
+        account_id: &str,
+        resource: &str,
+        u: &Usage<'_>,
+        expires_epoch: i64,
+    ) -> Result<(), StoreError> {
+        let minute = u.at.get(..16).unwrap_or(u.at);
+        let sk = format!("usage#{minute}:00Z#poll#{resource}");
+        // Set as of the latest poll; `at` keeps the first, `requests` counts them.
+        let mut latest: Vec<(&str, AttributeValue)> = vec![
+            ("ip", s(u.ip)),
+            ("method", s(u.method)),
+            ("route", s(u.route)),
+            ("last_at", s(u.at)),
+            ("restricted", AttributeValue::Bool(u.restricted)),
+            ("analytics", AttributeValue::Bool(u.analytics)),
+        ];
+        let expiry = super::expiry(expires_epoch);
+        latest.extend(expiry.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        latest.extend(
+            [("user_agent", u.user_agent), ("referrer", u.referrer)]
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, s(v?)))),
+        );
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(Self::key(account_pk(account_id), sk)))
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":at", s(u.at))
+            .expression_attribute_names("#requests", "requests")
+            .expression_attribute_values(":one", n(1));
+        let mut sets = vec!["#at = if_not_exists(#at, :at)".to_owned()];
+        for (i, (name, value)) in latest.into_iter().enumerate() {
+            sets.push(format!("#a{i} = :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#a{i}"), name)
+                .expression_attribute_values(format!(":v{i}"), value);
+        }
+        update
+            .update_expression(format!("SET {} ADD #requests :one", sets.join(", ")))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
     }
 
     /// R31: a support message, kept until `expires_epoch`.

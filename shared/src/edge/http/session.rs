@@ -97,6 +97,11 @@ async fn record_usage(
         .get::<axum::extract::MatchedPath>()
         .map_or_else(|| parts.uri.path().to_owned(), |m| m.as_str().to_owned());
     let at = crate::domain::clock::rfc3339(check.clock.now());
+    // A video's status polled by a page: its polls of a minute are counted together.
+    let polled = (parts.method == axum::http::Method::GET && route == "/v1/videos/{id}")
+        .then(|| parts.uri.path().rsplit('/').next())
+        .flatten()
+        .filter(|id| crate::domain::video::is_id(crate::domain::video::JOB_ID_PREFIX, id));
     let (user_agent, referrer) = (header(header::USER_AGENT), header(header::REFERER));
     let ip = ip.0.to_string();
     check
@@ -112,6 +117,7 @@ async fn record_usage(
                 at: &at,
                 restricted: account.restricted,
                 analytics: account.consents.analytics && !account.restricted,
+                polled,
             },
             check.clock.epoch_secs() + check.usage_retention_secs,
         )
