@@ -152,10 +152,31 @@ pub async fn run(videos: usize) -> Result<Value, String> {
         .collect();
     lags.sort_by(|a, b| a.total_cmp(b));
     let pct = |p: f64| lags[((lags.len() as f64 - 1.0) * p).round() as usize];
+    // `stamp`'s invocations during the lag run: how long each took, for how many.
+    let mut stamps: Vec<(usize, f64)> = stack
+        .consumer("stamp")
+        .invocations
+        .lock()
+        .map(|v| v.iter().map(|(n, d)| (*n, d.as_secs_f64())).collect())
+        .unwrap_or_default();
+    stamps.retain(|(n, _)| *n > 0);
+    stamps.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let stamp_pct = |p: f64| {
+        stamps
+            .get(((stamps.len() as f64 - 1.0) * p).round() as usize)
+            .map_or(0.0, |s| s.1)
+    };
+    let stamped: usize = stamps.iter().map(|s| s.0).sum();
     let report = json!({
         "sign_in": sign_in,
         "video": video,
         "delivery_lag_seconds": { "videos": lags.len(), "p50": pct(0.5), "p95": pct(0.95) },
+        "stamp_invocation_seconds": {
+            "invocations": stamps.len(),
+            "videos": stamped,
+            "p50": stamp_pct(0.5),
+            "p95": stamp_pct(0.95),
+        },
         "provider_calls_back": stack.functions.generate.callback.is_some(),
         "provider_poll_interval_seconds": stack.base.policy.provider_poll_interval.as_secs(),
     });

@@ -31,6 +31,8 @@ pub struct Consumer {
     /// A visibility timeout for the running consumer instead of the queue's own (a
     /// failed message comes back sooner in tests).
     pub visibility: Option<i32>,
+    /// How long each invocation took, with how many messages it had (`make bench`).
+    pub invocations: std::sync::Arc<std::sync::Mutex<Vec<(usize, std::time::Duration)>>>,
 }
 
 /// How one poll went.
@@ -50,6 +52,16 @@ impl Consumer {
         visibility: Option<i32>,
         wait_secs: i32,
     ) -> PollOutcome {
+        let messages = self.receive(visibility, wait_secs).await;
+        self.invoke(messages, ack).await
+    }
+
+    /// One receive of up to a batch.
+    async fn receive(
+        &self,
+        visibility: Option<i32>,
+        wait_secs: i32,
+    ) -> Vec<aws_sdk_sqs::types::Message> {
         let out = self
             .sqs
             .receive_message()
@@ -60,13 +72,17 @@ impl Consumer {
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await;
-        let messages = match out {
+        match out {
             Ok(o) => o.messages.unwrap_or_default(),
             Err(e) => {
                 tracing::warn!(function = %self.function, error = %aws_sdk_sqs::error::DisplayErrorContext(e), "receive failed");
-                return PollOutcome::default();
+                Vec::new()
             }
-        };
+        }
+    }
+
+    /// The function invoked with a received batch; what succeeded is deleted.
+    async fn invoke(&self, messages: Vec<aws_sdk_sqs::types::Message>, ack: bool) -> PollOutcome {
         if messages.is_empty() {
             return PollOutcome::default();
         }
@@ -101,7 +117,11 @@ impl Consumer {
         }
         let mut event = SqsEvent::default();
         event.records = records;
+        let started = std::time::Instant::now();
         let response = (self.handler)(event).await;
+        if let Ok(mut took) = self.invocations.lock() {
+            took.push((received, started.elapsed()));
+        }
         let failed: Vec<String> = response
             .batch_item_failures
             .into_iter()
@@ -194,6 +214,7 @@ pub fn from_template(
                 region: region.to_owned(),
                 duplicate,
                 visibility: None,
+                invocations: Default::default(),
             });
         }
     }
