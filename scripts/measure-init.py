@@ -70,6 +70,8 @@ def environment(port):
         "BILLING_PRODUCTS": '[{"id":"pack_10","creem_product_id":"prod_1","name":"10 credits","kind":"credit_pack","credits":10,"price_cents":900,"currency":"EUR"}]',
         "CHECKOUT_SUCCESS_URL": "https://www.sora2ai.info/billing/success",
         "CREEM_WEBHOOK_SECRET": "whsec_bWVhc3VyZQ==",
+        "SIGNING_KEY_ID": "arn:aws:kms:eu-west-1:1:key/measure",
+        "SIGNING_CERTS": "-----BEGIN CERTIFICATE-----\nbWVhc3VyZQ==\n-----END CERTIFICATE-----\n",
         "RUST_LOG": "info",
     }
 

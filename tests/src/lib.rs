@@ -739,6 +739,21 @@ impl TestStack {
         }
     }
 
+    /// With consumers off: pumps `functions`, in order, round after round, until the
+    /// outputs bucket holds `key` (at most `rounds` rounds, 100 ms apart).
+    pub async fn pump_until_stored(&self, functions: &[&str], key: &str, rounds: usize) {
+        for _ in 0..rounds {
+            for f in functions {
+                self.pump(f).await;
+            }
+            if self.object_exists("OutputsBucket", key).await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("{key} was never stored");
+    }
+
     pub fn bucket(&self, logical_id: &str) -> String {
         self.table(logical_id)
     }

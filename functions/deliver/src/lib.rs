@@ -10,9 +10,8 @@ mod state;
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::domain::video::{JobStatus, job_id_of_output};
-use shared::edge::s3_events::{ObjectCreated, parse_notification};
+use shared::edge::s3_events::{ObjectCreated, for_each_object};
 use shared::edge::sqs::{QueueStep, StepError};
-use tracing::Instrument;
 
 pub use state::DeliverState;
 
@@ -20,16 +19,12 @@ impl QueueStep for DeliverState {
     const FUNCTION: &'static str = "deliver";
 
     async fn step(&self, message: &SqsMessage) -> Result<(), StepError> {
-        let objects = parse_notification(message.body.as_deref().unwrap_or_default())
-            .map_err(StepError::Drop)?;
-        for object in objects {
-            let span = tracing::info_span!(
-                "job",
-                job_id = job_id_of_output(&object.key).unwrap_or_default()
-            );
-            deliver(self, &object).instrument(span).await?;
-        }
-        Ok(())
+        for_each_object(
+            message.body.as_deref(),
+            job_id_of_output,
+            |object| async move { deliver(self, &object).await },
+        )
+        .await
     }
 }
 

@@ -17,9 +17,8 @@ mod state;
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::adapters::s3::ObjectMeta;
 use shared::domain::video::{JobStatus, job_id_of_staging, output_key};
-use shared::edge::s3_events::{ObjectCreated, parse_notification};
+use shared::edge::s3_events::{ObjectCreated, for_each_object};
 use shared::edge::sqs::{QueueStep, StepError};
-use tracing::Instrument;
 
 pub use embed::{EmbedError, embed};
 pub use state::StampState;
@@ -31,16 +30,12 @@ impl QueueStep for StampState {
     const FUNCTION: &'static str = "stamp";
 
     async fn step(&self, message: &SqsMessage) -> Result<(), StepError> {
-        let objects = parse_notification(message.body.as_deref().unwrap_or_default())
-            .map_err(StepError::Drop)?;
-        for object in objects {
-            let span = tracing::info_span!(
-                "job",
-                job_id = job_id_of_staging(&object.key).unwrap_or_default()
-            );
-            stamp(self, &object).instrument(span).await?;
-        }
-        Ok(())
+        for_each_object(
+            message.body.as_deref(),
+            job_id_of_staging,
+            |object| async move { stamp(self, &object).await },
+        )
+        .await
     }
 }
 

@@ -24,7 +24,8 @@
 //! 429 with Retry-After once; `emulator-hang` never finishes; `emulator-big` returns a
 //! 50 MB file; `emulator-no-webhook` never calls the webhook (a lost call);
 //! `emulator-webhook-twice` calls it twice (a resent call); `emulator-not-mp4` serves
-//! a file that is not a video.
+//! a file that is not a video; `emulator-c2pa` serves one that carries fal's own content
+//! credentials, as a provider that signs its outputs would.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -262,8 +263,11 @@ impl FalEmulator {
 
     /// A finished request's result: `{video: {url, content_type, file_name, file_size}}`.
     fn result_payload(&self, id: &str) -> Value {
-        let size = if self.prompt_of(id).contains("emulator-big") {
+        let prompt = self.prompt_of(id);
+        let size = if prompt.contains("emulator-big") {
             BIG_OUTPUT_BYTES
+        } else if prompt.contains("emulator-c2pa") {
+            provider_signed_mp4().len() as u64
         } else {
             SAMPLE_MP4.len() as u64
         };
@@ -611,6 +615,9 @@ async fn file(State(fal): State<Arc<FalEmulator>>, Path(file): Path<String>) -> 
     if fal.prompt_of(id).contains("emulator-not-mp4") {
         return (headers, b"<html>not a video</html>".as_slice()).into_response();
     }
+    if fal.prompt_of(id).contains("emulator-c2pa") {
+        return (headers, provider_signed_mp4()).into_response();
+    }
     if !fal.prompt_of(id).contains("emulator-big") {
         return (headers, SAMPLE_MP4).into_response();
     }
@@ -635,4 +642,33 @@ async fn file(State(fal): State<Arc<FalEmulator>>, Path(file): Path<String>) -> 
         Body::from_stream(chunks),
     )
         .into_response()
+}
+
+/// The sample video with the provider's own content credentials (a `c2pa.created`
+/// manifest signed by a throwaway certificate), made once.
+pub fn provider_signed_mp4() -> &'static [u8] {
+    static SIGNED: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    SIGNED.get_or_init(|| sign_as_provider().expect("the emulator signs its sample"))
+}
+
+fn sign_as_provider() -> Result<Vec<u8>, c2pa::Error> {
+    let signer = c2pa::EphemeralSigner::new("fal.ai emulator")?;
+    let definition = serde_json::json!({
+        "claim_generator_info": [{ "name": "fal.ai emulator", "version": "1.0" }],
+        "title": "output.mp4",
+        "format": "video/mp4",
+        "assertions": [{
+            "label": "c2pa.actions",
+            "data": { "actions": [{
+                "action": "c2pa.created",
+                "digitalSourceType": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia",
+            }]}
+        }]
+    });
+    let mut builder =
+        c2pa::Builder::from_context(c2pa::Context::new()).with_definition(definition)?;
+    let mut source = std::io::Cursor::new(SAMPLE_MP4);
+    let mut signed = std::io::Cursor::new(Vec::new());
+    builder.sign(&signer, "video/mp4", &mut source, &mut signed)?;
+    Ok(signed.into_inner())
 }

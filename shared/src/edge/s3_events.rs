@@ -4,6 +4,9 @@
 //! `eventTime`) are accepted.
 
 use serde::Deserialize;
+use tracing::Instrument;
+
+use super::sqs::StepError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectCreated {
@@ -64,6 +67,26 @@ pub fn parse_notification(body: &str) -> Result<Vec<ObjectCreated>, String> {
             })
         })
         .collect()
+}
+
+/// Runs `step` on each object the S3 notification in `body` names, one after another,
+/// each in a span naming its job (`job_of` reads the job id from the key). An
+/// unreadable body is dropped: retrying cannot help.
+pub async fn for_each_object<F, Fut>(
+    body: Option<&str>,
+    job_of: fn(&str) -> Option<&str>,
+    mut step: F,
+) -> Result<(), StepError>
+where
+    F: FnMut(ObjectCreated) -> Fut,
+    Fut: std::future::Future<Output = Result<(), StepError>>,
+{
+    let objects = parse_notification(body.unwrap_or_default()).map_err(StepError::Drop)?;
+    for object in objects {
+        let span = tracing::info_span!("job", job_id = job_of(&object.key).unwrap_or_default());
+        step(object).instrument(span).await?;
+    }
+    Ok(())
 }
 
 /// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.

@@ -220,14 +220,7 @@ async fn r41_r13_a_staged_file_whose_event_was_lost_is_announced_again_and_deliv
         .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let staged = shared::domain::video::staging_key(&id);
-    for _ in 0..40 {
-        t.pump("generate").await;
-        if t.object_exists("OutputsBucket", &staged).await {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(t.object_exists("OutputsBucket", &staged).await);
+    t.pump_until_stored(&["generate"], &staged, 40).await;
     // The event is lost.
     t.stack
         .aws
@@ -246,4 +239,54 @@ async fn r41_r13_a_staged_file_whose_event_was_lost_is_announced_again_and_deliv
     assert_eq!(v["status"], "ready");
     assert!(!t.object_exists("OutputsBucket", &staged).await);
     assert_eq!(t.entries_for(&account, "refund", &id).await, 0);
+}
+
+/// R41, R21: a provider's file that already carries content credentials keeps them, as
+/// an ingredient of ours: the reader sees our manifest, and the provider's inside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn r41_r21_the_providers_own_credentials_are_kept_as_an_ingredient() {
+    let t = TestStack::start().await;
+    let (token, account) = t.sign_in_email(&unique_email("provider-c2pa")).await;
+    t.grant(&account, 5).await;
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a signed kite emulator-c2pa", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &id, "ready", 60).await;
+    let read = read_credentials(&t, &download(&t, &token, &id).await).await;
+    let active = &read["active"];
+    assert_eq!(
+        active["claim_generator_info"][0]["name"], "Sora2 AI",
+        "{read}"
+    );
+    let ingredients = active["ingredients"].as_array().expect("ingredients");
+    assert_eq!(ingredients.len(), 1, "{active}");
+    assert_eq!(ingredients[0]["relationship"], "componentOf");
+    // The provider's manifest travels in the file, beside ours.
+    let manifests = read["store"]["manifests"].as_object().unwrap();
+    assert_eq!(manifests.len(), 2, "{read}");
+    assert!(
+        manifests
+            .values()
+            .any(|m| m["claim_generator_info"][0]["name"] == "fal.ai emulator"),
+        "{read}"
+    );
+    // Our signature is as trusted as ever, and nothing of ours fails; the file reads
+    // "Valid" rather than "Trusted" only because the provider's signer is not on the
+    // reader's trust list (a throwaway certificate here).
+    let ours = &read["store"]["validation_results"]["activeManifest"];
+    assert!(
+        ours["success"]
+            .to_string()
+            .contains("signingCredential.trusted"),
+        "{read}"
+    );
+    assert_eq!(read["failures"], json!([]), "{read}");
+    let deltas = read["store"]["validation_results"]["ingredientDeltas"].to_string();
+    assert!(deltas.contains("signingCredential.untrusted"), "{read}");
+    assert_eq!(read["state"], "Valid", "{read}");
 }

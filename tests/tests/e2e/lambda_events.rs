@@ -268,16 +268,8 @@ async fn r15_deliver_takes_s3_events_in_both_shapes_and_the_test_event_and_acts_
         .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     // generate and stamp run; the bucket's notifications to deliver are left unread.
-    for _ in 0..40 {
-        t.pump("generate").await;
-        t.pump("stamp").await;
-        if t.object_exists("OutputsBucket", &format!("videos/{id}.mp4"))
-            .await
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    t.pump_until_stored(&["generate", "stamp"], &format!("videos/{id}.mp4"), 40)
+        .await;
     let bucket = t.bucket("OutputsBucket");
     for file in [
         "deliver-test-event.json",
@@ -318,13 +310,7 @@ async fn r41_stamp_takes_its_sample_event_and_stamps_once() {
         .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let staged = shared::domain::video::staging_key(&id);
-    for _ in 0..20 {
-        t.pump("generate").await;
-        if t.object_exists("OutputsBucket", &staged).await {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    t.pump_until_stored(&["generate"], &staged, 40).await;
     let bucket = t.bucket("OutputsBucket");
     let stamp = &t.stack.functions.stamp;
     let first = run_batch(stamp, sqs_event("stamp.json", &bucket, &id)).await;
