@@ -59,6 +59,7 @@ def environment(port):
         "HASH_SECRET": "0123456789abcdef0123456789abcdef",
         "FAL_KEY": "measure-fal-key", "CREEM_API_KEY": "measure-creem-key", "VIDEO_PROVIDER": "fal",
         "FAL_QUEUE_URL": "https://queue.fal.run", "FAL_API_URL": "https://api.fal.ai/v1",
+        "FAL_OUTPUT_HOSTS": "fal.media,fal.run", "FAL_USER_ID": "measure",
         "FAL_TEXT_MODEL": "fal-ai/veo3.1", "FAL_IMAGE_MODEL": "fal-ai/veo3.1/image-to-video",
         "CREEM_API_URL": "https://api.creem.io",
         "GOOGLE_JWKS_URL": "https://www.googleapis.com/oauth2/v3/certs",
