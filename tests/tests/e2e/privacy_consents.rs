@@ -271,14 +271,25 @@ async fn r29_a_restricted_account_is_left_out_of_analytics_and_marketing() {
         .await
         .unwrap();
     assert!(file.status().is_success());
+    // The requests made while restricted: the video's submission and its polls.
     let usage = t.privacy_items(&account, "usage#").await;
-    let last = usage.last().unwrap();
-    assert_eq!(last["restricted"].as_bool().unwrap(), &true);
-    assert_eq!(
-        last["analytics"].as_bool().unwrap(),
-        &false,
-        "kept out of analytics"
-    );
+    let made_while_restricted: Vec<_> = usage
+        .iter()
+        .filter(|row| {
+            let route = row["route"].as_s().unwrap();
+            route == "/v1/videos/{id}"
+                || (route == "/v1/videos" && row["method"].as_s().unwrap() == "POST")
+        })
+        .collect();
+    assert_eq!(made_while_restricted.len(), 2, "{usage:?}");
+    for row in made_while_restricted {
+        assert_eq!(row["restricted"].as_bool().unwrap(), &true);
+        assert_eq!(
+            row["analytics"].as_bool().unwrap(),
+            &false,
+            "kept out of analytics"
+        );
+    }
 }
 
 /// R29: lifting a restriction brings back what the stored consents allow, from then
