@@ -907,6 +907,20 @@ fn stable_text(v: &AttributeValue) -> String {
 }
 
 /// A small but real PNG header followed by filler: enough for the type check.
+/// Where the top-level box `kind` (`b"mdat"`, …) of an MP4 lies, header included.
+pub fn mp4_box(mp4: &[u8], kind: &[u8; 4]) -> std::ops::Range<usize> {
+    let mut at = 0;
+    while at + 8 <= mp4.len() {
+        let size = u32::from_be_bytes(mp4[at..at + 4].try_into().unwrap()) as usize;
+        if &mp4[at + 4..at + 8] == kind {
+            return at..at + size;
+        }
+        assert!(size >= 8, "a box this walk cannot read");
+        at += size;
+    }
+    panic!("no {} box", String::from_utf8_lossy(kind));
+}
+
 pub fn png_bytes() -> Vec<u8> {
     let mut v = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
     v.extend_from_slice(&[0u8; 64]);

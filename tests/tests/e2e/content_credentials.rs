@@ -45,20 +45,6 @@ async fn download(t: &TestStack, token: &str, id: &str) -> Vec<u8> {
     r.bytes().await.unwrap().to_vec()
 }
 
-/// Where the media data starts: the payload of the file's `mdat` box.
-fn media_data_offset(mp4: &[u8]) -> usize {
-    let mut at = 0;
-    while at + 8 <= mp4.len() {
-        let size = u32::from_be_bytes(mp4[at..at + 4].try_into().unwrap()) as usize;
-        if &mp4[at + 4..at + 8] == b"mdat" {
-            return at + 8;
-        }
-        assert!(size >= 8, "a box this test cannot walk");
-        at += size;
-    }
-    panic!("no mdat box");
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn r41_every_video_carries_signed_content_credentials_read_by_an_independent_reader() {
     let t = TestStack::start().await;
@@ -119,7 +105,7 @@ async fn r41_every_video_carries_signed_content_credentials_read_by_an_independe
         );
         // One changed byte of the media makes the hard binding fail.
         let mut changed = video.clone();
-        let at = media_data_offset(&changed) + 16;
+        let at = e2e_tests::mp4_box(&changed, b"mdat").start + 8 + 16;
         changed[at] ^= 0x01;
         let read = read_credentials(&t, &changed).await;
         assert_eq!(read["state"], "Invalid", "{read}");

@@ -250,8 +250,9 @@ async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
     assert_eq!(serde_json::to_value(&res).unwrap()["statusCode"], 202);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn r15_deliver_takes_s3_events_in_both_shapes_and_the_test_event_and_acts_once() {
+/// A stack whose queues are left to the test, and a video submitted on it: the stack,
+/// its owner's address and token, and the video's id.
+async fn video_with_consumers_off() -> (TestStack, String, String, String) {
     let t = e2e_tests::TestStack::start_opts(|o| {
         o.consumers = false;
         o.policy.provider_poll_interval = std::time::Duration::ZERO;
@@ -267,6 +268,12 @@ async fn r15_deliver_takes_s3_events_in_both_shapes_and_the_test_event_and_acts_
         )
         .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
+    (t, email, token, id)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r15_deliver_takes_s3_events_in_both_shapes_and_the_test_event_and_acts_once() {
+    let (t, email, token, id) = video_with_consumers_off().await;
     // generate and stamp run; the bucket's notifications to deliver are left unread.
     t.pump_until_stored(&["generate", "stamp"], &format!("videos/{id}.mp4"), 40)
         .await;
@@ -293,22 +300,7 @@ async fn r15_deliver_takes_s3_events_in_both_shapes_and_the_test_event_and_acts_
 /// R41: `stamp` takes the sample event of a staged file, twice, and stamps it once.
 #[tokio::test(flavor = "multi_thread")]
 async fn r41_stamp_takes_its_sample_event_and_stamps_once() {
-    let t = e2e_tests::TestStack::start_opts(|o| {
-        o.consumers = false;
-        o.policy.provider_poll_interval = std::time::Duration::ZERO;
-    })
-    .await;
-    let (token, _) = t
-        .sign_in_email(&e2e_tests::unique_email("stamp-event"))
-        .await;
-    let r = t
-        .submit_video(
-            &token,
-            serde_json::json!({ "prompt": "from events", "seconds": 4 }),
-            None,
-        )
-        .await;
-    let id = r.body["id"].as_str().unwrap().to_owned();
+    let (t, _, _, id) = video_with_consumers_off().await;
     let staged = shared::domain::video::staging_key(&id);
     t.pump_until_stored(&["generate"], &staged, 40).await;
     let bucket = t.bucket("OutputsBucket");

@@ -45,7 +45,7 @@ async fn r13_r17_r21_text_and_image_videos_go_from_queued_to_ready_and_download(
         let bytes = t.http.get(url).send().await.unwrap().bytes().await.unwrap();
         // The provider's video, its media byte for byte, with content credentials
         // added around it (R41; read by an independent reader in content_credentials).
-        let media = mdat(SAMPLE_MP4);
+        let media = &SAMPLE_MP4[e2e_tests::mp4_box(SAMPLE_MP4, b"mdat")];
         assert!(
             bytes.windows(media.len()).any(|w| w == media),
             "the provider's media data, byte for byte"
@@ -548,18 +548,4 @@ async fn r14_r15_an_upload_past_the_input_retention_is_gone() {
     )
     .await
     .assert_problem(404, "not_found");
-}
-
-/// The `mdat` box (the media data) of an MP4, header included.
-fn mdat(mp4: &[u8]) -> &[u8] {
-    let mut at = 0;
-    while at + 8 <= mp4.len() {
-        let size = u32::from_be_bytes(mp4[at..at + 4].try_into().unwrap()) as usize;
-        if &mp4[at + 4..at + 8] == b"mdat" {
-            return &mp4[at..at + size];
-        }
-        assert!(size >= 8, "a box this test cannot walk");
-        at += size;
-    }
-    panic!("no mdat box");
 }
