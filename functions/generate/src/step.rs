@@ -49,6 +49,9 @@ pub enum Next {
     Submit,
     /// At the provider: look at the request.
     Poll,
+    /// A completion call for a job whose submission is not recorded yet: look again
+    /// when the message comes back.
+    NotYet,
 }
 
 /// The next step of `job` for `look` at `now`. `named` is the provider's request id
@@ -71,7 +74,11 @@ pub fn next(job: &Job, look: Look<'_>, now: i64, deadline: i64, named: Option<&s
         Look::Chain(token) if token != job.poll_token.as_deref() => {
             return Next::Nothing("a superseded polling chain");
         }
-        // Not this job's request (or not submitted yet): the chain will see.
+        // A fast provider's call can come before the submission's handle is stored:
+        // the call is looked at again when its message comes back, not dropped (the
+        // provider calls once, and a dropped call leaves the job to the sweep).
+        Look::Completed(_) if named.is_none() => return Next::NotYet,
+        // Not this job's request: the chain will see.
         Look::Completed(request_id) if named != Some(request_id) => {
             return Next::Nothing("a completion call about another request");
         }
@@ -128,6 +135,9 @@ pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<
                 .await?;
             Ok(())
         }
+        Next::NotYet => Err(StepError::retry(
+            "a completion call before the submission is recorded",
+        )),
         Next::Submit => submit(state, &job).await,
         Next::Poll => poll(state, &job, &handle, look).await,
     }
@@ -459,6 +469,16 @@ mod tests {
         assert_eq!(
             next(&at, Look::Completed("r1"), 1_010, DEADLINE, Some("r1")),
             Next::Poll
+        );
+    }
+
+    #[test]
+    fn r13_a_call_that_comes_before_the_submission_is_recorded_comes_back() {
+        // The provider finished and called before `submit` stored its handle.
+        let submitting = job(JobStatus::Queued, None);
+        assert_eq!(
+            next(&submitting, Look::Completed("r1"), 1_010, DEADLINE, None),
+            Next::NotYet
         );
     }
 
