@@ -57,14 +57,16 @@ def environment(port):
         "OUTPUTS_BUCKET": "o", "GENERATE_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
         "MAIL_FROM": "no-reply@sora2ai.info", "GOOGLE_CLIENT_ID": "client",
         "HASH_SECRET": "0123456789abcdef0123456789abcdef",
-        "FAL_KEY": "measure-fal-key", "CREEM_API_KEY": "measure-creem-key", "VIDEO_PROVIDER": "fal",
+        "FAL_KEY": "measure-fal-key", "CREEM_API_KEY": "measure-creem-key", "VIDEO_PROVIDERS": "fal,replicate",
         "FAL_QUEUE_URL": "https://queue.fal.run", "FAL_API_URL": "https://api.fal.ai/v1",
         "FAL_OUTPUT_HOSTS": "fal.media,fal.run", "FAL_USER_ID": "measure",
-        "FAL_TEXT_MODEL": "fal-ai/veo3.1", "FAL_IMAGE_MODEL": "fal-ai/veo3.1/image-to-video",
+        "REPLICATE_API_URL": "https://api.replicate.com", "REPLICATE_OUTPUT_HOSTS": "replicate.delivery",
+        "REPLICATE_API_TOKEN": "r8_measure-replicate-token",
+        "REPLICATE_WEBHOOK_SECRET": "whsec_bWVhc3VyZS1yZXBsaWNhdGUtc2VjcmV0",
         "CREEM_API_URL": "https://api.creem.io",
         "GOOGLE_JWKS_URL": "https://www.googleapis.com/oauth2/v3/certs",
         "FAL_JWKS_URL": "https://rest.fal.ai/.well-known/jwks.json",
-        "PROVIDER_WEBHOOK_URL": "https://api.sora2ai.info/v1/webhooks/fal",
+        "PROVIDER_WEBHOOK_URL": "https://api.sora2ai.info/v1/webhooks",
         "PRIVACY_TABLE": "p", "PRIVACY_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/p",
         "EXPORTS_BUCKET": "e", "SUPPORT_EMAIL": "support@sora2ai.info",
         "PUBLIC_API_URL": "https://api.sora2ai.info", "BILLING_TABLE": "b",
@@ -73,8 +75,20 @@ def environment(port):
         "CREEM_WEBHOOK_SECRET": "whsec_bWVhc3VyZQ==",
         "SIGNING_KEY_ID": "arn:aws:kms:eu-west-1:1:key/measure",
         "SIGNING_CERTS": "-----BEGIN CERTIFICATE-----\nbWVhc3VyZQ==\n-----END CERTIFICATE-----\n",
+        "VIDEO_MODELS": template_default("VideoModels"),
         "RUST_LOG": "info",
     }
+
+
+def template_default(parameter):
+    """A parameter's default in infra/template.yaml (a one-line quoted string)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    lines = open(os.path.join(root, "infra", "template.yaml")).read().splitlines()
+    at = lines.index(f"  {parameter}:")
+    for line in lines[at + 1:]:
+        if line.strip().startswith("Default:"):
+            return line.split("Default:", 1)[1].strip().strip("'").replace("''", "'")
+    sys.exit(f"{parameter} has no default")
 
 
 def start_to_poll(binary, env):

@@ -76,16 +76,31 @@ const MEANINGS: &[(&str, &str)] = &[
         "the parameter holding Creem's API key",
     ),
     (
-        "VIDEO_PROVIDER",
-        "the provider, by its name in the registry (`fal`)",
+        "VIDEO_PROVIDERS",
+        "the video providers this deployment uses, by their names in the registry (`fal,replicate`)",
+    ),
+    (
+        "VIDEO_MODELS",
+        "the models catalogue (JSON: id, name, modes, lengths, aspect ratios, audio, price per length, providers with their model ids)",
+    ),
+    ("REPLICATE_API_URL", "Replicate's API"),
+    (
+        "REPLICATE_OUTPUT_HOSTS",
+        "the hosts a Replicate output may be downloaded from (with their subdomains)",
+    ),
+    (
+        "REPLICATE_API_TOKEN_PARAMETER",
+        "the parameter holding Replicate's API token",
+    ),
+    (
+        "REPLICATE_WEBHOOK_SECRET_PARAMETER",
+        "the parameter holding Replicate's webhook signing secret",
     ),
     ("FAL_QUEUE_URL", "fal.ai's queue API"),
     (
         "FAL_API_URL",
         "fal.ai's REST API (deleting a request's files)",
     ),
-    ("FAL_TEXT_MODEL", "fal's text-to-video model"),
-    ("FAL_IMAGE_MODEL", "fal's image-to-video model"),
     ("FAL_KEY_PARAMETER", "the parameter holding fal's API key"),
     (
         "FAL_OUTPUT_HOSTS",

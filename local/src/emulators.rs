@@ -5,3 +5,5 @@ pub mod creem_checkout;
 pub mod fal;
 pub mod google;
 pub mod mailbox;
+pub mod outage;
+pub mod replicate;

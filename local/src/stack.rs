@@ -110,6 +110,7 @@ pub struct LocalStack {
     pub google: Arc<GoogleEmulator>,
     pub mailbox: Arc<Mailbox>,
     pub fal: Arc<FalEmulator>,
+    pub replicate: Arc<crate::emulators::replicate::ReplicateEmulator>,
     pub creem: Arc<CreemEmulator>,
     pub creem_checkouts: Arc<crate::emulators::creem_checkout::CreemCheckouts>,
     pub consumers: Vec<Consumer>,
@@ -182,6 +183,14 @@ impl LocalStack {
         let google = GoogleEmulator::new(LOCAL_GOOGLE_CLIENT_ID);
         let mailbox = Mailbox::new(moto.endpoint.clone());
         let fal = FalEmulator::new(base_url.clone(), opts.fal_duration);
+        let replicate = crate::emulators::replicate::ReplicateEmulator::new(
+            base_url.clone(),
+            opts.fal_duration,
+        );
+        let outages = crate::emulators::outage::router(Arc::new(vec![
+            ("fal", fal.outage.clone()),
+            ("replicate", replicate.outage.clone()),
+        ]));
         let creem = CreemEmulator::new();
         let catalogue = shared::domain::billing::parse_catalogue(
             parameters
@@ -210,6 +219,8 @@ impl LocalStack {
                 .merge(google.router())
                 .merge(mailbox.router())
                 .merge(fal.router())
+                .merge(replicate.router())
+                .merge(outages)
                 .merge(creem.router())
                 .merge(creem_checkouts.router())
                 .merge(dump.router())
@@ -259,6 +270,7 @@ impl LocalStack {
             google,
             mailbox,
             fal,
+            replicate,
             creem,
             creem_checkouts,
             consumers,
@@ -308,6 +320,7 @@ impl Drop for LocalStack {
 #[derive(Debug, Default)]
 pub struct ThirdPartyCounts {
     pub fal: std::sync::atomic::AtomicU64,
+    pub replicate: std::sync::atomic::AtomicU64,
     pub creem: std::sync::atomic::AtomicU64,
     pub google: std::sync::atomic::AtomicU64,
 }
@@ -333,6 +346,8 @@ async fn count_third_party(
     let path = req.uri().path();
     let counter = if path.starts_with("/_local/fal/") {
         Some(&counts.fal)
+    } else if path.starts_with("/_local/replicate/") {
+        Some(&counts.replicate)
     } else if path.starts_with("/_local/creem/api/") {
         Some(&counts.creem)
     } else if path.starts_with("/_local/google/certs") {
@@ -379,6 +394,11 @@ fn local_parameters(template: &Template, prefix: &str) -> BTreeMap<String, Strin
         ("CreemApiKeyParameter", "creem-api-key"),
         ("CreemWebhookSecretParameter", "creem-webhook-secret"),
         ("SigningCertsParameter", "signing-certs"),
+        ("ReplicateApiTokenParameter", "replicate-api-token"),
+        (
+            "ReplicateWebhookSecretParameter",
+            "replicate-webhook-secret",
+        ),
     ] {
         parameters.insert(name.into(), format!("/{prefix}/{path}"));
     }
@@ -404,9 +424,10 @@ fn function_envs(
             "FAL_JWKS_URL",
             format!("{base_url}/_local/fal/.well-known/jwks.json"),
         ),
+        ("PROVIDER_WEBHOOK_URL", format!("{base_url}/v1/webhooks")),
         (
-            "PROVIDER_WEBHOOK_URL",
-            format!("{base_url}/v1/webhooks/fal"),
+            "REPLICATE_API_URL",
+            format!("{base_url}/_local/replicate/api"),
         ),
         ("CREEM_API_URL", format!("{base_url}/_local/creem/api")),
         ("PUBLIC_API_URL", base_url.to_owned()),
@@ -511,6 +532,10 @@ async fn store_secrets(
             Some(crate::emulators::creem_checkout::LOCAL_CREEM_WEBHOOK_SECRET)
         }
         "SIGNING_CERTS" => Some(signing.chain_pem.as_str()),
+        "REPLICATE_API_TOKEN" => Some(crate::emulators::replicate::LOCAL_REPLICATE_TOKEN),
+        "REPLICATE_WEBHOOK_SECRET" => {
+            Some(crate::emulators::replicate::LOCAL_REPLICATE_WEBHOOK_SECRET)
+        }
         _ => None,
     };
     let mut stored = std::collections::BTreeSet::new();

@@ -7,6 +7,7 @@ pub mod crypto;
 pub mod email;
 pub mod inventory;
 pub mod ledger;
+pub mod models;
 pub mod policy;
 pub mod privacy;
 pub mod retention;

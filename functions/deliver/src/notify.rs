@@ -37,10 +37,12 @@ pub async fn notify(state: &DeliverState, job: &Job) -> Result<(), StepError> {
 /// Sends the notice this attempt holds the claim of (taken by [`notify`], or with the
 /// job's move to ready): the provider's copy dropped first, the send recorded after.
 pub async fn send_claimed(state: &DeliverState, job: &Job) -> Result<(), StepError> {
-    if let Some(handle) = &job.provider_handle {
+    if let Some(handle) = &job.provider_handle
+        && let Some(provider) = state.providers.of_job(job)
+    {
         // Best effort: our copy is safe; a provider that cannot delete now keeps only
         // what its own retention allows.
-        match state.provider.delete(handle).await {
+        match provider.delete(handle).await {
             Ok(()) => {
                 tracing::info!(event = "provider_copy_deleted", job_id = %job.id, "provider copy deleted")
             }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
-use shared::adapters::providers::video::VideoProvider;
 use shared::adapters::s3::Blobs;
 use shared::adapters::ses::Mailer;
 use shared::domain::clock::Clock;
@@ -21,7 +20,7 @@ pub struct Services {
     pub accounts: AccountStore,
     pub blobs: Blobs,
     pub mailer: Mailer,
-    pub provider: Arc<dyn VideoProvider>,
+    pub providers: shared::adapters::providers::video::Providers,
     pub outputs_bucket: String,
 }
 
@@ -43,7 +42,7 @@ impl DeliverState {
             accounts: w.accounts()?,
             blobs: w.blobs(),
             mailer: w.mailer()?,
-            provider: w.video_provider()?,
+            providers: w.video_providers()?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
             policy: base.policy.clone(),
             clock: base.clock.clone(),

@@ -1,16 +1,19 @@
 //! What `generate` holds between invocations: built once from its own variables (the
-//! videos and ledger tables, both buckets, the generate queue, the provider that
-//! `VIDEO_PROVIDER` names with that provider's variables, and our webhook for it).
+//! videos and ledger tables, both buckets, the generate queue, the providers that
+//! `VIDEO_PROVIDERS` lists with each one's variables, the models catalogue, the
+//! providers' shared health, and our webhook for them).
 
 use std::sync::Arc;
 
+use shared::adapters::dynamo::circuits::{Breaker, Circuits};
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
-use shared::adapters::providers::video::VideoProvider;
+use shared::adapters::providers::video::Providers;
 use shared::adapters::s3::Blobs;
 use shared::adapters::sqs::Queue;
 use shared::app::jobs::Jobs;
 use shared::domain::clock::Clock;
+use shared::domain::models::Catalogue;
 use shared::domain::policy::Policy;
 use shared::edge::wiring::Base;
 
@@ -20,12 +23,15 @@ pub struct Services {
     pub videos: VideoStore,
     pub blobs: Blobs,
     pub queue: Queue,
-    pub provider: Arc<dyn VideoProvider>,
+    pub providers: Providers,
+    pub catalogue: Catalogue,
+    pub circuits: Circuits,
+    pub breaker: Breaker,
     pub jobs: Jobs,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
-    /// `PROVIDER_WEBHOOK_URL`: our webhook for the provider's completion calls, if the
-    /// provider makes them; the job's id is added to it.
+    /// `PROVIDER_WEBHOOK_URL`: the base of our webhooks for the providers' completion
+    /// calls (`{base}/{provider}`), for those that make them; the job's id is added.
     pub callback: Option<String>,
 }
 
@@ -41,33 +47,41 @@ impl std::ops::Deref for GenerateState {
 
 impl GenerateState {
     pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
-        let provider = base.wire(env).video_provider()?;
-        Self::with_provider(base, env, provider)
+        let providers = base.wire(env).video_providers()?;
+        Self::with_providers(base, env, providers)
     }
 
-    /// The state with a provider given rather than configured (the step's tests use a
-    /// scripted one).
-    pub fn with_provider(
+    /// The state with providers given rather than configured (the step's tests use
+    /// scripted ones).
+    pub fn with_providers(
         base: &Base,
         env: &Env,
-        provider: Arc<dyn VideoProvider>,
+        providers: Providers,
     ) -> Result<Self, ConfigError> {
         let w = base.wire(env);
+        let p = &base.policy;
         Ok(Self(Arc::new(Services {
             videos: w.videos()?,
             blobs: w.blobs(),
             queue: w.generate_queue()?,
             jobs: w.jobs()?,
+            catalogue: w.models()?,
+            circuits: w.circuits()?,
+            breaker: Breaker {
+                threshold: p.circuit_failures,
+                window: p.circuit_window,
+                open_for: p.circuit_open_for,
+                probe_timeout: p.circuit_probe_timeout,
+            },
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
             callback: match env.optional("PROVIDER_WEBHOOK_URL") {
                 Some(_) => Some(env.url("PROVIDER_WEBHOOK_URL")?),
                 None => None,
-            }
-            .filter(|_| provider.calls_back()),
+            },
             policy: base.policy.clone(),
             clock: base.clock.clone(),
-            provider,
+            providers,
         })))
     }
 }

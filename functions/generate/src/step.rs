@@ -3,8 +3,11 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use std::sync::Arc;
+
+use shared::adapters::dynamo::circuits::Verdict;
 use shared::adapters::providers::video::{
-    ByteStream, GenerationRequest, Progress, ProviderError, SubmitError,
+    ByteStream, GenerationRequest, Progress, ProviderError, SubmitError, VideoProvider,
 };
 use shared::adapters::s3::ObjectMeta;
 use shared::adapters::sqs::GenerateMessage;
@@ -86,7 +89,7 @@ pub fn next(job: &Job, look: Look<'_>, now: i64, deadline: i64, named: Option<&s
         // Sent only for a job `sweep` has ended: nothing to do for an active one.
         Look::Stop => return Next::Nothing("a stop for a job still active"),
     }
-    if now >= job.created_epoch + deadline {
+    if now >= job.deadline_epoch(deadline) {
         return Next::TimedOut;
     }
     if job.provider_handle.is_none() {
@@ -101,33 +104,48 @@ pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<
         tracing::info!(%job_id, "no such job; message dropped");
         return Ok(());
     };
+    let provider = state.providers.of_job(&job).cloned();
     let named = job
         .provider_handle
         .as_deref()
-        .and_then(|h| state.provider.request_id(h));
+        .zip(provider.as_ref())
+        .and_then(|(h, p)| p.request_id(h));
     let deadline = state.policy.generation_deadline.as_secs() as i64;
     let handle = job.provider_handle.clone().unwrap_or_default();
-    match next(
+    let next = next(
         &job,
         look,
         state.clock.epoch_secs(),
         deadline,
         named.as_deref(),
-    ) {
+    );
+    // A job at a provider this deployment no longer has cannot be looked at there.
+    let at = match (&next, provider) {
+        (Next::StopProvider { .. } | Next::TimedOut | Next::Poll, None)
+            if job.provider_handle.is_some() =>
+        {
+            tracing::error!(event = "provider_unknown", job_id = %job.id, "the job's provider is not configured");
+            None
+        }
+        (_, p) => p,
+    };
+    match next {
         Next::Nothing(why) => {
             tracing::info!(job_id = %job.id, why, "message dropped");
             Ok(())
         }
         Next::StopProvider { drop_copy } => {
-            let _ = state.provider.cancel(&handle).await;
-            if drop_copy {
-                let _ = state.provider.delete(&handle).await;
+            if let Some(p) = &at {
+                let _ = p.cancel(&handle).await;
+                if drop_copy {
+                    let _ = p.delete(&handle).await;
+                }
             }
             Ok(())
         }
         Next::TimedOut => {
-            if job.provider_handle.is_some() {
-                let _ = state.provider.cancel(&handle).await;
+            if let Some(p) = at.as_ref().filter(|_| job.provider_handle.is_some()) {
+                let _ = p.cancel(&handle).await;
             }
             state
                 .jobs
@@ -138,8 +156,11 @@ pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<
         Next::NotYet => Err(StepError::retry(
             "a completion call before the submission is recorded",
         )),
-        Next::Submit => submit(state, &job).await,
-        Next::Poll => poll(state, &job, &handle, look).await,
+        Next::Submit => submit(state, job).await,
+        Next::Poll => match at {
+            Some(p) => poll(state, &job, &p, &handle, look).await,
+            None => later(state, &job, look, "the job's provider is not configured").await,
+        },
     }
 }
 
@@ -209,9 +230,28 @@ async fn again(state: &GenerateState, job: &Job, delay: Duration) -> Result<(), 
     }
 }
 
-async fn submit(state: &GenerateState, job: &Job) -> Result<(), StepError> {
+/// The providers that may still get `job`, in the model's order, each with its id of
+/// the model: every one that serves the job's mode and has not failed it (R43).
+fn candidates(state: &GenerateState, job: &Job) -> Vec<(String, String)> {
+    let Ok(model) = state.catalogue.get(job.model.as_deref()) else {
+        return Vec::new();
+    };
+    model
+        .servings(job.mode)
+        .filter(|(p, _)| !job.tried.iter().any(|t| t == p))
+        .filter(|(p, _)| state.providers.get(p).is_some())
+        .map(|(p, m)| (p.to_owned(), m.to_owned()))
+        .collect()
+}
+
+/// Submits the job to the first healthy provider of its model that has not failed it
+/// (R43). A provider that fails the submission (down, or throttling past its budget)
+/// is counted against its circuit and the job moves at once to the next; the last one
+/// left is tried again with backoff, and past `provider_max_submits` the job fails
+/// with its one refund. A refusal for content is never retried elsewhere.
+async fn submit(state: &GenerateState, mut job: Job) -> Result<(), StepError> {
     let policy = &state.policy;
-    let Some(prompt) = job.prompt.as_deref() else {
+    let Some(prompt) = job.prompt.clone() else {
         return Ok(());
     };
     // R14: the image is read by the provider through a short-lived link, never public.
@@ -225,94 +265,289 @@ async fn submit(state: &GenerateState, job: &Job) -> Result<(), StepError> {
         ),
         _ => None,
     };
-    // The job's id goes in the address; a call is trusted for its signature, not for it.
-    let callback = state
-        .callback
-        .as_ref()
-        .map(|url| format!("{url}?job={}", job.id));
-    let request = GenerationRequest {
-        prompt,
-        mode: job.mode,
-        settings: &job.settings,
-        image_url: image_url.as_deref(),
-        callback: callback.as_deref(),
-    };
-    match state.provider.submit(&request).await {
-        Ok(handle) => {
-            match state
-                .videos
-                .mark_generating(&job.id, &handle, &rfc3339(state.clock.now()))
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(event = "video_submitted", job_id = %job.id, provider = state.provider.name(), "submitted to the provider");
-                    pending(state, job, Look::Chain(None)).await
-                }
-                Err(e) if e.is_condition_failure() => {
-                    // Another copy of this message submitted first: stop ours.
-                    let _ = state.provider.cancel(&handle).await;
-                    Ok(())
-                }
-                Err(e) => {
-                    let _ = state.provider.cancel(&handle).await;
-                    Err(e.into())
-                }
-            }
+    loop {
+        let left = candidates(state, &job);
+        if left.is_empty() {
+            state
+                .jobs
+                .end(&job, JobStatus::Failed, Some("provider_unavailable"))
+                .await?;
+            return Ok(());
         }
-        Err(SubmitError::Retry { after }) => {
-            let attempt = job.submits + 1;
-            if attempt >= policy.provider_max_submits {
+        let Some((name, model, probing)) = choose(state, &left).await else {
+            // Every provider left is down (its circuit open): wait as for a refusal.
+            tracing::info!(event = "providers_unavailable", job_id = %job.id, "every provider of the model is down");
+            return retry_later(state, &job, None).await;
+        };
+        let Some(provider) = state.providers.get(&name).cloned() else {
+            return Ok(());
+        };
+        // The job's id goes in the address; a call is trusted for its signature, not for it.
+        let callback = state
+            .callback
+            .as_ref()
+            .filter(|_| provider.calls_back())
+            .map(|url| format!("{url}/{name}?job={}", job.id));
+        let request = GenerationRequest {
+            model: &model,
+            prompt: &prompt,
+            mode: job.mode,
+            settings: &job.settings,
+            image_url: image_url.as_deref(),
+            callback: callback.as_deref(),
+        };
+        let failure = match provider.submit(&request).await {
+            Ok(handle) => return accepted(state, &job, &provider, &handle, probing).await,
+            Err(SubmitError::Refused) => {
                 state
                     .jobs
-                    .end(job, JobStatus::Failed, Some("provider_unavailable"))
+                    .end(&job, JobStatus::Rejected, Some("provider_refused"))
                     .await?;
                 return Ok(());
             }
-            state.videos.count_submit(&job.id).await?;
-            let backoff = policy.provider_retry_base * 2u32.saturating_pow(attempt - 1);
-            let delay = after.map_or(backoff, |a| a.max(backoff));
-            tracing::info!(event = "provider_busy", job_id = %job.id, attempt, delay_secs = delay.as_secs(), "provider refused for now");
-            again(state, job, delay).await
+            Err(SubmitError::Failed(reason)) => {
+                tracing::error!(event = "provider_error", job_id = %job.id, provider = %name, reason, "submission failed");
+                state
+                    .jobs
+                    .end(&job, JobStatus::Failed, Some("provider_error"))
+                    .await?;
+                return Ok(());
+            }
+            // A short wait asked for: the provider is busy, not down.
+            Err(SubmitError::Throttled { after })
+                if after.is_none_or(|a| a <= policy.provider_throttle_budget) =>
+            {
+                if probing {
+                    // Busy is alive: the probe's answer is "up".
+                    recovered(state, &name).await;
+                }
+                return retry_later(state, &job, after).await;
+            }
+            Err(SubmitError::Throttled { after }) => ("throttled past its budget", after),
+            Err(SubmitError::Unavailable) => ("unavailable", None),
+        };
+        let (why, after) = failure;
+        tracing::info!(event = "provider_failed", job_id = %job.id, provider = %name, why, "submission failed for now");
+        failed(state, &name, probing).await;
+        if left.len() == 1 {
+            return retry_later(state, &job, after).await;
         }
-        Err(SubmitError::Refused) => {
+        // Never accepted: the provider has nothing to stop, and the deadline stays.
+        if !move_on(state, &mut job, &name, 0).await? {
+            return Ok(());
+        }
+    }
+}
+
+/// The first provider in `left` to send work to now: closed, or half-open with the
+/// probe claimed here. `None` when every one is open.
+async fn choose(
+    state: &GenerateState,
+    left: &[(String, String)],
+) -> Option<(String, String, bool)> {
+    let now = state.clock.epoch_secs();
+    let healths =
+        futures_util::future::join_all(left.iter().map(|(p, _)| state.circuits.health(p))).await;
+    for ((name, model), health) in left.iter().zip(healths) {
+        // Health that cannot be read is taken as closed: the call itself will tell.
+        let health = health.unwrap_or_default();
+        let verdict = state
+            .circuits
+            .verdict(name, &health, now, &state.breaker)
+            .await
+            .unwrap_or(Verdict::Use);
+        match verdict {
+            Verdict::Use => return Some((name.clone(), model.clone(), false)),
+            Verdict::Probe => {
+                tracing::info!(event = "circuit_probe", provider = %name, "probing a provider");
+                return Some((name.clone(), model.clone(), true));
+            }
+            Verdict::Avoid => {}
+        }
+    }
+    None
+}
+
+/// Counts a failed call against the provider's circuit.
+async fn failed(state: &GenerateState, provider: &str, probing: bool) {
+    match state
+        .circuits
+        .failed(provider, state.clock.epoch_secs(), probing, &state.breaker)
+        .await
+    {
+        Ok(true) => {
+            tracing::warn!(event = "circuit_opened", provider, "provider marked down");
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(provider, error = %e, "could not record a provider failure"),
+    }
+}
+
+/// The probe got through: the provider's circuit closes.
+async fn recovered(state: &GenerateState, provider: &str) {
+    match state.circuits.recovered(provider).await {
+        Ok(true) => tracing::info!(event = "circuit_closed", provider, "provider up again"),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(provider, error = %e, "could not record a provider's recovery"),
+    }
+}
+
+/// Moves the job off `provider` (see `VideoStore::move_on`), and updates the copy in
+/// hand to match. `Ok(false)` when another copy of this step moved it first.
+async fn move_on(
+    state: &GenerateState,
+    job: &mut Job,
+    provider: &str,
+    extra: i64,
+) -> Result<bool, StepError> {
+    match state.videos.move_on(job, provider, extra).await {
+        Ok(()) => {
+            tracing::info!(event = "job_moved", job_id = %job.id, from = provider, "job moves to the next provider");
+            job.tried.push(provider.to_owned());
+            job.provider_handle = None;
+            job.submitted_epoch = None;
+            job.submits = 0;
+            job.deadline_extra += extra;
+            Ok(true)
+        }
+        Err(e) if e.is_condition_failure() => Ok(false),
+        Err(e) => Err(StepError::retry(e)),
+    }
+}
+
+/// The provider took the job: record it (one copy of the step wins), and close the
+/// provider's circuit if this was its probe.
+async fn accepted(
+    state: &GenerateState,
+    job: &Job,
+    provider: &Arc<dyn VideoProvider>,
+    handle: &str,
+    probing: bool,
+) -> Result<(), StepError> {
+    if probing {
+        recovered(state, provider.name()).await;
+    }
+    match state
+        .videos
+        .mark_generating(
+            &job.id,
+            provider.name(),
+            handle,
+            &rfc3339(state.clock.now()),
+            state.clock.epoch_secs(),
+        )
+        .await
+    {
+        Ok(()) => {
+            tracing::info!(event = "video_submitted", job_id = %job.id, provider = provider.name(), "submitted to the provider");
+            pending(state, job, Look::Chain(None)).await
+        }
+        Err(e) if e.is_condition_failure() => {
+            // Another copy of this message submitted first: stop ours.
+            let _ = provider.cancel(handle).await;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = provider.cancel(handle).await;
+            Err(e.into())
+        }
+    }
+}
+
+/// A submission to try again later, with backoff (or the wait the provider asked
+/// for); past `provider_max_submits` attempts the job fails, refunded.
+async fn retry_later(
+    state: &GenerateState,
+    job: &Job,
+    after: Option<Duration>,
+) -> Result<(), StepError> {
+    let policy = &state.policy;
+    let attempt = job.submits + 1;
+    if attempt >= policy.provider_max_submits {
+        state
+            .jobs
+            .end(job, JobStatus::Failed, Some("provider_unavailable"))
+            .await?;
+        return Ok(());
+    }
+    state.videos.count_submit(&job.id).await?;
+    let backoff = policy.provider_retry_base * 2u32.saturating_pow(attempt - 1);
+    let delay = after.map_or(backoff, |a| a.max(backoff));
+    tracing::info!(event = "provider_busy", job_id = %job.id, attempt, delay_secs = delay.as_secs(), "provider refused for now");
+    again(state, job, delay).await
+}
+
+/// The provider that accepted the job failed it, or let it hang past its time (R43):
+/// stop it there and drop its copy, and move the job to the next provider of its
+/// model, with its deadline extended. With none left, the job fails (`hung` jobs
+/// instead wait for the deadline: the provider may still finish).
+async fn fail_over(
+    state: &GenerateState,
+    job: &Job,
+    provider: &Arc<dyn VideoProvider>,
+    handle: &str,
+    hung: bool,
+) -> Result<(), StepError> {
+    let others = candidates(state, job)
+        .into_iter()
+        .any(|(p, _)| p != provider.name());
+    if !others {
+        if hung {
+            return Ok(());
+        }
+        state
+            .jobs
+            .end(job, JobStatus::Failed, Some("generation_failed"))
+            .await?;
+        return Ok(());
+    }
+    let mut moved = job.clone();
+    let extra = state.policy.failover_extension.as_secs() as i64;
+    if !move_on(state, &mut moved, provider.name(), extra).await? {
+        return Ok(());
+    }
+    // Our record no longer points at the request: stop it and drop its copy (R16).
+    let _ = provider.cancel(handle).await;
+    let _ = provider.delete(handle).await;
+    submit(state, moved).await
+}
+
+async fn poll(
+    state: &GenerateState,
+    job: &Job,
+    provider: &Arc<dyn VideoProvider>,
+    handle: &str,
+    look: Look<'_>,
+) -> Result<(), StepError> {
+    match provider.progress(handle).await {
+        Ok(Progress::Pending) => {
+            let since = job.submitted_epoch.unwrap_or(job.created_epoch);
+            let waited = state.clock.epoch_secs() - since;
+            if waited >= state.policy.provider_attempt_deadline.as_secs() as i64 {
+                // Accepted, then silent past its time: counted as a failure.
+                tracing::warn!(event = "provider_hung", job_id = %job.id, provider = provider.name(), waited, "provider past its time");
+                failed(state, provider.name(), false).await;
+                fail_over(state, job, provider, handle, true).await?;
+                return Ok(());
+            }
+            pending(state, job, look).await
+        }
+        // A passing fault at the provider: look again later; the deadline still holds.
+        Err(ProviderError::Transient(reason)) => {
+            tracing::info!(job_id = %job.id, reason, "provider status unavailable for now");
+            later(state, job, look, "provider status unavailable").await
+        }
+        Ok(Progress::Refused) => {
             state
                 .jobs
                 .end(job, JobStatus::Rejected, Some("provider_refused"))
                 .await?;
             Ok(())
         }
-        Err(SubmitError::Failed(reason)) => {
-            tracing::error!(event = "provider_error", job_id = %job.id, reason, "submission failed");
-            state
-                .jobs
-                .end(job, JobStatus::Failed, Some("provider_error"))
-                .await?;
-            Ok(())
-        }
-    }
-}
-
-async fn poll(
-    state: &GenerateState,
-    job: &Job,
-    handle: &str,
-    look: Look<'_>,
-) -> Result<(), StepError> {
-    match state.provider.progress(handle).await {
-        Ok(Progress::Pending) => pending(state, job, look).await,
-        // A passing fault at the provider: look again later; the deadline still holds.
-        Err(ProviderError::Transient(reason)) => {
-            tracing::info!(job_id = %job.id, reason, "provider status unavailable for now");
-            later(state, job, look, "provider status unavailable").await
-        }
         Ok(Progress::Failed) | Err(ProviderError::Failed(_)) => {
-            state
-                .jobs
-                .end(job, JobStatus::Failed, Some("generation_failed"))
-                .await?;
-            Ok(())
+            fail_over(state, job, provider, handle, false).await
         }
-        Ok(Progress::Completed) => store_output(state, job, handle, look).await,
+        Ok(Progress::Completed) => store_output(state, job, provider, handle, look).await,
     }
 }
 
@@ -321,6 +556,7 @@ async fn poll(
 async fn store_output(
     state: &GenerateState,
     job: &Job,
+    provider: &Arc<dyn VideoProvider>,
     handle: &str,
     look: Look<'_>,
 ) -> Result<(), StepError> {
@@ -350,21 +586,17 @@ async fn store_output(
         }
         return Ok(());
     }
-    let output = match state.provider.output(handle).await {
+    let output = match provider.output(handle).await {
         Ok(o) => o,
         Err(ProviderError::Transient(_)) => {
             return later(state, job, look, "provider result unavailable").await;
         }
         Err(ProviderError::Failed(_)) => {
-            state
-                .jobs
-                .end(job, JobStatus::Failed, Some("generation_failed"))
-                .await?;
-            return Ok(());
+            return fail_over(state, job, provider, handle, false).await;
         }
     };
     let deadline = tokio::time::Instant::now() + state.policy.provider_download_deadline;
-    let stream = match tokio::time::timeout_at(deadline, state.provider.download(&output)).await {
+    let stream = match tokio::time::timeout_at(deadline, provider.download(&output)).await {
         Ok(Ok(s)) => until(deadline, s),
         // An output at a place the provider does not serve from is never fetched.
         Ok(Err(ProviderError::Failed(reason))) => {
@@ -377,13 +609,23 @@ async fn store_output(
         }
         Ok(Err(_)) | Err(_) => return later(state, job, look, "download unavailable").await,
     };
-    let model = state.provider.model(job.mode).to_owned();
+    // The provider's id of the model, for the content credentials (R41).
+    let model = state
+        .catalogue
+        .get(job.model.as_deref())
+        .ok()
+        .and_then(|m| {
+            m.servings(job.mode)
+                .find(|(p, _)| *p == provider.name())
+                .map(|(_, id)| id.to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
     let meta = ObjectMeta {
         content_type: "video/mp4",
         metadata: &[
             ("ai-generated", "true"),
             ("job-id", &job.id),
-            ("generator", state.provider.name()),
+            ("generator", provider.name()),
             ("model", &model),
         ],
     };
@@ -443,6 +685,11 @@ mod tests {
             upload_id: None,
             input_key: None,
             output_key: None,
+            model: None,
+            provider: handle.map(|_| "fal".to_owned()),
+            tried: Vec::new(),
+            deadline_extra: 0,
+            submitted_epoch: None,
             provider_handle: handle.map(str::to_owned),
             submits: 0,
             completed_at: None,

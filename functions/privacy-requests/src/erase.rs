@@ -341,8 +341,15 @@ fn accounting_ends(state: &Services, item: &Item) -> Option<i64> {
 async fn erase_video(state: &Services, job: &Item, pseudonym: &str) -> Result<(), StepError> {
     let id = get_s(job, "id")?;
     let mut copy_kept = false;
+    let provider =
+        opt_s(job, "provider").unwrap_or_else(|| shared::domain::video::LEGACY_PROVIDER.to_owned());
     if let Some(handle) = opt_s(job, "provider_handle")
-        && let Err(e) = state.provider.delete(&handle).await
+        && let Err(e) = match state.providers.get(&provider) {
+            Some(p) => p.delete(&handle).await,
+            None => Err(shared::adapters::providers::video::ProviderError::Failed(
+                "the job's provider is not configured".into(),
+            )),
+        }
     {
         tracing::warn!(event = "provider_copy_kept", job_id = %id, error = %e, permanent = matches!(e, shared::adapters::providers::video::ProviderError::Failed(_)), "the provider's copy is left to the purge");
         copy_kept = true;

@@ -14,7 +14,6 @@ use shared::adapters::dynamo::privacy::PrivacyStore;
 use shared::adapters::dynamo::sessions::SessionStore;
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
-use shared::adapters::providers::video::VideoProvider;
 use shared::adapters::s3::Blobs;
 use shared::adapters::ses::Mailer;
 use shared::domain::clock::Clock;
@@ -42,7 +41,7 @@ pub struct Services {
     pub queue: shared::adapters::sqs::PrivacyQueue,
     pub public_url: String,
     /// To delete the provider's copies of the person's videos (R16, R28).
-    pub provider: Arc<dyn VideoProvider>,
+    pub providers: shared::adapters::providers::video::Providers,
     /// To cancel the person's subscriptions before anything is erased (R28).
     pub creem: shared::adapters::creem::CreemSubscriptions,
     hash_secret: Vec<u8>,
@@ -77,7 +76,7 @@ impl PrivacyRequestsState {
             mailer: w.mailer()?,
             queue: w.privacy_queue()?,
             public_url: w.public_url()?,
-            provider: w.video_provider()?,
+            providers: w.video_providers()?,
             creem: w.creem_subscriptions()?,
             hash_secret: w.hash_secret()?,
             transactions: Transactions::new(base.aws.dynamodb()),

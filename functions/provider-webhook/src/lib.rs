@@ -1,9 +1,12 @@
-//! `provider-webhook`: the video provider's completion calls (R13). fal calls the
-//! address given at submission when a request ends; the call's ED25519 signature is
-//! checked on the raw body against fal's published keys before anything is read (see
-//! `fal_webhook`), and the job gets one look now through the generate queue. The
-//! function answers at once (fal waits 15 s, then retries for two hours); what the
-//! job becomes is decided by `generate`, with fal's API, exactly as for a poll.
+//! `provider-webhook`: the video providers' completion calls (R13), one route per
+//! provider. A provider calls the address given at submission when a request ends;
+//! the call's signature is checked on the raw body before anything is read — fal's
+//! ED25519 against its published keys (see `fal_webhook`), Replicate's Standard
+//! Webhooks HMAC with our secret (the same check as Creem's) — and the job gets one
+//! look now through the generate queue. The function answers at once (the providers
+//! retry a call that fails); what the job becomes is decided by `generate`, with the
+//! provider's API, exactly as for a poll: a call is "look at job X now", never a
+//! result taken on its word.
 
 mod state;
 
@@ -15,6 +18,7 @@ use serde::Deserialize;
 use shared::ApiError;
 use shared::adapters::providers::fal_webhook::{SignedCall, WebhookError};
 use shared::adapters::sqs::GenerateMessage;
+use shared::domain::billing::{SignatureHeaders, verify};
 use shared::edge::http::ApiQuery;
 use shared::edge::http::json::read_limited;
 use shared::edge::openapi::{Problem, Received};
@@ -24,6 +28,7 @@ pub use state::ProviderWebhookState;
 
 shared::http_routes!(ProviderWebhookState {
     post "/v1/webhooks/fal" => fal_completed,
+    post "/v1/webhooks/replicate" => replicate_completed,
 });
 
 #[derive(Deserialize, IntoParams)]
@@ -100,25 +105,129 @@ pub async fn fal_completed(
             return Err(ApiError::InvalidSignature);
         }
     };
-    // The same signed call again (fal's retry after a lost answer, or a replay):
-    // the look it asked for is queued already.
+    tracing::info!(
+        event = "provider_webhook_received",
+        job_id = %target.job,
+        provider = "fal",
+        ok = completion.ok,
+        "provider completion received"
+    );
+    look_now(
+        &state,
+        "fal",
+        target.job,
+        completion.request_id.clone(),
+        &completion.request_id,
+        call.timestamp.unwrap_or_default(),
+    )
+    .await
+}
+
+/// Replicate's completion call: the prediction, signed with Standard Webhooks.
+#[utoipa::path(
+    post,
+    path = "/v1/webhooks/replicate",
+    tag = "videos",
+    params(
+        Target,
+        ("webhook-id" = Option<String>, Header, description = "Standard Webhooks: the call's id"),
+        ("webhook-timestamp" = Option<String>, Header, description = "Standard Webhooks: epoch seconds"),
+        ("webhook-signature" = Option<String>, Header, description = "Standard Webhooks: `v1,<base64 HMAC-SHA256>`"),
+    ),
+    request_body(content = Object, description = "The prediction: {id, status, output, error, …}", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Received: the job is looked at now", body = Received),
+        (status = 422, description = "`invalid_request`: no valid `job`, or no prediction id; nothing was done", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_signature`: missing, stale or wrong signature; nothing was done", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: the queue could not be reached; Replicate retries", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn replicate_completed(
+    State(state): State<ProviderWebhookState>,
+    ApiQuery(target): ApiQuery<Target>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Received>, ApiError> {
+    if !valid_job_id(&target.job) {
+        return Err(ApiError::InvalidField("job: not a job id".into()));
+    }
+    let body = read_limited(body).await?;
+    let signed = SignatureHeaders {
+        creem: None,
+        id: header(&headers, "webhook-id"),
+        timestamp: header(&headers, "webhook-timestamp"),
+        signatures: header(&headers, "webhook-signature"),
+    };
+    if signed.id.is_none() || signed.timestamp.is_none() || signed.signatures.is_none() {
+        return Err(ApiError::InvalidSignature);
+    }
+    if let Err(e) = verify(
+        &state.replicate_secret,
+        &body,
+        &signed,
+        state.clock.epoch_secs(),
+    ) {
+        tracing::warn!(event = "provider_webhook_refused", provider = "replicate", reason = %e, "webhook signature refused");
+        return Err(ApiError::InvalidSignature);
+    }
+    #[derive(Deserialize)]
+    struct Prediction {
+        id: String,
+    }
+    let prediction: Prediction = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::InvalidField("the body is not a prediction".into()))?;
+    if !(1..=64).contains(&prediction.id.len())
+        || !prediction.id.bytes().all(|b| b.is_ascii_alphanumeric())
+    {
+        return Err(ApiError::InvalidField(
+            "the prediction id is not an id".into(),
+        ));
+    }
+    tracing::info!(
+        event = "provider_webhook_received",
+        job_id = %target.job,
+        provider = "replicate",
+        "provider completion received"
+    );
+    look_now(
+        &state,
+        "replicate",
+        target.job,
+        prediction.id,
+        signed.id.unwrap_or_default(),
+        signed.timestamp.unwrap_or_default(),
+    )
+    .await
+}
+
+/// Queues one look at `job` for the provider's request `request_id`, once per signed
+/// call (`call_id` at `timestamp`): the same call again — a provider's retry after a
+/// lost answer, or a replay — finds its look queued already.
+async fn look_now(
+    state: &ProviderWebhookState,
+    provider: &str,
+    job: String,
+    request_id: String,
+    call_id: &str,
+    timestamp: &str,
+) -> Result<Json<Received>, ApiError> {
     let first = state
         .replays
         .first_time(
-            "fal",
-            &completion.request_id,
-            call.timestamp.unwrap_or_default(),
+            provider,
+            call_id,
+            timestamp,
             state.clock.epoch_secs() + 2 * state.fal.leeway_secs(),
         )
         .await?;
     if !first {
-        tracing::info!(event = "provider_webhook_repeated", job_id = %target.job, "call already taken");
+        tracing::info!(event = "provider_webhook_repeated", job_id = %job, provider, "call already taken");
         return Ok(Json(Received::YES));
     }
     let message = GenerateMessage {
-        job_id: target.job,
+        job_id: job,
         token: None,
-        completed: Some(completion.request_id),
+        completed: Some(request_id),
         stop: false,
     };
     if let Err(e) = state
@@ -129,12 +238,6 @@ pub async fn fal_completed(
         tracing::error!(event = "provider_webhook_unqueued", job_id = %message.job_id, error = %e, "could not queue the look");
         return Err(ApiError::Unavailable);
     }
-    tracing::info!(
-        event = "provider_webhook_received",
-        job_id = %message.job_id,
-        ok = completion.ok,
-        "provider completion received"
-    );
     Ok(Json(Received::YES))
 }
 

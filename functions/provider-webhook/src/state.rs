@@ -1,6 +1,7 @@
 //! What `provider-webhook` holds between invocations: built once from its own variables
-//! (fal's key set address and account id, the generate queue, the table of calls
-//! already taken). It holds no secret: fal's signatures are checked with public keys.
+//! (fal's key set address and account id, Replicate's webhook secret, the generate
+//! queue, the table of calls already taken). fal's signatures are checked with public
+//! keys; Replicate's with the secret it gave us.
 
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ use shared::edge::wiring::Base;
 pub struct Services {
     pub clock: Clock,
     pub fal: FalWebhookVerifier,
+    /// Replicate's Standard Webhooks secret (`whsec_…`).
+    pub replicate_secret: String,
     pub queue: Queue,
     /// A captured genuine call sent again is taken once.
     pub replays: shared::adapters::dynamo::replays::ReplayGuard,
@@ -33,6 +36,7 @@ impl ProviderWebhookState {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {
             fal: FalWebhookVerifier::from_env(env, base.http.clone(), &base.policy)?,
+            replicate_secret: env.secret("REPLICATE_WEBHOOK_SECRET", 16)?,
             queue: w.generate_queue()?,
             replays: w.replay_guard()?,
             clock: base.clock.clone(),

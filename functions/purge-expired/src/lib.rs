@@ -273,7 +273,12 @@ impl ScheduledStep for PurgeExpiredState {
             for job in jobs {
                 objects += self.delete_input(&job).await?;
                 if let Some(handle) = &job.provider_handle
-                    && let Err(e) = self.provider.delete(handle).await
+                    && let Err(e) = match self.providers.of_job(&job) {
+                        Some(provider) => provider.delete(handle).await,
+                        None => Err(shared::adapters::providers::video::ProviderError::Failed(
+                            "the job's provider is not configured".into(),
+                        )),
+                    }
                 {
                     provider_pending += 1;
                     tracing::warn!(event = "provider_copy_kept", job_id = %job.id, error = %e, "provider copy not deleted yet; next run retries");

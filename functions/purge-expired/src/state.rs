@@ -24,7 +24,7 @@ pub struct Services {
     pub privacy_queue: shared::adapters::sqs::PrivacyQueue,
     pub policy: shared::domain::policy::Policy,
     /// To delete the provider's copies (R16).
-    pub provider: std::sync::Arc<dyn shared::adapters::providers::video::VideoProvider>,
+    pub providers: shared::adapters::providers::video::Providers,
 }
 
 #[derive(Clone)]
@@ -47,7 +47,7 @@ impl PurgeExpiredState {
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
             exports_bucket: w.bucket("EXPORTS_BUCKET")?,
-            provider: w.video_provider()?,
+            providers: w.video_providers()?,
             privacy: w.privacy()?,
             ttl_tables: {
                 use crate::ttl::*;

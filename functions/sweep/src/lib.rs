@@ -45,7 +45,7 @@ impl ScheduledStep for SweepState {
                 .map_err(|e| e.to_string())?;
             for job in jobs {
                 seen += 1;
-                if job.created_epoch + deadline <= now {
+                if job.deadline_epoch(deadline) <= now {
                     let done = self
                         .jobs
                         .end(&job, JobStatus::Failed, Some("timed_out"))

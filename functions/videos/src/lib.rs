@@ -2,6 +2,7 @@
 //! (R11, R13–R21, R36). The background steps are `generate` and `deliver`.
 
 mod delete;
+mod models;
 mod moderation;
 mod read;
 mod state;
@@ -12,6 +13,7 @@ mod view;
 pub use state::VideosState;
 
 shared::http_routes!(VideosState {
+    get "/v1/models" => models::list,
     post "/v1/uploads" => uploads::create,
     post "/v1/videos" => submit::submit,
     get "/v1/videos" => read::list,

@@ -116,7 +116,7 @@ pub async fn get_one(
     if job.status == JobStatus::Deleted {
         return Err(ApiError::NotFound);
     }
-    let mut video = video_state(&job, state.clock.epoch_secs());
+    let mut video = video_state(&job, state.clock.epoch_secs(), &state.catalogue);
     let tag = entity_tag(&video);
     let mut answer = HeaderMap::new();
     answer.insert(header::ETAG, header_value(&tag));

@@ -38,6 +38,8 @@ pub struct Services {
     pub inputs_bucket: String,
     pub outputs_bucket: String,
     pub removal: VideoRemoval,
+    /// The models catalogue (R42).
+    pub catalogue: shared::domain::models::Catalogue,
     pub transactions: Transactions,
 }
 
@@ -68,6 +70,7 @@ impl VideosState {
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
             removal: w.video_removal()?,
+            catalogue: w.models()?,
             transactions: Transactions::new(base.aws.dynamodb()),
             policy: base.policy.clone(),
             clock: base.clock.clone(),

@@ -13,7 +13,7 @@ use shared::ApiError;
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::rfc3339_millis;
 use shared::domain::ledger::EntryKind;
-use shared::domain::policy::{VIDEO_SECONDS, video_cost};
+use shared::domain::models::{Ask, Catalogue};
 use shared::domain::sensitive;
 use shared::domain::video::{Job, Upload};
 use shared::domain::video::{
@@ -35,13 +35,16 @@ pub struct SubmitRequest {
     prompt: String,
     /// An upload of the caller's (`POST /v1/uploads`) for image-to-video.
     upload_id: Option<String>,
-    /// 4, 6 or 8 (the default).
+    /// A model of `GET /v1/models`; the catalogue's default when absent (R42).
+    #[schema(min_length = 1, max_length = 64)]
+    model: Option<String>,
+    /// A length the model makes (`GET /v1/models`); its longest by default.
     #[serde(default, deserialize_with = "whole_opt")]
-    #[schema(minimum = 4, maximum = 8, multiple_of = 2)]
+    #[schema(minimum = 1, maximum = 60)]
     seconds: Option<u32>,
-    /// `16:9` (the default) or `9:16`.
+    /// An aspect ratio the model makes; its first by default.
     aspect_ratio: Option<AspectRatio>,
-    /// Synchronized audio; on by default.
+    /// Synchronized audio; on by default when the model makes it.
     audio: Option<bool>,
 }
 
@@ -51,6 +54,8 @@ pub enum AspectRatio {
     Landscape,
     #[serde(rename = "9:16")]
     Portrait,
+    #[serde(rename = "1:1")]
+    Square,
 }
 
 impl AspectRatio {
@@ -58,6 +63,7 @@ impl AspectRatio {
         match self {
             Self::Landscape => "16:9",
             Self::Portrait => "9:16",
+            Self::Square => "1:1",
         }
     }
 }
@@ -111,7 +117,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 402, description = "`insufficient_credits`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: the upload is not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`idempotency_key_spent`: the video this key made was deleted", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_request`, `prompt_rejected` (moderation), `sensitive_data_in_prompt` (with `kinds`) or `invalid_upload`, `idempotency_key_reused` (the key was used for another request); none costs anything", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_request`, `prompt_rejected` (moderation), `sensitive_data_in_prompt` (with `kinds`) or `invalid_upload`, `idempotency_key_reused` (the key was used for another request), `unknown_model`, `model_unsupported` (the model does not make that mode, length, aspect ratio or audio); none costs anything", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
         (status = 503, description = "`moderation_unavailable` or `service_unavailable`; nothing was charged", body = Problem, content_type = "application/problem+json",
@@ -125,7 +131,7 @@ pub async fn submit(
     headers: HeaderMap,
     ApiJson(req): ApiJson<SubmitRequest>,
 ) -> Result<(StatusCode, [(HeaderName, String); 1], Json<Video>), ApiError> {
-    let asked = parse(&user.account_id, &headers, &req)?;
+    let asked = parse(&user.account_id, &headers, &req, &state.catalogue)?;
     let (upload, cost) = match guard(&state, &user.account_id, &ip, &asked).await? {
         Guarded::Replay(job) => return replayed(&state, &job, &asked.hash).await,
         Guarded::New { upload, cost } => (upload, cost),
@@ -145,6 +151,9 @@ struct Asked<'a> {
     prompt: &'a str,
     upload_id: Option<&'a str>,
     settings: VideoSettings,
+    /// Our model (R42) and its price for these settings.
+    model: String,
+    cost: i64,
     /// The job's id: derived from the key when there is one, so a retry finds it.
     id: String,
     /// What was asked, as a hash (see [`request_hash`]).
@@ -155,24 +164,37 @@ fn parse<'a>(
     account_id: &str,
     headers: &HeaderMap,
     req: &'a SubmitRequest,
+    catalogue: &Catalogue,
 ) -> Result<Asked<'a>, ApiError> {
     let key = idempotency_key(headers)?;
     let prompt = check_prompt(&req.prompt).map_err(|e| ApiError::InvalidField(e.to_string()))?;
-    let settings = VideoSettings::new(
-        req.seconds,
-        req.aspect_ratio.map(AspectRatio::as_str),
-        req.audio,
-        VIDEO_SECONDS,
-    )
-    .map_err(|e| ApiError::InvalidField(e.to_string()))?;
     let upload_id = req.upload_id.as_deref();
+    // R42: the model's lengths, aspect ratios, audio and price.
+    let model = catalogue.get(req.model.as_deref())?;
+    let fitted = model.fit(Ask {
+        mode: Some(if upload_id.is_some() {
+            Mode::Image
+        } else {
+            Mode::Text
+        }),
+        seconds: req.seconds,
+        aspect_ratio: req.aspect_ratio.map(AspectRatio::as_str),
+        audio: req.audio,
+    })?;
+    let settings = VideoSettings {
+        seconds: fitted.seconds,
+        aspect_ratio: fitted.aspect_ratio,
+        audio: fitted.audio,
+    };
     Ok(Asked {
         id: job_id(account_id, key.as_deref()),
-        hash: request_hash(prompt, upload_id, &settings),
+        hash: request_hash(prompt, upload_id, &model.id, &settings),
         key,
         prompt,
         upload_id,
         settings,
+        model: model.id.clone(),
+        cost: fitted.cost,
     })
 }
 
@@ -226,7 +248,7 @@ async fn guard(
         Some(upload_id) => Some(checked_upload(state, account_id, upload_id).await?),
         None => None,
     };
-    let cost = video_cost(asked.settings.seconds);
+    let cost = asked.cost;
     if state.ledger.balance(account_id).await? < cost {
         return Err(ApiError::InsufficientCredits);
     }
@@ -277,6 +299,11 @@ async fn charge(
         upload_id: upload.as_ref().map(|u| u.id.clone()),
         input_key: upload.as_ref().map(|u| u.key.clone()),
         output_key: None,
+        model: Some(asked.model.clone()),
+        provider: None,
+        tried: Vec::new(),
+        deadline_extra: 0,
+        submitted_epoch: None,
         provider_handle: None,
         submits: 0,
         completed_at: None,
@@ -348,10 +375,16 @@ async fn enqueue(state: &VideosState, job: &Job) -> Result<(), ApiError> {
 }
 
 /// What was asked, as a hash: a replay must ask the same thing.
-fn request_hash(prompt: &str, upload_id: Option<&str>, settings: &VideoSettings) -> String {
+fn request_hash(
+    prompt: &str,
+    upload_id: Option<&str>,
+    model: &str,
+    settings: &VideoSettings,
+) -> String {
     let asked = serde_json::json!([
         prompt,
         upload_id,
+        model,
         settings.seconds,
         settings.aspect_ratio,
         settings.audio
@@ -482,7 +515,16 @@ mod tests {
         if let Some(k) = key {
             headers.insert("idempotency-key", k.parse().unwrap());
         }
-        parse("acc_1", &headers, &req).map(|a| (a.id, a.hash))
+        let catalogue = Catalogue::parse(
+            r#"[{"id":"a","name":"A","modes":["text","image"],"seconds":[4,6,8],
+                "aspect_ratios":["16:9","9:16"],"audio":true,"cost":{"4":1,"6":2,"8":2},
+                "default":true,"providers":[{"provider":"fal","text":"t","image":"i"}]},
+               {"id":"b","name":"B","modes":["text"],"seconds":[4],"aspect_ratios":["16:9"],
+                "audio":false,"cost":{"4":3},"providers":[{"provider":"fal","text":"t"}]}]"#,
+            &["fal"],
+        )
+        .unwrap();
+        parse("acc_1", &headers, &req, &catalogue).map(|a| (a.id, a.hash))
     }
 
     #[test]
@@ -517,6 +559,7 @@ mod tests {
             serde_json::json!({ "prompt": "a kite", "seconds": 4, "aspect_ratio": "9:16" }),
             serde_json::json!({ "prompt": "a kite!", "seconds": 4 }),
             serde_json::json!({ "prompt": "a kite", "seconds": 4, "upload_id": "upl_x" }),
+            serde_json::json!({ "prompt": "a kite", "seconds": 4, "model": "b", "audio": false }),
         ] {
             assert_ne!(asked(other.clone(), Some("k")).unwrap().1, hash, "{other}");
         }
@@ -536,5 +579,30 @@ mod tests {
             .is_err()
         );
         assert!(asked(serde_json::json!({ "prompt": "   " }), None).is_err());
+        // R42: what the model does not make, and a model that does not exist.
+        for (body, code) in [
+            (
+                serde_json::json!({ "prompt": "a kite", "model": "c" }),
+                "unknown_model",
+            ),
+            (
+                serde_json::json!({ "prompt": "a kite", "model": "b", "audio": true }),
+                "model_unsupported",
+            ),
+            (
+                serde_json::json!({ "prompt": "a kite", "model": "b", "audio": false, "upload_id": "upl_x" }),
+                "model_unsupported",
+            ),
+            (
+                serde_json::json!({ "prompt": "a kite", "aspect_ratio": "1:1" }),
+                "model_unsupported",
+            ),
+        ] {
+            assert_eq!(
+                asked(body.clone(), None).unwrap_err().code(),
+                code,
+                "{body}"
+            );
+        }
     }
 }

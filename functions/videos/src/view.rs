@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use shared::ApiError;
+use shared::domain::models::Catalogue;
 use shared::domain::video::Job;
 use shared::domain::video::{JOB_ID_PREFIX, JobStatus, Mode, is_id};
 use utoipa::ToSchema;
@@ -26,6 +27,11 @@ pub struct Video {
     /// Gone (null) once the video is deleted or expired.
     pub prompt: Option<String>,
     pub mode: Mode,
+    /// The model (R42).
+    pub model: String,
+    /// The provider that has it or made it (R43); absent before it is submitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     pub seconds: u32,
     pub aspect_ratio: String,
     pub audio: bool,
@@ -49,18 +55,24 @@ pub struct Video {
 }
 
 pub async fn video_view(state: &VideosState, job: &Job) -> Result<Video, ApiError> {
-    let mut video = video_state(job, state.clock.epoch_secs());
+    let mut video = video_state(job, state.clock.epoch_secs(), &state.catalogue);
     video.download_url = download_link(state, job, video.status).await?;
     Ok(video)
 }
 
 /// The video as it stands, without its link: what its entity tag is made of.
-pub fn video_state(job: &Job, now: i64) -> Video {
+pub fn video_state(job: &Job, now: i64, catalogue: &Catalogue) -> Video {
     Video {
         id: job.id.clone(),
         status: visible_status(job, now),
         prompt: job.prompt.clone(),
         mode: job.mode,
+        // A job stored before models existed was made by the default model.
+        model: job
+            .model
+            .clone()
+            .unwrap_or_else(|| catalogue.default_model().id.clone()),
+        provider: job.provider.clone(),
         seconds: job.settings.seconds,
         aspect_ratio: job.settings.aspect_ratio.clone(),
         audio: job.settings.audio,

@@ -25,7 +25,11 @@
 //! 50 MB file; `emulator-no-webhook` never calls the webhook (a lost call);
 //! `emulator-webhook-twice` calls it twice (a resent call); `emulator-not-mp4` serves
 //! a file that is not a video; `emulator-c2pa` serves one that carries fal's own content
-//! credentials, as a provider that signs its outputs would.
+//! credentials, as a provider that signs its outputs would; `emulator-refuse` is
+//! refused by fal's content policy (422 `content_policy_violation`).
+//!
+//! The outage switch (`outage`) makes every call answer 503, or accepts work that
+//! never finishes.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -60,6 +64,8 @@ pub struct FalRequest {
     pub calls: Vec<u16>,
     /// How many times its status was asked for.
     pub status_looks: u32,
+    /// Accepted while the emulator was `slow`: never finishes.
+    pub hung: bool,
 }
 
 /// The webhook signing key and its id; replaced by [`FalEmulator::rotate_key`].
@@ -114,6 +120,8 @@ pub struct FalEmulator {
     pub output_redirects_to: Mutex<Option<String>>,
     /// A test's refusal: payload deletions answer 403 while set.
     pub refuse_deletions: std::sync::atomic::AtomicBool,
+    /// The outage switch (`POST /_local/providers/fal/outage`).
+    pub outage: Arc<super::outage::Switch>,
 }
 
 impl FalEmulator {
@@ -130,6 +138,7 @@ impl FalEmulator {
             output_at: Mutex::default(),
             output_redirects_to: Mutex::default(),
             refuse_deletions: Default::default(),
+            outage: Default::default(),
         })
     }
 
@@ -345,6 +354,9 @@ async fn queue(
     if !authorized(&headers) {
         return problem(StatusCode::UNAUTHORIZED, "missing or wrong API key");
     }
+    if fal.outage.down() {
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "service unavailable");
+    }
     // `{model}/requests/{id}[/status|/cancel]` or a submit to `{model}`.
     let parts: Vec<&str> = path.split('/').collect();
     let at = parts.iter().position(|p| *p == "requests");
@@ -398,6 +410,17 @@ async fn submit(
     let Some(prompt) = input["prompt"].as_str().map(str::to_owned) else {
         return problem(StatusCode::UNPROCESSABLE_ENTITY, "prompt is required");
     };
+    if prompt.contains("emulator-refuse") {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({ "detail": [{
+                "loc": ["body", "prompt"],
+                "msg": "The content could not be processed because it contained material flagged by a content checker.",
+                "type": "content_policy_violation",
+            }]})),
+        )
+            .into_response();
+    }
     if fal.refuse(&prompt, "emulator-5xx", 3) {
         return problem(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
     }
@@ -431,6 +454,7 @@ async fn submit(
             webhook: webhook.clone(),
             calls: Vec::new(),
             status_looks: 0,
+            hung: fal.outage.slow(),
         },
     );
     let calls = if prompt.contains("emulator-no-webhook") {
@@ -466,7 +490,7 @@ fn outcome(fal: &FalEmulator, id: &str) -> Option<Outcome> {
     let elapsed = r.submitted.elapsed();
     Some(if r.cancelled || r.image_ok == Some(false) {
         Outcome::Failed
-    } else if prompt.contains("emulator-hang") {
+    } else if prompt.contains("emulator-hang") || r.hung {
         Outcome::Pending("IN_PROGRESS")
     } else if elapsed < fal.duration / 5 {
         Outcome::Pending("IN_QUEUE")
@@ -575,6 +599,9 @@ async fn delete_payloads(
 ) -> Response {
     if !authorized(&headers) {
         return problem(StatusCode::UNAUTHORIZED, "missing or wrong API key");
+    }
+    if fal.outage.down() {
+        return problem(StatusCode::SERVICE_UNAVAILABLE, "service unavailable");
     }
     if fal
         .refuse_deletions

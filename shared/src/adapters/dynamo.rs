@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod billing;
+pub mod circuits;
 pub mod codes;
 pub mod ledger;
 pub mod privacy;

@@ -5,4 +5,5 @@
 pub mod fal;
 pub mod fal_webhook;
 pub mod output_url;
+pub mod replicate;
 pub mod video;

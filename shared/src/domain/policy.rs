@@ -87,6 +87,21 @@ pub struct Policy {
     pub provider_retry_base: Duration,
     /// R13: submission attempts before a job fails.
     pub provider_max_submits: u32,
+    /// R43: how long a provider has to finish a job it accepted before the job moves
+    /// to the next provider of its model (if one is left).
+    pub provider_attempt_deadline: Duration,
+    /// R43: what a move to another provider adds to the job's generation deadline.
+    pub failover_extension: Duration,
+    /// R43: the longest wait a provider's 429 may ask for before it counts as a
+    /// failure (a longer wait is an outage for our users).
+    pub provider_throttle_budget: Duration,
+    /// R43: the providers' circuit breaker: `circuit_failures` failed calls within
+    /// `circuit_window` open the circuit for `circuit_open_for`; then one probe.
+    pub circuit_failures: u32,
+    pub circuit_window: Duration,
+    pub circuit_open_for: Duration,
+    /// R43: a probe that has not reported in this long may be claimed by another.
+    pub circuit_probe_timeout: Duration,
     /// R13: a replayed submission (same `Idempotency-Key`) of a job still waiting for
     /// its first step queues it again only after it has waited this long since it was
     /// last queued: a lost message is replaced, a slow one is not doubled.
@@ -205,6 +220,13 @@ impl Default for Policy {
             generation_deadline: 30 * MINUTE,
             provider_retry_base: Duration::from_secs(2),
             provider_max_submits: 6,
+            provider_attempt_deadline: 10 * MINUTE,
+            failover_extension: 10 * MINUTE,
+            provider_throttle_budget: Duration::from_secs(30),
+            circuit_failures: 3,
+            circuit_window: MINUTE,
+            circuit_open_for: Duration::from_secs(30),
+            circuit_probe_timeout: Duration::from_secs(60),
             provider_download_deadline: Duration::from_secs(40),
             requeue_after: Duration::from_secs(60),
             notice_lease: Duration::from_secs(60),
@@ -237,16 +259,8 @@ impl Default for Policy {
     }
 }
 
-/// R13: the clip lengths offered, in seconds (what the video models accept).
-pub const VIDEO_SECONDS: &[u32] = &[4, 6, 8];
-
 /// R14: the image types accepted for image-to-video.
 pub const UPLOAD_CONTENT_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
-
-/// R11: a video's price in credits: one per started four seconds.
-pub fn video_cost(seconds: u32) -> i64 {
-    i64::from(seconds.div_ceil(4))
-}
 
 /// Whole days of a duration, for S3 lifecycle rules (which count in days).
 pub fn whole_days(d: Duration) -> u64 {
@@ -284,7 +298,6 @@ mod tests {
         assert_eq!(p.session_ttl, Duration::from_secs(30 * 86400));
         // R11
         assert_eq!(p.signup_grant_credits, 3);
-        assert_eq!((video_cost(4), video_cost(6), video_cost(8)), (1, 2, 2));
         // R14, R15, R17
         assert_eq!(p.upload_max_bytes, 10 * 1024 * 1024);
         assert_eq!(whole_days(p.input_retention), 1);

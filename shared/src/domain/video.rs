@@ -9,7 +9,7 @@
 //! ```
 //! `failed`, `rejected` and `deleted`-before-`ready` refund the job's cost exactly once.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -89,7 +89,7 @@ impl JobStatus {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     Text,
@@ -105,7 +105,8 @@ impl Mode {
     }
 }
 
-pub const ASPECT_RATIOS: [&str; 2] = ["16:9", "9:16"];
+/// Every aspect ratio a model may offer (each model offers some of them).
+pub const ASPECT_RATIOS: [&str; 3] = ["16:9", "9:16", "1:1"];
 pub const PROMPT_MAX_CHARS: usize = 2000;
 
 /// What the user asked for, checked.
@@ -122,10 +123,6 @@ pub enum SettingsError {
     EmptyPrompt,
     #[error("prompt is longer than {PROMPT_MAX_CHARS} characters")]
     PromptTooLong,
-    #[error("seconds must be one of {0:?}")]
-    Seconds(&'static [u32]),
-    #[error("aspect_ratio must be one of {ASPECT_RATIOS:?}")]
-    AspectRatio,
 }
 
 /// The prompt without its surrounding blanks. Its length is counted as sent, and a
@@ -142,29 +139,6 @@ pub fn check_prompt(prompt: &str) -> Result<&str, SettingsError> {
         return Err(SettingsError::EmptyPrompt);
     }
     Ok(p)
-}
-
-impl VideoSettings {
-    pub fn new(
-        seconds: Option<u32>,
-        aspect_ratio: Option<&str>,
-        audio: Option<bool>,
-        allowed_seconds: &'static [u32],
-    ) -> Result<Self, SettingsError> {
-        let seconds = seconds.unwrap_or(allowed_seconds[allowed_seconds.len() - 1]);
-        if !allowed_seconds.contains(&seconds) {
-            return Err(SettingsError::Seconds(allowed_seconds));
-        }
-        let aspect_ratio = aspect_ratio.unwrap_or(ASPECT_RATIOS[0]);
-        if !ASPECT_RATIOS.contains(&aspect_ratio) {
-            return Err(SettingsError::AspectRatio);
-        }
-        Ok(Self {
-            seconds,
-            aspect_ratio: aspect_ratio.to_owned(),
-            audio: audio.unwrap_or(true),
-        })
-    }
 }
 
 /// Id of a job. With an `Idempotency-Key`, derived from the account and the key so a
@@ -187,6 +161,8 @@ pub fn is_id(prefix: &str, s: &str) -> bool {
 }
 
 pub const JOB_ID_PREFIX: &str = "vid_";
+/// The provider of a job stored before jobs named theirs: the only one there was.
+pub const LEGACY_PROVIDER: &str = "fal";
 pub const UPLOAD_ID_PREFIX: &str = "upl_";
 
 /// Key of a job's output in the outputs bucket; the `deliver` step reads the job id
@@ -270,15 +246,7 @@ mod tests {
     }
 
     #[test]
-    fn settings_are_checked() {
-        const ALLOWED: &[u32] = &[4, 6, 8];
-        let s = VideoSettings::new(None, None, None, ALLOWED).unwrap();
-        assert_eq!(
-            (s.seconds, s.aspect_ratio.as_str(), s.audio),
-            (8, "16:9", true)
-        );
-        assert!(VideoSettings::new(Some(5), None, None, ALLOWED).is_err());
-        assert!(VideoSettings::new(None, Some("4:3"), None, ALLOWED).is_err());
+    fn prompts_are_checked() {
         assert_eq!(check_prompt("   "), Err(SettingsError::EmptyPrompt));
         assert!(check_prompt(&"x".repeat(2001)).is_err());
     }
@@ -311,6 +279,20 @@ pub struct Job {
     pub upload_id: Option<String>,
     pub input_key: Option<String>,
     pub output_key: Option<String>,
+    /// Our model (R42); `None` for a job stored before models existed, which the
+    /// catalogue's default model stands for.
+    pub model: Option<String>,
+    /// The provider the job is at now, or was made by (R43); `None` before its first
+    /// submission (and for a job stored before failover, whose provider was fal).
+    pub provider: Option<String>,
+    /// The providers that had the job and failed it, in order: it goes to each at most
+    /// once (R43).
+    pub tried: Vec<String>,
+    /// Seconds added to the generation deadline, one stated amount per move to
+    /// another provider (R43).
+    pub deadline_extra: i64,
+    /// When the current provider accepted the job (epoch seconds).
+    pub submitted_epoch: Option<i64>,
     /// The provider's own reference to the request, opaque to everything but the
     /// provider's module.
     pub provider_handle: Option<String>,
@@ -327,6 +309,14 @@ pub struct Job {
     pub poll_token: Option<String>,
     /// When the job was last put on the generate queue (epoch seconds).
     pub enqueued_epoch: i64,
+}
+
+impl Job {
+    /// When the job's generation time runs out (epoch seconds): `deadline` seconds
+    /// after it was made, plus what moves to another provider added (R13, R43).
+    pub fn deadline_epoch(&self, deadline: i64) -> i64 {
+        self.created_epoch + deadline + self.deadline_extra
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -56,6 +56,10 @@ pub enum ApiError {
     ModerationUnavailable,
     #[error("{0}")]
     InvalidUpload(String),
+    #[error("{0}")]
+    UnknownModel(String),
+    #[error("{0}")]
+    ModelUnsupported(String),
     #[error("the video made with this Idempotency-Key was deleted; send a new key")]
     IdempotencyKeySpent,
     #[error("this Idempotency-Key was used for a different request; send a new key")]
@@ -109,9 +113,11 @@ impl ApiError {
             Self::UnknownPolicyVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::InvalidToken => StatusCode::BAD_REQUEST,
             Self::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
-            Self::PromptRejected | Self::SensitiveData(_) | Self::InvalidUpload(_) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::PromptRejected
+            | Self::SensitiveData(_)
+            | Self::InvalidUpload(_)
+            | Self::UnknownModel(_)
+            | Self::ModelUnsupported(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unavailable | Self::ModerationUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -141,6 +147,8 @@ impl ApiError {
             Self::SensitiveData(_) => "sensitive_data_in_prompt",
             Self::ModerationUnavailable => "moderation_unavailable",
             Self::InvalidUpload(_) => "invalid_upload",
+            Self::UnknownModel(_) => "unknown_model",
+            Self::ModelUnsupported(_) => "model_unsupported",
             Self::IdempotencyKeySpent => "idempotency_key_spent",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdentityConflict => "identity_conflict",
@@ -157,6 +165,17 @@ impl ApiError {
 
     fn title(&self) -> &'static str {
         self.status().canonical_reason().unwrap_or("Error")
+    }
+}
+
+impl From<crate::domain::models::ModelError> for ApiError {
+    fn from(e: crate::domain::models::ModelError) -> Self {
+        match e {
+            crate::domain::models::ModelError::Unknown(_) => Self::UnknownModel(e.to_string()),
+            crate::domain::models::ModelError::Unsupported { .. } => {
+                Self::ModelUnsupported(e.to_string())
+            }
+        }
     }
 }
 

@@ -305,10 +305,30 @@ impl Wiring<'_> {
     }
 
     /// The video provider `VIDEO_PROVIDER` names, with its own variables.
-    pub fn video_provider(
+    /// The video providers `VIDEO_PROVIDERS` lists, each from its own variables.
+    pub fn video_providers(
         &self,
-    ) -> Result<std::sync::Arc<dyn crate::adapters::providers::video::VideoProvider>, ConfigError>
-    {
-        crate::adapters::providers::video::from_env(self.env, self.base.http.clone())
+    ) -> Result<crate::adapters::providers::video::Providers, ConfigError> {
+        crate::adapters::providers::video::Providers::from_env(self.env, self.base.http.clone())
+    }
+
+    /// The models catalogue (`VIDEO_MODELS`, R42), checked against the providers the
+    /// deployment has (`VIDEO_PROVIDERS`).
+    pub fn models(&self) -> Result<crate::domain::models::Catalogue, ConfigError> {
+        let providers = self.env.required("VIDEO_PROVIDERS")?;
+        let names: Vec<&str> = providers.split(',').map(str::trim).collect();
+        crate::domain::models::Catalogue::parse(&self.env.required("VIDEO_MODELS")?, &names)
+            .map_err(|e| ConfigError::Invalid {
+                var: "VIDEO_MODELS",
+                reason: e.to_string(),
+            })
+    }
+
+    /// The shared health of the video providers (R43).
+    pub fn circuits(&self) -> Result<crate::adapters::dynamo::circuits::Circuits, ConfigError> {
+        Ok(crate::adapters::dynamo::circuits::Circuits::new(
+            self.dynamodb(),
+            self.env.required("RATE_LIMITS_TABLE")?,
+        ))
     }
 }

@@ -14,11 +14,11 @@ use generate::GenerateState;
 use serde_json::json;
 use shared::adapters::env::Env;
 use shared::adapters::providers::video::{
-    Answer, ByteStream, GenerationRequest, Output, Progress, ProviderError, SubmitError,
+    Answer, ByteStream, GenerationRequest, Output, Progress, ProviderError, Providers, SubmitError,
     VideoProvider,
 };
 use shared::adapters::s3::PART_SIZE;
-use shared::domain::video::{JobStatus, Mode, staging_key};
+use shared::domain::video::{JobStatus, staging_key};
 use shared::edge::sqs::QueueStep;
 
 /// What the scripted download does.
@@ -73,11 +73,9 @@ impl Scripted {
 }
 
 impl VideoProvider for Scripted {
+    /// It stands in for fal, the first provider of the default model.
     fn name(&self) -> &'static str {
-        "scripted"
-    }
-    fn model(&self, _mode: Mode) -> &str {
-        "scripted-model"
+        "fal"
     }
     fn calls_back(&self) -> bool {
         self.calls_back
@@ -160,8 +158,12 @@ impl Bench {
         .await;
         let provider = Arc::new(provider);
         let env = Env::from_map(t.stack.envs["generate"].clone());
-        let state = GenerateState::with_provider(&t.stack.base, &env, provider.clone())
-            .expect("generate's own environment builds it");
+        let state = GenerateState::with_providers(
+            &t.stack.base,
+            &env,
+            Providers::of_list(vec![provider.clone()]),
+        )
+        .expect("generate's own environment builds it");
         let (_, account) = t.sign_in_email(&unique_email("step")).await;
         let b = Self {
             t,
@@ -313,7 +315,7 @@ async fn r13_r11_a_submission_the_provider_refuses_rejects_the_job_with_one_refu
 async fn r13_a_busy_provider_is_asked_again_no_sooner_than_its_retry_after() {
     let b = Bench::new().await;
     let id = b.job().await;
-    b.provider.will_submit([Err(SubmitError::Retry {
+    b.provider.will_submit([Err(SubmitError::Throttled {
         after: Some(Duration::from_secs(120)),
     })]);
     b.step(&id).await.unwrap();

@@ -330,12 +330,13 @@ async fn each_function_reads_exactly_the_variables_the_template_gives_it() {
             "auth" => &[
                 "FAL_KEY_PARAMETER",
                 "CREEM_API_KEY_PARAMETER",
-                "VIDEO_PROVIDER",
+                "VIDEO_PROVIDERS",
+                "REPLICATE_API_TOKEN_PARAMETER",
             ],
             // It deletes the provider's copies of an erased person's videos (R16, R28),
             // and cancels the person's subscriptions at Creem first (R28).
             "privacy-requests" => &["GOOGLE_CLIENT_ID"],
-            _ => &["FAL_KEY_PARAMETER"],
+            _ => &["FAL_KEY_PARAMETER", "REPLICATE_API_TOKEN_PARAMETER"],
         };
         for s in secrets_of_others {
             assert!(!given.contains(*s), "{binary} is given {s}");

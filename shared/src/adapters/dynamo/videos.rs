@@ -283,24 +283,71 @@ impl VideoStore {
         (update, format!("#st IN ({})", names.join(", ")))
     }
 
-    /// → generating, recording the provider's handle. Fails its condition if another
-    /// copy of the message submitted first.
+    /// → generating at `provider`, recording its handle. Fails its condition if another
+    /// copy of the message submitted first. A job that moved on from a provider is
+    /// generating already, without a handle, and is submitted again the same way.
     pub async fn mark_generating(
         &self,
         id: &str,
+        provider: &str,
         handle: &str,
         at: &str,
+        now: i64,
     ) -> Result<(), StoreError> {
-        let (update, from) = Self::only_into(self.update(id), JobStatus::Generating);
         self.run_update(
-            update
+            self.update(id)
                 .update_expression(
-                    "SET #st = :gen, provider_handle = :h, submitted_at = :at, updated_at = :at",
+                    "SET #st = :gen, provider = :p, provider_handle = :h, submitted_at = :at, \
+                     submitted_epoch = :now, updated_at = :at",
                 )
-                .condition_expression(format!("{from} AND attribute_not_exists(provider_handle)"))
+                .condition_expression(
+                    "#st IN (:queued, :gen) AND attribute_not_exists(provider_handle)",
+                )
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
                 .expression_attribute_values(":gen", s(JobStatus::Generating.as_str()))
+                .expression_attribute_values(":p", s(provider))
                 .expression_attribute_values(":h", s(handle))
-                .expression_attribute_values(":at", s(at)),
+                .expression_attribute_values(":at", s(at))
+                .expression_attribute_values(":now", n(now)),
+        )
+        .await
+    }
+
+    /// Moves `job` (as read) off `provider`, which failed it (R43): the provider joins
+    /// the job's `tried` list, its handle goes, the submission count starts again and
+    /// the deadline grows by `extra` seconds. Only from the state as read (same handle,
+    /// same `tried`), so two copies of the step move it once.
+    pub async fn move_on(&self, job: &Job, provider: &str, extra: i64) -> Result<(), StoreError> {
+        let mut update = self
+            .update(&job.id)
+            .update_expression(
+                "SET tried = list_append(if_not_exists(tried, :none), :p), \
+                 deadline_extra = if_not_exists(deadline_extra, :zero) + :x, submits = :zero \
+                 REMOVE provider_handle, submitted_epoch",
+            )
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
+            .expression_attribute_values(":gen", s(JobStatus::Generating.as_str()))
+            .expression_attribute_values(":none", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":p", AttributeValue::L(vec![s(provider)]))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":x", n(extra))
+            .expression_attribute_values(":n", n(job.tried.len() as i64));
+        let handle = match &job.provider_handle {
+            Some(h) => {
+                update = update.expression_attribute_values(":h", s(h));
+                "provider_handle = :h"
+            }
+            None => "attribute_not_exists(provider_handle)",
+        };
+        let tried = if job.tried.is_empty() {
+            "(attribute_not_exists(tried) OR size(tried) = :n)"
+        } else {
+            "size(tried) = :n"
+        };
+        self.run_update(
+            update.condition_expression(format!("#st IN (:queued, :gen) AND {handle} AND {tried}")),
         )
         .await
     }
@@ -574,6 +621,18 @@ fn job_item(job: &Job) -> Item {
         ("notified".to_owned(), AttributeValue::Bool(job.notified)),
         ("enqueued_epoch".to_owned(), n(job.enqueued_epoch)),
     ]);
+    if !job.tried.is_empty() {
+        item.insert(
+            "tried".to_owned(),
+            AttributeValue::L(job.tried.iter().map(s).collect()),
+        );
+    }
+    if job.deadline_extra != 0 {
+        item.insert("deadline_extra".to_owned(), n(job.deadline_extra));
+    }
+    if let Some(at) = job.submitted_epoch {
+        item.insert("submitted_epoch".to_owned(), n(at));
+    }
     if job.status.is_active() {
         item.insert(
             "active_day".to_owned(),
@@ -591,6 +650,8 @@ fn job_item(job: &Job) -> Item {
         ("error", &job.error),
         ("request_hash", &job.request_hash),
         ("poll_token", &job.poll_token),
+        ("model", &job.model),
+        ("provider", &job.provider),
     ];
     for (name, value) in optional {
         if let Some(v) = value {
@@ -622,6 +683,19 @@ fn job_from_item(i: &Item) -> Result<Job, StoreError> {
         upload_id: opt_s(i, "upload_id"),
         input_key: opt_s(i, "input_key"),
         output_key: opt_s(i, "output_key"),
+        model: opt_s(i, "model"),
+        // A job stored before jobs named their provider was at the only one there was.
+        provider: opt_s(i, "provider").or_else(|| {
+            i.contains_key("provider_handle")
+                .then(|| crate::domain::video::LEGACY_PROVIDER.to_owned())
+        }),
+        tried: i
+            .get("tried")
+            .and_then(|v| v.as_l().ok())
+            .map(|l| l.iter().filter_map(|v| v.as_s().ok().cloned()).collect())
+            .unwrap_or_default(),
+        deadline_extra: get_i64(i, "deadline_extra").unwrap_or(0),
+        submitted_epoch: get_i64(i, "submitted_epoch").ok(),
         provider_handle: opt_s(i, "provider_handle"),
         submits: u32::try_from(get_i64(i, "submits").unwrap_or(0)).unwrap_or(0),
         completed_at: opt_s(i, "completed_at"),

@@ -2,33 +2,27 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use super::output_url::OutputHosts;
+use super::output_url::{Downloads, OutputHosts};
 use super::video::{
     Answer, ByteStream, GenerationRequest, Output, Progress, ProviderError, SubmitError,
     VideoProvider,
 };
 use crate::adapters::env::{ConfigError, Env};
 use crate::adapters::outbound::LazyClient;
-use crate::domain::video::Mode;
 
 pub struct FalClient {
     http: LazyClient,
     queue_url: String,
     api_url: String,
-    text_model: String,
-    image_model: String,
     key: String,
-    /// Where outputs may be fetched from (`FAL_OUTPUT_HOSTS`), and the client that
-    /// fetches them, which follows a redirect only to such a place.
-    outputs: OutputHosts,
-    downloads: OnceLock<reqwest::Client>,
+    /// Fetches outputs only from where fal serves them (`FAL_OUTPUT_HOSTS`).
+    downloads: Downloads,
 }
 
 /// What fal's submit answers, kept as the job's handle.
@@ -53,17 +47,17 @@ fn transient(e: reqwest::Error) -> ProviderError {
 impl FalClient {
     /// `FAL_QUEUE_URL` (`https://queue.fal.run`), `FAL_API_URL`
     /// (`https://api.fal.ai/v1`, for deleting payloads), `FAL_OUTPUT_HOSTS` (the
-    /// domains fal serves outputs from), the two model ids and the key.
+    /// domains fal serves outputs from) and the key. The models are the catalogue's.
     pub fn from_env(env: &Env, http: LazyClient) -> Result<Arc<dyn VideoProvider>, ConfigError> {
         let queue_url = env.url("FAL_QUEUE_URL")?;
         Ok(Arc::new(Self {
             http,
-            outputs: OutputHosts::new(&env.required("FAL_OUTPUT_HOSTS")?, &queue_url),
-            downloads: OnceLock::new(),
+            downloads: Downloads::new(
+                "fal",
+                OutputHosts::new(&env.required("FAL_OUTPUT_HOSTS")?, &queue_url),
+            ),
             queue_url,
             api_url: env.url("FAL_API_URL")?,
-            text_model: env.required("FAL_TEXT_MODEL")?,
-            image_model: env.required("FAL_IMAGE_MODEL")?,
             key: env.secret("FAL_KEY", 8)?,
         }))
     }
@@ -105,13 +99,6 @@ fn retry_after(res: &reqwest::Response) -> Option<Duration> {
 }
 
 impl FalClient {
-    fn model_for(&self, mode: Mode) -> &str {
-        match mode {
-            Mode::Text => &self.text_model,
-            Mode::Image => &self.image_model,
-        }
-    }
-
     async fn do_submit(&self, req: &GenerationRequest<'_>) -> Result<String, SubmitError> {
         // The model's input: prompt, settings, image. Nothing about the person (R16).
         let mut input = json!({
@@ -123,10 +110,10 @@ impl FalClient {
         if let Some(url) = req.image_url {
             input["image_url"] = json!(url);
         }
-        let mut post =
-            self.http
-                .get()
-                .post(format!("{}/{}", self.queue_url, self.model_for(req.mode)));
+        let mut post = self
+            .http
+            .get()
+            .post(format!("{}/{}", self.queue_url, req.model));
         if let Some(url) = req.callback {
             // fal POSTs the result there when the request ends (see `fal_webhook`).
             post = post.query(&[("fal_webhook", url)]);
@@ -139,12 +126,15 @@ impl FalClient {
             .json(&input)
             .send()
             .await
-            .map_err(|_| SubmitError::Retry { after: None })?;
+            .map_err(|_| SubmitError::Unavailable)?;
         let status = res.status();
-        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-            return Err(SubmitError::Retry {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(SubmitError::Throttled {
                 after: retry_after(&res),
             });
+        }
+        if status.is_server_error() {
+            return Err(SubmitError::Unavailable);
         }
         if status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST {
             return Err(SubmitError::Refused);
@@ -165,6 +155,8 @@ impl FalClient {
             status: String,
             #[serde(default)]
             error: Option<serde_json::Value>,
+            #[serde(default)]
+            error_type: Option<String>,
         }
         let h = self.handle(handle)?;
         let res = self
@@ -188,6 +180,10 @@ impl FalClient {
         let s: Status = res.json().await.map_err(transient)?;
         Ok(match s.status.as_str() {
             "IN_QUEUE" | "IN_PROGRESS" => Progress::Pending,
+            // fal's moderation: the request is refused, not failed (R43: not retried).
+            "COMPLETED" if s.error_type.as_deref() == Some("content_policy_violation") => {
+                Progress::Refused
+            }
             "COMPLETED" if s.error.as_ref().is_some_and(|e| !e.is_null()) => Progress::Failed,
             "COMPLETED" => Progress::Completed,
             _ => Progress::Failed,
@@ -234,35 +230,6 @@ impl FalClient {
             content_type: r.video.content_type,
             size: r.video.file_size,
         })
-    }
-
-    async fn do_download(&self, output: &Output) -> Result<ByteStream, ProviderError> {
-        if !self.outputs.allows_str(&output.url) {
-            return Err(ProviderError::Failed(
-                "the output is not at a place fal serves outputs from".into(),
-            ));
-        }
-        let client = self.downloads.get_or_init(|| {
-            crate::adapters::outbound::install_crypto();
-            reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(3))
-                .redirect(self.outputs.redirect_policy())
-                .build()
-                .unwrap_or_default()
-        });
-        let res = client.get(&output.url).send().await.map_err(transient)?;
-        if res.status().is_redirection() {
-            return Err(ProviderError::Failed(
-                "the output redirects to another place".into(),
-            ));
-        }
-        if !res.status().is_success() {
-            return Err(ProviderError::Transient(format!(
-                "download answered {}",
-                res.status()
-            )));
-        }
-        Ok(Box::pin(res.bytes_stream().map(|r| r.map_err(transient))))
     }
 
     async fn do_cancel(&self, handle: &str) -> Result<(), ProviderError> {
@@ -320,9 +287,6 @@ impl VideoProvider for FalClient {
     fn name(&self) -> &'static str {
         "fal"
     }
-    fn model(&self, mode: Mode) -> &str {
-        self.model_for(mode)
-    }
     fn calls_back(&self) -> bool {
         true
     }
@@ -342,7 +306,7 @@ impl VideoProvider for FalClient {
         Box::pin(self.do_output(handle))
     }
     fn download<'a>(&'a self, output: &'a Output) -> Answer<'a, Result<ByteStream, ProviderError>> {
-        Box::pin(self.do_download(output))
+        Box::pin(self.downloads.fetch(&output.url))
     }
     fn cancel<'a>(&'a self, handle: &'a str) -> Answer<'a, Result<(), ProviderError>> {
         Box::pin(self.do_cancel(handle))
@@ -362,8 +326,6 @@ mod tests {
                 ("FAL_QUEUE_URL", "https://queue.fal.run"),
                 ("FAL_API_URL", "https://api.fal.ai/v1"),
                 ("FAL_OUTPUT_HOSTS", "fal.media"),
-                ("FAL_TEXT_MODEL", "fal-ai/veo3.1"),
-                ("FAL_IMAGE_MODEL", "fal-ai/veo3.1/image-to-video"),
                 ("FAL_KEY", "secret-key"),
             ]
             .into_iter()

@@ -89,6 +89,63 @@ impl OutputHosts {
     }
 }
 
+/// Fetches a provider's outputs: only from its [`OutputHosts`], following a redirect
+/// only to them, as a stream of chunks (never whole in memory). One client per
+/// provider, made on first use.
+pub struct Downloads {
+    outputs: OutputHosts,
+    provider: &'static str,
+    client: std::sync::OnceLock<reqwest::Client>,
+}
+
+impl Downloads {
+    pub fn new(provider: &'static str, outputs: OutputHosts) -> Self {
+        Self {
+            outputs,
+            provider,
+            client: std::sync::OnceLock::new(),
+        }
+    }
+
+    pub async fn fetch(
+        &self,
+        url: &str,
+    ) -> Result<super::video::ByteStream, super::video::ProviderError> {
+        use super::video::ProviderError;
+        use futures_util::StreamExt;
+        if !self.outputs.allows_str(url) {
+            return Err(ProviderError::Failed(format!(
+                "the output is not at a place {} serves outputs from",
+                self.provider
+            )));
+        }
+        let client = self.client.get_or_init(|| {
+            crate::adapters::outbound::install_crypto();
+            reqwest::Client::builder()
+                .connect_timeout(std::time::Duration::from_secs(3))
+                .redirect(self.outputs.redirect_policy())
+                .build()
+                .unwrap_or_default()
+        });
+        let transient = |e: reqwest::Error| ProviderError::Transient(e.without_url().to_string());
+        let res = client.get(url).send().await.map_err(transient)?;
+        if res.status().is_redirection() {
+            return Err(ProviderError::Failed(
+                "the output redirects to another place".into(),
+            ));
+        }
+        if !res.status().is_success() {
+            return Err(ProviderError::Transient(format!(
+                "download answered {}",
+                res.status()
+            )));
+        }
+        Ok(Box::pin(
+            res.bytes_stream().map(move |r| r.map_err(transient)),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,9 +23,16 @@
 //!   `SUCCEEDED`, `FAILED`); output = `output[0]`; cancel and delete =
 //!   `DELETE /v1/tasks/{id}`.
 //!
+//! - **Replicate** ([`super::replicate`]): submit = `POST /v1/models/{owner}/{name}/predictions`
+//!   with `webhook` → the handle is the prediction id; progress = `GET
+//!   /v1/predictions/{id}`; output = its `output` URL; cancel = `POST
+//!   /v1/predictions/{id}/cancel`; delete: Replicate drops an API prediction's inputs
+//!   and outputs an hour after it ends and has no call for it, so `delete` says so.
+//!
 //! Adding one is one new module implementing [`VideoProvider`] with a `from_env`, and
-//! one line in [`REGISTRY`]; `VIDEO_PROVIDER` picks it. Providers receive the prompt,
-//! the settings and the image only: never the user's id, name or email (R16).
+//! one line in [`REGISTRY`]; `VIDEO_PROVIDERS` lists the ones a deployment uses, and
+//! the models catalogue says which serves what. Providers receive the prompt, the
+//! settings and the image only: never the user's id, name or email (R16).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -41,6 +48,8 @@ use crate::domain::video::{Mode, VideoSettings};
 /// What a provider is given: nothing that identifies the person.
 #[derive(Debug, Clone)]
 pub struct GenerationRequest<'a> {
+    /// The provider's own id of the model (from the catalogue).
+    pub model: &'a str,
     pub prompt: &'a str,
     pub mode: Mode,
     pub settings: &'a VideoSettings,
@@ -53,8 +62,10 @@ pub struct GenerationRequest<'a> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubmitError {
-    /// Busy or failing for now (429, 5xx, network): try again after a while.
-    Retry { after: Option<Duration> },
+    /// Failing for now (5xx, timeout, network): the provider may be down (R43).
+    Unavailable,
+    /// Rate-limited (429), with the wait it asked for, if it said.
+    Throttled { after: Option<Duration> },
     /// The provider will not take this request (its input rules): the job is rejected.
     Refused,
     /// Anything else that will not get better by retrying (credentials, our bug).
@@ -65,7 +76,11 @@ pub enum SubmitError {
 pub enum Progress {
     Pending,
     Completed,
+    /// Ended without a video: the provider failed it.
     Failed,
+    /// Ended without a video: the provider's moderation refused it (never retried
+    /// elsewhere, R43).
+    Refused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,10 +107,8 @@ pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, ProviderError>> + 
 pub type Answer<'a, T> = futures_util::future::BoxFuture<'a, T>;
 
 pub trait VideoProvider: Send + Sync {
-    /// For logs and the stored object's metadata.
+    /// For logs and the stored object's metadata; the name the catalogue uses.
     fn name(&self) -> &'static str;
-    /// The model that serves this mode.
-    fn model(&self, mode: Mode) -> &str;
     /// Whether the provider calls [`GenerationRequest::callback`] when a request ends.
     fn calls_back(&self) -> bool;
     /// The provider's id of the request a stored handle names, as its completion calls
@@ -118,25 +131,78 @@ pub trait VideoProvider: Send + Sync {
 /// How a provider is made from its own configuration variables.
 pub type Build = fn(&Env, LazyClient) -> Result<Arc<dyn VideoProvider>, ConfigError>;
 
-/// Every provider this build knows, by the name `VIDEO_PROVIDER` gives.
-pub const REGISTRY: &[(&str, Build)] = &[("fal", super::fal::FalClient::from_env)];
+/// Every provider this build knows, by the names `VIDEO_PROVIDERS` gives.
+pub const REGISTRY: &[(&str, Build)] = &[
+    ("fal", super::fal::FalClient::from_env),
+    ("replicate", super::replicate::ReplicateClient::from_env),
+];
 
-/// The provider `VIDEO_PROVIDER` names, built from its variables.
-pub fn from_env(env: &Env, http: LazyClient) -> Result<Arc<dyn VideoProvider>, ConfigError> {
-    let name = env.required("VIDEO_PROVIDER")?;
-    let (_, build) = REGISTRY
-        .iter()
-        .find(|(known, _)| *known == name)
-        .ok_or_else(|| ConfigError::Invalid {
-            var: "VIDEO_PROVIDER",
-            reason: format!(
-                "unknown provider {name:?} (known: {})",
-                REGISTRY
-                    .iter()
-                    .map(|(n, _)| *n)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        })?;
-    build(env, http)
+/// The providers a deployment uses, each built once from its own variables.
+#[derive(Clone)]
+pub struct Providers {
+    by_name: Vec<(&'static str, Arc<dyn VideoProvider>)>,
+}
+
+impl std::fmt::Debug for Providers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.names()).finish()
+    }
+}
+
+impl Providers {
+    /// The providers `VIDEO_PROVIDERS` (comma-separated names) lists.
+    pub fn from_env(env: &Env, http: LazyClient) -> Result<Self, ConfigError> {
+        let listed = env.required("VIDEO_PROVIDERS")?;
+        let mut by_name = Vec::new();
+        for name in listed.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let (known, build) = REGISTRY
+                .iter()
+                .find(|(known, _)| *known == name)
+                .ok_or_else(|| ConfigError::Invalid {
+                    var: "VIDEO_PROVIDERS",
+                    reason: format!(
+                        "unknown provider {name:?} (known: {})",
+                        REGISTRY
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })?;
+            if by_name.iter().any(|(n, _)| n == known) {
+                continue;
+            }
+            by_name.push((*known, build(env, http.clone())?));
+        }
+        if by_name.is_empty() {
+            return Err(ConfigError::Invalid {
+                var: "VIDEO_PROVIDERS",
+                reason: "no provider listed".into(),
+            });
+        }
+        Ok(Self { by_name })
+    }
+
+    /// Providers given rather than configured (tests).
+    pub fn of_list(list: Vec<Arc<dyn VideoProvider>>) -> Self {
+        Self {
+            by_name: list.into_iter().map(|p| (p.name(), p)).collect(),
+        }
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.by_name.iter().map(|(n, _)| *n).collect()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<dyn VideoProvider>> {
+        self.by_name
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| p)
+    }
+
+    /// The provider a job is (or was) at, if this deployment still has it.
+    pub fn of_job(&self, job: &crate::domain::video::Job) -> Option<&Arc<dyn VideoProvider>> {
+        self.get(job.provider.as_deref()?)
+    }
 }
