@@ -172,11 +172,17 @@ async fn pending(state: &GenerateState, job: &Job, look: Look<'_>) -> Result<(),
         Look::Completed(_) => Err(StepError::retry(
             "called, but the request's status still says pending",
         )),
-        Look::Chain(_) | Look::Stop if state.callback.is_none() => {
+        Look::Chain(_) | Look::Stop if !called_back(state, job) => {
             again(state, job, state.policy.provider_poll_interval).await
         }
         Look::Chain(_) | Look::Stop => Ok(()),
     }
+}
+
+/// Whether the job's provider calls our webhook when its request ends (so it is not
+/// polled): only if it says it does and we have a webhook to give it.
+fn called_back(state: &GenerateState, job: &Job) -> bool {
+    state.callback.is_some() && state.providers.of_job(job).is_some_and(|p| p.calls_back())
 }
 
 /// A look failed for now: a completion call's message comes back through the queue (it
@@ -440,7 +446,9 @@ async fn accepted(
     {
         Ok(()) => {
             tracing::info!(event = "video_submitted", job_id = %job.id, provider = provider.name(), "submitted to the provider");
-            pending(state, job, Look::Chain(None)).await
+            let mut at = job.clone();
+            at.provider = Some(provider.name().to_owned());
+            pending(state, &at, Look::Chain(None)).await
         }
         Err(e) if e.is_condition_failure() => {
             // Another copy of this message submitted first: stop ours.

@@ -382,7 +382,8 @@ async fn r13_r21_a_completed_video_is_stored_marked_ai_generated() {
     assert_eq!(head.content_length(), Some(4096));
     let meta = head.metadata().unwrap();
     assert_eq!(meta["ai-generated"], "true");
-    assert_eq!(meta["generator"], "scripted");
+    assert_eq!(meta["generator"], "fal");
+    assert_eq!(meta["model"], "fal-ai/veo3.1");
     assert_eq!(meta["job-id"], id);
     // `stamp` and `deliver` (fed by the bucket's events) make it ready; generate
     // leaves it be.
