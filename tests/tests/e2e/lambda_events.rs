@@ -101,6 +101,8 @@ async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
         // The catalogue needs no session.
         ("billing-products.json", 200, None),
         ("billing-checkout.json", 401, Some("unauthorized")),
+        // The models catalogue needs no session either (R42).
+        ("videos-models.json", 200, None),
     ];
     for (file, status, code) in cases {
         let res = invoke(router_for(&t, file), file).await;
@@ -137,8 +139,9 @@ async fn r38_every_sample_event_reaches_its_handler_through_lambda_http() {
         .collect();
     on_disk.sort();
     let mut covered: Vec<String> = cases.iter().map(|c| c.0.to_owned()).collect();
-    // Signed at a fixed time: its own test below sets the clock to it.
+    // Signed at a fixed time: their own test below sets the clock to it.
     covered.push(FAL_EVENT.to_owned());
+    covered.push(REPLICATE_EVENT.to_owned());
     covered.sort();
     assert_eq!(on_disk, covered);
 }
@@ -175,6 +178,7 @@ fn every_queue_and_scheduled_function_has_its_sample_event() {
 }
 
 const FAL_EVENT: &str = "provider-webhook-fal.json";
+const REPLICATE_EVENT: &str = "provider-webhook-replicate.json";
 
 /// The event with its body changed after signing.
 fn tampered(file: &str, from: &str, to: &str) -> String {
@@ -211,6 +215,25 @@ async fn r13_r38_the_signed_webhook_events_are_verified_through_lambda_http() {
     let res = invoke(router_for(&t, FAL_EVENT), FAL_EVENT).await;
     assert_eq!(res["statusCode"], 401, "{res}");
     assert_eq!(t.queue_counts("GenerateQueue").await, (1, 0));
+    // Replicate's call (Standard Webhooks), at its own fixed time: one look more.
+    let text = std::fs::read_to_string(events_dir().join(REPLICATE_EVENT)).unwrap();
+    let event: Value = serde_json::from_str(&text).unwrap();
+    let at: i64 = event["headers"]["webhook-timestamp"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    t.clock.set(at);
+    let res = invoke(router_for(&t, REPLICATE_EVENT), REPLICATE_EVENT).await;
+    assert_eq!(res["statusCode"], 200, "{res}");
+    assert_eq!(t.queue_counts("GenerateQueue").await, (2, 0));
+    let altered = tampered(REPLICATE_EVENT, "succeeded", "failed");
+    let res = invoke(router_for(&t, REPLICATE_EVENT), &altered).await;
+    assert_eq!(res["statusCode"], 401, "{res}");
+    // The same call again: taken once.
+    let res = invoke(router_for(&t, REPLICATE_EVENT), REPLICATE_EVENT).await;
+    assert_eq!(res["statusCode"], 200, "{res}");
+    assert_eq!(t.queue_counts("GenerateQueue").await, (2, 0));
     // Creem's event with its body changed: refused.
     let altered = tampered("checkout-webhook-creem.json", "1200", "9999");
     let res = invoke(router_for(&t, "checkout-webhook-creem.json"), &altered).await;

@@ -1,5 +1,5 @@
 //! The emulators answer as the vendors do: each is driven by the vendor's own client
-//! library (fal-client and google-auth from PyPI, Creem's SDK from npm), which checks
+//! library (fal-client, replicate and google-auth from PyPI, Creem's SDK from npm), which checks
 //! every field of every answer. A field the emulator gets wrong fails here, before it
 //! hides a bug the real service would show.
 
@@ -46,6 +46,24 @@ async fn r13_the_fal_emulator_speaks_fals_wire_format_to_fal_client() {
     run(
         &python().await,
         &["fal_check.py", &t.url("/_local/fal"), LOCAL_FAL_KEY],
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r43_the_replicate_emulator_satisfies_replicates_client_and_standard_webhooks() {
+    let t = TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.fal_duration = std::time::Duration::from_millis(300);
+    })
+    .await;
+    run(
+        &python().await,
+        &[
+            "replicate_check.py",
+            &t.url("/_local/replicate/api"),
+            e2e_tests::local_stack::emulators::replicate::LOCAL_REPLICATE_TOKEN,
+        ],
     )
     .await;
 }
