@@ -3,8 +3,9 @@
 # template's `BuildMethod: rust-cargolambda`) then `sam deploy --guided`, which asks
 # for the parameters: GoogleClientId, MailFrom, SupportEmail, PublicApiUrl,
 # AllowedOrigin, FalUserId, the SSM parameter names of the secrets (HashSecretParameter,
-# FalKeyParameter, CreemApiKeyParameter, CreemWebhookSecretParameter), FalTextModel,
-# FalImageModel, BillingProducts, CheckoutSuccessUrl. Needs the AWS SAM CLI and AWS
+# FalKeyParameter, ReplicateApiTokenParameter, ReplicateWebhookSecretParameter,
+# CreemApiKeyParameter, CreemWebhookSecretParameter), VideoModels, BillingProducts,
+# CheckoutSuccessUrl. Needs the AWS SAM CLI and AWS
 # credentials; the secrets must exist in Parameter Store first (README, Deploying).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

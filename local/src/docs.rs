@@ -228,6 +228,21 @@ fn event_property(
     Err(format!("{logical_id}: no {kind} event"))
 }
 
+/// The processors of the data inventory, as a table (README, "Who else handles
+/// personal data").
+pub fn processors_table() -> String {
+    let mut out = String::from(
+        "| processor | what for | what it receives | how its copy goes |\n|---|---|---|---|\n",
+    );
+    for p in shared::domain::inventory::PROCESSORS {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            p.name, p.role, p.receives, p.deletion
+        ));
+    }
+    out
+}
+
 /// `text` with what stands between the markers of `name` replaced by `content`.
 pub fn replace_section(text: &str, name: &str, content: &str) -> Result<String, String> {
     let start = format!("<!-- generated:{name} -->\n");
@@ -248,9 +263,13 @@ pub fn generated(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
     let template = Template::load().map_err(|e| e.to_string())?;
     let env = env_table(&template)?;
     let functions = functions_table(&template)?;
+    let processors = processors_table();
     let mut out = Vec::new();
     for (file, sections) in [
-        ("README.md", vec![("env", &env)]),
+        (
+            "README.md",
+            vec![("env", &env), ("processors", &processors)],
+        ),
         ("ARCHITECTURE.md", vec![("functions", &functions)]),
     ] {
         let path = root.join(file);

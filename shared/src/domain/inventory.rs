@@ -403,6 +403,49 @@ pub const RESTRICTION: &[Restricted] = &[
     },
 ];
 
+/// Who else handles personal data for us (processors, R16, R37): what each receives,
+/// why, and how its copy goes. `name` is the registry's name for a video provider.
+#[derive(Debug, Clone, Copy)]
+pub struct Processor {
+    pub name: &'static str,
+    pub role: &'static str,
+    pub receives: &'static str,
+    pub deletion: &'static str,
+}
+
+pub const PROCESSORS: &[Processor] = &[
+    Processor {
+        name: "aws",
+        role: "Amazon Web Services (eu-west-1): hosting, storage, email sending",
+        receives: "everything this inventory lists, as our infrastructure",
+        deletion: "by the retention of each class of the inventory",
+    },
+    Processor {
+        name: "fal",
+        role: "fal.ai: video generation (a provider of the models catalogue)",
+        receives: "the prompt, the video settings and a 15-minute link to the input image; never the account, name or email",
+        deletion: "asked not to store inputs and outputs (`X-Fal-Store-IO: 0`); the request's payloads are deleted through fal's API once the video is stored, and again by the purge until fal confirms",
+    },
+    Processor {
+        name: "replicate",
+        role: "Replicate: video generation (a provider of the models catalogue), used when fal fails a job or is down",
+        receives: "the prompt, the video settings and a 15-minute link to the input image; never the account, name or email",
+        deletion: "Replicate deletes an API prediction's inputs and outputs one hour after it ends, and has no call to delete them sooner; a job moved away from it is cancelled there",
+    },
+    Processor {
+        name: "creem",
+        role: "Creem: payments (merchant of record) and prompt moderation",
+        receives: "at checkout, our account id and checkout id (the person gives Creem their own payment details); for moderation, the prompt with the job's random id",
+        deletion: "Creem keeps payment records as a merchant of record must; the account's subscriptions are cancelled there on erasure",
+    },
+    Processor {
+        name: "google",
+        role: "Google: sign-in with a Google account",
+        receives: "nothing from us: we verify the ID token its sign-in gives the person",
+        deletion: "disconnecting Google removes the identity here",
+    },
+];
+
 pub fn record(id: ClassId) -> &'static Record {
     INVENTORY
         .iter()

@@ -1,9 +1,10 @@
 //! The service on a hard day: 10 % of the functions' AWS requests fail (throttling,
 //! 500s, dropped connections, with latency and transaction conflicts), every queue
 //! message is delivered twice in shuffled batches, and a patient client retries what
-//! it is told to retry. R05, R11, R13, R15, R16: every video ends, every account's
-//! ledger adds up, each failed or deleted video is refunded once, each ready video is
-//! announced once, and no request is ever answered 500.
+//! it is told to retry, and fal is down while the videos are submitted, so they fail
+//! over to Replicate (R43). R05, R11, R13, R15, R16, R43: every video ends, every
+//! account's ledger adds up, each failed or deleted video is refunded once, each ready
+//! video is announced once, and no request is ever answered 500.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -31,7 +32,7 @@ fn plan(i: usize) -> Plan {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn r11_r13_r15_twenty_videos_through_faults_and_duplicate_deliveries_all_end_and_add_up() {
+async fn r11_r13_r15_r43_twenty_videos_through_faults_duplicates_and_failover_all_end_and_add_up() {
     let started = Instant::now();
     let mut t = TestStack::start_opts(|o| {
         o.faults = Some(FaultSettings {
@@ -60,6 +61,16 @@ async fn r11_r13_r15_twenty_videos_through_faults_and_duplicate_deliveries_all_e
         accounts.push((email, token, id));
     }
 
+    // fal is down while they are submitted: they go to Replicate (R43).
+    let down = t
+        .post(
+            "/_local/providers/fal/outage",
+            json!({ "mode": "down" }),
+            None,
+        )
+        .await;
+    assert_eq!(down.status, 200, "{}", down.body);
+
     // Twenty submissions at once, each with its own key so the client may retry it.
     let keys: Vec<String> = (0..ACCOUNTS * VIDEOS_PER_ACCOUNT)
         .map(|i| format!("chaos-{i}"))
@@ -81,6 +92,14 @@ async fn r11_r13_r15_twenty_videos_through_faults_and_duplicate_deliveries_all_e
 
     // Some are deleted while they are being made.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    let up = t
+        .post(
+            "/_local/providers/fal/outage",
+            json!({ "mode": "up" }),
+            None,
+        )
+        .await;
+    assert_eq!(up.status, 200, "{}", up.body);
     for (i, id) in &jobs {
         if plan(*i) == Plan::DeletedMidWay {
             let (_, token, _) = &accounts[i % ACCOUNTS];
@@ -123,6 +142,18 @@ async fn r11_r13_r15_twenty_videos_through_faults_and_duplicate_deliveries_all_e
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
+
+    // Failover happened, and no job went to a provider twice.
+    let mut by_replicate = 0;
+    for (i, id) in &jobs {
+        let job = t.stored_job(id).await;
+        let mut tried = job.tried.clone();
+        tried.sort();
+        tried.dedup();
+        assert_eq!(tried.len(), job.tried.len(), "{i} {id}: {:?}", job.tried);
+        by_replicate += usize::from(job.provider.as_deref() == Some("replicate"));
+    }
+    assert!(by_replicate > 0, "no job failed over to Replicate");
 
     let mut tally = BTreeMap::new();
     for ((i, id), status) in &finals {

@@ -206,3 +206,18 @@ impl Providers {
         self.get(job.provider.as_deref()?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn r16_every_video_provider_is_a_named_processor() {
+        for (name, _) in super::REGISTRY {
+            assert!(
+                crate::domain::inventory::PROCESSORS
+                    .iter()
+                    .any(|p| p.name == *name),
+                "{name} is not in the inventory's processors"
+            );
+        }
+    }
+}
