@@ -144,6 +144,12 @@ async fn r43_a_job_fal_accepts_and_then_hangs_moves_once_to_replicate_and_comple
         t.stack.base.policy.failover_extension.as_secs() as i64,
         "its deadline grew by the stated amount"
     );
+    // The output names the provider and model that made it (and so do its content
+    // credentials, R41).
+    let head = t.head_output(&id).await;
+    let meta = head.metadata().unwrap();
+    assert_eq!(meta["generator"], "replicate");
+    assert_eq!(meta["model"], "google/veo-3.1");
     // fal's request was stopped and its copy dropped.
     let at_fal = t.stack.fal.requests();
     assert_eq!(at_fal.len(), 1);

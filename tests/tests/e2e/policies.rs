@@ -289,6 +289,28 @@ async fn every_flow(t: &TestStack) {
         .await;
     t.wait_status(&token, busy.body["id"].as_str().unwrap(), "ready", 30)
         .await;
+    // fal down: the job fails over to Replicate, and fal's shared health is written.
+    t.post(
+        "/_local/providers/fal/outage",
+        json!({ "mode": "down" }),
+        None,
+    )
+    .await;
+    let moved = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "made elsewhere", "seconds": 4 }),
+            None,
+        )
+        .await;
+    t.wait_status(&token, moved.body["id"].as_str().unwrap(), "ready", 30)
+        .await;
+    t.post(
+        "/_local/providers/fal/outage",
+        json!({ "mode": "up" }),
+        None,
+    )
+    .await;
     // one kept, to expire.
     let kept = t
         .submit_video(
