@@ -13,6 +13,8 @@ any machine, in one run.
   over 20 videos made at once, content credentials signed on the way (goal: p50 at
   most 1.5 s), and how long `stamp`'s invocations took (debug build, as the local
   stack runs);
+- failover: the time from asking to ready of 20 videos made at once, healthy and with
+  fal down (every one made by Replicate; goal: p95 at most the healthy p95 + 10 s);
 - stamp: its zip (goal: at most 12 MB) and init (goal: at most 3x), with the others'.
 """
 import json
@@ -64,15 +66,22 @@ for f in functions:
           f"{'' if ratio <= init_goal else '  (init over goal)'}"
           f"{'' if sizes[f] <= size_goal else '  (size over goal)'}")
 print("\nrequests, goal <= 25 AWS requests per video before content credentials, which add"
-      " 1 DynamoDB, 5 S3 and 2 SQS requests (counted below) and 1 KMS Sign (not counted)")
+      " 1 DynamoDB, 5 S3 and 2 SQS requests (counted below) and 1 KMS Sign (not counted),"
+      " and failover, which adds the provider's health (1 DynamoDB read per submission)")
 for flow in ("sign_in", "video"):
     a, t = report[flow]["aws"], report[flow]["third_parties"]
     print(f"{flow:8} AWS {a['total']:3} (DynamoDB {a['dynamodb']}, S3 {a['s3']}, SQS {a['sqs']}, "
-          f"SES {a['ses']}); third parties: fal {t['fal']}, Creem {t['creem']}, Google {t['google']}")
+          f"SES {a['ses']}); third parties: fal {t['fal']}, Replicate {t['replicate']}, "
+          f"Creem {t['creem']}, Google {t['google']}")
 lag = report["delivery_lag_seconds"]
 how = ("the provider calls the webhook" if report["provider_calls_back"]
        else f"the provider is polled every {report['provider_poll_interval_seconds']} s")
 print(f"\ndelivery lag over {lag['videos']} videos: p50 {lag['p50']:.2f} s, p95 {lag['p95']:.2f} s ({how})")
+ready = report["time_to_ready_seconds"]
+h, d = ready["healthy"], ready["fal_down"]
+print(f"time to ready over {h['videos']} videos, healthy: p50 {h['p50']:.2f} s, p95 {h['p95']:.2f} s; "
+      f"fal down: p50 {d['p50']:.2f} s, p95 {d['p95']:.2f} s, {ready['fal_down_made_by_replicate']} made by Replicate "
+      f"(goal: p95 <= healthy p95 + 10 s: {'met' if d['p95'] <= h['p95'] + 10 else 'NOT met'})")
 stamps = report["stamp_invocation_seconds"]
 print(f"stamp: {stamps['invocations']} invocations for {stamps['videos']} videos, "
       f"p50 {stamps['p50']:.2f} s, p95 {stamps['p95']:.2f} s per invocation")

@@ -24,6 +24,12 @@ pub async fn run(videos: usize) -> Result<Value, String> {
         prefix: format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
         consumers: false,
         fal_duration: fal,
+        // One account makes every video of the bench (41): above a person's hourly
+        // limit, which is not what is measured here.
+        policy: shared::domain::policy::Policy {
+            videos_per_account: shared::domain::policy::Limit::per_hour(100),
+            ..shared::domain::policy::Policy::default()
+        },
         ..StackOptions::default()
     })
     .await
@@ -101,40 +107,24 @@ pub async fn run(videos: usize) -> Result<Value, String> {
 
     // Delivery lag over `videos` videos made at once, consumers running as Lambda's.
     let tasks: Vec<_> = stack.consumers.iter().map(|c| c.spawn()).collect();
-    let mut ids = Vec::new();
-    for i in 0..videos {
-        let v = post(
-            &http,
-            &url("/v1/videos"),
-            json!({ "prompt": format!("bench video number {i}"), "seconds": 4 }),
-            Some(&token),
-        )
-        .await?;
-        ids.push((
-            v["id"].as_str().ok_or("no id")?.to_owned(),
-            format!("bench video number {i}"),
-        ));
-    }
-    let mut ready_at = std::collections::HashMap::new();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while ready_at.len() < ids.len() {
-        for (id, _) in &ids {
-            if ready_at.contains_key(id) {
-                continue;
-            }
-            let job = jobs.get(id).await.map_err(|e| e.to_string())?;
-            if job.is_some_and(|j| j.status.as_str() == "ready") {
-                ready_at.insert(id.clone(), Instant::now());
-            }
-        }
-        if Instant::now() > deadline {
-            return Err("videos did not become ready".into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let healthy = made_at_once(&stack, &http, &token, &jobs, videos, "bench video number").await?;
+    // The same with fal down (R43): every video fails over to Replicate.
+    stack.fal.outage.set(crate::emulators::outage::Mode::Down);
+    let outage = made_at_once(&stack, &http, &token, &jobs, videos, "bench outage video").await?;
+    stack.fal.outage.set(crate::emulators::outage::Mode::Up);
     for t in tasks {
         t.abort();
     }
+    let by_replicate = outage
+        .iter()
+        .filter(|m| m.provider.as_deref() == Some("replicate"))
+        .count();
+    let ids: Vec<(String, String)> = healthy
+        .iter()
+        .map(|m| (m.id.clone(), m.prompt.clone()))
+        .collect();
+    let ready_at: std::collections::HashMap<String, Instant> =
+        healthy.iter().map(|m| (m.id.clone(), m.ready)).collect();
     let requests = stack.fal.requests();
     let mut lags: Vec<f64> = ids
         .iter()
@@ -171,6 +161,11 @@ pub async fn run(videos: usize) -> Result<Value, String> {
         "sign_in": sign_in,
         "video": video,
         "delivery_lag_seconds": { "videos": lags.len(), "p50": pct(0.5), "p95": pct(0.95) },
+        "time_to_ready_seconds": {
+            "healthy": percentiles(&healthy),
+            "fal_down": percentiles(&outage),
+            "fal_down_made_by_replicate": by_replicate,
+        },
         "stamp_invocation_seconds": {
             "invocations": stamps.len(),
             "videos": stamped,
@@ -184,7 +179,78 @@ pub async fn run(videos: usize) -> Result<Value, String> {
     Ok(report)
 }
 
-fn counts(a0: [u64; 4], a1: [u64; 4], t0: [u64; 3], t1: [u64; 3], batches: u64) -> Value {
+/// One video of a run: when it was asked for and when it was ready, and who made it.
+struct Made {
+    id: String,
+    prompt: String,
+    submitted: Instant,
+    ready: Instant,
+    provider: Option<String>,
+}
+
+/// Submits `n` videos at once and waits for each to be ready.
+async fn made_at_once(
+    stack: &LocalStack,
+    http: &reqwest::Client,
+    token: &str,
+    jobs: &shared::adapters::dynamo::videos::VideoStore,
+    n: usize,
+    tag: &str,
+) -> Result<Vec<Made>, String> {
+    let mut asked = Vec::new();
+    for i in 0..n {
+        let prompt = format!("{tag} {i}");
+        let v = post(
+            http,
+            &format!("{}/v1/videos", stack.base_url),
+            json!({ "prompt": prompt, "seconds": 4 }),
+            Some(token),
+        )
+        .await?;
+        asked.push((
+            v["id"].as_str().ok_or("no id")?.to_owned(),
+            prompt,
+            Instant::now(),
+        ));
+    }
+    let mut made: Vec<Made> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while made.len() < asked.len() {
+        for (id, prompt, submitted) in &asked {
+            if made.iter().any(|m| &m.id == id) {
+                continue;
+            }
+            let job = jobs.get(id).await.map_err(|e| e.to_string())?;
+            if let Some(j) = job.filter(|j| j.status.as_str() == "ready") {
+                made.push(Made {
+                    id: id.clone(),
+                    prompt: prompt.clone(),
+                    submitted: *submitted,
+                    ready: Instant::now(),
+                    provider: j.provider,
+                });
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("{tag}: videos did not become ready"));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(made)
+}
+
+/// p50 and p95 of the time from asking to ready.
+fn percentiles(made: &[Made]) -> Value {
+    let mut secs: Vec<f64> = made
+        .iter()
+        .map(|m| m.ready.saturating_duration_since(m.submitted).as_secs_f64())
+        .collect();
+    secs.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| secs[((secs.len() as f64 - 1.0) * p).round() as usize];
+    json!({ "videos": secs.len(), "p50": pct(0.5), "p95": pct(0.95) })
+}
+
+fn counts(a0: [u64; 4], a1: [u64; 4], t0: [u64; 4], t1: [u64; 4], batches: u64) -> Value {
     let d = |i: usize| a1[i] - a0[i];
     // Per batch Lambda's event source makes one ReceiveMessage and one DeleteMessageBatch.
     let event_source = 2 * batches;
@@ -193,7 +259,10 @@ fn counts(a0: [u64; 4], a1: [u64; 4], t0: [u64; 3], t1: [u64; 3], batches: u64) 
             "dynamodb": d(0), "s3": d(1), "sqs": d(2) + event_source, "ses": d(3),
             "total": d(0) + d(1) + d(2) + d(3) + event_source,
         },
-        "third_parties": { "fal": t1[0] - t0[0], "creem": t1[1] - t0[1], "google": t1[2] - t0[2] },
+        "third_parties": {
+            "fal": t1[0] - t0[0], "creem": t1[1] - t0[1], "google": t1[2] - t0[2],
+            "replicate": t1[3] - t0[3],
+        },
     })
 }
 

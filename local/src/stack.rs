@@ -326,13 +326,14 @@ pub struct ThirdPartyCounts {
 }
 
 impl ThirdPartyCounts {
-    /// `(fal, creem, google)` so far.
-    pub fn snapshot(&self) -> [u64; 3] {
+    /// `(fal, creem, google, replicate)` so far.
+    pub fn snapshot(&self) -> [u64; 4] {
         use std::sync::atomic::Ordering::Relaxed;
         [
             self.fal.load(Relaxed),
             self.creem.load(Relaxed),
             self.google.load(Relaxed),
+            self.replicate.load(Relaxed),
         ]
     }
 }

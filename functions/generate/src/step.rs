@@ -352,11 +352,11 @@ async fn choose(
     left: &[(String, String)],
 ) -> Option<(String, String, bool)> {
     let now = state.clock.epoch_secs();
-    let healths =
-        futures_util::future::join_all(left.iter().map(|(p, _)| state.circuits.health(p))).await;
-    for ((name, model), health) in left.iter().zip(healths) {
+    // One read while the first choice is healthy (the usual case); the next provider's
+    // health is read only when the one before it is avoided.
+    for (name, model) in left {
         // Health that cannot be read is taken as closed: the call itself will tell.
-        let health = health.unwrap_or_default();
+        let health = state.circuits.health(name).await.unwrap_or_default();
         let verdict = state
             .circuits
             .verdict(name, &health, now, &state.breaker)

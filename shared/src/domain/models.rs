@@ -186,7 +186,7 @@ impl Catalogue {
             {
                 return bad(format!("aspect ratios must be some of {ASPECT_RATIOS:?}"));
             }
-            if !m.seconds.windows(2).all(|w| w[0] < w[1]) || m.seconds.iter().any(|&s| s == 0) {
+            if !m.seconds.windows(2).all(|w| w[0] < w[1]) || m.seconds.contains(&0) {
                 return bad("lengths are increasing and positive".into());
             }
             let priced: BTreeSet<String> = m.seconds.iter().map(u32::to_string).collect();
