@@ -1,7 +1,7 @@
 # The two commands. Both install what they need (a pinned Python virtualenv for the
 # local AWS endpoint and the template linter) on first use.
 
-.PHONY: dev test package deploy bench
+.PHONY: dev test package deploy bench cost
 
 ## Runs the whole service locally on http://127.0.0.1:3000 (PORT=… to change).
 dev:
@@ -22,3 +22,7 @@ deploy:
 ## Measures init (against a bare lambda_runtime function), sizes, requests per flow and delivery lag.
 bench:
 	@python3 scripts/bench.py
+
+## Prints the AWS cost per 1,000 videos and per million signed-in requests, from measured counts.
+cost:
+	@python3 scripts/cost.py

@@ -17,13 +17,56 @@ use crate::{LocalStack, StackOptions};
 
 const EMAIL: &str = "bench@example.com";
 
+/// Bytes of the functions' log lines written so far (JSON, as CloudWatch receives them).
+pub(crate) static LOG_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+#[derive(Clone, Copy)]
+struct CountingWriter;
+
+impl std::io::Write for CountingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOG_BYTES.fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) fn log_bytes() -> u64 {
+    LOG_BYTES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Counts the bytes of the lines the functions log, with their own subscriber and
+/// filter, and of nothing else (the stack's emulators, the SDK below `info`).
+fn count_function_logs() {
+    let mut targets = vec!["shared".to_owned()];
+    targets.extend(
+        crate::functions::names_where(|_| true)
+            .into_iter()
+            .map(|n| n.replace('-', "_")),
+    );
+    let filter = targets
+        .iter()
+        .map(|t| format!("{t}=info"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let filter = shared::edge::telemetry::filter(&shared::adapters::env::Env::from_map(
+        [("RUST_LOG".to_owned(), filter)].into_iter().collect(),
+    ));
+    shared::edge::telemetry::init_with_writer(filter, || CountingWriter);
+}
+
 pub async fn run(videos: usize) -> Result<Value, String> {
+    count_function_logs();
     let fal = Duration::from_secs(2);
     let stack = LocalStack::start(StackOptions {
         bind: ([127, 0, 0, 1], 0).into(),
         prefix: format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
         consumers: false,
         fal_duration: fal,
+        // Through the fault proxy, with no fault and no delay: it counts each action.
+        faults: Some(crate::faults::FaultSettings::default()),
         // One account makes every video of the bench (41): above a person's hourly
         // limit, which is not what is measured here.
         policy: shared::domain::policy::Policy {
@@ -42,9 +85,16 @@ pub async fn run(videos: usize) -> Result<Value, String> {
     );
     let url = |p: &str| format!("{}{p}", stack.base_url);
     let aws = |s: &LocalStack| s.base.aws.requests.snapshot();
+    let actions = |s: &LocalStack| {
+        s.faults
+            .as_ref()
+            .map(|f| f.actions.snapshot())
+            .unwrap_or_default()
+    };
 
     // One sign-in by email code: start, then verify.
     let (aws0, tp0) = (aws(&stack), stack.third_parties.snapshot());
+    let (act0, logs0) = (actions(&stack), log_bytes());
     post(
         &http,
         &url("/v1/auth/email/start"),
@@ -61,7 +111,9 @@ pub async fn run(videos: usize) -> Result<Value, String> {
     )
     .await?;
     let token = signed["token"].as_str().ok_or("no token")?.to_owned();
-    let sign_in = counts(aws0, aws(&stack), tp0, stack.third_parties.snapshot(), 0);
+    let mut sign_in = counts(aws0, aws(&stack), tp0, stack.third_parties.snapshot(), 0);
+    sign_in["actions"] = json!(crate::faults::Actions::since(&act0, &actions(&stack)));
+    sign_in["log_bytes"] = json!(log_bytes() - logs0);
     // Credits for the videos.
     let account = signed["user"]["id"].as_str().ok_or("no user")?.to_owned();
     grant(&stack, &account, 100).await?;
@@ -72,6 +124,18 @@ pub async fn run(videos: usize) -> Result<Value, String> {
     }
     // One video, from submit to ready with its notice sent.
     let (aws0, tp0) = (aws(&stack), stack.third_parties.snapshot());
+    let (act0, logs0) = (actions(&stack), log_bytes());
+    let invoked0: Vec<(String, usize)> = stack
+        .consumers
+        .iter()
+        .map(|c| {
+            (
+                c.function.clone(),
+                c.invocations.lock().map(|v| v.len()).unwrap_or(0),
+            )
+        })
+        .collect();
+    let submitted = Instant::now();
     let v = post(
         &http,
         &url("/v1/videos"),
@@ -97,13 +161,37 @@ pub async fn run(videos: usize) -> Result<Value, String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let video = counts(
+    let mut video = counts(
         aws0,
         aws(&stack),
         tp0,
         stack.third_parties.snapshot(),
         batches,
     );
+    video["actions"] = json!(crate::faults::Actions::since(&act0, &actions(&stack)));
+    video["log_bytes"] = json!(log_bytes() - logs0);
+    video["wall_seconds"] = json!(submitted.elapsed().as_secs_f64());
+    // Each background function's invocations for the video, and how long they ran.
+    let mut busy = serde_json::Map::new();
+    for (c, (function, before)) in stack.consumers.iter().zip(&invoked0) {
+        let runs: Vec<f64> = c
+            .invocations
+            .lock()
+            .map(|v| {
+                v.iter()
+                    .skip(*before)
+                    .map(|(_, d)| d.as_secs_f64())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !runs.is_empty() {
+            busy.insert(
+                function.clone(),
+                json!({ "invocations": runs.len(), "seconds": runs.iter().sum::<f64>() }),
+            );
+        }
+    }
+    video["invocations"] = Value::Object(busy);
 
     // Delivery lag over `videos` videos made at once, consumers running as Lambda's.
     let tasks: Vec<_> = stack.consumers.iter().map(|c| c.spawn()).collect();
@@ -176,6 +264,8 @@ pub async fn run(videos: usize) -> Result<Value, String> {
         "provider_poll_interval_seconds": stack.base.policy.provider_poll_interval.as_secs(),
     });
     stack.stop().await;
+    let mut report = report;
+    report["hot_path"] = crate::hot_path::run().await?;
     Ok(report)
 }
 
@@ -286,9 +376,14 @@ async fn post(
 }
 
 async fn latest_code(stack: &LocalStack) -> Result<String, String> {
+    latest_code_of(stack, EMAIL).await
+}
+
+/// The sign-in code last mailed to `email`.
+pub(crate) async fn latest_code_of(stack: &LocalStack, email: &str) -> Result<String, String> {
     let mails = stack
         .mailbox
-        .messages_to(EMAIL)
+        .messages_to(email)
         .await
         .map_err(|e| e.to_string())?;
     let text = mails.last().ok_or("no sign-in mail")?.body.clone();
@@ -300,7 +395,7 @@ async fn latest_code(stack: &LocalStack) -> Result<String, String> {
 }
 
 /// Credits as a purchase would grant them (outside the counted flows).
-async fn grant(stack: &LocalStack, account: &str, credits: i64) -> Result<(), String> {
+pub(crate) async fn grant(stack: &LocalStack, account: &str, credits: i64) -> Result<(), String> {
     let ledger = &stack.functions.videos.jobs.ledger;
     let writes = ledger
         .effect_writes(

@@ -36,6 +36,9 @@ pub struct FaultSettings {
     pub seed: u64,
     /// Every request waits up to this long before it is forwarded.
     pub max_latency: Duration,
+    /// And this long besides, every time: a fixed round trip, so that a route's
+    /// latency shows how many it makes in sequence (`make bench`).
+    pub fixed_latency: Duration,
     /// Transactions cancelled by DynamoDB with a reason on one of their items.
     pub cancel_transactions: Option<TransactionFaults>,
     /// Parameter Store throttles every request (until [`FaultProxy::ssm_throttled`]
@@ -85,6 +88,69 @@ struct Proxy {
     counts: Arc<FaultCounts>,
     ssm_throttled: Arc<std::sync::atomic::AtomicBool>,
     kms_down: Arc<std::sync::atomic::AtomicBool>,
+    timeline: Timeline,
+    actions: Actions,
+}
+
+/// How many requests of each action went through the proxy (`dynamodb:GetItem`,
+/// `s3:PUT`, …), and how many items the DynamoDB transactions wrote
+/// (`dynamodb:TransactWriteItems.items`): what the cost model prices.
+#[derive(Clone, Debug, Default)]
+pub struct Actions(Arc<Mutex<std::collections::BTreeMap<String, u64>>>);
+
+impl Actions {
+    pub fn snapshot(&self) -> std::collections::BTreeMap<String, u64> {
+        self.0.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    fn add(&self, action: String, n: u64) {
+        if let Ok(mut m) = self.0.lock() {
+            *m.entry(action).or_default() += n;
+        }
+    }
+
+    /// What happened between two snapshots.
+    pub fn since(
+        before: &std::collections::BTreeMap<String, u64>,
+        after: &std::collections::BTreeMap<String, u64>,
+    ) -> std::collections::BTreeMap<String, u64> {
+        after
+            .iter()
+            .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+            .filter(|(_, v)| *v > 0)
+            .collect()
+    }
+}
+
+/// When each request through the proxy started and ended: which ran side by side and
+/// which one after another.
+#[derive(Clone, Debug, Default)]
+pub struct Timeline(Arc<Mutex<Vec<(std::time::Instant, std::time::Instant)>>>);
+
+impl Timeline {
+    /// The requests recorded since the last call, emptied.
+    pub fn take(&self) -> Vec<(std::time::Instant, std::time::Instant)> {
+        self.0
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
+    }
+
+    /// The longest chain of requests each of which started after the one before it
+    /// ended: the round trips a caller waited for in sequence.
+    pub fn depth(calls: &[(std::time::Instant, std::time::Instant)]) -> usize {
+        let mut calls = calls.to_vec();
+        calls.sort();
+        let mut chain = vec![1usize; calls.len()];
+        for i in 0..calls.len() {
+            for j in 0..i {
+                if calls[j].1 <= calls[i].0 {
+                    chain[i] = chain[i].max(chain[j] + 1);
+                }
+            }
+        }
+        chain.into_iter().max().unwrap_or(0)
+    }
 }
 
 pub struct FaultProxy {
@@ -94,6 +160,8 @@ pub struct FaultProxy {
     pub ssm_throttled: Arc<std::sync::atomic::AtomicBool>,
     /// Whether KMS fails everything now.
     pub kms_down: Arc<std::sync::atomic::AtomicBool>,
+    pub timeline: Timeline,
+    pub actions: Actions,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -110,7 +178,11 @@ impl FaultProxy {
         let counts = Arc::new(FaultCounts::default());
         let ssm_throttled = Arc::new(std::sync::atomic::AtomicBool::new(settings.throttle_ssm));
         let kms_down = Arc::new(std::sync::atomic::AtomicBool::new(settings.kms_down));
+        let timeline = Timeline::default();
+        let actions = Actions::default();
         let proxy = Arc::new(Proxy {
+            timeline: timeline.clone(),
+            actions: actions.clone(),
             ssm_throttled: ssm_throttled.clone(),
             kms_down: kms_down.clone(),
             upstream: upstream.trim_end_matches('/').to_owned(),
@@ -130,6 +202,8 @@ impl FaultProxy {
             counts,
             ssm_throttled,
             kms_down,
+            timeline,
+            actions,
             task,
         })
     }
@@ -165,6 +239,42 @@ fn service_of(headers: &HeaderMap, path: &str) -> Service {
     }
 }
 
+/// Notes the request's action: the `X-Amz-Target` operation, or for S3 the method.
+fn count_action(
+    actions: &Actions,
+    service: Service,
+    parts: &axum::http::request::Parts,
+    body: &[u8],
+) {
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|t| t.rsplit('.').next())
+        .unwrap_or_default();
+    let name = match service {
+        Service::DynamoDb => "dynamodb",
+        Service::Ssm => "ssm",
+        Service::Kms => "kms",
+        Service::Sqs => "sqs",
+        Service::Ses => "ses",
+        Service::S3 => "s3",
+    };
+    let action = match service {
+        Service::S3 => format!("s3:{}", parts.method),
+        Service::Ses => "ses:SendEmail".to_owned(),
+        _ => format!("{name}:{target}"),
+    };
+    if action == "dynamodb:TransactWriteItems" {
+        let items = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v["TransactItems"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        actions.add(format!("{action}.items"), items as u64);
+    }
+    actions.add(action, 1);
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Fault {
     /// The service's request-rate refusal (DynamoDB `ThrottlingException`).
@@ -177,6 +287,15 @@ enum Fault {
 }
 
 async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
+    let started = std::time::Instant::now();
+    let res = forward_one(&proxy, req).await;
+    if let Ok(mut t) = proxy.timeline.0.lock() {
+        t.push((started, std::time::Instant::now()));
+    }
+    res
+}
+
+async fn forward_one(proxy: &Arc<Proxy>, req: Request) -> Response {
     proxy.counts.requests.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = req.into_parts();
     let path_and_query = parts
@@ -190,6 +309,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         Ok(b) => b,
         Err(_) => return StatusCode::BAD_REQUEST.into_response(),
     };
+    count_action(&proxy.actions, service, &parts, &body);
     let (delay, fault, cancel) = {
         let mut rng = proxy.rng.lock().unwrap();
         let delay = if proxy.settings.max_latency.is_zero() {
@@ -217,7 +337,7 @@ async fn forward(State(proxy): State<Arc<Proxy>>, req: Request) -> Response {
         });
         (delay, fault, cancel)
     };
-    tokio::time::sleep(delay).await;
+    tokio::time::sleep(delay + proxy.settings.fixed_latency).await;
     if service == Service::Ses && refuses_recipient(&body) {
         let mut r = json_error(
             StatusCode::BAD_REQUEST,

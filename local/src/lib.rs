@@ -10,6 +10,7 @@ pub mod dump;
 pub mod emulators;
 pub mod faults;
 pub mod functions;
+pub mod hot_path;
 pub mod moto;
 pub mod openapi;
 pub mod provision;

@@ -106,8 +106,12 @@ impl Me {
 }
 
 async fn me_of(state: &Services, account: Account) -> Result<Me, ApiError> {
-    let credits = state.ledger.balance(&account.id).await?;
-    let plan = state.billing.plan(&account.id).await?;
+    // Independent reads: one round trip.
+    let (credits, plan) = tokio::join!(
+        state.ledger.balance(&account.id),
+        state.billing.plan(&account.id)
+    );
+    let (credits, plan) = (credits?, plan?);
     Ok(Me::new(account, credits, plan))
 }
 

@@ -121,7 +121,7 @@ pub async fn commit_with_session(
     writes_guard_account: bool,
     method: &'static str,
 ) -> Result<Json<SignInResponse>, SignInError> {
-    let token = new_session_token();
+    let token = new_session_token(&account.id);
     let expires_at = state.clock.epoch_secs() + state.policy.session_ttl.as_secs() as i64;
     let session = Session {
         token_hash: sha256_hex(&token),

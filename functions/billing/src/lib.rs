@@ -184,16 +184,17 @@ pub async fn overview(
         .filter(|c| !c.is_empty())
         .map(cursor::decode)
         .transpose()?;
-    let credits = state.ledger.balance(&user.account_id).await?;
-    let plan = state.billing.plan(&user.account_id).await?;
-    let (entries, next) = state
-        .ledger
-        .page(
+    // The three reads are independent: one round trip, not three.
+    let (credits, plan, page) = tokio::join!(
+        state.ledger.balance(&user.account_id),
+        state.billing.plan(&user.account_id),
+        state.ledger.page(
             &user.account_id,
             after.as_ref().map(|(id, at)| (id.as_str(), at.as_str())),
             LEDGER_PAGE,
         )
-        .await?;
+    );
+    let (credits, plan, (entries, next)) = (credits?, plan?, page?);
     let ledger = entries
         .into_iter()
         .map(|e| LedgerEntry {

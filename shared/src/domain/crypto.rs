@@ -10,11 +10,25 @@ use subtle::ConstantTimeEq;
 /// Prefix of session tokens, so a leaked one is easy to recognise by secret scanners.
 pub const SESSION_TOKEN_PREFIX: &str = "s2s_";
 
-/// A new session token: 256 random bits from the OS-seeded CSPRNG (R05).
-pub fn new_session_token() -> String {
+/// A new session token for `account_id`: 256 random bits from the OS-seeded CSPRNG
+/// (R05), after the account's id. The id is not a secret (the holder is that account)
+/// and grants nothing: it lets the session and its account be read at once, and the
+/// session's own record must name the same account.
+pub fn new_session_token(account_id: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill(&mut bytes);
-    format!("{SESSION_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{SESSION_TOKEN_PREFIX}{account_id}.{}",
+        URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// The account a session token names, if it names one (tokens made before they did
+/// name none).
+pub fn account_of_token(token: &str) -> Option<&str> {
+    let (account, _) = token.strip_prefix(SESSION_TOKEN_PREFIX)?.split_once('.')?;
+    let hex = account.strip_prefix("acc_")?;
+    (hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(account)
 }
 
 /// A six-digit sign-in code, uniformly drawn (R02).
@@ -51,13 +65,22 @@ mod tests {
     #[test]
     fn session_tokens_carry_256_bits_and_differ() {
         // R05
-        let a = new_session_token();
-        let b = new_session_token();
+        let account = "acc_0123456789abcdef0123456789abcdef";
+        let a = new_session_token(account);
+        let b = new_session_token(account);
         assert_ne!(a, b);
+        assert_eq!(account_of_token(&a), Some(account));
         let raw = URL_SAFE_NO_PAD
-            .decode(a.trim_start_matches(SESSION_TOKEN_PREFIX))
+            .decode(a.rsplit_once('.').unwrap().1)
             .unwrap();
         assert_eq!(raw.len(), 32);
+        // An older token, or one whose prefix is not an account id, names none.
+        assert_eq!(account_of_token("s2s_AAAA"), None);
+        assert_eq!(account_of_token("s2s_acc_x.AAAA"), None);
+        assert_eq!(
+            account_of_token("acc_0123456789abcdef0123456789abcdef.AAAA"),
+            None
+        );
     }
 
     #[test]

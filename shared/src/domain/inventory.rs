@@ -416,7 +416,7 @@ pub struct Processor {
 pub const PROCESSORS: &[Processor] = &[
     Processor {
         name: "aws",
-        role: "Amazon Web Services (eu-west-1): hosting, storage, email sending",
+        role: "Amazon Web Services, in the one region the stack is deployed to: hosting, storage, email sending",
         receives: "everything this inventory lists, as our infrastructure",
         deletion: "by the retention of each class of the inventory",
     },

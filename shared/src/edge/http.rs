@@ -66,6 +66,7 @@ pub fn finish_router(router: Router) -> Router {
     router
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(axum::middleware::from_fn(session::await_usage))
         .layer(axum::middleware::from_fn(request_log::log_request))
 }
 

@@ -56,18 +56,43 @@ impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
             .ok_or(ApiError::Unauthorized)?;
         let session_hash = sha256_hex(token);
         let check = state.as_ref();
-        let session = check
-            .sessions
-            .get_live(&session_hash, check.clock.epoch_secs())
-            .await?
+        let now = check.clock.epoch_secs();
+        // A token that names its account has the session and the account read at once
+        // (one round trip); an older one, the session first. Either way the account
+        // must be the session's own, active, at the session's epoch (R05).
+        let (session, account) = match crate::domain::crypto::account_of_token(token) {
+            Some(named) => {
+                let (session, account) = tokio::join!(
+                    check.sessions.get_live(&session_hash, now),
+                    check.accounts.get(named)
+                );
+                (session?, account?)
+            }
+            None => {
+                let session = check.sessions.get_live(&session_hash, now).await?;
+                let account = match &session {
+                    Some(s) => check.accounts.get(&s.account_id).await?,
+                    None => None,
+                };
+                (session, account)
+            }
+        };
+        let session = session.ok_or(ApiError::Unauthorized)?;
+        let account = account
+            .filter(|a| {
+                a.id == session.account_id
+                    && a.status == AccountStatus::Active
+                    && a.session_epoch == session.epoch
+            })
             .ok_or(ApiError::Unauthorized)?;
-        let account = check
-            .accounts
-            .get(&session.account_id)
-            .await?
-            .filter(|a| a.status == AccountStatus::Active && a.session_epoch == session.epoch)
-            .ok_or(ApiError::Unauthorized)?;
-        record_usage(check, parts, &account).await?;
+        let write = usage_write(check, parts, &account).await?;
+        match parts.extensions.get::<UsageSlot>() {
+            // A read changes nothing: its usage row is written while the route works,
+            // and the answer waits for it (see `await_usage`).
+            Some(slot) if parts.method == axum::http::Method::GET => slot.hold(write),
+            // A write is done only once its usage is recorded.
+            _ => write.await?,
+        }
         Ok(Self {
             account_id: session.account_id,
             session_hash,
@@ -77,13 +102,60 @@ impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
     }
 }
 
+/// Where a signed-in read's usage write waits while the route works: put in the
+/// request by [`await_usage`], filled by the extractor.
+#[derive(Clone, Default)]
+pub struct UsageSlot(std::sync::Arc<std::sync::Mutex<Option<UsageWrite>>>);
+
+type UsageWrite = tokio::task::JoinHandle<Result<(), ApiError>>;
+
+impl UsageSlot {
+    fn hold(
+        &self,
+        write: impl std::future::Future<Output = Result<(), ApiError>> + Send + 'static,
+    ) {
+        let handle = tokio::spawn(write);
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(handle);
+        }
+    }
+
+    fn take(&self) -> Option<UsageWrite> {
+        self.0.lock().ok().and_then(|mut s| s.take())
+    }
+}
+
+/// Middleware: a signed-in read's usage row (R22) is written beside the route's own
+/// reads, not before them, and the answer is sent only once it is stored (a Lambda is
+/// frozen after it answers, so nothing may be left running). If it could not be
+/// stored, the read is refused as unavailable, as it was before the route ran: the
+/// record of a request is never lost silently.
+pub async fn await_usage(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let slot = UsageSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let res = next.run(req).await;
+    match slot.take() {
+        None => res,
+        Some(write) => match write.await {
+            Ok(Ok(())) => res,
+            Ok(Err(e)) => e.into_response(),
+            Err(_) => ApiError::Unavailable.into_response(),
+        },
+    }
+}
+
 /// R22: the usage data of a signed-in request: IP, user agent, route, action, time,
 /// referrer, flagged when the account is restricted or has not consented to analytics.
-async fn record_usage(
+/// Read from the request now; the write it returns may run later.
+async fn usage_write(
     check: &SessionCheck,
     parts: &mut Parts,
     account: &Account,
-) -> Result<(), ApiError> {
+) -> Result<impl std::future::Future<Output = Result<(), ApiError>> + Send + 'static, ApiError> {
     let ip = super::ClientIp::from_request_parts(parts, &()).await?;
     let header = |name: header::HeaderName| {
         parts
@@ -101,26 +173,36 @@ async fn record_usage(
     let polled = (parts.method == axum::http::Method::GET && route == "/v1/videos/{id}")
         .then(|| parts.uri.path().rsplit('/').next())
         .flatten()
-        .filter(|id| crate::domain::video::is_id(crate::domain::video::JOB_ID_PREFIX, id));
+        .filter(|id| crate::domain::video::is_id(crate::domain::video::JOB_ID_PREFIX, id))
+        .map(str::to_owned);
     let (user_agent, referrer) = (header(header::USER_AGENT), header(header::REFERER));
     let ip = ip.0.to_string();
-    check
-        .privacy
-        .record_usage(
-            &account.id,
-            &Usage {
-                ip: &ip,
-                user_agent: user_agent.as_deref(),
-                method: parts.method.as_str(),
-                route: &route,
-                referrer: referrer.as_deref(),
-                at: &at,
-                restricted: account.restricted,
-                analytics: account.consents.analytics && !account.restricted,
-                polled,
-            },
-            check.clock.epoch_secs() + check.usage_retention_secs,
-        )
-        .await?;
-    Ok(())
+    let method = parts.method.as_str().to_owned();
+    let privacy = check.privacy.clone();
+    let account_id = account.id.clone();
+    let (restricted, analytics) = (
+        account.restricted,
+        account.consents.analytics && !account.restricted,
+    );
+    let expires = check.clock.epoch_secs() + check.usage_retention_secs;
+    Ok(async move {
+        privacy
+            .record_usage(
+                &account_id,
+                &Usage {
+                    ip: &ip,
+                    user_agent: user_agent.as_deref(),
+                    method: &method,
+                    route: &route,
+                    referrer: referrer.as_deref(),
+                    at: &at,
+                    restricted,
+                    analytics,
+                    polled: polled.as_deref(),
+                },
+                expires,
+            )
+            .await?;
+        Ok(())
+    })
 }
