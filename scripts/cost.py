@@ -31,6 +31,9 @@ HTTP_MEMORY_MB = 256          # the template's HTTP functions (provider-webhook:
 
 
 def report():
+    if len(sys.argv) > 1:
+        # A report saved from `cargo run -p local-stack -- bench N`.
+        return json.load(open(sys.argv[1]))
     print("$ cargo run -p local-stack -- bench 5", file=sys.stderr, flush=True)
     out = subprocess.run(["cargo", "run", "--quiet", "-p", "local-stack", "--", "bench", "5"],
                          capture_output=True, text=True, check=True).stdout
@@ -93,7 +96,7 @@ def show(title, lines, scale):
     total = 0.0
     for name, qty, unit, usd in lines:
         total += usd * scale
-        print(f"  {name:20} {qty * scale:14,.1f} {unit:12} ${usd * scale:10.4f}")
+        print(f"  {name:20} {qty * scale:14,.3f} {unit:12} ${usd * scale:10.4f}")
     print(f"  {'total':20} {'':14} {'':12} ${total:10.4f}")
     return total
 

@@ -104,7 +104,7 @@ pub async fn run() -> Result<Value, String> {
         measure("PATCH /v1/me", &timeline, &actions, || {
             http.patch(&patch)
                 .bearer_auth(&token)
-                .json(&json!({ "name": "Hot Path" }))
+                .json(&json!({ "display_name": "Hot Path" }))
                 .send()
         })
         .await?,

@@ -206,14 +206,27 @@ pub async fn patch_me(
         .await?;
         pending = Some(email.as_str().to_owned());
     }
-    if let Some(name) = name {
-        account = state
-            .accounts
-            .set_display_name(&account.id, name.as_deref())
-            .await?;
+    // The name's write and the reads of the answer's credits and plan are
+    // independent: one round trip for the three.
+    let (named, credits, plan) = tokio::join!(
+        async {
+            match &name {
+                Some(name) => state
+                    .accounts
+                    .set_display_name(&account.id, name.as_deref())
+                    .await
+                    .map(Some),
+                None => Ok(None),
+            }
+        },
+        state.ledger.balance(&account.id),
+        state.billing.plan(&account.id)
+    );
+    if let Some(changed) = named? {
+        account = changed;
         tracing::info!(event = "display_name_changed", account_id = %account.id, "display name changed");
     }
-    let mut me = me_of(&state, account).await?;
+    let mut me = Me::new(account, credits?, plan?);
     me.pending_email = pending;
     Ok(Json(me))
 }

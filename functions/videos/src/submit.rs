@@ -136,6 +136,8 @@ pub async fn submit(
         Guarded::Replay(job) => return replayed(&state, &job, &asked.hash).await,
         Guarded::New { upload, cost } => (upload, cost),
     };
+    // Its usage row was written beside the checks: stored before anything is spent.
+    user.usage_recorded().await?;
     let job = match charge(&state, &user.account_id, &asked, upload, cost).await? {
         Charged::New(job) => job,
         // The same key raced itself: the other request made the job.
@@ -216,25 +218,36 @@ async fn guard(
     asked: &Asked<'_>,
 ) -> Result<Guarded, ApiError> {
     let now = state.clock.epoch_secs();
-    within_limit(
-        &state.limits,
-        "videos_account",
-        account_id,
-        state.policy.videos_per_account,
-        now,
-    )
-    .await?;
-    within_limit(
-        &state.limits,
-        "videos_ip",
-        &ip.0.to_string(),
-        state.policy.videos_per_ip,
-        now,
-    )
-    .await?;
-    if asked.key.is_some()
-        && let Some(job) = state.videos.get(&asked.id).await?
-    {
+    let ip = ip.0.to_string();
+    // The limits, the replay and the balance are independent reads (and the limits'
+    // counting writes): one round trip for all of them. Whatever they find, nothing
+    // is spent before every check has passed.
+    let (by_account, by_ip, replay, balance) = tokio::join!(
+        within_limit(
+            &state.limits,
+            "videos_account",
+            account_id,
+            state.policy.videos_per_account,
+            now,
+        ),
+        within_limit(
+            &state.limits,
+            "videos_ip",
+            &ip,
+            state.policy.videos_per_ip,
+            now,
+        ),
+        async {
+            match asked.key {
+                Some(_) => state.videos.get(&asked.id).await,
+                None => Ok(None),
+            }
+        },
+        state.ledger.balance(account_id)
+    );
+    by_account?;
+    by_ip?;
+    if let Some(job) = replay? {
         return Ok(Guarded::Replay(Box::new(job)));
     }
     let kinds = sensitive::detect(asked.prompt);
@@ -249,7 +262,7 @@ async fn guard(
         None => None,
     };
     let cost = asked.cost;
-    if state.ledger.balance(account_id).await? < cost {
+    if balance? < cost {
         return Err(ApiError::InsufficientCredits);
     }
     match state.moderation.screen(asked.prompt, &asked.id).await {

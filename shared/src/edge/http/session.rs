@@ -38,6 +38,24 @@ pub struct AuthUser {
     pub account: Account,
     /// When the session was made (epoch seconds): how recent the sign-in is.
     pub signed_in_at: i64,
+    /// The request's usage write, when it runs beside the route's work.
+    usage: Option<UsageSlot>,
+}
+
+/// Writes whose usage row is written beside their checks: each awaits
+/// [`AuthUser::usage_recorded`] before it changes anything.
+const BESIDE_THE_CHECKS: &[(&str, &str)] = &[("POST", "/v1/videos")];
+
+impl AuthUser {
+    /// Waits for this request's usage row (R22) to be stored. A write that lets it run
+    /// beside its checks calls this before its first change, so nothing is changed by
+    /// a request whose usage could not be recorded.
+    pub async fn usage_recorded(&self) -> Result<(), ApiError> {
+        match self.usage.as_ref().and_then(UsageSlot::take) {
+            Some(write) => write.await.map_err(|_| ApiError::Unavailable)?,
+            None => Ok(()),
+        }
+    }
 }
 
 impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
@@ -86,18 +104,35 @@ impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
             })
             .ok_or(ApiError::Unauthorized)?;
         let write = usage_write(check, parts, &account).await?;
-        match parts.extensions.get::<UsageSlot>() {
+        let route = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|m| m.as_str().to_owned())
+            .unwrap_or_default();
+        let beside = parts.method == axum::http::Method::GET
+            || BESIDE_THE_CHECKS
+                .iter()
+                .any(|(m, r)| parts.method.as_str() == *m && route == *r);
+        let usage = match parts.extensions.get::<UsageSlot>() {
             // A read changes nothing: its usage row is written while the route works,
-            // and the answer waits for it (see `await_usage`).
-            Some(slot) if parts.method == axum::http::Method::GET => slot.hold(write),
-            // A write is done only once its usage is recorded.
-            _ => write.await?,
-        }
+            // and the answer waits for it (see `await_usage`). So does a write that
+            // awaits it before its first change (`AuthUser::usage_recorded`).
+            Some(slot) if beside => {
+                slot.hold(write);
+                Some(slot.clone())
+            }
+            // Any other write is done only once its usage is recorded.
+            _ => {
+                write.await?;
+                None
+            }
+        };
         Ok(Self {
             account_id: session.account_id,
             session_hash,
             account,
             signed_in_at: session.created_at,
+            usage,
         })
     }
 }
@@ -108,6 +143,12 @@ impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
 pub struct UsageSlot(std::sync::Arc<std::sync::Mutex<Option<UsageWrite>>>);
 
 type UsageWrite = tokio::task::JoinHandle<Result<(), ApiError>>;
+
+impl std::fmt::Debug for UsageSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UsageSlot")
+    }
+}
 
 impl UsageSlot {
     fn hold(
