@@ -15,6 +15,10 @@ any machine, in one run.
   stack runs);
 - failover: the time from asking to ready of 20 videos made at once, healthy and with
   fal down (every one made by Replicate; goal: p95 at most the healthy p95 + 10 s);
+- hot path: each signed-in route's AWS requests and sequential round trips (from the
+  fault proxy's record of when each request started and ended), and its p50/p99 with
+  every AWS request held 5 ms (goal: at most 2 round trips for a signed-in read, 3 for
+  a write);
 - stamp: its zip (goal: at most 12 MB) and init (goal: at most 3x), with the others'.
 """
 import json
@@ -85,3 +89,10 @@ print(f"time to ready over {h['videos']} videos, healthy: p50 {h['p50']:.2f} s, 
 stamps = report["stamp_invocation_seconds"]
 print(f"stamp: {stamps['invocations']} invocations for {stamps['videos']} videos, "
       f"p50 {stamps['p50']:.2f} s, p95 {stamps['p95']:.2f} s per invocation")
+hot = report["hot_path"]
+print(f"\nhot path (each AWS request held {hot['round_trip_ms']} ms; goal: reads <= 2 round trips, writes <= 3)")
+print(f"{'route':24} {'AWS':>4} {'depth':>6} {'p50 ms':>8} {'p99 ms':>8}")
+for r in hot["routes"]:
+    goal = 2 if r["route"].startswith("GET") else 3
+    print(f"{r['route']:24} {r['aws_requests']:4} {r['depth']:6} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}"
+          f"{'' if r['depth'] <= goal else '  (over goal)'}")
