@@ -7,3 +7,42 @@ pub mod google;
 pub mod mailbox;
 pub mod outage;
 pub mod replicate;
+
+/// POSTs a provider's completion call to `url`, signed anew on each attempt by
+/// `headers`, and again after a wait (from `first_wait`, doubling) while the answer
+/// is not 2xx, as the providers do (up to `attempts` times). Each attempt's status (0:
+/// no answer) goes to `record`.
+pub(crate) async fn call_until_ok(
+    http: &reqwest::Client,
+    url: &str,
+    body: &str,
+    (attempts, first_wait): (u32, std::time::Duration),
+    headers: impl Fn() -> Vec<(String, String)>,
+    record: impl Fn(u16),
+) -> bool {
+    let mut wait = first_wait;
+    for _ in 0..attempts {
+        let mut req = http
+            .post(url)
+            .header(axum::http::header::CONTENT_TYPE, "application/json");
+        for (name, value) in headers() {
+            req = req.header(name, value);
+        }
+        let status = match req
+            .body(body.to_owned())
+            .timeout(std::time::Duration::from_secs(15))
+            .send()
+            .await
+        {
+            Ok(r) => r.status().as_u16(),
+            Err(_) => 0,
+        };
+        record(status);
+        if (200..300).contains(&status) {
+            return true;
+        }
+        tokio::time::sleep(wait).await;
+        wait *= 2;
+    }
+    false
+}

@@ -32,6 +32,8 @@ impl QueueStep for GenerateState {
             (None, true) => step::Look::Stop,
             (None, false) => step::Look::Chain(msg.token.as_deref()),
         };
-        step::run(self, &msg.job_id, look).instrument(span).await
+        step::run(self, &msg.job_id, look, msg.sent_epoch)
+            .instrument(span)
+            .await
     }
 }

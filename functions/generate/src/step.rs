@@ -99,10 +99,14 @@ pub fn next(job: &Job, look: Look<'_>, now: i64, deadline: i64, named: Option<&s
     }
 }
 
-pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<(), StepError> {
+pub async fn run(
+    state: &GenerateState,
+    job_id: &str,
+    look: Look<'_>,
+    sent_epoch: Option<i64>,
+) -> Result<(), StepError> {
     let Some(job) = state.videos.get(job_id).await? else {
-        tracing::info!(%job_id, "no such job; message dropped");
-        return Ok(());
+        return before_its_job(state, job_id, look, sent_epoch).await;
     };
     let provider = state.providers.of_job(&job).cloned();
     let named = job
@@ -164,6 +168,40 @@ pub async fn run(state: &GenerateState, job_id: &str, look: Look<'_>) -> Result<
     }
 }
 
+/// No such job. The submission sends its message beside the commit of the job, so a
+/// young message may have come first: it is sent again, delayed by its age (1, 1, 2,
+/// 4… seconds), until the job is there or the message is older than `requeue_after`,
+/// when the job was never made (its commit failed) and the message is dropped.
+async fn before_its_job(
+    state: &GenerateState,
+    job_id: &str,
+    look: Look<'_>,
+    sent_epoch: Option<i64>,
+) -> Result<(), StepError> {
+    let (Look::Chain(token), Some(sent)) = (look, sent_epoch) else {
+        tracing::info!(%job_id, "no such job; message dropped");
+        return Ok(());
+    };
+    let age = state.clock.epoch_secs() - sent;
+    if age >= state.policy.requeue_after.as_secs() as i64 {
+        tracing::info!(%job_id, age, "no such job, and the message is old; dropped");
+        return Ok(());
+    }
+    let message = GenerateMessage {
+        job_id: job_id.to_owned(),
+        token: token.map(str::to_owned),
+        completed: None,
+        stop: false,
+        sent_epoch: Some(sent),
+    };
+    tracing::info!(%job_id, age, "the job is not committed yet; looking again shortly");
+    state
+        .queue
+        .send_generate(&message, Duration::from_secs(age.max(1) as u64))
+        .await
+        .map_err(StepError::retry)
+}
+
 /// The job is still pending: the chain's next look, unless the provider will call. A
 /// call whose request still reads as pending (its status lagging its call) comes back
 /// through the queue.
@@ -217,6 +255,7 @@ async fn again(state: &GenerateState, job: &Job, delay: Duration) -> Result<(), 
                 token: Some(next.clone()),
                 completed: None,
                 stop: false,
+                sent_epoch: None,
             },
             delay,
         )

@@ -229,6 +229,7 @@ async fn look_now(
         token: None,
         completed: Some(request_id),
         stop: false,
+        sent_epoch: None,
     };
     if let Err(e) = state
         .queue

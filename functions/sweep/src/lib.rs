@@ -63,6 +63,7 @@ impl ScheduledStep for SweepState {
                                 token: None,
                                 completed: None,
                                 stop: true,
+                                sent_epoch: None,
                             };
                             if let Err(e) = self
                                 .queue
@@ -85,6 +86,7 @@ impl ScheduledStep for SweepState {
                     token: job.poll_token.clone(),
                     completed: None,
                     stop: false,
+                    sent_epoch: None,
                 };
                 self.queue
                     .send_generate(&message, std::time::Duration::ZERO)

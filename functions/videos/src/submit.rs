@@ -138,12 +138,39 @@ pub async fn submit(
     };
     // Its usage row was written beside the checks: stored before anything is spent.
     user.usage_recorded().await?;
-    let job = match charge(&state, &user.account_id, &asked, upload, cost).await? {
+    // The debit with its job, and the job's message to `generate`, at once: the
+    // message may arrive before the commit (`generate` looks again shortly while it
+    // is young), or name a job that is never committed (dropped once it is old).
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let message = GenerateMessage {
+        job_id: asked.id.clone(),
+        token: Some(token.clone()),
+        completed: None,
+        stop: false,
+        sent_epoch: Some(state.clock.epoch_secs()),
+    };
+    let (charged, sent) = tokio::join!(
+        charge(&state, &user.account_id, &asked, upload, cost, token),
+        state
+            .queue
+            .send_generate(&message, std::time::Duration::ZERO)
+    );
+    let job = match charged? {
         Charged::New(job) => job,
-        // The same key raced itself: the other request made the job.
+        // The same key raced itself: the other request made the job (and queued it;
+        // the message sent here names a polling chain that is not the job's).
         Charged::Raced(job) => return replayed(&state, &job, &asked.hash).await,
     };
-    enqueue(&state, &job).await?;
+    if let Err(e) = sent {
+        // Not queued means not charged: the job ends now, refunded, rather than wait
+        // for the sweep.
+        tracing::error!(event = "enqueue_failed", job_id = %job.id, error = %e, "could not queue the job");
+        state
+            .jobs
+            .end(&job, JobStatus::Failed, Some("not_queued"))
+            .await?;
+        return Err(ApiError::Unavailable);
+    }
     accepted(&state, &job).await
 }
 
@@ -293,6 +320,7 @@ async fn charge(
     asked: &Asked<'_>,
     upload: Option<Upload>,
     cost: i64,
+    poll_token: String,
 ) -> Result<Charged, ApiError> {
     let now = state.clock.epoch_secs();
     let job = Job {
@@ -325,7 +353,7 @@ async fn charge(
         error: None,
         notified: false,
         request_hash: Some(asked.hash.clone()),
-        poll_token: Some(uuid::Uuid::new_v4().simple().to_string()),
+        poll_token: Some(poll_token),
         enqueued_epoch: now,
     };
     let mut tx = state.transactions.begin();
@@ -361,30 +389,6 @@ async fn charge(
     }
     tracing::info!(event = "video_queued", job_id = %job.id, account_id = %job.account_id, cost, mode = job.mode.as_str(), "video queued");
     Ok(Charged::New(Box::new(job)))
-}
-
-/// Hands the job to `generate`. Not queued means not charged: a job that cannot be
-/// queued ends now, refunded, rather than wait for the sweep.
-async fn enqueue(state: &VideosState, job: &Job) -> Result<(), ApiError> {
-    let message = GenerateMessage {
-        job_id: job.id.clone(),
-        token: job.poll_token.clone(),
-        completed: None,
-        stop: false,
-    };
-    if let Err(e) = state
-        .queue
-        .send_generate(&message, std::time::Duration::ZERO)
-        .await
-    {
-        tracing::error!(event = "enqueue_failed", job_id = %job.id, error = %e, "could not queue the job");
-        state
-            .jobs
-            .end(job, JobStatus::Failed, Some("not_queued"))
-            .await?;
-        return Err(ApiError::Unavailable);
-    }
-    Ok(())
 }
 
 /// What was asked, as a hash: a replay must ask the same thing.
@@ -451,6 +455,7 @@ async fn requeue_if_waiting(state: &VideosState, job: &Job) {
         token: job.poll_token.clone(),
         completed: None,
         stop: false,
+        sent_epoch: None,
     };
     match state
         .queue

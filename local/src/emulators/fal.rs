@@ -219,34 +219,24 @@ impl FalEmulator {
             tokio::time::sleep(Duration::from_millis(50)).await;
         };
         for _ in 0..times {
-            let mut wait = self.retry_base;
-            for _attempt in 0..=CALL_RETRIES {
-                let mut req = self
-                    .http
-                    .post(&url)
-                    .header(header::CONTENT_TYPE, "application/json");
-                for (name, value) in self.sign(&id, chrono::Utc::now().timestamp(), body.as_bytes())
-                {
-                    req = req.header(name, value);
-                }
-                let status = match req
-                    .body(body.clone())
-                    .timeout(Duration::from_secs(15))
-                    .send()
-                    .await
-                {
-                    Ok(r) => r.status().as_u16(),
-                    Err(_) => 0,
-                };
-                if let Some(r) = self.requests.lock().expect("requests").get_mut(&id) {
-                    r.calls.push(status);
-                }
-                if (200..300).contains(&status) {
-                    break;
-                }
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-            }
+            super::call_until_ok(
+                &self.http,
+                &url,
+                &body,
+                (CALL_RETRIES + 1, self.retry_base),
+                || {
+                    self.sign(&id, chrono::Utc::now().timestamp(), body.as_bytes())
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect()
+                },
+                |status| {
+                    if let Some(r) = self.requests.lock().expect("requests").get_mut(&id) {
+                        r.calls.push(status);
+                    }
+                },
+            )
+            .await;
         }
     }
 

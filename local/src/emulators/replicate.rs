@@ -211,39 +211,34 @@ impl ReplicateEmulator {
             return;
         };
         let message = format!("msg_{}", uuid::Uuid::new_v4().simple());
-        let mut wait = Duration::from_millis(500);
-        for _ in 0..8 {
-            let ts = chrono::Utc::now().timestamp();
-            let signature = shared::domain::billing::standard_signature(
-                LOCAL_REPLICATE_WEBHOOK_SECRET,
-                &message,
-                ts,
-                body.as_bytes(),
-            );
-            let status = match self
-                .http
-                .post(&url)
-                .header(header::CONTENT_TYPE, "application/json")
-                .header("webhook-id", &message)
-                .header("webhook-timestamp", ts.to_string())
-                .header("webhook-signature", signature)
-                .body(body.clone())
-                .timeout(Duration::from_secs(15))
-                .send()
-                .await
-            {
-                Ok(r) => r.status().as_u16(),
-                Err(_) => 0,
-            };
-            if let Some(p) = self.predictions.lock().expect("predictions").get_mut(&id) {
-                p.calls.push(status);
-            }
-            if (200..300).contains(&status) {
-                return;
-            }
-            tokio::time::sleep(wait).await;
-            wait *= 2;
-        }
+        super::call_until_ok(
+            &self.http,
+            &url,
+            &body,
+            (8, Duration::from_millis(500)),
+            || {
+                let ts = chrono::Utc::now().timestamp();
+                vec![
+                    ("webhook-id".into(), message.clone()),
+                    ("webhook-timestamp".into(), ts.to_string()),
+                    (
+                        "webhook-signature".into(),
+                        shared::domain::billing::standard_signature(
+                            LOCAL_REPLICATE_WEBHOOK_SECRET,
+                            &message,
+                            ts,
+                            body.as_bytes(),
+                        ),
+                    ),
+                ]
+            },
+            |status| {
+                if let Some(p) = self.predictions.lock().expect("predictions").get_mut(&id) {
+                    p.calls.push(status);
+                }
+            },
+        )
+        .await;
     }
 }
 

@@ -24,6 +24,11 @@ pub struct GenerateMessage {
     /// Set by `sweep` for a job it ended at its deadline: stop the provider's request.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stop: bool,
+    /// When the submission sent it (epoch seconds). The submission sends it beside the
+    /// commit of its job, so it may arrive first: a step that finds no job looks again
+    /// shortly while the message is young (see `generate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_epoch: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]

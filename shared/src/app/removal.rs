@@ -77,6 +77,7 @@ impl VideoRemoval {
             token: None,
             completed: None,
             stop: false,
+            sent_epoch: None,
         };
         if let Err(e) = self
             .generate_queue

@@ -501,3 +501,31 @@ async fn r13_a_provider_that_calls_back_is_not_polled_and_each_call_looks_once()
     assert_eq!(downloads, 1);
     assert_eq!(b.queued().await, (0, 0));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_a_message_that_comes_before_its_job_is_looked_at_again_and_an_orphan_is_dropped() {
+    let b = Bench::new().await;
+    let now = b.t.clock.epoch_secs();
+    let step = |job_id: &str, sent: i64| {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(format!("m-{}", uuid::Uuid::new_v4()));
+        message.body =
+            Some(json!({ "job_id": job_id, "token": "t-1", "sent_epoch": sent }).to_string());
+        message
+    };
+    // The submission's message, before its job's commit: sent again, a second later.
+    let id = shared::domain::video::job_id("acc_x", None);
+    b.state.step(&step(&id, now)).await.unwrap();
+    assert_eq!(b.queued().await, (0, 1), "looked at again, delayed");
+    b.drain_queue().await;
+    // Older than `requeue_after`: its job was never committed; dropped.
+    let old = now - b.t.stack.base.policy.requeue_after.as_secs() as i64;
+    b.state.step(&step(&id, old)).await.unwrap();
+    assert_eq!(b.queued().await, (0, 0), "dropped");
+    assert!(b.provider.calls().is_empty(), "no provider was asked");
+    // Once the job is there, the same kind of message is a look at it.
+    let real = b.job().await;
+    b.provider.will_submit([Ok("handle-early".into())]);
+    b.step(&real).await.unwrap();
+    assert_eq!(b.status(&real).await.0, JobStatus::Generating);
+}

@@ -196,14 +196,15 @@ impl Circuits {
     ) -> Result<i64, StoreError> {
         // The item outlives an idle day; while a provider fails, it is written often.
         let [(ttl, ttl_v), (day, day_v)] = expiry(now + 86_400 + breaker.window.as_secs() as i64);
-        for _ in 0..3 {
-            let same = self
-                .client
+        // The window's update: its expression and condition, with the window, the
+        // expiry and the count of one given.
+        let update = |expression: &str, condition: &str| {
+            self.client
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", AttributeValue::S(pk(provider)))
-                .update_expression("ADD failures :one SET #ttl = :ttl, #day = :day")
-                .condition_expression("#w = :w")
+                .update_expression(expression)
+                .condition_expression(condition)
                 .expression_attribute_names("#w", "window")
                 .expression_attribute_names("#ttl", &ttl)
                 .expression_attribute_names("#day", &day)
@@ -211,6 +212,9 @@ impl Circuits {
                 .expression_attribute_values(":w", n(window))
                 .expression_attribute_values(":ttl", ttl_v.clone())
                 .expression_attribute_values(":day", day_v.clone())
+        };
+        for _ in 0..3 {
+            let same = update("ADD failures :one SET #ttl = :ttl, #day = :day", "#w = :w")
                 .return_values(ReturnValue::AllNew)
                 .send()
                 .await;
@@ -228,21 +232,12 @@ impl Circuits {
                 },
             }
             let fresh = applied(
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("pk", AttributeValue::S(pk(provider)))
-                    .update_expression("SET #w = :w, failures = :one, #ttl = :ttl, #day = :day")
-                    .condition_expression("attribute_not_exists(#w) OR #w < :w")
-                    .expression_attribute_names("#w", "window")
-                    .expression_attribute_names("#ttl", &ttl)
-                    .expression_attribute_names("#day", &day)
-                    .expression_attribute_values(":one", n(1))
-                    .expression_attribute_values(":w", n(window))
-                    .expression_attribute_values(":ttl", ttl_v.clone())
-                    .expression_attribute_values(":day", day_v.clone())
-                    .send()
-                    .await,
+                update(
+                    "SET #w = :w, failures = :one, #ttl = :ttl, #day = :day",
+                    "attribute_not_exists(#w) OR #w < :w",
+                )
+                .send()
+                .await,
             )?;
             if fresh {
                 return Ok(1);
