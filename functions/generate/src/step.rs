@@ -475,7 +475,7 @@ async fn accepted(
     match state
         .videos
         .mark_generating(
-            &job.id,
+            job,
             provider.name(),
             handle,
             &rfc3339(state.clock.now()),
@@ -553,9 +553,20 @@ async fn fail_over(
     if !move_on(state, &mut moved, provider.name(), extra).await? {
         return Ok(());
     }
+    if hung {
+        // A provider that let a job hang past its time failed a call: counted once
+        // per job moved, not at every look.
+        failed(state, provider.name(), false).await;
+    }
     // Our record no longer points at the request: stop it and drop its copy (R16).
-    let _ = provider.cancel(handle).await;
-    let _ = provider.delete(handle).await;
+    // Best effort: a provider that cannot now ends the request on its own, and keeps
+    // its copy only as long as its own retention.
+    if let Err(e) = provider.cancel(handle).await {
+        tracing::warn!(event = "provider_request_not_stopped", job_id = %job.id, provider = provider.name(), error = %e, "request left running");
+    }
+    if let Err(e) = provider.delete(handle).await {
+        tracing::warn!(event = "provider_copy_kept", job_id = %job.id, provider = provider.name(), error = %e, "provider copy not deleted");
+    }
     submit(state, moved).await
 }
 
@@ -570,10 +581,12 @@ async fn poll(
         Ok(Progress::Pending) => {
             let since = job.submitted_epoch.unwrap_or(job.created_epoch);
             let waited = state.clock.epoch_secs() - since;
-            if waited >= state.policy.provider_attempt_deadline.as_secs() as i64 {
-                // Accepted, then silent past its time: counted as a failure.
+            // Accepted, then silent past its time. (A completion call whose status
+            // still lags is not that: it comes back through the queue.)
+            if waited >= state.policy.provider_attempt_deadline.as_secs() as i64
+                && !matches!(look, Look::Completed(_))
+            {
                 tracing::warn!(event = "provider_hung", job_id = %job.id, provider = provider.name(), waited, "provider past its time");
-                failed(state, provider.name(), false).await;
                 fail_over(state, job, provider, handle, true).await?;
                 return Ok(());
             }

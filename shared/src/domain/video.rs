@@ -5,7 +5,7 @@
 //!   │            │            │
 //!   ├──▶ failed ◀┘            └──▶ deleted
 //!   ├──▶ deleted ◀── generating
-//!   └──▶ rejected
+//!   └──▶ rejected ◀── generating
 //! ```
 //! `failed`, `rejected` and `deleted`-before-`ready` refund the job's cost exactly once.
 
@@ -76,7 +76,8 @@ impl JobStatus {
         matches!(
             (self, to),
             (Queued, Generating | Failed | Rejected | Deleted)
-                | (Generating, Ready | Failed | Deleted)
+                // A provider's moderation can refuse a job it accepted (R43).
+                | (Generating, Ready | Failed | Rejected | Deleted)
                 | (Ready, Expired | Deleted)
                 | (Expired, Deleted)
                 | (Failed | Rejected, Deleted)

@@ -209,3 +209,22 @@ async fn r43_a_refusal_for_content_is_not_retried_at_another_provider() {
     );
     assert_eq!(t.entries_for(&account, "refund", &id).await, 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r43_a_refusal_after_the_provider_accepted_rejects_the_job_and_goes_nowhere_else() {
+    let t = TestStack::start().await;
+    let (token, account) = member(&t, "refused-late", 5).await;
+    // fal is down, so Replicate takes the job; its moderation then refuses the output.
+    outage(&t, "fal", "down").await;
+    let id = submit(&t, &token, "a crowd scene emulator-refuse").await;
+    settled(&t, std::slice::from_ref(&id), 30).await;
+    let job = t.stored_job(&id).await;
+    assert_eq!(job.status, shared::domain::video::JobStatus::Rejected);
+    assert_eq!(job.error.as_deref(), Some("provider_refused"));
+    assert_eq!(job.provider.as_deref(), Some("replicate"));
+    assert_eq!(t.stack.replicate.predictions().len(), 1);
+    outage(&t, "fal", "up").await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(t.stack.fal.requests().is_empty(), "not retried at fal");
+    assert_eq!(t.entries_for(&account, "refund", &id).await, 1);
+}

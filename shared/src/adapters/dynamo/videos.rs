@@ -288,21 +288,29 @@ impl VideoStore {
     /// generating already, without a handle, and is submitted again the same way.
     pub async fn mark_generating(
         &self,
-        id: &str,
+        job: &Job,
         provider: &str,
         handle: &str,
         at: &str,
         now: i64,
     ) -> Result<(), StoreError> {
+        // Only while the job's `tried` is as read: a copy of the step that moved it
+        // off this provider meanwhile wins, and this submission is cancelled.
+        let tried = if job.tried.is_empty() {
+            "(attribute_not_exists(tried) OR size(tried) = :n)"
+        } else {
+            "size(tried) = :n"
+        };
         self.run_update(
-            self.update(id)
+            self.update(&job.id)
                 .update_expression(
                     "SET #st = :gen, provider = :p, provider_handle = :h, submitted_at = :at, \
                      submitted_epoch = :now, updated_at = :at",
                 )
-                .condition_expression(
-                    "#st IN (:queued, :gen) AND attribute_not_exists(provider_handle)",
-                )
+                .condition_expression(format!(
+                    "#st IN (:queued, :gen) AND attribute_not_exists(provider_handle) AND {tried}"
+                ))
+                .expression_attribute_values(":n", n(job.tried.len() as i64))
                 .expression_attribute_names("#st", "status")
                 .expression_attribute_values(":queued", s(JobStatus::Queued.as_str()))
                 .expression_attribute_values(":gen", s(JobStatus::Generating.as_str()))

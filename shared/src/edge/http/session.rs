@@ -155,7 +155,14 @@ impl UsageSlot {
         &self,
         write: impl std::future::Future<Output = Result<(), ApiError>> + Send + 'static,
     ) {
-        let handle = tokio::spawn(write);
+        use tracing::Instrument;
+        // The write stays the request's: its span (for the logs) and, on the local
+        // stack, the function it is recorded for (the policy test's call log).
+        let write = write.instrument(tracing::Span::current());
+        let handle = match crate::adapters::aws_calls::CALLER.try_with(|c| *c) {
+            Ok(caller) => tokio::spawn(crate::adapters::aws_calls::CALLER.scope(caller, write)),
+            Err(_) => tokio::spawn(write),
+        };
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(handle);
         }
