@@ -123,13 +123,13 @@ def main():
     log_bytes = (video["log_bytes"] + POLLS_PER_VIDEO * poll["log_bytes_per_call"]
                  + (invocations + http_calls) * PLATFORM_LOG_BYTES)
 
-    print(f"prices: {prices['region']}, {prices['date']}, on-demand list prices "
-          f"(sources in scripts/prices.json)")
+    print(f"prices: {prices['region']}, {prices['date']}, on-demand list prices")
     for key, value in prices["prices"].items():
-        print(f"  {key:28} {value}")
+        print(f"  {key:28} {value:<12} {prices['sources'][key]}")
     print("\nassumptions: video at {} Mbit/s; {} polls and {} download per video; output kept "
           "{} days; Lambda durations from a debug build (an upper bound); {} bytes of "
-          "Lambda's own log lines per invocation".format(
+          "Lambda's own log lines per invocation; DynamoDB items under 1 KB (a job with a "
+          "2,000-character prompt is about 3 KB: its writes cost up to 3 units, not 1)".format(
               VIDEO_MBIT_PER_S, POLLS_PER_VIDEO, DOWNLOADS_PER_VIDEO, OUTPUT_DAYS,
               PLATFORM_LOG_BYTES))
 
