@@ -80,7 +80,14 @@ pub fn next(job: &Job, look: Look<'_>, now: i64, deadline: i64, named: Option<&s
         // A fast provider's call can come before the submission's handle is stored:
         // the call is looked at again when its message comes back, not dropped (the
         // provider calls once, and a dropped call leaves the job to the sweep).
-        Look::Completed(_) if named.is_none() => return Next::NotYet,
+        Look::Completed(_) if named.is_none() && job.status == JobStatus::Queued => {
+            return Next::NotYet;
+        }
+        // Generating without a handle: the job was moved off a provider (R43) and this
+        // message's step stopped before it was submitted to the next. Nothing else
+        // will submit it (a provider that calls back has no polling chain): this look
+        // does.
+        Look::Completed(_) if named.is_none() => {}
         // Not this job's request: the chain will see.
         Look::Completed(request_id) if named != Some(request_id) => {
             return Next::Nothing("a completion call about another request");
@@ -786,6 +793,18 @@ mod tests {
         assert_eq!(
             next(&submitting, Look::Completed("r1"), 1_010, DEADLINE, None),
             Next::NotYet
+        );
+    }
+
+    #[test]
+    fn r43_a_call_about_a_job_left_between_providers_submits_it() {
+        // Moved off a provider (no handle, still generating), its next submission cut
+        // short: the message that comes back carries the job on.
+        let mut moved = job(JobStatus::Generating, None);
+        moved.tried = vec!["fal".into()];
+        assert_eq!(
+            next(&moved, Look::Completed("r1"), 1_010, DEADLINE, None),
+            Next::Submit
         );
     }
 
