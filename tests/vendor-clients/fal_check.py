@@ -9,10 +9,8 @@ Ed25519 and the published JWKS, independently of the service's own verifier.
 """
 import base64
 import hashlib
-import http.server
 import json
 import sys
-import threading
 import time
 import urllib.request
 
@@ -20,6 +18,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 import fal_client
+from webhook_receiver import Receiver
 import fal_client.client as fal_internals
 
 queue_url, key = sys.argv[1], sys.argv[2]
@@ -63,31 +62,14 @@ hanging = client.submit(MODEL, arguments={"prompt": "emulator-hang", "duration":
 hanging.cancel()
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    calls = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Receiver.calls.append((dict(self.headers), body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-hook = f"http://127.0.0.1:{server.server_address[1]}/hook?job=j1"
+receiver = Receiver()
+hook = f"{receiver.url}?job=j1"
 with_hook = client.submit(
     MODEL, arguments={"prompt": "a lantern in fog", "duration": "4s"}, webhook_url=hook
 )
-for _ in range(300):
-    if Receiver.calls:
-        break
-    time.sleep(0.05)
-assert len(Receiver.calls) == 1, "the completion call came"
-headers, body = Receiver.calls[0]
+calls = receiver.wait()
+assert len(calls) == 1, "the completion call came"
+headers, body = calls[0]
 headers = {k.lower(): v for k, v in headers.items()}
 payload = json.loads(body)
 assert payload["request_id"] == with_hook.request_id, payload
@@ -116,7 +98,7 @@ def verifies(key):
 
 
 assert any(verifies(k) for k in jwks["keys"] if k["kty"] == "OKP"), "signature verifies"
-server.shutdown()
+receiver.shutdown()
 
 print("fal-client: submit, status (queued, in progress, completed, failed), result, cancel, "
       "signed completion call: ok")

@@ -8,15 +8,13 @@ the official `standardwebhooks` library, and with the Replicate client's validat
 
     python replicate_check.py <API base URL> <token>
 """
-import http.server
 import sys
-import threading
-import time
 import urllib.request
 
 import replicate
 from replicate.webhook import WebhookSigningSecret, Webhooks
 from standardwebhooks import Webhook
+from webhook_receiver import Receiver
 from standardwebhooks.webhooks import WebhookVerificationError
 
 base_url, token = sys.argv[1], sys.argv[2]
@@ -26,22 +24,8 @@ INPUT = {"prompt": "a red kite over the sea", "duration": 4,
          "aspect_ratio": "16:9", "generate_audio": True}
 
 
-class Receiver(http.server.BaseHTTPRequestHandler):
-    calls = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Receiver.calls.append((dict(self.headers), body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
-server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-hook = f"http://127.0.0.1:{server.server_address[1]}/hook"
+receiver = Receiver()
+hook = receiver.url
 
 prediction = client.models.predictions.create(
     model=MODEL, input=INPUT, webhook=hook, webhook_events_filter=["completed"])
@@ -72,12 +56,9 @@ assert client.predictions.get(stopped.id).status == "canceled"
 secret = client.webhooks.default.secret().key
 assert secret.startswith("whsec_"), secret
 
-for _ in range(200):
-    if Receiver.calls:
-        break
-    time.sleep(0.05)
-assert len(Receiver.calls) == 1, Receiver.calls
-headers, body = Receiver.calls[0]
+calls = receiver.wait()
+assert len(calls) == 1, calls
+headers, body = calls[0]
 payload = Webhook(secret).verify(body, headers)
 assert payload["id"] == prediction.id and payload["status"] == "succeeded", payload
 Webhooks.validate(headers=headers, body=body.decode(), secret=WebhookSigningSecret(key=secret),
