@@ -2,8 +2,10 @@
 
 pub mod creem;
 pub mod creem_checkout;
+pub mod creem_page;
 pub mod fal;
 pub mod google;
+pub mod google_chooser;
 pub mod mailbox;
 pub mod outage;
 pub mod replicate;

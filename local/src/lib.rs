@@ -15,6 +15,7 @@ pub mod moto;
 pub mod openapi;
 pub mod provision;
 pub mod signing;
+pub mod site;
 pub mod stack;
 pub mod template;
 

@@ -81,6 +81,8 @@ pub struct StackOptions {
     pub duplicate_deliveries: bool,
     /// The running consumers' visibility timeout (seconds) instead of the queues' own.
     pub consumer_visibility: Option<i32>,
+    /// The built website served at `/`.
+    pub site_dir: std::path::PathBuf,
 }
 
 impl Default for StackOptions {
@@ -97,6 +99,7 @@ impl Default for StackOptions {
             faults: None,
             duplicate_deliveries: false,
             consumer_visibility: None,
+            site_dir: crate::site::default_dir(),
         }
     }
 }
@@ -213,6 +216,11 @@ impl LocalStack {
                 .collect(),
         );
         let third_parties = Arc::new(ThirdPartyCounts::default());
+        let site = crate::site::Site::new(
+            opts.site_dir.clone(),
+            crate::site::config_json("", LOCAL_GOOGLE_CLIENT_ID, "emulator"),
+            &functions_endpoint,
+        );
         let app = shared::edge::http::finish_router(
             functions
                 .local_routes()
@@ -226,6 +234,7 @@ impl LocalStack {
                 .merge(dump.router())
                 .merge(crate::openapi::router()),
         )
+        .fallback(move |req| crate::site::Site::serve(site.clone(), req))
         .layer(axum::middleware::from_fn(peer_ip))
         .layer(axum::middleware::from_fn_with_state(
             third_parties.clone(),
@@ -432,6 +441,11 @@ fn function_envs(
         ),
         ("CREEM_API_URL", format!("{base_url}/_local/creem/api")),
         ("PUBLIC_API_URL", base_url.to_owned()),
+        ("SITE_URL", base_url.to_owned()),
+        (
+            "CHECKOUT_SUCCESS_URL",
+            format!("{base_url}/billing/success"),
+        ),
     ]
     .into_iter()
     .collect();

@@ -125,6 +125,7 @@ fn stopped_is_unauthorized(e: shared::adapters::dynamo::StoreError) -> ApiError 
 /// unsubscribe link and headers, as every later one will.
 async fn confirm_marketing(state: &Services, account: &Account) -> Result<(), ApiError> {
     let url = unsubscribe_url(state, &account.id);
+    let page = unsubscribe_page_url(state, &account.id);
     let text = "You chose to receive news and offers from Sora2 AI by email.\n\n\
                 You can stop them at any time with one click on the link below, \
                 without signing in.";
@@ -135,6 +136,7 @@ async fn confirm_marketing(state: &Services, account: &Account) -> Result<(), Ap
             subject: "You are subscribed to Sora2 AI news",
             text,
             unsubscribe_url: &url,
+            unsubscribe_page_url: &page,
         })
         .await
     {
@@ -153,6 +155,16 @@ pub fn unsubscribe_url(state: &Services, account_id: &str) -> String {
     format!(
         "{}/v1/unsubscribe?token={}",
         state.public_url,
+        unsubscribe_token(state, account_id)
+    )
+}
+
+/// The website's page for the same link (the link in the mail's text): it shows what
+/// the link does and ends the mail with the API's POST.
+pub fn unsubscribe_page_url(state: &Services, account_id: &str) -> String {
+    format!(
+        "{}/unsubscribe?token={}",
+        state.site_url,
         unsubscribe_token(state, account_id)
     )
 }

@@ -9,7 +9,7 @@ mod rights;
 mod state;
 mod support;
 
-pub use consents::unsubscribe_url;
+pub use consents::{unsubscribe_page_url, unsubscribe_url};
 pub use state::AccountState;
 
 shared::http_routes!(AccountState {

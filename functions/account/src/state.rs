@@ -38,6 +38,8 @@ pub struct Services {
     pub support_address: String,
     /// The API's public base URL, for links in mail (unsubscribe, R24).
     pub public_url: String,
+    /// The website's origin, for the unsubscribe page's link in mail.
+    pub site_url: String,
     hash_secret: Vec<u8>,
 }
 
@@ -68,6 +70,7 @@ impl AccountState {
             exports_bucket: w.bucket("EXPORTS_BUCKET")?,
             support_address: env.email("SUPPORT_EMAIL")?,
             public_url: w.public_url()?,
+            site_url: env.url("SITE_URL")?.trim_end_matches('/').to_owned(),
             hash_secret: w.hash_secret()?,
             transactions: Transactions::new(base.aws.dynamodb()),
             policy: base.policy.clone(),

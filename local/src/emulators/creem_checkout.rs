@@ -26,7 +26,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use rand::seq::SliceRandom;
 use serde_json::{Value, json};
@@ -47,6 +47,7 @@ struct CheckoutRec {
     product: Product,
     request_id: String,
     metadata: Value,
+    success_url: Option<String>,
 }
 
 struct SubscriptionRec {
@@ -90,6 +91,15 @@ impl CreemCheckouts {
         Router::new()
             .route("/_local/creem/api/v1/checkouts", post(create))
             .route("/_local/creem/checkouts/{id}/complete", post(complete))
+            .route("/_local/creem/checkout/{id}", get(super::creem_page::page))
+            .route(
+                "/_local/creem/checkout/{id}/pay",
+                post(super::creem_page::pay),
+            )
+            .route(
+                "/_local/creem/checkout/{id}/cancel",
+                post(super::creem_page::cancel),
+            )
             .route(
                 "/_local/creem/api/v1/subscriptions/{id}/cancel",
                 post(api_cancel),
@@ -269,6 +279,7 @@ async fn create(
             product: product.clone(),
             request_id: request_id.clone(),
             metadata: body["metadata"].clone(),
+            success_url: body["success_url"].as_str().map(str::to_owned),
         },
     );
     let mut answer = json!({
@@ -294,76 +305,140 @@ async fn complete(
     State(c): State<Arc<CreemCheckouts>>,
     Path(checkout_id): Path<String>,
 ) -> Response {
-    // Creem's id, or ours (the request id the checkout was made with).
-    let rec = {
-        let mut checkouts = c.checkouts.lock().unwrap();
-        let key = if checkouts.contains_key(&checkout_id) {
-            Some(checkout_id.clone())
+    match c.complete_checkout(&checkout_id).await {
+        Some(done) => Json(json!({ "order_id": done.order_id, "subscription_id": done.subscription_id, "webhook_statuses": done.statuses }))
+            .into_response(),
+        None => no_checkout(),
+    }
+}
+
+pub(super) fn no_checkout() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "no such checkout" })),
+    )
+        .into_response()
+}
+
+/// A paid checkout: what Creem redirects the customer back with.
+pub(super) struct Completed {
+    pub checkout_id: String,
+    pub order_id: String,
+    pub subscription_id: Option<String>,
+    pub product_id: String,
+    pub request_id: String,
+    pub success_url: Option<String>,
+    pub statuses: Vec<u16>,
+}
+
+/// A checkout as the page shows it: product name, price, currency.
+pub(super) struct Pending {
+    pub product: Product,
+}
+
+impl CreemCheckouts {
+    /// Finds a pending checkout by Creem's id or ours (the request id it was made with)
+    /// and, with `take`, removes it.
+    fn find_checkout(&self, checkout_id: &str, take: bool) -> Option<(String, CheckoutRec)> {
+        let mut checkouts = self.checkouts.lock().unwrap();
+        let key = if checkouts.contains_key(checkout_id) {
+            Some(checkout_id.to_owned())
         } else {
             checkouts
                 .iter()
                 .find(|(_, r)| !r.request_id.is_empty() && r.request_id == checkout_id)
                 .map(|(k, _)| k.clone())
-        };
-        key.and_then(|k| checkouts.remove(&k))
-    };
-    let Some(rec) = rec else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({ "error": "no such checkout" })),
-        )
-            .into_response();
-    };
-    let order_id = id("ord");
-    let recurring = rec.product.kind == ProductKind::Subscription;
-    let mut object = json!({
-        "id": checkout_id,
-        "object": "checkout",
-        "request_id": rec.request_id,
-        "order": {
-            "id": order_id,
-            "customer": "cust_local",
-            "product": rec.product.creem_product_id,
-            "amount": rec.product.price_cents,
-            "currency": rec.product.currency,
-            "status": "paid",
-            "type": if recurring { "recurring" } else { "onetime" },
-        },
-        "product": product_json(&rec.product),
-        "customer": { "id": "cust_local", "object": "customer", "email": "buyer@example.com", "name": "Local Buyer", "country": "NL" },
-        "status": "completed",
-        "metadata": rec.metadata,
-        "mode": "test",
-    });
-    let mut events = Vec::new();
-    let mut subscription_id = None;
-    if recurring {
-        let sub_id = id("sub");
-        let sub = SubscriptionRec {
-            product: rec.product.clone(),
-            metadata: rec.metadata.clone(),
-            period: 0,
-            canceled: false,
-        };
-        object["subscription"] = subscription_json(&sub_id, &sub, "active");
-        events.push(envelope("checkout.completed", object));
-        events.push(envelope(
-            "subscription.active",
-            subscription_json(&sub_id, &sub, "active"),
-        ));
-        events.push(envelope(
-            "subscription.paid",
-            paid_json(&sub_id, &sub, &order_id),
-        ));
-        c.subscriptions.lock().unwrap().insert(sub_id.clone(), sub);
-        subscription_id = Some(sub_id);
-    } else {
-        events.push(envelope("checkout.completed", object));
+        }?;
+        if take {
+            checkouts.remove(&key).map(|r| (key, r))
+        } else {
+            let r = checkouts.get(&key)?;
+            Some((
+                key,
+                CheckoutRec {
+                    product: r.product.clone(),
+                    request_id: r.request_id.clone(),
+                    metadata: r.metadata.clone(),
+                    success_url: r.success_url.clone(),
+                },
+            ))
+        }
     }
-    c.record(&order_id, &events);
-    let statuses = c.deliver(events).await;
-    Json(json!({ "order_id": order_id, "subscription_id": subscription_id, "webhook_statuses": statuses }))
-        .into_response()
+
+    pub(super) fn pending(&self, checkout_id: &str) -> Option<Pending> {
+        self.find_checkout(checkout_id, false)
+            .map(|(_, r)| Pending { product: r.product })
+    }
+
+    /// Forgets a checkout the customer walked away from (nothing is sent).
+    pub(super) fn abandon(&self, checkout_id: &str) -> Option<Option<String>> {
+        self.find_checkout(checkout_id, true)
+            .map(|(_, r)| r.success_url)
+    }
+
+    /// Pays a pending checkout: sends the signed webhooks Creem would.
+    pub(super) async fn complete_checkout(&self, checkout_id: &str) -> Option<Completed> {
+        let (creem_id, rec) = self.find_checkout(checkout_id, true)?;
+        let c = self;
+        let checkout_id = creem_id;
+        let order_id = id("ord");
+        let recurring = rec.product.kind == ProductKind::Subscription;
+        let mut object = json!({
+            "id": checkout_id,
+            "object": "checkout",
+            "request_id": rec.request_id,
+            "order": {
+                "id": order_id,
+                "customer": "cust_local",
+                "product": rec.product.creem_product_id,
+                "amount": rec.product.price_cents,
+                "currency": rec.product.currency,
+                "status": "paid",
+                "type": if recurring { "recurring" } else { "onetime" },
+            },
+            "product": product_json(&rec.product),
+            "customer": { "id": "cust_local", "object": "customer", "email": "buyer@example.com", "name": "Local Buyer", "country": "NL" },
+            "status": "completed",
+            "metadata": rec.metadata,
+            "mode": "test",
+        });
+        let mut events = Vec::new();
+        let mut subscription_id = None;
+        if recurring {
+            let sub_id = id("sub");
+            let sub = SubscriptionRec {
+                product: rec.product.clone(),
+                metadata: rec.metadata.clone(),
+                period: 0,
+                canceled: false,
+            };
+            object["subscription"] = subscription_json(&sub_id, &sub, "active");
+            events.push(envelope("checkout.completed", object));
+            events.push(envelope(
+                "subscription.active",
+                subscription_json(&sub_id, &sub, "active"),
+            ));
+            events.push(envelope(
+                "subscription.paid",
+                paid_json(&sub_id, &sub, &order_id),
+            ));
+            c.subscriptions.lock().unwrap().insert(sub_id.clone(), sub);
+            subscription_id = Some(sub_id);
+        } else {
+            events.push(envelope("checkout.completed", object));
+        }
+        c.record(&order_id, &events);
+        let statuses = c.deliver(events).await;
+        Some(Completed {
+            checkout_id,
+            order_id,
+            subscription_id,
+            product_id: rec.product.creem_product_id.clone(),
+            request_id: rec.request_id,
+            success_url: rec.success_url,
+            statuses,
+        })
+    }
 }
 
 async fn renew(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>) -> Response {

@@ -96,6 +96,10 @@ impl GoogleEmulator {
             .route("/_local/google/certs", get(certs))
             .route("/_local/google/id-token", post(id_token))
             .route("/_local/google/keys/{kid}/publish", post(publish))
+            .route(
+                "/_local/google/chooser",
+                get(super::google_chooser::page).post(super::google_chooser::choose),
+            )
             .with_state(self.clone())
     }
 
@@ -128,8 +132,8 @@ async fn certs(State(g): State<Arc<GoogleEmulator>>) -> axum::response::Response
         .into_response()
 }
 
-#[derive(Deserialize)]
-struct TokenRequest {
+#[derive(Deserialize, Default)]
+pub(super) struct TokenRequest {
     email: String,
     name: Option<String>,
     sub: Option<String>,
@@ -145,47 +149,66 @@ async fn id_token(
     State(g): State<Arc<GoogleEmulator>>,
     shared::edge::http::ApiJson(req): shared::edge::http::ApiJson<TokenRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let key = match req.signing_key.as_deref() {
-        None | Some("published") => &g.keys[0],
-        Some("unpublished") => g
-            .keys
-            .iter()
-            .find(|k| !g.is_published(k.kid))
-            .ok_or_else(|| ApiError::InvalidField("every emulator key is published".into()))?,
-        Some(_) => {
-            return Err(ApiError::InvalidField(
-                "signing_key is published or unpublished".into(),
-            ));
-        }
-    };
-    let email = req.email.trim().to_lowercase();
-    // Google's sub is a stable numeric id per account: derive one from the address.
-    let sub = req.sub.unwrap_or_else(|| {
-        let digest = shared::domain::crypto::sha256_hex(&email);
-        let digits: String = digest
-            .bytes()
-            .map(|b| char::from(b'0' + b % 10))
-            .take(21)
-            .collect();
-        format!("1{digits}")
-    });
-    let now = chrono::Utc::now().timestamp();
-    let claims = json!({
-        "iss": req.iss.unwrap_or_else(|| ISSUER.to_owned()),
-        "azp": g.client_id,
-        "aud": req.aud.unwrap_or_else(|| g.client_id.clone()),
-        "sub": sub,
-        "email": email,
-        "email_verified": req.email_verified.unwrap_or(true),
-        "name": req.name,
-        "iat": now,
-        "exp": now + req.expires_in.unwrap_or(3600),
-    });
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(req.kid.unwrap_or_else(|| key.kid.to_owned()));
-    let token =
-        jsonwebtoken::encode(&header, &claims, &key.signing).map_err(|_| ApiError::Internal)?;
-    Ok(Json(json!({ "id_token": token })))
+    Ok(Json(json!({ "id_token": g.sign(req)? })))
+}
+
+impl GoogleEmulator {
+    pub(super) fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    /// An ID token for an address chosen on the account chooser page.
+    pub(super) fn sign_for(&self, email: &str, name: Option<String>) -> Result<String, ApiError> {
+        self.sign(TokenRequest {
+            email: email.to_owned(),
+            name,
+            ..TokenRequest::default()
+        })
+    }
+
+    /// An ID token with Google's claims for `req`, signed by an emulator key.
+    fn sign(&self, req: TokenRequest) -> Result<String, ApiError> {
+        let g = self;
+        let key = match req.signing_key.as_deref() {
+            None | Some("published") => &g.keys[0],
+            Some("unpublished") => g
+                .keys
+                .iter()
+                .find(|k| !g.is_published(k.kid))
+                .ok_or_else(|| ApiError::InvalidField("every emulator key is published".into()))?,
+            Some(_) => {
+                return Err(ApiError::InvalidField(
+                    "signing_key is published or unpublished".into(),
+                ));
+            }
+        };
+        let email = req.email.trim().to_lowercase();
+        // Google's sub is a stable numeric id per account: derive one from the address.
+        let sub = req.sub.unwrap_or_else(|| {
+            let digest = shared::domain::crypto::sha256_hex(&email);
+            let digits: String = digest
+                .bytes()
+                .map(|b| char::from(b'0' + b % 10))
+                .take(21)
+                .collect();
+            format!("1{digits}")
+        });
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({
+            "iss": req.iss.unwrap_or_else(|| ISSUER.to_owned()),
+            "azp": g.client_id,
+            "aud": req.aud.unwrap_or_else(|| g.client_id.clone()),
+            "sub": sub,
+            "email": email,
+            "email_verified": req.email_verified.unwrap_or(true),
+            "name": req.name,
+            "iat": now,
+            "exp": now + req.expires_in.unwrap_or(3600),
+        });
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(req.kid.unwrap_or_else(|| key.kid.to_owned()));
+        jsonwebtoken::encode(&header, &claims, &key.signing).map_err(|_| ApiError::Internal)
+    }
 }
 
 async fn publish(

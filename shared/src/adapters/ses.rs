@@ -30,14 +30,16 @@ pub struct Email<'a> {
     pub text: &'a str,
 }
 
-/// A marketing email: its unsubscribe link goes in the text and in the
+/// A marketing email: its one-click unsubscribe URL (the API's) goes in the
 /// `List-Unsubscribe` / `List-Unsubscribe-Post` headers (RFC 8058), so mail clients
-/// offer one-click unsubscribe.
+/// offer one-click unsubscribe; the link in the text opens the website's unsubscribe
+/// page, which a person can read before anything changes.
 pub struct MarketingEmail<'a> {
     pub to: &'a str,
     pub subject: &'a str,
     pub text: &'a str,
     pub unsubscribe_url: &'a str,
+    pub unsubscribe_page_url: &'a str,
 }
 
 fn mail_error<E: ProvideErrorMetadata>(e: E) -> MailError {
@@ -129,12 +131,13 @@ impl Mailer {
     /// Sends a marketing email as a raw MIME message, since its headers are ours to set.
     pub async fn send_marketing(&self, email: MarketingEmail<'_>) -> Result<String, MailError> {
         let url = one_line(email.unsubscribe_url);
+        let page = one_line(email.unsubscribe_page_url);
         let mime = format!(
             "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMIME-Version: 1.0\r\n\
              Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\
              List-Unsubscribe: <{url}>\r\n\
              List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n\r\n\
-             {text}\r\n\r\nUnsubscribe: {url}\r\n",
+             {text}\r\n\r\nUnsubscribe: {page}\r\n",
             from = one_line(&self.from),
             to = one_line(email.to),
             subject = one_line(email.subject),
