@@ -138,6 +138,7 @@ pub async fn erase(
 
 #[utoipa::path(
     get,
+    operation_id = "list_requests",
     path = "/v1/me/requests",
     tag = "account",
     security(("session" = [])),

@@ -48,6 +48,7 @@ fn field(name: &str, value: &str, max: usize) -> Result<String, ApiError> {
 
 #[utoipa::path(
     post,
+    operation_id = "create_support_message",
     path = "/v1/support",
     tag = "account",
     security(("session" = [])),

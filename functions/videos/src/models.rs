@@ -38,6 +38,7 @@ pub struct Models {
 
 #[utoipa::path(
     get,
+    operation_id = "list_models",
     path = "/v1/models",
     tag = "videos",
     responses((status = 200, description = "The video models, their lengths, aspect ratios and prices; no sign-in needed", body = Models))

@@ -51,6 +51,7 @@ fn decode_cursor(c: &str) -> Result<PageKey, ApiError> {
 /// another person's videos (R36).
 #[utoipa::path(
     get,
+    operation_id = "list_videos",
     path = "/v1/videos",
     tag = "videos",
     params(ListQuery),

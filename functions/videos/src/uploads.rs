@@ -77,6 +77,7 @@ pub struct UploadHeaders {
 
 #[utoipa::path(
     post,
+    operation_id = "create_upload",
     path = "/v1/uploads",
     tag = "videos",
     request_body(content = UploadRequest, content_type = "application/json"),

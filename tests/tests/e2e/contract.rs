@@ -19,6 +19,22 @@ fn r38_the_checked_in_openapi_document_is_the_generated_one() {
     );
 }
 
+/// Generated clients (the website's among them) name each call by its operationId: two
+/// operations with one id make a client call the wrong route.
+#[test]
+fn r44_every_operation_id_is_unique() {
+    let doc = parse_yaml(&openapi::yaml()).unwrap();
+    let mut seen = BTreeSet::new();
+    for (path, item) in doc["paths"].as_mapping().unwrap() {
+        for (method, op) in item.as_mapping().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_else(|| {
+                panic!("{method:?} {path:?} has no operationId");
+            });
+            assert!(seen.insert(id.to_owned()), "operationId {id} is used twice");
+        }
+    }
+}
+
 /// `METHOD /path` of each route the template sends to a function (the one with this
 /// binary, or any).
 fn template_routes(template: &Value, binary: Option<&str>) -> BTreeSet<String> {

@@ -1,0 +1,138 @@
+// What the browser journeys share: Debian's Chromium driven by playwright-core, a fresh
+// context per journey (desktop or phone), the local stack's mailbox, sign-in through
+// the API for journeys about something else, axe for accessibility, and screenshots.
+import { mkdirSync } from "node:fs";
+import { resolve } from "node:path";
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import AxeBuilder from "@axe-core/playwright";
+
+export const BASE = process.env.SORA_BASE_URL ?? "http://127.0.0.1:3000";
+const SHOTS = resolve(import.meta.dirname, "../../docs/screenshots");
+
+export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+export const DESKTOP = { viewport: { width: 1280, height: 860 } };
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** A page in a fresh context; any console error or CSP violation fails the journey. */
+export async function open(browser, options = DESKTOP) {
+  const context = await browser.newContext({ ...options, baseURL: BASE, acceptDownloads: true });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") page.problems.push(m.text());
+  });
+  page.on("pageerror", (e) => page.problems.push(String(e)));
+  return page;
+}
+
+/** No console error and no Content-Security-Policy violation on the page so far. */
+export function assertClean(page, allowed = []) {
+  const left = page.problems.filter((p) => !allowed.some((a) => p.includes(a)));
+  assert.deepEqual(left, [], "console errors or CSP violations");
+}
+
+export function uniqueEmail(tag) {
+  return `web-${tag}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+export async function mails(to) {
+  const res = await fetch(`${BASE}/_local/emails?to=${encodeURIComponent(to)}`);
+  return (await res.json()).items;
+}
+
+/** Waits for a mail to `to` whose subject has `subject` (after `skip` such mails). */
+export async function waitMail(to, subject, skip = 0) {
+  for (let i = 0; i < 100; i++) {
+    const found = (await mails(to)).filter((m) => m.subject.toLowerCase().includes(subject.toLowerCase()));
+    if (found.length > skip) return found[found.length - 1];
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail "${subject}" to ${to}`);
+}
+
+export function codeIn(mail) {
+  const m = /\b(\d{6})\b/.exec(mail.text);
+  assert.ok(m, "a six-digit code in the mail");
+  return m[1];
+}
+
+export async function api(path, { method = "GET", token, body } = {}) {
+  const res = await fetch(`${BASE}${path}`, {
+    method,
+    headers: {
+      ...(body ? { "content-type": "application/json" } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Signs up through the API (for journeys about something else); returns the token. */
+export async function signUpByApi(email) {
+  const before = (await mails(email)).length;
+  assert.equal((await api("/v1/auth/email/start", { method: "POST", body: { email } })).status, 202);
+  const mail = await waitMail(email, "code", before);
+  const r = await api("/v1/auth/email/verify", { method: "POST", body: { email, code: codeIn(mail), over_13: true } });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.token;
+}
+
+/** A page already signed in with `token` (the app keeps it in localStorage). */
+export async function signedInPage(browser, token, options = DESKTOP) {
+  const page = await open(browser, options);
+  await page.context().addInitScript((t) => {
+    if (!localStorage.getItem("sora2.session")) localStorage.setItem("sora2.session", t);
+    // Journeys not about cookies start with a choice made, so the banner stays away.
+    if (!localStorage.getItem("sora2.cookies"))
+      localStorage.setItem(
+        "sora2.cookies",
+        JSON.stringify({ analytics: false, marketing_cookies: false, policy_version: "", synced: true }),
+      );
+  }, token);
+  return page;
+}
+
+/** axe-core on the page as it is: no serious or critical WCAG 2.2 A/AA violation. */
+export async function assertAccessible(page, what) {
+  const result = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"])
+    .analyze();
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(
+    bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`),
+    [],
+    `accessibility of ${what}`,
+  );
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: resolve(SHOTS, `${name}.png`), fullPage: false });
+}
+
+export async function waitFor(check, what, timeoutMs = 60_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}

@@ -1,0 +1,78 @@
+// The API's problem+json answers as sentences a person can act on. The `code` is the
+// stable part of the contract (spec/api.md); the API's own `detail` is shown only for
+// codes that carry specifics (which field is wrong).
+import type { components } from "./schema";
+
+export type Problem = components["schemas"]["Problem"];
+
+const KIND_NAMES: Record<string, string> = {
+  email: "an email address",
+  phone: "a phone number",
+  card_number: "a card number",
+  iban: "a bank account number (IBAN)",
+  national_id: "a national identity number",
+  ip_address: "an IP address",
+};
+
+const MESSAGES: Record<string, string> = {
+  invalid_code: "That code is wrong or has expired. Ask for a new one and try again.",
+  invalid_id_token: "Google's sign-in could not be checked. Please try again.",
+  email_undeliverable: "We cannot send email to that address. Check it and try again.",
+  age_confirmation_required: "To create an account, confirm that you are at least 13 years old.",
+  email_not_verified: "Google has not verified that email address, so it cannot be used to sign in.",
+  identity_not_linked: "Google is not connected to this account.",
+  account_suspended: "This account is suspended. Contact support if you think this is a mistake.",
+  insufficient_credits: "You do not have enough credits for this video.",
+  prompt_rejected: "This prompt was refused by our content rules. Nothing was charged; change it and try again.",
+  moderation_unavailable: "We cannot check prompts right now, so nothing was made or charged. Try again in a minute.",
+  invalid_upload: "That image upload is not usable. Pick the image again.",
+  unknown_model: "That model is not offered. Pick another one.",
+  model_unsupported: "The chosen model cannot make this video (mode, length or aspect ratio). Change the options.",
+  idempotency_key_spent: "This request was already made.",
+  idempotency_key_reused: "This request was already made with other details.",
+  identity_conflict: "That Google account is already connected to another account.",
+  account_being_deleted: "This account is being deleted.",
+  account_blocked: "This address cannot be used to create an account.",
+  email_taken: "That email address belongs to another account.",
+  recent_sign_in_required: "For your safety, sign in again before doing this.",
+  unknown_policy_version: "The privacy policy changed meanwhile. Reload the page and review it.",
+  invalid_token: "This link is not valid. Use the link from the most recent email.",
+  unauthorized: "Your session has ended. Please sign in again.",
+  not_found: "That was not found. It may have been deleted.",
+  payload_too_large: "That is too large to send.",
+  unsupported_media_type: "That kind of file is not accepted.",
+  service_unavailable: "A service we depend on is not answering. Try again shortly.",
+  internal_error: "Something went wrong on our side. Please try again.",
+};
+
+/** A refused request, with the sentence to show. */
+export class ApiProblem extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly kinds: string[] = [],
+  ) {
+    super(message);
+  }
+}
+
+export function describe(problem: Partial<Problem> | undefined, response: Response): ApiProblem {
+  const status = response.status;
+  const code = problem?.code ?? (status >= 500 ? "internal_error" : "invalid_request");
+  const kinds = problem?.kinds ?? [];
+  let message = MESSAGES[code];
+  if (code === "rate_limited") {
+    const after = Number(response.headers.get("retry-after") ?? "");
+    message = Number.isFinite(after) && after > 0
+      ? `Too many attempts. Try again in ${after < 120 ? `${after} seconds` : `${Math.ceil(after / 60)} minutes`}.`
+      : "Too many attempts. Try again shortly.";
+  } else if (code === "sensitive_data_in_prompt") {
+    const names = kinds.map((k) => KIND_NAMES[k] ?? k.replace(/_/g, " "));
+    message = `Your prompt seems to contain personal data (${names.join(", ")}). Remove it and try again; nothing was charged.`;
+  } else if (!message) {
+    // invalid_request, malformed_json and the like: the API says which field.
+    message = problem?.detail || problem?.title || `The request failed (${status}).`;
+  }
+  return new ApiProblem(status, code, message, kinds);
+}

@@ -1,0 +1,116 @@
+// The frame of every page (skip link, navigation, footer, cookie banner, policy
+// notice) and the table of pages.
+import type { ComponentChildren } from "preact";
+import { useEffect } from "preact/hooks";
+import type { SiteConfig } from "./config";
+import { useLocation, navigate } from "./router";
+import { useToken } from "./session";
+import { refreshMe, useMe } from "./account";
+import { CookieBanner, syncCookies } from "./cookies";
+import { PolicyNotice } from "./pages/policy";
+import { Home } from "./pages/home";
+import { PolicyPage } from "./pages/policy";
+import { Unsubscribe } from "./pages/unsubscribe";
+import { SignIn, GoogleReturn } from "./pages/signin";
+import { Create } from "./pages/create";
+import { Videos } from "./pages/videos";
+import { Credits, CheckoutResult } from "./pages/credits";
+import { AccountPage } from "./pages/account";
+import { PrivacySettings, CookieSettings } from "./pages/privacy";
+import { Page } from "./ui";
+
+function SignedIn(props: { children: ComponentChildren }) {
+  const t = useToken();
+  useEffect(() => {
+    if (!t) navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true);
+  }, [t]);
+  return t ? <>{props.children}</> : null;
+}
+
+function route(path: string, config: SiteConfig) {
+  switch (path) {
+    case "/":
+      return <Home />;
+    case "/privacy":
+      return <PolicyPage />;
+    case "/unsubscribe":
+      return <Unsubscribe />;
+    case "/signin":
+      return <SignIn config={config} />;
+    case "/signin/google":
+      return <GoogleReturn />;
+    case "/settings/cookies":
+      return <CookieSettings />;
+    case "/create":
+      return <SignedIn><Create /></SignedIn>;
+    case "/videos":
+      return <SignedIn><Videos /></SignedIn>;
+    case "/credits":
+      return <SignedIn><Credits /></SignedIn>;
+    case "/billing/success":
+      return <SignedIn><CheckoutResult /></SignedIn>;
+    case "/account":
+      return <SignedIn><AccountPage config={config} /></SignedIn>;
+    case "/settings/privacy":
+      return <SignedIn><PrivacySettings /></SignedIn>;
+    default:
+      return (
+        <Page title="Page not found">
+          <p>
+            There is no page here. Go to the <a href="/">home page</a>.
+          </p>
+        </Page>
+      );
+  }
+}
+
+export function App(props: { config: SiteConfig }) {
+  const loc = useLocation();
+  const t = useToken();
+  const me = useMe();
+  useEffect(() => {
+    refreshMe().then(() => syncCookies().catch(() => undefined));
+  }, [t]);
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <nav aria-label="Main">
+          <a class="brand" href="/">
+            Sora2 AI
+          </a>
+          <ul>
+            {t ? (
+              <>
+                <li><a href="/create" aria-current={loc.path === "/create" ? "page" : undefined}>Create</a></li>
+                <li><a href="/videos" aria-current={loc.path === "/videos" ? "page" : undefined}>My videos</a></li>
+                <li>
+                  <a href="/credits" aria-current={loc.path === "/credits" ? "page" : undefined}>
+                    Credits{me ? <span class="badge">{me.credits}</span> : null}
+                  </a>
+                </li>
+                <li><a href="/account" aria-current={loc.path === "/account" ? "page" : undefined}>Account</a></li>
+              </>
+            ) : (
+              <li><a href="/signin" class="button">Sign in</a></li>
+            )}
+          </ul>
+        </nav>
+      </header>
+      {me && <PolicyNotice me={me} />}
+      <main id="main">{route(loc.path, props.config)}</main>
+      <footer class="bottom">
+        <ul>
+          <li><a href="/privacy">Privacy policy</a></li>
+          <li><a href="/settings/cookies">Cookie settings</a></li>
+          {t && <li><a href="/settings/privacy">Your data and rights</a></li>}
+          <li><a href="mailto:support@sora2ai.info">Contact</a></li>
+        </ul>
+        <p>Videos on this site are made by AI and are labelled as such.</p>
+      </footer>
+      <CookieBanner />
+    </>
+  );
+}

@@ -1,0 +1,204 @@
+// Create a video: from text, or from text and an image picked from disk (previewed, then
+// PUT straight to storage with the presigned URL the API gives). The price and the
+// balance are shown before anything is sent; refusals are shown as the API gives them.
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { api, ok } from "../api/client";
+import { ApiProblem } from "../api/problems";
+import type { components } from "../api/schema";
+import { refreshMe, useMe } from "../account";
+import { credits } from "../format";
+import { navigate } from "../router";
+import { Alert, ErrorText, Loading, Page, useAction, useLoad } from "../ui";
+
+type Model = components["schemas"]["ModelView"];
+type ImageType = components["schemas"]["ImageType"];
+const IMAGE_TYPES: ImageType[] = ["image/jpeg", "image/png", "image/webp"];
+const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+
+/** PUTs the image to storage with the upload the API granted; returns its id. */
+async function upload(file: File): Promise<string> {
+  const grant = await ok(
+    api().POST("/v1/uploads", { body: { content_type: file.type as ImageType, size: file.size } }),
+  );
+  let res: Response;
+  try {
+    res = await fetch(grant.upload_url, {
+      method: grant.method,
+      headers: { "content-type": grant.headers["content-type"] },
+      body: file,
+    });
+  } catch {
+    throw new Error("The image could not be uploaded (network). Check your connection and try again.");
+  }
+  if (!res.ok) throw new Error(`The image could not be uploaded (storage answered ${res.status}). Try again.`);
+  return grant.id;
+}
+
+export function Create() {
+  const me = useMe();
+  const models = useLoad(() => ok(api().GET("/v1/models")), []);
+  const [modelId, setModelId] = useState<string>("");
+  const [mode, setMode] = useState<"text" | "image">("text");
+  const [prompt, setPrompt] = useState("");
+  const [file, setFile] = useState<File | null>(null);
+  const [fileError, setFileError] = useState<string | null>(null);
+  const [seconds, setSeconds] = useState<number>(0);
+  const [aspect, setAspect] = useState<string>("");
+  const [audio, setAudio] = useState(true);
+  const action = useAction();
+  // One key per video being made: a retried click is the same job, charged once.
+  const [idempotencyKey, setKey] = useState(() => crypto.randomUUID());
+
+  const model: Model | undefined = useMemo(
+    () => models.data?.items.find((m) => m.id === modelId) ?? models.data?.items.find((m) => m.default),
+    [models.data, modelId],
+  );
+  useEffect(() => {
+    if (!model) return;
+    if (!model.seconds.includes(seconds)) setSeconds(model.seconds[0]);
+    if (!model.aspect_ratios.includes(aspect)) setAspect(model.aspect_ratios[0]);
+    if (!model.modes.includes(mode)) setMode("text");
+    if (!model.audio) setAudio(false);
+  }, [model]);
+  const preview = useMemo(() => (file ? URL.createObjectURL(file) : null), [file]);
+  useEffect(() => () => { if (preview) URL.revokeObjectURL(preview); }, [preview]);
+
+  const cost = model ? model.cost[String(seconds)] ?? 0 : 0;
+  const short = me ? me.credits < cost : false;
+
+  const pick = (f: File | undefined) => {
+    setFileError(null);
+    setFile(null);
+    if (!f) return;
+    if (!IMAGE_TYPES.includes(f.type as ImageType)) return setFileError("Pick a JPEG, PNG or WebP image.");
+    if (f.size > MAX_IMAGE_BYTES) return setFileError("Pick an image of 10 MB or less.");
+    setFile(f);
+  };
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    action.run(async () => {
+      if (!model) return;
+      if (mode === "image" && !file) throw new Error("Pick an image first.");
+      const upload_id = mode === "image" && file ? await upload(file) : undefined;
+      const job = await ok(
+        api().POST("/v1/videos", {
+          params: { header: { "Idempotency-Key": idempotencyKey } },
+          body: { prompt, model: model.id, seconds, aspect_ratio: aspect as never, audio, upload_id },
+        }),
+      );
+      setKey(crypto.randomUUID());
+      await refreshMe();
+      navigate(`/videos?new=${encodeURIComponent(job.id)}`);
+    });
+  };
+
+  const refusal = action.error instanceof ApiProblem ? action.error : null;
+  return (
+    <Page title="Create a video">
+      {models.loading && <Loading what="models" />}
+      <ErrorText error={models.error} />
+      {model && (
+        <form class="stack" onSubmit={submit}>
+          <div class="field">
+            <label for="model">Model</label>
+            <select id="model" value={model.id} onChange={(e) => setModelId(e.currentTarget.value)}>
+              {models.data!.items.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.name}
+                </option>
+              ))}
+            </select>
+          </div>
+          <fieldset>
+            <legend>Start from</legend>
+            <label class="check">
+              <input type="radio" name="mode" checked={mode === "text"} onChange={() => setMode("text")} />
+              Text only
+            </label>
+            <label class="check">
+              <input
+                type="radio"
+                name="mode"
+                checked={mode === "image"}
+                disabled={!model.modes.includes("image")}
+                onChange={() => setMode("image")}
+              />
+              Text and an image
+            </label>
+          </fieldset>
+          {mode === "image" && (
+            <div class="field">
+              <label for="image">Image (JPEG, PNG or WebP, up to 10 MB)</label>
+              <input id="image" type="file" accept={IMAGE_TYPES.join(",")} onChange={(e) => pick(e.currentTarget.files?.[0])} />
+              {fileError && <Alert kind="error">{fileError}</Alert>}
+              {preview && <img class="preview" src={preview} alt="Preview of the chosen image" />}
+            </div>
+          )}
+          <div class="field">
+            <label for="prompt">Prompt</label>
+            <textarea
+              id="prompt"
+              rows={4}
+              maxLength={2000}
+              required
+              aria-describedby="prompt-hint"
+              value={prompt}
+              onInput={(e) => setPrompt(e.currentTarget.value)}
+            />
+            <p class="hint" id="prompt-hint">
+              Describe the scene, the motion and the sound. Leave out personal data: prompts with an email address,
+              phone or card number are refused.
+            </p>
+          </div>
+          <div class="row">
+            <div class="field">
+              <label for="seconds">Length</label>
+              <select id="seconds" value={seconds} onChange={(e) => setSeconds(Number(e.currentTarget.value))}>
+                {model.seconds.map((s) => (
+                  <option key={s} value={s}>
+                    {s} seconds
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for="aspect">Aspect ratio</label>
+              <select id="aspect" value={aspect} onChange={(e) => setAspect(e.currentTarget.value)}>
+                {model.aspect_ratios.map((a) => (
+                  <option key={a} value={a}>
+                    {a}
+                  </option>
+                ))}
+              </select>
+            </div>
+          </div>
+          {model.audio && (
+            <label class="check">
+              <input type="checkbox" checked={audio} onChange={(e) => setAudio(e.currentTarget.checked)} />
+              With sound
+            </label>
+          )}
+          <p class="cost" role="status">
+            This video costs <strong>{credits(cost)}</strong>. Your balance: <strong>{me ? credits(me.credits) : "…"}</strong>.
+          </p>
+          {short && (
+            <Alert kind="info">
+              You need {credits(cost - (me?.credits ?? 0))} more. <a href="/credits">Buy credits</a>
+            </Alert>
+          )}
+          {refusal?.code === "insufficient_credits" ? (
+            <Alert kind="error">
+              {refusal.message} <a href="/credits">Buy credits</a>
+            </Alert>
+          ) : (
+            <ErrorText error={action.error} />
+          )}
+          <button type="submit" disabled={action.busy}>
+            {action.busy ? "Sending…" : `Create video (${credits(cost)})`}
+          </button>
+        </form>
+      )}
+    </Page>
+  );
+}

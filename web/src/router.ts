@@ -1,0 +1,40 @@
+// A small history router: a page is a path; links are plain <a href> that this turns
+// into in-app navigations, so they work with the keyboard, middle-click and reload.
+import { useEffect, useState } from "preact/hooks";
+
+const listeners = new Set<() => void>();
+
+export function navigate(to: string, replace = false): void {
+  if (replace) history.replaceState(null, "", to);
+  else history.pushState(null, "", to);
+  listeners.forEach((l) => l());
+  window.scrollTo(0, 0);
+}
+
+window.addEventListener("popstate", () => listeners.forEach((l) => l()));
+
+document.addEventListener("click", (e) => {
+  if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+  const a = (e.target as Element | null)?.closest?.("a");
+  if (!a || a.target || a.hasAttribute("download")) return;
+  const url = new URL(a.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith("/_local/") || url.pathname.startsWith("/v1/")) return;
+  e.preventDefault();
+  navigate(url.pathname + url.search + url.hash);
+});
+
+export interface Location {
+  path: string;
+  query: URLSearchParams;
+}
+
+export function useLocation(): Location {
+  const read = () => ({ path: location.pathname, query: new URLSearchParams(location.search) });
+  const [loc, set] = useState<Location>(read());
+  useEffect(() => {
+    const l = () => set(read());
+    listeners.add(l);
+    return () => listeners.delete(l);
+  }, []);
+  return loc;
+}
