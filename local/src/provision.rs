@@ -382,6 +382,7 @@ async fn create_bucket(
             .await
             .map_err(|e| err(logical_id, aws_sdk_s3::error::DisplayErrorContext(e)))?;
     }
+    put_cors(aws, logical_id, name, props, refs).await?;
     let queue_configs = props
         .get("NotificationConfiguration")
         .and_then(|n| n.get("QueueConfigurations"))
@@ -439,5 +440,50 @@ async fn create_bucket(
             .await
             .map_err(|e| err(logical_id, aws_sdk_s3::error::DisplayErrorContext(e)))?;
     }
+    Ok(())
+}
+
+/// The bucket's `CorsConfiguration`, origins resolved (the site's, locally the stack's
+/// own URL): what lets a page PUT an upload straight to the bucket.
+async fn put_cors(
+    aws: &AwsClients,
+    logical_id: &str,
+    name: &str,
+    props: &Value,
+    refs: &Refs,
+) -> Result<(), ProvisionError> {
+    let Some(rules) = props
+        .get("CorsConfiguration")
+        .and_then(|c| c.get("CorsRules"))
+        .and_then(Value::as_sequence)
+    else {
+        return Ok(());
+    };
+    let strings = |rule: &Value, key: &str| -> Vec<String> {
+        rule.get(key)
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| refs.resolve(v))
+            .collect()
+    };
+    let mut cors = aws_sdk_s3::types::CorsConfiguration::builder();
+    for rule in rules {
+        let mut r = aws_sdk_s3::types::CorsRule::builder()
+            .set_allowed_methods(Some(strings(rule, "AllowedMethods")))
+            .set_allowed_origins(Some(strings(rule, "AllowedOrigins")))
+            .set_allowed_headers(Some(strings(rule, "AllowedHeaders")));
+        if let Some(age) = rule.get("MaxAge").and_then(Value::as_i64) {
+            r = r.max_age_seconds(age as i32);
+        }
+        cors = cors.cors_rules(r.build().map_err(|e| err(logical_id, e))?);
+    }
+    aws.s3()
+        .put_bucket_cors()
+        .bucket(name)
+        .cors_configuration(cors.build().map_err(|e| err(logical_id, e))?)
+        .send()
+        .await
+        .map_err(|e| err(logical_id, aws_sdk_s3::error::DisplayErrorContext(e)))?;
     Ok(())
 }

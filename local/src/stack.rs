@@ -151,7 +151,7 @@ impl LocalStack {
         let base_url = format!("http://{addr}");
 
         let template = Template::load()?;
-        let parameters = local_parameters(&template, &opts.prefix);
+        let parameters = local_parameters(&template, &opts.prefix, &base_url);
         let aws = AwsClients::load_local(LOCAL_REGION, &moto.endpoint).await;
         let refs = provision(&template, &aws, &opts.prefix, &parameters).await?;
         // The functions reach AWS through the fault proxy when it is on.
@@ -383,7 +383,11 @@ async fn peer_ip(
 
 /// The template's parameters as the local stack gives them: the defaults, local
 /// identities, and the stack's own Parameter Store names for the secrets.
-fn local_parameters(template: &Template, prefix: &str) -> BTreeMap<String, String> {
+fn local_parameters(
+    template: &Template,
+    prefix: &str,
+    base_url: &str,
+) -> BTreeMap<String, String> {
     let mut parameters: BTreeMap<String, String> = template
         .parameters()
         .into_iter()
@@ -394,6 +398,8 @@ fn local_parameters(template: &Template, prefix: &str) -> BTreeMap<String, Strin
         ("FalUserId", crate::emulators::fal::LOCAL_FAL_USER_ID),
         ("MailFrom", LOCAL_MAIL_FROM),
         ("SupportEmail", LOCAL_SUPPORT_EMAIL),
+        // The website is served by the stack itself.
+        ("AllowedOrigin", base_url),
     ] {
         parameters.insert(name.into(), value.into());
     }

@@ -100,7 +100,7 @@ fn redirect(base: &str, params: &[(&str, &str)]) -> Response {
 
 fn shell(title: &str, body: &str) -> String {
     format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem;color:#111}}
 button{{font-size:1rem;padding:.7rem 1.2rem;margin:.3rem 0;border-radius:.4rem;border:1px solid #333;cursor:pointer;width:100%}}
 .pay{{background:#1d4ed8;color:#fff;border-color:#1d4ed8}}.amount{{font-size:1.6rem;font-weight:700}}.merchant{{color:#444}}</style>

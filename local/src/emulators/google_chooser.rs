@@ -126,7 +126,7 @@ pub(super) async fn choose(State(g): State<Arc<GoogleEmulator>>, body: Bytes) ->
 
 fn shell(body: &str) -> String {
     format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in – Google Accounts (local)</title>
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><title>Sign in – Google Accounts (local)</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem;color:#202124}}
 label{{display:block;margin-top:.8rem}}input{{width:100%;font-size:1rem;padding:.5rem;box-sizing:border-box}}
 button{{margin-top:1rem;font-size:1rem;padding:.6rem 1.2rem;background:#1a73e8;color:#fff;border:0;border-radius:.3rem}}.note{{color:#5f6368;font-size:.85rem}}</style>
