@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The whole service on 127.0.0.1: local AWS endpoint, every function's routes and the
-# third-party emulators, in one process.
+# third-party emulators and the website, in one process.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export SORA_PYTHON="$(bash scripts/python-tools.sh)"
+# The website, built into web/dist and served at / (`npm --prefix web run watch` for
+# a live-reloading copy on :5173 against this stack).
+bash scripts/web-tools.sh
+npm --prefix web run --silent build
 exec cargo run -p local-stack --bin local-stack

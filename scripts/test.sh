@@ -8,6 +8,11 @@ started=$(date +%s)
 export SORA_PYTHON="$(bash scripts/python-tools.sh)"
 # The template scanner's own virtualenv (the test that runs it would make it too).
 bash scripts/checkov-tools.sh >/dev/null
+# The website's packages (pinned) and Debian's Chromium for its browser tests.
+bash scripts/web-tools.sh --browser
+
+echo "== website: client up to date with the contract, types, build within budget"
+npm --prefix web run --silent build
 
 echo "== format"
 cargo fmt --all -- --check
@@ -21,5 +26,8 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+
+echo "== website in a browser"
+bash scripts/web-browser-tests.sh
 
 echo "== done in $(( $(date +%s) - started ))s"

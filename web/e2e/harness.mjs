@@ -95,17 +95,19 @@ export async function signUpByApi(email) {
 }
 
 /** A page already signed in with `token` (the app keeps it in localStorage). */
-export async function signedInPage(browser, token, options = DESKTOP) {
+export async function signedInPage(browser, token, options = DESKTOP, { cookieChoice = true } = {}) {
   const page = await open(browser, options);
-  await page.context().addInitScript((t) => {
-    if (!localStorage.getItem("sora2.session")) localStorage.setItem("sora2.session", t);
+  await page.context().addInitScript(([t, choose]) => {
+    if (sessionStorage.getItem("seeded")) return;
+    sessionStorage.setItem("seeded", "1");
+    localStorage.setItem("sora2.session", t);
     // Journeys not about cookies start with a choice made, so the banner stays away.
-    if (!localStorage.getItem("sora2.cookies"))
+    if (choose)
       localStorage.setItem(
         "sora2.cookies",
         JSON.stringify({ analytics: false, marketing_cookies: false, policy_version: "", synced: true }),
       );
-  }, token);
+  }, [token, cookieChoice]);
   return page;
 }
 
@@ -135,4 +137,13 @@ export async function waitFor(check, what, timeoutMs = 60_000) {
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 300));
   }
+}
+
+/** The account's consent history, as the local stack stores it (R23). */
+export async function consentHistory(accountId) {
+  const dump = await (await fetch(`${BASE}/_local/dump`)).json();
+  const [, items] = Object.entries(dump.tables).find(([name]) => name.toLowerCase().includes("privacy"));
+  return items
+    .filter((i) => JSON.stringify(i).includes(accountId) && "source" in i && "policy_version" in i)
+    .sort((a, b) => a.at.localeCompare(b.at));
 }

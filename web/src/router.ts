@@ -3,15 +3,25 @@
 import { useEffect, useState } from "preact/hooks";
 
 const listeners = new Set<() => void>();
+let moves = 0;
+
+/** Whether the page changed in the app since it loaded (then the new page takes focus). */
+export function navigatedInApp(): boolean {
+  return moves > 0;
+}
 
 export function navigate(to: string, replace = false): void {
   if (replace) history.replaceState(null, "", to);
   else history.pushState(null, "", to);
+  moves++;
   listeners.forEach((l) => l());
   window.scrollTo(0, 0);
 }
 
-window.addEventListener("popstate", () => listeners.forEach((l) => l()));
+window.addEventListener("popstate", () => {
+  moves++;
+  listeners.forEach((l) => l());
+});
 
 document.addEventListener("click", (e) => {
   if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;

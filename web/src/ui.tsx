@@ -4,12 +4,15 @@
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { ApiProblem } from "./api/problems";
+import { navigatedInApp } from "./router";
 
 export function Page(props: { title: string; children: ComponentChildren; lead?: ComponentChildren }) {
   const h1 = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     document.title = `${props.title} — Sora2 AI`;
-    h1.current?.focus({ preventScroll: true });
+    // After an in-app move, focus goes to the new page's heading, as a page load would
+    // start reading there; on a real load the browser's own order stands.
+    if (navigatedInApp()) h1.current?.focus({ preventScroll: true });
   }, [props.title]);
   return (
     <section class="page">

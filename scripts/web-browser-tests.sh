@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The browser journeys (web/e2e): a local stack of its own on a free port, serving the
+# built site, and Debian's Chromium driven by Playwright against it. Screenshots of
+# the pages land in docs/screenshots/.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+log="$(mktemp)"
+cargo build -q -p local-stack --bin local-stack
+PORT="$port" target/debug/local-stack >"$log" 2>&1 &
+stack=$!
+trap 'kill $stack 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 240); do
+  curl -fs "http://127.0.0.1:$port/v1/models" >/dev/null 2>&1 && break
+  kill -0 $stack 2>/dev/null || { cat "$log"; exit 1; }
+  sleep 0.5
+done
+SORA_BASE_URL="http://127.0.0.1:$port" npm --prefix web run --silent browser
