@@ -383,11 +383,7 @@ async fn peer_ip(
 
 /// The template's parameters as the local stack gives them: the defaults, local
 /// identities, and the stack's own Parameter Store names for the secrets.
-fn local_parameters(
-    template: &Template,
-    prefix: &str,
-    base_url: &str,
-) -> BTreeMap<String, String> {
+fn local_parameters(template: &Template, prefix: &str, base_url: &str) -> BTreeMap<String, String> {
     let mut parameters: BTreeMap<String, String> = template
         .parameters()
         .into_iter()

@@ -148,6 +148,7 @@ impl TestStack {
             faults: None,
             duplicate_deliveries: false,
             consumer_visibility: None,
+            site_dir: local_stack::site::default_dir(),
         };
         adjust(&mut opts);
         let stack = LocalStack::start(opts).await.expect("local stack starts");

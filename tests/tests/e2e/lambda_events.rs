@@ -273,6 +273,42 @@ async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
     assert_eq!(serde_json::to_value(&res).unwrap()["statusCode"], 202);
 }
 
+/// R44: behind the website, as anywhere, the per-IP limit keys on API Gateway's own
+/// view of the peer: a forwarding header the client forges, different on every
+/// request, neither spreads one client over many keys nor is trusted at all.
+#[tokio::test(flavor = "multi_thread")]
+async fn r44_a_forged_forwarding_header_never_moves_the_rate_limit_key() {
+    let t = TestStack::start().await;
+    let text = std::fs::read_to_string(events_dir().join("auth-email-start.json")).unwrap();
+    let mut statuses = Vec::new();
+    for i in 0..21 {
+        let mut event: serde_json::Value = serde_json::from_str(
+            &text.replace("someone@example.com", &format!("f{i}@example.com")),
+        )
+        .unwrap();
+        for (name, value) in [
+            ("x-forwarded-for", format!("198.51.100.{i}")),
+            ("x-real-ip", format!("198.51.100.{i}")),
+            ("cloudfront-viewer-address", format!("198.51.100.{i}:443")),
+        ] {
+            event["headers"][name] = serde_json::json!(value);
+        }
+        let request: LambdaRequest = serde_json::from_value(event).unwrap();
+        let mut adapter = Adapter::from(router_for(&t, "auth-email-start.json"));
+        let res = adapter
+            .call(LambdaEvent::new(request, Context::default()))
+            .await
+            .unwrap();
+        statuses.push(
+            serde_json::to_value(&res).unwrap()["statusCode"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 202), "{statuses:?}");
+    assert_eq!(statuses[20], 429, "one client, whatever its headers say");
+}
+
 /// A stack whose queues are left to the test, and a video submitted on it: the stack,
 /// its owner's address and token, and the video's id.
 async fn video_with_consumers_off() -> (TestStack, String, String, String) {

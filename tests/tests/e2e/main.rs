@@ -39,4 +39,5 @@ mod videos_outputs;
 mod videos_polling;
 mod videos_replays;
 mod videos_webhook;
+mod website;
 mod workspace;
