@@ -32,6 +32,10 @@ const MEANINGS: &[(&str, &str)] = &[
         "the API's public URL, for links in mail (unsubscribe, export)",
     ),
     (
+        "SITE_URL",
+        "the website's origin, for the unsubscribe page's link in marketing mail",
+    ),
+    (
         "RATE_LIMITS_TABLE",
         "rate-limit logs, webhook replay guards",
     ),
