@@ -1,7 +1,7 @@
 // The frame of every page (skip link, navigation, footer, cookie banner, policy
 // notice) and the table of pages.
 import type { ComponentChildren } from "preact";
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { SiteConfig } from "./config";
 import { useLocation, navigate } from "./router";
 import { useToken } from "./session";
@@ -68,7 +68,11 @@ export function App(props: { config: SiteConfig }) {
   const loc = useLocation();
   const t = useToken();
   const me = useMe();
+  // A sign-in or sign-out (here or in another tab) reloads who is signed in; the first
+  // load did it already (main.tsx).
+  const [firstToken] = useState(t);
   useEffect(() => {
+    if (t === firstToken) return;
     refreshMe().then(() => syncCookies().catch(() => undefined));
   }, [t]);
   return (

@@ -83,7 +83,10 @@ function Consents() {
   const [c, setC] = useState(me.consents);
   const [saved, setSaved] = useState(false);
   const action = useAction();
-  useEffect(() => setC(me.consents), [me.consents]);
+  // Follow the account's choices when they change (another tab, the banner), not when
+  // the same choices are merely loaded again over unsaved edits.
+  const known = JSON.stringify(me.consents);
+  useEffect(() => setC(me.consents), [known]);
   const save = (e: Event) => {
     e.preventDefault();
     setSaved(false);
