@@ -5,12 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dir="$root/web"
-stamp="$dir/node_modules/.lock.sha256"
-want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
-if [ ! -d "$dir/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  (cd "$dir" && npm ci --no-audit --no-fund --silent) >&2
-  echo "$want" > "$stamp"
-fi
+bash "$root/scripts/npm-ci.sh" "$dir"
 if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium for the browser tests" >&2
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"

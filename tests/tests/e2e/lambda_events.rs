@@ -240,37 +240,40 @@ async fn r13_r38_the_signed_webhook_events_are_verified_through_lambda_http() {
     assert_eq!(res["statusCode"], 401, "{res}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
-    let t = TestStack::start().await;
-    let text = std::fs::read_to_string(events_dir().join("auth-email-start.json")).unwrap();
-    let mut statuses = Vec::new();
-    for i in 0..21 {
-        // Same sourceIp, different addresses: only the per-IP limit can refuse.
-        let event = text.replace("someone@example.com", &format!("p{i}@example.com"));
-        let request: LambdaRequest = serde_json::from_str(&event).unwrap();
-        let mut adapter = Adapter::from(router_for(&t, "auth-email-start.json"));
-        let res = adapter
-            .call(LambdaEvent::new(request, Context::default()))
-            .await
-            .unwrap();
-        statuses.push(
-            serde_json::to_value(&res).unwrap()["statusCode"]
-                .as_u64()
-                .unwrap(),
-        );
-    }
-    assert!(statuses[..20].iter().all(|s| *s == 202), "{statuses:?}");
-    assert_eq!(statuses[20], 429);
-    // A different client IP is not limited.
-    let other = text.replace("203.0.113.7", "198.51.100.9");
-    let request: LambdaRequest = serde_json::from_str(&other).unwrap();
-    let mut adapter = Adapter::from(router_for(&t, "auth-email-start.json"));
+/// The status `auth`'s sign-in start answers an API Gateway event with.
+async fn email_start_status(t: &TestStack, event: serde_json::Value) -> u64 {
+    let request: LambdaRequest = serde_json::from_value(event).unwrap();
+    let mut adapter = Adapter::from(router_for(t, "auth-email-start.json"));
     let res = adapter
         .call(LambdaEvent::new(request, Context::default()))
         .await
         .unwrap();
-    assert_eq!(serde_json::to_value(&res).unwrap()["statusCode"], 202);
+    serde_json::to_value(&res).unwrap()["statusCode"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The sample sign-in start for another address (`tag`), as a JSON event.
+fn email_start_event(tag: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(events_dir().join("auth-email-start.json")).unwrap();
+    serde_json::from_str(&text.replace("someone@example.com", &format!("{tag}@example.com")))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
+    let t = TestStack::start().await;
+    let mut statuses = Vec::new();
+    for i in 0..21 {
+        // Same sourceIp, different addresses: only the per-IP limit can refuse.
+        statuses.push(email_start_status(&t, email_start_event(&format!("p{i}"))).await);
+    }
+    assert!(statuses[..20].iter().all(|s| *s == 202), "{statuses:?}");
+    assert_eq!(statuses[20], 429);
+    // A different client IP is not limited.
+    let mut other = email_start_event("p-other");
+    other["requestContext"]["http"]["sourceIp"] = serde_json::json!("198.51.100.9");
+    assert_eq!(email_start_status(&t, other).await, 202);
 }
 
 /// R44: behind the website, as anywhere, the per-IP limit keys on API Gateway's own
@@ -279,13 +282,9 @@ async fn r39_the_gateways_source_ip_is_the_rate_limited_client() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r44_a_forged_forwarding_header_never_moves_the_rate_limit_key() {
     let t = TestStack::start().await;
-    let text = std::fs::read_to_string(events_dir().join("auth-email-start.json")).unwrap();
     let mut statuses = Vec::new();
     for i in 0..21 {
-        let mut event: serde_json::Value = serde_json::from_str(
-            &text.replace("someone@example.com", &format!("f{i}@example.com")),
-        )
-        .unwrap();
+        let mut event = email_start_event(&format!("f{i}"));
         for (name, value) in [
             ("x-forwarded-for", format!("198.51.100.{i}")),
             ("x-real-ip", format!("198.51.100.{i}")),
@@ -293,17 +292,7 @@ async fn r44_a_forged_forwarding_header_never_moves_the_rate_limit_key() {
         ] {
             event["headers"][name] = serde_json::json!(value);
         }
-        let request: LambdaRequest = serde_json::from_value(event).unwrap();
-        let mut adapter = Adapter::from(router_for(&t, "auth-email-start.json"));
-        let res = adapter
-            .call(LambdaEvent::new(request, Context::default()))
-            .await
-            .unwrap();
-        statuses.push(
-            serde_json::to_value(&res).unwrap()["statusCode"]
-                .as_u64()
-                .unwrap(),
-        );
+        statuses.push(email_start_status(&t, event).await);
     }
     assert!(statuses[..20].iter().all(|s| *s == 202), "{statuses:?}");
     assert_eq!(statuses[20], 429, "one client, whatever its headers say");

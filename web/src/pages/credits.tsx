@@ -5,7 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import type { components } from "../api/schema";
 import { refreshMe } from "../account";
-import { credits, date, dateTime, money } from "../format";
+import { credits, date, dateTime } from "../format";
+import { ProductCard } from "../product";
 import { useLocation } from "../router";
 import { Alert, ErrorText, Loading, Page, useAction, useLoad } from "../ui";
 
@@ -46,20 +47,11 @@ function Buy() {
       <ErrorText error={products.error ?? action.error} />
       <ul class="cards">
         {products.data?.items.map((p) => (
-          <li class="card" key={p.id} id={`buy-${p.id}`}>
-            <h3>{p.name}</h3>
-            <p class="price">
-              {money(p.price_cents, p.currency)}
-              {p.period ? <span class="muted"> / {p.period}</span> : null}
-            </p>
-            <p>
-              {credits(p.credits)}
-              {p.kind === "subscription" ? ` every ${p.period ?? "period"}` : ", once"}
-            </p>
+          <ProductCard key={p.id} product={p} id={`buy-${p.id}`}>
             <button type="button" onClick={() => buy(p.id)} disabled={action.busy}>
               Buy {p.name}
             </button>
-          </li>
+          </ProductCard>
         ))}
       </ul>
       <p class="muted">Payments are handled by Creem, our merchant of record. We never see your card.</p>

@@ -1,7 +1,8 @@
 // Home and pricing: what the service makes (the models, from the API) and what it
 // costs (the products, from the API). Neither needs a session.
 import { api, ok } from "../api/client";
-import { credits, money } from "../format";
+import { credits } from "../format";
+import { ProductCard } from "../product";
 import { useToken } from "../session";
 import { useLocation } from "../router";
 import { Alert, ErrorText, Loading, Page, useLoad } from "../ui";
@@ -50,20 +51,11 @@ export function Home() {
       <ErrorText error={products.error} />
       <ul class="cards">
         {products.data?.items.map((p) => (
-          <li class="card" key={p.id}>
-            <h3>{p.name}</h3>
-            <p class="price">
-              {money(p.price_cents, p.currency)}
-              {p.period ? <span class="muted"> / {p.period}</span> : null}
-            </p>
-            <p>
-              {credits(p.credits)}
-              {p.kind === "subscription" ? ` every ${p.period ?? "period"}` : ", once"}
-            </p>
+          <ProductCard key={p.id} product={p}>
             <a class="button secondary" href={signedIn ? `/credits#buy-${p.id}` : "/signin?next=/credits"}>
               Buy {p.name}
             </a>
-          </li>
+          </ProductCard>
         ))}
       </ul>
     </Page>
