@@ -16,4 +16,7 @@ for _ in $(seq 1 240); do
   kill -0 $stack 2>/dev/null || { cat "$log"; exit 1; }
   sleep 0.5
 done
-SORA_BASE_URL="http://127.0.0.1:$port" npm --prefix web run --silent browser
+# The stack's local AWS endpoint, for the fixtures a journey needs (an account that
+# accepted an older policy).
+aws_endpoint="$(sed -n 's/.*local AWS endpoint: \(http[^ ]*\).*/\1/p' "$log" | head -1)"
+SORA_BASE_URL="http://127.0.0.1:$port" SORA_AWS_ENDPOINT="$aws_endpoint" npm --prefix web run --silent browser

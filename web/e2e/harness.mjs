@@ -174,3 +174,27 @@ export async function consentHistory(accountId) {
     .filter((i) => JSON.stringify(i).includes(accountId) && "source" in i && "policy_version" in i)
     .sort((a, b) => a.at.localeCompare(b.at));
 }
+
+/**
+ * An UpdateItem on the stack's local DynamoDB (its JSON protocol; the local endpoint
+ * takes any signature): for fixtures no page can make, such as an account that
+ * accepted an older policy.
+ */
+export async function dynamoUpdate(tableLike, key, expression, values) {
+  const endpoint = process.env.SORA_AWS_ENDPOINT;
+  assert.ok(endpoint, "SORA_AWS_ENDPOINT: the stack's local AWS endpoint");
+  const dump = await (await fetch(`${BASE}/_local/dump`)).json();
+  const table = Object.keys(dump.tables).find((n) => n.toLowerCase().endsWith(tableLike.toLowerCase()));
+  assert.ok(table, `a table named like ${tableLike}`);
+  const day = new Date().toISOString().slice(0, 10).replace(/-/g, "");
+  const res = await fetch(endpoint, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-amz-json-1.0",
+      "x-amz-target": "DynamoDB_20120810.UpdateItem",
+      authorization: `AWS4-HMAC-SHA256 Credential=local/${day}/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0`,
+    },
+    body: JSON.stringify({ TableName: table, Key: key, UpdateExpression: expression, ExpressionAttributeValues: values }),
+  });
+  assert.equal(res.status, 200, await res.text());
+}

@@ -9,6 +9,7 @@ import {
   assertClean,
   codeIn,
   consentHistory,
+  dynamoUpdate,
   launch,
   signedInPage,
   signUpByApi,
@@ -112,5 +113,25 @@ test("r44_r29 account deleted with its code; the old session is refused", async 
   await page.getByText("Your account is being deleted").waitFor();
   assert.equal((await api("/v1/me", { token })).status, 401);
   assert.equal(await page.evaluate(() => localStorage.getItem("sora2.session")), null);
+  assertClean(page);
+});
+
+test("r44_r34 a changed policy is announced, can be read, and is accepted in one click", async () => {
+  const token = await signUpByApi(uniqueEmail("policy"));
+  const me = (await api("/v1/me", { token })).body;
+  await dynamoUpdate("accountstable", { pk: { S: `account#${me.id}` } }, "SET policy_version_accepted = :v", {
+    ":v": { S: "2024-01-01" },
+  });
+  const page = await signedInPage(browser, token);
+  await page.goto("/videos");
+  const notice = page.getByRole("complementary", { name: "Our privacy policy has changed" });
+  await notice.getByText(`replaces the one you accepted on 2024-01-01`).waitFor();
+  await notice.getByRole("link", { name: "Read what changed" }).click();
+  await page.waitForURL("**/privacy");
+  await page.getByRole("button", { name: "I have read it" }).click();
+  await notice.waitFor({ state: "detached" });
+  const after = (await api("/v1/me", { token })).body;
+  assert.equal(after.policy_update_available, false);
+  assert.equal(after.policy_version_accepted, me.policy_version_current);
   assertClean(page);
 });
