@@ -7,5 +7,6 @@ export SORA_PYTHON="$(bash scripts/python-tools.sh)"
 # The website, built into web/dist and served at / (`npm --prefix web run watch` for
 # a live-reloading copy on :5173 against this stack).
 bash scripts/web-tools.sh
+export POLICY_FILE="$(bash scripts/policy-file.sh)"
 npm --prefix web run --silent build
 exec cargo run -p local-stack --bin local-stack

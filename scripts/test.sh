@@ -10,6 +10,7 @@ export SORA_PYTHON="$(bash scripts/python-tools.sh)"
 bash scripts/checkov-tools.sh >/dev/null
 # The website's packages (pinned) and Debian's Chromium for its browser tests.
 bash scripts/web-tools.sh --browser
+export POLICY_FILE="$(bash scripts/policy-file.sh --or-test-stand-in)"
 
 echo "== website: client up to date with the contract, types, build within budget"
 npm --prefix web run --silent build

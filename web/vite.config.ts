@@ -1,6 +1,6 @@
 // Builds the site into dist/. Two checks of ours run in the build:
 // - the privacy policy is the site owner's text, read from POLICY_FILE (by default the
-//   one in the specification folder beside the project) and emitted as
+//   owner's file beside the project; `scripts/policy-file.sh` picks it) and emitted as
 //   /privacy-policy.txt: never copied into web/;
 // - the home page's initial JavaScript stays within its budget (gzipped), else the
 //   build fails; the figure is written to dist/budget.json.

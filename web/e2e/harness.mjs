@@ -180,21 +180,29 @@ export async function consentHistory(accountId) {
  * takes any signature): for fixtures no page can make, such as an account that
  * accepted an older policy.
  */
-export async function dynamoUpdate(tableLike, key, expression, values) {
+export async function dynamoUpdate(logicalId, key, expression, values) {
   const endpoint = process.env.SORA_AWS_ENDPOINT;
   assert.ok(endpoint, "SORA_AWS_ENDPOINT: the stack's local AWS endpoint");
-  const dump = await (await fetch(`${BASE}/_local/dump`)).json();
-  const table = Object.keys(dump.tables).find((n) => n.toLowerCase().endsWith(tableLike.toLowerCase()));
-  assert.ok(table, `a table named like ${tableLike}`);
   const day = new Date().toISOString().slice(0, 10).replace(/-/g, "");
-  const res = await fetch(endpoint, {
-    method: "POST",
-    headers: {
-      "content-type": "application/x-amz-json-1.0",
-      "x-amz-target": "DynamoDB_20120810.UpdateItem",
-      authorization: `AWS4-HMAC-SHA256 Credential=local/${day}/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0`,
-    },
-    body: JSON.stringify({ TableName: table, Key: key, UpdateExpression: expression, ExpressionAttributeValues: values }),
+  const call = (action, body) =>
+    fetch(endpoint, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-amz-json-1.0",
+        "x-amz-target": `DynamoDB_20120810.${action}`,
+        authorization: `AWS4-HMAC-SHA256 Credential=local/${day}/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0`,
+      },
+      body: JSON.stringify(body),
+    });
+  // The stack names its tables `{prefix}-{LogicalId}`.
+  const { TableNames } = await (await call("ListTables", {})).json();
+  const table = TableNames.find((n) => n.endsWith(`-${logicalId}`));
+  assert.ok(table, `a table for ${logicalId}`);
+  const res = await call("UpdateItem", {
+    TableName: table,
+    Key: key,
+    UpdateExpression: expression,
+    ExpressionAttributeValues: values,
   });
   assert.equal(res.status, 200, await res.text());
 }

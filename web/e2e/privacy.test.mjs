@@ -119,7 +119,7 @@ test("r44_r29 account deleted with its code; the old session is refused", async 
 test("r44_r34 a changed policy is announced, can be read, and is accepted in one click", async () => {
   const token = await signUpByApi(uniqueEmail("policy"));
   const me = (await api("/v1/me", { token })).body;
-  await dynamoUpdate("accountstable", { pk: { S: `account#${me.id}` } }, "SET policy_version_accepted = :v", {
+  await dynamoUpdate("AccountsTable", { pk: { S: `account#${me.id}` } }, "SET policy_version_accepted = :v", {
     ":v": { S: "2024-01-01" },
   });
   const page = await signedInPage(browser, token);
