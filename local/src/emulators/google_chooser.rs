@@ -36,13 +36,15 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-fn ask(g: &GoogleEmulator, pairs: &[(String, String)]) -> Result<Ask, Response> {
-    let refuse = |why: &str| (StatusCode::BAD_REQUEST, Html(shell(why))).into_response();
+/// What Google's page says when it refuses an authorization request.
+fn refusal(why: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Html(shell(why))).into_response()
+}
+
+fn ask(g: &GoogleEmulator, pairs: &[(String, String)]) -> Result<Ask, &'static str> {
     let client_id = field(pairs, "client_id").unwrap_or_default();
     if client_id != g.client_id() {
-        return Err(refuse(
-            "Error 401: invalid_client. The OAuth client was not found.",
-        ));
+        return Err("Error 401: invalid_client. The OAuth client was not found.");
     }
     let redirect_uri = field(pairs, "redirect_uri")
         .and_then(|u| url::Url::parse(u).ok())
@@ -50,7 +52,7 @@ fn ask(g: &GoogleEmulator, pairs: &[(String, String)]) -> Result<Ask, Response> 
             matches!(u.scheme(), "http" | "https")
                 && matches!(u.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"))
         })
-        .ok_or_else(|| refuse("Error 400: redirect_uri_mismatch."))?;
+        .ok_or("Error 400: redirect_uri_mismatch.")?;
     Ok(Ask {
         client_id: client_id.to_owned(),
         redirect_uri,
@@ -69,7 +71,7 @@ pub(super) async fn page(State(g): State<Arc<GoogleEmulator>>, RawQuery(q): RawQ
     let pairs = pairs(q.unwrap_or_default().as_bytes());
     let ask = match ask(&g, &pairs) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(why) => return refusal(why),
     };
     let hidden = |name: &str, value: &str| {
         format!(
@@ -97,7 +99,7 @@ pub(super) async fn choose(State(g): State<Arc<GoogleEmulator>>, body: Bytes) ->
     let pairs = pairs(&body);
     let ask = match ask(&g, &pairs) {
         Ok(a) => a,
-        Err(r) => return r,
+        Err(why) => return refusal(why),
     };
     let email = field(&pairs, "email").unwrap_or_default().trim();
     if !email.contains('@') {

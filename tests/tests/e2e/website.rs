@@ -105,7 +105,10 @@ async fn r44_the_inputs_bucket_lets_the_sites_pages_put_uploads() {
         .await
         .unwrap();
     let rule = &cors.cors_rules()[0];
-    assert_eq!(rule.allowed_origins(), [t.stack.base_url.clone()]);
+    assert_eq!(
+        rule.allowed_origins(),
+        std::slice::from_ref(&t.stack.base_url)
+    );
     assert_eq!(rule.allowed_methods(), ["PUT"]);
     assert!(rule.allowed_headers().iter().any(|h| h == "content-type"));
 }
