@@ -26,7 +26,7 @@ stack="${STACK_NAME:-$(sed -n 's/^stack_name *= *"\(.*\)"/\1/p' samconfig.toml 2
 stack="${stack:-sam-app}"
 output() { aws cloudformation describe-stacks --stack-name "$stack" --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text; }
 parameter() { aws cloudformation describe-stacks --stack-name "$stack" --query "Stacks[0].Parameters[?ParameterKey=='$1'].ParameterValue" --output text; }
-bucket="$(output SiteBucketName)"
+bucket="$(output SiteFilesBucket)"
 distribution="$(output SiteDistributionId)"
 python3 - "$(parameter PublicApiUrl)" "$(parameter GoogleClientId)" > web/dist/config.json <<'PY'
 import json, sys
