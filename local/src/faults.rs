@@ -47,6 +47,9 @@ pub struct FaultSettings {
     /// KMS answers every request with `KMSInternalException` (until
     /// [`FaultProxy::kms_down`] is switched off): an outage of the signing service.
     pub kms_down: bool,
+    /// SQS fails every `SendMessage` (until [`FaultProxy::sqs_send_down`] is switched
+    /// off): a queue that cannot be written to.
+    pub sqs_send_down: bool,
 }
 
 /// Which transactions are cancelled, and how often.
@@ -88,6 +91,7 @@ struct Proxy {
     counts: Arc<FaultCounts>,
     ssm_throttled: Arc<std::sync::atomic::AtomicBool>,
     kms_down: Arc<std::sync::atomic::AtomicBool>,
+    sqs_send_down: Arc<std::sync::atomic::AtomicBool>,
     timeline: Timeline,
     actions: Actions,
 }
@@ -160,6 +164,8 @@ pub struct FaultProxy {
     pub ssm_throttled: Arc<std::sync::atomic::AtomicBool>,
     /// Whether KMS fails everything now.
     pub kms_down: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether SQS refuses every message sent now.
+    pub sqs_send_down: Arc<std::sync::atomic::AtomicBool>,
     pub timeline: Timeline,
     pub actions: Actions,
     task: tokio::task::JoinHandle<()>,
@@ -178,6 +184,7 @@ impl FaultProxy {
         let counts = Arc::new(FaultCounts::default());
         let ssm_throttled = Arc::new(std::sync::atomic::AtomicBool::new(settings.throttle_ssm));
         let kms_down = Arc::new(std::sync::atomic::AtomicBool::new(settings.kms_down));
+        let sqs_send_down = Arc::new(std::sync::atomic::AtomicBool::new(settings.sqs_send_down));
         let timeline = Timeline::default();
         let actions = Actions::default();
         let proxy = Arc::new(Proxy {
@@ -185,6 +192,7 @@ impl FaultProxy {
             actions: actions.clone(),
             ssm_throttled: ssm_throttled.clone(),
             kms_down: kms_down.clone(),
+            sqs_send_down: sqs_send_down.clone(),
             upstream: upstream.trim_end_matches('/').to_owned(),
             rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
             settings,
@@ -202,6 +210,7 @@ impl FaultProxy {
             counts,
             ssm_throttled,
             kms_down,
+            sqs_send_down,
             timeline,
             actions,
             task,
@@ -355,6 +364,16 @@ async fn forward_one(proxy: &Arc<Proxy>, req: Request) -> Response {
         return injected(service, Fault::Throttle);
     }
     if service == Service::Kms && proxy.kms_down.load(Ordering::Relaxed) {
+        proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
+        return injected(service, Fault::Internal);
+    }
+    if service == Service::Sqs
+        && proxy.sqs_send_down.load(Ordering::Relaxed)
+        && parts
+            .headers
+            .get("x-amz-target")
+            .is_some_and(|t| t.as_bytes().ends_with(b".SendMessage"))
+    {
         proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
         return injected(service, Fault::Internal);
     }

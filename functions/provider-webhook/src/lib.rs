@@ -202,7 +202,8 @@ pub async fn replicate_completed(
 
 /// Queues one look at `job` for the provider's request `request_id`, once per signed
 /// call (`call_id` at `timestamp`): the same call again — a provider's retry after a
-/// lost answer, or a replay — finds its look queued already.
+/// lost answer, or a replay — finds its look queued already. A call whose look could
+/// not be queued is not kept as taken: the provider's retry queues it.
 async fn look_now(
     state: &ProviderWebhookState,
     provider: &str,
@@ -237,6 +238,12 @@ async fn look_now(
         .await
     {
         tracing::error!(event = "provider_webhook_unqueued", job_id = %message.job_id, error = %e, "could not queue the look");
+        // The provider retries a failed call: that retry must queue the look, so the
+        // call is not kept as taken. (Should forgetting fail too, the sweep's look at
+        // jobs whose call has not come is what remains.)
+        if let Err(e) = state.replays.forget(provider, call_id, timestamp).await {
+            tracing::error!(event = "provider_webhook_unforgotten", job_id = %message.job_id, error = %e, "a retry of this call will be taken as seen");
+        }
         return Err(ApiError::Unavailable);
     }
     Ok(Json(Received::YES))

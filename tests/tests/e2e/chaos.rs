@@ -128,7 +128,10 @@ async fn r11_r13_r15_r43_twenty_videos_through_faults_duplicates_and_failover_al
                 let output = t
                     .object_exists("OutputsBucket", &shared::domain::video::output_key(id))
                     .await;
-                stuck.push(format!("{i} {id} {s:?} staged={staged} output={output}"));
+                stuck.push(format!(
+                    "{i} {id} {s:?} staged={staged} output={output} job={:?}",
+                    t.stored_job(id).await
+                ));
             }
             let mut queues = Vec::new();
             for q in [

@@ -258,6 +258,47 @@ async fn r13_r38_a_replayed_genuine_call_queues_at_most_one_look() {
     );
 }
 
+/// A genuine call whose look cannot be queued is refused (503), and is not kept as
+/// taken: the provider's retry, once the queue takes messages again, queues the look.
+/// (Kept as taken, the retry would be answered 200 with nothing queued, and the job
+/// would wait for the sweep.)
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_a_call_whose_look_could_not_be_queued_is_taken_on_the_providers_retry() {
+    let t = TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.faults = Some(e2e_tests::local_stack::faults::FaultSettings {
+            sqs_send_down: true,
+            ..Default::default()
+        });
+    })
+    .await;
+    let job = "vid_0123456789abcdef0123456789abcdef";
+    let body = json!({ "request_id": "req-q", "status": "OK", "payload": {} }).to_string();
+    let headers = t
+        .stack
+        .fal
+        .sign("req-q", t.clock.epoch_secs(), body.as_bytes());
+    call(&t, Some(job), &headers, &body)
+        .await
+        .assert_problem(503, "service_unavailable");
+    assert_eq!(t.queue_counts("GenerateQueue").await, (0, 0));
+    let faults = t.stack.faults.as_ref().unwrap();
+    faults
+        .sqs_send_down
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    let r = call(&t, Some(job), &headers, &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        t.queue_counts("GenerateQueue").await,
+        (1, 0),
+        "the retry's look"
+    );
+    // And it is taken once from then on.
+    let r = call(&t, Some(job), &headers, &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(t.queue_counts("GenerateQueue").await, (1, 0));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn r13_calls_signed_with_a_rotated_key_are_taken_after_one_fetch_of_the_keys() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;

@@ -32,10 +32,7 @@ impl ReplayGuard {
         timestamp: &str,
         expires_epoch: i64,
     ) -> Result<bool, StoreError> {
-        let mut item = Item::from([(
-            "pk".to_owned(),
-            s(format!("seen#{source}#{id}#{timestamp}")),
-        )]);
+        let mut item = Item::from([("pk".to_owned(), s(seen_pk(source, id, timestamp)))]);
         item.extend(super::expiry(expires_epoch));
         match super::put(&self.client, &self.table, item, true).await {
             Ok(()) => Ok(true),
@@ -43,4 +40,21 @@ impl ReplayGuard {
             Err(e) => Err(e),
         }
     }
+
+    /// Forgets the call again: what it was to cause did not happen (its look could
+    /// not be queued), so the sender's retry must be taken, not found already seen.
+    pub async fn forget(&self, source: &str, id: &str, timestamp: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(seen_pk(source, id, timestamp)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+}
+
+fn seen_pk(source: &str, id: &str, timestamp: &str) -> String {
+    format!("seen#{source}#{id}#{timestamp}")
 }
