@@ -331,54 +331,43 @@ pub(super) struct Completed {
     pub statuses: Vec<u16>,
 }
 
-/// A checkout as the page shows it: product name, price, currency.
-pub(super) struct Pending {
-    pub product: Product,
-}
-
 impl CreemCheckouts {
     /// Finds a pending checkout by Creem's id or ours (the request id it was made with)
     /// and, with `take`, removes it.
-    fn find_checkout(&self, checkout_id: &str, take: bool) -> Option<(String, CheckoutRec)> {
-        let mut checkouts = self.checkouts.lock().unwrap();
-        let key = if checkouts.contains_key(checkout_id) {
-            Some(checkout_id.to_owned())
-        } else {
-            checkouts
-                .iter()
-                .find(|(_, r)| !r.request_id.is_empty() && r.request_id == checkout_id)
-                .map(|(k, _)| k.clone())
-        }?;
-        if take {
-            checkouts.remove(&key).map(|r| (key, r))
-        } else {
-            let r = checkouts.get(&key)?;
-            Some((
-                key,
-                CheckoutRec {
-                    product: r.product.clone(),
-                    request_id: r.request_id.clone(),
-                    metadata: r.metadata.clone(),
-                    success_url: r.success_url.clone(),
-                },
-            ))
+    /// The key of a pending checkout named by Creem's id or ours (the request id it
+    /// was made with).
+    fn key_of(checkouts: &HashMap<String, CheckoutRec>, checkout_id: &str) -> Option<String> {
+        if checkouts.contains_key(checkout_id) {
+            return Some(checkout_id.to_owned());
         }
+        checkouts
+            .iter()
+            .find(|(_, r)| !r.request_id.is_empty() && r.request_id == checkout_id)
+            .map(|(k, _)| k.clone())
     }
 
-    pub(super) fn pending(&self, checkout_id: &str) -> Option<Pending> {
-        self.find_checkout(checkout_id, false)
-            .map(|(_, r)| Pending { product: r.product })
+    /// Removes a pending checkout: it is paid or abandoned now.
+    fn take_checkout(&self, checkout_id: &str) -> Option<(String, CheckoutRec)> {
+        let mut checkouts = self.checkouts.lock().unwrap();
+        let key = Self::key_of(&checkouts, checkout_id)?;
+        checkouts.remove(&key).map(|r| (key, r))
+    }
+
+    /// The product of a pending checkout, for its payment page.
+    pub(super) fn pending(&self, checkout_id: &str) -> Option<Product> {
+        let checkouts = self.checkouts.lock().unwrap();
+        let key = Self::key_of(&checkouts, checkout_id)?;
+        checkouts.get(&key).map(|r| r.product.clone())
     }
 
     /// Forgets a checkout the customer walked away from (nothing is sent).
     pub(super) fn abandon(&self, checkout_id: &str) -> Option<Option<String>> {
-        self.find_checkout(checkout_id, true)
-            .map(|(_, r)| r.success_url)
+        self.take_checkout(checkout_id).map(|(_, r)| r.success_url)
     }
 
     /// Pays a pending checkout: sends the signed webhooks Creem would.
     pub(super) async fn complete_checkout(&self, checkout_id: &str) -> Option<Completed> {
-        let (creem_id, rec) = self.find_checkout(checkout_id, true)?;
+        let (creem_id, rec) = self.take_checkout(checkout_id)?;
         let c = self;
         let checkout_id = creem_id;
         let order_id = id("ord");

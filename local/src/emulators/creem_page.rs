@@ -24,7 +24,7 @@ fn price(cents: i64, currency: &str) -> String {
 }
 
 pub(super) async fn page(State(c): State<Arc<CreemCheckouts>>, Path(id): Path<String>) -> Response {
-    let Some(pending) = c.pending(&id) else {
+    let Some(product) = c.pending(&id) else {
         return (
             StatusCode::NOT_FOUND,
             Html(shell(
@@ -34,7 +34,7 @@ pub(super) async fn page(State(c): State<Arc<CreemCheckouts>>, Path(id): Path<St
         )
             .into_response();
     };
-    let p = &pending.product;
+    let p = &product;
     let id = escape(&id);
     let body = format!(
         r#"<p class="merchant">Sora2 AI</p>
