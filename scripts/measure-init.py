@@ -72,6 +72,7 @@ def environment(port):
         "PUBLIC_API_URL": "https://api.sora2ai.info", "BILLING_TABLE": "b",
         "BILLING_PRODUCTS": '[{"id":"pack_10","creem_product_id":"prod_1","name":"10 credits","kind":"credit_pack","credits":10,"price_cents":900,"currency":"EUR"}]',
         "CHECKOUT_SUCCESS_URL": "https://www.sora2ai.info/billing/success",
+        "SITE_URL": "https://www.sora2ai.info",
         "CREEM_WEBHOOK_SECRET": "whsec_bWVhc3VyZQ==",
         "SIGNING_KEY_ID": "arn:aws:kms:eu-west-1:1:key/measure",
         "SIGNING_CERTS": "-----BEGIN CERTIFICATE-----\nbWVhc3VyZQ==\n-----END CERTIFICATE-----\n",
@@ -94,10 +95,12 @@ def template_default(parameter):
 def start_to_poll(binary, env):
     polled.clear()
     start = time.perf_counter()
-    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if not polled.wait(10):
         proc.kill()
-        sys.exit(f"{binary} never polled the Runtime API")
+        # Its own words say why (most often a variable this list lacks).
+        why = proc.communicate()[1].decode(errors="replace").strip()[-500:]
+        sys.exit(f"{binary} never polled the Runtime API: {why}")
     elapsed = (time.perf_counter() - start) * 1000
     proc.kill()
     proc.wait()
