@@ -1,8 +1,10 @@
 //! The local AWS endpoint: moto's server mode, from the project's own virtualenv
 //! (created by `scripts/python-tools.sh` with pinned versions).
 //!
-//! The server runs in a small Python wrapper that exits when its standard input
-//! closes, so it ends with the process that started it, even one that is killed.
+//! The server runs in a small Python wrapper (`local/moto_server.py`) that exits when
+//! its standard input closes, so it ends with the process that started it, even one
+//! that is killed; or it is forked by that wrapper's zygote, and exits when the
+//! connection that asked for it closes.
 //!
 //! It serves one request at a time. moto checks a write's conditions and applies it
 //! in two moves, without a lock, so two concurrent requests could both pass a
@@ -26,20 +28,25 @@ pub enum MotoError {
     Start(String),
 }
 
-const WRAPPER: &str = r#"
-import sys, threading
-from werkzeug.serving import make_server
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-server = make_server("127.0.0.1", int(sys.argv[1]), DomainDispatcherApplication(create_backend_app), threaded=False)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-print("ready", flush=True)
-sys.stdin.read()
-server.shutdown()
-"#;
+/// moto's server, one endpoint per process or forked by a zygote (see the file).
+const SERVER: &str = include_str!("../moto_server.py");
+
+/// Set (by `scripts/test.sh`) to the Unix socket of a running zygote of endpoints: each
+/// end-to-end test then gets its endpoint forked from one that has imported moto once,
+/// instead of starting Python anew (a second of CPU per test).
+pub const ZYGOTE_VAR: &str = "SORA_MOTO_ZYGOTE";
 
 pub struct Moto {
     pub endpoint: String,
-    _child: Option<Child>,
+    _life: Option<Life>,
+}
+
+/// What keeps a started endpoint alive: it ends when this is dropped.
+enum Life {
+    /// Our own child, killed on drop (and ending itself when its stdin closes).
+    Process(#[allow(dead_code)] Child),
+    /// The connection to the zygote's fork, which exits when the connection closes.
+    Forked(#[allow(dead_code)] tokio::net::UnixStream),
 }
 
 pub fn workspace_root() -> PathBuf {
@@ -88,7 +95,7 @@ impl Moto {
             if answers(&url).await {
                 return Ok(Self {
                     endpoint: url,
-                    _child: None,
+                    _life: None,
                 });
             }
             return Err(MotoError::Start(format!("nothing answers at {url}")));
@@ -97,10 +104,18 @@ impl Moto {
     }
 
     pub async fn start(port: u16) -> Result<Self, MotoError> {
+        if let Ok(path) = std::env::var(ZYGOTE_VAR) {
+            match Self::fork(&path, port).await {
+                Ok(moto) => return Ok(moto),
+                // A zygote that is gone is no reason to fail: start one the slow way.
+                Err(e) => tracing::warn!(error = %e, "no endpoint from the zygote"),
+            }
+        }
         let python = python().await?;
         let mut child = Command::new(&python)
             .arg("-c")
-            .arg(WRAPPER)
+            .arg(SERVER)
+            .arg("serve")
             .arg(port.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -131,7 +146,46 @@ impl Moto {
         }
         Ok(Self {
             endpoint,
-            _child: Some(child),
+            _life: Some(Life::Process(child)),
+        })
+    }
+
+    /// An endpoint forked by the zygote listening on `path`.
+    async fn fork(path: &str, port: u16) -> Result<Self, MotoError> {
+        use tokio::io::AsyncWriteExt;
+        let failed = |e: std::io::Error| MotoError::Start(format!("zygote at {path}: {e}"));
+        let mut conn = tokio::net::UnixStream::connect(path)
+            .await
+            .map_err(failed)?;
+        conn.write_all(format!("{port}\n").as_bytes())
+            .await
+            .map_err(failed)?;
+        // The answer is one line; read it byte by byte so nothing past it is buffered
+        // away from the connection that keeps the endpoint alive.
+        let mut line = Vec::new();
+        let read = async {
+            let mut byte = [0u8; 1];
+            loop {
+                match tokio::io::AsyncReadExt::read(&mut conn, &mut byte).await? {
+                    0 => break,
+                    _ if byte[0] == b'\n' => break,
+                    _ => line.push(byte[0]),
+                }
+            }
+            Ok::<_, std::io::Error>(())
+        };
+        tokio::time::timeout(Duration::from_secs(30), read)
+            .await
+            .map_err(|_| MotoError::Start(format!("zygote at {path} did not answer")))?
+            .map_err(failed)?;
+        let answer = String::from_utf8_lossy(&line);
+        let port = answer
+            .strip_prefix("ready ")
+            .and_then(|p| p.parse::<u16>().ok())
+            .ok_or_else(|| MotoError::Start(format!("zygote at {path} answered {answer:?}")))?;
+        Ok(Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _life: Some(Life::Forked(conn)),
         })
     }
 }

@@ -1,0 +1,90 @@
+"""The local AWS endpoint: moto's server mode, served one request at a time.
+
+    python moto_server.py serve PORT   one endpoint on PORT; ends when stdin closes
+    python moto_server.py zygote PATH  hands out endpoints over the Unix socket PATH;
+                                       ends when stdin closes
+
+Importing moto and its services takes about a second of CPU, and every end-to-end test
+starts its own endpoint (so tests never share state). The zygote imports them once and
+forks a fresh endpoint per request: a connection to PATH sends the wanted port (0: any
+free port) and a newline, and reads back "ready PORT" once the endpoint listens. The
+endpoint lives as long as that connection: when the asking process closes it (or dies),
+the endpoint exits, as a `serve` endpoint does when its stdin closes.
+"""
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import make_server
+
+# The services the stack uses, imported before any fork so no endpoint imports them.
+SERVICES = ("dynamodb", "s3", "sqs", "kms", "ssm", "sesv2", "ses", "sts")
+
+
+def start(port):
+    """An endpoint on `port` serving in a thread of its own; returns its port."""
+    server = make_server("127.0.0.1", port, DomainDispatcherApplication(create_backend_app),
+                         threaded=False)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server.port
+
+
+def serve(port):
+    start(port)
+    print("ready", flush=True)
+    sys.stdin.read()
+
+
+def endpoint(conn):
+    """In a forked child: one endpoint, for as long as `conn` stays open."""
+    try:
+        line = conn.makefile().readline().strip()
+        port = start(int(line or 0))
+        conn.sendall(f"ready {port}\n".encode())
+        while conn.recv(4096):
+            pass
+    finally:
+        os._exit(0)
+
+
+def zygote(path):
+    for service in SERVICES:
+        create_backend_app(service)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        os.unlink(path)
+    listener.bind(path)
+    listener.listen(64)
+    # Children are reaped by the kernel; the zygote never waits for one.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    print("ready", flush=True)
+    # One thread only (forking a process with threads copies locks held by others):
+    # select on the socket and on stdin, whose end means the zygote is no longer wanted.
+    try:
+        while True:
+            ready, _, _ = select.select([listener, sys.stdin], [], [])
+            if sys.stdin in ready and not os.read(sys.stdin.fileno(), 4096):
+                return
+            if listener in ready:
+                conn, _ = listener.accept()
+                if os.fork() == 0:
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    listener.close()
+                    endpoint(conn)
+                conn.close()
+    finally:
+        os.unlink(path)
+
+
+if __name__ == "__main__":
+    mode, arg = sys.argv[1], sys.argv[2]
+    if mode == "serve":
+        serve(int(arg))
+    elif mode == "zygote":
+        zygote(arg)
+    else:
+        sys.exit(f"unknown mode {mode}")
