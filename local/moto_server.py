@@ -21,14 +21,15 @@ import threading
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-# The services the stack uses, imported before any fork so no endpoint imports them.
-SERVICES = ("dynamodb", "s3", "sqs", "kms", "ssm", "sesv2", "ses", "sts")
+# The services the stack uses (and moto's own API, which the tests read), built before
+# any fork so that no endpoint imports or builds them.
+SERVICES = ("dynamodb", "s3", "sqs", "kms", "ssm", "sesv2", "ses", "sts", "moto_api")
 
 
-def start(port):
+def start(port, app=None):
     """An endpoint on `port` serving in a thread of its own; returns its port."""
-    server = make_server("127.0.0.1", port, DomainDispatcherApplication(create_backend_app),
-                         threaded=False)
+    app = app or DomainDispatcherApplication(create_backend_app)
+    server = make_server("127.0.0.1", port, app, threaded=False)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server.port
 
@@ -39,11 +40,11 @@ def serve(port):
     sys.stdin.read()
 
 
-def endpoint(conn):
+def endpoint(conn, app):
     """In a forked child: one endpoint, for as long as `conn` stays open."""
     try:
         line = conn.makefile().readline().strip()
-        port = start(int(line or 0))
+        port = start(int(line or 0), app)
         conn.sendall(f"ready {port}\n".encode())
         while conn.recv(4096):
             pass
@@ -52,8 +53,10 @@ def endpoint(conn):
 
 
 def zygote(path):
+    # Each fork gets its own copy of this application and of moto's (empty) state.
+    app = DomainDispatcherApplication(create_backend_app)
     for service in SERVICES:
-        create_backend_app(service)
+        app.app_instances[service] = create_backend_app(service)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(path):
         os.unlink(path)
@@ -74,7 +77,7 @@ def zygote(path):
                 if os.fork() == 0:
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     listener.close()
-                    endpoint(conn)
+                    endpoint(conn, app)
                 conn.close()
     finally:
         os.unlink(path)

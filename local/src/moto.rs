@@ -105,7 +105,7 @@ impl Moto {
 
     pub async fn start(port: u16) -> Result<Self, MotoError> {
         if let Ok(path) = std::env::var(ZYGOTE_VAR) {
-            match Self::fork(&path, port).await {
+            match Self::from_zygote(&path, port).await {
                 Ok(moto) => return Ok(moto),
                 // A zygote that is gone is no reason to fail: start one the slow way.
                 Err(e) => tracing::warn!(error = %e, "no endpoint from the zygote"),
@@ -151,7 +151,7 @@ impl Moto {
     }
 
     /// An endpoint forked by the zygote listening on `path`.
-    async fn fork(path: &str, port: u16) -> Result<Self, MotoError> {
+    pub async fn from_zygote(path: &str, port: u16) -> Result<Self, MotoError> {
         use tokio::io::AsyncWriteExt;
         let failed = |e: std::io::Error| MotoError::Start(format!("zygote at {path}: {e}"));
         let mut conn = tokio::net::UnixStream::connect(path)

@@ -17,6 +17,7 @@ mod infra_local;
 mod infra_template;
 mod lambda_events;
 mod limits;
+mod local_endpoint;
 mod logs;
 mod models;
 mod money;
