@@ -107,13 +107,14 @@ pub async fn check(
         }
         Err(Refused::NoCode) => Err(ApiError::InvalidCode),
         Err(Refused::Wrong) => {
+            let at = state.now();
             state
                 .privacy
                 .record_security(
                     account_id,
                     "confirmation_code_wrong",
-                    &state.now(),
-                    state.epoch_in(policy.security_event_retention),
+                    &at,
+                    state.expiry_of(&at, policy.security_event_retention),
                 )
                 .await?;
             Err(ApiError::InvalidCode)

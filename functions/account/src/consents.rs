@@ -323,7 +323,7 @@ pub async fn put_restriction(
                 &user.account_id,
                 event,
                 &at,
-                state.epoch_in(state.policy.security_event_retention),
+                state.expiry_of(&at, state.policy.security_event_retention),
             )?,
         )
         .commit()

@@ -282,7 +282,7 @@ pub async fn verify_email(
             &account.id,
             "email_changed",
             &at,
-            state.epoch_in(state.policy.security_event_retention),
+            state.expiry_of(&at, state.policy.security_event_retention),
         )?,
     );
     match tx.commit().await {

@@ -92,6 +92,11 @@ impl Services {
     pub fn epoch_in(&self, d: std::time::Duration) -> i64 {
         self.clock.epoch_secs() + d.as_secs() as i64
     }
+
+    /// When a record stamped `at` (from [`Self::now`]) is to be gone, `keep` later.
+    pub fn expiry_of(&self, at: &str, keep: std::time::Duration) -> i64 {
+        self.clock.expiry_of(at, keep)
+    }
 }
 
 impl AsRef<SessionCheck> for AccountState {

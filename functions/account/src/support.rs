@@ -105,7 +105,7 @@ pub async fn create(
             &subject,
             &message,
             &at,
-            state.epoch_in(state.policy.support_retention),
+            state.expiry_of(&at, state.policy.support_retention),
         )
         .await?;
     tracing::info!(event = "support_message", account_id = %user.account_id, support_id = %id, "support message forwarded");

@@ -145,7 +145,9 @@ pub async fn commit_with_session(
             &account.id,
             &format!("sign_in_{method}"),
             &now,
-            state.clock.epoch_secs() + state.policy.security_event_retention.as_secs() as i64,
+            state
+                .clock
+                .expiry_of(&now, state.policy.security_event_retention),
         )?,
     );
     tx.commit().await?;

@@ -56,8 +56,9 @@ impl Enforcement {
                     account_id,
                     reason,
                     at: &at,
-                    expires_epoch: self.clock.epoch_secs()
-                        + self.policy.security_event_retention.as_secs() as i64,
+                    expires_epoch: self
+                        .clock
+                        .expiry_of(&at, self.policy.security_event_retention),
                 })
                 .await?;
             // R22: a security event of the account, which its export shows.
@@ -66,7 +67,8 @@ impl Enforcement {
                     account_id,
                     "suspended",
                     &at,
-                    self.clock.epoch_secs() + self.policy.security_event_retention.as_secs() as i64,
+                    self.clock
+                        .expiry_of(&at, self.policy.security_event_retention),
                 )
                 .await?;
             tracing::info!(event = "account_suspended", %account_id, reason, sessions_ended = ended, "account suspended");

@@ -32,7 +32,7 @@ impl Requests {
             status: RequestStatus::Pending,
             requested_at: at.clone(),
             due_by: rfc3339(from_epoch(
-                self.clock.epoch_secs() + self.policy.rights_request_due.as_secs() as i64,
+                self.clock.expiry_of(&at, self.policy.rights_request_due),
             )),
             trail: vec![TrailStep {
                 status: RequestStatus::Pending,
@@ -70,7 +70,8 @@ impl Requests {
                 &request.account_id,
                 &format!("{}_requested", request.kind.as_str()),
                 &request.requested_at,
-                self.clock.epoch_secs() + self.policy.security_event_retention.as_secs() as i64,
+                self.clock
+                    .expiry_of(&request.requested_at, self.policy.security_event_retention),
             )?,
         );
         tx.commit().await?;

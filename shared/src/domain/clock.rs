@@ -26,6 +26,14 @@ impl Clock {
         self.now().timestamp()
     }
 
+    /// When a record stamped `at` (RFC 3339) is to be gone, `keep` later. Counted from
+    /// the record's own time, not from a second reading of the clock: a slow step
+    /// between the two (a mail sent, a retry) would keep the record a second or more
+    /// beyond its period.
+    pub fn expiry_of(&self, at: &str, keep: std::time::Duration) -> i64 {
+        epoch_of(at).unwrap_or_else(|| self.epoch_secs()) + keep.as_secs() as i64
+    }
+
     /// Sets this clock (and every clone of it) to `epoch_secs`, forward or back: a
     /// test replaying an event signed at a fixed time.
     pub fn set(&self, epoch_secs: i64) {
@@ -65,4 +73,22 @@ pub fn epoch_of(rfc3339: &str) -> Option<i64> {
 
 pub fn from_epoch(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+
+    #[test]
+    fn an_expiry_counts_from_the_records_own_time() {
+        let clock = Clock::system();
+        clock.set(1_800_000_000);
+        let at = rfc3339(clock.now());
+        clock.advance(std::time::Duration::from_secs(3));
+        let keep = std::time::Duration::from_secs(365 * 86_400);
+        assert_eq!(
+            clock.expiry_of(&at, keep) - epoch_of(&at).unwrap(),
+            365 * 86_400
+        );
+    }
 }
