@@ -57,9 +57,23 @@ pub enum Next {
     NotYet,
 }
 
+/// How long a completion call for a generating job without a handle is taken for one
+/// that overtook its own submission (the provider accepted the request and called back
+/// before the handle was written), and so looked at again rather than submitted anew.
+/// The write follows the acceptance at once; seconds cover its retries.
+pub const SUBMISSION_IN_FLIGHT_SECS: i64 = 10;
+
 /// The next step of `job` for `look` at `now`. `named` is the provider's request id
-/// in the job's handle, if any (a completion call must name it).
-pub fn next(job: &Job, look: Look<'_>, now: i64, deadline: i64, named: Option<&str>) -> Next {
+/// in the job's handle, if any (a completion call must name it). `young`: the message
+/// was sent less than [`SUBMISSION_IN_FLIGHT_SECS`] ago.
+pub fn next(
+    job: &Job,
+    look: Look<'_>,
+    now: i64,
+    deadline: i64,
+    named: Option<&str>,
+    young: bool,
+) -> Next {
     if !job.status.is_active() {
         // Done, failed or deleted meanwhile: a late or repeated message, or one sent to
         // stop the provider. A job deleted while the provider worked on it: stop it and
@@ -83,8 +97,14 @@ pub fn next(job: &Job, look: Look<'_>, now: i64, deadline: i64, named: Option<&s
         Look::Completed(_) if named.is_none() && job.status == JobStatus::Queued => {
             return Next::NotYet;
         }
-        // Generating without a handle: the job was moved off a provider (R43) and this
-        // message's step stopped before it was submitted to the next. Nothing else
+        // Generating without a handle, and the call is young: its submission may be
+        // writing the handle now. Submitting again would make a second request, and if
+        // the first one's handle were then written, this call (the provider's only one
+        // for it) would have been spent: the job would wait for the sweep.
+        Look::Completed(_) if named.is_none() && young => return Next::NotYet,
+        // Generating without a handle, and the call no longer young: the job was moved
+        // off a provider (R43) and this message's step stopped before it was submitted
+        // to the next. Nothing else
         // will submit it (a provider that calls back has no polling chain): this look
         // does.
         Look::Completed(_) if named.is_none() => {}
@@ -123,13 +143,9 @@ pub async fn run(
         .and_then(|(h, p)| p.request_id(h));
     let deadline = state.policy.generation_deadline.as_secs() as i64;
     let handle = job.provider_handle.clone().unwrap_or_default();
-    let next = next(
-        &job,
-        look,
-        state.clock.epoch_secs(),
-        deadline,
-        named.as_deref(),
-    );
+    let now = state.clock.epoch_secs();
+    let young = sent_epoch.is_some_and(|sent| now - sent < SUBMISSION_IN_FLIGHT_SECS);
+    let next = next(&job, look, now, deadline, named.as_deref(), young);
     // A job at a provider this deployment no longer has cannot be looked at there.
     let at = match (&next, provider) {
         (Next::StopProvider { .. } | Next::TimedOut | Next::Poll, None)
@@ -774,14 +790,31 @@ mod tests {
     fn a_new_job_is_submitted_and_one_at_the_provider_polled() {
         let chain = Look::Chain(Some("t1"));
         assert_eq!(
-            next(&job(JobStatus::Queued, None), chain, 1_010, DEADLINE, None),
+            next(
+                &job(JobStatus::Queued, None),
+                chain,
+                1_010,
+                DEADLINE,
+                None,
+                false
+            ),
             Next::Submit
         );
         let at = job(JobStatus::Generating, Some("h"));
-        assert_eq!(next(&at, chain, 1_010, DEADLINE, Some("r1")), Next::Poll);
+        assert_eq!(
+            next(&at, chain, 1_010, DEADLINE, Some("r1"), false),
+            Next::Poll
+        );
         // A completion call about its request: one look now.
         assert_eq!(
-            next(&at, Look::Completed("r1"), 1_010, DEADLINE, Some("r1")),
+            next(
+                &at,
+                Look::Completed("r1"),
+                1_010,
+                DEADLINE,
+                Some("r1"),
+                false
+            ),
             Next::Poll
         );
     }
@@ -791,8 +824,38 @@ mod tests {
         // The provider finished and called before `submit` stored its handle.
         let submitting = job(JobStatus::Queued, None);
         assert_eq!(
-            next(&submitting, Look::Completed("r1"), 1_010, DEADLINE, None),
+            next(
+                &submitting,
+                Look::Completed("r1"),
+                1_010,
+                DEADLINE,
+                None,
+                false
+            ),
             Next::NotYet
+        );
+    }
+
+    #[test]
+    fn r13_a_young_call_about_a_generating_job_without_its_handle_comes_back() {
+        // Marked generating and accepted by the provider, whose call overtook the write
+        // of the handle: submitting again would spend the provider's one call.
+        let writing = job(JobStatus::Generating, None);
+        assert_eq!(
+            next(&writing, Look::Completed("r1"), 1_010, DEADLINE, None, true),
+            Next::NotYet
+        );
+        // Still without a handle once the call is no longer young: submitted.
+        assert_eq!(
+            next(
+                &writing,
+                Look::Completed("r1"),
+                1_010,
+                DEADLINE,
+                None,
+                false
+            ),
+            Next::Submit
         );
     }
 
@@ -803,7 +866,7 @@ mod tests {
         let mut moved = job(JobStatus::Generating, None);
         moved.tried = vec!["fal".into()];
         assert_eq!(
-            next(&moved, Look::Completed("r1"), 1_010, DEADLINE, None),
+            next(&moved, Look::Completed("r1"), 1_010, DEADLINE, None, false),
             Next::Submit
         );
     }
@@ -812,15 +875,29 @@ mod tests {
     fn r13_copies_calls_and_stops_that_are_not_for_this_job_do_nothing() {
         let at = job(JobStatus::Generating, Some("h"));
         assert!(matches!(
-            next(&at, Look::Chain(Some("old")), 1_010, DEADLINE, Some("r1")),
+            next(
+                &at,
+                Look::Chain(Some("old")),
+                1_010,
+                DEADLINE,
+                Some("r1"),
+                false
+            ),
             Next::Nothing(_)
         ));
         assert!(matches!(
-            next(&at, Look::Completed("r2"), 1_010, DEADLINE, Some("r1")),
+            next(
+                &at,
+                Look::Completed("r2"),
+                1_010,
+                DEADLINE,
+                Some("r1"),
+                false
+            ),
             Next::Nothing(_)
         ));
         assert!(matches!(
-            next(&at, Look::Stop, 1_010, DEADLINE, Some("r1")),
+            next(&at, Look::Stop, 1_010, DEADLINE, Some("r1"), false),
             Next::Nothing(_)
         ));
     }
@@ -830,11 +907,11 @@ mod tests {
         let at = job(JobStatus::Generating, Some("h"));
         let chain = Look::Chain(Some("t1"));
         assert_eq!(
-            next(&at, chain, 1_000 + DEADLINE - 1, DEADLINE, None),
+            next(&at, chain, 1_000 + DEADLINE - 1, DEADLINE, None, false),
             Next::Poll
         );
         assert_eq!(
-            next(&at, chain, 1_000 + DEADLINE, DEADLINE, None),
+            next(&at, chain, 1_000 + DEADLINE, DEADLINE, None, false),
             Next::TimedOut
         );
     }
@@ -848,7 +925,8 @@ mod tests {
                 chain,
                 1_010,
                 DEADLINE,
-                None
+                None,
+                false
             ),
             Next::StopProvider { drop_copy: true }
         );
@@ -858,7 +936,8 @@ mod tests {
                 Look::Stop,
                 1_010,
                 DEADLINE,
-                None
+                None,
+                false
             ),
             Next::StopProvider { drop_copy: false }
         );
@@ -869,12 +948,20 @@ mod tests {
                 chain,
                 1_010,
                 DEADLINE,
-                None
+                None,
+                false
             ),
             Next::Nothing(_)
         ));
         assert!(matches!(
-            next(&job(JobStatus::Deleted, None), chain, 1_010, DEADLINE, None),
+            next(
+                &job(JobStatus::Deleted, None),
+                chain,
+                1_010,
+                DEADLINE,
+                None,
+                false
+            ),
             Next::Nothing(_)
         ));
     }

@@ -230,7 +230,9 @@ async fn look_now(
         token: None,
         completed: Some(request_id),
         stop: false,
-        sent_epoch: None,
+        // How old the call is when `generate` looks: a young call about a job whose
+        // handle is not written yet is looked at again, not submitted anew.
+        sent_epoch: Some(state.clock.epoch_secs()),
     };
     if let Err(e) = state
         .queue

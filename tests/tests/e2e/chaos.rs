@@ -128,13 +128,28 @@ async fn r11_r13_r15_r43_twenty_videos_through_faults_duplicates_and_failover_al
                 let output = t
                     .object_exists("OutputsBucket", &shared::domain::video::output_key(id))
                     .await;
+                // Its predictions at Replicate, with the status of each webhook call.
+                let prompt = format!("scene {i}, ");
+                let calls: Vec<String> = t
+                    .stack
+                    .replicate
+                    .predictions()
+                    .iter()
+                    .filter(|p| {
+                        p.input["prompt"]
+                            .as_str()
+                            .is_some_and(|x| x.starts_with(&prompt))
+                    })
+                    .map(|p| format!("{} calls={:?}", p.id, p.calls))
+                    .collect();
                 stuck.push(format!(
-                    "{i} {id} {s:?} staged={staged} output={output} job={:?}",
+                    "{i} {id} {s:?} staged={staged} output={output} replicate={calls:?} job={:?}",
                     t.stored_job(id).await
                 ));
             }
             let mut queues = Vec::new();
             for q in [
+                "GenerateQueue",
                 "GenerateDeadLetterQueue",
                 "StampDeadLetterQueue",
                 "DeliverDeadLetterQueue",
