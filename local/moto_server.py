@@ -42,6 +42,11 @@ def serve(port):
 
 def endpoint(conn, app):
     """In a forked child: one endpoint, for as long as `conn` stays open."""
+    # The zygote's standard output is a pipe its starter stops reading after "ready":
+    # shared by every fork, it would fill, and block the first fork that wrote to it.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
     try:
         line = conn.makefile().readline().strip()
         port = start(int(line or 0), app)
