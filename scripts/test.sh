@@ -7,12 +7,31 @@ started=$(date +%s)
 # Each part's heading says when it started, so a slow run shows where its time went.
 part() { echo "== $1 (at $(( $(date +%s) - started ))s)"; }
 
+# The lints run inside the tests' own build: clippy-driver compiles the workspace's
+# crates (what `cargo clippy` does, with codegen kept), so the dependencies are built
+# once instead of once more in check mode. `-D warnings` fails the build on a lint.
+export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+if cargo nextest --version >/dev/null 2>&1; then run_tests=(cargo nextest run); else run_tests=(cargo test); fi
+# The build (lints included) starts first, in the background: it waits on the CPU,
+# while setting up the tools below waits mostly on the network and the disk. It also
+# makes the local stack's binary for the browser part, as a member of the workspace
+# (see scripts/web-browser-tests.sh).
+build_log="$(mktemp)"
+( "${run_tests[@]}" --workspace --no-run && cargo build --workspace --bin local-stack ) >"$build_log" 2>&1 &
+build=$!
+moto_dir=""
+cleanup() {
+  pkill -P "$build" 2>/dev/null || true
+  rm -rf "$build_log" ${moto_dir:+"$moto_dir"}
+}
+trap cleanup EXIT
+
 export SORA_PYTHON="$(bash scripts/python-tools.sh)"
 # One zygote of local AWS endpoints for the run (local/moto_server.py): every end-to-end
 # test's endpoint is forked from it rather than importing moto anew. It ends with this
 # script, when its standard input closes.
 moto_dir="$(mktemp -d)"
-trap 'rm -rf "$moto_dir"' EXIT
 export SORA_MOTO_ZYGOTE="$moto_dir/moto.sock"
 coproc MOTO_ZYGOTE { exec "$SORA_PYTHON" local/moto_server.py zygote "$SORA_MOTO_ZYGOTE" 2>/dev/null; }
 read -r _ <&"${MOTO_ZYGOTE[0]}" || { echo "the local AWS endpoint's zygote did not start" >&2; exit 1; }
@@ -28,17 +47,13 @@ npm --prefix web run --silent build
 part "format"
 cargo fmt --all -- --check
 
-part "lints and tests"
-# The lints run inside the tests' own build: clippy-driver compiles the workspace's
-# crates (what `cargo clippy` does, with codegen kept), so the dependencies are built
-# once instead of once more in check mode. `-D warnings` fails the build on a lint.
-export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
-export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast
-else
-  cargo test --workspace --no-fail-fast
-fi
+part "build and lints (begun at 0s)"
+built=0; wait "$build" || built=$?
+cat "$build_log"
+[ "$built" = 0 ] || { echo "the build or its lints failed" >&2; exit "$built"; }
+
+part "tests"
+"${run_tests[@]}" --workspace --no-fail-fast
 
 part "website in a browser"
 bash scripts/web-browser-tests.sh

@@ -7,8 +7,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 log="$(mktemp)"
-cargo build -q -p local-stack --bin local-stack
-PORT="$port" target/debug/local-stack >"$log" 2>&1 &
+# Built as a member of the whole workspace, as the tests are: `-p local-stack` alone
+# would resolve the SDK crates' features without the operator's and build all of them
+# a second time (two and a half minutes), where this only links the binary.
+cargo build -q --workspace --bin local-stack
+PORT="$port" "${CARGO_TARGET_DIR:-target}/debug/local-stack" >"$log" 2>&1 &
 stack=$!
 trap 'kill $stack 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 1 240); do

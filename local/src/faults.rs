@@ -379,7 +379,7 @@ async fn forward_one(proxy: &Arc<Proxy>, req: Request) -> Response {
     }
     if let Some(fault) = fault {
         proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
-        return injected(service, fault);
+        return injected(service, as_seen_by(&parts.method, fault));
     }
     // A transaction that touches an item another one in flight touches is cancelled.
     let mut guard = None;
@@ -543,6 +543,20 @@ fn transaction_cancelled(codes: &[&str]) -> Response {
     r
 }
 
+/// The fault as a request of this method can meet it. A dropped connection shows as a
+/// body that breaks after the headers, but a HEAD's answer has no body: hyper reads
+/// the headers of a 200 as the whole answer, and the client would take an object that
+/// is not there for one that is, with none of the headers S3 always sends. (`stamp`
+/// then deleted a staged file as if its output were stored, leaving the job waiting
+/// for the sweep.) A HEAD's connection breaks before its headers, which the client
+/// meets as the server's failure and retries.
+fn as_seen_by(method: &axum::http::Method, fault: Fault) -> Fault {
+    match fault {
+        Fault::Drop if method == axum::http::Method::HEAD => Fault::Internal,
+        other => other,
+    }
+}
+
 /// The failure as the service answers it.
 fn injected(service: Service, fault: Fault) -> Response {
     match (service, fault) {
@@ -637,6 +651,26 @@ fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every fault a HEAD meets is a failure status: no success without its headers.
+    #[test]
+    fn a_head_never_meets_a_fault_as_a_success() {
+        use axum::http::Method;
+        for service in [Service::S3, Service::DynamoDb, Service::Sqs] {
+            for fault in [
+                Fault::Throttle,
+                Fault::SlowDown,
+                Fault::Internal,
+                Fault::Drop,
+            ] {
+                let head = injected(service, as_seen_by(&Method::HEAD, fault));
+                assert!(!head.status().is_success(), "{service:?} {fault:?}");
+            }
+        }
+        // Other requests still meet a broken body after a 200's headers.
+        let get = injected(Service::S3, as_seen_by(&Method::GET, Fault::Drop));
+        assert_eq!(get.status(), StatusCode::OK);
+    }
 
     #[test]
     fn a_transactions_items_are_named_by_table_and_key() {
