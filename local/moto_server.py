@@ -57,11 +57,71 @@ def endpoint(conn, app):
         os._exit(0)
 
 
+# The local stack's account (moto's default, for the access key "local") and region
+# (`LOCAL_REGION` in local/src/stack.rs); S3's backends are keyed by partition.
+ACCOUNT = "123456789012"
+REGIONS = ("eu-west-1", "aws")
+# One request per service that changes nothing (a read, or one refused): (signing
+# name, method, path, X-Amz-Target, body, the status an empty endpoint answers).
+LOCATION = (
+    '<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
+    "<LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"
+)
+UNVERIFIED_MAIL = (
+    '{"FromEmailAddress": "nobody@example.com", "Destination": {"ToAddresses":'
+    ' ["nobody@example.com"]}, "Content": {"Simple": {"Subject": {"Data": "-"},'
+    ' "Body": {"Text": {"Data": "-"}}}}}'
+)
+READS = (
+    ("dynamodb", "POST", "/", "DynamoDB_20120810.ListTables", "{}", 200),
+    ("sqs", "POST", "/", "AmazonSQS.ListQueues", "{}", 200),
+    ("kms", "POST", "/", "TrentService.ListKeys", "{}", 200),
+    ("ssm", "POST", "/", "AmazonSSM.DescribeParameters", "{}", 200),
+    ("ses", "GET", "/v2/email/identities/nobody%40example.com", None, "", 404),
+    # Refused: the sender is not verified.
+    ("ses", "POST", "/v2/email/outbound-emails", None, UNVERIFIED_MAIL, 400),
+    ("s3", "GET", "/", None, "", 200),
+    # Refused: a one-letter bucket name is invalid.
+    ("s3", "PUT", "/x", None, LOCATION, 400),
+)
+
+
+def warm(app):
+    """Builds what moto builds lazily on a service's first request (its backend for the
+    account and region, its request model: a quarter of a second for SESv2), once
+    here rather than in every fork. The state stays empty."""
+    from moto.backends import get_backend
+    from werkzeug.test import Client
+
+    for service in SERVICES:
+        backends = get_backend(service)
+        for region in REGIONS:
+            try:
+                backends[ACCOUNT][region]
+            except KeyError:  # a regional service has no "aws", a global one no region
+                pass
+    client = Client(app)
+    for service, method, path, target, body, status in READS:
+        headers = {
+            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/"
+            f"{REGIONS[0]}/{service}/aws4_request, SignedHeaders=host, Signature=0",
+        }
+        if target:
+            headers["X-Amz-Target"] = target
+            headers["Content-Type"] = "application/x-amz-json-1.0"
+        elif service == "ses":
+            headers["Content-Type"] = "application/json"
+        reply = client.open(path, method=method, headers=headers, data=body)
+        if reply.status_code != status:
+            raise SystemExit(f"warming {service}: {reply.status_code}")
+
+
 def zygote(path):
     # Each fork gets its own copy of this application and of moto's (empty) state.
     app = DomainDispatcherApplication(create_backend_app)
     for service in SERVICES:
         app.app_instances[service] = create_backend_app(service)
+    warm(app)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     if os.path.exists(path):
         os.unlink(path)

@@ -78,7 +78,7 @@ pub async fn run(videos: usize) -> Result<Value, String> {
     })
     .await
     .map_err(|e| e.to_string())?;
-    let http = reqwest::Client::new();
+    let http = crate::http_client();
     // The bench's own reads go through the stack's client, not the functions' counted one.
     let jobs = shared::adapters::dynamo::videos::VideoStore::new(
         stack.aws.dynamodb().clone(),

@@ -196,7 +196,7 @@ impl FaultProxy {
             upstream: upstream.trim_end_matches('/').to_owned(),
             rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
             settings,
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             in_flight: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
             counts: counts.clone(),

@@ -48,7 +48,7 @@ pub async fn run() -> Result<Value, String> {
     .map_err(|e| e.to_string())?;
     let proxy = stack.faults.as_ref().ok_or("no fault proxy")?;
     let (timeline, actions) = (proxy.timeline.clone(), proxy.actions.clone());
-    let http = reqwest::Client::new();
+    let http = crate::http_client();
     let url = |p: &str| format!("{}{p}", stack.base_url);
     http.post(url("/v1/auth/email/start"))
         .json(&json!({ "email": EMAIL }))

@@ -20,3 +20,17 @@ pub mod stack;
 pub mod template;
 
 pub use stack::{LocalStack, StackOptions};
+
+/// The one HTTP client of the local stack's emulators, fault proxy and tools, shared
+/// by all of them in a process. Building a client loads the platform's root
+/// certificates, about 40 ms in a debug build: a stack made five, and every
+/// end-to-end test starts one.
+pub fn http_client() -> reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            shared::adapters::outbound::install_crypto();
+            reqwest::Client::new()
+        })
+        .clone()
+}

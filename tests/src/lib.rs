@@ -154,7 +154,7 @@ impl TestStack {
         let stack = LocalStack::start(opts).await.expect("local stack starts");
         Self {
             stack,
-            http: reqwest::Client::new(),
+            http: local_stack::http_client(),
             clock,
             retry_unavailable: false,
             statuses: Arc::default(),

@@ -78,7 +78,7 @@ impl CreemCheckouts {
         Arc::new(Self {
             base_url,
             catalogue,
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             checkouts: Mutex::default(),
             subscriptions: Mutex::default(),
             sent: Mutex::default(),

@@ -131,7 +131,7 @@ impl FalEmulator {
             duration,
             requests: Mutex::default(),
             refusals: Mutex::default(),
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             key: Mutex::new(Arc::new(SigningKey::local())),
             retry_base: Duration::from_millis(500),
             jwks_fetches: Default::default(),

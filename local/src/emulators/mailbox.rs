@@ -60,7 +60,7 @@ impl Mailbox {
     pub fn new(aws_endpoint: impl Into<String>) -> Arc<Self> {
         Arc::new(Self {
             aws_endpoint: aws_endpoint.into(),
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             first_seen: Mutex::default(),
         })
     }

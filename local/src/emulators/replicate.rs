@@ -82,7 +82,7 @@ impl ReplicateEmulator {
             base_url: base_url.into(),
             duration,
             predictions: Mutex::default(),
-            http: reqwest::Client::new(),
+            http: crate::http_client(),
             outage: Default::default(),
         })
     }

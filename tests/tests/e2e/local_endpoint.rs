@@ -1,6 +1,6 @@
 //! The local AWS endpoint's zygote (`local/moto_server.py zygote`), which the test run
-//! forks every end-to-end test's endpoint from: each fork starts empty and apart from
-//! the others, and ends when the process that asked for it lets go.
+//! forks every end-to-end test's endpoint from: each fork starts empty (though warmed)
+//! and apart from the others, and ends when the process that asked for it lets go.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -25,6 +25,33 @@ async fn answers(endpoint: &str) -> bool {
     reqwest::get(format!("{endpoint}/moto-api/data.json"))
         .await
         .is_ok_and(|r| r.status().is_success())
+}
+
+/// What the endpoint holds, as `service.Model` of each kind of record it has any of;
+/// moto's own constants aside (S3's predefined grantees, IAM's account summary), which
+/// it makes with a service's backend.
+async fn held(endpoint: &str) -> Vec<String> {
+    let state: serde_json::Value = local_stack::http_client()
+        .get(format!("{endpoint}/moto-api/data.json"))
+        .send()
+        .await
+        .expect("the endpoint answers")
+        .json()
+        .await
+        .expect("moto's state as JSON");
+    let mut held = Vec::new();
+    for (service, models) in state.as_object().into_iter().flatten() {
+        for (model, records) in models.as_object().into_iter().flatten() {
+            let constant = matches!(
+                (service.as_str(), model.as_str()),
+                ("s3", "FakeGrantee") | ("iam", "AccountSummary")
+            );
+            if !constant && records.as_array().is_some_and(|r| !r.is_empty()) {
+                held.push(format!("{service}.{model}"));
+            }
+        }
+    }
+    held
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -54,6 +81,9 @@ async fn forked_endpoints_start_empty_stay_apart_and_end_with_their_holder() {
     let first = Moto::from_zygote(&socket_path, 0).await.unwrap();
     let second = Moto::from_zygote(&socket_path, 0).await.unwrap();
     assert_ne!(first.endpoint, second.endpoint);
+    // The zygote warmed every service the stack uses (a read or a refused request
+    // each) before forking: nothing of it is left.
+    assert_eq!(held(&first.endpoint).await, Vec::<String>::new());
     let dynamodb = AwsClients::load_local(LOCAL_REGION, &first.endpoint)
         .await
         .dynamodb()
@@ -80,6 +110,7 @@ async fn forked_endpoints_start_empty_stay_apart_and_end_with_their_holder() {
         .await
         .unwrap();
     assert_eq!(tables(&first.endpoint).await, ["only-in-the-first"]);
+    assert_eq!(held(&first.endpoint).await, ["dynamodb.Table"]);
     assert!(
         tables(&second.endpoint).await.is_empty(),
         "forks share no state"
