@@ -10,6 +10,10 @@ forks a fresh endpoint per request: a connection to PATH sends the wanted port (
 free port) and a newline, and reads back "ready PORT" once the endpoint listens. The
 endpoint lives as long as that connection: when the asking process closes it (or dies),
 the endpoint exits, as a `serve` endpoint does when its stdin closes.
+
+Two things differ from moto's own server, both for speed and neither in what it answers:
+the zygote builds each service once before forking (`warm`), and a query on a table's
+own key reads only its partition (`query_partitions_only`).
 """
 import os
 import select
