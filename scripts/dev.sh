@@ -9,4 +9,7 @@ export SORA_PYTHON="$(bash scripts/python-tools.sh)"
 bash scripts/web-tools.sh
 export POLICY_FILE="$(bash scripts/policy-file.sh)"
 npm --prefix web run --silent build
-exec cargo run -p local-stack --bin local-stack
+# Built as a member of the workspace, as `make test` builds it, so that one's compiled
+# dependencies serve both (see scripts/web-browser-tests.sh).
+cargo build --workspace --bin local-stack
+exec "${CARGO_TARGET_DIR:-target}/debug/local-stack"

@@ -13,8 +13,9 @@ part() { echo "== $1 (at $(( $(date +%s) - started ))s)"; }
 export RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 if cargo nextest --version >/dev/null 2>&1; then run_tests=(cargo nextest run); else run_tests=(cargo test); fi
-# The build (lints included) starts first, in the background: it waits on the CPU,
-# while setting up the tools below waits mostly on the network and the disk. It also
+# The build (lints included) starts first, in the background, beside setting up the
+# tools below: their downloads and unpacking fill what the build leaves idle (about
+# 50 s on a clean clone; pip's installs take CPU too, so not more). It also
 # makes the local stack's binary for the browser part, as a member of the workspace
 # (see scripts/web-browser-tests.sh).
 build_log="$(mktemp)"
