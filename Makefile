@@ -1,11 +1,15 @@
 # The two commands. Both install what they need (a pinned Python virtualenv for the
 # local AWS endpoint and the template linter) on first use.
 
-.PHONY: dev test package deploy bench cost
+.PHONY: dev check test package deploy bench cost
 
 ## Runs the whole service locally on http://127.0.0.1:3000 (PORT=… to change).
 dev:
 	@bash scripts/dev.sh
+
+## While working: format, lints, unit tests and the tests that need no local stack (about a minute warm).
+check:
+	@bash scripts/check.sh
 
 ## Runs every test: formatting, lints, unit and end-to-end tests, template lint, API fuzzing.
 test:

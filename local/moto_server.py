@@ -11,9 +11,12 @@ free port) and a newline, and reads back "ready PORT" once the endpoint listens.
 endpoint lives as long as that connection: when the asking process closes it (or dies),
 the endpoint exits, as a `serve` endpoint does when its stdin closes.
 
-Two things differ from moto's own server, both for speed and neither in what it answers:
-the zygote builds each service once before forking (`warm`), and a query on a table's
-own key reads only its partition (`query_partitions_only`).
+Two things differ from moto's own server for speed, neither in what it answers: the
+zygote builds each service once before forking (`warm`), and a query on a table's own
+key reads only its partition (`query_partitions_only`), and `/moto-api/data.json?service=ses`
+(the local mailbox's read) dumps SES's records alone (`one_services_data`). One answer
+is corrected to S3's own: a completed multipart upload's root element
+(`complete_upload_as_s3_does`).
 """
 import os
 import select
@@ -67,10 +70,87 @@ def query_partitions_only():
     Table.query = query_partition
 
 
+def complete_upload_as_s3_does(app):
+    """moto 5.2.1 answers CompleteMultipartUpload with the root element
+    `CompleteMultipartUploadResponse`; S3 answers `CompleteMultipartUploadResult` (S3 API
+    Reference, CompleteMultipartUpload, "Response Syntax"; read 2026-12-07). boto3 does
+    not look at the root's name, so moto never noticed; the Rust SDK refuses the answer,
+    and every upload of more than one part failed locally where S3 would take it. Only
+    that answer (a POST with `uploadId`, a few hundred bytes) is read and corrected."""
+    wrong, right = b"CompleteMultipartUploadResponse", b"CompleteMultipartUploadResult"
+
+    def corrected(environ, start_response):
+        if environ.get("REQUEST_METHOD") != "POST" or "uploadId" not in environ.get(
+            "QUERY_STRING", ""
+        ):
+            return app(environ, start_response)
+        seen = {}
+
+        def keep(status, headers, exc_info=None):
+            seen["status"], seen["headers"] = status, headers
+            return lambda _data: None
+
+        body = b"".join(app(environ, keep))
+        body = body.replace(b"<" + wrong, b"<" + right).replace(b"</" + wrong, b"</" + right)
+        headers = [(k, v) for k, v in seen["headers"] if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(body))))
+        start_response(seen["status"], headers)
+        return [body]
+
+    return corrected
+
+
+def one_services_data(app):
+    """moto's `/moto-api/data.json` dumps every record of every service, each attribute
+    tried as JSON; DynamoDB's items are among them, and moto keeps every item it ever
+    made (a transaction's copies too). A test's mailbox read, which wants SES's sent
+    messages only, grew with everything the test had stored: with a thousand 12 KB rows
+    it took seconds. Asked with `?service=NAME`, it dumps that service's records alone,
+    the same way; without, moto answers as ever."""
+    import json
+    from urllib.parse import parse_qs
+
+    def filtered(environ, start_response):
+        if environ.get("PATH_INFO") != "/moto-api/data.json":
+            return app(environ, start_response)
+        wanted = parse_qs(environ.get("QUERY_STRING", "")).get("service")
+        if not wanted:
+            return app(environ, start_response)
+        from moto.core.model_instances import model_data
+
+        results = {}
+        for service in wanted:
+            results[service] = {}
+            for name, model in sorted(model_data.get(service, {}).items()):
+                rows = results[service][name] = []
+                for instance in model.instances_tracked:
+                    row = {}
+                    for attr in dir(instance):
+                        if attr.startswith("_"):
+                            continue
+                        try:
+                            value = getattr(instance, attr)
+                            json.dumps(value)
+                        except (TypeError, AttributeError, ValueError):
+                            continue
+                        row[attr] = value
+                    rows.append(row)
+        body = json.dumps(results).encode()
+        start_response(
+            "200 OK",
+            [("Content-Type", "application/javascript"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    return filtered
+
+
 def start(port, app=None):
     """An endpoint on `port` serving in a thread of its own; returns its port."""
     app = app or DomainDispatcherApplication(create_backend_app)
-    server = make_server("127.0.0.1", port, app, threaded=False)
+    server = make_server(
+        "127.0.0.1", port, one_services_data(complete_upload_as_s3_does(app)), threaded=False
+    )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server.port
 

@@ -178,10 +178,6 @@ async fn erase_all(
     Ok(counts)
 }
 
-/// Keys asked for (then deleted in batches of 25) at a time, for the classes deleted by
-/// page; DynamoDB ends a page at 1 MB of keys first.
-const DELETE_PAGE: i32 = 20_000;
-
 /// What the erasure does with one class; returns how many items it touched.
 async fn erase_class(
     state: &Services,
@@ -232,7 +228,7 @@ async fn erase_class(
             loop {
                 let deleted = state
                     .privacy
-                    .delete_some(account_id, prefix, DELETE_PAGE)
+                    .delete_some(account_id, prefix, state.policy.erasure_page_keys)
                     .await?;
                 if deleted == 0 {
                     return Ok(n);

@@ -122,10 +122,6 @@ pub async fn items(
     }))
 }
 
-/// Records asked for at a time from a class that may be large. DynamoDB ends a page
-/// at 1 MB first (about 2,000 usage rows), which bounds the memory of a page.
-const PAGE: i32 = 10_000;
-
 /// One page of the items of `class`, after `start`, and where the next begins: the
 /// classes of the account's partition (usage data above all) page by page, the others
 /// whole (they are small: a profile, a balance, a few hundred videos at most).
@@ -138,7 +134,7 @@ pub async fn page(
     if let Some(prefix) = PrivacyStore::prefix_of(class) {
         return state
             .privacy
-            .items_page(account_id, prefix, start, PAGE)
+            .items_page(account_id, prefix, start, state.policy.export_page_items)
             .await;
     }
     Ok((

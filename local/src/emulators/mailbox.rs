@@ -75,7 +75,12 @@ impl Mailbox {
     pub async fn messages_to(&self, to: &str) -> Result<Vec<ReceivedEmail>, ApiError> {
         let data: Value = self
             .http
-            .get(format!("{}/moto-api/data.json", self.aws_endpoint))
+            // SES's records alone (local/moto_server.py); a plain moto ignores the
+            // query and dumps every service, SES's among them.
+            .get(format!(
+                "{}/moto-api/data.json?service=ses",
+                self.aws_endpoint
+            ))
             .send()
             .await
             .map_err(|e| shared::edge::problem::unavailable("local_aws", e))?

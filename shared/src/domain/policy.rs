@@ -168,6 +168,13 @@ pub struct Policy {
     pub purge_lookback: Duration,
     /// R30: a rights request is due this long after receipt.
     pub rights_request_due: Duration,
+    /// R26: records an export asks for at a time from a class that may be large (a
+    /// heavy account's usage rows). DynamoDB ends a page at 1 MB first (about 2,000
+    /// usage rows), which bounds a page's memory whatever this says.
+    pub export_page_items: i32,
+    /// R28: keys an erasure asks for (then deletes in batches of 25) at a time from a
+    /// class deleted by page; DynamoDB ends a page at 1 MB of keys first.
+    pub erasure_page_keys: i32,
 }
 
 impl Policy {
@@ -255,6 +262,8 @@ impl Default for Policy {
             rights_request_max_attempts: 8,
             rights_request_give_up_after: 7 * DAY,
             rights_request_warn_before: 3 * DAY,
+            export_page_items: 10_000,
+            erasure_page_keys: 20_000,
         }
     }
 }
