@@ -417,7 +417,10 @@ pub(crate) async fn grant(stack: &LocalStack, account: &str, credits: i64) -> Re
             &shared::domain::clock::rfc3339(stack.base.clock.now()),
         )
         .map_err(|e| e.to_string())?;
-    shared::adapters::dynamo::Tx::new(stack.aws.dynamodb())
+    stack
+        .aws
+        .transactions()
+        .begin()
         .add_all("grant", writes)
         .commit()
         .await

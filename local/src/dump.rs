@@ -3,22 +3,22 @@
 
 use std::sync::Arc;
 
+use crate::raw_aws::RawAws;
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
-use shared::adapters::aws::AwsClients;
 use shared::edge::problem::{ApiError, unavailable};
 
 pub struct Dump {
-    aws: AwsClients,
+    aws: RawAws,
     /// (kind, logical id, local name or URL) of every declared resource.
     resources: Vec<(String, String, String)>,
 }
 
 impl Dump {
-    pub fn new(aws: AwsClients, resources: Vec<(String, String, String)>) -> Arc<Self> {
+    pub fn new(aws: RawAws, resources: Vec<(String, String, String)>) -> Arc<Self> {
         Arc::new(Self { aws, resources })
     }
 

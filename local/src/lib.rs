@@ -14,6 +14,7 @@ pub mod hot_path;
 pub mod moto;
 pub mod openapi;
 pub mod provision;
+pub mod raw_aws;
 pub mod signing;
 pub mod site;
 pub mod stack;

@@ -170,7 +170,7 @@ pub fn physical_name(prefix: &str, kind: &str, logical_id: &str) -> String {
 /// of each template parameter. Returns what each resource's `!Ref` and `Arn` resolve to.
 pub async fn provision(
     template: &Template,
-    aws: &AwsClients,
+    aws: &crate::raw_aws::RawAws,
     prefix: &str,
     parameters: &BTreeMap<String, String>,
 ) -> Result<Refs, ProvisionError> {

@@ -109,7 +109,7 @@ pub struct LocalStack {
     pub addr: SocketAddr,
     pub functions: Functions,
     pub base: Base,
-    pub aws: AwsClients,
+    pub aws: crate::raw_aws::RawAws,
     pub google: Arc<GoogleEmulator>,
     pub mailbox: Arc<Mailbox>,
     pub fal: Arc<FalEmulator>,
@@ -152,7 +152,7 @@ impl LocalStack {
 
         let template = Template::load()?;
         let parameters = local_parameters(&template, &opts.prefix, &base_url);
-        let aws = AwsClients::load_local(LOCAL_REGION, &moto.endpoint).await;
+        let aws = crate::raw_aws::RawAws::load_local(LOCAL_REGION, &moto.endpoint).await;
         let refs = provision(&template, &aws, &opts.prefix, &parameters).await?;
         // The functions reach AWS through the fault proxy when it is on.
         let faults = match &opts.faults {

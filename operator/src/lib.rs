@@ -17,7 +17,7 @@ use shared::app::requests::Requests;
 use shared::domain::clock::{Clock, from_epoch, rfc3339};
 use shared::domain::email::EmailAddress;
 use shared::domain::policy::Policy;
-use shared::domain::privacy::RequestKind;
+use shared::domain::privacy::{RequestKind, RightsRequest};
 use shared::edge::wiring::Base;
 
 pub const USAGE: &str = "\
@@ -155,6 +155,21 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     })
 }
 
+/// R30: how `due-requests` shows a request: overdue once its due date is before `now`
+/// (both RFC 3339 in UTC, which order as text), with why it failed, if it did.
+fn due_row(r: &RightsRequest, now: &str) -> Value {
+    json!({
+        "id": r.id,
+        "account_id": r.account_id,
+        "kind": r.kind.as_str(),
+        "status": r.status.as_str(),
+        "requested_at": r.requested_at,
+        "due_by": r.due_by,
+        "overdue": r.due_by.as_str() < now,
+        "failure": r.failure,
+    })
+}
+
 pub struct Operator {
     accounts: AccountStore,
     audit: AuditStore,
@@ -239,20 +254,7 @@ impl Operator {
                 // R30: the failed ones too, whatever their due date: people finish them.
                 due.extend(self.privacy.failed_requests().await?);
                 Ok(Value::Array(
-                    due.into_iter()
-                        .map(|r| {
-                            json!({
-                                "id": r.id,
-                                "account_id": r.account_id,
-                                "kind": r.kind.as_str(),
-                                "status": r.status.as_str(),
-                                "requested_at": r.requested_at,
-                                "due_by": r.due_by,
-                                "overdue": r.due_by < now,
-                                "failure": r.failure,
-                            })
-                        })
-                        .collect(),
+                    due.into_iter().map(|r| due_row(&r, &now)).collect(),
                 ))
             }
             Command::RefundsDue => self.refunds_due().await,
@@ -354,5 +356,168 @@ impl Operator {
             })
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::privacy::RequestStatus;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split(' ').map(str::to_owned).collect()
+    }
+
+    fn why(by: &str, reason: &str) -> Why {
+        Why {
+            by: by.into(),
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn r20_every_action_that_changes_something_says_who_and_why() {
+        assert_eq!(
+            parse(&args("suspend acc_1 --by kim --reason spam")),
+            Ok(Command::Suspend {
+                account_id: "acc_1".into(),
+                why: why("kim", "spam"),
+            })
+        );
+        for command in [
+            "suspend acc_1",
+            "reinstate acc_1",
+            "terminate acc_1",
+            "delete-child kid@example.com",
+            "remove-video vid_1",
+        ] {
+            let name = command.split(' ').next().unwrap();
+            for missing in [
+                command.to_owned(),
+                format!("{command} --by kim"),
+                format!("{command} --reason spam"),
+            ] {
+                let err = parse(&args(&missing)).unwrap_err();
+                assert!(
+                    err.contains(&format!("{name} needs --")),
+                    "{missing}: {err}"
+                );
+                assert!(err.contains("R20"), "{err}");
+            }
+            assert!(parse(&args(&format!("{command} --by kim --reason spam"))).is_ok());
+        }
+    }
+
+    #[test]
+    fn r20_a_blank_name_or_reason_is_no_name_or_reason() {
+        let blank = vec![
+            "terminate".to_owned(),
+            "acc_1".to_owned(),
+            "--by".to_owned(),
+            "  ".to_owned(),
+            "--reason".to_owned(),
+            "fraud".to_owned(),
+        ];
+        assert_eq!(
+            parse(&blank).unwrap_err(),
+            "terminate needs --by (R20: every action says who and why)"
+        );
+        let padded = vec![
+            "reinstate".to_owned(),
+            " acc_1 ".to_owned(),
+            "--by".to_owned(),
+            " kim ".to_owned(),
+            "--reason".to_owned(),
+            " appeal upheld ".to_owned(),
+        ];
+        assert_eq!(
+            parse(&padded),
+            Ok(Command::Reinstate {
+                account_id: "acc_1".into(),
+                why: why("kim", "appeal upheld"),
+            })
+        );
+    }
+
+    #[test]
+    fn an_action_names_exactly_one_account_or_video() {
+        for line in [
+            "suspend --by kim --reason spam",
+            "suspend acc_1 acc_2 --by kim --reason spam",
+            "remove-video --by kim --reason spam",
+            "find-account",
+            "find-account a@example.com b@example.com",
+        ] {
+            let err = parse(&args(line)).unwrap_err();
+            assert!(err.contains("takes one"), "{line}: {err}");
+        }
+        assert_eq!(
+            parse(&args("find-account kim@example.com")),
+            Ok(Command::FindAccount {
+                email: "kim@example.com".into()
+            })
+        );
+        assert_eq!(
+            parse(&args("suspend acc_1 --by")).unwrap_err(),
+            "--by needs a value"
+        );
+    }
+
+    #[test]
+    fn r30_due_requests_looks_seven_days_ahead_unless_told() {
+        assert_eq!(
+            parse(&args("due-requests")),
+            Ok(Command::DueRequests { within_days: 7 })
+        );
+        assert_eq!(
+            parse(&args("due-requests --within-days 30")),
+            Ok(Command::DueRequests { within_days: 30 })
+        );
+        assert!(parse(&args("due-requests --within-days soon")).is_err());
+    }
+
+    #[test]
+    fn unknown_or_incomplete_commands_are_refused() {
+        assert_eq!(parse(&[]).unwrap_err(), "no command");
+        assert_eq!(
+            parse(&args("delete acc_1")).unwrap_err(),
+            "unknown command delete"
+        );
+        assert!(parse(&args("redrive https://sqs/dlq")).is_err());
+        assert_eq!(
+            parse(&args("redrive https://sqs/dlq https://sqs/q")),
+            Ok(Command::Redrive {
+                from: "https://sqs/dlq".into(),
+                to: "https://sqs/q".into(),
+            })
+        );
+        assert_eq!(parse(&args("refunds-due")), Ok(Command::RefundsDue));
+    }
+
+    #[test]
+    fn r30_a_request_is_overdue_once_its_due_date_has_passed() {
+        let mut r = RightsRequest {
+            id: "req_1".into(),
+            account_id: "acc_1".into(),
+            kind: RequestKind::Erasure,
+            status: RequestStatus::Failed,
+            requested_at: "2026-11-01T00:00:00Z".into(),
+            due_by: "2026-12-01T00:00:00Z".into(),
+            trail: Vec::new(),
+            export_key: None,
+            completed_at: None,
+            subscriptions_cancelled: None,
+            failure: Some("creem: answered 503".into()),
+        };
+        let row = due_row(&r, "2026-12-01T00:00:01Z");
+        assert_eq!(row["overdue"], true);
+        assert_eq!(
+            (row["kind"].as_str(), row["status"].as_str()),
+            (Some("erasure"), Some("failed"))
+        );
+        assert_eq!(row["failure"], "creem: answered 503");
+        assert_eq!(due_row(&r, "2026-12-01T00:00:00Z")["overdue"], false);
+        r.failure = None;
+        assert_eq!(due_row(&r, "2026-11-30T23:59:59Z")["failure"], Value::Null);
     }
 }

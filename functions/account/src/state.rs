@@ -72,7 +72,7 @@ impl AccountState {
             public_url: w.public_url()?,
             site_url: env.url("SITE_URL")?.trim_end_matches('/').to_owned(),
             hash_secret: w.hash_secret()?,
-            transactions: Transactions::new(base.aws.dynamodb()),
+            transactions: w.transactions(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))

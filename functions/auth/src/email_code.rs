@@ -85,13 +85,7 @@ pub async fn start(
 
     let email_hash = state.keyed_hash("email", email.as_str());
     let minutes = policy.code_ttl.as_secs() / 60;
-    let text = |code: &str| {
-        format!(
-            "Your Sora2 AI sign-in code is {code}.\n\n\
-             It is valid for {minutes} minutes and can be used once. If you did not ask \
-             for it, you can ignore this email.\n"
-        )
-    };
+    let text = |code: &str| code_mail_text(code, minutes);
     let hash = |code: &str| code_hash(&state, &email_hash, code);
     codes::issue(
         &state.codes,
@@ -110,6 +104,21 @@ pub async fn start(
     .await?;
     tracing::info!(event = "sign_in_code_sent", "sign-in code sent");
     Ok((StatusCode::ACCEPTED, Json(Empty {})))
+}
+
+/// The sign-in code's email: the code, how long it lasts and that it works once (R02).
+fn code_mail_text(code: &str, minutes: u64) -> String {
+    format!(
+        "Your Sora2 AI sign-in code is {code}.\n\n\
+         It is valid for {minutes} minutes and can be used once. If you did not ask \
+         for it, you can ignore this email.\n"
+    )
+}
+
+/// Whether a code has the shape of ours (R02): exactly six ASCII digits, refused
+/// before it costs an attempt or a rate-limit place.
+fn is_code_shape(code: &str) -> bool {
+    code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn code_hash(state: &AuthState, email_hash: &str, code: &str) -> String {
@@ -140,7 +149,7 @@ pub async fn verify(
 ) -> Result<Json<SignInResponse>, ApiError> {
     let email = parse_email(&req.email)?;
     let code = req.code.as_str();
-    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_code_shape(code) {
         return Err(ApiError::InvalidField("code must be 6 digits".into()));
     }
     let now = state.clock.epoch_secs();
@@ -234,4 +243,57 @@ pub async fn verify(
         }
     }
     Err(ApiError::Unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r01_an_address_is_normalised_and_a_malformed_one_is_an_invalid_request() {
+        let email = parse_email("  Kim@Example.COM\n").unwrap();
+        assert_eq!(email.as_str(), "kim@example.com");
+        for bad in [
+            "",
+            "kim",
+            "kim@",
+            "@example.com",
+            "kim@example",
+            "kim@@example.com",
+        ] {
+            let err = parse_email(bad).unwrap_err();
+            assert_eq!(err.code(), "invalid_request", "{bad:?}");
+            assert_eq!(err.status(), StatusCode::UNPROCESSABLE_ENTITY, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn r02_a_code_is_exactly_six_ascii_digits() {
+        assert!(is_code_shape("000000"));
+        assert!(is_code_shape("123456"));
+        for bad in [
+            "",
+            "12345",
+            "1234567",
+            "12345a",
+            "12 345",
+            " 12345",
+            "123456 ",
+            // Six digits, but not ASCII ones.
+            "\u{0661}\u{0662}\u{0663}\u{0664}\u{0665}\u{0666}",
+            "\u{FF11}\u{FF12}\u{FF13}\u{FF14}\u{FF15}\u{FF16}",
+        ] {
+            assert!(!is_code_shape(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn r02_the_code_mail_names_the_code_its_lifetime_and_its_single_use() {
+        let text = code_mail_text("042317", 10);
+        assert!(text.contains("sign-in code is 042317."), "{text}");
+        assert!(text.contains("valid for 10 minutes"), "{text}");
+        assert!(text.contains("can be used once"), "{text}");
+        // The lifetime is the one it is given, not a fixed number.
+        assert!(code_mail_text("042317", 15).contains("valid for 15 minutes"));
+    }
 }

@@ -1,14 +1,14 @@
 //! Sign-in with Google (R03, R06): the ID token is verified here, its `sub` is the
 //! link, and only the address and name are taken from it.
 
-use crate::google_token::IdTokenError;
+use crate::google_token::{GoogleIdentity, IdTokenError};
 use crate::state::AuthState;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use shared::ApiError;
 use shared::adapters::dynamo::Tx;
-use shared::domain::account::clean_display_name;
+use shared::domain::account::{Account, clean_display_name};
 use shared::domain::clock::rfc3339;
 use shared::domain::email::EmailAddress;
 use shared::edge::http::{ApiJson, ClientIp};
@@ -51,11 +51,7 @@ pub async fn sign_in(
     ip: ClientIp,
     ApiJson(req): ApiJson<GoogleRequest>,
 ) -> Result<Json<SignInResponse>, ApiError> {
-    if req.id_token.is_empty() || req.id_token.len() > 8192 {
-        return Err(ApiError::InvalidField(
-            "id_token is missing or too long".into(),
-        ));
-    }
+    check_token_size(&req.id_token)?;
     let now = state.clock.epoch_secs();
     within_limit(
         &state.limits,
@@ -65,13 +61,11 @@ pub async fn sign_in(
         now,
     )
     .await?;
-    let identity = state.google.verify(&req.id_token).await.map_err(|e| match e {
-        IdTokenError::KeysUnavailable => unavailable("google_jwks", e),
-        other => {
-            tracing::info!(event = "google_token_refused", reason = %other, "Google ID token refused");
-            ApiError::InvalidIdToken
-        }
-    })?;
+    let identity = state
+        .google
+        .verify(&req.id_token)
+        .await
+        .map_err(token_refusal)?;
 
     for _ in 0..2 {
         // Known Google identity: sign in.
@@ -82,24 +76,13 @@ pub async fn sign_in(
                 Ok(res) => return res,
             }
         }
-        let email = identity
-            .email
-            .as_deref()
-            .and_then(|e| EmailAddress::parse(e).ok())
-            .ok_or(ApiError::InvalidIdToken)?;
-        if !identity.email_verified {
-            return Err(ApiError::EmailNotVerified);
-        }
+        let email = verified_email(&identity)?;
         let linked_at = rfc3339(state.clock.now());
         let result = match state.accounts.find_by_email(email.as_str()).await? {
             // A verified address that matches an account links to it.
             Some(account) => {
                 ensure_active(&account)?;
-                if account
-                    .google_sub
-                    .as_ref()
-                    .is_some_and(|s| *s != identity.sub)
-                {
+                if linked_to_another(&account, &identity.sub) {
                     // Another Google account is linked already; linking a second one
                     // would silently replace it.
                     return Err(ApiError::IdentityConflict);
@@ -133,13 +116,56 @@ pub async fn sign_in(
     Err(ApiError::Unavailable)
 }
 
+/// The ID token's size, checked before anything is spent on it: present, and within
+/// the schema's 8192 bytes.
+fn check_token_size(id_token: &str) -> Result<(), ApiError> {
+    if id_token.is_empty() || id_token.len() > 8192 {
+        return Err(ApiError::InvalidField(
+            "id_token is missing or too long".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A refused token is the client's (401), except when Google's keys could not be
+/// fetched: then the token may be fine and the answer is 503 (R03).
+fn token_refusal(e: IdTokenError) -> ApiError {
+    match e {
+        IdTokenError::KeysUnavailable => unavailable("google_jwks", e),
+        other => {
+            tracing::info!(event = "google_token_refused", reason = %other, "Google ID token refused");
+            ApiError::InvalidIdToken
+        }
+    }
+}
+
+/// The address a Google identity may sign in or link with (R03): one that parses,
+/// and only once Google has verified it.
+fn verified_email(identity: &GoogleIdentity) -> Result<EmailAddress, ApiError> {
+    let email = identity
+        .email
+        .as_deref()
+        .and_then(|e| EmailAddress::parse(e).ok())
+        .ok_or(ApiError::InvalidIdToken)?;
+    if !identity.email_verified {
+        return Err(ApiError::EmailNotVerified);
+    }
+    Ok(email)
+}
+
+/// Whether the account is linked to a Google account other than `sub`: linking would
+/// silently replace it, so the sign-in is refused (R03).
+fn linked_to_another(account: &Account, sub: &str) -> bool {
+    account.google_sub.as_ref().is_some_and(|s| *s != sub)
+}
+
 /// A lost race with a concurrent sign-in of the same person: look again.
 struct Retry;
 
 async fn commit(
     state: &AuthState,
     tx: Tx,
-    account: &shared::domain::account::Account,
+    account: &Account,
     is_new: bool,
     writes_guard_account: bool,
 ) -> Result<Result<Json<SignInResponse>, ApiError>, Retry> {
@@ -147,5 +173,93 @@ async fn commit(
         Ok(res) => Ok(Ok(res)),
         Err(SignInError::Conflict(_)) => Err(Retry),
         Err(SignInError::Store(e)) => Ok(Err(e.into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::account::AccountStatus;
+
+    fn identity(email: Option<&str>, verified: bool) -> GoogleIdentity {
+        GoogleIdentity {
+            sub: "sub-1".into(),
+            email: email.map(str::to_owned),
+            email_verified: verified,
+            name: Some("Kim".into()),
+        }
+    }
+
+    #[test]
+    fn an_id_token_must_be_present_and_at_most_8192_bytes() {
+        assert_eq!(check_token_size("").unwrap_err().code(), "invalid_request");
+        assert!(check_token_size(&"a".repeat(8192)).is_ok());
+        assert_eq!(
+            check_token_size(&"a".repeat(8193)).unwrap_err().code(),
+            "invalid_request"
+        );
+    }
+
+    #[test]
+    fn r03_a_refused_token_is_401_but_unreachable_keys_are_503() {
+        for e in [
+            IdTokenError::Malformed,
+            IdTokenError::UnknownKey,
+            IdTokenError::Invalid,
+            IdTokenError::Expired,
+        ] {
+            let what = format!("{e:?}");
+            let api = token_refusal(e);
+            assert_eq!(
+                (api.code(), api.status().as_u16()),
+                ("invalid_id_token", 401),
+                "{what}"
+            );
+        }
+        let api = token_refusal(IdTokenError::KeysUnavailable);
+        assert_eq!(api.status().as_u16(), 503);
+    }
+
+    #[test]
+    fn r03_only_an_address_google_verified_signs_in() {
+        let email = verified_email(&identity(Some(" Kim@Example.com"), true)).unwrap();
+        assert_eq!(email.as_str(), "kim@example.com");
+        assert_eq!(
+            verified_email(&identity(Some("kim@example.com"), false))
+                .unwrap_err()
+                .code(),
+            "email_not_verified"
+        );
+        // No usable address at all is a bad token, whatever it says about verification.
+        for missing in [None, Some(""), Some("not an address")] {
+            assert_eq!(
+                verified_email(&identity(missing, true)).unwrap_err().code(),
+                "invalid_id_token",
+                "{missing:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn r03_an_account_linked_to_another_google_account_is_not_relinked() {
+        let mut account = Account {
+            id: "acc_1".into(),
+            email: "kim@example.com".into(),
+            display_name: None,
+            created_at: "2026-12-01T00:00:00Z".into(),
+            status: AccountStatus::Active,
+            google_sub: None,
+            google_linked_at: None,
+            policy_version_accepted: String::new(),
+            age_confirmed_at: "2026-12-01T00:00:00Z".into(),
+            session_epoch: 0,
+            consents: Default::default(),
+            consents_updated_at: None,
+            restricted: false,
+        };
+        assert!(!linked_to_another(&account, "sub-1"), "not linked yet");
+        account.google_sub = Some("sub-1".into());
+        assert!(!linked_to_another(&account, "sub-1"), "the same one");
+        assert!(linked_to_another(&account, "sub-2"));
     }
 }

@@ -137,14 +137,7 @@ impl GoogleVerifier {
         else {
             return Err(IdTokenError::Malformed);
         };
-        let header: Header = jwks::b64url(header)
-            .and_then(|h| serde_json::from_slice(&h).ok())
-            .ok_or(IdTokenError::Malformed)?;
-        // The algorithm is fixed by us, never taken from the token ("alg confusion").
-        if header.alg != "RS256" {
-            return Err(IdTokenError::Malformed);
-        }
-        let kid = header.kid.ok_or(IdTokenError::Malformed)?;
+        let kid = key_id(header)?;
         let signature = jwks::b64url(signature).ok_or(IdTokenError::Malformed)?;
         let key = self.keys.by_kid(&kid).await.map_err(|e| match e {
             KeysError::Unknown => IdTokenError::UnknownKey,
@@ -165,25 +158,201 @@ impl GoogleVerifier {
         let claims: Claims = jwks::b64url(claims)
             .and_then(|c| serde_json::from_slice(&c).ok())
             .ok_or(IdTokenError::Invalid)?;
-        if !GOOGLE_ISSUERS.contains(&claims.iss.as_str()) || !claims.aud.contains(&self.client_id) {
-            return Err(IdTokenError::Invalid);
-        }
-        if claims.exp + self.leeway <= self.clock.epoch_secs() {
-            return Err(IdTokenError::Expired);
-        }
-        if claims.sub.is_empty() {
-            return Err(IdTokenError::Invalid);
-        }
-        Ok(GoogleIdentity {
-            sub: claims.sub,
-            email: claims.email,
-            email_verified: claims.email_verified,
-            name: claims.name,
-        })
+        identity_of(
+            claims,
+            &self.client_id,
+            self.clock.epoch_secs(),
+            self.leeway,
+        )
     }
+}
+
+/// The key id from a token's first part, which must be a JSON header naming RS256.
+fn key_id(header: &str) -> Result<String, IdTokenError> {
+    let header: Header = jwks::b64url(header)
+        .and_then(|h| serde_json::from_slice(&h).ok())
+        .ok_or(IdTokenError::Malformed)?;
+    // The algorithm is fixed by us, never taken from the token ("alg confusion").
+    if header.alg != "RS256" {
+        return Err(IdTokenError::Malformed);
+    }
+    header.kid.ok_or(IdTokenError::Malformed)
+}
+
+/// What the claims of a token with a good signature give: only if Google issued it for
+/// our client id, it has not expired at `now` (give or take `leeway` seconds of skew),
+/// and it names a subject.
+fn identity_of(
+    claims: Claims,
+    client_id: &str,
+    now: i64,
+    leeway: i64,
+) -> Result<GoogleIdentity, IdTokenError> {
+    if !GOOGLE_ISSUERS.contains(&claims.iss.as_str()) || !claims.aud.contains(client_id) {
+        return Err(IdTokenError::Invalid);
+    }
+    if claims.exp + leeway <= now {
+        return Err(IdTokenError::Expired);
+    }
+    if claims.sub.is_empty() {
+        return Err(IdTokenError::Invalid);
+    }
+    Ok(GoogleIdentity {
+        sub: claims.sub,
+        email: claims.email,
+        email_verified: claims.email_verified,
+        name: claims.name,
+    })
 }
 
 /// Length of the token's last part and the dot before it.
 fn signature_len(token: &str) -> usize {
     token.rfind('.').map_or(0, |dot| token.len() - dot)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const CLIENT: &str = "client-1.apps.googleusercontent.com";
+    const NOW: i64 = 1_800_000_000;
+    const LEEWAY: i64 = 60;
+
+    /// Base64url without padding, as JWTs are written.
+    fn b64url(bytes: &[u8]) -> String {
+        const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n = chunk
+                .iter()
+                .enumerate()
+                .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+            for i in 0..=chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            }
+        }
+        out
+    }
+
+    fn header(v: serde_json::Value) -> String {
+        b64url(v.to_string().as_bytes())
+    }
+
+    fn claims(v: serde_json::Value) -> Claims {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn good() -> serde_json::Value {
+        json!({
+            "iss": "https://accounts.google.com",
+            "aud": CLIENT,
+            "sub": "1234567890",
+            "exp": NOW + 600,
+            "email": "kim@example.com",
+            "email_verified": true,
+            "name": "Kim",
+        })
+    }
+
+    fn with(key: &str, value: serde_json::Value) -> Claims {
+        let mut v = good();
+        v[key] = value;
+        claims(v)
+    }
+
+    #[test]
+    fn r03_only_an_rs256_header_with_a_key_id_is_read() {
+        assert_eq!(
+            key_id(&header(json!({"alg": "RS256", "kid": "k1", "typ": "JWT"}))),
+            Ok("k1".into())
+        );
+        for refused in [
+            header(json!({"alg": "none", "kid": "k1"})),
+            header(json!({"alg": "HS256", "kid": "k1"})),
+            header(json!({"alg": "rs256", "kid": "k1"})),
+            header(json!({"alg": "RS256"})),
+            header(json!({"kid": "k1"})),
+            b64url(b"not json"),
+            "%%%".to_owned(),
+            String::new(),
+        ] {
+            assert_eq!(key_id(&refused), Err(IdTokenError::Malformed), "{refused}");
+        }
+    }
+
+    #[test]
+    fn r03_only_googles_issuers_and_our_client_id_are_accepted() {
+        let id = identity_of(claims(good()), CLIENT, NOW, LEEWAY).unwrap();
+        assert_eq!(
+            id,
+            GoogleIdentity {
+                sub: "1234567890".into(),
+                email: Some("kim@example.com".into()),
+                email_verified: true,
+                name: Some("Kim".into()),
+            }
+        );
+        for iss in GOOGLE_ISSUERS {
+            assert!(identity_of(with("iss", json!(iss)), CLIENT, NOW, LEEWAY).is_ok());
+        }
+        for iss in [
+            "https://evil.example",
+            "accounts.google.com.evil.example",
+            "",
+        ] {
+            assert_eq!(
+                identity_of(with("iss", json!(iss)), CLIENT, NOW, LEEWAY),
+                Err(IdTokenError::Invalid),
+                "{iss}"
+            );
+        }
+        // Another client's token, alone or in a list, is not ours.
+        assert_eq!(
+            identity_of(with("aud", json!("other-client")), CLIENT, NOW, LEEWAY),
+            Err(IdTokenError::Invalid)
+        );
+        assert_eq!(
+            identity_of(with("aud", json!(["a", "b"])), CLIENT, NOW, LEEWAY),
+            Err(IdTokenError::Invalid)
+        );
+        assert!(identity_of(with("aud", json!(["a", CLIENT])), CLIENT, NOW, LEEWAY).is_ok());
+        assert_eq!(
+            identity_of(with("sub", json!("")), CLIENT, NOW, LEEWAY),
+            Err(IdTokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn r03_a_token_expires_at_its_exp_plus_the_leeway() {
+        let exp = NOW - LEEWAY;
+        assert_eq!(
+            identity_of(with("exp", json!(exp)), CLIENT, NOW, LEEWAY),
+            Err(IdTokenError::Expired)
+        );
+        assert!(identity_of(with("exp", json!(exp + 1)), CLIENT, NOW, LEEWAY).is_ok());
+    }
+
+    #[test]
+    fn r03_email_verified_is_read_as_a_boolean_or_the_string_true() {
+        let verified = |v: serde_json::Value| with("email_verified", v).email_verified;
+        assert!(verified(json!(true)));
+        assert!(verified(json!("true")));
+        assert!(!verified(json!(false)));
+        assert!(!verified(json!("false")));
+        assert!(!verified(json!("yes")));
+        let mut absent = good();
+        absent.as_object_mut().unwrap().remove("email_verified");
+        assert!(!claims(absent).email_verified);
+    }
+
+    #[test]
+    fn what_is_signed_is_the_token_up_to_its_last_dot() {
+        let token = "aGVhZA.Y2xhaW1z.c2ln";
+        assert_eq!(
+            &token[..token.len() - signature_len(token)],
+            "aGVhZA.Y2xhaW1z"
+        );
+        assert_eq!(signature_len("no-dot"), 0);
+    }
 }

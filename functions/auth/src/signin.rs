@@ -193,3 +193,88 @@ impl SignInError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::dynamo::CancelReason;
+
+    fn account(status: AccountStatus) -> Account {
+        Account {
+            id: "acc_0123456789abcdef0123456789abcdef".into(),
+            email: "kim@example.com".into(),
+            display_name: Some("Kim".into()),
+            created_at: "2026-12-01T00:00:00Z".into(),
+            status,
+            google_sub: Some("google-sub-1".into()),
+            google_linked_at: Some("2026-12-01T00:00:00Z".into()),
+            policy_version_accepted: POLICY_VERSION_CURRENT.into(),
+            age_confirmed_at: "2026-12-01T00:00:00Z".into(),
+            session_epoch: 3,
+            consents: Default::default(),
+            consents_updated_at: None,
+            restricted: false,
+        }
+    }
+
+    #[test]
+    fn r05_r28_only_an_active_account_gets_a_session() {
+        assert!(ensure_active(&account(AccountStatus::Active)).is_ok());
+        let suspended = ensure_active(&account(AccountStatus::Suspended)).unwrap_err();
+        assert_eq!(
+            (suspended.code(), suspended.status().as_u16()),
+            ("account_suspended", 403)
+        );
+        let erasing = ensure_active(&account(AccountStatus::Erasing)).unwrap_err();
+        assert_eq!(
+            (erasing.code(), erasing.status().as_u16()),
+            ("account_being_deleted", 409)
+        );
+    }
+
+    #[test]
+    fn a_sign_in_cancelled_by_conditions_alone_is_a_lost_race_and_otherwise_a_store_failure() {
+        // A used-up code: the race the handlers answer with `invalid_code`.
+        let lost = SignInError::from(StoreError::Cancelled(Cancellation {
+            writes: vec![
+                ("code", Some(CancelReason::ConditionalCheckFailed)),
+                ("session", None),
+            ],
+        }));
+        assert!(matches!(lost, SignInError::Conflict(_)));
+        assert!(lost.failed("code"));
+        assert!(!lost.failed("session"));
+        assert!(matches!(
+            SignInError::from(StoreError::ConditionFailed),
+            SignInError::Conflict(_)
+        ));
+        // Throttling beside a failed condition is DynamoDB's trouble, not a race: it
+        // must not be told to the person as a wrong code.
+        let throttled = SignInError::from(StoreError::Cancelled(Cancellation {
+            writes: vec![
+                ("code", Some(CancelReason::ConditionalCheckFailed)),
+                ("session", Some(CancelReason::Throttled)),
+            ],
+        }));
+        assert!(matches!(throttled, SignInError::Store(_)));
+        assert!(!throttled.failed("code"));
+        assert!(matches!(
+            SignInError::from(StoreError::Backend("InternalServerError".into())),
+            SignInError::Store(_)
+        ));
+    }
+
+    #[test]
+    fn the_user_object_shows_the_id_address_and_name_and_nothing_else() {
+        let shown =
+            serde_json::to_value(PublicUser::from(&account(AccountStatus::Active))).unwrap();
+        assert_eq!(
+            shown,
+            serde_json::json!({
+                "id": "acc_0123456789abcdef0123456789abcdef",
+                "email": "kim@example.com",
+                "display_name": "Kim",
+            })
+        );
+    }
+}

@@ -64,7 +64,7 @@ impl AuthState {
             ledger: w.ledger()?,
             mailer: w.mailer()?,
             hash_secret: w.hash_secret()?,
-            transactions: Transactions::new(base.aws.dynamodb()),
+            transactions: w.transactions(),
             google,
             policy: base.policy.clone(),
             clock: base.clock.clone(),

@@ -50,13 +50,12 @@ impl CreemCheckouts {
             .post(&self.url)
             .header("x-api-key", &self.key)
             .timeout(Duration::from_secs(8))
-            .json(&json!({
-                "product_id": creem_product_id,
-                "request_id": checkout_id,
-                "units": 1,
-                "success_url": self.success_url,
-                "metadata": { "account_id": account_id, "checkout_id": checkout_id },
-            }))
+            .json(&checkout_body(
+                creem_product_id,
+                checkout_id,
+                account_id,
+                &self.success_url,
+            ))
             .send()
             .await
             .map_err(|e| CheckoutUnavailable(e.without_url().to_string()))?;
@@ -66,5 +65,47 @@ impl CreemCheckouts {
         res.json()
             .await
             .map_err(|_| CheckoutUnavailable("answer is not a checkout".into()))
+    }
+}
+
+/// What Creem is sent to start a checkout (R08): the product, one unit, our checkout
+/// id, where to come back, and the account id to credit; nothing else about the person.
+fn checkout_body(
+    creem_product_id: &str,
+    checkout_id: &str,
+    account_id: &str,
+    success_url: &str,
+) -> serde_json::Value {
+    json!({
+        "product_id": creem_product_id,
+        "request_id": checkout_id,
+        "units": 1,
+        "success_url": success_url,
+        "metadata": { "account_id": account_id, "checkout_id": checkout_id },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn r08_creem_gets_the_product_our_ids_and_nothing_about_the_person() {
+        let body = checkout_body(
+            "prod_creem_pack",
+            "chk_1",
+            "acc_1",
+            "https://www.example.com/billing?done=1",
+        );
+        assert_eq!(
+            body,
+            json!({
+                "product_id": "prod_creem_pack",
+                "request_id": "chk_1",
+                "units": 1,
+                "success_url": "https://www.example.com/billing?done=1",
+                "metadata": { "account_id": "acc_1", "checkout_id": "chk_1" },
+            })
+        );
     }
 }

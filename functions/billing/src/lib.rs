@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use shared::adapters::dynamo::billing::{Checkout, Plan};
-use shared::domain::billing::ProductKind;
+use shared::domain::billing::{Product, ProductKind};
 use shared::domain::clock::rfc3339;
 use shared::edge::http::{ApiJson, ApiQuery, AuthUser, cursor};
 use shared::edge::openapi::Problem;
@@ -51,20 +51,23 @@ pub struct Products {
 )]
 pub async fn products(State(state): State<BillingState>) -> Json<Products> {
     Json(Products {
-        items: state
-            .catalogue
-            .iter()
-            .map(|p| ProductView {
-                id: p.id.clone(),
-                name: p.name.clone(),
-                kind: p.kind,
-                credits: p.credits,
-                price_cents: p.price_cents,
-                currency: p.currency.clone(),
-                period: p.period.clone(),
-            })
-            .collect(),
+        items: state.catalogue.iter().map(ProductView::from).collect(),
     })
+}
+
+/// What the catalogue shows of a product: never Creem's own product id.
+impl From<&Product> for ProductView {
+    fn from(p: &Product) -> Self {
+        Self {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            kind: p.kind,
+            credits: p.credits,
+            price_cents: p.price_cents,
+            currency: p.currency.clone(),
+            period: p.period.clone(),
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -97,12 +100,8 @@ pub async fn checkout(
     user: AuthUser,
     ApiJson(req): ApiJson<CheckoutRequest>,
 ) -> Result<(StatusCode, Json<CheckoutStarted>), ApiError> {
-    let product = state
-        .catalogue
-        .iter()
-        .find(|p| p.id == req.product_id)
-        .ok_or(ApiError::NotFound)?;
-    let checkout_id = format!("chk_{}", uuid::Uuid::new_v4().simple());
+    let product = product_named(&state.catalogue, &req.product_id)?;
+    let checkout_id = new_checkout_id();
     let created = state
         .creem
         .create(&product.creem_product_id, &checkout_id, &user.account_id)
@@ -126,6 +125,21 @@ pub async fn checkout(
             checkout_url: created.checkout_url,
         }),
     ))
+}
+
+/// The catalogue's product with exactly this id (R08): anything else is 404, so a
+/// checkout is only ever for a product we sell at the price we list.
+fn product_named<'a>(catalogue: &'a [Product], id: &str) -> Result<&'a Product, ApiError> {
+    catalogue
+        .iter()
+        .find(|p| p.id == id)
+        .ok_or(ApiError::NotFound)
+}
+
+/// Our id of a new checkout: random, so it cannot be guessed, and the `request_id`
+/// Creem sends back with the payment.
+fn new_checkout_id() -> String {
+    format!("chk_{}", uuid::Uuid::new_v4().simple())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -162,6 +176,15 @@ pub struct OverviewQuery {
 
 const LEDGER_PAGE: i32 = 50;
 
+/// Where the ledger page starts: absent or empty is the first page, anything else
+/// must be a cursor this API gave out.
+fn page_after(cursor: Option<&str>) -> Result<Option<(String, String)>, ApiError> {
+    cursor
+        .filter(|c| !c.is_empty())
+        .map(cursor::decode)
+        .transpose()
+}
+
 #[utoipa::path(
     get,
     path = "/v1/billing",
@@ -178,12 +201,7 @@ pub async fn overview(
     user: AuthUser,
     ApiQuery(q): ApiQuery<OverviewQuery>,
 ) -> Result<Json<Overview>, ApiError> {
-    let after = q
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(cursor::decode)
-        .transpose()?;
+    let after = page_after(q.cursor.as_deref())?;
     // The three reads are independent: one round trip, not three.
     let (credits, plan, page) = tokio::join!(
         state.ledger.balance(&user.account_id),
@@ -211,4 +229,96 @@ pub async fn overview(
         ledger,
         next_cursor: next.map(|(id, at)| cursor::encode(&id, &at)),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalogue() -> Vec<Product> {
+        vec![
+            Product {
+                id: "pack_10".into(),
+                creem_product_id: "prod_creem_pack".into(),
+                name: "10 credits".into(),
+                kind: ProductKind::CreditPack,
+                credits: 10,
+                price_cents: 900,
+                currency: "EUR".into(),
+                period: None,
+            },
+            Product {
+                id: "plan_monthly".into(),
+                creem_product_id: "prod_creem_plan".into(),
+                name: "Monthly".into(),
+                kind: ProductKind::Subscription,
+                credits: 40,
+                price_cents: 1900,
+                currency: "EUR".into(),
+                period: Some("month".into()),
+            },
+        ]
+    }
+
+    #[test]
+    fn r08_a_checkout_is_only_for_a_product_of_the_catalogue_by_its_exact_id() {
+        let all = catalogue();
+        assert_eq!(
+            product_named(&all, "plan_monthly").unwrap().price_cents,
+            1900
+        );
+        assert_eq!(
+            product_named(&all, "pack_10").unwrap().creem_product_id,
+            "prod_creem_pack"
+        );
+        // Creem's id, another spelling or a prefix names no product of ours.
+        for unknown in ["prod_creem_pack", "PACK_10", "pack_1", " pack_10", ""] {
+            let err = product_named(&all, unknown).unwrap_err();
+            assert_eq!((err.code(), err.status().as_u16()), ("not_found", 404));
+        }
+        assert!(product_named(&[], "pack_10").is_err());
+    }
+
+    #[test]
+    fn r08_checkout_ids_are_prefixed_random_and_never_repeat() {
+        let (a, b) = (new_checkout_id(), new_checkout_id());
+        assert_ne!(a, b);
+        let hex = a.strip_prefix("chk_").unwrap();
+        assert_eq!(hex.len(), 32);
+        assert!(hex.bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn r12_the_catalogue_shows_prices_and_credits_but_not_creems_ids() {
+        let shown: Vec<_> = catalogue()
+            .iter()
+            .map(|p| serde_json::to_value(ProductView::from(p)).unwrap())
+            .collect();
+        assert_eq!(
+            shown[0],
+            serde_json::json!({
+                "id": "pack_10", "name": "10 credits", "kind": "credit_pack",
+                "credits": 10, "price_cents": 900, "currency": "EUR",
+            })
+        );
+        assert_eq!(shown[1]["period"], "month");
+        assert_eq!(shown[1]["kind"], "subscription");
+        assert!(!shown.iter().any(|p| p.to_string().contains("prod_creem")));
+    }
+
+    #[test]
+    fn the_ledger_starts_at_the_top_without_a_cursor_and_refuses_a_forged_one() {
+        assert_eq!(page_after(None).unwrap(), None);
+        assert_eq!(page_after(Some("")).unwrap(), None);
+        let next = cursor::encode("led_2", "2026-12-01T00:00:00.000Z");
+        assert_eq!(
+            page_after(Some(&next)).unwrap(),
+            Some(("led_2".into(), "2026-12-01T00:00:00.000Z".into()))
+        );
+        let err = page_after(Some("not-ours")).unwrap_err();
+        assert_eq!(
+            (err.code(), err.status().as_u16()),
+            ("invalid_request", 422)
+        );
+    }
 }

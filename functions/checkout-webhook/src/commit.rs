@@ -97,7 +97,7 @@ impl CheckoutWebhookState {
     ) -> Result<Tx, StoreError> {
         let at = self.now();
         let keep_until = self.accounting_keep_until();
-        let mut tx = Tx::new(self.billing.client());
+        let mut tx = self.transactions.begin();
         tx.add("marker", self.billing.event_write(&ev.id, &at, keep_until)?);
         if let Some(p) = &effect.payment {
             tx.add("payment", self.billing.payment_write(p, None)?);
@@ -165,7 +165,7 @@ impl CheckoutWebhookState {
     /// one (its subscription's link), and listed for the operators: refund due.
     async fn after_erasure(&self, ev: &Event, effect: &Effect) -> Result<Outcome, StoreError> {
         let at = self.now();
-        let mut tx = Tx::new(self.billing.client());
+        let mut tx = self.transactions.begin();
         tx.add(
             "marker",
             self.billing

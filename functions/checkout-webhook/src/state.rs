@@ -17,6 +17,7 @@ pub struct Services {
     pub clock: Clock,
     pub policy: Policy,
     pub billing: BillingStore,
+    pub transactions: shared::adapters::dynamo::Transactions,
     pub ledger: LedgerStore,
     /// Read only to check that an account a payment names still exists.
     pub accounts: AccountStore,
@@ -51,6 +52,7 @@ impl CheckoutWebhookState {
         let w = base.wire(env);
         Ok(Self(Arc::new(Services {
             billing: w.billing()?,
+            transactions: w.transactions(),
             ledger: w.ledger()?,
             accounts: w.accounts()?,
             catalogue: w.catalogue()?,

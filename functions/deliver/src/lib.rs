@@ -9,7 +9,7 @@ mod notify;
 mod state;
 
 use aws_lambda_events::event::sqs::SqsMessage;
-use shared::domain::video::{JobStatus, job_id_of_output};
+use shared::domain::video::{Job, JobStatus, job_id_of_output};
 use shared::edge::s3_events::{ObjectCreated, for_each_object};
 use shared::edge::sqs::{QueueStep, StepError};
 
@@ -41,8 +41,7 @@ pub async fn deliver(state: &DeliverState, object: &ObjectCreated) -> Result<(),
     // holds the claim to send its notice. Anything else (no job, an ended one, a copy
     // of the event) is read and sorted out below.
     let completed = state.clock.now();
-    let expires =
-        completed + chrono::Duration::seconds(state.policy.output_retention.as_secs() as i64);
+    let expires = kept_until(completed, state.policy.output_retention);
     let rfc = shared::domain::clock::rfc3339;
     match state
         .videos
@@ -65,38 +64,148 @@ pub async fn deliver(state: &DeliverState, object: &ObjectCreated) -> Result<(),
         Err(e) => return Err(StepError::retry(e)),
     }
     let job = state.videos.get(job_id).await.map_err(StepError::retry)?;
-    let job = match job {
-        // No job (or it was deleted while the file was being written): the file must
-        // not outlive it.
-        None => {
+    match unmarked(job.as_ref()) {
+        Unmarked::RemoveFile => {
             state
                 .blobs
                 .delete(bucket, &object.key)
                 .await
                 .map_err(StepError::retry)?;
-            tracing::info!(%job_id, "output without a job removed");
-            return Ok(());
+            match &job {
+                None => tracing::info!(%job_id, "output without a job removed"),
+                Some(j) => {
+                    tracing::info!(%job_id, status = j.status.as_str(), "output of an ended job removed")
+                }
+            }
+            Ok(())
         }
-        // Deleted, failed, rejected or expired before the file landed (a slow upload,
-        // a late duplicate): the file must not outlive it.
-        Some(j) if !j.status.is_active() && j.status != JobStatus::Ready => {
-            state
-                .blobs
-                .delete(bucket, &object.key)
-                .await
-                .map_err(StepError::retry)?;
-            tracing::info!(%job_id, status = j.status.as_str(), "output of an ended job removed");
-            return Ok(());
-        }
-        Some(j) => j,
-    };
-    match job.status {
-        // Made ready by another copy of this event: the notice may still be owed.
-        JobStatus::Ready if !job.notified => notify::notify(state, &job).await,
-        JobStatus::Ready => Ok(()),
-        // Still active, yet not marked: it changed between the two; look again later.
-        _ => Err(StepError::Retry(
+        Unmarked::Notify(job) => notify::notify(state, job).await,
+        Unmarked::Done => Ok(()),
+        Unmarked::Retry => Err(StepError::Retry(
             "the job changed while being marked ready".into(),
         )),
+    }
+}
+
+/// R15: when a video completed at `completed` is deleted: its retention later.
+fn kept_until(
+    completed: chrono::DateTime<chrono::Utc>,
+    retention: std::time::Duration,
+) -> chrono::DateTime<chrono::Utc> {
+    completed + chrono::Duration::seconds(retention.as_secs() as i64)
+}
+
+/// What an output calls for when its job could not be marked ready by it.
+#[derive(Debug, PartialEq, Eq)]
+enum Unmarked<'a> {
+    /// No job (or it was deleted while the file was being written), or one deleted,
+    /// failed, rejected or expired before the file landed (a slow upload, a late
+    /// duplicate): the file must not outlive it.
+    RemoveFile,
+    /// Made ready by another copy of this event: the notice may still be owed.
+    Notify(&'a Job),
+    /// Ready and notified: nothing left to do.
+    Done,
+    /// Still active, yet not marked: it changed between the two; look again later.
+    Retry,
+}
+
+/// Sorts out an output whose job the conditional write did not mark ready.
+fn unmarked(job: Option<&Job>) -> Unmarked<'_> {
+    match job {
+        None => Unmarked::RemoveFile,
+        Some(j) if !j.status.is_active() && j.status != JobStatus::Ready => Unmarked::RemoveFile,
+        Some(j) if j.status == JobStatus::Ready && !j.notified => Unmarked::Notify(j),
+        Some(j) if j.status == JobStatus::Ready => Unmarked::Done,
+        Some(_) => Unmarked::Retry,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::clock::{epoch_of, from_epoch};
+    use shared::domain::video::{Mode, VideoSettings};
+
+    pub(crate) fn job(status: JobStatus) -> Job {
+        Job {
+            id: "vid_0123456789abcdef0123456789abcdef".into(),
+            account_id: "acc_1".into(),
+            created_at: "2026-12-01T10:00:00Z".into(),
+            created_epoch: 1_000,
+            status,
+            prompt: Some("a kite".into()),
+            mode: Mode::Text,
+            settings: VideoSettings {
+                seconds: 4,
+                aspect_ratio: "16:9".into(),
+                audio: true,
+            },
+            cost: 1,
+            upload_id: None,
+            input_key: None,
+            output_key: None,
+            model: None,
+            provider: None,
+            tried: Vec::new(),
+            deadline_extra: 0,
+            submitted_epoch: None,
+            provider_handle: None,
+            submits: 0,
+            completed_at: None,
+            expires_at: None,
+            expires_epoch: None,
+            error: None,
+            notified: false,
+            request_hash: None,
+            poll_token: None,
+            enqueued_epoch: 1_000,
+        }
+    }
+
+    #[test]
+    fn r15_a_video_is_kept_for_its_retention_counted_from_completion() {
+        let completed = from_epoch(epoch_of("2026-12-01T10:00:00Z").unwrap());
+        let week = std::time::Duration::from_secs(7 * 24 * 3600);
+        assert_eq!(
+            shared::domain::clock::rfc3339(kept_until(completed, week)),
+            "2026-12-08T10:00:00Z"
+        );
+        assert_eq!(kept_until(completed, std::time::Duration::ZERO), completed);
+    }
+
+    #[test]
+    fn r15_r16_an_output_without_a_live_job_is_removed() {
+        assert_eq!(unmarked(None), Unmarked::RemoveFile);
+        for ended in [
+            JobStatus::Deleted,
+            JobStatus::Failed,
+            JobStatus::Rejected,
+            JobStatus::Expired,
+        ] {
+            assert_eq!(
+                unmarked(Some(&job(ended))),
+                Unmarked::RemoveFile,
+                "{ended:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn r15_a_copy_of_the_event_sends_the_notice_only_if_still_owed() {
+        let ready = job(JobStatus::Ready);
+        assert_eq!(unmarked(Some(&ready)), Unmarked::Notify(&ready));
+        let notified = Job {
+            notified: true,
+            ..job(JobStatus::Ready)
+        };
+        assert_eq!(unmarked(Some(&notified)), Unmarked::Done);
+    }
+
+    #[test]
+    fn a_job_still_being_made_is_looked_at_again_and_its_file_kept() {
+        for active in [JobStatus::Queued, JobStatus::Generating] {
+            assert_eq!(unmarked(Some(&job(active))), Unmarked::Retry, "{active:?}");
+        }
     }
 }

@@ -15,23 +15,37 @@ pub async fn notify(state: &DeliverState, job: &Job) -> Result<(), StepError> {
     match state.videos.claim_notice(&job.id, now, stale_before).await {
         Ok(()) => {}
         Err(e) if e.is_condition_failure() => {
-            let sent = state
-                .videos
-                .get(&job.id)
-                .await
-                .map_err(StepError::retry)?
-                .is_none_or(|j| j.notified);
-            return if sent {
-                Ok(())
-            } else {
-                Err(StepError::Retry(
-                    "the notice is claimed by another attempt".into(),
-                ))
-            };
+            let current = state.videos.get(&job.id).await.map_err(StepError::retry)?;
+            return after_lost_claim(current.as_ref());
         }
         Err(e) => return Err(StepError::retry(e)),
     }
     send_claimed(state, job).await
+}
+
+/// Another attempt holds the notice's claim: done if the notice was sent (or the job
+/// is gone); otherwise this copy comes back, so a holder that died is taken over.
+fn after_lost_claim(job: Option<&Job>) -> Result<(), StepError> {
+    if job.is_none_or(|j| j.notified) {
+        Ok(())
+    } else {
+        Err(StepError::Retry(
+            "the notice is claimed by another attempt".into(),
+        ))
+    }
+}
+
+/// The ready notice (R15, R21): until when the video is kept, and that it is
+/// AI-generated and must be shared as such.
+fn ready_text(expires_at: Option<&str>) -> String {
+    format!(
+        "Your video is ready.\n\n\
+         Sign in to Sora2 AI to watch and download it. It is kept until {} \
+         (UTC) and deleted after that; you can delete it sooner yourself.\n\n\
+         The video is AI-generated: please say so wherever you share it.\n\n\
+         This is a service notice about a video you asked for.\n",
+        expires_at.unwrap_or("its expiry")
+    )
 }
 
 /// Sends the notice this attempt holds the claim of (taken by [`notify`], or with the
@@ -58,14 +72,7 @@ pub async fn send_claimed(state: &DeliverState, job: &Job) -> Result<(), StepErr
         .map_err(StepError::retry)?
     {
         Some(account) => {
-            let text = format!(
-                "Your video is ready.\n\n\
-                 Sign in to Sora2 AI to watch and download it. It is kept until {} \
-                 (UTC) and deleted after that; you can delete it sooner yourself.\n\n\
-                 The video is AI-generated: please say so wherever you share it.\n\n\
-                 This is a service notice about a video you asked for.\n",
-                job.expires_at.as_deref().unwrap_or("its expiry")
-            );
+            let text = ready_text(job.expires_at.as_deref());
             state
                 .mailer
                 .send(Email {
@@ -91,4 +98,37 @@ pub async fn send_claimed(state: &DeliverState, job: &Job) -> Result<(), StepErr
         .await
         .map_err(StepError::retry)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::job;
+    use shared::domain::video::JobStatus;
+
+    #[test]
+    fn r15_r21_the_ready_notice_gives_the_deletion_date_and_says_it_is_ai_generated() {
+        let text = ready_text(Some("2026-12-08T10:00:00Z"));
+        assert!(
+            text.contains("kept until 2026-12-08T10:00:00Z (UTC) and deleted after that"),
+            "{text}"
+        );
+        assert!(text.contains("The video is AI-generated"), "{text}");
+        assert!(text.contains("service notice"), "{text}");
+        // A job without its expiry still gets a notice that makes sense.
+        assert!(ready_text(None).contains("kept until its expiry (UTC)"));
+    }
+
+    #[test]
+    fn r15_a_notice_claimed_by_another_attempt_is_done_only_once_it_was_sent() {
+        let mut ready = job(JobStatus::Ready);
+        assert!(matches!(
+            after_lost_claim(Some(&ready)),
+            Err(StepError::Retry(_))
+        ));
+        ready.notified = true;
+        assert_eq!(after_lost_claim(Some(&ready)), Ok(()));
+        // The job is gone: there is no one left to tell.
+        assert_eq!(after_lost_claim(None), Ok(()));
+    }
 }

@@ -73,14 +73,7 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
 /// R30: the answer to the request, by email, the last mail the address gets from us
 /// (a service notice, not marketing), sent before the address itself is deleted.
 async fn final_notice(state: &Services, email: &str) -> Result<(), StepError> {
-    let years = state.policy.accounting_years;
-    let text = format!(
-        "Your Sora2 AI account has been deleted, as you asked, with your videos, \
-         prompts, uploads and everything else we held about you.\n\n\
-         What the law makes us keep - payment records and the credit ledger, for \
-         {years} years after the year of each record - is kept under a pseudonym that no longer leads to you.\n\n\
-         This is the last email you will receive from us.\n"
-    );
+    let text = final_notice_text(state.policy.accounting_years);
     match state
         .mailer
         .send(shared::adapters::ses::Email {
@@ -93,6 +86,18 @@ async fn final_notice(state: &Services, email: &str) -> Result<(), StepError> {
         Ok(_) | Err(shared::adapters::ses::MailError::Rejected(_)) => Ok(()),
         Err(e) => Err(StepError::retry(e)),
     }
+}
+
+/// The final notice's text (R28, R30): what went, what the law keeps and for how long,
+/// and that no more mail follows.
+fn final_notice_text(years: i32) -> String {
+    format!(
+        "Your Sora2 AI account has been deleted, as you asked, with your videos, \
+         prompts, uploads and everything else we held about you.\n\n\
+         What the law makes us keep - payment records and the credit ledger, for \
+         {years} years after the year of each record - is kept under a pseudonym that no longer leads to you.\n\n\
+         This is the last email you will receive from us.\n"
+    )
 }
 
 /// Cancels every subscription of the account at Creem, from its links and its plan;
@@ -322,11 +327,16 @@ async fn erase_class(
 /// period counted from when it was made (`created_at` or `at`; a record without
 /// either counts from now).
 fn accounting_ends(state: &Services, item: &Item) -> Option<i64> {
-    let made = ["created_at", "at"]
+    let made = made_at(item).unwrap_or_else(|| state.clock.epoch_secs());
+    Some(state.policy.accounting_ends(made))
+}
+
+/// When an accounting record was made (epoch seconds): its `created_at`, or else its
+/// `at`, whichever is first a readable time.
+fn made_at(item: &Item) -> Option<i64> {
+    ["created_at", "at"]
         .iter()
         .find_map(|a| opt_s(item, a).and_then(|t| shared::domain::clock::epoch_of(&t)))
-        .unwrap_or_else(|| state.clock.epoch_secs());
-    Some(state.policy.accounting_ends(made))
 }
 
 /// A job: its files, then its record with the prompt; and the provider's copy. Our data
@@ -374,4 +384,51 @@ async fn erase_video(state: &Services, job: &Item, pseudonym: &str) -> Result<()
         state.videos.delete_job(&id).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::dynamo::s;
+    use shared::domain::clock::epoch_of;
+
+    macro_rules! item {
+        ($($k:literal => $v:expr),* $(,)?) => {
+            Item::from([$(($k.to_string(), $v)),*])
+        };
+    }
+
+    #[test]
+    fn r28_r33_an_accounting_record_counts_from_when_it_was_made() {
+        let created = epoch_of("2026-03-15T09:00:00Z");
+        let paid = epoch_of("2026-04-01T00:00:00Z");
+        assert_eq!(
+            made_at(&item! {
+                "created_at" => s("2026-03-15T09:00:00Z"), "at" => s("2026-04-01T00:00:00Z"),
+            }),
+            created
+        );
+        assert_eq!(made_at(&item! { "at" => s("2026-04-01T00:00:00Z") }), paid);
+        // An unreadable `created_at` does not hide a readable `at`.
+        assert_eq!(
+            made_at(&item! { "created_at" => s("yesterday"), "at" => s("2026-04-01T00:00:00Z") }),
+            paid
+        );
+        assert_eq!(made_at(&item! { "amount" => s("5") }), None);
+    }
+
+    #[test]
+    fn r28_r30_the_final_notice_says_what_is_kept_for_how_long_and_that_it_is_the_last() {
+        let text = final_notice_text(10);
+        assert!(text.contains("has been deleted"), "{text}");
+        assert!(
+            text.contains(
+                "payment records and the credit ledger, for 10 years after the year of each record"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("under a pseudonym"), "{text}");
+        assert!(text.contains("the last email"), "{text}");
+        assert!(final_notice_text(6).contains("for 6 years"));
+    }
 }

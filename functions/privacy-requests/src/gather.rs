@@ -181,3 +181,69 @@ pub fn identities(profile: Option<&Item>) -> Value {
     }
     Value::Array(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::dynamo::{n, s};
+
+    const NOW: i64 = 1_800_000_000;
+
+    macro_rules! item {
+        ($($k:literal => $v:expr),* $(,)?) => {
+            Item::from([$(($k.to_string(), $v)),*])
+        };
+    }
+
+    #[test]
+    fn r26_the_export_shows_every_attribute_but_the_tables_own_keys() {
+        let shown = exported(
+            &[item! {
+                "pk" => s("acc#acc_1"), "sk" => s("usage#1"), "ttl" => n(NOW + 60),
+                "open_queue" => s("2026-12-01"), "event" => s("video_made"), "cost" => n(2),
+            }],
+            NOW,
+        );
+        assert_eq!(shown, json!([{ "event": "video_made", "cost": 2 }]));
+    }
+
+    #[test]
+    fn r22_r26_an_item_past_its_retention_is_not_exported_whatever_the_ttl_has_done() {
+        let items = [
+            item! { "id" => s("expired"), "ttl" => n(NOW) },
+            item! { "id" => s("older"), "ttl" => n(NOW - 3600) },
+            item! { "id" => s("kept"), "ttl" => n(NOW + 1) },
+            item! { "id" => s("forever") },
+            // A `ttl` that is no number does not hide the record.
+            item! { "id" => s("odd"), "ttl" => s("soon") },
+        ];
+        let ids: Vec<_> = exported(&items, NOW)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids, ["kept", "forever", "odd"]);
+    }
+
+    #[test]
+    fn r26_identities_are_the_address_and_a_linked_google_account() {
+        assert_eq!(identities(None), json!([]));
+        let email_only = item! {
+            "email" => s("kim@example.com"), "created_at" => s("2026-12-01T00:00:00Z"),
+        };
+        assert_eq!(
+            identities(Some(&email_only)),
+            json!([{ "provider": "email", "email": "kim@example.com", "linked_at": "2026-12-01T00:00:00Z" }])
+        );
+        let mut linked = email_only.clone();
+        linked.insert("google_sub".into(), s("sub-1"));
+        linked.insert("google_linked_at".into(), s("2026-12-02T00:00:00Z"));
+        let shown = identities(Some(&linked));
+        assert_eq!(shown.as_array().unwrap().len(), 2);
+        assert_eq!(
+            shown[1],
+            json!({ "provider": "google", "sub": "sub-1", "linked_at": "2026-12-02T00:00:00Z" })
+        );
+    }
+}

@@ -11,7 +11,8 @@ mod state;
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::adapters::sqs::PrivacyMessage;
-use shared::domain::privacy::{RequestKind, RequestStatus};
+use shared::domain::policy::Policy;
+use shared::domain::privacy::{RequestKind, RequestStatus, RightsRequest};
 use shared::edge::sqs::{QueueStep, StepError};
 use tracing::Instrument;
 
@@ -25,11 +26,7 @@ impl QueueStep for PrivacyRequestsState {
         let msg: PrivacyMessage = serde_json::from_str(message.body.as_deref().unwrap_or_default())
             .map_err(|e| StepError::Drop(format!("unreadable message: {e}")))?;
         let span = tracing::info_span!("request", request_id = %msg.request_id);
-        let receives = message
-            .attributes
-            .get("ApproximateReceiveCount")
-            .and_then(|n| n.parse::<u32>().ok())
-            .unwrap_or(1);
+        let receives = receives_of(message);
         async {
             match carry_out(self, &msg).await {
                 Err(StepError::Retry(reason)) if !msg.recheck => {
@@ -42,6 +39,40 @@ impl QueueStep for PrivacyRequestsState {
         .instrument(span)
         .await
     }
+}
+
+/// How many times SQS has handed this message over, this time included (1 when SQS
+/// does not say).
+fn receives_of(message: &SqsMessage) -> u32 {
+    message
+        .attributes
+        .get("ApproximateReceiveCount")
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(1)
+}
+
+/// R30: whether a request that failed again ends now: at the policy's attempts, or
+/// once it is as old as the policy allows. One whose time cannot be read is judged by
+/// its attempts alone.
+fn gives_up(policy: &Policy, receives: u32, requested_at: &str, now: i64) -> bool {
+    let age = now - shared::domain::clock::epoch_of(requested_at).unwrap_or(i64::MAX);
+    !(receives < policy.rights_request_max_attempts
+        && age < policy.rights_request_give_up_after.as_secs() as i64)
+}
+
+/// R30: the email that tells the person their request failed, what it was, when they
+/// made it, and by when it will be completed.
+fn failure_text(request: &RightsRequest) -> String {
+    let what = match request.kind {
+        RequestKind::Export => "a copy of your data",
+        RequestKind::Erasure => "the deletion of your account",
+    };
+    format!(
+        "We could not complete your request for {what}, made on {}.\n\n\
+         Our team has been told and will complete it by {}. You can also reply to \
+         our support address, or ask again from your account.\n",
+        request.requested_at, request.due_by
+    )
 }
 
 /// R30: a request that keeps failing ends, visibly: past the policy's attempts (before
@@ -60,12 +91,12 @@ async fn give_up_if_due(
     else {
         return Ok(());
     };
-    let age = state.clock.epoch_secs()
-        - shared::domain::clock::epoch_of(&request.requested_at).unwrap_or(i64::MAX);
-    let policy = &state.policy;
-    if receives < policy.rights_request_max_attempts
-        && age < policy.rights_request_give_up_after.as_secs() as i64
-    {
+    if !gives_up(
+        &state.policy,
+        receives,
+        &request.requested_at,
+        state.clock.epoch_secs(),
+    ) {
         return Ok(());
     }
     if !state
@@ -83,16 +114,7 @@ async fn give_up_if_due(
         "rights request failed; the person is told"
     );
     if let Some(account) = state.accounts.get(&msg.account_id).await? {
-        let what = match request.kind {
-            RequestKind::Export => "a copy of your data",
-            RequestKind::Erasure => "the deletion of your account",
-        };
-        let text = format!(
-            "We could not complete your request for {what}, made on {}.\n\n\
-             Our team has been told and will complete it by {}. You can also reply to \
-             our support address, or ask again from your account.\n",
-            request.requested_at, request.due_by
-        );
+        let text = failure_text(&request);
         let sent = state
             .mailer
             .send(shared::adapters::ses::Email {
@@ -141,5 +163,100 @@ pub async fn carry_out(
     match request.kind {
         RequestKind::Export => export::run(state, &request).await,
         RequestKind::Erasure => erase::run(state, &request).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::clock::epoch_of;
+
+    const ASKED: &str = "2026-12-01T10:00:00Z";
+    const DAY: i64 = 24 * 3600;
+
+    fn asked() -> i64 {
+        epoch_of(ASKED).unwrap()
+    }
+
+    fn request(kind: RequestKind) -> RightsRequest {
+        RightsRequest {
+            id: "req_1".into(),
+            account_id: "acc_1".into(),
+            kind,
+            status: RequestStatus::InProgress,
+            requested_at: ASKED.into(),
+            due_by: "2026-12-31T10:00:00Z".into(),
+            trail: Vec::new(),
+            export_key: None,
+            completed_at: None,
+            subscriptions_cancelled: None,
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn r30_a_request_past_its_attempts_gives_up() {
+        let policy = Policy::default();
+        let max = policy.rights_request_max_attempts;
+        let young = asked() + 60;
+        assert!(!gives_up(&policy, 1, ASKED, young));
+        assert!(!gives_up(&policy, max - 1, ASKED, young));
+        assert!(gives_up(&policy, max, ASKED, young));
+        assert!(gives_up(&policy, max + 1, ASKED, young));
+    }
+
+    #[test]
+    fn r30_a_request_past_its_time_gives_up_whatever_its_attempts() {
+        let policy = Policy::default();
+        let limit = policy.rights_request_give_up_after.as_secs() as i64;
+        assert!(!gives_up(&policy, 1, ASKED, asked() + limit - 1));
+        assert!(gives_up(&policy, 1, ASKED, asked() + limit));
+    }
+
+    #[test]
+    fn r30_a_request_whose_time_cannot_be_read_is_judged_by_its_attempts_alone() {
+        let policy = Policy::default();
+        let much_later = asked() + 365 * DAY;
+        assert!(!gives_up(&policy, 1, "not a time", much_later));
+        assert!(!gives_up(&policy, 1, "", much_later));
+        assert!(gives_up(
+            &policy,
+            policy.rights_request_max_attempts,
+            "",
+            much_later
+        ));
+    }
+
+    #[test]
+    fn r30_the_receive_count_comes_from_sqs_and_is_one_when_unsaid() {
+        let mut message = SqsMessage::default();
+        assert_eq!(receives_of(&message), 1);
+        message
+            .attributes
+            .insert("ApproximateReceiveCount".into(), "8".into());
+        assert_eq!(receives_of(&message), 8);
+        message
+            .attributes
+            .insert("ApproximateReceiveCount".into(), "eight".into());
+        assert_eq!(receives_of(&message), 1);
+    }
+
+    #[test]
+    fn r30_the_failure_notice_names_the_request_its_date_and_its_new_due_date() {
+        let export = failure_text(&request(RequestKind::Export));
+        assert!(
+            export.contains("your request for a copy of your data, made on 2026-12-01T10:00:00Z."),
+            "{export}"
+        );
+        assert!(
+            export.contains("complete it by 2026-12-31T10:00:00Z"),
+            "{export}"
+        );
+        let erasure = failure_text(&request(RequestKind::Erasure));
+        assert!(
+            erasure.contains("your request for the deletion of your account"),
+            "{erasure}"
+        );
+        assert!(!erasure.contains("a copy of your data"), "{erasure}");
     }
 }

@@ -79,7 +79,7 @@ impl PrivacyRequestsState {
             providers: w.video_providers()?,
             creem: w.creem_subscriptions()?,
             hash_secret: w.hash_secret()?,
-            transactions: Transactions::new(base.aws.dynamodb()),
+            transactions: w.transactions(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))

@@ -31,7 +31,8 @@ mod ttl;
 
 use serde_json::json;
 use shared::domain::clock::{rfc3339, utc_day};
-use shared::domain::privacy::RequestKind;
+use shared::domain::policy::Policy;
+use shared::domain::privacy::{RequestKind, RightsRequest};
 use shared::domain::video::{JobStatus, output_key};
 use shared::edge::schedule::ScheduledStep;
 
@@ -95,15 +96,9 @@ impl PurgeExpiredState {
             .await
             .map_err(|e| e.to_string())?;
         let (mut requeued, mut near_due) = (0, 0);
-        let requeue_after = self.policy.rights_request_requeue_after.as_secs() as i64;
-        let warn_before = self.policy.rights_request_warn_before.as_secs() as i64;
         for r in open {
-            let last = r
-                .trail
-                .last()
-                .and_then(|s| shared::domain::clock::epoch_of(&s.at))
-                .unwrap_or(0);
-            if now - last >= requeue_after {
+            let follow = follow_up(&r, now, &self.policy);
+            if follow.requeue {
                 let msg = shared::adapters::sqs::PrivacyMessage {
                     request_id: r.id.clone(),
                     account_id: r.account_id.clone(),
@@ -115,30 +110,57 @@ impl PurgeExpiredState {
                     .map_err(|e| e.to_string())?;
                 requeued += 1;
             }
-            let due = match r.kind {
-                // R32: what an erasure deletes stays in the tables' point-in-time
-                // backups for their recovery period, so it must be done that much
-                // before the promise's deadline.
-                RequestKind::Erasure => {
-                    shared::domain::clock::epoch_of(&r.requested_at).unwrap_or(0)
-                        + (self.policy.erasure_deadline - self.policy.backup_recovery_period)
-                            .as_secs() as i64
-                }
-                RequestKind::Export => shared::domain::clock::epoch_of(&r.due_by).unwrap_or(0),
-            };
-            if due - now <= warn_before {
+            if follow.near_due {
                 near_due += 1;
                 tracing::warn!(
                     event = "rights_request_near_due",
                     request_id = %r.id,
                     kind = r.kind.as_str(),
-                    hours_left = (due - now) / 3600,
+                    hours_left = (follow.due - now) / 3600,
                     "rights request open near or past its due date"
                 );
             }
         }
         Ok((requeued, near_due))
     }
+}
+
+/// What an open rights request calls for at `now` (R30, R32).
+#[derive(Debug, PartialEq, Eq)]
+struct FollowUp {
+    /// Its last step is older than the requeue delay (or unreadable): queue it again.
+    requeue: bool,
+    /// When it must be done (epoch seconds).
+    due: i64,
+    /// It is within the warning period of that, or past it: report it.
+    near_due: bool,
+}
+
+/// Judges an open request by its last step and its due date.
+fn follow_up(r: &RightsRequest, now: i64, policy: &Policy) -> FollowUp {
+    let epoch_of = shared::domain::clock::epoch_of;
+    let last = r.trail.last().and_then(|s| epoch_of(&s.at)).unwrap_or(0);
+    let due = match r.kind {
+        // R32: what an erasure deletes stays in the tables' point-in-time
+        // backups for their recovery period, so it must be done that much
+        // before the promise's deadline.
+        RequestKind::Erasure => {
+            epoch_of(&r.requested_at).unwrap_or(0)
+                + (policy.erasure_deadline - policy.backup_recovery_period).as_secs() as i64
+        }
+        RequestKind::Export => epoch_of(&r.due_by).unwrap_or(0),
+    };
+    FollowUp {
+        requeue: now - last >= policy.rights_request_requeue_after.as_secs() as i64,
+        due,
+        near_due: due - now <= policy.rights_request_warn_before.as_secs() as i64,
+    }
+}
+
+/// R15: a failed or rejected job has no video; when its retention ends only its
+/// prompt goes, and its status stays to tell what happened.
+fn only_prompt_expires(status: JobStatus) -> bool {
+    matches!(status, JobStatus::Failed | JobStatus::Rejected)
 }
 
 /// Files past their period deleted in one run, at most, per bucket (then the next run
@@ -231,7 +253,7 @@ impl ScheduledStep for PurgeExpiredState {
                 .await
                 .map_err(|e| e.to_string())?;
             for job in jobs {
-                if matches!(job.status, JobStatus::Failed | JobStatus::Rejected) {
+                if only_prompt_expires(job.status) {
                     // Its prompt, kept as long as a ready video's (R15).
                     match self.videos.forget_prompt(&job.id, &at).await {
                         Ok(()) => prompts += 1,
@@ -312,5 +334,106 @@ impl ScheduledStep for PurgeExpiredState {
             "inputs_past_retention_deleted": inputs_past,
             "exports_past_link_deleted": exports_past,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::clock::epoch_of;
+    use shared::domain::privacy::{RequestStatus, TrailStep};
+
+    const HOUR: i64 = 3600;
+    const DAY: i64 = 24 * HOUR;
+
+    fn at(t: &str) -> i64 {
+        epoch_of(t).unwrap()
+    }
+
+    fn request(kind: RequestKind, last_step: Option<&str>) -> RightsRequest {
+        RightsRequest {
+            id: "req_1".into(),
+            account_id: "acc_1".into(),
+            kind,
+            status: RequestStatus::InProgress,
+            requested_at: "2026-12-01T00:00:00Z".into(),
+            due_by: "2026-12-31T00:00:00Z".into(),
+            trail: last_step
+                .map(|t| TrailStep {
+                    status: RequestStatus::InProgress,
+                    at: t.into(),
+                })
+                .into_iter()
+                .collect(),
+            export_key: None,
+            completed_at: None,
+            subscriptions_cancelled: None,
+            failure: None,
+        }
+    }
+
+    #[test]
+    fn r30_a_request_whose_last_step_is_older_than_the_requeue_delay_is_queued_again() {
+        let policy = Policy::default();
+        let after = policy.rights_request_requeue_after.as_secs() as i64;
+        let step = "2026-12-02T00:00:00Z";
+        let r = request(RequestKind::Export, Some(step));
+        assert!(!follow_up(&r, at(step) + after - 1, &policy).requeue);
+        assert!(follow_up(&r, at(step) + after, &policy).requeue);
+        // No step it can read: it is looked at again at once.
+        assert!(follow_up(&request(RequestKind::Export, None), at(step), &policy).requeue);
+        assert!(follow_up(&request(RequestKind::Export, Some("?")), at(step), &policy).requeue);
+    }
+
+    #[test]
+    fn r32_an_erasure_is_due_a_backup_recovery_period_before_its_deadline() {
+        let policy = Policy {
+            erasure_deadline: std::time::Duration::from_secs(30 * DAY as u64),
+            backup_recovery_period: std::time::Duration::from_secs(7 * DAY as u64),
+            ..Policy::default()
+        };
+        // Asked on 1 December, promised by the 31st: done by the 24th, what it deleted
+        // is out of the seven-day backups too by the 31st.
+        let r = request(RequestKind::Erasure, None);
+        assert_eq!(
+            follow_up(&r, at("2026-12-02T00:00:00Z"), &policy).due,
+            at("2026-12-24T00:00:00Z")
+        );
+        // An export is due when its record says.
+        let export = request(RequestKind::Export, None);
+        assert_eq!(
+            follow_up(&export, at("2026-12-02T00:00:00Z"), &policy).due,
+            at("2026-12-31T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn r30_a_request_within_the_warning_period_of_its_due_date_or_past_it_is_reported() {
+        let policy = Policy::default();
+        let warn = policy.rights_request_warn_before.as_secs() as i64;
+        let r = request(RequestKind::Export, None);
+        let due = at(&r.due_by);
+        assert!(!follow_up(&r, due - warn - 1, &policy).near_due);
+        assert!(follow_up(&r, due - warn, &policy).near_due);
+        assert!(follow_up(&r, due + 5 * DAY, &policy).near_due, "overdue");
+    }
+
+    #[test]
+    fn r15_an_expired_failed_or_rejected_job_loses_only_its_prompt() {
+        assert!(only_prompt_expires(JobStatus::Failed));
+        assert!(only_prompt_expires(JobStatus::Rejected));
+        // A ready video's files go, and it becomes a tombstone.
+        assert!(!only_prompt_expires(JobStatus::Ready));
+    }
+
+    #[test]
+    fn r15_each_run_reads_the_last_three_utc_days_oldest_first() {
+        let read: Vec<_> = days(at("2026-12-08T00:30:00Z")).collect();
+        assert_eq!(read, ["2026-12-06", "2026-12-07", "2026-12-08"]);
+        let just_before_midnight: Vec<_> = days(at("2026-12-07T23:59:59Z")).collect();
+        assert_eq!(
+            just_before_midnight,
+            ["2026-12-05", "2026-12-06", "2026-12-07"]
+        );
     }
 }

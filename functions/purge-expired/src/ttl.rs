@@ -71,8 +71,7 @@ where
     let by = now - grace;
     let mut swept = Swept::default();
     for t in tables {
-        for back in (0..=lookback_days).rev() {
-            let day = utc_day(by - back * 86400);
+        for day in days_back(by, lookback_days) {
             let mut start = None;
             loop {
                 let (keys, next) = t.table.expired_page(&day, by, start).await?;
@@ -87,13 +86,8 @@ where
                     budget -= 1;
                     let class = (t.class_of)(&k);
                     *swept.deleted.entry(class).or_default() += 1;
-                    let ttl = k
-                        .get("ttl")
-                        .and_then(|v| v.as_n().ok())
-                        .and_then(|n| n.parse::<i64>().ok())
-                        .unwrap_or(now);
                     let age = swept.oldest_overdue.entry(class).or_default();
-                    *age = (*age).max(now - ttl);
+                    *age = (*age).max(overdue(&k, now));
                     on_deleted(class, k).await?;
                 }
                 start = next;
@@ -104,4 +98,53 @@ where
         }
     }
     Ok(swept)
+}
+
+/// The UTC days of expiry read for items expired by `by`: that day and the
+/// `lookback_days` before it, oldest first.
+fn days_back(by: i64, lookback_days: i64) -> impl Iterator<Item = String> {
+    (0..=lookback_days)
+        .rev()
+        .map(move |back| utc_day(by - back * 86400))
+}
+
+/// How long past its expiry an item is at `now` (seconds); 0 without a readable `ttl`.
+fn overdue(item: &Item, now: i64) -> i64 {
+    let ttl = item
+        .get("ttl")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse::<i64>().ok())
+        .unwrap_or(now);
+    now - ttl
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::dynamo::{n, s};
+    use shared::domain::clock::epoch_of;
+
+    #[test]
+    fn r33_the_look_back_ends_on_the_day_of_now_minus_the_grace() {
+        // Eight days for a week's look-back, ending on the day of `now` less the
+        // grace: what expired within the grace is left to DynamoDB's TTL.
+        let now = epoch_of("2026-12-08T00:30:00Z").unwrap();
+        let by = now - 24 * 3600;
+        let days: Vec<_> = days_back(by, 7).collect();
+        assert_eq!(days.len(), 8);
+        assert_eq!(days.first().unwrap(), "2026-11-30");
+        assert_eq!(days.last().unwrap(), "2026-12-07");
+        assert!(days.windows(2).all(|w| w[0] < w[1]), "oldest first");
+        assert_eq!(days_back(by, 0).collect::<Vec<_>>(), ["2026-12-07"]);
+    }
+
+    #[test]
+    fn r33_how_overdue_an_item_is_is_read_from_its_ttl() {
+        let item = |ttl| Item::from([("ttl".to_string(), ttl)]);
+        assert_eq!(overdue(&item(n(1_000)), 4_600), 3_600);
+        assert_eq!(overdue(&item(n(4_600)), 4_600), 0);
+        // No readable `ttl`: no age to report, rather than a made-up one.
+        assert_eq!(overdue(&item(s("soon")), 4_600), 0);
+        assert_eq!(overdue(&Item::new(), 4_600), 0);
+    }
 }

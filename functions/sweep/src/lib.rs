@@ -20,13 +20,48 @@ mod state;
 use serde_json::json;
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::utc_day;
-use shared::domain::video::JobStatus;
+use shared::domain::video::{Job, JobStatus};
 use shared::edge::schedule::ScheduledStep;
 
 pub use state::SweepState;
 
 /// How many UTC days of active jobs each run reads.
 pub const DAYS: i64 = 3;
+
+/// The UTC days a run reads, today first.
+fn days(now: i64) -> impl Iterator<Item = String> {
+    (0..DAYS).map(move |back| utc_day(now - back * 24 * 3600))
+}
+
+/// R13, R43: whether a job's generation time has run out at `now` (its deadline
+/// plus what moves to other providers added).
+fn past_deadline(job: &Job, now: i64, deadline: i64) -> bool {
+    job.deadline_epoch(deadline) <= now
+}
+
+/// R16: the message asking `generate` to stop the provider's request of a job the
+/// sweep ended; none for a job no provider holds.
+fn stop_message(job: &Job) -> Option<GenerateMessage> {
+    job.provider_handle.is_some().then(|| GenerateMessage {
+        job_id: job.id.clone(),
+        token: None,
+        completed: None,
+        stop: true,
+        sent_epoch: None,
+    })
+}
+
+/// R13: the message that queues a waiting job again, on its current polling chain, so
+/// a slow message and this one make one chain, not two.
+fn requeue_message(job: &Job) -> GenerateMessage {
+    GenerateMessage {
+        job_id: job.id.clone(),
+        token: job.poll_token.clone(),
+        completed: None,
+        stop: false,
+        sent_epoch: None,
+    }
+}
 
 impl ScheduledStep for SweepState {
     const FUNCTION: &'static str = "sweep";
@@ -36,8 +71,7 @@ impl ScheduledStep for SweepState {
         let deadline = self.policy.generation_deadline.as_secs() as i64;
         let waited = now - self.policy.requeue_after.as_secs() as i64;
         let (mut seen, mut ended, mut requeued) = (0, 0, 0);
-        for back in 0..DAYS {
-            let day = utc_day(now - back * 24 * 3600);
+        for day in days(now) {
             let jobs = self
                 .videos
                 .active_made(&day, waited)
@@ -45,7 +79,7 @@ impl ScheduledStep for SweepState {
                 .map_err(|e| e.to_string())?;
             for job in jobs {
                 seen += 1;
-                if job.deadline_epoch(deadline) <= now {
+                if past_deadline(&job, now, deadline) {
                     let done = self
                         .jobs
                         .end(&job, JobStatus::Failed, Some("timed_out"))
@@ -54,24 +88,16 @@ impl ScheduledStep for SweepState {
                     if done {
                         ended += 1;
                         tracing::info!(event = "job_swept", job_id = %job.id, "stuck job ended and refunded");
-                        if job.provider_handle.is_some() {
-                            // `generate` finds it failed and stops the provider's request
-                            // (best effort: the refund is done, and the provider ends
-                            // a request on its own in the end).
-                            let stop = GenerateMessage {
-                                job_id: job.id.clone(),
-                                token: None,
-                                completed: None,
-                                stop: true,
-                                sent_epoch: None,
-                            };
-                            if let Err(e) = self
+                        // `generate` finds it failed and stops the provider's request
+                        // (best effort: the refund is done, and the provider ends
+                        // a request on its own in the end).
+                        if let Some(stop) = stop_message(&job)
+                            && let Err(e) = self
                                 .queue
                                 .send_generate(&stop, std::time::Duration::ZERO)
                                 .await
-                            {
-                                tracing::warn!(job_id = %job.id, error = %e, "could not ask generate to stop the provider");
-                            }
+                        {
+                            tracing::warn!(job_id = %job.id, error = %e, "could not ask generate to stop the provider");
                         }
                     }
                     continue;
@@ -81,13 +107,7 @@ impl ScheduledStep for SweepState {
                     Err(e) if e.is_condition_failure() => continue,
                     Err(e) => return Err(e.to_string()),
                 }
-                let message = GenerateMessage {
-                    job_id: job.id.clone(),
-                    token: job.poll_token.clone(),
-                    completed: None,
-                    stop: false,
-                    sent_epoch: None,
-                };
+                let message = requeue_message(&job);
                 self.queue
                     .send_generate(&message, std::time::Duration::ZERO)
                     .await
@@ -97,5 +117,101 @@ impl ScheduledStep for SweepState {
             }
         }
         Ok(json!({ "active_looked_at": seen, "ended": ended, "requeued": requeued }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::domain::clock::epoch_of;
+    use shared::domain::video::{Mode, VideoSettings};
+
+    const DEADLINE: i64 = 1800;
+
+    fn job(handle: Option<&str>) -> Job {
+        Job {
+            id: "vid_1".into(),
+            account_id: "acc_1".into(),
+            created_at: "2026-12-05T00:00:00Z".into(),
+            created_epoch: 1_000,
+            status: JobStatus::Generating,
+            prompt: Some("a kite".into()),
+            mode: Mode::Text,
+            settings: VideoSettings {
+                seconds: 4,
+                aspect_ratio: "16:9".into(),
+                audio: true,
+            },
+            cost: 1,
+            upload_id: None,
+            input_key: None,
+            output_key: None,
+            model: None,
+            provider: handle.map(|_| "fal".to_owned()),
+            tried: Vec::new(),
+            deadline_extra: 0,
+            submitted_epoch: None,
+            provider_handle: handle.map(str::to_owned),
+            submits: 0,
+            completed_at: None,
+            expires_at: None,
+            expires_epoch: None,
+            error: None,
+            notified: false,
+            request_hash: None,
+            poll_token: Some("t7".into()),
+            enqueued_epoch: 1_000,
+        }
+    }
+
+    #[test]
+    fn r13_a_stuck_job_is_ended_at_its_deadline_not_a_second_before() {
+        let j = job(Some("h"));
+        assert!(!past_deadline(&j, 1_000 + DEADLINE - 1, DEADLINE));
+        assert!(past_deadline(&j, 1_000 + DEADLINE, DEADLINE));
+    }
+
+    #[test]
+    fn r43_time_added_by_a_move_to_another_provider_postpones_the_end() {
+        let moved = Job {
+            deadline_extra: 600,
+            ..job(Some("h"))
+        };
+        assert!(!past_deadline(&moved, 1_000 + DEADLINE, DEADLINE));
+        assert!(!past_deadline(&moved, 1_000 + DEADLINE + 599, DEADLINE));
+        assert!(past_deadline(&moved, 1_000 + DEADLINE + 600, DEADLINE));
+    }
+
+    #[test]
+    fn r16_an_ended_job_a_provider_holds_is_stopped_there_and_no_other_is() {
+        let stop = stop_message(&job(Some("h"))).unwrap();
+        assert_eq!(
+            stop,
+            GenerateMessage {
+                job_id: "vid_1".into(),
+                // No chain: the stop is not a look at the job that could start one.
+                token: None,
+                completed: None,
+                stop: true,
+                sent_epoch: None,
+            }
+        );
+        assert_eq!(stop_message(&job(None)), None);
+    }
+
+    #[test]
+    fn r13_a_waiting_job_is_queued_again_on_its_current_polling_chain() {
+        let again = requeue_message(&job(Some("h")));
+        assert_eq!(again.job_id, "vid_1");
+        assert_eq!(again.token.as_deref(), Some("t7"));
+        assert!(!again.stop);
+        assert_eq!(again.completed, None);
+    }
+
+    #[test]
+    fn r13_each_run_reads_the_last_three_utc_days_today_first() {
+        let now = epoch_of("2026-12-08T00:00:00Z").unwrap();
+        let read: Vec<_> = days(now).collect();
+        assert_eq!(read, ["2026-12-08", "2026-12-07", "2026-12-06"]);
     }
 }

@@ -71,7 +71,7 @@ impl VideosState {
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
             removal: w.video_removal()?,
             catalogue: w.models()?,
-            transactions: Transactions::new(base.aws.dynamodb()),
+            transactions: w.transactions(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })))

@@ -171,6 +171,12 @@ impl AwsClients {
         Self::from_sdk_config(&sdk_config(region, Some(endpoint), Some(credentials)))
     }
 
+    /// The configuration the clients are made from (region, endpoint, credentials,
+    /// HTTPS client): for the local stack's own tools, which make tables and seed them.
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
     pub fn from_sdk_config(sdk: &SdkConfig) -> Self {
         Self {
             sdk: sdk.clone(),
@@ -193,7 +199,10 @@ impl AwsClients {
         }
     }
 
-    pub fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
+    /// The raw DynamoDB client, for the stores and `Transactions` alone: the shared
+    /// crate's own, so no function, `app/` step or operator command can reach around
+    /// the stores (which own every key shape) to the tables.
+    pub(crate) fn dynamodb(&self) -> &aws_sdk_dynamodb::Client {
         self.dynamodb.get_or_init(|| {
             aws_sdk_dynamodb::Client::from_conf(
                 self.recorded(aws_sdk_dynamodb::config::Builder::from(&self.sdk))

@@ -251,12 +251,17 @@ impl Wiring<'_> {
         })
     }
 
+    /// Where transactions over several stores begin.
+    pub fn transactions(&self) -> crate::adapters::dynamo::Transactions {
+        crate::adapters::dynamo::Transactions::new(self.base.aws.dynamodb())
+    }
+
     /// Ending a job with its refund.
     pub fn jobs(&self) -> Result<Jobs, ConfigError> {
         Ok(Jobs {
             videos: self.videos()?,
             ledger: self.ledger()?,
-            transactions: crate::adapters::dynamo::Transactions::new(&self.dynamodb()),
+            transactions: self.transactions(),
             clock: self.base.clock.clone(),
             prompt_retention: self.base.policy.output_retention,
         })
@@ -279,7 +284,7 @@ impl Wiring<'_> {
             accounts: self.accounts()?,
             privacy: self.privacy()?,
             queue: self.privacy_queue()?,
-            transactions: crate::adapters::dynamo::Transactions::new(&self.dynamodb()),
+            transactions: self.transactions(),
             clock: self.base.clock.clone(),
             policy: self.base.policy.clone(),
         })

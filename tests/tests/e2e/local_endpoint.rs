@@ -6,11 +6,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use local_stack::moto::{self, Moto};
+use local_stack::raw_aws::RawAws;
 use local_stack::stack::LOCAL_REGION;
-use shared::adapters::aws::AwsClients;
 
 async fn tables(endpoint: &str) -> Vec<String> {
-    AwsClients::load_local(LOCAL_REGION, endpoint)
+    RawAws::load_local(LOCAL_REGION, endpoint)
         .await
         .dynamodb()
         .list_tables()
@@ -84,7 +84,7 @@ async fn forked_endpoints_start_empty_stay_apart_and_end_with_their_holder() {
     // The zygote warmed every service the stack uses (a read or a refused request
     // each) before forking: nothing of it is left.
     assert_eq!(held(&first.endpoint).await, Vec::<String>::new());
-    let dynamodb = AwsClients::load_local(LOCAL_REGION, &first.endpoint)
+    let dynamodb = RawAws::load_local(LOCAL_REGION, &first.endpoint)
         .await
         .dynamodb()
         .clone();

@@ -202,7 +202,11 @@ async fn r05_a_sign_in_that_raced_sign_out_everywhere_makes_no_session() {
         epoch: read_before.session_epoch,
         created_at: t.clock.epoch_secs(),
     };
-    let err = shared::adapters::dynamo::Tx::new(t.stack.aws.dynamodb())
+    let err = t
+        .stack
+        .aws
+        .transactions()
+        .begin()
         .add(
             "account_active",
             auth.accounts.still_active_write(&read_before).unwrap(),

@@ -144,10 +144,6 @@ impl BillingStore {
         super::table::Table::new(self.client.clone(), &self.table)
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
     pub async fn put_checkout(&self, c: &Checkout) -> Result<(), StoreError> {
         let item = Item::from([
             ("pk".to_owned(), s(format!("checkout#{}", c.id))),

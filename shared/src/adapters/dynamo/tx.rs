@@ -126,7 +126,9 @@ pub struct Tx {
 }
 
 impl Tx {
-    pub fn new(client: &Client) -> Self {
+    /// Only where the client is held (`Transactions::begin`): code above the adapters
+    /// begins a transaction from `Transactions`, never from a client of its own.
+    pub(crate) fn new(client: &Client) -> Self {
         Self {
             client: client.clone(),
             writes: Vec::new(),
