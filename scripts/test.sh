@@ -54,7 +54,18 @@ cat "$build_log"
 [ "$built" = 0 ] || { echo "the build or its lints failed" >&2; exit "$built"; }
 
 part "tests"
-"${run_tests[@]}" --workspace --no-fail-fast
+# Every stack leaves its AWS calls here; the least-privilege test reads them all once
+# the rest has run (tests/src/calls.rs).
+policy_test="r35_each_functions_policy_allows_exactly_the_calls_its_code_makes"
+export SORA_AWS_CALLS_DIR="$moto_dir/aws-calls"
+mkdir -p "$SORA_AWS_CALLS_DIR"
+if [ "${run_tests[*]}" = "cargo nextest run" ]; then
+  "${run_tests[@]}" --workspace --no-fail-fast -E "not test($policy_test)"
+  "${run_tests[@]}" -p e2e-tests -E "test($policy_test)"
+else
+  cargo test --workspace --no-fail-fast -- --skip "$policy_test"
+  cargo test -p e2e-tests --test e2e -- "$policy_test"
+fi
 
 part "website in a browser"
 bash scripts/web-browser-tests.sh

@@ -60,12 +60,36 @@ fn count_function_logs() {
 pub async fn run(videos: usize) -> Result<Value, String> {
     count_function_logs();
     let fal = Duration::from_secs(2);
-    let stack = LocalStack::start(StackOptions {
+    let stack = start(fal).await?;
+    let bench = Bench::new(&stack);
+    let (sign_in, token) = sign_in(&bench).await?;
+    let video = one_video(&bench, &token).await?;
+    let runs = lag_runs(&bench, &token, videos).await?;
+    let report = json!({
+        "sign_in": sign_in,
+        "video": video,
+        "delivery_lag_seconds": delivery_lags(&stack, &runs.healthy, fal),
+        "delivery_lag_one_at_a_time_seconds": delivery_lags(&stack, &runs.alone, fal),
+        "time_to_ready_seconds": time_to_ready(&runs),
+        "stamp_invocation_seconds": stamp_invocations(&stack),
+        "provider_calls_back": stack.functions.generate.callback.is_some(),
+        "provider_poll_interval_seconds": stack.base.policy.provider_poll_interval.as_secs(),
+    });
+    stack.stop().await;
+    let mut report = report;
+    report["hot_path"] = crate::hot_path::run().await?;
+    Ok(report)
+}
+
+/// A stack with the policy's own numbers, its queues pumped by hand, and the functions'
+/// AWS requests going through the fault proxy, with no fault and no delay, so that it
+/// counts each action.
+async fn start(fal: Duration) -> Result<LocalStack, String> {
+    LocalStack::start(StackOptions {
         bind: ([127, 0, 0, 1], 0).into(),
         prefix: format!("bench{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
         consumers: false,
         fal_duration: fal,
-        // Through the fault proxy, with no fault and no delay: it counts each action.
         faults: Some(crate::faults::FaultSettings::default()),
         // One account, from one address, makes every video of the bench (61): above a
         // person's hourly limits, which are not what is measured here.
@@ -77,55 +101,124 @@ pub async fn run(videos: usize) -> Result<Value, String> {
         ..StackOptions::default()
     })
     .await
-    .map_err(|e| e.to_string())?;
-    let http = crate::http_client();
-    // The bench's own reads go through the stack's client, not the functions' counted one.
-    let jobs = shared::adapters::dynamo::videos::VideoStore::new(
-        stack.aws.dynamodb().clone(),
-        stack.envs["videos"]["VIDEOS_TABLE"].clone(),
-    );
-    let url = |p: &str| format!("{}{p}", stack.base_url);
-    let aws = |s: &LocalStack| s.base.aws.requests.snapshot();
-    let actions = |s: &LocalStack| {
-        s.faults
-            .as_ref()
-            .map(|f| f.actions.snapshot())
-            .unwrap_or_default()
-    };
+    .map_err(|e| e.to_string())
+}
 
-    // One sign-in by email code: start, then verify.
-    let (aws0, tp0) = (aws(&stack), stack.third_parties.snapshot());
-    let (act0, logs0) = (actions(&stack), log_bytes());
+/// The stack under measure, and what the bench reads it with.
+struct Bench<'a> {
+    stack: &'a LocalStack,
+    http: reqwest::Client,
+    /// The bench's own reads go through the stack's client, not the functions' counted one.
+    jobs: shared::adapters::dynamo::videos::VideoStore,
+}
+
+impl<'a> Bench<'a> {
+    fn new(stack: &'a LocalStack) -> Self {
+        Self {
+            stack,
+            http: crate::http_client(),
+            jobs: shared::adapters::dynamo::videos::VideoStore::new(
+                stack.aws.dynamodb().clone(),
+                stack.envs["videos"]["VIDEOS_TABLE"].clone(),
+            ),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.stack.base_url)
+    }
+}
+
+/// What the stack had counted when a measure began: the functions' AWS requests and
+/// actions, the third parties' requests and the bytes the functions logged.
+struct Mark {
+    aws: [u64; 4],
+    third_parties: [u64; 4],
+    actions: std::collections::BTreeMap<String, u64>,
+    log_bytes: u64,
+}
+
+impl Mark {
+    fn now(stack: &LocalStack) -> Self {
+        let (aws, third_parties) = (aws_requests(stack), stack.third_parties.snapshot());
+        let (actions, log_bytes) = (aws_actions(stack), log_bytes());
+        Self {
+            aws,
+            third_parties,
+            actions,
+            log_bytes,
+        }
+    }
+
+    /// What was counted since the mark, with the event source's requests for `batches`
+    /// batches of queue messages.
+    fn since(&self, stack: &LocalStack, batches: u64) -> Value {
+        let mut counted = counts(
+            self.aws,
+            aws_requests(stack),
+            self.third_parties,
+            stack.third_parties.snapshot(),
+            batches,
+        );
+        counted["actions"] = json!(crate::faults::Actions::since(
+            &self.actions,
+            &aws_actions(stack)
+        ));
+        counted["log_bytes"] = json!(log_bytes() - self.log_bytes);
+        counted
+    }
+}
+
+/// The functions' AWS requests so far, by service (see [`counts`]).
+fn aws_requests(stack: &LocalStack) -> [u64; 4] {
+    stack.base.aws.requests.snapshot()
+}
+
+/// The AWS actions the fault proxy has passed so far.
+fn aws_actions(stack: &LocalStack) -> std::collections::BTreeMap<String, u64> {
+    stack
+        .faults
+        .as_ref()
+        .map(|f| f.actions.snapshot())
+        .unwrap_or_default()
+}
+
+/// One sign-in by email code, start then verify: what it cost, and the session's token.
+/// The account then gets the credits for the videos (not counted).
+async fn sign_in(bench: &Bench<'_>) -> Result<(Value, String), String> {
+    let stack = bench.stack;
+    let mark = Mark::now(stack);
     post(
-        &http,
-        &url("/v1/auth/email/start"),
+        &bench.http,
+        &bench.url("/v1/auth/email/start"),
         json!({ "email": EMAIL }),
         None,
     )
     .await?;
-    let code = latest_code(&stack).await?;
+    let code = latest_code(stack).await?;
     let signed = post(
-        &http,
-        &url("/v1/auth/email/verify"),
+        &bench.http,
+        &bench.url("/v1/auth/email/verify"),
         json!({ "email": EMAIL, "code": code, "over_13": true }),
         None,
     )
     .await?;
     let token = signed["token"].as_str().ok_or("no token")?.to_owned();
-    let mut sign_in = counts(aws0, aws(&stack), tp0, stack.third_parties.snapshot(), 0);
-    sign_in["actions"] = json!(crate::faults::Actions::since(&act0, &actions(&stack)));
-    sign_in["log_bytes"] = json!(log_bytes() - logs0);
-    // Credits for the videos.
+    let sign_in = mark.since(stack, 0);
     let account = signed["user"]["id"].as_str().ok_or("no user")?.to_owned();
-    grant(&stack, &account, 200).await?;
+    grant(stack, &account, 200).await?;
+    Ok((sign_in, token))
+}
 
+/// One video, from submit to ready with its notice sent: its requests, how long it
+/// took, and each background function's invocations for it.
+async fn one_video(bench: &Bench<'_>, token: &str) -> Result<Value, String> {
+    let stack = bench.stack;
     // S3's test events of the notification set-up are not the video's: out of the way.
     for f in ["stamp", "deliver"] {
         while stack.consumer(f).poll_once(true, None, 0).await.received > 0 {}
     }
-    // One video, from submit to ready with its notice sent.
-    let (aws0, tp0) = (aws(&stack), stack.third_parties.snapshot());
-    let (act0, logs0) = (actions(&stack), log_bytes());
+    let mark = Mark::now(stack);
     let invoked0: Vec<(String, usize)> = stack
         .consumers
         .iter()
@@ -138,10 +231,10 @@ pub async fn run(videos: usize) -> Result<Value, String> {
         .collect();
     let submitted = Instant::now();
     let v = post(
-        &http,
-        &url("/v1/videos"),
+        &bench.http,
+        &bench.url("/v1/videos"),
         json!({ "prompt": "a lighthouse in a storm", "seconds": 4 }),
-        Some(&token),
+        Some(token),
     )
     .await?;
     let id = v["id"].as_str().ok_or("no video id")?.to_owned();
@@ -153,7 +246,7 @@ pub async fn run(videos: usize) -> Result<Value, String> {
                 batches += 1;
             }
         }
-        let job = jobs.get(&id).await.map_err(|e| e.to_string())?;
+        let job = bench.jobs.get(&id).await.map_err(|e| e.to_string())?;
         if job.is_some_and(|j| j.notified) {
             break;
         }
@@ -162,19 +255,17 @@ pub async fn run(videos: usize) -> Result<Value, String> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let mut video = counts(
-        aws0,
-        aws(&stack),
-        tp0,
-        stack.third_parties.snapshot(),
-        batches,
-    );
-    video["actions"] = json!(crate::faults::Actions::since(&act0, &actions(&stack)));
-    video["log_bytes"] = json!(log_bytes() - logs0);
+    let mut video = mark.since(stack, batches);
     video["wall_seconds"] = json!(submitted.elapsed().as_secs_f64());
-    // Each background function's invocations for the video, and how long they ran.
+    video["invocations"] = invocations_since(stack, &invoked0);
+    Ok(video)
+}
+
+/// Each background function's invocations since `before` (its count of them then), and
+/// how long they ran.
+fn invocations_since(stack: &LocalStack, before: &[(String, usize)]) -> Value {
     let mut busy = serde_json::Map::new();
-    for (c, (function, before)) in stack.consumers.iter().zip(&invoked0) {
+    for (c, (function, before)) in stack.consumers.iter().zip(before) {
         let runs: Vec<f64> = c
             .invocations
             .lock()
@@ -192,33 +283,63 @@ pub async fn run(videos: usize) -> Result<Value, String> {
             );
         }
     }
-    video["invocations"] = Value::Object(busy);
+    Value::Object(busy)
+}
 
-    // Delivery lag over `videos` videos made at once, consumers running as Lambda's.
+/// The videos of the delivery-lag runs, made with the consumers running as Lambda's.
+struct Runs {
+    /// `videos` videos made at once.
+    healthy: Vec<Made>,
+    /// As many made one after another.
+    alone: Vec<Made>,
+    /// `videos` made at once with fal down.
+    outage: Vec<Made>,
+}
+
+/// Makes the videos of the delivery-lag runs.
+async fn lag_runs(bench: &Bench<'_>, token: &str, videos: usize) -> Result<Runs, String> {
+    let (stack, http, jobs) = (bench.stack, &bench.http, &bench.jobs);
     let tasks: Vec<_> = stack.consumers.iter().map(|c| c.spawn()).collect();
-    let healthy = made_at_once(&stack, &http, &token, &jobs, videos, "bench video number").await?;
+    let healthy = made_at_once(stack, http, token, jobs, videos, "bench video number").await?;
     // As many videos' lag one after another: what one video waits when the local
     // endpoint (which serves one request at a time, where AWS serves each in parallel)
     // is not also carrying the others' requests.
     let mut alone = Vec::new();
     for i in 0..videos {
         let tag = format!("bench alone video {i} of {videos}");
-        alone.extend(made_at_once(&stack, &http, &token, &jobs, 1, &tag).await?);
+        alone.extend(made_at_once(stack, http, token, jobs, 1, &tag).await?);
     }
     // The same with fal down (R43): every video fails over to Replicate.
     stack.fal.outage.set(crate::emulators::outage::Mode::Down);
-    let outage = made_at_once(&stack, &http, &token, &jobs, videos, "bench outage video").await?;
+    let outage = made_at_once(stack, http, token, jobs, videos, "bench outage video").await?;
     stack.fal.outage.set(crate::emulators::outage::Mode::Up);
     for t in tasks {
         t.abort();
     }
-    let by_replicate = outage
+    Ok(Runs {
+        healthy,
+        alone,
+        outage,
+    })
+}
+
+/// The time from asking to ready, healthy and with fal down, and how many of the latter
+/// Replicate made.
+fn time_to_ready(runs: &Runs) -> Value {
+    let by_replicate = runs
+        .outage
         .iter()
         .filter(|m| m.provider.as_deref() == Some("replicate"))
         .count();
-    let lags = delivery_lags(&stack, &healthy, fal);
-    let lags_alone = delivery_lags(&stack, &alone, fal);
-    // `stamp`'s invocations during the lag run: how long each took, for how many.
+    json!({
+        "healthy": percentiles(&runs.healthy),
+        "fal_down": percentiles(&runs.outage),
+        "fal_down_made_by_replicate": by_replicate,
+    })
+}
+
+/// `stamp`'s invocations during the lag runs: how long each took, for how many videos.
+fn stamp_invocations(stack: &LocalStack) -> Value {
     let mut stamps: Vec<(usize, f64)> = stack
         .consumer("stamp")
         .invocations
@@ -233,29 +354,12 @@ pub async fn run(videos: usize) -> Result<Value, String> {
             .map_or(0.0, |s| s.1)
     };
     let stamped: usize = stamps.iter().map(|s| s.0).sum();
-    let report = json!({
-        "sign_in": sign_in,
-        "video": video,
-        "delivery_lag_seconds": lags,
-        "delivery_lag_one_at_a_time_seconds": lags_alone,
-        "time_to_ready_seconds": {
-            "healthy": percentiles(&healthy),
-            "fal_down": percentiles(&outage),
-            "fal_down_made_by_replicate": by_replicate,
-        },
-        "stamp_invocation_seconds": {
-            "invocations": stamps.len(),
-            "videos": stamped,
-            "p50": stamp_pct(0.5),
-            "p95": stamp_pct(0.95),
-        },
-        "provider_calls_back": stack.functions.generate.callback.is_some(),
-        "provider_poll_interval_seconds": stack.base.policy.provider_poll_interval.as_secs(),
-    });
-    stack.stop().await;
-    let mut report = report;
-    report["hot_path"] = crate::hot_path::run().await?;
-    Ok(report)
+    json!({
+        "invocations": stamps.len(),
+        "videos": stamped,
+        "p50": stamp_pct(0.5),
+        "p95": stamp_pct(0.95),
+    })
 }
 
 /// One video of a run: when it was asked for and when it was ready, and who made it.

@@ -142,12 +142,7 @@ impl LocalStack {
         // The emulators' and the functions' HTTP clients use ring, as in Lambda.
         shared::adapters::outbound::install_crypto();
         let moto = Moto::find_or_start(opts.aws_endpoint.clone(), None).await?;
-        let listener = TcpListener::bind(opts.bind)
-            .await
-            .map_err(|e| StackError::Bind(opts.bind, e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| StackError::Bind(opts.bind, e))?;
+        let (listener, addr) = listen(opts.bind).await?;
         let base_url = format!("http://{addr}");
 
         let template = Template::load()?;
@@ -155,21 +150,11 @@ impl LocalStack {
         let aws = crate::raw_aws::RawAws::load_local(LOCAL_REGION, &moto.endpoint).await;
         let refs = provision(&template, &aws, &opts.prefix, &parameters).await?;
         // The functions reach AWS through the fault proxy when it is on.
-        let faults = match &opts.faults {
-            Some(settings) => Some(
-                crate::faults::FaultProxy::start(&moto.endpoint, settings.clone())
-                    .await
-                    .map_err(|e| StackError::Bind(opts.bind, e))?,
-            ),
-            None => None,
-        };
+        let faults = fault_proxy(&moto.endpoint, opts.faults.as_ref(), opts.bind).await?;
         let functions_endpoint = faults
             .as_ref()
             .map_or(moto.endpoint.clone(), |f| f.endpoint.clone());
-        let mut functions_aws = AwsClients::load_local(LOCAL_REGION, &functions_endpoint).await;
-        // Which actions each function calls, for the policy test (before any client is made).
-        let calls = shared::adapters::aws_calls::CallLog::default();
-        functions_aws.calls = Some(calls.clone());
+        let (functions_aws, calls) = functions_aws(&functions_endpoint).await;
 
         let envs = function_envs(
             &template,
@@ -183,93 +168,39 @@ impl LocalStack {
         let base = Base::new(functions_aws, opts.clock, opts.policy);
         let functions = build_functions(&base, &envs, aws.ssm()).await?;
         note_secret_reads(&calls, &envs);
-        let google = GoogleEmulator::new(LOCAL_GOOGLE_CLIENT_ID);
-        let mailbox = Mailbox::new(moto.endpoint.clone());
-        let fal = FalEmulator::new(base_url.clone(), opts.fal_duration);
-        let replicate = crate::emulators::replicate::ReplicateEmulator::new(
-            base_url.clone(),
-            opts.fal_duration,
-        );
-        let outages = crate::emulators::outage::router(Arc::new(vec![
-            ("fal", fal.outage.clone()),
-            ("replicate", replicate.outage.clone()),
-        ]));
-        let creem = CreemEmulator::new();
-        let catalogue = shared::domain::billing::parse_catalogue(
-            parameters
-                .get("BillingProducts")
-                .map(String::as_str)
-                .unwrap_or("[]"),
-        )
-        .unwrap_or_default();
-        let creem_checkouts =
-            crate::emulators::creem_checkout::CreemCheckouts::new(base_url.clone(), catalogue);
-        let dump = crate::dump::Dump::new(
-            aws.clone(),
-            template
-                .resources()
-                .iter()
-                .filter_map(|r| {
-                    let local = refs.refs.get(r.logical_id)?;
-                    Some((r.kind.to_owned(), r.logical_id.to_owned(), local.clone()))
-                })
-                .collect(),
-        );
-        let third_parties = Arc::new(ThirdPartyCounts::default());
-        let site = crate::site::Site::new(
-            opts.site_dir.clone(),
-            crate::site::config_json("", LOCAL_GOOGLE_CLIENT_ID, "emulator"),
-            &functions_endpoint,
-        );
-        let app = shared::edge::http::finish_router(
-            functions
-                .local_routes()
-                .merge(google.router())
-                .merge(mailbox.router())
-                .merge(fal.router())
-                .merge(replicate.router())
-                .merge(outages)
-                .merge(creem.router())
-                .merge(creem_checkouts.router())
-                .merge(dump.router())
-                .merge(crate::openapi::router()),
-        )
-        .fallback(move |req| crate::site::Site::serve(site.clone(), req))
-        .layer(axum::middleware::from_fn(peer_ip))
-        .layer(axum::middleware::from_fn_with_state(
-            third_parties.clone(),
-            count_third_party,
-        ));
 
-        let consumers = crate::consumers::from_template(
+        let emulators = Emulators::new(&base_url, &moto.endpoint, opts.fal_duration, &parameters);
+        let third_parties = Arc::new(ThirdPartyCounts::default());
+        let routes = functions
+            .local_routes()
+            .merge(emulators.router())
+            .merge(dump(&aws, &template, &refs).router())
+            .merge(crate::openapi::router());
+        let site = site(opts.site_dir.clone(), &functions_endpoint);
+        let app = app(routes, site, third_parties.clone());
+
+        let consumers = consumers(
             &template,
             &refs,
             &functions,
             &aws,
-            LOCAL_REGION,
             opts.duplicate_deliveries,
-        )
-        .map_err(StackError::Consumers)?;
-        let consumers: Vec<Consumer> = consumers
-            .into_iter()
-            .map(|mut c| {
-                c.visibility = opts.consumer_visibility;
-                c
-            })
-            .collect();
+            opts.consumer_visibility,
+        )?;
         let mut tasks = Vec::new();
         if opts.consumers {
             tasks.extend(consumers.iter().map(Consumer::spawn));
         }
-        let (tx, rx) = oneshot::channel::<()>();
-        tasks.push(tokio::spawn(async move {
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            let _ = axum::serve(listener, service)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        }));
+        let (shutdown, server) = serve(listener, app);
+        tasks.push(server);
+        let Emulators {
+            google,
+            mailbox,
+            fal,
+            replicate,
+            creem,
+            creem_checkouts,
+        } = emulators;
         Ok(Self {
             base_url,
             addr,
@@ -291,7 +222,7 @@ impl LocalStack {
             refs,
             template,
             signing,
-            shutdown: Some(tx),
+            shutdown: Some(shutdown),
             tasks,
             _moto: moto,
         })
@@ -322,6 +253,189 @@ impl Drop for LocalStack {
             t.abort();
         }
     }
+}
+
+/// The third parties the functions call, played locally on the stack's own port under
+/// `/_local/…`. Made together so that the stack's start is one step for all of them,
+/// and their routes (with the switch that takes a provider down) are one router.
+struct Emulators {
+    google: Arc<GoogleEmulator>,
+    mailbox: Arc<Mailbox>,
+    fal: Arc<FalEmulator>,
+    replicate: Arc<crate::emulators::replicate::ReplicateEmulator>,
+    creem: Arc<CreemEmulator>,
+    creem_checkouts: Arc<crate::emulators::creem_checkout::CreemCheckouts>,
+}
+
+impl Emulators {
+    /// Every emulator, as the stack at `base_url` on the local endpoint at
+    /// `aws_endpoint` serves them: the providers finish a video in `fal_duration`, and
+    /// the checkout sells the products of the template's `BillingProducts`.
+    fn new(
+        base_url: &str,
+        aws_endpoint: &str,
+        fal_duration: Duration,
+        parameters: &BTreeMap<String, String>,
+    ) -> Self {
+        let catalogue = shared::domain::billing::parse_catalogue(
+            parameters
+                .get("BillingProducts")
+                .map(String::as_str)
+                .unwrap_or("[]"),
+        )
+        .unwrap_or_default();
+        Self {
+            google: GoogleEmulator::new(LOCAL_GOOGLE_CLIENT_ID),
+            mailbox: Mailbox::new(aws_endpoint.to_owned()),
+            fal: FalEmulator::new(base_url.to_owned(), fal_duration),
+            replicate: crate::emulators::replicate::ReplicateEmulator::new(
+                base_url.to_owned(),
+                fal_duration,
+            ),
+            creem: CreemEmulator::new(),
+            creem_checkouts: crate::emulators::creem_checkout::CreemCheckouts::new(
+                base_url.to_owned(),
+                catalogue,
+            ),
+        }
+    }
+
+    /// Every emulator's routes, and the switch that takes a provider down or up.
+    fn router(&self) -> axum::Router {
+        let outages = crate::emulators::outage::router(Arc::new(vec![
+            ("fal", self.fal.outage.clone()),
+            ("replicate", self.replicate.outage.clone()),
+        ]));
+        self.google
+            .router()
+            .merge(self.mailbox.router())
+            .merge(self.fal.router())
+            .merge(self.replicate.router())
+            .merge(outages)
+            .merge(self.creem.router())
+            .merge(self.creem_checkouts.router())
+    }
+}
+
+/// Listens on `bind` (port 0: a free one), and says where.
+async fn listen(bind: SocketAddr) -> Result<(TcpListener, SocketAddr), StackError> {
+    let listener = TcpListener::bind(bind)
+        .await
+        .map_err(|e| StackError::Bind(bind, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StackError::Bind(bind, e))?;
+    Ok((listener, addr))
+}
+
+/// The fault proxy in front of the local endpoint, when the options ask for one.
+async fn fault_proxy(
+    endpoint: &str,
+    settings: Option<&crate::faults::FaultSettings>,
+    bind: SocketAddr,
+) -> Result<Option<crate::faults::FaultProxy>, StackError> {
+    match settings {
+        Some(settings) => Ok(Some(
+            crate::faults::FaultProxy::start(endpoint, settings.clone())
+                .await
+                .map_err(|e| StackError::Bind(bind, e))?,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// The functions' AWS clients on `endpoint`, with the log of the actions each function
+/// calls (for the policy test), which is set before any client is made.
+async fn functions_aws(endpoint: &str) -> (AwsClients, shared::adapters::aws_calls::CallLog) {
+    let mut aws = AwsClients::load_local(LOCAL_REGION, endpoint).await;
+    let calls = shared::adapters::aws_calls::CallLog::default();
+    aws.calls = Some(calls.clone());
+    (aws, calls)
+}
+
+/// `/_local/dump` over the template's resources as the stack named them locally: what
+/// the stack stores, for a person to see.
+fn dump(aws: &crate::raw_aws::RawAws, template: &Template, refs: &Refs) -> Arc<crate::dump::Dump> {
+    crate::dump::Dump::new(
+        aws.clone(),
+        template
+            .resources()
+            .iter()
+            .filter_map(|r| {
+                let local = refs.refs.get(r.logical_id)?;
+                Some((r.kind.to_owned(), r.logical_id.to_owned(), local.clone()))
+            })
+            .collect(),
+    )
+}
+
+/// The built website in `dir` as the local stack serves it: its API on the same origin,
+/// Google's emulator for sign-in, and the buckets at `storage_origin` allowed by its
+/// Content-Security-Policy.
+fn site(dir: std::path::PathBuf, storage_origin: &str) -> Arc<crate::site::Site> {
+    crate::site::Site::new(
+        dir,
+        crate::site::config_json("", LOCAL_GOOGLE_CLIENT_ID, "emulator"),
+        storage_origin,
+    )
+}
+
+/// What the stack serves: `routes`, the website for any other path, each request told
+/// its peer's address as API Gateway tells a function, and the third parties' requests
+/// counted.
+fn app(
+    routes: axum::Router,
+    site: Arc<crate::site::Site>,
+    third_parties: Arc<ThirdPartyCounts>,
+) -> axum::Router {
+    shared::edge::http::finish_router(routes)
+        .fallback(move |req| crate::site::Site::serve(site.clone(), req))
+        .layer(axum::middleware::from_fn(peer_ip))
+        .layer(axum::middleware::from_fn_with_state(
+            third_parties,
+            count_third_party,
+        ))
+}
+
+/// The template's queue consumers, with the stack's visibility timeout when it sets one.
+fn consumers(
+    template: &Template,
+    refs: &Refs,
+    functions: &Functions,
+    aws: &crate::raw_aws::RawAws,
+    duplicate_deliveries: bool,
+    visibility: Option<i32>,
+) -> Result<Vec<Consumer>, StackError> {
+    let consumers = crate::consumers::from_template(
+        template,
+        refs,
+        functions,
+        aws,
+        LOCAL_REGION,
+        duplicate_deliveries,
+    )
+    .map_err(StackError::Consumers)?;
+    Ok(consumers
+        .into_iter()
+        .map(|mut c| {
+            c.visibility = visibility;
+            c
+        })
+        .collect())
+}
+
+/// Serves `app` on `listener` until the sender is used (or dropped).
+fn serve(listener: TcpListener, app: axum::Router) -> (oneshot::Sender<()>, JoinHandle<()>) {
+    let (tx, rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        let _ = axum::serve(listener, service)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    (tx, server)
 }
 
 /// Requests served by each emulated third party: what one flow costs in calls to

@@ -9,32 +9,116 @@ use shared::adapters::dynamo::StoreError;
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::audit::{AuditEvent, AuditStore};
 use shared::adapters::dynamo::privacy::PrivacyStore;
-use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
 use shared::app::enforcement::Enforcement;
-use shared::app::removal::{RemovalError, Removed, VideoRemoval};
-use shared::app::requests::Requests;
+use shared::app::removal::{RemovalError, RemovedBy, VideoRemoval};
+use shared::app::rights_requests::RightsRequests;
 use shared::domain::clock::{Clock, from_epoch, rfc3339};
 use shared::domain::email::EmailAddress;
 use shared::domain::policy::Policy;
 use shared::domain::privacy::{RequestKind, RightsRequest};
 use shared::edge::wiring::Base;
 
-pub const USAGE: &str = "\
-usage: operator <command>
-  find-account <email>
-  suspend <account_id> --by <operator> --reason <why>
-  reinstate <account_id> --by <operator> --reason <why>
-  terminate <account_id> --by <operator> --reason <why>     (erases; keeps a keyed hash of the address)
-  delete-child <email> --by <operator> --reason <why>       (R06: erases the account of a child)
-  remove-video <video_id> --by <operator> --reason <why>
-  due-requests [--within-days N]                            (open rights requests due within N days, 7 by default, and failed ones)
-  refunds-due                                               (payments after erasure: refund each at Creem)
-  redrive <dead-letter queue URL> <queue URL>               (moves dead letters back once the cause is fixed)
-
+/// What the command needs of the environment, shown under `--help`.
+const ENVIRONMENT: &str = "\
 environment: ACCOUNTS_TABLE SESSIONS_TABLE PRIVACY_TABLE AUDIT_TABLE VIDEOS_TABLE
-LEDGER_TABLE BILLING_TABLE PRIVACY_QUEUE_URL GENERATE_QUEUE_URL INPUTS_BUCKET OUTPUTS_BUCKET HASH_SECRET_PARAMETER,
-as the stack's outputs and parameters give them.";
+LEDGER_TABLE BILLING_TABLE PRIVACY_QUEUE_URL GENERATE_QUEUE_URL INPUTS_BUCKET OUTPUTS_BUCKET
+HASH_SECRET_PARAMETER, as the stack's outputs and parameters give them, and AWS_REGION;
+AWS_ENDPOINT_URL for a local endpoint. Every action that changes something is written to
+the audit log with who acted (--by) and why (--reason) (R20).";
+
+/// The operators' command line, as people type it (`operator <command> --help`).
+#[derive(clap::Parser, Debug)]
+#[command(
+    name = "operator",
+    about = "The operators' command: accounts, videos, rights requests, refunds due and dead letters.",
+    after_help = ENVIRONMENT
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: CliCommand,
+}
+
+/// Who acts and why, as given; checked (present, not blank) by [`parse`] so the refusal
+/// names R20 rather than a bare missing flag.
+#[derive(clap::Args, Debug)]
+struct WhyArgs {
+    /// Who acts (written to the audit log).
+    #[arg(long, value_name = "OPERATOR")]
+    by: Option<String>,
+    /// Why (written to the audit log).
+    #[arg(long, value_name = "WHY")]
+    reason: Option<String>,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum CliCommand {
+    /// Finds the account that signs in with an address.
+    FindAccount { email: String },
+    /// Suspends an account: every session ends, no new one starts (R05, R20).
+    Suspend {
+        account_id: String,
+        #[command(flatten)]
+        why: WhyArgs,
+    },
+    /// Lifts a suspension.
+    Reinstate {
+        account_id: String,
+        #[command(flatten)]
+        why: WhyArgs,
+    },
+    /// Erases an account and keeps a keyed hash of its address, so it cannot sign up again.
+    Terminate {
+        account_id: String,
+        #[command(flatten)]
+        why: WhyArgs,
+    },
+    /// Erases the account of a child (R06).
+    DeleteChild {
+        email: String,
+        #[command(flatten)]
+        why: WhyArgs,
+    },
+    /// Removes a video as its owner's delete does, the provider's request stopped too.
+    RemoveVideo {
+        video_id: String,
+        #[command(flatten)]
+        why: WhyArgs,
+    },
+    /// Lists open rights requests due within N days (overdue ones flagged) and failed ones (R30).
+    DueRequests {
+        #[arg(long, value_name = "N", default_value_t = 7)]
+        within_days: i64,
+    },
+    /// Lists payments made after their account was erased: refund each at Creem (R28).
+    RefundsDue,
+    /// Moves dead letters back to their queue, once their cause is fixed.
+    Redrive {
+        /// The dead-letter queue's URL.
+        from: String,
+        /// The queue's URL.
+        to: String,
+    },
+}
+
+/// Why a command line was refused.
+#[derive(Debug)]
+pub enum ParseError {
+    /// The line itself (an unknown command, a missing or extra argument), or a request
+    /// for help or the version: clap prints it as it should and exits with its code.
+    Line(clap::Error),
+    /// An action without who or why (R20).
+    Why(String),
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Line(e) => write!(f, "{e}"),
+            Self::Why(m) => f.write_str(m),
+        }
+    }
+}
 
 /// Who acted and why: required of every action that changes something (R20).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,82 +160,59 @@ pub enum OpError {
 
 /// Reads the command line (without the program's name).
 pub fn parse(args: &[String]) -> Result<Command, String> {
-    let (name, rest) = args.split_first().ok_or("no command")?;
-    let mut positional = Vec::new();
-    let mut flags = std::collections::BTreeMap::new();
-    let mut it = rest.iter();
-    while let Some(a) = it.next() {
-        if let Some(flag) = a.strip_prefix("--") {
-            let v = it.next().ok_or(format!("--{flag} needs a value"))?;
-            flags.insert(flag.to_owned(), v.clone());
-        } else {
-            positional.push(a.clone());
-        }
-    }
-    let one = |what: &str| -> Result<String, String> {
-        match positional.as_slice() {
-            [v] if !v.trim().is_empty() => Ok(v.trim().to_owned()),
-            _ => Err(format!("{name} takes one {what}")),
-        }
-    };
-    let why = || -> Result<Why, String> {
-        let get = |k: &str| {
-            flags
-                .get(k)
-                .map(|v| v.trim().to_owned())
+    parse_line(args).map_err(|e| e.to_string())
+}
+
+/// Reads the command line (without the program's name), keeping clap's own errors so
+/// `--help` prints and exits as it should.
+pub fn parse_line(args: &[String]) -> Result<Command, ParseError> {
+    use clap::Parser;
+    let cli =
+        Cli::try_parse_from(std::iter::once("operator").chain(args.iter().map(String::as_str)))
+            .map_err(ParseError::Line)?;
+    let trimmed = |v: String| v.trim().to_owned();
+    let why = |name: &str, w: WhyArgs| -> Result<Why, ParseError> {
+        let get = |flag: &str, v: Option<String>| {
+            v.map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
-                .ok_or(format!(
-                    "{name} needs --{k} (R20: every action says who and why)"
-                ))
+                .ok_or_else(|| {
+                    ParseError::Why(format!(
+                        "{name} needs --{flag} (R20: every action says who and why)"
+                    ))
+                })
         };
         Ok(Why {
-            by: get("by")?,
-            reason: get("reason")?,
+            by: get("by", w.by)?,
+            reason: get("reason", w.reason)?,
         })
     };
-    Ok(match name.as_str() {
-        "find-account" => Command::FindAccount {
-            email: one("email")?,
+    Ok(match cli.command {
+        CliCommand::FindAccount { email } => Command::FindAccount {
+            email: trimmed(email),
         },
-        "suspend" => Command::Suspend {
-            account_id: one("account id")?,
-            why: why()?,
+        CliCommand::Suspend { account_id, why: w } => Command::Suspend {
+            account_id: trimmed(account_id),
+            why: why("suspend", w)?,
         },
-        "reinstate" => Command::Reinstate {
-            account_id: one("account id")?,
-            why: why()?,
+        CliCommand::Reinstate { account_id, why: w } => Command::Reinstate {
+            account_id: trimmed(account_id),
+            why: why("reinstate", w)?,
         },
-        "terminate" => Command::Terminate {
-            account_id: one("account id")?,
-            why: why()?,
+        CliCommand::Terminate { account_id, why: w } => Command::Terminate {
+            account_id: trimmed(account_id),
+            why: why("terminate", w)?,
         },
-        "delete-child" => Command::DeleteChild {
-            email: one("email")?,
-            why: why()?,
+        CliCommand::DeleteChild { email, why: w } => Command::DeleteChild {
+            email: trimmed(email),
+            why: why("delete-child", w)?,
         },
-        "remove-video" => Command::RemoveVideo {
-            video_id: one("video id")?,
-            why: why()?,
+        CliCommand::RemoveVideo { video_id, why: w } => Command::RemoveVideo {
+            video_id: trimmed(video_id),
+            why: why("remove-video", w)?,
         },
-        "due-requests" => Command::DueRequests {
-            within_days: flags
-                .get("within-days")
-                .map(|v| {
-                    v.parse()
-                        .map_err(|_| "--within-days takes a number of days")
-                })
-                .transpose()?
-                .unwrap_or(7),
-        },
-        "refunds-due" => Command::RefundsDue,
-        "redrive" => match positional.as_slice() {
-            [from, to] => Command::Redrive {
-                from: from.clone(),
-                to: to.clone(),
-            },
-            _ => return Err("redrive takes a dead-letter queue URL and a queue URL".into()),
-        },
-        other => return Err(format!("unknown command {other}")),
+        CliCommand::DueRequests { within_days } => Command::DueRequests { within_days },
+        CliCommand::RefundsDue => Command::RefundsDue,
+        CliCommand::Redrive { from, to } => Command::Redrive { from, to },
     })
 }
 
@@ -174,15 +235,14 @@ pub struct Operator {
     accounts: AccountStore,
     audit: AuditStore,
     privacy: PrivacyStore,
-    videos: VideoStore,
     billing: shared::adapters::dynamo::billing::BillingStore,
-    requests: Requests,
+    rights_requests: RightsRequests,
     enforcement: Enforcement,
     removal: VideoRemoval,
     sqs: aws_sdk_sqs::Client,
     clock: Clock,
     policy: Policy,
-    hash_secret: Vec<u8>,
+    hash_secret: shared::domain::secret::Secret,
 }
 
 impl Operator {
@@ -192,9 +252,8 @@ impl Operator {
             accounts: w.accounts()?,
             audit: w.audit()?,
             privacy: w.privacy()?,
-            videos: w.videos()?,
             billing: w.billing()?,
-            requests: w.requests()?,
+            rights_requests: w.rights_requests()?,
             enforcement: w.enforcement()?,
             removal: w.video_removal()?,
             sqs: base.aws.sqs().clone(),
@@ -233,7 +292,11 @@ impl Operator {
                     .await?
                     .ok_or(OpError::NotFound)?;
                 // R28: the address's keyed hash stays, for fraud prevention.
-                let hash = shared::domain::crypto::keyed_hash(&self.hash_secret, "email", &a.email);
+                let hash = shared::domain::crypto::keyed_hash(
+                    self.hash_secret.expose().as_bytes(),
+                    "email",
+                    &a.email,
+                );
                 let block = self.accounts.block_write(
                     &hash,
                     &rfc3339(self.clock.now()),
@@ -269,18 +332,19 @@ impl Operator {
     /// R20: removes a video as its owner's `DELETE` does (the provider's request
     /// stopped too), and records who and why.
     async fn remove_video(&self, video_id: &str, why: &Why) -> Result<Value, OpError> {
-        // Two tries: the job may move on (generating → ready) between read and write.
-        for _ in 0..2 {
-            let job = self.videos.get(video_id).await?.ok_or(OpError::NotFound)?;
-            let removed = match self.removal.remove(&job).await? {
-                Removed::Now | Removed::Already => true,
-                Removed::MovedOn => continue,
-            };
-            self.record(why, &format!("remove_video:{video_id}"), &job.account_id)
-                .await?;
-            return Ok(json!({ "video_id": video_id, "removed": removed }));
-        }
-        Err(OpError::Busy)
+        let removed = match self.removal.remove(video_id, RemovedBy::Operator).await {
+            Ok(removed) => removed,
+            Err(RemovalError::NotFound) => return Err(OpError::NotFound),
+            Err(RemovalError::Busy) => return Err(OpError::Busy),
+            Err(e) => return Err(e.into()),
+        };
+        self.record(
+            why,
+            &format!("remove_video:{video_id}"),
+            &removed.account_id,
+        )
+        .await?;
+        Ok(json!({ "video_id": video_id, "removed": true }))
     }
 
     /// R28: payments Creem made after their account was erased; none names anyone.
@@ -331,8 +395,10 @@ impl Operator {
     ) -> Result<Value, OpError> {
         // Recorded first: the erasure pseudonymises the account's audit records too.
         self.record(why, action, account_id).await?;
-        let request = self.requests.new_request(account_id, RequestKind::Erasure);
-        match self.requests.submit(&request, with).await {
+        let request = self
+            .rights_requests
+            .new_request(account_id, RequestKind::Erasure);
+        match self.rights_requests.submit(&request, with).await {
             Ok(()) => {}
             // Already being erased: nothing new to start.
             Err(e) if e.is_condition_failure() => {
@@ -441,15 +507,15 @@ mod tests {
 
     #[test]
     fn an_action_names_exactly_one_account_or_video() {
-        for line in [
-            "suspend --by kim --reason spam",
-            "suspend acc_1 acc_2 --by kim --reason spam",
-            "remove-video --by kim --reason spam",
-            "find-account",
-            "find-account a@example.com b@example.com",
+        for (line, says) in [
+            ("suspend --by kim --reason spam", "<ACCOUNT_ID>"),
+            ("suspend acc_1 acc_2 --by kim --reason spam", "acc_2"),
+            ("remove-video --by kim --reason spam", "<VIDEO_ID>"),
+            ("find-account", "<EMAIL>"),
+            ("find-account a@example.com b@example.com", "b@example.com"),
         ] {
             let err = parse(&args(line)).unwrap_err();
-            assert!(err.contains("takes one"), "{line}: {err}");
+            assert!(err.contains(says), "{line}: {err}");
         }
         assert_eq!(
             parse(&args("find-account kim@example.com")),
@@ -457,10 +523,8 @@ mod tests {
                 email: "kim@example.com".into()
             })
         );
-        assert_eq!(
-            parse(&args("suspend acc_1 --by")).unwrap_err(),
-            "--by needs a value"
-        );
+        let err = parse(&args("suspend acc_1 --by")).unwrap_err();
+        assert!(err.contains("--by"), "{err}");
     }
 
     #[test]
@@ -477,12 +541,35 @@ mod tests {
     }
 
     #[test]
+    fn help_is_given_for_the_whole_and_for_each_command() {
+        match parse_line(&args("--help")) {
+            Err(ParseError::Line(e)) => {
+                assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
+                let text = e.to_string();
+                for command in ["find-account", "terminate", "due-requests", "redrive"] {
+                    assert!(text.contains(command), "{text}");
+                }
+                assert!(text.contains("HASH_SECRET_PARAMETER"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_line(&args("terminate --help")) {
+            Err(ParseError::Line(e)) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("--by <OPERATOR>") && text.contains("--reason <WHY>"),
+                    "{text}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn unknown_or_incomplete_commands_are_refused() {
-        assert_eq!(parse(&[]).unwrap_err(), "no command");
-        assert_eq!(
-            parse(&args("delete acc_1")).unwrap_err(),
-            "unknown command delete"
-        );
+        assert!(parse(&[]).unwrap_err().contains("Usage"));
+        let err = parse(&args("delete acc_1")).unwrap_err();
+        assert!(err.contains("unrecognized subcommand 'delete'"), "{err}");
         assert!(parse(&args("redrive https://sqs/dlq")).is_err());
         assert_eq!(
             parse(&args("redrive https://sqs/dlq https://sqs/q")),

@@ -1,4 +1,4 @@
-//! `operator <command> …`: see `operator::USAGE`. Reads the stack's table, queue and
+//! `operator <command> …` (`operator --help`). Reads the stack's table, queue and
 //! bucket names and the hash key's parameter name from the environment, like the
 //! functions do, with the operator's own AWS credentials.
 
@@ -26,10 +26,12 @@ async fn aws(env: &Env) -> Result<AwsClients, ConfigError> {
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let command = match operator::parse(&args) {
+    let command = match operator::parse_line(&args) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{e}\n\n{}", operator::USAGE);
+        // Help, the version, or a line clap refuses: printed as clap prints them.
+        Err(operator::ParseError::Line(e)) => e.exit(),
+        Err(operator::ParseError::Why(message)) => {
+            eprintln!("{message}\n\nsee: operator <command> --help");
             std::process::exit(2);
         }
     };

@@ -11,5 +11,6 @@ pub mod models;
 pub mod policy;
 pub mod privacy;
 pub mod retention;
+pub mod secret;
 pub mod sensitive;
 pub mod video;

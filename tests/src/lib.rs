@@ -4,6 +4,7 @@
 //! parallel and beside a running `make dev`.
 
 mod billing;
+pub mod calls;
 mod fixtures;
 mod http;
 mod logs;
@@ -152,4 +153,12 @@ impl TestStack {
 pub struct FaultyBase {
     pub base: shared::edge::wiring::Base,
     _proxy: local_stack::faults::FaultProxy,
+}
+
+/// A stack that ends leaves its AWS calls for the least-privilege test, when the run
+/// gathers them (`calls`).
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        calls::save(&self.stack);
+    }
 }

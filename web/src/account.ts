@@ -1,18 +1,20 @@
 // The signed-in person (`GET /v1/me`), shared by the pages that show it, reloaded after
 // a change and forgotten when the session ends.
-import { useEffect, useState } from "preact/hooks";
 import { api, ok } from "./api/client";
 import type { components } from "./api/schema";
 import { token } from "./session";
+import { store, useStore } from "./store";
 
 export type Me = components["schemas"]["Me"];
 
-let current: Me | null = null;
-const listeners = new Set<() => void>();
+const current = store<Me | null>(null);
+// Why the last load failed (an `ApiProblem` with the sentence to show), so a page
+// waiting for the person can say so instead of waiting for ever; null after a success.
+const failure = store<unknown>(null);
 
-function publish(me: Me | null) {
-  current = me;
-  listeners.forEach((l) => l());
+function publish(me: Me | null, problem: unknown = null) {
+  failure.set(problem);
+  current.set(me);
 }
 
 export async function refreshMe(): Promise<Me | null> {
@@ -24,8 +26,8 @@ export async function refreshMe(): Promise<Me | null> {
     const me = await ok(api().GET("/v1/me"));
     publish(me);
     return me;
-  } catch {
-    publish(null);
+  } catch (problem) {
+    publish(null, problem);
     return null;
   }
 }
@@ -35,12 +37,10 @@ export function setMe(me: Me | null): void {
 }
 
 export function useMe(): Me | null {
-  const [me, set] = useState(current);
-  useEffect(() => {
-    const l = () => set(current);
-    listeners.add(l);
-    set(current);
-    return () => listeners.delete(l);
-  }, []);
-  return me;
+  return useStore(current);
+}
+
+/** Why the signed-in person could not be loaded, or null. */
+export function useMeProblem(): unknown {
+  return useStore(failure);
 }

@@ -1,6 +1,6 @@
 // The frame of every page (skip link, navigation, footer, cookie banner, policy
 // notice) and the table of pages.
-import type { ComponentChildren } from "preact";
+import { Component, type ComponentChildren } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { SiteConfig } from "./config";
 import { useLocation, navigate } from "./router";
@@ -17,7 +17,7 @@ import { Videos } from "./pages/videos";
 import { Credits, CheckoutResult } from "./pages/credits";
 import { AccountPage } from "./pages/account";
 import { PrivacySettings, CookieSettings } from "./pages/privacy";
-import { Page } from "./ui";
+import { Alert, Page } from "./ui";
 
 function SignedIn(props: { children: ComponentChildren }) {
   const t = useToken();
@@ -25,6 +25,41 @@ function SignedIn(props: { children: ComponentChildren }) {
     if (!t) navigate(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`, true);
   }, [t]);
   return t ? <>{props.children}</> : null;
+}
+
+/**
+ * An error while showing a page leaves the frame and the navigation in place and says
+ * what happened, instead of an empty page. Keyed by the path, so going to another
+ * page starts afresh.
+ */
+class PageBoundary extends Component<{ children: ComponentChildren }, { failed: boolean }> {
+  state = { failed: false };
+
+  static getDerivedStateFromError() {
+    return { failed: true };
+  }
+
+  componentDidCatch(error: unknown) {
+    // The details still reach the console for debugging; the person sees the page below.
+    console.error(error);
+  }
+
+  render() {
+    if (!this.state.failed) return this.props.children;
+    return (
+      <Page title="Something went wrong">
+        <Alert kind="error">This page could not be shown because of an error on our side. Reloading it usually helps.</Alert>
+        <div class="actions">
+          <button type="button" onClick={() => location.reload()}>
+            Reload the page
+          </button>
+          <a class="button secondary" href="/">
+            Go to the home page
+          </a>
+        </div>
+      </Page>
+    );
+  }
 }
 
 function route(path: string, config: SiteConfig) {
@@ -104,7 +139,9 @@ export function App(props: { config: SiteConfig }) {
         </nav>
       </header>
       {me && <PolicyNotice me={me} />}
-      <main id="main">{route(loc.path, props.config)}</main>
+      <main id="main">
+        <PageBoundary key={loc.path}>{route(loc.path, props.config)}</PageBoundary>
+      </main>
       <footer class="bottom">
         <ul>
           <li><a href="/privacy">Privacy policy</a></li>

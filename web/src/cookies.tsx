@@ -4,10 +4,11 @@
 // policy it was made under — at once, or at the next sign-in if made signed out.
 // (The site sets no analytics or marketing cookies of its own today; the choice is
 // recorded so that none ever will be without it.)
-import { useEffect, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { api, ok } from "./api/client";
 import { refreshMe } from "./account";
 import { token } from "./session";
+import { store, useStore } from "./store";
 
 export const POLICY_VERSION: string = __POLICY_VERSION__;
 
@@ -19,9 +20,8 @@ export interface CookieChoice {
 }
 
 const KEY = "sora2.cookies";
-const listeners = new Set<() => void>();
 
-export function cookieChoice(): CookieChoice | null {
+function stored(): CookieChoice | null {
   try {
     const raw = localStorage.getItem(KEY);
     return raw ? (JSON.parse(raw) as CookieChoice) : null;
@@ -30,14 +30,20 @@ export function cookieChoice(): CookieChoice | null {
   }
 }
 
-function store(choice: CookieChoice) {
-  localStorage.setItem(KEY, JSON.stringify(choice));
-  listeners.forEach((l) => l());
+const choice = store(stored());
+
+export function cookieChoice(): CookieChoice | null {
+  return choice.get();
+}
+
+function keep(c: CookieChoice) {
+  localStorage.setItem(KEY, JSON.stringify(c));
+  choice.set(c);
 }
 
 /** Records a choice here and, when signed in, with the API. */
 export async function chooseCookies(analytics: boolean, marketing_cookies: boolean): Promise<void> {
-  store({ analytics, marketing_cookies, policy_version: POLICY_VERSION, synced: false });
+  keep({ analytics, marketing_cookies, policy_version: POLICY_VERSION, synced: false });
   await syncCookies();
 }
 
@@ -54,18 +60,12 @@ export async function syncCookies(): Promise<void> {
       },
     }),
   );
-  store({ ...c, synced: true });
+  keep({ ...c, synced: true });
   await refreshMe();
 }
 
 export function useCookieChoice(): CookieChoice | null {
-  const [c, set] = useState(cookieChoice());
-  useEffect(() => {
-    const l = () => set(cookieChoice());
-    listeners.add(l);
-    return () => listeners.delete(l);
-  }, []);
-  return c;
+  return useStore(choice);
 }
 
 export function CookieBanner() {

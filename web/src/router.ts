@@ -1,8 +1,17 @@
 // A small history router: a page is a path; links are plain <a href> that this turns
 // into in-app navigations, so they work with the keyboard, middle-click and reload.
-import { useEffect, useState } from "preact/hooks";
+import { store, useStore } from "./store";
 
-const listeners = new Set<() => void>();
+export interface Location {
+  path: string;
+  query: URLSearchParams;
+}
+
+function read(): Location {
+  return { path: location.pathname, query: new URLSearchParams(location.search) };
+}
+
+const here = store(read());
 let moves = 0;
 
 /** Whether the page changed in the app since it loaded (then the new page takes focus). */
@@ -14,13 +23,13 @@ export function navigate(to: string, replace = false): void {
   if (replace) history.replaceState(null, "", to);
   else history.pushState(null, "", to);
   moves++;
-  listeners.forEach((l) => l());
+  here.set(read());
   window.scrollTo(0, 0);
 }
 
 window.addEventListener("popstate", () => {
   moves++;
-  listeners.forEach((l) => l());
+  here.set(read());
 });
 
 document.addEventListener("click", (e) => {
@@ -33,18 +42,6 @@ document.addEventListener("click", (e) => {
   navigate(url.pathname + url.search + url.hash);
 });
 
-export interface Location {
-  path: string;
-  query: URLSearchParams;
-}
-
 export function useLocation(): Location {
-  const read = () => ({ path: location.pathname, query: new URLSearchParams(location.search) });
-  const [loc, set] = useState<Location>(read());
-  useEffect(() => {
-    const l = () => set(read());
-    listeners.add(l);
-    return () => listeners.delete(l);
-  }, []);
-  return loc;
+  return useStore(here);
 }

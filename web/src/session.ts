@@ -2,12 +2,11 @@
 // the API takes it only as `Authorization: Bearer`, so a request another site makes
 // the browser send carries no credential (no CSRF), and the strict CSP (no inline or
 // third-party script) is what keeps other code from reading it (ARCHITECTURE.md).
-import { useEffect, useState } from "preact/hooks";
+import { store, useStore } from "./store";
 
 const KEY = "sora2.session";
-const listeners = new Set<() => void>();
 
-export function token(): string | null {
+function stored(): string | null {
   try {
     return localStorage.getItem(KEY);
   } catch {
@@ -15,24 +14,24 @@ export function token(): string | null {
   }
 }
 
+const session = store(stored());
+
+export function token(): string | null {
+  return session.get();
+}
+
 export function setToken(value: string | null): void {
   if (value) localStorage.setItem(KEY, value);
   else localStorage.removeItem(KEY);
-  listeners.forEach((l) => l());
+  session.set(value || null);
 }
 
 // Another tab signing in or out changes this one too.
 window.addEventListener("storage", (e) => {
-  if (e.key === KEY) listeners.forEach((l) => l());
+  if (e.key === KEY) session.set(stored());
 });
 
 /** The current token, re-rendering the caller when it changes. */
 export function useToken(): string | null {
-  const [value, set] = useState(token());
-  useEffect(() => {
-    const l = () => set(token());
-    listeners.add(l);
-    return () => listeners.delete(l);
-  }, []);
-  return value;
+  return useStore(session);
 }

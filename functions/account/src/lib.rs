@@ -1,7 +1,6 @@
 //! `account`: the signed-in person's own data and rights (`/v1/me*`, `/v1/support`,
 //! `/v1/unsubscribe`).
 
-mod codes;
 mod consents;
 mod identities;
 mod me;

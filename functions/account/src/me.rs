@@ -16,8 +16,9 @@ use shared::edge::http::{ApiJson, AuthUser};
 use shared::edge::openapi::{Problem, optional_email_schema};
 use utoipa::ToSchema;
 
-use crate::codes::{self, Purpose};
 use crate::state::{AccountState, Services};
+use shared::adapters::dynamo::codes::Confirmation;
+use shared::app::emailed_codes::Purpose;
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
@@ -195,15 +196,17 @@ pub async fn patch_me(
         {
             return Err(ApiError::EmailTaken);
         }
-        codes::send(
-            &state,
-            Purpose::EmailChange,
-            &account.id,
-            email.as_str(),
-            "the change of your Sora2 AI sign-in address to this one",
-            Some(email.as_str().to_owned()),
-        )
-        .await?;
+        state
+            .emailed_codes
+            .send(
+                Purpose::Confirm {
+                    confirmation: Confirmation::EmailChange,
+                    account_id: &account.id,
+                },
+                email.as_str(),
+                Some(email.as_str().to_owned()),
+            )
+            .await?;
         pending = Some(email.as_str().to_owned());
     }
     // The name's write and the reads of the answer's credits and plan are
@@ -259,7 +262,16 @@ pub async fn verify_email(
     ApiJson(req): ApiJson<CodeBody>,
 ) -> Result<Json<Me>, ApiError> {
     let account = user.account;
-    let confirmed = codes::check(&state, Purpose::EmailChange, &account.id, &req.code).await?;
+    let confirmed = state
+        .emailed_codes
+        .check(
+            Purpose::Confirm {
+                confirmation: Confirmation::EmailChange,
+                account_id: &account.id,
+            },
+            &req.code,
+        )
+        .await?;
     let new_email = confirmed.payload.ok_or(ApiError::InvalidCode)?;
     let at = state.now();
     let mut tx = state.transactions.begin();

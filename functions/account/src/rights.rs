@@ -15,9 +15,10 @@ use shared::edge::http::{ApiJson, AuthUser, ClientIp};
 use shared::edge::openapi::Problem;
 use utoipa::ToSchema;
 
-use crate::codes::{self, Purpose};
 use crate::me::CodeBody;
 use crate::state::{AccountState, Services};
+use shared::adapters::dynamo::codes::Confirmation;
+use shared::app::emailed_codes::Purpose;
 
 /// A rights request as its owner sees it.
 #[derive(Serialize, ToSchema)]
@@ -71,15 +72,17 @@ pub async fn send_verification(
     user: AuthUser,
 ) -> Result<(StatusCode, Json<Empty>), ApiError> {
     per_ip(&state, &ip).await?;
-    codes::send(
-        &state,
-        Purpose::RightsRequest,
-        &user.account_id,
-        &user.account.email,
-        "a request about your personal data (a copy of it, or deleting your account)",
-        None,
-    )
-    .await?;
+    state
+        .emailed_codes
+        .send(
+            Purpose::Confirm {
+                confirmation: Confirmation::RightsRequest,
+                account_id: &user.account_id,
+            },
+            &user.account.email,
+            None,
+        )
+        .await?;
     tracing::info!(event = "rights_code_sent", account_id = %user.account_id, "rights request code sent");
     Ok((StatusCode::ACCEPTED, Json(Empty {})))
 }
@@ -204,10 +207,19 @@ async fn verified_request(
     code: &str,
     kind: RequestKind,
 ) -> Result<RightsRequest, ApiError> {
-    let confirmed = codes::check(state, Purpose::RightsRequest, &user.account_id, code).await?;
-    let request = state.requests.new_request(&user.account_id, kind);
+    let confirmed = state
+        .emailed_codes
+        .check(
+            Purpose::Confirm {
+                confirmation: Confirmation::RightsRequest,
+                account_id: &user.account_id,
+            },
+            code,
+        )
+        .await?;
+    let request = state.rights_requests.new_request(&user.account_id, kind);
     state
-        .requests
+        .rights_requests
         .submit(&request, [("code", confirmed.consume)])
         .await
         .map_err(|e| {

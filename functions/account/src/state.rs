@@ -31,7 +31,9 @@ pub struct Services {
     pub codes: CodeStore,
     pub limits: RateLimiter,
     pub mailer: Mailer,
-    pub requests: shared::app::requests::Requests,
+    /// Confirmation codes (R27, R30), sent and checked.
+    pub emailed_codes: shared::app::emailed_codes::EmailedCodes,
+    pub rights_requests: shared::app::rights_requests::RightsRequests,
     pub blobs: Blobs,
     pub exports_bucket: String,
     /// Where support messages are forwarded (R31).
@@ -40,7 +42,7 @@ pub struct Services {
     pub public_url: String,
     /// The website's origin, for the unsubscribe page's link in mail.
     pub site_url: String,
-    hash_secret: Vec<u8>,
+    hash_secret: shared::domain::secret::Secret,
 }
 
 #[derive(Clone)]
@@ -65,7 +67,8 @@ impl AccountState {
             codes: w.codes()?,
             limits: w.rate_limiter()?,
             mailer: w.mailer()?,
-            requests: w.requests()?,
+            emailed_codes: w.emailed_codes()?,
+            rights_requests: w.rights_requests()?,
             blobs: w.blobs(),
             exports_bucket: w.bucket("EXPORTS_BUCKET")?,
             support_address: env.email("SUPPORT_EMAIL")?,
@@ -81,7 +84,7 @@ impl AccountState {
 
 impl Services {
     pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
-        shared::domain::crypto::keyed_hash(&self.hash_secret, purpose, value)
+        shared::domain::crypto::keyed_hash(self.hash_secret.expose().as_bytes(), purpose, value)
     }
 
     pub fn now(&self) -> String {

@@ -6,7 +6,7 @@
 mod email_code;
 mod google;
 pub mod google_token;
-mod signin;
+pub mod signin;
 mod signout;
 mod state;
 

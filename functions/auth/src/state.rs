@@ -29,10 +29,12 @@ pub struct Services {
     pub limits: RateLimiter,
     pub ledger: LedgerStore,
     pub mailer: Mailer,
+    /// Sign-in codes (R02), sent and checked.
+    pub emailed_codes: shared::app::emailed_codes::EmailedCodes,
     pub google: GoogleVerifier,
     pub transactions: Transactions,
     /// Key of the keyed hashes of codes and addresses. A secret: never logged.
-    hash_secret: Vec<u8>,
+    hash_secret: shared::domain::secret::Secret,
 }
 
 #[derive(Clone)]
@@ -63,6 +65,7 @@ impl AuthState {
             limits: w.rate_limiter()?,
             ledger: w.ledger()?,
             mailer: w.mailer()?,
+            emailed_codes: w.emailed_codes()?,
             hash_secret: w.hash_secret()?,
             transactions: w.transactions(),
             google,
@@ -73,7 +76,7 @@ impl AuthState {
 
     /// Keyed hash of a value under this deployment's secret.
     pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
-        shared::domain::crypto::keyed_hash(&self.hash_secret, purpose, value)
+        shared::domain::crypto::keyed_hash(self.hash_secret.expose().as_bytes(), purpose, value)
     }
 }
 

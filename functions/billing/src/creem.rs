@@ -12,7 +12,7 @@ use shared::adapters::outbound::LazyClient;
 pub struct CreemCheckouts {
     http: LazyClient,
     url: String,
-    key: String,
+    key: shared::domain::secret::Secret,
     success_url: String,
 }
 
@@ -48,7 +48,7 @@ impl CreemCheckouts {
             .http
             .get()
             .post(&self.url)
-            .header("x-api-key", &self.key)
+            .header("x-api-key", self.key.expose())
             .timeout(Duration::from_secs(8))
             .json(&checkout_body(
                 creem_product_id,

@@ -145,7 +145,8 @@ fn new_checkout_id() -> String {
 #[derive(Serialize, ToSchema)]
 pub struct LedgerEntry {
     id: String,
-    /// `grant`, `purchase`, `debit`, `refund` or `clawback`.
+    /// Why the balance changed.
+    #[schema(value_type = shared::domain::ledger::EntryKind)]
     kind: String,
     /// What it did to the balance.
     amount: i64,

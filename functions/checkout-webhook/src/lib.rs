@@ -58,7 +58,12 @@ pub async fn receive(
         timestamp: header(&headers, "webhook-timestamp"),
         signatures: header(&headers, "webhook-signature"),
     };
-    if let Err(e) = verify(&state.secret, &body, &signed, state.clock.epoch_secs()) {
+    if let Err(e) = verify(
+        state.secret.expose(),
+        &body,
+        &signed,
+        state.clock.epoch_secs(),
+    ) {
         tracing::warn!(event = "webhook_refused", reason = %e, "webhook signature refused");
         return Err(ApiError::InvalidSignature);
     }

@@ -23,7 +23,7 @@ pub struct Services {
     pub accounts: AccountStore,
     pub catalogue: Vec<Product>,
     /// Creem's webhook secret (`whsec_…`). A secret: never logged.
-    pub secret: String,
+    pub secret: shared::domain::secret::Secret,
 }
 
 #[derive(Clone)]

@@ -44,7 +44,7 @@ pub struct Services {
     pub providers: shared::adapters::providers::video::Providers,
     /// To cancel the person's subscriptions before anything is erased (R28).
     pub creem: shared::adapters::creem::CreemSubscriptions,
-    hash_secret: Vec<u8>,
+    hash_secret: shared::domain::secret::Secret,
 }
 
 #[derive(Clone)]
@@ -88,7 +88,7 @@ impl PrivacyRequestsState {
 
 impl Services {
     pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
-        shared::domain::crypto::keyed_hash(&self.hash_secret, purpose, value)
+        shared::domain::crypto::keyed_hash(self.hash_secret.expose().as_bytes(), purpose, value)
     }
 
     pub fn now(&self) -> String {

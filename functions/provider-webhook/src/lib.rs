@@ -77,19 +77,25 @@ pub async fn fal_completed(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Received>, ApiError> {
-    if !valid_job_id(&target.job) {
-        return Err(ApiError::InvalidField("job: not a job id".into()));
-    }
-    let body = read_limited(body).await?;
+    completed(&state, "fal", target, &headers, body, verify_fal).await
+}
+
+/// fal's check: its ED25519 signature against its published keys. The call is known by
+/// its request id, at its timestamp.
+async fn verify_fal(
+    state: &ProviderWebhookState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Verified, ApiError> {
     let call = SignedCall {
-        request_id: header(&headers, "x-fal-webhook-request-id"),
-        user_id: header(&headers, "x-fal-webhook-user-id"),
-        timestamp: header(&headers, "x-fal-webhook-timestamp"),
-        signature: header(&headers, "x-fal-webhook-signature"),
+        request_id: header(headers, "x-fal-webhook-request-id"),
+        user_id: header(headers, "x-fal-webhook-user-id"),
+        timestamp: header(headers, "x-fal-webhook-timestamp"),
+        signature: header(headers, "x-fal-webhook-signature"),
     };
     let completion = match state
         .fal
-        .verify(&call, &body, state.clock.epoch_secs())
+        .verify(&call, body, state.clock.epoch_secs())
         .await
     {
         Ok(c) => c,
@@ -105,22 +111,12 @@ pub async fn fal_completed(
             return Err(ApiError::InvalidSignature);
         }
     };
-    tracing::info!(
-        event = "provider_webhook_received",
-        job_id = %target.job,
-        provider = "fal",
-        ok = completion.ok,
-        "provider completion received"
-    );
-    look_now(
-        &state,
-        "fal",
-        target.job,
-        completion.request_id.clone(),
-        &completion.request_id,
-        call.timestamp.unwrap_or_default(),
-    )
-    .await
+    Ok(Verified {
+        request_id: completion.request_id.clone(),
+        call_id: completion.request_id,
+        timestamp: call.timestamp.unwrap_or_default().to_owned(),
+        ok: Some(completion.ok),
+    })
 }
 
 /// Replicate's completion call: the prediction, signed with Standard Webhooks.
@@ -148,22 +144,37 @@ pub async fn replicate_completed(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<Received>, ApiError> {
-    if !valid_job_id(&target.job) {
-        return Err(ApiError::InvalidField("job: not a job id".into()));
-    }
-    let body = read_limited(body).await?;
+    completed(
+        &state,
+        "replicate",
+        target,
+        &headers,
+        body,
+        verify_replicate,
+    )
+    .await
+}
+
+/// Replicate's check: its Standard Webhooks HMAC with our secret. The body must then be
+/// a prediction with an id, the request the call is about; the call is known by its
+/// `webhook-id`, at its timestamp.
+async fn verify_replicate(
+    state: &ProviderWebhookState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Verified, ApiError> {
     let signed = SignatureHeaders {
         creem: None,
-        id: header(&headers, "webhook-id"),
-        timestamp: header(&headers, "webhook-timestamp"),
-        signatures: header(&headers, "webhook-signature"),
+        id: header(headers, "webhook-id"),
+        timestamp: header(headers, "webhook-timestamp"),
+        signatures: header(headers, "webhook-signature"),
     };
     if signed.id.is_none() || signed.timestamp.is_none() || signed.signatures.is_none() {
         return Err(ApiError::InvalidSignature);
     }
     if let Err(e) = verify(
-        &state.replicate_secret,
-        &body,
+        state.replicate_secret.expose(),
+        body,
         &signed,
         state.clock.epoch_secs(),
     ) {
@@ -174,7 +185,7 @@ pub async fn replicate_completed(
     struct Prediction {
         id: String,
     }
-    let prediction: Prediction = serde_json::from_slice(&body)
+    let prediction: Prediction = serde_json::from_slice(body)
         .map_err(|_| ApiError::InvalidField("the body is not a prediction".into()))?;
     if !(1..=64).contains(&prediction.id.len())
         || !prediction.id.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -183,19 +194,56 @@ pub async fn replicate_completed(
             "the prediction id is not an id".into(),
         ));
     }
+    Ok(Verified {
+        request_id: prediction.id,
+        call_id: signed.id.unwrap_or_default().to_owned(),
+        timestamp: signed.timestamp.unwrap_or_default().to_owned(),
+        ok: None,
+    })
+}
+
+/// What a provider's own check of a signed call yields.
+struct Verified {
+    /// The provider's id of the request that ended.
+    request_id: String,
+    /// The call's id and timestamp, by which a repeat of the same call is known.
+    call_id: String,
+    timestamp: String,
+    /// Whether the request ended well, when the call says (for the log only).
+    ok: Option<bool>,
+}
+
+/// The shape every provider's completion call shares: the job's id from the address,
+/// the raw body checked by the provider's own `check` before anything is read from
+/// it, and one look at the job queued. Only the check differs from one provider to
+/// another; the answer, and what is queued, are the same for all.
+async fn completed(
+    state: &ProviderWebhookState,
+    provider: &str,
+    target: Target,
+    headers: &HeaderMap,
+    body: Body,
+    check: impl AsyncFnOnce(&ProviderWebhookState, &HeaderMap, &[u8]) -> Result<Verified, ApiError>,
+) -> Result<Json<Received>, ApiError> {
+    if !valid_job_id(&target.job) {
+        return Err(ApiError::InvalidField("job: not a job id".into()));
+    }
+    let body = read_limited(body).await?;
+    let call = check(state, headers, &body).await?;
     tracing::info!(
         event = "provider_webhook_received",
         job_id = %target.job,
-        provider = "replicate",
+        provider,
+        ok = call.ok,
         "provider completion received"
     );
     look_now(
-        &state,
-        "replicate",
+        state,
+        provider,
         target.job,
-        prediction.id,
-        signed.id.unwrap_or_default(),
-        signed.timestamp.unwrap_or_default(),
+        call.request_id,
+        &call.call_id,
+        &call.timestamp,
     )
     .await
 }

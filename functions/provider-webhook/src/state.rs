@@ -15,7 +15,7 @@ pub struct Services {
     pub clock: Clock,
     pub fal: FalWebhookVerifier,
     /// Replicate's Standard Webhooks secret (`whsec_…`).
-    pub replicate_secret: String,
+    pub replicate_secret: shared::domain::secret::Secret,
     pub queue: Queue,
     /// A captured genuine call sent again is taken once.
     pub replays: shared::adapters::dynamo::replays::ReplayGuard,

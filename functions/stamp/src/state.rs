@@ -41,12 +41,13 @@ impl StampState {
         let w = base.wire(env);
         // The chain is public, but it is read like the secrets (from Parameter Store at
         // start) so that an operator replaces a certificate without a deployment.
-        let certs = CertChain::from_pem(&env.secret("SIGNING_CERTS", 1)?).map_err(|reason| {
-            ConfigError::Invalid {
-                var: "SIGNING_CERTS",
-                reason,
-            }
-        })?;
+        let certs =
+            CertChain::from_pem(env.secret("SIGNING_CERTS", 1)?.expose()).map_err(|reason| {
+                ConfigError::Invalid {
+                    var: "SIGNING_CERTS",
+                    reason,
+                }
+            })?;
         Ok(Self(Arc::new(Services {
             videos: w.videos()?,
             jobs: w.jobs()?,

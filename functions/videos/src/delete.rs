@@ -4,12 +4,10 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::ApiError;
-use shared::app::removal::Removed;
+use shared::app::removal::RemovedBy;
 use shared::edge::http::{ApiPath, AuthUser};
 
 use crate::state::VideosState;
-
-use crate::view::owned_job;
 
 #[utoipa::path(
     delete,
@@ -26,13 +24,9 @@ pub async fn delete(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    // Two tries: the job may move on (generating → ready) between read and write.
-    for _ in 0..2 {
-        let job = owned_job(&state, &user.account_id, &id).await?;
-        match state.removal.remove(&job).await? {
-            Removed::Now | Removed::Already => return Ok(StatusCode::NO_CONTENT),
-            Removed::MovedOn => continue,
-        }
-    }
-    Err(ApiError::Unavailable)
+    state
+        .removal
+        .remove(&id, RemovedBy::Owner(&user.account_id))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -24,7 +24,7 @@ pub struct ModerationUnavailable(pub String);
 pub struct Moderation {
     http: LazyClient,
     url: String,
-    key: String,
+    key: shared::domain::secret::Secret,
 }
 
 impl Moderation {
@@ -51,7 +51,7 @@ impl Moderation {
             .http
             .get()
             .post(&self.url)
-            .header("x-api-key", &self.key)
+            .header("x-api-key", self.key.expose())
             .timeout(Duration::from_secs(5))
             .json(&json!({ "prompt": prompt, "external_id": external_id }))
             .send()

@@ -12,7 +12,7 @@ use super::outbound::LazyClient;
 pub struct CreemSubscriptions {
     http: LazyClient,
     url: String,
-    key: String,
+    key: crate::domain::secret::Secret,
 }
 
 /// What Creem said of a cancellation.
@@ -54,7 +54,7 @@ impl CreemSubscriptions {
                 "{}/v1/subscriptions/{subscription_id}/cancel",
                 self.url
             ))
-            .header("x-api-key", &self.key)
+            .header("x-api-key", self.key.expose())
             .timeout(Duration::from_secs(8))
             .json(&serde_json::json!({ "mode": "immediate" }))
             .send()

@@ -181,7 +181,11 @@ impl Env {
 
     /// A secret: from Parameter Store when `X_PARAMETER` names it (a deployment), else
     /// the variable itself (a developer's shell); required, at least `min_len` long.
-    pub fn secret(&self, var: &'static str, min_len: usize) -> Result<String, ConfigError> {
+    pub fn secret(
+        &self,
+        var: &'static str,
+        min_len: usize,
+    ) -> Result<crate::domain::secret::Secret, ConfigError> {
         if let Ok(mut read) = self.secrets_read.lock() {
             read.insert(var);
         }
@@ -195,7 +199,7 @@ impl Env {
                 reason: format!("must be at least {min_len} characters"),
             });
         }
-        Ok(value)
+        Ok(crate::domain::secret::Secret::new(value))
     }
 
     /// An email address (the sender of service mail).

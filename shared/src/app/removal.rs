@@ -9,7 +9,7 @@ use crate::adapters::s3::{BlobError, Blobs};
 use crate::adapters::sqs::{GenerateMessage, Queue};
 use crate::app::jobs::Jobs;
 use crate::domain::video::Job;
-use crate::domain::video::{JobStatus, outputs_of};
+use crate::domain::video::{JOB_ID_PREFIX, JobStatus, is_id, outputs_of};
 
 /// What removing a video needs, held by the functions and tools that remove them.
 #[derive(Clone, Debug)]
@@ -25,30 +25,81 @@ pub struct VideoRemoval {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RemovalError {
+    /// No such video, or (for its owner's removal) not theirs: the same answer, so
+    /// another person's video is not told apart from none (R36).
+    #[error("no such video")]
+    NotFound,
+    /// The job kept moving on (generating → ready → …) between reads: try again.
+    #[error("the video kept changing")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Blob(#[from] BlobError),
 }
 
-/// How a removal went.
+/// Who removes a video.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removed {
-    /// Removed now.
+pub enum RemovedBy<'a> {
+    /// Its owner (the account), who may remove only their own.
+    Owner(&'a str),
+    /// An operator, who may remove any (and records why, R20).
+    Operator,
+}
+
+/// A video removed, now or before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removed {
+    /// Whose it was.
+    pub account_id: String,
+    /// Removed by this call (false: it had been removed before).
+    pub now: bool,
+}
+
+/// How one attempt on a job as read went.
+enum Attempt {
     Now,
-    /// It had been removed before.
     Already,
-    /// The job moved on (say generating → ready) between the read and the write:
-    /// read it again and retry.
+    /// The job moved on (say generating → ready) between the read and the write.
     MovedOn,
 }
 
 impl VideoRemoval {
+    /// Removes the video `id`: read, removed, and read again if it moved on meanwhile
+    /// (twice at most, then `Busy`). A removal done before answers as done.
+    pub async fn remove(&self, id: &str, by: RemovedBy<'_>) -> Result<Removed, RemovalError> {
+        if !is_id(JOB_ID_PREFIX, id) {
+            return Err(RemovalError::NotFound);
+        }
+        for _ in 0..2 {
+            let job = self
+                .jobs
+                .videos
+                .get(id)
+                .await?
+                .filter(|j| match by {
+                    RemovedBy::Owner(account) => j.account_id == account,
+                    RemovedBy::Operator => true,
+                })
+                .ok_or(RemovalError::NotFound)?;
+            let now = match self.remove_as_read(&job).await? {
+                Attempt::Now => true,
+                Attempt::Already => false,
+                Attempt::MovedOn => continue,
+            };
+            return Ok(Removed {
+                account_id: job.account_id,
+                now,
+            });
+        }
+        Err(RemovalError::Busy)
+    }
+
     /// Removes `job`, as read. The files go first: a crash after them leaves a job
     /// that a retry removes, never a deleted job whose files are still kept.
-    pub async fn remove(&self, job: &Job) -> Result<Removed, RemovalError> {
+    async fn remove_as_read(&self, job: &Job) -> Result<Attempt, RemovalError> {
         if job.status == JobStatus::Deleted {
-            return Ok(Removed::Already);
+            return Ok(Attempt::Already);
         }
         if let Some(input) = &job.input_key {
             self.blobs.delete(&self.inputs_bucket, input).await?;
@@ -59,12 +110,12 @@ impl VideoRemoval {
             .delete_each(&self.outputs_bucket, &outputs_of(&job.id))
             .await?;
         if !self.jobs.end(job, JobStatus::Deleted, None).await? {
-            return Ok(Removed::MovedOn);
+            return Ok(Attempt::MovedOn);
         }
         if job.status == JobStatus::Generating {
             self.stop_at_the_provider(&job.id).await;
         }
-        Ok(Removed::Now)
+        Ok(Attempt::Now)
     }
 
     /// Asks `generate` to look at the job now: it finds it deleted, stops the

@@ -1,7 +1,9 @@
 //! The credit ledger's vocabulary (R11). Every entry is keyed by its cause, so writing
 //! it twice is impossible: the second write fails its "must be new" condition.
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a ledger entry did to the balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = LedgerEntryKind, rename_all = "lowercase")]
 pub enum EntryKind {
     /// Free credits (the sign-up grant).
     Grant,
@@ -43,6 +45,23 @@ pub fn entry_id(kind: EntryKind, cause: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r11_the_documented_kinds_are_the_names_entries_are_stored_under() {
+        let schema = serde_json::to_value(<EntryKind as utoipa::PartialSchema>::schema())
+            .expect("a schema serialises");
+        let names: Vec<&str> = [
+            EntryKind::Grant,
+            EntryKind::Purchase,
+            EntryKind::Debit,
+            EntryKind::Refund,
+            EntryKind::Clawback,
+        ]
+        .into_iter()
+        .map(EntryKind::as_str)
+        .collect();
+        assert_eq!(schema["enum"], serde_json::json!(names));
+    }
 
     #[test]
     fn r11_entries_have_their_sign_and_one_id_per_cause() {

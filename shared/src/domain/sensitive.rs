@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A kind of personal data a prompt may not carry; a refusal names the kinds found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum SensitiveKind {
     Email,
     Phone,
@@ -230,6 +232,17 @@ fn iban_valid(iban: &str) -> bool {
 mod tests {
     use super::SensitiveKind::*;
     use super::*;
+
+    #[test]
+    fn r19_the_documented_kinds_are_the_names_a_refusal_sends() {
+        let schema = serde_json::to_value(<SensitiveKind as utoipa::PartialSchema>::schema())
+            .expect("a schema serialises");
+        let names: Vec<&str> = [Email, Phone, CardNumber, Iban, NationalId, IpAddress]
+            .into_iter()
+            .map(SensitiveKind::as_str)
+            .collect();
+        assert_eq!(schema["enum"], serde_json::json!(names));
+    }
 
     #[test]
     fn r19_each_kind_is_found() {

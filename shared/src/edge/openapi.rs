@@ -42,11 +42,31 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     /// The stable machine code clients branch on.
+    #[schema(value_type = ProblemCode)]
     pub code: String,
     /// Only for `sensitive_data_in_prompt`: the kinds found, never the data.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::domain::sensitive::SensitiveKind>>)]
     pub kinds: Option<Vec<String>>,
 }
+
+/// The schema of a problem's `code`: the closed set [`ApiError::CODES`], named so that
+/// a client can map every code to a sentence and learn of a new one when it is added.
+///
+/// [`ApiError::CODES`]: crate::edge::problem::ApiError::CODES
+pub struct ProblemCode;
+
+impl PartialSchema for ProblemCode {
+    fn schema() -> RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some("The stable machine code of a problem."))
+            .enum_values(Some(crate::edge::problem::ApiError::CODES.iter().copied()))
+            .into()
+    }
+}
+
+impl ToSchema for ProblemCode {}
 
 /// A problem response, for `responses(...)` that the operation adds itself.
 pub fn problem_response(description: &str) -> Response {
@@ -91,7 +111,7 @@ pub fn document(parts: impl IntoIterator<Item = OpenApi>) -> OpenApi {
         )
         .components(Some(
             ComponentsBuilder::new()
-                .schema("Problem", Problem::schema())
+                .schemas_from_iter(shared_schemas())
                 .security_scheme(
                     BEARER,
                     SecurityScheme::Http(
@@ -122,6 +142,13 @@ pub fn document(parts: impl IntoIterator<Item = OpenApi>) -> OpenApi {
         }
     }
     doc
+}
+
+/// The problem schema and the schemas it refers to, which every operation shares.
+fn shared_schemas() -> Vec<(String, RefOr<utoipa::openapi::schema::Schema>)> {
+    let mut schemas = vec![(Problem::name().into_owned(), Problem::schema())];
+    <Problem as ToSchema>::schemas(&mut schemas);
+    schemas
 }
 
 fn add_shared_answers(op: &mut Operation) {

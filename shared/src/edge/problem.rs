@@ -163,6 +163,45 @@ impl ApiError {
         }
     }
 
+    /// Every code [`ApiError::code`] can answer, in its order: the document declares
+    /// `code` as this closed set, so a client learns of a new code from the schema.
+    pub const CODES: &[&str] = &[
+        "malformed_json",
+        "invalid_request",
+        "unsupported_media_type",
+        "payload_too_large",
+        "unauthorized",
+        "not_found",
+        "method_not_allowed",
+        "rate_limited",
+        "invalid_code",
+        "invalid_id_token",
+        "invalid_signature",
+        "email_undeliverable",
+        "age_confirmation_required",
+        "email_not_verified",
+        "identity_not_linked",
+        "account_suspended",
+        "insufficient_credits",
+        "prompt_rejected",
+        "sensitive_data_in_prompt",
+        "moderation_unavailable",
+        "invalid_upload",
+        "unknown_model",
+        "model_unsupported",
+        "idempotency_key_spent",
+        "idempotency_key_reused",
+        "identity_conflict",
+        "account_being_deleted",
+        "account_blocked",
+        "email_taken",
+        "recent_sign_in_required",
+        "unknown_policy_version",
+        "invalid_token",
+        "service_unavailable",
+        "internal_error",
+    ];
+
     fn title(&self) -> &'static str {
         self.status().canonical_reason().unwrap_or("Error")
     }
@@ -235,16 +274,20 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<crate::app::codes::IssueError> for ApiError {
-    fn from(e: crate::app::codes::IssueError) -> Self {
+impl From<crate::app::emailed_codes::CodeError> for ApiError {
+    fn from(e: crate::app::emailed_codes::CodeError) -> Self {
         use crate::adapters::ses::MailError;
+        use crate::app::emailed_codes::CodeError;
         match e {
-            // An address SES will not send to: an earlier code stays valid.
-            crate::app::codes::IssueError::Mail(MailError::Rejected(_)) => {
-                ApiError::EmailUndeliverable
+            CodeError::Malformed => ApiError::InvalidField("code must be 6 digits".into()),
+            CodeError::RateLimited { retry_after_secs } => {
+                ApiError::RateLimited { retry_after_secs }
             }
-            crate::app::codes::IssueError::Mail(other) => unavailable("ses", other),
-            crate::app::codes::IssueError::Store(e) => e.into(),
+            CodeError::Invalid => ApiError::InvalidCode,
+            // An address SES will not send to: an earlier code stays valid.
+            CodeError::Mail(MailError::Rejected(_)) => ApiError::EmailUndeliverable,
+            CodeError::Mail(other) => unavailable("ses", other),
+            CodeError::Store(e) => e.into(),
         }
     }
 }
@@ -252,6 +295,9 @@ impl From<crate::app::codes::IssueError> for ApiError {
 impl From<crate::app::removal::RemovalError> for ApiError {
     fn from(e: crate::app::removal::RemovalError) -> Self {
         match e {
+            crate::app::removal::RemovalError::NotFound => ApiError::NotFound,
+            // Moved on twice between reads: asked again, it will settle.
+            crate::app::removal::RemovalError::Busy => ApiError::Unavailable,
             crate::app::removal::RemovalError::Store(e) => e.into(),
             crate::app::removal::RemovalError::Blob(e) => e.into(),
         }
@@ -300,5 +346,108 @@ fn refuse_if_limited(scope: &str, decision: Decision) -> Result<(), ApiError> {
                 retry_after_secs: retry_after.as_secs(),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{BTreeSet, HashSet};
+
+    /// One value of every variant. The match names each variant without a wildcard, so
+    /// a new variant does not compile until it is named there, next to this list.
+    fn one_of_each() -> Vec<ApiError> {
+        let all = vec![
+            ApiError::MalformedJson,
+            ApiError::InvalidField(String::new()),
+            ApiError::UnsupportedMediaType,
+            ApiError::PayloadTooLarge(0),
+            ApiError::Unauthorized,
+            ApiError::NotFound,
+            ApiError::MethodNotAllowed,
+            ApiError::RateLimited {
+                retry_after_secs: 1,
+            },
+            ApiError::InvalidCode,
+            ApiError::EmailUndeliverable,
+            ApiError::InvalidSignature,
+            ApiError::InvalidIdToken,
+            ApiError::AgeConfirmationRequired,
+            ApiError::EmailNotVerified,
+            ApiError::IdentityNotLinked,
+            ApiError::AccountSuspended,
+            ApiError::InsufficientCredits,
+            ApiError::PromptRejected,
+            ApiError::SensitiveData(vec![]),
+            ApiError::ModerationUnavailable,
+            ApiError::InvalidUpload(String::new()),
+            ApiError::UnknownModel(String::new()),
+            ApiError::ModelUnsupported(String::new()),
+            ApiError::IdempotencyKeySpent,
+            ApiError::IdempotencyKeyReused,
+            ApiError::IdentityConflict,
+            ApiError::AccountBeingDeleted,
+            ApiError::AccountBlocked,
+            ApiError::EmailTaken,
+            ApiError::RecentSignInRequired,
+            ApiError::UnknownPolicyVersion(""),
+            ApiError::InvalidToken,
+            ApiError::Unavailable,
+            ApiError::Internal,
+        ];
+        for e in &all {
+            match e {
+                ApiError::MalformedJson
+                | ApiError::InvalidField(_)
+                | ApiError::UnsupportedMediaType
+                | ApiError::PayloadTooLarge(_)
+                | ApiError::Unauthorized
+                | ApiError::NotFound
+                | ApiError::MethodNotAllowed
+                | ApiError::RateLimited { .. }
+                | ApiError::InvalidCode
+                | ApiError::EmailUndeliverable
+                | ApiError::InvalidSignature
+                | ApiError::InvalidIdToken
+                | ApiError::AgeConfirmationRequired
+                | ApiError::EmailNotVerified
+                | ApiError::IdentityNotLinked
+                | ApiError::AccountSuspended
+                | ApiError::InsufficientCredits
+                | ApiError::PromptRejected
+                | ApiError::SensitiveData(_)
+                | ApiError::ModerationUnavailable
+                | ApiError::InvalidUpload(_)
+                | ApiError::UnknownModel(_)
+                | ApiError::ModelUnsupported(_)
+                | ApiError::IdempotencyKeySpent
+                | ApiError::IdempotencyKeyReused
+                | ApiError::IdentityConflict
+                | ApiError::AccountBeingDeleted
+                | ApiError::AccountBlocked
+                | ApiError::EmailTaken
+                | ApiError::RecentSignInRequired
+                | ApiError::UnknownPolicyVersion(_)
+                | ApiError::InvalidToken
+                | ApiError::Unavailable
+                | ApiError::Internal => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn r38_codes_lists_exactly_the_codes_of_every_variant() {
+        let all = one_of_each();
+        let variants: HashSet<_> = all.iter().map(std::mem::discriminant).collect();
+        assert_eq!(variants.len(), all.len(), "a variant is listed twice");
+        let listed: BTreeSet<&str> = ApiError::CODES.iter().copied().collect();
+        assert_eq!(
+            listed.len(),
+            ApiError::CODES.len(),
+            "a code is listed twice"
+        );
+        let answered: BTreeSet<&str> = all.iter().map(ApiError::code).collect();
+        assert_eq!(answered, listed);
     }
 }

@@ -151,18 +151,29 @@ impl Wiring<'_> {
     }
 
     /// Key of the keyed hashes of codes, addresses and rate-limit subjects. A secret.
-    pub fn hash_secret(&self) -> Result<Vec<u8>, ConfigError> {
-        Ok(self
-            .env
-            .secret("HASH_SECRET", HASH_SECRET_MIN_LEN)?
-            .into_bytes())
+    pub fn hash_secret(&self) -> Result<crate::domain::secret::Secret, ConfigError> {
+        self.env.secret("HASH_SECRET", HASH_SECRET_MIN_LEN)
+    }
+
+    /// Emailed one-time codes of every purpose (sign-in, confirmations).
+    pub fn emailed_codes(&self) -> Result<crate::app::emailed_codes::EmailedCodes, ConfigError> {
+        Ok(crate::app::emailed_codes::EmailedCodes {
+            codes: self.codes()?,
+            limits: self.rate_limiter()?,
+            mailer: self.mailer()?,
+            accounts: self.accounts()?,
+            privacy: self.privacy()?,
+            clock: self.base.clock.clone(),
+            policy: self.base.policy.clone(),
+            hash_secret: self.hash_secret()?,
+        })
     }
 
     pub fn rate_limiter(&self) -> Result<RateLimiter, ConfigError> {
         Ok(RateLimiter::new(
             self.dynamodb(),
             self.env.required("RATE_LIMITS_TABLE")?,
-            self.hash_secret()?,
+            self.hash_secret()?.expose().as_bytes().to_vec(),
         ))
     }
 
@@ -279,8 +290,10 @@ impl Wiring<'_> {
     }
 
     /// Recording and queueing rights requests.
-    pub fn requests(&self) -> Result<crate::app::requests::Requests, ConfigError> {
-        Ok(crate::app::requests::Requests {
+    pub fn rights_requests(
+        &self,
+    ) -> Result<crate::app::rights_requests::RightsRequests, ConfigError> {
+        Ok(crate::app::rights_requests::RightsRequests {
             accounts: self.accounts()?,
             privacy: self.privacy()?,
             queue: self.privacy_queue()?,

@@ -32,7 +32,7 @@ async fn r08_r10_r11_a_pack_grants_once_however_often_its_event_arrives() {
     let products = t.get("/v1/billing/products", None).await;
     assert_eq!(products.status, 200);
     assert!(products.body["items"].as_array().unwrap().len() >= 2);
-    let (token, account) = t.sign_in_email(&unique_email("buyer")).await;
+    let (token, account) = t.signed_in(&unique_email("buyer")).await;
     let done = t.buy(&token, "pack_10").await;
     assert_eq!(credits(&t, &token).await, 3 + 10);
     let order_id = done["order_id"].as_str().unwrap();
@@ -68,7 +68,7 @@ async fn r12_a_plan_grants_once_per_paid_period_and_its_state_follows_the_events
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     *t.stack.creem_checkouts.scheme.lock().unwrap() = Scheme::StandardWebhooks;
     *t.stack.creem_checkouts.deliver_twice.lock().unwrap() = true;
-    let (token, _) = t.sign_in_email(&unique_email("subscriber")).await;
+    let (token, _) = t.signed_in(&unique_email("subscriber")).await;
     let done = t.buy(&token, "plan_monthly").await;
     // checkout.completed and subscription.paid of the first period, each twice: once.
     assert_eq!(credits(&t, &token).await, 3 + 40);
@@ -125,7 +125,7 @@ async fn r12_a_plan_grants_once_per_paid_period_and_its_state_follows_the_events
 #[tokio::test(flavor = "multi_thread")]
 async fn r10_a_bad_signature_is_401_and_writes_nothing() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("forger")).await;
+    let (token, account) = t.signed_in(&unique_email("forger")).await;
     let event = json!({
         "id": "evt_forged",
         "eventType": "checkout.completed",
@@ -197,7 +197,7 @@ async fn r10_a_bad_signature_is_401_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r11_a_refund_after_spending_leaves_a_negative_balance_that_blocks_videos() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, _) = t.sign_in_email(&unique_email("refunded")).await;
+    let (token, _) = t.signed_in(&unique_email("refunded")).await;
     let done = t.buy(&token, "pack_10").await;
     for i in 0..5 {
         let r = t
@@ -227,7 +227,7 @@ async fn r11_a_refund_after_spending_leaves_a_negative_balance_that_blocks_video
 #[tokio::test(flavor = "multi_thread")]
 async fn r09_nothing_of_the_card_or_the_customer_is_stored() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, _) = t.sign_in_email(&unique_email("private")).await;
+    let (token, _) = t.signed_in(&unique_email("private")).await;
     t.buy(&token, "pack_10").await;
     t.buy(&token, "plan_monthly").await;
     let mut stored = String::new();
@@ -248,7 +248,7 @@ async fn r09_nothing_of_the_card_or_the_customer_is_stored() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r10_unknown_events_are_acknowledged_and_change_nothing() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("unknown-event")).await;
+    let (token, account) = t.signed_in(&unique_email("unknown-event")).await;
     let event = json!({
         "id": "evt_unknown_1",
         "eventType": "payout.scheduled",
@@ -314,7 +314,7 @@ async fn r10_unknown_events_are_acknowledged_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r11_the_ledger_pages_newest_first() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("pages")).await;
+    let (token, account) = t.signed_in(&unique_email("pages")).await;
     for _ in 0..55 {
         t.grant(&account, 1).await;
     }
@@ -358,7 +358,7 @@ async fn r11_the_ledger_pages_newest_first() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r11_a_dispute_claws_back_once() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, _) = t.sign_in_email(&unique_email("disputed")).await;
+    let (token, _) = t.signed_in(&unique_email("disputed")).await;
     let done = t.buy(&token, "pack_10").await;
     let event = json!({
         "id": "evt_dispute_1",

@@ -56,7 +56,7 @@ async fn r11_r13_r15_r43_twenty_videos_through_faults_duplicates_and_failover_al
     let mut accounts = Vec::new();
     for a in 0..ACCOUNTS {
         let email = unique_email(&format!("chaos{a}"));
-        let (token, id) = t.sign_in_email(&email).await;
+        let (token, id) = t.signed_in(&email).await;
         t.grant(&id, 10).await;
         accounts.push((email, token, id));
     }

@@ -49,7 +49,7 @@ async fn download(t: &TestStack, token: &str, id: &str) -> Vec<u8> {
 async fn r41_every_video_carries_signed_content_credentials_read_by_an_independent_reader() {
     let t = TestStack::start().await;
     let email = unique_email("credentials");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     t.grant(&account, 20).await;
     let upload = t.upload(&token, "image/png", png_bytes()).await;
     let prompts = ["a lighthouse keeper's cat", "the lighthouse wakes up"];
@@ -117,7 +117,7 @@ async fn r41_every_video_carries_signed_content_credentials_read_by_an_independe
 #[tokio::test(flavor = "multi_thread")]
 async fn r41_a_file_that_cannot_be_stamped_fails_its_job_with_one_refund() {
     let t = TestStack::start().await;
-    let (token, account) = t.sign_in_email(&unique_email("unstampable")).await;
+    let (token, account) = t.signed_in(&unique_email("unstampable")).await;
     t.grant(&account, 5).await;
     let before = t.balance(&account).await;
     let r = t
@@ -154,7 +154,7 @@ async fn r41_a_signing_outage_is_retried_and_the_video_still_arrives_stamped() {
     proxy
         .kms_down
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let (token, account) = t.sign_in_email(&unique_email("kms-outage")).await;
+    let (token, account) = t.signed_in(&unique_email("kms-outage")).await;
     t.grant(&account, 5).await;
     let r = t
         .submit_video(&token, json!({ "prompt": "a kite", "seconds": 4 }), None)
@@ -196,7 +196,7 @@ async fn r41_r13_a_staged_file_whose_event_was_lost_is_announced_again_and_deliv
         o.policy.provider_poll_interval = std::time::Duration::ZERO;
     })
     .await;
-    let (token, account) = t.sign_in_email(&unique_email("lost-stamp")).await;
+    let (token, account) = t.signed_in(&unique_email("lost-stamp")).await;
     let r = t
         .submit_video(
             &token,
@@ -232,7 +232,7 @@ async fn r41_r13_a_staged_file_whose_event_was_lost_is_announced_again_and_deliv
 #[tokio::test(flavor = "multi_thread")]
 async fn r41_r21_the_providers_own_credentials_are_kept_as_an_ingredient() {
     let t = TestStack::start().await;
-    let (token, account) = t.sign_in_email(&unique_email("provider-c2pa")).await;
+    let (token, account) = t.signed_in(&unique_email("provider-c2pa")).await;
     t.grant(&account, 5).await;
     let r = t
         .submit_video(

@@ -282,14 +282,12 @@ async fn r38_schemathesis_finds_no_failure_on_any_route() {
         o.policy.google_signins_per_ip = many;
     })
     .await;
-    let (token, account) = t.sign_in_email(&e2e_tests::unique_email("contract")).await;
+    let (token, account) = t.signed_in(&e2e_tests::unique_email("contract")).await;
     // Enough credits that a schema-valid video is never refused for want of them.
     t.grant(&account, 100_000).await;
     // Sign-out gets a session of its own, so the one every other route uses lives
     // through the whole run.
-    let (signout_token, _) = t
-        .sign_in_email(&e2e_tests::unique_email("contract-out"))
-        .await;
+    let (signout_token, _) = t.signed_in(&e2e_tests::unique_email("contract-out")).await;
     let (ok, report) = schemathesis(&t, &token, &signout_token).await;
     assert!(ok, "{report}");
     // The stateful phase really ran chains (create a video, read it, delete it, read

@@ -28,7 +28,7 @@ async fn health(t: &TestStack, provider: &str) -> Health {
 }
 
 async fn member(t: &TestStack, tag: &str, credits: i64) -> (String, String) {
-    let (token, account) = t.sign_in_email(&unique_email(tag)).await;
+    let (token, account) = t.signed_in(&unique_email(tag)).await;
     t.grant(&account, credits).await;
     (token, account)
 }

@@ -164,7 +164,7 @@ impl Bench {
             Providers::of_list(vec![provider.clone()]),
         )
         .expect("generate's own environment builds it");
-        let (_, account) = t.sign_in_email(&unique_email("step")).await;
+        let (_, account) = t.signed_in(&unique_email("step")).await;
         let b = Self {
             t,
             provider,
@@ -205,7 +205,7 @@ impl Bench {
             .unwrap()
             .unwrap()
             .email;
-        self.t.sign_in_email(&email).await.0
+        self.t.signed_in(&email).await.0
     }
 
     /// One step with the message of the job's current polling chain.

@@ -186,7 +186,7 @@ async fn export_in_a_process_of_its_own() {
 /// returns the session, the account, and the export's peak (KiB).
 async fn exported(t: &TestStack, rows: usize) -> (String, String, String, u64) {
     let email = unique_email("heavy");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200);
     let seeded = Instant::now();
     seed_usage(t, &account, rows).await;

@@ -307,7 +307,7 @@ async fn video_with_consumers_off() -> (TestStack, String, String, String) {
     })
     .await;
     let email = e2e_tests::unique_email("events");
-    let (token, _) = t.sign_in_email(&email).await;
+    let (token, _) = t.signed_in(&email).await;
     let r = t
         .submit_video(
             &token,
@@ -382,7 +382,7 @@ async fn generate_drops_unreadable_and_unknown_messages_without_retrying_them() 
 async fn r26_privacy_requests_takes_its_sample_event_and_acts_once() {
     let t = e2e_tests::TestStack::start_opts(|o| o.consumers = false).await;
     let email = e2e_tests::unique_email("event");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     assert_eq!(
         t.post("/v1/me/verification", serde_json::json!({}), Some(&token))
             .await

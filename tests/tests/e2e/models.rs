@@ -24,7 +24,7 @@ async fn r42_models_are_listed_without_sign_in_and_a_video_costs_what_its_model_
     // Which providers serve a model is ours to know.
     assert!(kling.get("providers").is_none());
 
-    let (token, account) = t.sign_in_email(&unique_email("models")).await;
+    let (token, account) = t.signed_in(&unique_email("models")).await;
     t.grant(&account, 10).await;
     let before = t.balance(&account).await;
     let r = t
@@ -66,7 +66,7 @@ async fn r42_models_are_listed_without_sign_in_and_a_video_costs_what_its_model_
 #[tokio::test(flavor = "multi_thread")]
 async fn r42_what_a_model_does_not_make_is_refused_and_costs_nothing() {
     let t = TestStack::start().await;
-    let (token, account) = t.sign_in_email(&unique_email("unsupported")).await;
+    let (token, account) = t.signed_in(&unique_email("unsupported")).await;
     t.grant(&account, 10).await;
     let before = t.balance(&account).await;
     for (body, code) in [
@@ -103,7 +103,7 @@ async fn r42_what_a_model_does_not_make_is_refused_and_costs_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r42_a_video_stored_before_models_existed_reads_as_the_default_model() {
     let t = TestStack::start().await;
-    let (token, account) = t.sign_in_email(&unique_email("legacy")).await;
+    let (token, account) = t.signed_in(&unique_email("legacy")).await;
     t.grant(&account, 10).await;
     let r = t
         .submit_video(

@@ -133,7 +133,7 @@ type Outcome = (i64, Vec<(String, i64, String)>);
 async fn every_order(t: &TestStack, tag: &str, events: &[Value]) -> Vec<(Outcome, String, String)> {
     let mut results = Vec::new();
     for (i, order_of_events) in orders(events).into_iter().enumerate() {
-        let (_, account) = t.sign_in_email(&unique_email(&format!("{tag}{i}"))).await;
+        let (_, account) = t.signed_in(&unique_email(&format!("{tag}{i}"))).await;
         let order = format!("ord_{tag}_{i}_{}", uuid::Uuid::new_v4().simple());
         for e in order_of_events {
             let e = e
@@ -216,7 +216,7 @@ async fn r10_r11_every_order_of_a_payment_its_refund_and_a_resend_ends_the_same(
 #[tokio::test(flavor = "multi_thread")]
 async fn r09_a_renewal_records_its_payment_and_a_refund_of_it_takes_its_credits_back() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("renewal")).await;
+    let (token, account) = t.signed_in(&unique_email("renewal")).await;
     let done = t.buy(&token, "plan_monthly").await;
     let sub = done["subscription_id"].as_str().unwrap();
     let renewed = t
@@ -347,7 +347,7 @@ async fn r12_a_plan_change_is_never_lost_to_a_failed_write() {
 async fn r28_r12_an_erasure_cancels_the_subscription_and_a_payment_after_it_names_no_one() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("erased-subscriber");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let done = t.buy(&token, "plan_monthly").await;
     let sub = done["subscription_id"].as_str().unwrap().to_owned();
     let code = t.rights_code(&token, &email).await;

@@ -45,7 +45,7 @@ async fn audit(t: &TestStack) -> String {
 async fn r06_r20_an_operator_deletes_a_childs_account_by_email_and_it_is_audited() {
     let t = TestStack::start().await;
     let email = unique_email("child");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let op = operator(&t).await;
     let found = run(&op, &format!("find-account {email}")).await;
     assert_eq!(found["id"], account);
@@ -78,7 +78,7 @@ async fn r06_r20_an_operator_deletes_a_childs_account_by_email_and_it_is_audited
 async fn r20_suspend_reinstate_terminate_and_remove_content_are_audited() {
     let t = TestStack::start().await;
     let email = unique_email("abuse");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let v = t
         .submit_video(
             &token,
@@ -127,7 +127,7 @@ async fn r20_suspend_reinstate_terminate_and_remove_content_are_audited() {
     )
     .await;
     assert_eq!(r["reinstated"], true);
-    let (token, _) = t.sign_in_email(&email).await;
+    let (token, _) = t.signed_in(&email).await;
     assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200);
     let log = audit(&t).await;
     for expected in [
@@ -168,7 +168,7 @@ async fn r20_suspend_reinstate_terminate_and_remove_content_are_audited() {
 async fn r30_operators_list_requests_near_or_past_their_due_date() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("due");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     assert_eq!(
         t.post("/v1/me/verification", json!({}), Some(&token))
             .await
@@ -225,7 +225,7 @@ fn r20_every_action_needs_who_and_why() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r20_r16_removing_a_video_still_being_made_stops_the_provider_and_refunds_once() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("op-early")).await;
+    let (token, account) = t.signed_in(&unique_email("op-early")).await;
     let id = t.generating_video(&token).await;
     assert_eq!(t.balance(&account).await, 2);
     let op = operator(&t).await;

@@ -1,14 +1,13 @@
-//! R35: least privilege, checked against what the code does. Every flow of the service
-//! runs on the local stack, which records each function's AWS calls (action and
-//! resource, presigned links included); then each function's IAM policy in the
-//! template must allow every call it made, and name no action it never made.
+//! R35: least privilege, checked against what the code does. Every test's local stack
+//! records each function's AWS calls (action and resource, presigned links included),
+//! and the run gathers them (`e2e_tests::calls`); then each function's IAM policy in
+//! the template must allow every call it made anywhere in the run, and name no action
+//! it never made. `make test` runs this test after all the others.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
+use e2e_tests::TestStack;
 use e2e_tests::local_stack::template::{Value, yaml_text};
-use e2e_tests::{TestStack, png_bytes, unique_email};
-use serde_json::json;
 
 /// A statement of a function's policy: its actions, and the resources as patterns over
 /// the recorded ones (`table/NAME`, `bucket/NAME/` prefixes, …).
@@ -122,283 +121,7 @@ fn policies(t: &TestStack) -> BTreeMap<String, Vec<Statement>> {
     out
 }
 
-/// Every flow of the service, once: what each function can be asked to do.
-async fn every_flow(t: &TestStack) {
-    // auth: email sign-up and sign-in, a wrong code, Google, sign-out (one, all).
-    let email = unique_email("flows");
-    let (token, account) = t.sign_in_email(&email).await;
-    assert_eq!(t.start_email(&email).await.status, 202);
-    t.verify(&email, "000000", None).await;
-    let google = t.google_token(&email, json!({ "sub": "g-flows" })).await;
-    assert_eq!(t.google_sign_in(&google, true).await.status, 200);
-    let (other, _) = t.sign_in_email(&email).await;
-    t.post("/v1/auth/signout", json!({}), Some(&other)).await;
-    let (extra, _) = t.sign_in_email(&email).await;
-    t.send(
-        t.http
-            .post(t.url("/v1/auth/signout?all=true"))
-            .bearer_auth(&extra),
-    )
-    .await;
-    let (token2, _) = t.sign_in_email(&email).await;
-    let _ = token;
-    let token = token2;
-    // account
-    t.get("/v1/me", Some(&token)).await;
-    t.delete("/v1/me/identities/google", Some(&token)).await;
-    t.patch("/v1/me", json!({ "display_name": "Flow" }), Some(&token))
-        .await;
-    let new = unique_email("flows-new");
-    t.patch("/v1/me", json!({ "email": new }), Some(&token))
-        .await;
-    let code = t.latest_code(&new).await;
-    assert_eq!(
-        t.post("/v1/me/email/verify", json!({ "code": code }), Some(&token))
-            .await
-            .status,
-        200
-    );
-    let email = new;
-    t.put(
-        "/v1/me/consents",
-        json!({ "analytics": true, "marketing": true }),
-        Some(&token),
-    )
-    .await;
-    let mail = t.wait_emails(&email, "subscribed", 1).await.remove(0);
-    let link = mail["headers"]["List-Unsubscribe"]
-        .as_str()
-        .unwrap()
-        .trim_matches(['<', '>'])
-        .to_owned();
-    t.get(link.strip_prefix(&t.stack.base_url).unwrap(), None)
-        .await;
-    t.put(
-        "/v1/me/restriction",
-        json!({ "restricted": true }),
-        Some(&token),
-    )
-    .await;
-    t.put(
-        "/v1/me/restriction",
-        json!({ "restricted": false }),
-        Some(&token),
-    )
-    .await;
-    t.post(
-        "/v1/support",
-        json!({ "subject": "Hi", "message": "hello" }),
-        Some(&token),
-    )
-    .await;
-    // billing: a pack, a plan renewed and canceled, a refund.
-    t.get("/v1/billing/products", None).await;
-    let pack = t.buy(&token, "pack_10").await;
-    let plan = t.buy(&token, "plan_monthly").await;
-    let sub = plan["subscription_id"].as_str().unwrap().to_owned();
-    t.post(
-        &format!("/_local/creem/subscriptions/{sub}/renew"),
-        json!({}),
-        None,
-    )
-    .await;
-    t.post(
-        &format!("/_local/creem/subscriptions/{sub}/cancel"),
-        json!({}),
-        None,
-    )
-    .await;
-    t.post(
-        "/_local/creem/refund",
-        json!({ "order_id": pack["order_id"] }),
-        None,
-    )
-    .await;
-    // A refund that comes before its payment waits for it, and is taken with it.
-    let early = format!("ord_early_{}", uuid::Uuid::new_v4().simple());
-    let refund = crate::money::refund(&early, &format!("ref_{early}"), 900);
-    assert_eq!(t.post_creem_event(&refund).await, 200);
-    let paid = crate::money::pack_checkout(&account, &early);
-    assert_eq!(t.post_creem_event(&paid).await, 200);
-    t.get("/v1/billing", Some(&token)).await;
-    // videos: an upload, an image video and a text one, replayed, listed, read, deleted.
-    let upload = t.upload(&token, "image/png", png_bytes()).await;
-    let image = t
-        .submit_video(
-            &token,
-            json!({ "prompt": "a kite", "upload_id": upload, "seconds": 4 }),
-            Some("flow-1"),
-        )
-        .await;
-    t.submit_video(
-        &token,
-        json!({ "prompt": "a kite", "upload_id": upload, "seconds": 4 }),
-        Some("flow-1"),
-    )
-    .await;
-    let text = t
-        .submit_video(&token, json!({ "prompt": "a boat", "seconds": 4 }), None)
-        .await;
-    for v in [&image, &text] {
-        t.wait_status(&token, v.body["id"].as_str().unwrap(), "ready", 30)
-            .await;
-    }
-    t.get("/v1/videos", Some(&token)).await;
-    t.delete(
-        &format!("/v1/videos/{}", text.body["id"].as_str().unwrap()),
-        Some(&token),
-    )
-    .await;
-    t.delete(
-        &format!("/v1/videos/{}", image.body["id"].as_str().unwrap()),
-        Some(&token),
-    )
-    .await;
-    // a video the provider fails: refunded.
-    let failed = t
-        .submit_video(
-            &token,
-            json!({ "prompt": "it will emulator-fail", "seconds": 4 }),
-            None,
-        )
-        .await;
-    t.wait_status(&token, failed.body["id"].as_str().unwrap(), "failed", 30)
-        .await;
-    // a file that cannot be stamped: failed, refunded.
-    let unstampable = t
-        .submit_video(
-            &token,
-            json!({ "prompt": "broken emulator-not-mp4", "seconds": 4 }),
-            None,
-        )
-        .await;
-    t.wait_status(
-        &token,
-        unstampable.body["id"].as_str().unwrap(),
-        "failed",
-        30,
-    )
-    .await;
-    // a provider busy at first: `generate` asks again later (its own delayed message).
-    let busy = t
-        .submit_video(
-            &token,
-            json!({ "prompt": "busy at first emulator-429", "seconds": 4 }),
-            None,
-        )
-        .await;
-    t.wait_status(&token, busy.body["id"].as_str().unwrap(), "ready", 30)
-        .await;
-    // fal down: the job fails over to Replicate, and fal's shared health is written.
-    t.post(
-        "/_local/providers/fal/outage",
-        json!({ "mode": "down" }),
-        None,
-    )
-    .await;
-    let moved = t
-        .submit_video(
-            &token,
-            json!({ "prompt": "made elsewhere", "seconds": 4 }),
-            None,
-        )
-        .await;
-    t.wait_status(&token, moved.body["id"].as_str().unwrap(), "ready", 30)
-        .await;
-    t.post(
-        "/_local/providers/fal/outage",
-        json!({ "mode": "up" }),
-        None,
-    )
-    .await;
-    // one kept, to expire.
-    let kept = t
-        .submit_video(
-            &token,
-            json!({ "prompt": "a field of poppies", "seconds": 4 }),
-            None,
-        )
-        .await;
-    t.wait_status(&token, kept.body["id"].as_str().unwrap(), "ready", 30)
-        .await;
-    // rights: a wrong code, then an export, read with its link.
-    t.post("/v1/me/verification", json!({}), Some(&token)).await;
-    let code = t.latest_code(&email).await;
-    let wrong = if code == "000000" { "000001" } else { "000000" };
-    t.post("/v1/me/export", json!({ "code": wrong }), Some(&token))
-        .await;
-    let export = t
-        .post("/v1/me/export", json!({ "code": code }), Some(&token))
-        .await;
-    let id = export.body["id"].as_str().unwrap().to_owned();
-    for _ in 0..100 {
-        let r = t.get(&format!("/v1/me/requests/{id}"), Some(&token)).await;
-        if r.body["status"] == "completed" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    t.get("/v1/me/requests", Some(&token)).await;
-    // enforcement: three refused prompts suspend another account.
-    let (bad, _) = t.sign_in_email(&unique_email("flows-bad")).await;
-    for i in 0..3 {
-        t.submit_video(
-            &bad,
-            json!({ "prompt": format!("bad {i} moderation-deny") }),
-            None,
-        )
-        .await;
-    }
-    // a job that hangs: the sweep ends it; and the purge, days later.
-    t.submit_video(
-        &token,
-        json!({ "prompt": "never ends emulator-hang", "seconds": 4 }),
-        None,
-    )
-    .await;
-    // another account, with data, erased.
-    let gone = unique_email("flows-gone");
-    let (gone_token, gone_id) = t.sign_in_email(&gone).await;
-    let upload = t.upload(&gone_token, "image/png", png_bytes()).await;
-    let v = t
-        .submit_video(
-            &gone_token,
-            json!({ "prompt": "a red door", "upload_id": upload, "seconds": 4 }),
-            None,
-        )
-        .await;
-    t.wait_status(&gone_token, v.body["id"].as_str().unwrap(), "ready", 30)
-        .await;
-    t.buy(&gone_token, "pack_10").await;
-    t.post("/v1/me/verification", json!({}), Some(&gone_token))
-        .await;
-    let code = t.latest_code(&gone).await;
-    let erasure = t
-        .delete_json("/v1/me", json!({ "code": code }), Some(&gone_token))
-        .await;
-    assert_eq!(erasure.status, 202, "{}", erasure.body);
-    for _ in 0..150 {
-        if t.stack
-            .functions
-            .account
-            .accounts
-            .get(&gone_id)
-            .await
-            .unwrap()
-            .is_none()
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    // an hour later the sweep ends the hanging job; eight days later the purge runs.
-    t.clock.advance(Duration::from_secs(3600));
-    t.post("/_local/sweep", json!({}), None).await;
-    t.clock.advance(Duration::from_secs(8 * 86400));
-    t.post("/_local/purge", json!({}), None).await;
-}
-
-/// Actions a statement grants for a path the flows above do not take, and why.
+/// Actions a statement grants for a path no test of the run takes, and why.
 const NOT_EXERCISED: &[(&str, &str, &str)] = &[
     // Only when the generate queue refuses a message (proven with a failing queue in
     // `videos_webhook::r13_a_call_whose_look_could_not_be_queued_is_taken_on_the_providers_retry`).
@@ -471,14 +194,17 @@ const NOT_EXERCISED: &[(&str, &str, &str)] = &[
 
 #[tokio::test(flavor = "multi_thread")]
 async fn r35_each_functions_policy_allows_exactly_the_calls_its_code_makes() {
-    let t = TestStack::start_opts(|o| {
-        o.fal_duration = Duration::from_millis(300);
-        // Every message twice: the paths that meet a copy run too.
-        o.duplicate_deliveries = true;
-    })
-    .await;
-    every_flow(&t).await;
-    let calls = t.stack.calls.snapshot();
+    // A stack of its own for the names the gathered calls are read back in.
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (stacks, calls) = e2e_tests::calls::gathered(&t.stack).unwrap_or_else(|| {
+        panic!(
+            "this test reads the calls of the whole run: `make test` runs it after the \
+             others, with {} set",
+            e2e_tests::calls::DIR_VAR
+        )
+    });
+    // Every end-to-end test's stack (about two hundred) left its calls.
+    assert!(stacks >= 100, "the calls of {stacks} stacks only");
     let policies = policies(&t);
     let mut problems = Vec::new();
     for (function, statements) in &policies {

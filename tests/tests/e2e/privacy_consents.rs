@@ -10,7 +10,7 @@ use shared::domain::policy::POLICY_VERSION_CURRENT;
 #[tokio::test(flavor = "multi_thread")]
 async fn r23_r34_consents_are_recorded_with_history_and_policy_version() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("consent")).await;
+    let (token, account) = t.signed_in(&unique_email("consent")).await;
     let me = t.get("/v1/me", Some(&token)).await;
     assert_eq!(me.body["consents"]["analytics"], false);
     assert_eq!(me.body["policy_version_accepted"], POLICY_VERSION_CURRENT);
@@ -81,7 +81,7 @@ async fn r23_r34_consents_are_recorded_with_history_and_policy_version() {
 async fn r23_three_separate_consents_and_marketing_cookies_never_mean_email() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("three-consents");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let mails = t.emails_to(&email).await.len();
     let r = t
         .put(
@@ -156,7 +156,7 @@ async fn r23_three_separate_consents_and_marketing_cookies_never_mean_email() {
 async fn r24_marketing_mail_carries_a_one_click_unsubscribe_that_needs_no_session() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("news");
-    let (token, _) = t.sign_in_email(&email).await;
+    let (token, _) = t.signed_in(&email).await;
     let r = t
         .put(
             "/v1/me/consents",
@@ -229,7 +229,7 @@ async fn r24_marketing_mail_carries_a_one_click_unsubscribe_that_needs_no_sessio
 async fn r29_a_restricted_account_is_left_out_of_analytics_and_marketing() {
     let t = TestStack::start().await;
     let email = unique_email("restrict");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     t.put(
         "/v1/me/consents",
         json!({ "analytics": true }),
@@ -259,7 +259,7 @@ async fn r29_a_restricted_account_is_left_out_of_analytics_and_marketing() {
         "no marketing while restricted"
     );
     // Still works: sign-in, a video and its download.
-    let (token, _) = t.sign_in_email(&email).await;
+    let (token, _) = t.signed_in(&email).await;
     let v = t
         .submit_video(
             &token,
@@ -304,7 +304,7 @@ async fn r29_a_restricted_account_is_left_out_of_analytics_and_marketing() {
 async fn r29_lifting_a_restriction_brings_back_only_what_was_consented() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("unrestrict");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let restrict = |on: bool| {
         let t = &t;
         let token = token.clone();
@@ -368,7 +368,7 @@ async fn r29_lifting_a_restriction_brings_back_only_what_was_consented() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r22_r25_each_request_records_usage_data_for_30_days_dnt_or_not() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("usage")).await;
+    let (token, account) = t.signed_in(&unique_email("usage")).await;
     let r = t
         .send(
             t.http

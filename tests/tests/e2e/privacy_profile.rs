@@ -11,7 +11,7 @@ async fn r07_r27_name_and_email_are_rectified_the_new_address_verified() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let old = unique_email("old");
     let new = unique_email("new");
-    let (token, account) = t.sign_in_email(&old).await;
+    let (token, account) = t.signed_in(&old).await;
     let r = t
         .patch("/v1/me", json!({ "display_name": "  Ada  " }), Some(&token))
         .await;
@@ -42,10 +42,10 @@ async fn r07_r27_name_and_email_are_rectified_the_new_address_verified() {
         "the old address sees only a mask"
     );
     // Sign-in follows the address.
-    let (_, same) = t.sign_in_email(&new).await;
+    let (_, same) = t.signed_in(&new).await;
     assert_eq!(same, account);
     // Another account cannot take an address in use.
-    let (other, _) = t.sign_in_email(&old).await;
+    let (other, _) = t.signed_in(&old).await;
     t.patch("/v1/me", json!({ "email": new }), Some(&other))
         .await
         .assert_problem(409, "email_taken");
@@ -60,7 +60,7 @@ async fn r27_r05_an_email_change_needs_a_recent_sign_in_and_ends_the_other_sessi
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let old = unique_email("moved");
     let new = unique_email("moved-to");
-    let (stale, account) = t.sign_in_email(&old).await;
+    let (stale, account) = t.signed_in(&old).await;
     let recent = shared::domain::policy::Policy::default().email_change_recent_sign_in;
     t.clock.advance(recent + std::time::Duration::from_secs(60));
     // An old session (say, a token copied off a machine) cannot start a change.
@@ -78,9 +78,9 @@ async fn r27_r05_an_email_change_needs_a_recent_sign_in_and_ends_the_other_sessi
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     // Signing in again (a code to the current address) proves it.
-    let (fresh, same) = t.sign_in_email(&old).await;
+    let (fresh, same) = t.signed_in(&old).await;
     assert_eq!(same, account);
-    let (other_device, _) = t.sign_in_email(&old).await;
+    let (other_device, _) = t.signed_in(&old).await;
     let r = t
         .patch("/v1/me", json!({ "email": new }), Some(&fresh))
         .await;
@@ -106,7 +106,7 @@ async fn r27_r05_an_email_change_needs_a_recent_sign_in_and_ends_the_other_sessi
 #[tokio::test(flavor = "multi_thread")]
 async fn r31_support_messages_are_forwarded_and_kept_a_year() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("help")).await;
+    let (token, account) = t.signed_in(&unique_email("help")).await;
     let r = t
         .post(
             "/v1/support",

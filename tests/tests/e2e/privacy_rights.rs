@@ -10,7 +10,7 @@ use shared::domain::policy::POLICY_VERSION_CURRENT;
 /// A new account, signed in, with a fresh rights code: (email, token, account id, code).
 async fn with_rights_code(t: &TestStack, tag: &str) -> (String, String, String, String) {
     let email = unique_email(tag);
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let code = t.rights_code(&token, &email).await;
     (email, token, account, code)
 }
@@ -55,8 +55,8 @@ async fn wait_erased(t: &TestStack, account: &str, id: &str) {
 async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymised_records() {
     let t = TestStack::start().await;
     let email = unique_email("rights");
-    let (token, account) = t.sign_in_email(&email).await;
-    let (other_session, _) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
+    let (other_session, _) = t.signed_in(&email).await;
     let prompt = "a lighthouse keeper paints the storm";
     let upload = t.upload(&token, "image/png", png_bytes()).await;
     let v = t
@@ -226,7 +226,7 @@ async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymi
     let privacy = t.table_text("PrivacyTable").await;
     assert!(privacy.contains(&erasure_id) && privacy.contains("completed"));
     // The address is free again: a new sign-up makes a new account.
-    let (_, again) = t.sign_in_email(&email).await;
+    let (_, again) = t.signed_in(&email).await;
     assert_ne!(again, account);
 }
 
@@ -237,7 +237,7 @@ async fn r26_r28_r32_export_holds_everything_then_erasure_leaves_only_pseudonymi
 async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("resume");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     t.buy(&token, "pack_10").await;
     let r = t
         .post(
@@ -319,7 +319,7 @@ async fn r26_r28_repeated_or_resumed_requests_do_nothing_new() {
 async fn r30_rights_requests_need_a_fresh_email_code() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("verify");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     t.post("/v1/me/export", json!({ "code": "123456" }), Some(&token))
         .await
         .assert_problem(400, "invalid_code");
@@ -344,7 +344,7 @@ async fn r30_rights_requests_need_a_fresh_email_code() {
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(list.body["items"][0]["status"], "pending");
     // R36: another person's request is not found.
-    let (other, _) = t.sign_in_email(&unique_email("other")).await;
+    let (other, _) = t.signed_in(&unique_email("other")).await;
     let id = r.body["id"].as_str().unwrap();
     t.get(&format!("/v1/me/requests/{id}"), Some(&other))
         .await

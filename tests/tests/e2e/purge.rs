@@ -16,7 +16,7 @@ async fn purge(t: &TestStack) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn r15_the_purge_deletes_an_expired_videos_files_and_prompt_once() {
     let t = TestStack::start().await;
-    let (token, _) = t.sign_in_email(&unique_email("expiring")).await;
+    let (token, _) = t.signed_in(&unique_email("expiring")).await;
     let upload = t.upload(&token, "image/png", png_bytes()).await;
     let r = t
         .submit_video(
@@ -53,7 +53,7 @@ async fn r15_the_purge_deletes_an_expired_videos_files_and_prompt_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r15_r16_a_failed_jobs_input_and_provider_copy_are_deleted_by_the_next_purge() {
     let t = TestStack::start().await;
-    let (token, _) = t.sign_in_email(&unique_email("failing")).await;
+    let (token, _) = t.signed_in(&unique_email("failing")).await;
     let upload = t.upload(&token, "image/png", png_bytes()).await;
     let r = t
         .submit_video(
@@ -134,7 +134,7 @@ async fn count(t: &TestStack, table: &str, class: impl Fn(&Item) -> bool) -> usi
 async fn r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("periods");
-    let (token, _) = t.sign_in_email(&email).await;
+    let (token, _) = t.signed_in(&email).await;
     assert_eq!(t.start_email(&email).await.status, 202); // a code left unused
     let upload = t.upload(&token, "image/png", png_bytes()).await; // never used
     assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200); // usage data
@@ -147,7 +147,7 @@ async fn r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after
         .await;
     assert_eq!(r.status, 201);
     // An audit record, of another account (a suspension ends its sessions).
-    let (_, other) = t.sign_in_email(&unique_email("suspended")).await;
+    let (_, other) = t.signed_in(&unique_email("suspended")).await;
     t.stack
         .functions
         .videos
@@ -261,7 +261,7 @@ fn advance_to(t: &TestStack, epoch: i64) {
 
 /// A real ready video's item and a real session's, to copy.
 async fn models(t: &TestStack) -> (Item, Item) {
-    let (token, _) = t.sign_in_email(&unique_email("model")).await;
+    let (token, _) = t.signed_in(&unique_email("model")).await;
     let r = t
         .submit_video(
             &token,
@@ -476,7 +476,7 @@ async fn r33_two_purges_at_once_end_as_one() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r33_the_purge_removes_a_job_whose_account_is_gone() {
     let t = TestStack::start().await;
-    let (token, account) = t.sign_in_email(&unique_email("orphan")).await;
+    let (token, account) = t.signed_in(&unique_email("orphan")).await;
     let r = t
         .submit_video(
             &token,
@@ -517,7 +517,7 @@ async fn r33_the_purge_removes_a_job_whose_account_is_gone() {
 async fn r15_r26_unused_uploads_go_by_25_hours_and_exports_at_72_hours() {
     let t = TestStack::start().await;
     let email = unique_email("files");
-    let (token, _) = t.sign_in_email(&email).await;
+    let (token, _) = t.signed_in(&email).await;
     let upload = t.upload(&token, "image/png", png_bytes()).await;
     let code = t.rights_code(&token, &email).await;
     let r = t
@@ -562,7 +562,7 @@ async fn r28_r33_pseudonymised_accounting_records_go_when_their_ten_calendar_yea
     use aws_sdk_dynamodb::types::AttributeValue;
     let t = TestStack::start().await;
     let email = unique_email("ten-years");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let order = t.buy(&token, "pack_10").await["order_id"]
         .as_str()
         .unwrap()

@@ -47,7 +47,7 @@ async fn request_erasure(t: &TestStack, token: &str, email: &str) -> String {
 async fn r30_a_completed_erasure_is_answered_by_email() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("answered");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     request_erasure(&t, &token, &email).await;
     t.pump("privacy-requests").await;
     assert!(!t.account_exists(&account).await, "erased");
@@ -67,7 +67,7 @@ async fn r30_a_completed_erasure_is_answered_by_email() {
 async fn r30_a_request_that_keeps_failing_ends_failed_told_and_listed() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("stuck");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     t.buy(&token, "plan_monthly").await;
     let id = request_erasure(&t, &token, &email).await;
 
@@ -139,7 +139,7 @@ async fn r16_r28_a_provider_that_will_not_delete_does_not_block_the_erasure() {
     use std::sync::atomic::Ordering;
     let t = TestStack::start().await;
     let email = unique_email("undeletable");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let r = t
         .submit_video(
             &token,

@@ -35,7 +35,7 @@ async fn orphan(t: &TestStack, token: &str, prompt: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn r13_a_job_whose_message_was_never_sent_is_requeued_and_made() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("orphan")).await;
+    let (token, account) = t.signed_in(&unique_email("orphan")).await;
     let id = orphan(&t, &token, "a lighthouse keeper's cat").await;
     // Too early: it may only be slow.
     assert_eq!(sweep(&t).await["requeued"], 0);
@@ -53,7 +53,7 @@ async fn r13_a_job_whose_message_was_never_sent_is_requeued_and_made() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r11_r13_a_stuck_job_past_its_deadline_ends_with_one_refund() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("stuck")).await;
+    let (token, account) = t.signed_in(&unique_email("stuck")).await;
     let id = orphan(&t, &token, "a clock tower at noon").await;
     t.clock
         .advance(t.stack.base.policy.generation_deadline + Duration::from_secs(1));

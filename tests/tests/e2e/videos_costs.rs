@@ -16,7 +16,7 @@ async fn aws_requests_of_one_video_from_submit_to_ready() {
     })
     .await;
     let email = unique_email("cost");
-    let (token, _) = t.sign_in_email(&email).await;
+    let (token, _) = t.signed_in(&email).await;
     // What the functions sent (not the queue consumers standing in for Lambda).
     let counts = &t.stack.base.aws.requests;
     // Settle the bucket notifications' test events first.
@@ -111,7 +111,7 @@ async fn generate_streams_a_50_mb_output_without_holding_it_in_memory() {
         o.fal_duration = Duration::ZERO;
     })
     .await;
-    let (token, _) = t.sign_in_email(&unique_email("big")).await;
+    let (token, _) = t.signed_in(&unique_email("big")).await;
     let r = t
         .submit_video(
             &token,

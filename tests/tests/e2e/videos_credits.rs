@@ -7,9 +7,9 @@ use serde_json::json;
 async fn r11_a_new_account_gets_the_signup_grant_once() {
     let t = TestStack::start().await;
     let email = unique_email("grant");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     assert_eq!(t.get("/v1/me", Some(&token)).await.body["credits"], 3);
-    t.sign_in_email(&email).await;
+    t.signed_in(&email).await;
     let entries = t.ledger(&account).await;
     assert_eq!(entries.len(), 1);
     assert_eq!((entries[0].kind.as_str(), entries[0].amount), ("grant", 3));
@@ -18,7 +18,7 @@ async fn r11_a_new_account_gets_the_signup_grant_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r11_twenty_concurrent_submissions_with_credits_for_five_accept_exactly_five() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("race")).await;
+    let (token, account) = t.signed_in(&unique_email("race")).await;
     t.grant(&account, 2).await; // 3 + 2 = 5 four-second videos
     let submissions = (0..20).map(|i| {
         t.submit_video(
@@ -51,7 +51,7 @@ async fn r11_twenty_concurrent_submissions_with_credits_for_five_accept_exactly_
 #[tokio::test(flavor = "multi_thread")]
 async fn r11_a_retried_post_with_the_same_idempotency_key_is_one_job_charged_once() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("idem")).await;
+    let (token, account) = t.signed_in(&unique_email("idem")).await;
     let body = json!({ "prompt": "once only", "seconds": 4 });
     let first = t.submit_video(&token, body.clone(), Some("key-1")).await;
     assert_eq!(first.status, 202);
@@ -73,7 +73,7 @@ async fn r11_a_retried_post_with_the_same_idempotency_key_is_one_job_charged_onc
         "two keys, two videos, two credits"
     );
     // Another person's same key is another job.
-    let (other, other_id) = t.sign_in_email(&unique_email("idem-2")).await;
+    let (other, other_id) = t.signed_in(&unique_email("idem-2")).await;
     let theirs = t.submit_video(&other, body, Some("key-1")).await;
     assert_ne!(theirs.body["id"], first.body["id"]);
     assert_eq!(t.balance(&other_id).await, 2);
@@ -82,7 +82,7 @@ async fn r11_a_retried_post_with_the_same_idempotency_key_is_one_job_charged_onc
 #[tokio::test(flavor = "multi_thread")]
 async fn r11_no_credits_no_video() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("broke")).await;
+    let (token, account) = t.signed_in(&unique_email("broke")).await;
     // 8 s costs 2; 3 credits buy one.
     assert_eq!(
         t.submit_video(&token, json!({ "prompt": "one", "seconds": 8 }), None)
@@ -104,7 +104,7 @@ async fn r11_no_credits_no_video() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r19_r20_prompts_with_personal_data_are_refused_with_the_kinds_and_cost_nothing() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("pii")).await;
+    let (token, account) = t.signed_in(&unique_email("pii")).await;
     let cases = [
         ("my card is 4111 1111 1111 1111 please", vec!["card_number"]),
         ("send it to jane@example.org", vec!["email"]),
@@ -150,7 +150,7 @@ async fn r19_r20_prompts_with_personal_data_are_refused_with_the_kinds_and_cost_
 #[tokio::test(flavor = "multi_thread")]
 async fn r18_r20_moderation_deny_and_flag_refuse_and_cost_nothing() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("mod")).await;
+    let (token, account) = t.signed_in(&unique_email("mod")).await;
     for prompt in ["something moderation-deny", "something moderation-flag"] {
         t.submit_video(&token, json!({ "prompt": prompt, "seconds": 4 }), None)
             .await
@@ -173,7 +173,7 @@ async fn r18_unreachable_moderation_refuses_with_503_and_charges_nothing() {
         o.env_overrides.insert("CREEM_API_URL".into(), dead);
     })
     .await;
-    let (token, account) = t.sign_in_email(&unique_email("mod-down")).await;
+    let (token, account) = t.signed_in(&unique_email("mod-down")).await;
     let r = t
         .submit_video(
             &token,
@@ -190,7 +190,7 @@ async fn r18_unreachable_moderation_refuses_with_503_and_charges_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r38_bad_video_requests_are_problems_and_change_nothing() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("bad-vid")).await;
+    let (token, account) = t.signed_in(&unique_email("bad-vid")).await;
     for body in [
         json!({}),
         json!({ "prompt": "" }),
@@ -241,7 +241,7 @@ async fn r39_generation_is_rate_limited_per_account() {
         o.policy.videos_per_account = shared::domain::policy::Limit::per_hour(2);
     })
     .await;
-    let (token, account) = t.sign_in_email(&unique_email("rl")).await;
+    let (token, account) = t.signed_in(&unique_email("rl")).await;
     t.grant(&account, 10).await;
     for i in 0..2 {
         assert_eq!(
@@ -267,7 +267,7 @@ async fn r39_generation_is_rate_limited_per_account() {
 async fn r20_r05_three_refused_prompts_in_30_days_suspend_the_account_and_end_its_sessions() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
     let email = unique_email("abuse");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let refuse = |token: String, prompt: String| {
         let t = &t;
         async move {
@@ -282,8 +282,8 @@ async fn r20_r05_three_refused_prompts_in_30_days_suspend_the_account_and_end_it
     assert_eq!(t.get("/v1/me", Some(&token)).await.status, 200);
     // Old violations leave the window (the old session ends with its 30 days too).
     t.clock.advance(std::time::Duration::from_secs(31 * 86400));
-    let (token, _) = t.sign_in_email(&email).await;
-    let (other_session, _) = t.sign_in_email(&email).await;
+    let (token, _) = t.signed_in(&email).await;
+    let (other_session, _) = t.signed_in(&email).await;
     refuse(token.clone(), "bad 3 moderation-flag".into()).await;
     assert_eq!(
         t.get("/v1/me", Some(&token)).await.status,
@@ -330,7 +330,7 @@ async fn r11_twenty_concurrent_submissions_through_transaction_conflicts_debit_e
         });
     })
     .await;
-    let (token, account) = t.sign_in_email(&unique_email("conflict")).await;
+    let (token, account) = t.signed_in(&unique_email("conflict")).await;
     t.grant(&account, 2).await;
     let keys: Vec<String> = (0..20).map(|i| format!("key-{i}")).collect();
     let submissions = keys.iter().enumerate().map(|(i, key)| {
@@ -375,7 +375,7 @@ async fn r11_twenty_concurrent_submissions_through_transaction_conflicts_debit_e
 #[tokio::test(flavor = "multi_thread")]
 async fn r18_r20_an_unknown_moderation_decision_is_unavailable_not_a_violation() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("unknown-mod")).await;
+    let (token, account) = t.signed_in(&unique_email("unknown-mod")).await;
     for i in 0..4 {
         let r = t
             .submit_video(

@@ -56,7 +56,7 @@ async fn r13_r11_every_provider_failure_ends_failed_with_exactly_one_refund() {
         o.policy.generation_deadline = Duration::from_secs(4);
     })
     .await;
-    let (token, account) = t.sign_in_email(&unique_email("fail")).await;
+    let (token, account) = t.signed_in(&unique_email("fail")).await;
     t.grant(&account, 10).await;
     for prompt in ["emulator-fail", "emulator-hang"] {
         let r = t
@@ -92,7 +92,7 @@ async fn r13_a_busy_provider_is_retried_with_backoff_then_works() {
         fast(&mut o.policy);
     })
     .await;
-    let (token, account) = t.sign_in_email(&unique_email("busy")).await;
+    let (token, account) = t.signed_in(&unique_email("busy")).await;
     for prompt in ["emulator-5xx", "emulator-429"] {
         let r = t
             .submit_video(&token, json!({ "prompt": prompt, "seconds": 4 }), None)
@@ -112,7 +112,7 @@ async fn r13_r11_r43_providers_that_stay_down_fail_the_job_with_one_refund() {
         o.policy.provider_max_submits = 3;
     })
     .await;
-    let (token, account) = t.sign_in_email(&unique_email("down")).await;
+    let (token, account) = t.signed_in(&unique_email("down")).await;
     // Both providers of the model answer 503 to everything.
     for provider in ["fal", "replicate"] {
         let r = t
@@ -147,7 +147,7 @@ async fn r11_r15_generate_and_deliver_messages_delivered_twice_make_one_output_o
     })
     .await;
     let email = unique_email("twice");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let r = t
         .submit_video(
             &token,
@@ -204,7 +204,7 @@ async fn r13_a_crash_between_steps_is_finished_by_the_redelivered_message() {
         fast(&mut o.policy);
     })
     .await;
-    let (token, account) = t.sign_in_email(&unique_email("crash")).await;
+    let (token, account) = t.signed_in(&unique_email("crash")).await;
     let r = t
         .submit_video(
             &token,
@@ -378,7 +378,7 @@ async fn r15_an_output_whose_job_was_deleted_failed_or_never_existed_is_removed(
         .await
     );
     // A job that failed, whose file lands late anyway.
-    let (token, _) = t.sign_in_email(&e2e_tests::unique_email("late")).await;
+    let (token, _) = t.signed_in(&e2e_tests::unique_email("late")).await;
     let r = t
         .submit_video(
             &token,

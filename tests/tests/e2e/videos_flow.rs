@@ -10,7 +10,7 @@ use serde_json::json;
 async fn r13_r17_r21_text_and_image_videos_go_from_queued_to_ready_and_download() {
     let t = TestStack::start().await;
     let email = unique_email("flow");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let upload = t.upload(&token, "image/png", png_bytes()).await;
 
     let image = t
@@ -88,7 +88,7 @@ async fn r13_r17_r21_text_and_image_videos_go_from_queued_to_ready_and_download(
 async fn r16_the_provider_gets_prompt_settings_and_image_only_and_its_copy_is_deleted() {
     let t = TestStack::start().await;
     let email = unique_email("r16");
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     let upload = t.upload(&token, "image/png", png_bytes()).await;
     let r = t
         .submit_video(
@@ -143,7 +143,7 @@ async fn r16_the_provider_gets_prompt_settings_and_image_only_and_its_copy_is_de
 #[tokio::test(flavor = "multi_thread")]
 async fn r14_uploads_are_typed_sized_presigned_and_checked() {
     let t = TestStack::start().await;
-    let (token, account) = t.sign_in_email(&unique_email("up")).await;
+    let (token, account) = t.signed_in(&unique_email("up")).await;
     let r = t
         .post(
             "/v1/uploads",
@@ -222,8 +222,8 @@ async fn r14_uploads_are_typed_sized_presigned_and_checked() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r36_one_user_never_sees_or_touches_anothers_video_or_upload() {
     let t = TestStack::start().await;
-    let (a, _) = t.sign_in_email(&unique_email("a")).await;
-    let (b, b_id) = t.sign_in_email(&unique_email("b")).await;
+    let (a, _) = t.signed_in(&unique_email("a")).await;
+    let (b, b_id) = t.signed_in(&unique_email("b")).await;
     let upload = t.upload(&a, "image/png", png_bytes()).await;
     let r = t
         .submit_video(&a, json!({ "prompt": "mine", "seconds": 4 }), None)
@@ -273,7 +273,7 @@ async fn r36_one_user_never_sees_or_touches_anothers_video_or_upload() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r15_delete_removes_input_and_output_at_once() {
     let t = TestStack::start().await;
-    let (token, _) = t.sign_in_email(&unique_email("del")).await;
+    let (token, _) = t.signed_in(&unique_email("del")).await;
     let upload = t.upload(&token, "image/png", png_bytes()).await;
     let r = t
         .submit_video(
@@ -320,7 +320,7 @@ async fn r15_delete_removes_input_and_output_at_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r15_r11_deleting_a_video_still_being_made_stops_it_and_refunds_once() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("del-early")).await;
+    let (token, account) = t.signed_in(&unique_email("del-early")).await;
     let id = t.generating_video(&token).await;
     assert_eq!(t.balance(&account).await, 2);
     assert_eq!(
@@ -349,7 +349,7 @@ async fn r15_r11_deleting_a_video_still_being_made_stops_it_and_refunds_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r15_a_video_past_its_retention_reads_expired_without_a_link() {
     let t = TestStack::start().await;
-    let (token, _) = t.sign_in_email(&unique_email("exp")).await;
+    let (token, _) = t.signed_in(&unique_email("exp")).await;
     let r = t
         .submit_video(
             &token,
@@ -376,7 +376,7 @@ async fn r15_a_video_past_its_retention_reads_expired_without_a_link() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r15_the_prompt_of_a_failed_or_rejected_job_goes_with_a_ready_videos_retention() {
     let t = TestStack::start().await;
-    let (token, account) = t.sign_in_email(&unique_email("failed-prompt")).await;
+    let (token, account) = t.signed_in(&unique_email("failed-prompt")).await;
     t.grant(&account, 10).await;
     let r = t
         .submit_video(
@@ -416,7 +416,7 @@ async fn r15_the_prompt_of_a_failed_or_rejected_job_goes_with_a_ready_videos_ret
 #[tokio::test(flavor = "multi_thread")]
 async fn r36_listing_pages_with_a_cursor_that_stays_in_the_callers_videos() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("pages")).await;
+    let (token, account) = t.signed_in(&unique_email("pages")).await;
     t.grant(&account, 30).await;
     let mut ids = Vec::new();
     for i in 0..23 {
@@ -455,7 +455,7 @@ async fn r36_listing_pages_with_a_cursor_that_stays_in_the_callers_videos() {
     ids.reverse();
     assert_eq!(all, ids, "newest first, nothing twice, nothing missed");
     // Someone else's cursor walks only their own videos.
-    let (other, _) = t.sign_in_email(&unique_email("other")).await;
+    let (other, _) = t.signed_in(&unique_email("other")).await;
     let theirs = t
         .get(&format!("/v1/videos?cursor={cursor}"), Some(&other))
         .await;
@@ -468,7 +468,7 @@ async fn r36_listing_pages_with_a_cursor_that_stays_in_the_callers_videos() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r21_the_local_dump_shows_what_is_kept_including_the_ai_generated_mark() {
     let t = TestStack::start().await;
-    let (token, account) = t.sign_in_email(&unique_email("dump")).await;
+    let (token, account) = t.signed_in(&unique_email("dump")).await;
     let r = t
         .submit_video(&token, json!({ "prompt": "dump me", "seconds": 4 }), None)
         .await;
@@ -488,7 +488,7 @@ async fn r21_the_local_dump_shows_what_is_kept_including_the_ai_generated_mark()
 #[tokio::test(flavor = "multi_thread")]
 async fn r38_malformed_ids_and_cursors_are_refused_before_storage() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, account) = t.sign_in_email(&unique_email("ids")).await;
+    let (token, account) = t.signed_in(&unique_email("ids")).await;
     let long = "x".repeat(5000);
     for id in [
         "nope",
@@ -525,7 +525,7 @@ async fn r38_malformed_ids_and_cursors_are_refused_before_storage() {
 #[tokio::test(flavor = "multi_thread")]
 async fn r14_r15_an_upload_past_the_input_retention_is_gone() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, _) = t.sign_in_email(&unique_email("old-upload")).await;
+    let (token, _) = t.signed_in(&unique_email("old-upload")).await;
     let upload = t.upload(&token, "image/png", png_bytes()).await;
     let item = t
         .scan("VideosTable")

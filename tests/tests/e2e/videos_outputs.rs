@@ -26,7 +26,7 @@ async fn trap() -> (String, Arc<AtomicUsize>) {
 #[tokio::test(flavor = "multi_thread")]
 async fn r13_r38_an_output_elsewhere_fails_the_job_with_one_refund_and_is_never_fetched() {
     let t = TestStack::start().await;
-    let (token, account) = t.sign_in_email(&unique_email("outputs")).await;
+    let (token, account) = t.signed_in(&unique_email("outputs")).await;
     t.grant(&account, 20).await;
     let (trap_url, hits) = trap().await;
     let fal = &t.stack.fal;

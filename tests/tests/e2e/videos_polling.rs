@@ -11,7 +11,7 @@ use serde_json::json;
 #[tokio::test(flavor = "multi_thread")]
 async fn r22_r17_polling_a_video_answers_304_until_it_changes_and_counts_polls_per_minute() {
     let t = TestStack::start_opts(|o| o.fal_duration = Duration::from_secs(10)).await;
-    let (token, account) = t.sign_in_email(&unique_email("polling")).await;
+    let (token, account) = t.signed_in(&unique_email("polling")).await;
     let r = t
         .submit_video(
             &token,

@@ -57,7 +57,7 @@ async fn r39_r11_replays_are_limited_like_any_request_and_a_reused_key_is_refuse
         o.policy.videos_per_account = Limit::per_hour(3);
     })
     .await;
-    let (token, account) = t.sign_in_email(&unique_email("replay")).await;
+    let (token, account) = t.signed_in(&unique_email("replay")).await;
     let body = json!({ "prompt": "a lantern festival", "seconds": 4 });
     assert_eq!(
         t.submit_video(&token, body.clone(), Some("k1"))
@@ -97,7 +97,7 @@ async fn r39_r11_replays_are_limited_like_any_request_and_a_reused_key_is_refuse
 #[tokio::test(flavor = "multi_thread")]
 async fn r13_a_replay_requeues_a_waiting_job_once_and_only_after_it_waited() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let (token, _) = t.sign_in_email(&unique_email("requeue")).await;
+    let (token, _) = t.signed_in(&unique_email("requeue")).await;
     let body = json!({ "prompt": "a paper boat", "seconds": 4 });
     let r = t.submit_video(&token, body.clone(), Some("k2")).await;
     let id = r.body["id"].as_str().unwrap().to_owned();
@@ -138,7 +138,7 @@ async fn r13_copies_of_a_generate_message_keep_one_polling_chain() {
         o.fal_duration = Duration::from_secs(30);
     })
     .await;
-    let (token, _) = t.sign_in_email(&unique_email("chain")).await;
+    let (token, _) = t.signed_in(&unique_email("chain")).await;
     let r = t
         .submit_video(
             &token,

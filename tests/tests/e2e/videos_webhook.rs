@@ -18,7 +18,7 @@ async fn calls_only() -> TestStack {
 /// A signed-in account with credits.
 async fn member(t: &TestStack, tag: &str) -> (String, String, String) {
     let email = unique_email(tag);
-    let (token, account) = t.sign_in_email(&email).await;
+    let (token, account) = t.signed_in(&email).await;
     t.grant(&account, 20).await;
     (token, account, email)
 }

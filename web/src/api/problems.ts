@@ -4,8 +4,10 @@
 import type { components } from "./schema";
 
 export type Problem = components["schemas"]["Problem"];
+export type ProblemCode = components["schemas"]["ProblemCode"];
+export type SensitiveKind = components["schemas"]["SensitiveKind"];
 
-const KIND_NAMES: Record<string, string> = {
+const KIND_NAMES: Record<SensitiveKind, string> = {
   email: "an email address",
   phone: "a phone number",
   card_number: "a card number",
@@ -14,7 +16,16 @@ const KIND_NAMES: Record<string, string> = {
   ip_address: "an IP address",
 };
 
-const MESSAGES: Record<string, string> = {
+// Every code the API can answer has an entry, so a new one is a decision made here.
+// `null`: the API's own `detail` is shown (it says which field or what was wrong), or
+// the sentence is built from the answer (`rate_limited`, `sensitive_data_in_prompt`).
+const MESSAGES: Record<ProblemCode, string | null> = {
+  invalid_request: null,
+  malformed_json: null,
+  method_not_allowed: null,
+  invalid_signature: null,
+  rate_limited: null,
+  sensitive_data_in_prompt: null,
   invalid_code: "That code is wrong or has expired. Ask for a new one and try again.",
   invalid_id_token: "Google's sign-in could not be checked. Please try again.",
   email_undeliverable: "We cannot send email to that address. Check it and try again.",
@@ -49,9 +60,9 @@ const MESSAGES: Record<string, string> = {
 export class ApiProblem extends Error {
   constructor(
     readonly status: number,
-    readonly code: string,
+    readonly code: ProblemCode,
     message: string,
-    readonly kinds: string[] = [],
+    readonly kinds: SensitiveKind[] = [],
   ) {
     super(message);
   }
@@ -61,7 +72,8 @@ export function describe(problem: Partial<Problem> | undefined, response: Respon
   const status = response.status;
   const code = problem?.code ?? (status >= 500 ? "internal_error" : "invalid_request");
   const kinds = problem?.kinds ?? [];
-  let message = MESSAGES[code];
+  // An API newer than this page may send a code it does not know yet.
+  let message: string | null | undefined = MESSAGES[code];
   if (code === "rate_limited") {
     const after = Number(response.headers.get("retry-after") ?? "");
     message = Number.isFinite(after) && after > 0

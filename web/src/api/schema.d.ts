@@ -481,11 +481,16 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             id: string;
-            /** @description `grant`, `purchase`, `debit`, `refund` or `clawback`. */
-            kind: string;
+            /** @description Why the balance changed. */
+            kind: components["schemas"]["LedgerEntryKind"];
             /** @description Its cause: a video, an order, a subscription period, a refund. */
             ref: string;
         };
+        /**
+         * @description What a ledger entry did to the balance.
+         * @enum {string}
+         */
+        LedgerEntryKind: "grant" | "purchase" | "debit" | "refund" | "clawback";
         Me: {
             consents: components["schemas"]["Consents"];
             /** Format: date-time */
@@ -556,16 +561,21 @@ export interface components {
         /** @description An RFC 9457 problem, as every refusal is answered (R38). */
         Problem: {
             /** @description The stable machine code clients branch on. */
-            code: string;
+            code: components["schemas"]["ProblemCode"];
             detail: string;
             /** @description Only for `sensitive_data_in_prompt`: the kinds found, never the data. */
-            kinds?: string[] | null;
+            kinds?: components["schemas"]["SensitiveKind"][] | null;
             /** Format: int32 */
             status: number;
             title: string;
             /** @description `https://www.sora2ai.info/problems/{code}`. */
             type: string;
         };
+        /**
+         * @description The stable machine code of a problem.
+         * @enum {string}
+         */
+        ProblemCode: "malformed_json" | "invalid_request" | "unsupported_media_type" | "payload_too_large" | "unauthorized" | "not_found" | "method_not_allowed" | "rate_limited" | "invalid_code" | "invalid_id_token" | "invalid_signature" | "email_undeliverable" | "age_confirmation_required" | "email_not_verified" | "identity_not_linked" | "account_suspended" | "insufficient_credits" | "prompt_rejected" | "sensitive_data_in_prompt" | "moderation_unavailable" | "invalid_upload" | "unknown_model" | "model_unsupported" | "idempotency_key_spent" | "idempotency_key_reused" | "identity_conflict" | "account_being_deleted" | "account_blocked" | "email_taken" | "recent_sign_in_required" | "unknown_policy_version" | "invalid_token" | "service_unavailable" | "internal_error";
         /** @enum {string} */
         ProductKind: "credit_pack" | "subscription";
         ProductView: {
@@ -654,6 +664,11 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description A kind of personal data a prompt may not carry; a refusal names the kinds found.
+         * @enum {string}
+         */
+        SensitiveKind: "email" | "phone" | "card_number" | "iban" | "national_id" | "ip_address";
         SignInResponse: {
             /** Format: date-time */
             expires_at: string;

@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import { describe } from "../api/problems";
-import { refreshMe, setMe, useMe } from "../account";
+import { refreshMe, setMe, useMe, useMeProblem } from "../account";
 import type { SiteConfig } from "../config";
 import { dateTime } from "../format";
 import { navigate } from "../router";
@@ -190,12 +190,35 @@ function SignOut() {
   );
 }
 
+/** Shown when the account could not be loaded: the reason, and a way to try again. */
+function NotLoaded(props: { problem: unknown }) {
+  const retry = useAction();
+  return (
+    <div class="stack">
+      {/* Replaced while retrying, so a second failure is announced again. */}
+      {retry.busy ? <Loading what="your account" /> : <ErrorText error={props.problem} />}
+      <button
+        type="button"
+        onClick={() =>
+          retry.run(async () => {
+            await refreshMe();
+          })
+        }
+        disabled={retry.busy}
+      >
+        Retry
+      </button>
+    </div>
+  );
+}
+
 export function AccountPage(props: { config: SiteConfig }) {
   const me = useMe();
+  const problem = useMeProblem();
   return (
     <Page title="Account">
       {!me ? (
-        <Loading what="your account" />
+        problem ? <NotLoaded problem={problem} /> : <Loading what="your account" />
       ) : (
         <>
           <p>

@@ -13,7 +13,7 @@ import { Alert, ErrorText, Loading, Page, useAction, useLoad } from "../ui";
 type Entry = components["schemas"]["LedgerEntry"];
 type Plan = components["schemas"]["Plan"];
 
-const KIND_TEXT: Record<string, string> = {
+const KIND_TEXT: Record<components["schemas"]["LedgerEntryKind"], string> = {
   grant: "Plan credits",
   purchase: "Purchase",
   debit: "Video",

@@ -13,7 +13,7 @@ import { Alert, ErrorText, Loading, Page, useAction, useLoad } from "../ui";
 
 type Request = components["schemas"]["Request"];
 
-const STATUS_TEXT: Record<string, string> = {
+const STATUS_TEXT: Record<components["schemas"]["RequestStatus"], string> = {
   pending: "Received",
   in_progress: "In progress",
   completed: "Done",

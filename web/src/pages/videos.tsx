@@ -11,10 +11,10 @@ import { useLocation } from "../router";
 import { Alert, ErrorText, Loading, Page, useAction } from "../ui";
 
 type Video = components["schemas"]["Video"];
-const WORKING = new Set(["queued", "generating"]);
+const WORKING = new Set<components["schemas"]["JobStatus"]>(["queued", "generating"]);
 const DEFAULT_WAIT_S = 5;
 
-const STATUS_TEXT: Record<string, string> = {
+const STATUS_TEXT: Record<components["schemas"]["JobStatus"], string> = {
   queued: "Waiting to start",
   generating: "Being made",
   ready: "Ready",

@@ -20,7 +20,7 @@ pub struct FalClient {
     http: LazyClient,
     queue_url: String,
     api_url: String,
-    key: String,
+    key: crate::domain::secret::Secret,
     /// Fetches outputs only from where fal serves them (`FAL_OUTPUT_HOSTS`).
     downloads: Downloads,
 }
@@ -86,7 +86,7 @@ impl FalClient {
     }
 
     fn auth(&self) -> String {
-        format!("Key {}", self.key)
+        format!("Key {}", self.key.expose())
     }
 }
 

@@ -30,7 +30,7 @@ use crate::adapters::outbound::LazyClient;
 pub struct ReplicateClient {
     http: LazyClient,
     api_url: String,
-    token: String,
+    token: crate::domain::secret::Secret,
     downloads: Downloads,
 }
 
@@ -92,7 +92,7 @@ impl ReplicateClient {
     }
 
     fn auth(&self) -> String {
-        format!("Bearer {}", self.token)
+        format!("Bearer {}", self.token.expose())
     }
 
     async fn prediction(&self, id: &str) -> Result<Prediction, ProviderError> {

@@ -12,7 +12,7 @@ use crate::domain::policy::Policy;
 use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep, new_request_id};
 
 #[derive(Clone, Debug)]
-pub struct Requests {
+pub struct RightsRequests {
     pub accounts: AccountStore,
     pub privacy: PrivacyStore,
     pub queue: PrivacyQueue,
@@ -21,7 +21,7 @@ pub struct Requests {
     pub policy: Policy,
 }
 
-impl Requests {
+impl RightsRequests {
     /// A new request of `kind`, received now, due one month later (R30).
     pub fn new_request(&self, account_id: &str, kind: RequestKind) -> RightsRequest {
         let at = rfc3339(self.clock.now());

@@ -1,0 +1,168 @@
+//! A job at its provider: its request's progress read and, once it is finished, its
+//! file streamed into the outputs bucket for `stamp` (R21, R41). Kept apart because
+//! this is the one part that moves the video's bytes, under its own download deadline.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use shared::adapters::providers::video::{ByteStream, Progress, ProviderError, VideoProvider};
+use shared::adapters::s3::ObjectMeta;
+use shared::domain::video::{Job, JobStatus, output_key, staging_key};
+use shared::edge::sqs::StepError;
+
+use super::Look;
+use super::chain::{later, pending};
+use super::submit::fail_over;
+use crate::state::GenerateState;
+
+/// Looks at the job's request at its provider, and acts on what it says.
+pub(super) async fn poll(
+    state: &GenerateState,
+    job: &Job,
+    provider: &Arc<dyn VideoProvider>,
+    handle: &str,
+    look: Look<'_>,
+) -> Result<(), StepError> {
+    match provider.progress(handle).await {
+        Ok(Progress::Pending) => {
+            let since = job.submitted_epoch.unwrap_or(job.created_epoch);
+            let waited = state.clock.epoch_secs() - since;
+            // Accepted, then silent past its time. (A completion call whose status
+            // still lags is not that: it comes back through the queue.)
+            if waited >= state.policy.provider_attempt_deadline.as_secs() as i64
+                && !matches!(look, Look::Completed(_))
+            {
+                tracing::warn!(event = "provider_hung", job_id = %job.id, provider = provider.name(), waited, "provider past its time");
+                fail_over(state, job, provider, handle, true).await?;
+                return Ok(());
+            }
+            pending(state, job, look).await
+        }
+        // A passing fault at the provider: look again later; the deadline still holds.
+        Err(ProviderError::Transient(reason)) => {
+            tracing::info!(job_id = %job.id, reason, "provider status unavailable for now");
+            later(state, job, look, "provider status unavailable").await
+        }
+        Ok(Progress::Refused) => {
+            state
+                .jobs
+                .end(job, JobStatus::Rejected, Some("provider_refused"))
+                .await?;
+            Ok(())
+        }
+        Ok(Progress::Failed) | Err(ProviderError::Failed(_)) => {
+            fail_over(state, job, provider, handle, false).await
+        }
+        Ok(Progress::Completed) => store_output(state, job, provider, handle, look).await,
+    }
+}
+
+/// Streams the finished file to its staging key in the outputs bucket, marked as
+/// AI-generated (R21); `stamp` signs its content credentials into the output (R41).
+async fn store_output(
+    state: &GenerateState,
+    job: &Job,
+    provider: &Arc<dyn VideoProvider>,
+    handle: &str,
+    look: Look<'_>,
+) -> Result<(), StepError> {
+    let bucket = &state.outputs_bucket;
+    let key = staging_key(&job.id);
+    let output = output_key(&job.id);
+    // Stored by an earlier copy of this message: `stamp` has it, or has stamped it.
+    let (staged, stamped) = tokio::join!(
+        state.blobs.head(bucket, &key),
+        state.blobs.head(bucket, &output)
+    );
+    if stamped.map_err(StepError::retry)?.is_some() {
+        return Ok(());
+    }
+    if let Some(staged) = staged.map_err(StepError::retry)? {
+        // Waiting for `stamp`. If it has waited past the time `sweep` gives a lost
+        // message, its event was lost too (a dead letter): announce it again, so the
+        // video that was made is delivered rather than refunded at the deadline.
+        let waited = state.clock.epoch_secs() - staged.written.unwrap_or(i64::MAX);
+        if waited >= state.policy.requeue_after.as_secs() as i64 {
+            tracing::warn!(event = "staged_output_announced_again", job_id = %job.id, waited, "staged file announced to stamp again");
+            state
+                .blobs
+                .announce_again(bucket, &key, &staged)
+                .await
+                .map_err(StepError::retry)?;
+        }
+        return Ok(());
+    }
+    let output = match provider.output(handle).await {
+        Ok(o) => o,
+        Err(ProviderError::Transient(_)) => {
+            return later(state, job, look, "provider result unavailable").await;
+        }
+        Err(ProviderError::Failed(_)) => {
+            return fail_over(state, job, provider, handle, false).await;
+        }
+    };
+    let deadline = tokio::time::Instant::now() + state.policy.provider_download_deadline;
+    let stream = match tokio::time::timeout_at(deadline, provider.download(&output)).await {
+        Ok(Ok(s)) => until(deadline, s),
+        // An output at a place the provider does not serve from is never fetched.
+        Ok(Err(ProviderError::Failed(reason))) => {
+            tracing::warn!(event = "output_refused", job_id = %job.id, %reason, "output refused");
+            state
+                .jobs
+                .end(job, JobStatus::Failed, Some("output_refused"))
+                .await?;
+            return Ok(());
+        }
+        Ok(Err(_)) | Err(_) => return later(state, job, look, "download unavailable").await,
+    };
+    // The provider's id of the model, for the content credentials (R41).
+    let model = state
+        .catalogue
+        .get(job.model.as_deref())
+        .ok()
+        .and_then(|m| {
+            m.servings(job.mode)
+                .find(|(p, _)| *p == provider.name())
+                .map(|(_, id)| id.to_owned())
+        })
+        .unwrap_or_else(|| "unknown".to_owned());
+    let meta = ObjectMeta {
+        content_type: "video/mp4",
+        metadata: &[
+            ("ai-generated", "true"),
+            ("job-id", &job.id),
+            ("generator", provider.name()),
+            ("model", &model),
+        ],
+    };
+    match state.blobs.upload_stream(bucket, &key, meta, stream).await {
+        Ok(bytes) => {
+            tracing::info!(event = "video_stored", job_id = %job.id, bytes, "output stored");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(job_id = %job.id, error = %e, "storing the output failed; will retry");
+            later(state, job, look, "storing the output failed").await
+        }
+    }
+}
+
+/// The download as a stream that fails once `deadline` passes: the upload then stops
+/// and aborts its multipart upload, and the message is looked at again later, instead
+/// of a stalled provider holding the whole batch until Lambda's timeout.
+fn until(deadline: tokio::time::Instant, source: ByteStream) -> ByteStream {
+    Box::pin(futures_util::stream::unfold(
+        Some(source),
+        move |source| async move {
+            let mut source = source?;
+            match tokio::time::timeout_at(deadline, source.next()).await {
+                Ok(Some(item)) => Some((item, Some(source))),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(ProviderError::Transient("download deadline passed".into())),
+                    None,
+                )),
+            }
+        },
+    ))
+}
