@@ -136,7 +136,7 @@ macro_rules! functions {
         let handler: BatchHandler = Arc::new(move |event| {
             let state = state.clone();
             Box::pin(shared::adapters::aws_calls::CALLER.scope($name, async move {
-                shared::edge::sqs::run_batch(&state, event).await
+                shared::edge::queue_batch::run_batch(&state, event).await
             }))
         });
         Some(handler)

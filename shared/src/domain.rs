@@ -14,3 +14,4 @@ pub mod retention;
 pub mod secret;
 pub mod sensitive;
 pub mod video;
+pub mod webhook_signatures;

@@ -20,7 +20,7 @@ impl TestStack {
     /// Posts one Creem event, signed as Creem signs (`creem-signature`); the status.
     pub async fn post_creem_event(&self, event: &Value) -> u16 {
         let body = event.to_string();
-        let sig = shared::domain::billing::creem_signature(
+        let sig = shared::domain::webhook_signatures::creem_signature(
             local_stack::emulators::creem_checkout::LOCAL_CREEM_WEBHOOK_SECRET,
             body.as_bytes(),
         );

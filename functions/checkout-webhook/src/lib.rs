@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use shared::ApiError;
-use shared::domain::billing::{SignatureHeaders, verify};
+use shared::domain::webhook_signatures::{SignatureHeaders, verify};
 use shared::edge::http::json::read_limited;
 use shared::edge::openapi::{Problem, Received};
 

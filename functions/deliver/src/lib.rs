@@ -10,8 +10,8 @@ mod state;
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::domain::video::{Job, JobStatus, job_id_of_output};
+use shared::edge::queue_batch::{QueueStep, StepError};
 use shared::edge::s3_events::{ObjectCreated, for_each_object};
-use shared::edge::sqs::{QueueStep, StepError};
 
 pub use state::DeliverState;
 

@@ -3,7 +3,7 @@
 
 use shared::adapters::ses::Email;
 use shared::domain::video::Job;
-use shared::edge::sqs::StepError;
+use shared::edge::queue_batch::StepError;
 
 use crate::state::DeliverState;
 

@@ -12,7 +12,7 @@ mod step;
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::adapters::sqs::GenerateMessage;
-use shared::edge::sqs::{QueueStep, StepError};
+use shared::edge::queue_batch::{QueueStep, StepError};
 use tracing::Instrument;
 
 pub use state::GenerateState;

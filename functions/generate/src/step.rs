@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::video::{Job, JobStatus};
-use shared::edge::sqs::StepError;
+use shared::edge::queue_batch::StepError;
 
 use crate::state::GenerateState;
 

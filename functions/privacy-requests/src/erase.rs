@@ -22,7 +22,7 @@ use shared::adapters::dynamo::{Item, get_s, opt_s};
 use shared::adapters::sqs::PrivacyMessage;
 use shared::domain::inventory::{ClassId, INVENTORY, OnErasure};
 use shared::domain::privacy::pseudonym;
-use shared::edge::sqs::StepError;
+use shared::edge::queue_batch::StepError;
 
 use crate::gather;
 use crate::state::Services;

@@ -23,7 +23,7 @@ use shared::adapters::ses::{Email, MailError};
 use shared::domain::inventory::{ClassId, exported};
 use shared::domain::privacy::RightsRequest;
 use shared::domain::privacy::{EXPORT_SCHEMA_VERSION, RequestStatus};
-use shared::edge::sqs::StepError;
+use shared::edge::queue_batch::StepError;
 
 use crate::gather;
 use crate::state::Services;

@@ -13,7 +13,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use shared::adapters::sqs::PrivacyMessage;
 use shared::domain::policy::Policy;
 use shared::domain::privacy::{RequestKind, RequestStatus, RightsRequest};
-use shared::edge::sqs::{QueueStep, StepError};
+use shared::edge::queue_batch::{QueueStep, StepError};
 use tracing::Instrument;
 
 pub use export::EXPORT_CONTENT_TYPE;

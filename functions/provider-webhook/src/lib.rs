@@ -18,7 +18,7 @@ use serde::Deserialize;
 use shared::ApiError;
 use shared::adapters::providers::fal_webhook::{SignedCall, WebhookError};
 use shared::adapters::sqs::GenerateMessage;
-use shared::domain::billing::{SignatureHeaders, verify};
+use shared::domain::webhook_signatures::{SignatureHeaders, verify};
 use shared::edge::http::ApiQuery;
 use shared::edge::http::json::read_limited;
 use shared::edge::openapi::{Problem, Received};

@@ -17,8 +17,8 @@ mod state;
 use aws_lambda_events::event::sqs::SqsMessage;
 use shared::adapters::s3::ObjectMeta;
 use shared::domain::video::{JobStatus, job_id_of_staging, output_key};
+use shared::edge::queue_batch::{QueueStep, StepError};
 use shared::edge::s3_events::{ObjectCreated, for_each_object};
-use shared::edge::sqs::{QueueStep, StepError};
 
 pub use embed::{EmbedError, embed};
 pub use state::StampState;

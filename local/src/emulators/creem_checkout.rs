@@ -30,7 +30,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use rand::seq::SliceRandom;
 use serde_json::{Value, json};
-use shared::domain::billing::{Product, ProductKind, creem_signature, standard_signature};
+use shared::domain::billing::{Product, ProductKind};
+use shared::domain::webhook_signatures::{creem_signature, standard_signature};
 
 use super::creem::LOCAL_CREEM_KEY;
 

@@ -223,7 +223,7 @@ impl ReplicateEmulator {
                     ("webhook-timestamp".into(), ts.to_string()),
                     (
                         "webhook-signature".into(),
-                        shared::domain::billing::standard_signature(
+                        shared::domain::webhook_signatures::standard_signature(
                             LOCAL_REPLICATE_WEBHOOK_SECRET,
                             &message,
                             ts,

@@ -21,8 +21,8 @@ use tower::ServiceExt;
 
 use crate::adapters::env::{ConfigError, Env};
 use crate::edge::problem::ApiError;
+use crate::edge::queue_batch::{QueueStep, run_batch};
 use crate::edge::schedule::{ScheduledStep, run_round};
-use crate::edge::sqs::{QueueStep, run_batch};
 use crate::edge::telemetry;
 use crate::edge::wiring::Base;
 

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use tracing::Instrument;
 
-use super::sqs::StepError;
+use super::queue_batch::StepError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectCreated {

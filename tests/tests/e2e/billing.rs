@@ -5,7 +5,7 @@
 use e2e_tests::local_stack::emulators::creem_checkout::{LOCAL_CREEM_WEBHOOK_SECRET, Scheme};
 use e2e_tests::{TestStack, unique_email};
 use serde_json::json;
-use shared::domain::billing::creem_signature;
+use shared::domain::webhook_signatures::creem_signature;
 
 async fn credits(t: &TestStack, token: &str) -> i64 {
     let r = t.get("/v1/billing", Some(token)).await;
@@ -143,7 +143,7 @@ async fn r10_a_bad_signature_is_401_and_writes_nothing() {
         t.table_text("LedgerTable").await,
     );
     let now = t.clock.epoch_secs();
-    let stale = shared::domain::billing::standard_signature(
+    let stale = shared::domain::webhook_signatures::standard_signature(
         LOCAL_CREEM_WEBHOOK_SECRET,
         "msg_1",
         now - 301,

@@ -19,7 +19,7 @@ use shared::adapters::providers::video::{
 };
 use shared::adapters::s3::PART_SIZE;
 use shared::domain::video::{JobStatus, staging_key};
-use shared::edge::sqs::QueueStep;
+use shared::edge::queue_batch::QueueStep;
 
 /// What the scripted download does.
 enum Download {
@@ -209,7 +209,7 @@ impl Bench {
     }
 
     /// One step with the message of the job's current polling chain.
-    async fn step(&self, job_id: &str) -> Result<(), shared::edge::sqs::StepError> {
+    async fn step(&self, job_id: &str) -> Result<(), shared::edge::queue_batch::StepError> {
         let token = self
             .state
             .videos
@@ -229,7 +229,7 @@ impl Bench {
         &self,
         job_id: &str,
         request_id: &str,
-    ) -> Result<(), shared::edge::sqs::StepError> {
+    ) -> Result<(), shared::edge::queue_batch::StepError> {
         let mut message = SqsMessage::default();
         message.message_id = Some(format!("m-{}", uuid::Uuid::new_v4()));
         message.body = Some(json!({ "job_id": job_id, "completed": request_id }).to_string());
@@ -471,7 +471,7 @@ async fn r13_a_provider_that_calls_back_is_not_polled_and_each_call_looks_once()
     b.provider.will_report([Ok(Progress::Pending)]);
     assert!(matches!(
         b.completed(&id, "req-1").await,
-        Err(shared::edge::sqs::StepError::Retry(_))
+        Err(shared::edge::queue_batch::StepError::Retry(_))
     ));
     assert_eq!(b.queued().await, (0, 0), "no chain");
 
@@ -480,7 +480,7 @@ async fn r13_a_provider_that_calls_back_is_not_polled_and_each_call_looks_once()
         .will_report([Err(ProviderError::Transient("503".into()))]);
     assert!(matches!(
         b.completed(&id, "req-1").await,
-        Err(shared::edge::sqs::StepError::Retry(_))
+        Err(shared::edge::queue_batch::StepError::Retry(_))
     ));
     assert_eq!(b.queued().await, (0, 0));
 

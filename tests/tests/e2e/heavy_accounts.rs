@@ -145,7 +145,7 @@ async fn export_in_own_process(t: &TestStack, account: &str, request: &str) -> u
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "the export of the heavy-account test, run by it in a process of its own"]
 async fn export_in_a_process_of_its_own() {
-    use shared::edge::sqs::QueueStep;
+    use shared::edge::queue_batch::QueueStep;
     let spec: ChildSpec = serde_json::from_str(
         &std::env::var(CHILD_SPEC).expect("run by the heavy-account test, which sets the spec"),
     )

@@ -10,7 +10,7 @@ use e2e_tests::local_stack::functions::{self, Kind};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent, Service};
 use serde_json::Value;
-use shared::edge::sqs::run_batch;
+use shared::edge::queue_batch::run_batch;
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events/apigw")

@@ -6,7 +6,7 @@ use aws_lambda_events::event::sqs::SqsMessage;
 use e2e_tests::{TestStack, unique_email};
 use serde_json::json;
 use shared::adapters::sqs::PrivacyMessage;
-use shared::edge::sqs::{QueueStep, StepError};
+use shared::edge::queue_batch::{QueueStep, StepError};
 
 fn message(msg: &PrivacyMessage, receives: u32) -> SqsMessage {
     let mut m = SqsMessage::default();

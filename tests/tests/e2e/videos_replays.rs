@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use e2e_tests::{TestStack, unique_email};
 use serde_json::json;
 use shared::domain::policy::Limit;
-use shared::edge::sqs::run_batch;
+use shared::edge::queue_batch::run_batch;
 
 async fn queued(t: &TestStack) -> (u64, u64) {
     t.queue_counts("GenerateQueue").await

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::video::Job;
-use shared::edge::sqs::StepError;
+use shared::edge::queue_batch::StepError;
 
 use super::Look;
 use crate::state::GenerateState;

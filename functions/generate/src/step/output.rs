@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use shared::adapters::providers::video::{ByteStream, Progress, ProviderError, VideoProvider};
 use shared::adapters::s3::ObjectMeta;
 use shared::domain::video::{Job, JobStatus, output_key, staging_key};
-use shared::edge::sqs::StepError;
+use shared::edge::queue_batch::StepError;
 
 use super::Look;
 use super::chain::{later, pending};

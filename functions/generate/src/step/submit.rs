@@ -10,7 +10,7 @@ use shared::adapters::dynamo::circuits::Verdict;
 use shared::adapters::providers::video::{GenerationRequest, SubmitError, VideoProvider};
 use shared::domain::clock::rfc3339;
 use shared::domain::video::{Job, JobStatus, Mode};
-use shared::edge::sqs::StepError;
+use shared::edge::queue_batch::StepError;
 
 use super::Look;
 use super::chain::{again, pending};
