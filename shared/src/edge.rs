@@ -8,5 +8,6 @@ pub mod problem;
 pub mod queue_batch;
 pub mod s3_events;
 pub mod schedule;
+pub mod shared_state;
 pub mod telemetry;
 pub mod wiring;

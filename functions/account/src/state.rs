@@ -3,7 +3,6 @@
 //! address and the public URL).
 
 use shared::adapters::dynamo::Transactions;
-use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::billing::BillingStore;
@@ -45,20 +44,13 @@ pub struct Services {
     hash_secret: shared::domain::secret::Secret,
 }
 
-#[derive(Clone)]
-pub struct AccountState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type AccountState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for AccountState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl AccountState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             accounts: w.accounts()?,
             session: w.session_check()?,
             ledger: w.ledger()?,
@@ -78,7 +70,7 @@ impl AccountState {
             transactions: w.transactions(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
-        })))
+        })
     }
 }
 
@@ -102,7 +94,7 @@ impl Services {
     }
 }
 
-impl AsRef<SessionCheck> for AccountState {
+impl AsRef<SessionCheck> for Services {
     fn as_ref(&self) -> &SessionCheck {
         &self.session
     }

@@ -163,7 +163,7 @@ fn linked_to_another(account: &Account, sub: &str) -> bool {
 struct Retry;
 
 async fn commit(
-    state: &AuthState,
+    state: &crate::state::Services,
     tx: Tx,
     account: &Account,
     is_new: bool,

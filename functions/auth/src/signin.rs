@@ -2,7 +2,6 @@
 //! own writes (use up the code, create or link the account) and creates the session,
 //! so a failure leaves nothing half-done.
 
-use crate::state::AuthState;
 use axum::Json;
 use serde::Serialize;
 use shared::ApiError;
@@ -45,7 +44,11 @@ impl From<&Account> for PublicUser {
 
 /// A new account for an address, with the over-13 statement made now (R06) and the
 /// current policy version accepted (R34).
-pub fn new_account(state: &AuthState, email: &str, display_name: Option<String>) -> Account {
+pub fn new_account(
+    state: &crate::state::Services,
+    email: &str,
+    display_name: Option<String>,
+) -> Account {
     let now = rfc3339(state.clock.now());
     Account {
         id: new_account_id(),
@@ -67,7 +70,7 @@ pub fn new_account(state: &AuthState, email: &str, display_name: Option<String>)
 /// Adds the writes that create `account` to `tx`: profile, unique keys, and the
 /// sign-up grant of credits (R11), all or nothing.
 pub fn add_account_creation(
-    state: &AuthState,
+    state: &crate::state::Services,
     tx: &mut Tx,
     account: &Account,
 ) -> Result<(), StoreError> {
@@ -87,7 +90,10 @@ pub fn add_account_creation(
 
 /// R28: an address whose account was terminated for abuse makes no new account (its
 /// keyed hash is kept for fraud prevention).
-pub async fn ensure_not_blocked(state: &AuthState, email: &str) -> Result<(), ApiError> {
+pub async fn ensure_not_blocked(
+    state: &crate::state::Services,
+    email: &str,
+) -> Result<(), ApiError> {
     if state
         .accounts
         .is_blocked(&state.keyed_hash("email", email), state.clock.epoch_secs())
@@ -114,7 +120,7 @@ pub fn ensure_active(account: &Account) -> Result<(), ApiError> {
 /// (creating the account, or linking Google to it), since a transaction may touch an
 /// item once.
 pub async fn commit_with_session(
-    state: &AuthState,
+    state: &crate::state::Services,
     mut tx: Tx,
     account: &Account,
     new_account: bool,

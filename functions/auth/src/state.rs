@@ -3,7 +3,6 @@
 //! `HASH_SECRET`, `MAIL_FROM`, `GOOGLE_CLIENT_ID`, `GOOGLE_JWKS_URL`).
 
 use shared::adapters::dynamo::Transactions;
-use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::codes::CodeStore;
@@ -37,18 +36,11 @@ pub struct Services {
     hash_secret: shared::domain::secret::Secret,
 }
 
-#[derive(Clone)]
-pub struct AuthState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type AuthState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for AuthState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl AuthState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
         let google = GoogleVerifier::new(
             base.http.clone(),
@@ -57,7 +49,7 @@ impl AuthState {
             base.clock.clone(),
             &base.policy,
         );
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             accounts: w.accounts()?,
             sessions: w.sessions()?,
             session: w.session_check()?,
@@ -71,16 +63,18 @@ impl AuthState {
             google,
             policy: base.policy.clone(),
             clock: base.clock.clone(),
-        })))
+        })
     }
+}
 
+impl Services {
     /// Keyed hash of a value under this deployment's secret.
     pub fn keyed_hash(&self, purpose: &str, value: &str) -> String {
         shared::domain::crypto::keyed_hash(self.hash_secret.expose().as_bytes(), purpose, value)
     }
 }
 
-impl AsRef<SessionCheck> for AuthState {
+impl AsRef<SessionCheck> for Services {
     fn as_ref(&self) -> &SessionCheck {
         &self.session
     }

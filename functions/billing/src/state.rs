@@ -1,8 +1,6 @@
 //! What `billing` holds between invocations: built once from its own variables (the
 //! sessions, accounts, ledger and billing tables, the catalogue, Creem's API).
 
-use std::sync::Arc;
-
 use shared::adapters::dynamo::billing::BillingStore;
 use shared::adapters::dynamo::ledger::LedgerStore;
 use shared::adapters::env::{ConfigError, Env};
@@ -22,31 +20,24 @@ pub struct Services {
     pub creem: CreemCheckouts,
 }
 
-#[derive(Clone)]
-pub struct BillingState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type BillingState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for BillingState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl BillingState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             session: w.session_check()?,
             ledger: w.ledger()?,
             billing: w.billing()?,
             catalogue: w.catalogue()?,
             creem: CreemCheckouts::from_env(env, base.http.clone())?,
             clock: base.clock.clone(),
-        })))
+        })
     }
 }
 
-impl AsRef<SessionCheck> for BillingState {
+impl AsRef<SessionCheck> for Services {
     fn as_ref(&self) -> &SessionCheck {
         &self.session
     }

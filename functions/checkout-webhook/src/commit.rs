@@ -18,13 +18,13 @@ use shared::domain::ledger::EntryKind;
 
 use crate::creem::Event;
 use crate::events::{Effect, Outcome, clawback_credits};
-use crate::state::CheckoutWebhookState;
+use crate::state::Services;
 
 /// How many parts of an effect can turn out to be done already (or be read again),
 /// plus one.
 const ATTEMPTS: usize = 6;
 
-impl CheckoutWebhookState {
+impl Services {
     pub async fn commit(&self, ev: &Event, mut effect: Effect) -> Result<Outcome, StoreError> {
         // Assumed none, checked in the transaction: a clawback that came first is
         // rare, and is read only then (one request per event otherwise).

@@ -12,7 +12,7 @@ use shared::domain::billing::{Product, ProductKind};
 use shared::domain::ledger::EntryKind;
 
 use crate::creem::{Checkout, Clawback, CreemEvent, Event, Subscription};
-use crate::state::CheckoutWebhookState;
+use crate::state::Services;
 
 /// What applying an event did, for the log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,7 +103,7 @@ pub fn plan_of(product: &Product, sub: &Subscription, ev: &Event, status: &str) 
     }
 }
 
-impl CheckoutWebhookState {
+impl Services {
     fn product(&self, creem_product_id: &str) -> Option<&Product> {
         self.catalogue
             .iter()

@@ -2,8 +2,6 @@
 //! variables (the billing, ledger and accounts tables, the catalogue, the webhook
 //! secret).
 
-use std::sync::Arc;
-
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::billing::BillingStore;
 use shared::adapters::dynamo::ledger::LedgerStore;
@@ -26,15 +24,8 @@ pub struct Services {
     pub secret: shared::domain::secret::Secret,
 }
 
-#[derive(Clone)]
-pub struct CheckoutWebhookState(Arc<Services>);
-
-impl std::ops::Deref for CheckoutWebhookState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
+/// What every invocation shares: the services, built once per process.
+pub type CheckoutWebhookState = shared::edge::shared_state::Shared<Services>;
 
 impl Services {
     pub fn now(&self) -> String {
@@ -47,10 +38,10 @@ impl Services {
     }
 }
 
-impl CheckoutWebhookState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             billing: w.billing()?,
             transactions: w.transactions(),
             ledger: w.ledger()?,
@@ -59,6 +50,6 @@ impl CheckoutWebhookState {
             secret: env.secret("CREEM_WEBHOOK_SECRET", 16)?,
             clock: base.clock.clone(),
             policy: base.policy.clone(),
-        })))
+        })
     }
 }

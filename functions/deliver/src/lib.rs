@@ -15,7 +15,7 @@ use shared::edge::s3_events::{ObjectCreated, for_each_object};
 
 pub use state::DeliverState;
 
-impl QueueStep for DeliverState {
+impl QueueStep for crate::state::Services {
     const FUNCTION: &'static str = "deliver";
 
     async fn step(&self, message: &SqsMessage) -> Result<(), StepError> {
@@ -28,7 +28,10 @@ impl QueueStep for DeliverState {
     }
 }
 
-pub async fn deliver(state: &DeliverState, object: &ObjectCreated) -> Result<(), StepError> {
+pub async fn deliver(
+    state: &crate::state::Services,
+    object: &ObjectCreated,
+) -> Result<(), StepError> {
     let bucket = &state.outputs_bucket;
     if object.bucket != *bucket {
         return Ok(());

@@ -5,9 +5,7 @@ use shared::adapters::ses::Email;
 use shared::domain::video::Job;
 use shared::edge::queue_batch::StepError;
 
-use crate::state::DeliverState;
-
-pub async fn notify(state: &DeliverState, job: &Job) -> Result<(), StepError> {
+pub async fn notify(state: &crate::state::Services, job: &Job) -> Result<(), StepError> {
     // Claim the notice first: of two concurrent copies, one sends. A claim that is
     // held, not yet sent, may belong to an attempt that died: come back after its lease.
     let now = state.clock.epoch_secs();
@@ -50,7 +48,7 @@ fn ready_text(expires_at: Option<&str>) -> String {
 
 /// Sends the notice this attempt holds the claim of (taken by [`notify`], or with the
 /// job's move to ready): the provider's copy dropped first, the send recorded after.
-pub async fn send_claimed(state: &DeliverState, job: &Job) -> Result<(), StepError> {
+pub async fn send_claimed(state: &crate::state::Services, job: &Job) -> Result<(), StepError> {
     if let Some(handle) = &job.provider_handle
         && let Some(provider) = state.providers.of_job(job)
     {

@@ -2,8 +2,6 @@
 //! videos and accounts tables, the outputs bucket, `MAIL_FROM`, and the provider that
 //! `VIDEO_PROVIDER` names, to drop its copy).
 
-use std::sync::Arc;
-
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
@@ -24,20 +22,13 @@ pub struct Services {
     pub outputs_bucket: String,
 }
 
-#[derive(Clone)]
-pub struct DeliverState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type DeliverState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for DeliverState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl DeliverState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             videos: w.videos()?,
             accounts: w.accounts()?,
             blobs: w.blobs(),
@@ -46,6 +37,6 @@ impl DeliverState {
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
             policy: base.policy.clone(),
             clock: base.clock.clone(),
-        })))
+        })
     }
 }

@@ -15,9 +15,9 @@ use shared::adapters::sqs::GenerateMessage;
 use shared::edge::queue_batch::{QueueStep, StepError};
 use tracing::Instrument;
 
-pub use state::GenerateState;
+pub use state::{GenerateState, Services};
 
-impl QueueStep for GenerateState {
+impl QueueStep for crate::state::Services {
     const FUNCTION: &'static str = "generate";
 
     async fn step(&self, message: &SqsMessage) -> Result<(), StepError> {

@@ -3,8 +3,6 @@
 //! `VIDEO_PROVIDERS` lists with each one's variables, the models catalogue, the
 //! providers' shared health, and our webhook for them).
 
-use std::sync::Arc;
-
 use shared::adapters::dynamo::circuits::{Breaker, Circuits};
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
@@ -35,23 +33,18 @@ pub struct Services {
     pub callback: Option<String>,
 }
 
-#[derive(Clone)]
-pub struct GenerateState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type GenerateState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for GenerateState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl GenerateState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let providers = base.wire(env).video_providers()?;
         Self::with_providers(base, env, providers)
     }
+}
 
-    /// The state with providers given rather than configured (the step's tests use
+impl Services {
+    /// The services with providers given rather than configured (the step's tests use
     /// scripted ones).
     pub fn with_providers(
         base: &Base,
@@ -60,7 +53,7 @@ impl GenerateState {
     ) -> Result<Self, ConfigError> {
         let w = base.wire(env);
         let p = &base.policy;
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             videos: w.videos()?,
             blobs: w.blobs(),
             queue: w.generate_queue()?,
@@ -82,6 +75,6 @@ impl GenerateState {
             policy: base.policy.clone(),
             clock: base.clock.clone(),
             providers,
-        })))
+        })
     }
 }

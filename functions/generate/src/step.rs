@@ -14,8 +14,6 @@ use shared::adapters::sqs::GenerateMessage;
 use shared::domain::video::{Job, JobStatus};
 use shared::edge::queue_batch::StepError;
 
-use crate::state::GenerateState;
-
 use chain::later;
 use output::poll;
 use submit::submit;
@@ -129,7 +127,7 @@ pub fn next(
 }
 
 pub async fn run(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job_id: &str,
     look: Look<'_>,
     sent_epoch: Option<i64>,
@@ -198,7 +196,7 @@ pub async fn run(
 /// 4… seconds), until the job is there or the message is older than `requeue_after`,
 /// when the job was never made (its commit failed) and the message is dropped.
 async fn before_its_job(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job_id: &str,
     look: Look<'_>,
     sent_epoch: Option<i64>,

@@ -19,7 +19,7 @@ use tracing::Instrument;
 pub use export::EXPORT_CONTENT_TYPE;
 pub use state::PrivacyRequestsState;
 
-impl QueueStep for PrivacyRequestsState {
+impl QueueStep for crate::state::Services {
     const FUNCTION: &'static str = "privacy-requests";
 
     async fn step(&self, message: &SqsMessage) -> Result<(), StepError> {
@@ -79,7 +79,7 @@ fn failure_text(request: &RightsRequest) -> String {
 /// the queue's dead-letter queue would take it) or its time, it becomes `failed` with
 /// the reason, the person is told by email, and the operators see it.
 async fn give_up_if_due(
-    state: &PrivacyRequestsState,
+    state: &crate::state::Services,
     msg: &PrivacyMessage,
     receives: u32,
     reason: &str,
@@ -132,7 +132,7 @@ async fn give_up_if_due(
 
 /// Carries out one request, unless it has ended already.
 pub async fn carry_out(
-    state: &PrivacyRequestsState,
+    state: &crate::state::Services,
     msg: &PrivacyMessage,
 ) -> Result<(), StepError> {
     if msg.recheck {

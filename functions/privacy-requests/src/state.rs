@@ -3,7 +3,6 @@
 //! pseudonyms, the video provider to delete its copies, the public URL for links).
 
 use shared::adapters::dynamo::Transactions;
-use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::audit::AuditStore;
@@ -47,20 +46,13 @@ pub struct Services {
     hash_secret: shared::domain::secret::Secret,
 }
 
-#[derive(Clone)]
-pub struct PrivacyRequestsState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type PrivacyRequestsState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for PrivacyRequestsState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl PrivacyRequestsState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             accounts: w.accounts()?,
             sessions: w.sessions()?,
             codes: w.codes()?,
@@ -82,7 +74,7 @@ impl PrivacyRequestsState {
             transactions: w.transactions(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
-        })))
+        })
     }
 }
 

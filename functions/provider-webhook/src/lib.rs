@@ -83,7 +83,7 @@ pub async fn fal_completed(
 /// fal's check: its ED25519 signature against its published keys. The call is known by
 /// its request id, at its timestamp.
 async fn verify_fal(
-    state: &ProviderWebhookState,
+    state: &crate::state::Services,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Verified, ApiError> {
@@ -159,7 +159,7 @@ pub async fn replicate_completed(
 /// a prediction with an id, the request the call is about; the call is known by its
 /// `webhook-id`, at its timestamp.
 async fn verify_replicate(
-    state: &ProviderWebhookState,
+    state: &crate::state::Services,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Verified, ApiError> {
@@ -218,12 +218,12 @@ struct Verified {
 /// it, and one look at the job queued. Only the check differs from one provider to
 /// another; the answer, and what is queued, are the same for all.
 async fn completed(
-    state: &ProviderWebhookState,
+    state: &crate::state::Services,
     provider: &str,
     target: Target,
     headers: &HeaderMap,
     body: Body,
-    check: impl AsyncFnOnce(&ProviderWebhookState, &HeaderMap, &[u8]) -> Result<Verified, ApiError>,
+    check: impl AsyncFnOnce(&crate::state::Services, &HeaderMap, &[u8]) -> Result<Verified, ApiError>,
 ) -> Result<Json<Received>, ApiError> {
     if !valid_job_id(&target.job) {
         return Err(ApiError::InvalidField("job: not a job id".into()));
@@ -253,7 +253,7 @@ async fn completed(
 /// lost answer, or a replay — finds its look queued already. A call whose look could
 /// not be queued is not kept as taken: the provider's retry queues it.
 async fn look_now(
-    state: &ProviderWebhookState,
+    state: &crate::state::Services,
     provider: &str,
     job: String,
     request_id: String,

@@ -3,8 +3,6 @@
 //! queue, the table of calls already taken). fal's signatures are checked with public
 //! keys; Replicate's with the secret it gave us.
 
-use std::sync::Arc;
-
 use shared::adapters::env::{ConfigError, Env};
 use shared::adapters::providers::fal_webhook::FalWebhookVerifier;
 use shared::adapters::sqs::Queue;
@@ -21,25 +19,18 @@ pub struct Services {
     pub replays: shared::adapters::dynamo::replays::ReplayGuard,
 }
 
-#[derive(Clone)]
-pub struct ProviderWebhookState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type ProviderWebhookState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for ProviderWebhookState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl ProviderWebhookState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             fal: FalWebhookVerifier::from_env(env, base.http.clone(), &base.policy)?,
             replicate_secret: env.secret("REPLICATE_WEBHOOK_SECRET", 16)?,
             queue: w.generate_queue()?,
             replays: w.replay_guard()?,
             clock: base.clock.clone(),
-        })))
+        })
     }
 }

@@ -48,7 +48,7 @@ fn days(now: i64) -> impl Iterator<Item = String> {
         .map(move |back| utc_day(now - back * 24 * 3600))
 }
 
-impl PurgeExpiredState {
+impl crate::state::Services {
     /// R33: a job whose account is gone (an erasure that an index hid it from) is
     /// removed whole once its files are: nothing would ever show or delete it.
     async fn remove_if_orphan(&self, job: &shared::domain::video::Job) -> Result<bool, String> {
@@ -82,7 +82,7 @@ impl PurgeExpiredState {
     }
 }
 
-impl PurgeExpiredState {
+impl crate::state::Services {
     /// R30, R32: every open rights request (from the sparse `open_requests` index, so
     /// the cost grows with the open requests): one whose last step is older than the
     /// policy's requeue delay goes back on the privacy queue (a lost message, a run
@@ -167,7 +167,7 @@ fn only_prompt_expires(status: JobStatus) -> bool {
 /// carries on).
 pub const FILES_BUDGET: usize = 5_000;
 
-impl PurgeExpiredState {
+impl crate::state::Services {
     /// R15, R26: an upload's file is gone 24 h after it was written, whether or not a
     /// job used it, and an export 72 h after it was built — by this hourly run, so at
     /// most an hour late (S3's lifecycle rules, a day late at worst, stay as the
@@ -199,7 +199,7 @@ impl PurgeExpiredState {
 /// Items the purge deletes in one run, at most (then the next run carries on).
 pub const TTL_BUDGET: u64 = 20_000;
 
-impl PurgeExpiredState {
+impl crate::state::Services {
     /// R22, R31, R33: what DynamoDB's TTL left past the policy's grace, deleted; an
     /// unused upload's input goes with its record. Logged per class, with how overdue
     /// the oldest was: never the content.
@@ -239,7 +239,7 @@ impl PurgeExpiredState {
     }
 }
 
-impl ScheduledStep for PurgeExpiredState {
+impl ScheduledStep for crate::state::Services {
     const FUNCTION: &'static str = "purge-expired";
 
     async fn run(&self) -> Result<serde_json::Value, String> {

@@ -1,8 +1,6 @@
 //! What `purge-expired` holds between runs: built once from its own variables (the
 //! videos table, the three buckets, and the video provider, to delete its copies).
 
-use std::sync::Arc;
-
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
 use shared::adapters::s3::Blobs;
@@ -27,20 +25,13 @@ pub struct Services {
     pub providers: shared::adapters::providers::video::Providers,
 }
 
-#[derive(Clone)]
-pub struct PurgeExpiredState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type PurgeExpiredState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for PurgeExpiredState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl PurgeExpiredState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             videos: w.videos()?,
             accounts: w.accounts()?,
             blobs: w.blobs(),
@@ -74,6 +65,6 @@ impl PurgeExpiredState {
             privacy_queue: w.privacy_queue()?,
             policy: base.policy.clone(),
             clock: base.clock.clone(),
-        })))
+        })
     }
 }

@@ -26,7 +26,7 @@ pub use state::StampState;
 /// The error a job shows when its file could not be stamped.
 pub const UNSTAMPABLE: &str = "output_refused";
 
-impl QueueStep for StampState {
+impl QueueStep for crate::state::Services {
     const FUNCTION: &'static str = "stamp";
 
     async fn step(&self, message: &SqsMessage) -> Result<(), StepError> {
@@ -39,7 +39,10 @@ impl QueueStep for StampState {
     }
 }
 
-pub async fn stamp(state: &StampState, object: &ObjectCreated) -> Result<(), StepError> {
+pub async fn stamp(
+    state: &crate::state::Services,
+    object: &ObjectCreated,
+) -> Result<(), StepError> {
     let bucket = &state.outputs_bucket;
     if object.bucket != *bucket {
         return Ok(());

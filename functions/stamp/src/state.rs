@@ -2,8 +2,6 @@
 //! videos and ledger tables for the job and its refund, the outputs bucket, the KMS
 //! key that signs and the certificate chain that names it).
 
-use std::sync::Arc;
-
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
 use shared::adapters::kms::KeySigner;
@@ -26,18 +24,11 @@ pub struct Services {
     pub scratch: std::path::PathBuf,
 }
 
-#[derive(Clone)]
-pub struct StampState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type StampState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for StampState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl StampState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
         // The chain is public, but it is read like the secrets (from Parameter Store at
         // start) so that an operator replaces a certificate without a deployment.
@@ -48,7 +39,7 @@ impl StampState {
                     reason,
                 }
             })?;
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             videos: w.videos()?,
             jobs: w.jobs()?,
             blobs: w.blobs(),
@@ -57,6 +48,6 @@ impl StampState {
             certs,
             scratch: std::env::temp_dir(),
             clock: base.clock.clone(),
-        })))
+        })
     }
 }

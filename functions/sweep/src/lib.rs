@@ -63,7 +63,7 @@ fn requeue_message(job: &Job) -> GenerateMessage {
     }
 }
 
-impl ScheduledStep for SweepState {
+impl ScheduledStep for crate::state::Services {
     const FUNCTION: &'static str = "sweep";
 
     async fn run(&self) -> Result<serde_json::Value, String> {

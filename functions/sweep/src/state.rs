@@ -1,8 +1,6 @@
 //! What `sweep` holds between runs: built once from its own variables (the videos
 //! and ledger tables and the generate queue).
 
-use std::sync::Arc;
-
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
 use shared::adapters::sqs::Queue;
@@ -19,25 +17,18 @@ pub struct Services {
     pub queue: Queue,
 }
 
-#[derive(Clone)]
-pub struct SweepState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type SweepState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for SweepState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl SweepState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             videos: w.videos()?,
             jobs: w.jobs()?,
             queue: w.generate_queue()?,
             policy: base.policy.clone(),
             clock: base.clock.clone(),
-        })))
+        })
     }
 }

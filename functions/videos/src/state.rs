@@ -3,7 +3,6 @@
 //! both buckets, the generate queue, and Creem's moderation).
 
 use shared::adapters::dynamo::Transactions;
-use std::sync::Arc;
 
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::ledger::LedgerStore;
@@ -43,20 +42,13 @@ pub struct Services {
     pub transactions: Transactions,
 }
 
-#[derive(Clone)]
-pub struct VideosState(Arc<Services>);
+/// What every invocation shares: the services, built once per process.
+pub type VideosState = shared::edge::shared_state::Shared<Services>;
 
-impl std::ops::Deref for VideosState {
-    type Target = Services;
-    fn deref(&self) -> &Services {
-        &self.0
-    }
-}
-
-impl VideosState {
-    pub fn build(base: &Base, env: &Env) -> Result<Self, ConfigError> {
+impl shared::edge::shared_state::Wire for Services {
+    fn wire(base: &Base, env: &Env) -> Result<Self, ConfigError> {
         let w = base.wire(env);
-        Ok(Self(Arc::new(Services {
+        Ok(Services {
             accounts: w.accounts()?,
             session: w.session_check()?,
             jobs: w.jobs()?,
@@ -74,11 +66,11 @@ impl VideosState {
             transactions: w.transactions(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
-        })))
+        })
     }
 }
 
-impl AsRef<SessionCheck> for VideosState {
+impl AsRef<SessionCheck> for Services {
     fn as_ref(&self) -> &SessionCheck {
         &self.session
     }

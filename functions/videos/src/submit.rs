@@ -71,7 +71,7 @@ impl AspectRatio {
 /// The answer to a submission: the video as it is now (`queued` when new; a replay of
 /// the same `Idempotency-Key` shows the job's current state).
 async fn accepted(
-    state: &VideosState,
+    state: &crate::state::Services,
     job: &Job,
 ) -> Result<(StatusCode, [(HeaderName, String); 1], Json<Video>), ApiError> {
     Ok((
@@ -239,7 +239,7 @@ enum Guarded {
 /// the upload (R14, R36), the credits (a cheap read, so no moderation call for what
 /// cannot be paid), moderation (R18, R20).
 async fn guard(
-    state: &VideosState,
+    state: &crate::state::Services,
     account_id: &str,
     ip: &ClientIp,
     asked: &Asked<'_>,
@@ -315,7 +315,7 @@ enum Charged {
 
 /// R11: the debit (only if covered), its ledger entry and the job, all or nothing.
 async fn charge(
-    state: &VideosState,
+    state: &crate::state::Services,
     account_id: &str,
     asked: &Asked<'_>,
     upload: Option<Upload>,
@@ -412,7 +412,7 @@ fn request_hash(
 /// The answer to a replay of an `Idempotency-Key`: the job as it is now, queued again
 /// if its first message seems lost.
 async fn replayed(
-    state: &VideosState,
+    state: &crate::state::Services,
     job: &Job,
     request_hash: &str,
 ) -> Result<(StatusCode, [(HeaderName, String); 1], Json<Video>), ApiError> {
@@ -436,7 +436,7 @@ async fn replayed(
 /// polling chain, so `generate` runs one chain whatever arrives.
 ///
 /// [`Policy::requeue_after`]: shared::domain::policy::Policy::requeue_after
-async fn requeue_if_waiting(state: &VideosState, job: &Job) {
+async fn requeue_if_waiting(state: &crate::state::Services, job: &Job) {
     let now = state.clock.epoch_secs();
     let not_after = now - state.policy.requeue_after.as_secs() as i64;
     if job.status != JobStatus::Queued || job.enqueued_epoch > not_after {
@@ -484,7 +484,7 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
 }
 
 async fn checked_upload(
-    state: &VideosState,
+    state: &crate::state::Services,
     account_id: &str,
     upload_id: &str,
 ) -> Result<Upload, ApiError> {

@@ -7,8 +7,6 @@ use shared::domain::video::Job;
 use shared::domain::video::{JOB_ID_PREFIX, JobStatus, Mode, is_id};
 use utoipa::ToSchema;
 
-use crate::state::VideosState;
-
 /// The status a reader sees: a ready video past its retention reads `expired` (R15),
 /// whether or not the purge has got to it yet.
 pub fn visible_status(job: &Job, now: i64) -> JobStatus {
@@ -54,7 +52,7 @@ pub struct Video {
     pub ai_generated: bool,
 }
 
-pub async fn video_view(state: &VideosState, job: &Job) -> Result<Video, ApiError> {
+pub async fn video_view(state: &crate::state::Services, job: &Job) -> Result<Video, ApiError> {
     let mut video = video_state(job, state.clock.epoch_secs(), &state.catalogue);
     video.download_url = download_link(state, job, video.status).await?;
     Ok(video)
@@ -95,7 +93,7 @@ pub fn entity_tag(video: &Video) -> String {
 }
 
 pub async fn download_link(
-    state: &VideosState,
+    state: &crate::state::Services,
     job: &Job,
     status: JobStatus,
 ) -> Result<Option<String>, ApiError> {
@@ -117,7 +115,11 @@ pub async fn download_link(
 }
 
 /// The caller's job, or 404 exactly as for one that does not exist (R36).
-pub async fn owned_job(state: &VideosState, account_id: &str, id: &str) -> Result<Job, ApiError> {
+pub async fn owned_job(
+    state: &crate::state::Services,
+    account_id: &str,
+    id: &str,
+) -> Result<Job, ApiError> {
     if !is_id(JOB_ID_PREFIX, id) {
         return Err(ApiError::NotFound);
     }

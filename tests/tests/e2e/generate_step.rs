@@ -158,12 +158,14 @@ impl Bench {
         .await;
         let provider = Arc::new(provider);
         let env = Env::from_map(t.stack.envs["generate"].clone());
-        let state = GenerateState::with_providers(
-            &t.stack.base,
-            &env,
-            Providers::of_list(vec![provider.clone()]),
-        )
-        .expect("generate's own environment builds it");
+        let state = GenerateState::new(
+            generate::Services::with_providers(
+                &t.stack.base,
+                &env,
+                Providers::of_list(vec![provider.clone()]),
+            )
+            .expect("generate's own environment builds it"),
+        );
         let (_, account) = t.signed_in(&unique_email("step")).await;
         let b = Self {
             t,

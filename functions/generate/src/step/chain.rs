@@ -9,13 +9,12 @@ use shared::domain::video::Job;
 use shared::edge::queue_batch::StepError;
 
 use super::Look;
-use crate::state::GenerateState;
 
 /// The job is still pending: the chain's next look, unless the provider will call. A
 /// call whose request still reads as pending (its status lagging its call) comes back
 /// through the queue.
 pub(super) async fn pending(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job: &Job,
     look: Look<'_>,
 ) -> Result<(), StepError> {
@@ -32,7 +31,7 @@ pub(super) async fn pending(
 
 /// Whether the job's provider calls our webhook when its request ends (so it is not
 /// polled): only if it says it does and we have a webhook to give it.
-fn called_back(state: &GenerateState, job: &Job) -> bool {
+fn called_back(state: &crate::state::Services, job: &Job) -> bool {
     state.callback.is_some() && state.providers.of_job(job).is_some_and(|p| p.calls_back())
 }
 
@@ -40,7 +39,7 @@ fn called_back(state: &GenerateState, job: &Job) -> bool {
 /// is not deleted); the chain looks again later (or, for a provider that calls, the
 /// sweep does).
 pub(super) async fn later(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job: &Job,
     look: Look<'_>,
     why: &str,
@@ -59,7 +58,7 @@ pub(super) async fn later(
 /// two leaves the old message to come back and try again; if another copy of this
 /// step handed the token on first, the message just sent is dropped when it arrives.
 pub(super) async fn again(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job: &Job,
     delay: Duration,
 ) -> Result<(), StepError> {

@@ -13,11 +13,10 @@ use shared::edge::queue_batch::StepError;
 use super::Look;
 use super::chain::{later, pending};
 use super::submit::fail_over;
-use crate::state::GenerateState;
 
 /// Looks at the job's request at its provider, and acts on what it says.
 pub(super) async fn poll(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job: &Job,
     provider: &Arc<dyn VideoProvider>,
     handle: &str,
@@ -60,7 +59,7 @@ pub(super) async fn poll(
 /// Streams the finished file to its staging key in the outputs bucket, marked as
 /// AI-generated (R21); `stamp` signs its content credentials into the output (R41).
 async fn store_output(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job: &Job,
     provider: &Arc<dyn VideoProvider>,
     handle: &str,

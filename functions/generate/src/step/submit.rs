@@ -14,11 +14,10 @@ use shared::edge::queue_batch::StepError;
 
 use super::Look;
 use super::chain::{again, pending};
-use crate::state::GenerateState;
 
 /// The providers that may still get `job`, in the model's order, each with its id of
 /// the model: every one that serves the job's mode and has not failed it (R43).
-fn candidates(state: &GenerateState, job: &Job) -> Vec<(String, String)> {
+fn candidates(state: &crate::state::Services, job: &Job) -> Vec<(String, String)> {
     let Ok(model) = state.catalogue.get(job.model.as_deref()) else {
         return Vec::new();
     };
@@ -35,7 +34,7 @@ fn candidates(state: &GenerateState, job: &Job) -> Vec<(String, String)> {
 /// is counted against its circuit and the job moves at once to the next; the last one
 /// left is tried again with backoff, and past `provider_max_submits` the job fails
 /// with its one refund. A refusal for content is never retried elsewhere.
-pub(super) async fn submit(state: &GenerateState, mut job: Job) -> Result<(), StepError> {
+pub(super) async fn submit(state: &crate::state::Services, mut job: Job) -> Result<(), StepError> {
     let policy = &state.policy;
     let Some(prompt) = job.prompt.clone() else {
         return Ok(());
@@ -128,7 +127,7 @@ pub(super) async fn submit(state: &GenerateState, mut job: Job) -> Result<(), St
 /// The first provider in `left` to send work to now: closed, or half-open with the
 /// probe claimed here. `None` when every one is open.
 async fn choose(
-    state: &GenerateState,
+    state: &crate::state::Services,
     left: &[(String, String)],
 ) -> Option<(String, String, bool)> {
     let now = state.clock.epoch_secs();
@@ -155,7 +154,7 @@ async fn choose(
 }
 
 /// Counts a failed call against the provider's circuit.
-async fn failed(state: &GenerateState, provider: &str, probing: bool) {
+async fn failed(state: &crate::state::Services, provider: &str, probing: bool) {
     match state
         .circuits
         .failed(provider, state.clock.epoch_secs(), probing, &state.breaker)
@@ -170,7 +169,7 @@ async fn failed(state: &GenerateState, provider: &str, probing: bool) {
 }
 
 /// The probe got through: the provider's circuit closes.
-async fn recovered(state: &GenerateState, provider: &str) {
+async fn recovered(state: &crate::state::Services, provider: &str) {
     match state.circuits.recovered(provider).await {
         Ok(true) => tracing::info!(event = "circuit_closed", provider, "provider up again"),
         Ok(false) => {}
@@ -181,7 +180,7 @@ async fn recovered(state: &GenerateState, provider: &str) {
 /// Moves the job off `provider` (see `VideoStore::move_on`), and updates the copy in
 /// hand to match. `Ok(false)` when another copy of this step moved it first.
 async fn move_on(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job: &mut Job,
     provider: &str,
     extra: i64,
@@ -204,7 +203,7 @@ async fn move_on(
 /// The provider took the job: record it (one copy of the step wins), and close the
 /// provider's circuit if this was its probe.
 async fn accepted(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job: &Job,
     provider: &Arc<dyn VideoProvider>,
     handle: &str,
@@ -245,7 +244,7 @@ async fn accepted(
 /// A submission to try again later, with backoff (or the wait the provider asked
 /// for); past `provider_max_submits` attempts the job fails, refunded.
 async fn retry_later(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job: &Job,
     after: Option<Duration>,
 ) -> Result<(), StepError> {
@@ -270,7 +269,7 @@ async fn retry_later(
 /// model, with its deadline extended. With none left, the job fails (`hung` jobs
 /// instead wait for the deadline: the provider may still finish).
 pub(super) async fn fail_over(
-    state: &GenerateState,
+    state: &crate::state::Services,
     job: &Job,
     provider: &Arc<dyn VideoProvider>,
     handle: &str,
