@@ -184,7 +184,7 @@ async fn r39_google_sign_ins_are_limited_per_ip_across_accounts() {
 }
 
 /// R39: generations are limited per IP over every account, each account still under
-/// its own limit; the refused request costs nothing.
+/// its own limit; the refused request costs nothing, and a place frees an hour later.
 #[tokio::test(flavor = "multi_thread")]
 async fn r39_generations_are_limited_per_ip_across_accounts() {
     use shared::domain::policy::Limit;
@@ -207,8 +207,12 @@ async fn r39_generations_are_limited_per_ip_across_accounts() {
         202
     );
     let balance = t.balance(&account).await;
-    let r = t.submit_video(&second, video, None).await;
+    let r = t.submit_video(&second, video.clone(), None).await;
     r.assert_problem(429, "rate_limited");
     assert!(r.headers.get("retry-after").is_some());
     assert_eq!(t.balance(&account).await, balance, "nothing charged");
+    // An hour later the first ones have left the window: the full log is read, what
+    // left is dropped, and this one is counted in their place.
+    t.clock.advance(Duration::from_secs(3601));
+    assert_eq!(t.submit_video(&second, video, None).await.status, 202);
 }
