@@ -79,3 +79,33 @@ test("r44 account: display name, email change with its code, restriction, suppor
   assert.equal((await api("/v1/me", { token: other })).status, 401);
   assertClean(page);
 });
+
+test("r44 the account page says so when the account cannot be loaded, and loads it on Retry", async () => {
+  const token = await signUpByApi(uniqueEmail("unloaded"));
+  const page = await signedInPage(browser, token);
+  // The API is unavailable for /v1/me alone, as a problem+json 503 would come.
+  const unavailable = (route) =>
+    route.fulfill({
+      status: 503,
+      contentType: "application/problem+json",
+      headers: { "retry-after": "1" },
+      body: JSON.stringify({
+        type: "https://www.sora2ai.info/problems/service_unavailable",
+        title: "Service Unavailable",
+        status: 503,
+        detail: "a service this request depends on is unavailable; try again shortly",
+        code: "service_unavailable",
+      }),
+    });
+  await page.route("**/v1/me", unavailable);
+  await page.goto("/account");
+  const retry = page.getByRole("button", { name: "Retry" });
+  await retry.waitFor();
+  assert.equal(await page.getByText("Loading your account").count(), 0, "not loading forever");
+  assert.equal(await page.getByLabel("Display name").count(), 0);
+  // Back again: Retry loads the account.
+  await page.unroute("**/v1/me", unavailable);
+  await retry.click();
+  await page.getByLabel("Display name").waitFor();
+  await page.context().close();
+});
