@@ -511,22 +511,16 @@ pub(crate) async fn latest_code_of(stack: &LocalStack, email: &str) -> Result<St
 
 /// Credits as a purchase would grant them (outside the counted flows).
 pub(crate) async fn grant(stack: &LocalStack, account: &str, credits: i64) -> Result<(), String> {
-    let ledger = &stack.functions.videos.jobs.ledger;
-    let writes = ledger
-        .effect_writes(
+    stack
+        .aws
+        .give_credits(
+            &stack.functions.videos.jobs.ledger,
             account,
             shared::domain::ledger::EntryKind::Purchase,
             credits,
             "order:bench",
             &shared::domain::clock::rfc3339(stack.base.clock.now()),
         )
-        .map_err(|e| e.to_string())?;
-    stack
-        .aws
-        .transactions()
-        .begin()
-        .add_all("grant", writes)
-        .commit()
         .await
         .map_err(|e| e.to_string())
 }

@@ -27,9 +27,29 @@ impl RawAws {
         &self.dynamodb
     }
 
-    /// Where transactions over raw writes begin (a test's grant of credits).
+    /// Where transactions over raw writes begin.
     pub fn transactions(&self) -> shared::adapters::dynamo::Transactions {
         shared::adapters::dynamo::Transactions::new(&self.dynamodb)
+    }
+
+    /// Credits given as `kind` for `cause` (once per cause), as a purchase or a grant
+    /// would give them: what the tests and the bench start accounts with, outside the
+    /// flows they measure.
+    pub async fn give_credits(
+        &self,
+        ledger: &shared::adapters::dynamo::ledger::LedgerStore,
+        account: &str,
+        kind: shared::domain::ledger::EntryKind,
+        credits: i64,
+        cause: &str,
+        at: &str,
+    ) -> Result<(), shared::adapters::dynamo::StoreError> {
+        let writes = ledger.effect_writes(account, kind, credits, cause, at)?;
+        self.transactions()
+            .begin()
+            .add_all("grant", writes)
+            .commit()
+            .await
     }
 }
 

@@ -234,22 +234,16 @@ impl TestStack {
     pub async fn grant(&self, account_id: &str, credits: i64) {
         let at = shared::domain::clock::rfc3339(self.clock.now());
         let cause = format!("test:{}", uuid::Uuid::new_v4().simple());
-        let writes = self
-            .ledger_store()
-            .effect_writes(
+        self.stack
+            .aws
+            .give_credits(
+                &self.ledger_store(),
                 account_id,
                 shared::domain::ledger::EntryKind::Grant,
                 credits,
                 &cause,
                 &at,
             )
-            .unwrap();
-        self.stack
-            .aws
-            .transactions()
-            .begin()
-            .add_all("grant", writes)
-            .commit()
             .await
             .unwrap();
     }

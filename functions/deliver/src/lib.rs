@@ -128,41 +128,23 @@ fn unmarked(job: Option<&Job>) -> Unmarked<'_> {
 mod tests {
     use super::*;
     use shared::domain::clock::{epoch_of, from_epoch};
-    use shared::domain::video::{Mode, VideoSettings};
+    use shared::domain::video::VideoSettings;
 
     pub(crate) fn job(status: JobStatus) -> Job {
         Job {
-            id: "vid_0123456789abcdef0123456789abcdef".into(),
-            account_id: "acc_1".into(),
-            created_at: "2026-12-01T10:00:00Z".into(),
-            created_epoch: 1_000,
             status,
-            prompt: Some("a kite".into()),
-            mode: Mode::Text,
-            settings: VideoSettings {
-                seconds: 4,
-                aspect_ratio: "16:9".into(),
-                audio: true,
-            },
-            cost: 1,
-            upload_id: None,
-            input_key: None,
-            output_key: None,
-            model: None,
-            provider: None,
-            tried: Vec::new(),
-            deadline_extra: 0,
-            submitted_epoch: None,
-            provider_handle: None,
-            submits: 0,
-            completed_at: None,
-            expires_at: None,
-            expires_epoch: None,
-            error: None,
-            notified: false,
-            request_hash: None,
-            poll_token: None,
-            enqueued_epoch: 1_000,
+            ..Job::queued(
+                "vid_0123456789abcdef0123456789abcdef".into(),
+                "acc_1".into(),
+                ("2026-12-01T10:00:00Z".into(), 1_000),
+                "a kite".into(),
+                VideoSettings {
+                    seconds: 4,
+                    aspect_ratio: "16:9".into(),
+                    audio: true,
+                },
+                1,
+            )
         }
     }
 

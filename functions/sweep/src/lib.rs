@@ -124,43 +124,28 @@ impl ScheduledStep for crate::state::Services {
 mod tests {
     use super::*;
     use shared::domain::clock::epoch_of;
-    use shared::domain::video::{Mode, VideoSettings};
+    use shared::domain::video::VideoSettings;
 
     const DEADLINE: i64 = 1800;
 
     fn job(handle: Option<&str>) -> Job {
         Job {
-            id: "vid_1".into(),
-            account_id: "acc_1".into(),
-            created_at: "2026-12-05T00:00:00Z".into(),
-            created_epoch: 1_000,
             status: JobStatus::Generating,
-            prompt: Some("a kite".into()),
-            mode: Mode::Text,
-            settings: VideoSettings {
-                seconds: 4,
-                aspect_ratio: "16:9".into(),
-                audio: true,
-            },
-            cost: 1,
-            upload_id: None,
-            input_key: None,
-            output_key: None,
-            model: None,
             provider: handle.map(|_| "fal".to_owned()),
-            tried: Vec::new(),
-            deadline_extra: 0,
-            submitted_epoch: None,
             provider_handle: handle.map(str::to_owned),
-            submits: 0,
-            completed_at: None,
-            expires_at: None,
-            expires_epoch: None,
-            error: None,
-            notified: false,
-            request_hash: None,
             poll_token: Some("t7".into()),
-            enqueued_epoch: 1_000,
+            ..Job::queued(
+                "vid_1".into(),
+                "acc_1".into(),
+                ("2026-12-05T00:00:00Z".into(), 1_000),
+                "a kite".into(),
+                VideoSettings {
+                    seconds: 4,
+                    aspect_ratio: "16:9".into(),
+                    audio: true,
+                },
+                1,
+            )
         }
     }
 

@@ -324,37 +324,24 @@ async fn charge(
 ) -> Result<Charged, ApiError> {
     let now = state.clock.epoch_secs();
     let job = Job {
-        id: asked.id.clone(),
-        account_id: account_id.to_owned(),
-        created_at: rfc3339_millis(state.clock.now()),
-        created_epoch: now,
-        status: JobStatus::Queued,
-        prompt: Some(asked.prompt.to_owned()),
         mode: if upload.is_some() {
             Mode::Image
         } else {
             Mode::Text
         },
-        settings: asked.settings.clone(),
-        cost,
         upload_id: upload.as_ref().map(|u| u.id.clone()),
         input_key: upload.as_ref().map(|u| u.key.clone()),
-        output_key: None,
         model: Some(asked.model.clone()),
-        provider: None,
-        tried: Vec::new(),
-        deadline_extra: 0,
-        submitted_epoch: None,
-        provider_handle: None,
-        submits: 0,
-        completed_at: None,
-        expires_at: None,
-        expires_epoch: None,
-        error: None,
-        notified: false,
         request_hash: Some(asked.hash.clone()),
         poll_token: Some(poll_token),
-        enqueued_epoch: now,
+        ..Job::queued(
+            asked.id.clone(),
+            account_id.to_owned(),
+            (rfc3339_millis(state.clock.now()), now),
+            asked.prompt.to_owned(),
+            asked.settings.clone(),
+            cost,
+        )
     };
     let mut tx = state.transactions.begin();
     tx.add(

@@ -20,7 +20,7 @@
 use crate::adapters::dynamo::accounts::AccountStore;
 use crate::adapters::dynamo::codes::{CodeStore, Confirmation, StoredCode};
 use crate::adapters::dynamo::privacy::PrivacyStore;
-use crate::adapters::dynamo::rate_limits::{Decision, RateLimiter};
+use crate::adapters::dynamo::rate_limits::RateLimiter;
 use crate::adapters::dynamo::{StoreError, Write};
 use crate::adapters::ses::{Email, MailError, Mailer};
 use crate::domain::clock::{Clock, rfc3339};
@@ -87,19 +87,11 @@ async fn within(
     (scope, subject, limit): (&'static str, &str, Limit),
     now: i64,
 ) -> Result<(), CodeError> {
-    match limits.hit(scope, subject, limit, now).await? {
-        Decision::Allowed => Ok(()),
-        Decision::Limited { retry_after } => {
-            tracing::info!(
-                scope,
-                retry_after_secs = retry_after.as_secs(),
-                "rate limited"
-            );
-            Err(CodeError::RateLimited {
-                retry_after_secs: retry_after.as_secs(),
-            })
-        }
-    }
+    limits
+        .hit(scope, subject, limit, now)
+        .await?
+        .checked(scope)
+        .map_err(|retry_after_secs| CodeError::RateLimited { retry_after_secs })
 }
 
 /// What a confirmation code confirms, in the mail's words.

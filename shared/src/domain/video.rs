@@ -313,6 +313,48 @@ pub struct Job {
 }
 
 impl Job {
+    /// A job as it is asked for, at `created` (RFC 3339 with milliseconds, which also
+    /// orders a person's videos) and `created_epoch`: queued, for text, nothing yet
+    /// done with it. What the rest of its life adds is written by its steps.
+    pub fn queued(
+        id: String,
+        account_id: String,
+        (created, created_epoch): (String, i64),
+        prompt: String,
+        settings: VideoSettings,
+        cost: i64,
+    ) -> Self {
+        Self {
+            id,
+            account_id,
+            created_at: created,
+            created_epoch,
+            status: JobStatus::Queued,
+            prompt: Some(prompt),
+            mode: Mode::Text,
+            settings,
+            cost,
+            upload_id: None,
+            input_key: None,
+            output_key: None,
+            model: None,
+            provider: None,
+            tried: Vec::new(),
+            deadline_extra: 0,
+            submitted_epoch: None,
+            provider_handle: None,
+            submits: 0,
+            completed_at: None,
+            expires_at: None,
+            expires_epoch: None,
+            error: None,
+            notified: false,
+            request_hash: None,
+            poll_token: None,
+            enqueued_epoch: created_epoch,
+        }
+    }
+
     /// When the job's generation time runs out (epoch seconds): `deadline` seconds
     /// after it was made, plus what moves to another provider added (R13, R43).
     pub fn deadline_epoch(&self, deadline: i64) -> i64 {

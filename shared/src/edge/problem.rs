@@ -334,19 +334,9 @@ pub async fn not_used_up(
 }
 
 fn refuse_if_limited(scope: &str, decision: Decision) -> Result<(), ApiError> {
-    match decision {
-        Decision::Allowed => Ok(()),
-        Decision::Limited { retry_after } => {
-            tracing::info!(
-                scope,
-                retry_after_secs = retry_after.as_secs(),
-                "rate limited"
-            );
-            Err(ApiError::RateLimited {
-                retry_after_secs: retry_after.as_secs(),
-            })
-        }
-    }
+    decision
+        .checked(scope)
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })
 }
 
 #[cfg(test)]

@@ -38,6 +38,24 @@ pub enum Decision {
     Limited { retry_after: Duration },
 }
 
+impl Decision {
+    /// Allowed, or refused with the seconds until a place frees; a refusal is logged
+    /// with its scope (never its subject, which may be an address or an IP).
+    pub fn checked(self, scope: &str) -> Result<(), u64> {
+        match self {
+            Decision::Allowed => Ok(()),
+            Decision::Limited { retry_after } => {
+                tracing::info!(
+                    scope,
+                    retry_after_secs = retry_after.as_secs(),
+                    "rate limited"
+                );
+                Err(retry_after.as_secs())
+            }
+        }
+    }
+}
+
 /// An event a check allowed and counted; it can be given back ([`RateLimiter::release`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counted {
