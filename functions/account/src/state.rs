@@ -6,7 +6,6 @@ use shared::adapters::dynamo::Transactions;
 
 use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::billing::BillingStore;
-use shared::adapters::dynamo::codes::CodeStore;
 use shared::adapters::dynamo::ledger::LedgerStore;
 use shared::adapters::dynamo::privacy::PrivacyStore;
 use shared::adapters::dynamo::rate_limits::RateLimiter;
@@ -27,7 +26,6 @@ pub struct Services {
     pub ledger: LedgerStore,
     pub billing: BillingStore,
     pub privacy: PrivacyStore,
-    pub codes: CodeStore,
     pub limits: RateLimiter,
     pub mailer: Mailer,
     /// Confirmation codes (R27, R30), sent and checked.
@@ -56,7 +54,6 @@ impl shared::edge::shared_state::Wire for Services {
             ledger: w.ledger()?,
             billing: w.billing()?,
             privacy: w.privacy()?,
-            codes: w.codes()?,
             limits: w.rate_limiter()?,
             mailer: w.mailer()?,
             emailed_codes: w.emailed_codes()?,

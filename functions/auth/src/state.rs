@@ -5,12 +5,10 @@
 use shared::adapters::dynamo::Transactions;
 
 use shared::adapters::dynamo::accounts::AccountStore;
-use shared::adapters::dynamo::codes::CodeStore;
 use shared::adapters::dynamo::ledger::LedgerStore;
 use shared::adapters::dynamo::rate_limits::RateLimiter;
 use shared::adapters::dynamo::sessions::SessionStore;
 use shared::adapters::env::{ConfigError, Env};
-use shared::adapters::ses::Mailer;
 use shared::domain::clock::Clock;
 use shared::domain::policy::Policy;
 use shared::edge::http::session::SessionCheck;
@@ -24,10 +22,8 @@ pub struct Services {
     pub accounts: AccountStore,
     pub sessions: SessionStore,
     pub session: SessionCheck,
-    pub codes: CodeStore,
     pub limits: RateLimiter,
     pub ledger: LedgerStore,
-    pub mailer: Mailer,
     /// Sign-in codes (R02), sent and checked.
     pub emailed_codes: shared::app::emailed_codes::EmailedCodes,
     pub google: GoogleVerifier,
@@ -53,10 +49,8 @@ impl shared::edge::shared_state::Wire for Services {
             accounts: w.accounts()?,
             sessions: w.sessions()?,
             session: w.session_check()?,
-            codes: w.codes()?,
             limits: w.rate_limiter()?,
             ledger: w.ledger()?,
-            mailer: w.mailer()?,
             emailed_codes: w.emailed_codes()?,
             hash_secret: w.hash_secret()?,
             transactions: w.transactions(),

@@ -158,3 +158,50 @@ fn r41_only_stamp_links_the_c2pa_crate() {
     }
     assert_eq!(checked, e2e_tests::local_stack::functions::DECLARED.len());
 }
+
+/// `make check` runs some end-to-end modules because they start no local stack; a
+/// stack started there would make the fast tier slow, or fail it without the local
+/// endpoint's tools. Only schemathesis, which `scripts/check.sh` leaves out, may.
+#[test]
+fn the_fast_tiers_modules_start_no_stack() {
+    let script = std::fs::read_to_string(root().join("scripts/check.sh")).unwrap();
+    let modules: Vec<&str> = script
+        .lines()
+        .find_map(|l| l.strip_prefix("fast_modules=\""))
+        .and_then(|l| l.strip_suffix('"'))
+        .expect("check.sh lists its modules")
+        .split_whitespace()
+        .collect();
+    assert!(
+        modules.contains(&"docs") && modules.contains(&"contract"),
+        "{modules:?}"
+    );
+    // Spelt in two parts, so that this test's own text does not match it.
+    let needle = ["TestStack", "::start"].concat();
+    for module in modules {
+        let code =
+            std::fs::read_to_string(root().join(format!("tests/tests/e2e/{module}.rs"))).unwrap();
+        // Each top-level function's text, from its `fn` to the next one's.
+        let starts: Vec<usize> = code
+            .match_indices('\n')
+            .map(|(i, _)| i + 1)
+            .filter(|&i| code[i..].starts_with("fn ") || code[i..].starts_with("async fn "))
+            .chain([code.len()])
+            .collect();
+        for pair in starts.windows(2) {
+            let body = &code[pair[0]..pair[1]];
+            let name = body
+                .trim_start_matches("async ")
+                .trim_start_matches("fn ")
+                .split('(')
+                .next()
+                .unwrap_or_default();
+            if body.contains(&needle) {
+                assert!(
+                    name.contains("schemathesis"),
+                    "{module}::{name} starts a stack but runs in make check"
+                );
+            }
+        }
+    }
+}
