@@ -20,7 +20,9 @@ sam deploy --guided --capabilities CAPABILITY_IAM
 # uploaded to the private site bucket and CloudFront's cache invalidated.
 command -v aws >/dev/null || { echo "the AWS CLI is needed to upload the website" >&2; exit 1; }
 bash scripts/web-tools.sh
-export POLICY_FILE="$(bash scripts/policy-file.sh)"
+# Assigned, then exported: `export X="$(…)"` would hide a failure of the command.
+POLICY_FILE="$(bash scripts/policy-file.sh)"
+export POLICY_FILE
 npm --prefix web run --silent build
 stack="${STACK_NAME:-$(sed -n 's/^stack_name *= *"\(.*\)"/\1/p' samconfig.toml 2>/dev/null | head -1)}"
 stack="${stack:-sam-app}"

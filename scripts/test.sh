@@ -28,7 +28,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-export SORA_PYTHON="$(bash scripts/python-tools.sh)"
+# Assigned, then exported: `export X="$(…)"` would hide a failure of the command.
+SORA_PYTHON="$(bash scripts/python-tools.sh)"
+export SORA_PYTHON
 # One zygote of local AWS endpoints for the run (local/moto_server.py): every end-to-end
 # test's endpoint is forked from it rather than importing moto anew. It ends with this
 # script, when its standard input closes.
@@ -40,7 +42,9 @@ read -r _ <&"${MOTO_ZYGOTE[0]}" || { echo "the local AWS endpoint's zygote did n
 bash scripts/checkov-tools.sh >/dev/null
 # The website's packages (pinned) and Debian's Chromium for its browser tests.
 bash scripts/web-tools.sh --browser
-export POLICY_FILE="$(bash scripts/policy-file.sh --or-test-stand-in)"
+# Assigned, then exported: `export X="$(…)"` would hide a failure of the command.
+POLICY_FILE="$(bash scripts/policy-file.sh --or-test-stand-in)"
+export POLICY_FILE
 
 part "website: client up to date with the contract, types, build within budget"
 npm --prefix web run --silent build
