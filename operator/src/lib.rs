@@ -14,6 +14,7 @@ use shared::app::enforcement::Enforcement;
 use shared::app::removal::{RemovalError, RemovedBy, VideoRemoval};
 use shared::app::rights_requests::RightsRequests;
 use shared::domain::clock::{Clock, from_epoch, rfc3339};
+use shared::domain::clock::{DateTime, Utc};
 use shared::domain::email::EmailAddress;
 use shared::domain::policy::Policy;
 use shared::domain::privacy::{RequestKind, RightsRequest};
@@ -216,17 +217,17 @@ pub fn parse_line(args: &[String]) -> Result<Command, ParseError> {
     })
 }
 
-/// R30: how `due-requests` shows a request: overdue once its due date is before `now`
-/// (both RFC 3339 in UTC, which order as text), with why it failed, if it did.
-fn due_row(r: &RightsRequest, now: &str) -> Value {
+/// R30: how `due-requests` shows a request: overdue once its due date is before `now`,
+/// with why it failed, if it did.
+fn due_row(r: &RightsRequest, now: DateTime<Utc>) -> Value {
     json!({
         "id": r.id,
         "account_id": r.account_id,
         "kind": r.kind.as_str(),
         "status": r.status.as_str(),
-        "requested_at": r.requested_at,
-        "due_by": r.due_by,
-        "overdue": r.due_by.as_str() < now,
+        "requested_at": rfc3339(r.requested_at),
+        "due_by": rfc3339(r.due_by),
+        "overdue": r.due_by < now,
         "failure": r.failure,
     })
 }
@@ -267,7 +268,9 @@ impl Operator {
         match command {
             Command::FindAccount { email } => {
                 let a = self.by_email(&email).await?;
-                Ok(json!({ "id": a.id, "status": a.status.as_str(), "created_at": a.created_at }))
+                Ok(
+                    json!({ "id": a.id, "status": a.status.as_str(), "created_at": rfc3339(a.created_at) }),
+                )
             }
             Command::Suspend { account_id, why } => {
                 self.exists(&account_id).await?;
@@ -312,12 +315,12 @@ impl Operator {
             Command::RemoveVideo { video_id, why } => self.remove_video(&video_id, &why).await,
             Command::DueRequests { within_days } => {
                 let by = self.clock.epoch_secs() + within_days * 86400;
-                let now = rfc3339(self.clock.now());
+                let now = self.clock.now_secs();
                 let mut due = self.privacy.open_requests(&rfc3339(from_epoch(by))).await?;
                 // R30: the failed ones too, whatever their due date: people finish them.
                 due.extend(self.privacy.failed_requests().await?);
                 Ok(Value::Array(
-                    due.into_iter().map(|r| due_row(&r, &now)).collect(),
+                    due.into_iter().map(|r| due_row(&r, now)).collect(),
                 ))
             }
             Command::RefundsDue => self.refunds_due().await,
@@ -581,6 +584,10 @@ mod tests {
         assert_eq!(parse(&args("refunds-due")), Ok(Command::RefundsDue));
     }
 
+    fn time(t: &str) -> DateTime<Utc> {
+        shared::domain::clock::parse_time(t).unwrap()
+    }
+
     #[test]
     fn r30_a_request_is_overdue_once_its_due_date_has_passed() {
         let mut r = RightsRequest {
@@ -588,23 +595,26 @@ mod tests {
             account_id: "acc_1".into(),
             kind: RequestKind::Erasure,
             status: RequestStatus::Failed,
-            requested_at: "2026-11-01T00:00:00Z".into(),
-            due_by: "2026-12-01T00:00:00Z".into(),
+            requested_at: time("2026-11-01T00:00:00Z"),
+            due_by: time("2026-12-01T00:00:00Z"),
             trail: Vec::new(),
             export_key: None,
             completed_at: None,
             subscriptions_cancelled: None,
             failure: Some("creem: answered 503".into()),
         };
-        let row = due_row(&r, "2026-12-01T00:00:01Z");
+        let row = due_row(&r, time("2026-12-01T00:00:01Z"));
         assert_eq!(row["overdue"], true);
         assert_eq!(
             (row["kind"].as_str(), row["status"].as_str()),
             (Some("erasure"), Some("failed"))
         );
         assert_eq!(row["failure"], "creem: answered 503");
-        assert_eq!(due_row(&r, "2026-12-01T00:00:00Z")["overdue"], false);
+        assert_eq!(due_row(&r, time("2026-12-01T00:00:00Z"))["overdue"], false);
         r.failure = None;
-        assert_eq!(due_row(&r, "2026-11-30T23:59:59Z")["failure"], Value::Null);
+        assert_eq!(
+            due_row(&r, time("2026-11-30T23:59:59Z"))["failure"],
+            Value::Null
+        );
     }
 }

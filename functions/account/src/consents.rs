@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use shared::adapters::ses::{MailError, MarketingEmail};
 use shared::domain::account::Account;
+use shared::domain::clock::rfc3339;
 use shared::domain::crypto::constant_time_eq;
 use shared::domain::policy::POLICY_VERSION_CURRENT;
 use shared::domain::privacy::Consents;
@@ -86,18 +87,15 @@ pub async fn put_consents(
         .begin()
         .add(
             "account",
-            state.accounts.consents_write(
-                &account.id,
-                after,
-                req.policy_version.as_deref(),
-                &at,
-            )?,
+            state
+                .accounts
+                .consents_write(&account.id, after, req.policy_version.as_deref(), at)?,
         )
         .add(
             "history",
             state
                 .privacy
-                .consent_write(&account.id, after, &version, "settings", &at)?,
+                .consent_write(&account.id, after, &version, "settings", &rfc3339(at))?,
         )
         .commit()
         .await
@@ -245,9 +243,7 @@ async fn unsubscribe(state: &Services, token: &str) -> Result<Json<Unsubscribed>
             .begin()
             .add(
                 "account",
-                state
-                    .accounts
-                    .consents_write(account_id, after, None, &at)?,
+                state.accounts.consents_write(account_id, after, None, at)?,
             )
             .add(
                 "history",
@@ -256,7 +252,7 @@ async fn unsubscribe(state: &Services, token: &str) -> Result<Json<Unsubscribed>
                     after,
                     &account.policy_version_accepted,
                     "unsubscribe_link",
-                    &at,
+                    &rfc3339(at),
                 )?,
             )
             .commit()
@@ -315,15 +311,15 @@ pub async fn put_restriction(
             "account",
             state
                 .accounts
-                .restriction_write(&user.account_id, req.restricted, &at)?,
+                .restriction_write(&user.account_id, req.restricted, &rfc3339(at))?,
         )
         .add(
             "security_event",
             state.privacy.security_write(
                 &user.account_id,
                 event,
-                &at,
-                state.expiry_of(&at, state.policy.security_event_retention),
+                at,
+                state.policy.security_event_retention,
             )?,
         )
         .commit()
@@ -332,6 +328,6 @@ pub async fn put_restriction(
     tracing::info!(event, account_id = %user.account_id, "restriction recorded");
     Ok(Json(Restriction {
         restricted: req.restricted,
-        updated_at: at,
+        updated_at: rfc3339(at),
     }))
 }

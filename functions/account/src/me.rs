@@ -10,6 +10,7 @@ use shared::ApiError;
 use shared::adapters::dynamo::billing::Plan;
 use shared::adapters::ses::Email;
 use shared::domain::account::{Account, clean_display_name};
+use shared::domain::clock::rfc3339;
 use shared::domain::email::EmailAddress;
 use shared::domain::policy::POLICY_VERSION_CURRENT;
 use shared::edge::http::{ApiJson, AuthUser};
@@ -71,7 +72,7 @@ impl Consents {
             analytics: a.consents.analytics,
             marketing_cookies: a.consents.marketing_cookies,
             marketing_email: a.consents.marketing_email,
-            updated_at: a.consents_updated_at.clone(),
+            updated_at: a.consents_updated_at.map(rfc3339),
         }
     }
 }
@@ -80,12 +81,12 @@ impl Me {
     fn new(a: Account, credits: i64, plan: Option<Plan>) -> Self {
         let mut identities = vec![Identity {
             provider: "email",
-            linked_at: Some(a.created_at.clone()),
+            linked_at: Some(rfc3339(a.created_at)),
         }];
         if a.google_sub.is_some() {
             identities.push(Identity {
                 provider: "google",
-                linked_at: a.google_linked_at.clone(),
+                linked_at: a.google_linked_at.map(rfc3339),
             });
         }
         Self {
@@ -95,7 +96,7 @@ impl Me {
             id: a.id,
             email: a.email,
             display_name: a.display_name,
-            created_at: a.created_at,
+            created_at: rfc3339(a.created_at),
             credits,
             plan,
             identities,
@@ -293,8 +294,8 @@ pub async fn verify_email(
         state.privacy.security_write(
             &account.id,
             "email_changed",
-            &at,
-            state.expiry_of(&at, state.policy.security_event_retention),
+            at,
+            state.policy.security_event_retention,
         )?,
     );
     match tx.commit().await {

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Serialize;
 use shared::ApiError;
-use shared::domain::clock::{epoch_of, from_epoch, rfc3339};
+use shared::domain::clock::{expiry_of, from_epoch, rfc3339};
 use shared::domain::privacy::RightsRequest;
 use shared::domain::privacy::{RequestKind, RequestStatus, TrailStep};
 use shared::edge::http::{ApiJson, AuthUser, ClientIp};
@@ -238,8 +238,7 @@ async fn view(state: &Services, r: RightsRequest) -> Result<Request, ApiError> {
     if let (RequestStatus::Completed, Some(key), Some(done)) =
         (r.status, &r.export_key, &r.completed_at)
     {
-        let kept_until =
-            epoch_of(done).unwrap_or(0) + state.policy.export_link_ttl.as_secs() as i64;
+        let kept_until = expiry_of(*done, state.policy.export_link_ttl);
         if kept_until > state.clock.epoch_secs() {
             let ttl = state.policy.download_link_ttl;
             let url = state
@@ -254,9 +253,9 @@ async fn view(state: &Services, r: RightsRequest) -> Result<Request, ApiError> {
         id: r.id,
         kind: r.kind,
         status: r.status,
-        requested_at: r.requested_at,
-        due_by: r.due_by,
-        completed_at: r.completed_at,
+        requested_at: rfc3339(r.requested_at),
+        due_by: rfc3339(r.due_by),
+        completed_at: r.completed_at.map(rfc3339),
         trail: r.trail,
         download_url,
         download_expires_at,

@@ -76,18 +76,14 @@ impl Services {
         shared::domain::crypto::keyed_hash(self.hash_secret.expose().as_bytes(), purpose, value)
     }
 
-    pub fn now(&self) -> String {
-        shared::domain::clock::rfc3339(self.clock.now())
+    /// Now, to the second: every record's time.
+    pub fn now(&self) -> shared::domain::clock::DateTime<shared::domain::clock::Utc> {
+        self.clock.now_secs()
     }
 
     /// Epoch seconds `d` from now.
     pub fn epoch_in(&self, d: std::time::Duration) -> i64 {
         self.clock.epoch_secs() + d.as_secs() as i64
-    }
-
-    /// When a record stamped `at` (from [`Self::now`]) is to be gone, `keep` later.
-    pub fn expiry_of(&self, at: &str, keep: std::time::Duration) -> i64 {
-        self.clock.expiry_of(at, keep)
     }
 }
 

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
 use shared::adapters::ses::Email;
+use shared::domain::clock::{expiry_of, rfc3339};
 use shared::domain::privacy::new_support_id;
 use shared::edge::http::{ApiJson, AuthUser};
 use shared::edge::openapi::Problem;
@@ -79,7 +80,8 @@ pub async fn create(
     )
     .await?;
     let id = new_support_id();
-    let at = state.now();
+    let now = state.now();
+    let at = rfc3339(now);
     let text = format!(
         "Support message {id} from account {account} at {at}.\nReply to this email to answer the person.\n\n\
          Subject: {subject}\n\n{message}\n",
@@ -105,7 +107,7 @@ pub async fn create(
             &subject,
             &message,
             &at,
-            state.expiry_of(&at, state.policy.support_retention),
+            expiry_of(now, state.policy.support_retention),
         )
         .await?;
     tracing::info!(event = "support_message", account_id = %user.account_id, support_id = %id, "support message forwarded");

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use shared::ApiError;
 use shared::adapters::dynamo::Tx;
 use shared::domain::account::{Account, clean_display_name};
-use shared::domain::clock::rfc3339;
 use shared::domain::email::EmailAddress;
 use shared::edge::http::{ApiJson, ClientIp};
 use shared::edge::openapi::Problem;
@@ -77,7 +76,7 @@ pub async fn sign_in(
             }
         }
         let email = verified_email(&identity)?;
-        let linked_at = rfc3339(state.clock.now());
+        let linked_at = state.clock.now_secs();
         let result = match state.accounts.find_by_email(email.as_str()).await? {
             // A verified address that matches an account links to it.
             Some(account) => {
@@ -92,7 +91,7 @@ pub async fn sign_in(
                     "link",
                     state
                         .accounts
-                        .link_google_writes(&account, &identity.sub, &linked_at)?,
+                        .link_google_writes(&account, &identity.sub, linked_at)?,
                 );
                 commit(&state, tx, &account, false, true).await
             }
@@ -246,12 +245,12 @@ mod tests {
             id: "acc_1".into(),
             email: "kim@example.com".into(),
             display_name: None,
-            created_at: "2026-12-01T00:00:00Z".into(),
+            created_at: shared::domain::clock::parse_time("2026-12-01T00:00:00Z").unwrap(),
             status: AccountStatus::Active,
             google_sub: None,
             google_linked_at: None,
             policy_version_accepted: String::new(),
-            age_confirmed_at: "2026-12-01T00:00:00Z".into(),
+            age_confirmed_at: shared::domain::clock::parse_time("2026-12-01T00:00:00Z").unwrap(),
             session_epoch: 0,
             consents: Default::default(),
             consents_updated_at: None,

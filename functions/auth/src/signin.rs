@@ -49,12 +49,12 @@ pub fn new_account(
     email: &str,
     display_name: Option<String>,
 ) -> Account {
-    let now = rfc3339(state.clock.now());
+    let now = state.clock.now_secs();
     Account {
         id: new_account_id(),
         email: email.to_owned(),
         display_name,
-        created_at: now.clone(),
+        created_at: now,
         status: AccountStatus::Active,
         google_sub: None,
         google_linked_at: None,
@@ -82,7 +82,7 @@ pub fn add_account_creation(
             EntryKind::Grant,
             state.policy.signup_grant_credits,
             &format!("signup:{}", account.id),
-            &account.created_at,
+            &rfc3339(account.created_at),
         )?,
     );
     Ok(())
@@ -142,18 +142,19 @@ pub async fn commit_with_session(
             state.accounts.still_active_write(account)?,
         );
     }
-    let now = rfc3339(state.clock.now());
-    tx.add("session", state.sessions.create_write(&session, &now)?);
+    let now = state.clock.now_secs();
+    tx.add(
+        "session",
+        state.sessions.create_write(&session, &rfc3339(now))?,
+    );
     // R22: the sign-in is a security event of the account, written with the session.
     tx.add(
         "security_event",
         state.session.privacy.security_write(
             &account.id,
             &format!("sign_in_{method}"),
-            &now,
-            state
-                .clock
-                .expiry_of(&now, state.policy.security_event_retention),
+            now,
+            state.policy.security_event_retention,
         )?,
     );
     tx.commit().await?;
@@ -210,12 +211,12 @@ mod tests {
             id: "acc_0123456789abcdef0123456789abcdef".into(),
             email: "kim@example.com".into(),
             display_name: Some("Kim".into()),
-            created_at: "2026-12-01T00:00:00Z".into(),
+            created_at: shared::domain::clock::parse_time("2026-12-01T00:00:00Z").unwrap(),
             status,
             google_sub: Some("google-sub-1".into()),
-            google_linked_at: Some("2026-12-01T00:00:00Z".into()),
+            google_linked_at: shared::domain::clock::parse_time("2026-12-01T00:00:00Z"),
             policy_version_accepted: POLICY_VERSION_CURRENT.into(),
-            age_confirmed_at: "2026-12-01T00:00:00Z".into(),
+            age_confirmed_at: shared::domain::clock::parse_time("2026-12-01T00:00:00Z").unwrap(),
             session_epoch: 3,
             consents: Default::default(),
             consents_updated_at: None,

@@ -43,18 +43,15 @@ pub async fn deliver(
     // The common case first, in one write: the job becomes ready and this attempt
     // holds the claim to send its notice. Anything else (no job, an ended one, a copy
     // of the event) is read and sorted out below.
-    let completed = state.clock.now();
+    let completed = state.clock.now_secs();
     let expires = kept_until(completed, state.policy.output_retention);
-    let rfc = shared::domain::clock::rfc3339;
     match state
         .videos
         .mark_ready(
             job_id,
             &object.key,
-            &rfc(completed),
-            &rfc(expires),
-            expires.timestamp(),
-            completed.timestamp(),
+            completed,
+            expires,
             state.clock.epoch_secs(),
         )
         .await
@@ -136,7 +133,7 @@ mod tests {
             ..Job::queued(
                 "vid_0123456789abcdef0123456789abcdef".into(),
                 "acc_1".into(),
-                ("2026-12-01T10:00:00Z".into(), 1_000),
+                shared::domain::clock::from_epoch(1_000),
                 "a kite".into(),
                 VideoSettings {
                     seconds: 4,

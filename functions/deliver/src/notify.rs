@@ -35,14 +35,14 @@ fn after_lost_claim(job: Option<&Job>) -> Result<(), StepError> {
 
 /// The ready notice (R15, R21): until when the video is kept, and that it is
 /// AI-generated and must be shared as such.
-fn ready_text(expires_at: Option<&str>) -> String {
+fn ready_text(expires_at: Option<chrono::DateTime<chrono::Utc>>) -> String {
     format!(
         "Your video is ready.\n\n\
          Sign in to Sora2 AI to watch and download it. It is kept until {} \
          (UTC) and deleted after that; you can delete it sooner yourself.\n\n\
          The video is AI-generated: please say so wherever you share it.\n\n\
          This is a service notice about a video you asked for.\n",
-        expires_at.unwrap_or("its expiry")
+        expires_at.map_or_else(|| "its expiry".to_owned(), shared::domain::clock::rfc3339)
     )
 }
 
@@ -70,7 +70,7 @@ pub async fn send_claimed(state: &crate::state::Services, job: &Job) -> Result<(
         .map_err(StepError::retry)?
     {
         Some(account) => {
-            let text = ready_text(job.expires_at.as_deref());
+            let text = ready_text(job.expires_at);
             state
                 .mailer
                 .send(Email {
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn r15_r21_the_ready_notice_gives_the_deletion_date_and_says_it_is_ai_generated() {
-        let text = ready_text(Some("2026-12-08T10:00:00Z"));
+        let text = ready_text(shared::domain::clock::parse_time("2026-12-08T10:00:00Z"));
         assert!(
             text.contains("kept until 2026-12-08T10:00:00Z (UTC) and deleted after that"),
             "{text}"

@@ -44,7 +44,14 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
         request.subscriptions_cancelled = Some(n);
     }
     let request = &request;
-    let counts = erase_all(state, request, Some(&account.email), &pseudonym).await?;
+    let counts = erase_all(
+        state,
+        &request.id,
+        &request.account_id,
+        Some(&account.email),
+        &pseudonym,
+    )
+    .await?;
     final_notice(state, &account.email).await?;
     let at = state.now();
     let mut last = state.transactions.begin();
@@ -53,7 +60,7 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
         "request",
         state
             .privacy
-            .erased_request_writes(request, &pseudonym, &at)?,
+            .erased_request_writes(request, &pseudonym, at)?,
     );
     last.commit().await?;
     tracing::info!(event = "erasure_completed", counts = ?counts, "account erased");
@@ -133,20 +140,7 @@ pub async fn recheck(state: &Services, msg: &PrivacyMessage) -> Result<(), StepE
         return Ok(());
     }
     let pseudonym = pseudonym(&state.keyed_hash("pseudonym", &msg.account_id));
-    let request = RightsRequest {
-        id: msg.request_id.clone(),
-        account_id: msg.account_id.clone(),
-        kind: shared::domain::privacy::RequestKind::Erasure,
-        status: shared::domain::privacy::RequestStatus::Completed,
-        requested_at: String::new(),
-        due_by: String::new(),
-        trail: Vec::new(),
-        export_key: None,
-        completed_at: None,
-        subscriptions_cancelled: None,
-        failure: None,
-    };
-    let counts = erase_all(state, &request, None, &pseudonym).await?;
+    let counts = erase_all(state, &msg.request_id, &msg.account_id, None, &pseudonym).await?;
     if counts.is_empty() {
         tracing::info!(
             event = "erasure_rechecked",
@@ -161,7 +155,8 @@ pub async fn recheck(state: &Services, msg: &PrivacyMessage) -> Result<(), StepE
 /// Every class of the inventory, as the erasure treats it; how many items each had.
 async fn erase_all(
     state: &Services,
-    request: &RightsRequest,
+    request_id: &str,
+    account_id: &str,
     email: Option<&str>,
     pseudonym: &str,
 ) -> Result<Vec<(ClassId, usize)>, StepError> {
@@ -171,7 +166,8 @@ async fn erase_all(
             state,
             record.id,
             record.on_erasure,
-            request,
+            request_id,
+            account_id,
             email,
             pseudonym,
         )
@@ -188,11 +184,11 @@ async fn erase_class(
     state: &Services,
     class: ClassId,
     rule: OnErasure,
-    request: &RightsRequest,
+    request_id: &str,
+    account_id: &str,
     email: Option<&str>,
     pseudonym: &str,
 ) -> Result<usize, StepError> {
-    let account_id = request.account_id.as_str();
     match class {
         // The last transaction (see `run`).
         ClassId::Profile | ClassId::Identities => return Ok(0),
@@ -276,7 +272,7 @@ async fn erase_class(
             (ClassId::RightsRequests, _) => {
                 let sk = get_s(&item, "sk")?;
                 // This erasure's own record goes last, moved under the pseudonym.
-                if sk == request_sk(&request.id) {
+                if sk == request_sk(request_id) {
                     continue;
                 }
                 if let Some(key) = opt_s(&item, "export_key") {

@@ -20,6 +20,7 @@ use serde_json::Value;
 use shared::adapters::dynamo::{Item, StoreError};
 use shared::adapters::s3::ObjectMeta;
 use shared::adapters::ses::{Email, MailError};
+use shared::domain::clock::rfc3339;
 use shared::domain::inventory::{ClassId, exported};
 use shared::domain::privacy::RightsRequest;
 use shared::domain::privacy::{EXPORT_SCHEMA_VERSION, RequestStatus};
@@ -39,7 +40,7 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
     let key = format!("exports/{}.json", request.id);
     // Written as it is read, a page at a time, in parts: a heavy account's document
     // never sits in memory whole (R26).
-    let document = Document::new(state, account_id, state.now()).into_stream();
+    let document = Document::new(state, account_id, rfc3339(state.now())).into_stream();
     let bytes = state
         .blobs
         .upload_stream(
@@ -79,7 +80,7 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
             account_id,
             &request.id,
             RequestStatus::Completed,
-            &state.now(),
+            state.now(),
             Some(&key),
         )
         .await?;

@@ -83,7 +83,8 @@ impl Services {
         shared::domain::crypto::keyed_hash(self.hash_secret.expose().as_bytes(), purpose, value)
     }
 
-    pub fn now(&self) -> String {
-        shared::domain::clock::rfc3339(self.clock.now())
+    /// Now, to the second: every record's time.
+    pub fn now(&self) -> shared::domain::clock::DateTime<shared::domain::clock::Utc> {
+        self.clock.now_secs()
     }
 }

@@ -137,7 +137,7 @@ mod tests {
             ..Job::queued(
                 "vid_1".into(),
                 "acc_1".into(),
-                ("2026-12-05T00:00:00Z".into(), 1_000),
+                shared::domain::clock::from_epoch(1_000),
                 "a kite".into(),
                 VideoSettings {
                     seconds: 4,

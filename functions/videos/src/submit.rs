@@ -322,7 +322,6 @@ async fn charge(
     cost: i64,
     poll_token: String,
 ) -> Result<Charged, ApiError> {
-    let now = state.clock.epoch_secs();
     let job = Job {
         mode: if upload.is_some() {
             Mode::Image
@@ -337,7 +336,7 @@ async fn charge(
         ..Job::queued(
             asked.id.clone(),
             account_id.to_owned(),
-            (rfc3339_millis(state.clock.now()), now),
+            state.clock.now_millis(),
             asked.prompt.to_owned(),
             asked.settings.clone(),
             cost,
@@ -351,7 +350,7 @@ async fn charge(
             EntryKind::Debit,
             cost,
             &job.id,
-            &job.created_at,
+            &rfc3339_millis(job.created_at),
         )?,
     )
     .add(

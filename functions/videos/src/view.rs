@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use shared::ApiError;
+use shared::domain::clock::{rfc3339, rfc3339_millis};
 use shared::domain::models::Catalogue;
 use shared::domain::video::Job;
 use shared::domain::video::{JOB_ID_PREFIX, JobStatus, Mode, is_id};
@@ -75,9 +76,9 @@ pub fn video_state(job: &Job, now: i64, catalogue: &Catalogue) -> Video {
         aspect_ratio: job.settings.aspect_ratio.clone(),
         audio: job.settings.audio,
         cost: job.cost,
-        created_at: job.created_at.clone(),
-        completed_at: job.completed_at.clone(),
-        expires_at: job.expires_at.clone(),
+        created_at: rfc3339_millis(job.created_at),
+        completed_at: job.completed_at.map(rfc3339),
+        expires_at: job.expires_at.map(rfc3339),
         error: job.error.clone(),
         download_url: None,
         ai_generated: true,

@@ -20,6 +20,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+
+use crate::domain::clock::{parse_time, rfc3339, rfc3339_millis};
 
 pub use tx::{CancelReason, Cancellation, Transactions, Tx, Write};
 
@@ -122,6 +125,28 @@ pub fn get_s(item: &Item, name: &'static str) -> Result<String, StoreError> {
 
 pub fn opt_s(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+/// A stored time (RFC 3339): missing or unreadable is a malformed item, never "now".
+pub fn get_time(item: &Item, name: &'static str) -> Result<DateTime<Utc>, StoreError> {
+    opt_time(item, name)?.ok_or(StoreError::Malformed(name))
+}
+
+/// An optional stored time: absent is `None`; present but unreadable is an error.
+pub fn opt_time(item: &Item, name: &'static str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    opt_s(item, name)
+        .map(|raw| parse_time(&raw).ok_or(StoreError::Malformed(name)))
+        .transpose()
+}
+
+/// A time as stored: RFC 3339 in UTC, to the second.
+pub fn time(t: DateTime<Utc>) -> AttributeValue {
+    s(rfc3339(t))
+}
+
+/// A time that also orders items (a sort key's value): to the millisecond.
+pub fn time_millis(t: DateTime<Utc>) -> AttributeValue {
+    s(rfc3339_millis(t))
 }
 
 pub fn get_i64(item: &Item, name: &'static str) -> Result<i64, StoreError> {
@@ -312,4 +337,34 @@ pub fn put_new_write(
 /// Maps a builder's missing-field error (a bug, not bad input) into the store's error.
 pub fn built<T>(r: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StoreError> {
     r.map_err(|_| StoreError::Malformed("builder"))
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_time_that_does_not_parse_makes_the_item_malformed_never_now() {
+        let item = Item::from([
+            ("good".to_owned(), s("2026-12-07T10:00:00Z")),
+            ("bad".to_owned(), s("7 December")),
+            ("number".to_owned(), n(1_800_000_000)),
+        ]);
+        let malformed = |r: Result<_, StoreError>| match r {
+            Err(StoreError::Malformed(name)) => Some(name),
+            _ => None,
+        };
+        assert_eq!(
+            get_time(&item, "good").ok().map(rfc3339).as_deref(),
+            Some("2026-12-07T10:00:00Z")
+        );
+        assert_eq!(malformed(get_time(&item, "bad")), Some("bad"));
+        assert_eq!(malformed(get_time(&item, "number")), Some("number"));
+        assert_eq!(malformed(get_time(&item, "absent")), Some("absent"));
+        assert!(matches!(opt_time(&item, "absent"), Ok(None)));
+        assert!(matches!(
+            opt_time(&item, "bad"),
+            Err(StoreError::Malformed("bad"))
+        ));
+    }
 }

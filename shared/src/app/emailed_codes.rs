@@ -23,7 +23,7 @@ use crate::adapters::dynamo::privacy::PrivacyStore;
 use crate::adapters::dynamo::rate_limits::RateLimiter;
 use crate::adapters::dynamo::{StoreError, Write};
 use crate::adapters::ses::{Email, MailError, Mailer};
-use crate::domain::clock::{Clock, rfc3339};
+use crate::domain::clock::Clock;
 use crate::domain::crypto::{constant_time_eq, keyed_hash, new_sign_in_code};
 use crate::domain::policy::{Limit, Policy};
 use crate::domain::secret::Secret;
@@ -289,14 +289,12 @@ impl EmailedCodes {
                 };
                 if let Some(account_id) = account {
                     // Kept from the event's own time (R22).
-                    let at = rfc3339(self.clock.now());
                     self.privacy
                         .record_security(
                             &account_id,
                             purpose.wrong_event(),
-                            &at,
-                            self.clock
-                                .expiry_of(&at, self.policy.security_event_retention),
+                            self.clock.now_secs(),
+                            self.policy.security_event_retention,
                         )
                         .await?;
                 }

@@ -6,7 +6,7 @@ use crate::adapters::dynamo::StoreError;
 use crate::adapters::dynamo::accounts::AccountStore;
 use crate::adapters::dynamo::audit::{AuditEvent, AuditStore};
 use crate::adapters::dynamo::sessions::SessionStore;
-use crate::domain::clock::{Clock, rfc3339};
+use crate::domain::clock::{Clock, expiry_of, rfc3339};
 use crate::domain::policy::Policy;
 
 /// What enforcement needs, held by the functions that enforce.
@@ -44,7 +44,8 @@ impl Enforcement {
         actor: &str,
         reason: &str,
     ) -> Result<bool, StoreError> {
-        let at = rfc3339(self.clock.now());
+        let now = self.clock.now_secs();
+        let at = rfc3339(now);
         let suspended_now = self.accounts.suspend(account_id, &at).await?;
         // Sessions end even if a previous attempt stopped after the status change.
         let ended = self.sessions.delete_all(account_id).await?;
@@ -56,9 +57,7 @@ impl Enforcement {
                     account_id,
                     reason,
                     at: &at,
-                    expires_epoch: self
-                        .clock
-                        .expiry_of(&at, self.policy.security_event_retention),
+                    expires_epoch: expiry_of(now, self.policy.security_event_retention),
                 })
                 .await?;
             // R22: a security event of the account, which its export shows.
@@ -66,9 +65,8 @@ impl Enforcement {
                 .record_security(
                     account_id,
                     "suspended",
-                    &at,
-                    self.clock
-                        .expiry_of(&at, self.policy.security_event_retention),
+                    now,
+                    self.policy.security_event_retention,
                 )
                 .await?;
             tracing::info!(event = "account_suspended", %account_id, reason, sessions_ended = ended, "account suspended");

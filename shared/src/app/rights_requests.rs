@@ -7,7 +7,7 @@ use crate::adapters::dynamo::accounts::AccountStore;
 use crate::adapters::dynamo::privacy::{PrivacyStore, RightsRequest};
 use crate::adapters::dynamo::{StoreError, Transactions, Write};
 use crate::adapters::sqs::{PrivacyMessage, PrivacyQueue};
-use crate::domain::clock::{Clock, from_epoch, rfc3339};
+use crate::domain::clock::{Clock, expiry_of, from_epoch};
 use crate::domain::policy::Policy;
 use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep, new_request_id};
 
@@ -24,16 +24,14 @@ pub struct RightsRequests {
 impl RightsRequests {
     /// A new request of `kind`, received now, due one month later (R30).
     pub fn new_request(&self, account_id: &str, kind: RequestKind) -> RightsRequest {
-        let at = rfc3339(self.clock.now());
+        let at = self.clock.now_secs();
         RightsRequest {
             id: new_request_id(),
             account_id: account_id.to_owned(),
             kind,
             status: RequestStatus::Pending,
-            requested_at: at.clone(),
-            due_by: rfc3339(from_epoch(
-                self.clock.expiry_of(&at, self.policy.rights_request_due),
-            )),
+            requested_at: at,
+            due_by: from_epoch(expiry_of(at, self.policy.rights_request_due)),
             trail: vec![TrailStep {
                 status: RequestStatus::Pending,
                 at,
@@ -69,9 +67,8 @@ impl RightsRequests {
             self.privacy.security_write(
                 &request.account_id,
                 &format!("{}_requested", request.kind.as_str()),
-                &request.requested_at,
-                self.clock
-                    .expiry_of(&request.requested_at, self.policy.security_event_retention),
+                request.requested_at,
+                self.policy.security_event_retention,
             )?,
         );
         tx.commit().await?;

@@ -1,4 +1,5 @@
 //! Accounts and their sign-in identities.
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountStatus {
@@ -33,23 +34,22 @@ pub struct Account {
     pub id: String,
     pub email: String,
     pub display_name: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
     pub status: AccountStatus,
     /// R03: the Google `sub` this account is linked to, if any.
     pub google_sub: Option<String>,
-    pub google_linked_at: Option<String>,
+    pub google_linked_at: Option<DateTime<Utc>>,
     /// R34: the policy version accepted at sign-up or later.
     pub policy_version_accepted: String,
     /// R06: when the person stated they are 13 or older.
-    pub age_confirmed_at: String,
+    pub age_confirmed_at: DateTime<Utc>,
     /// R05: the generation of the account's sessions. A session is valid only while it
     /// carries the account's current epoch; signing out everywhere and suspension move
     /// it on, which ends every session at once, whatever an index still shows.
     pub session_epoch: i64,
     /// R23, R24: the current choices; their history is in the privacy table.
     pub consents: crate::domain::privacy::Consents,
-    pub consents_updated_at: Option<String>,
+    pub consents_updated_at: Option<DateTime<Utc>>,
     /// R29: processing restricted by the person.
     pub restricted: bool,
 }

@@ -1,6 +1,7 @@
 //! Rights requests (R26, R28, R30), consents (R23, R34) and the records of use (R22):
 //! their kinds, states and dates. Plain Rust, no I/O.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What a rights request asks for.
@@ -70,8 +71,9 @@ impl RequestStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TrailStep {
     pub status: RequestStatus,
-    #[schema(format = DateTime)]
-    pub at: String,
+    #[serde(with = "crate::domain::clock::secs")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: DateTime<Utc>,
 }
 
 /// What a client may choose about non-essential processing (R23, R24): three separate
@@ -147,12 +149,12 @@ pub struct RightsRequest {
     pub account_id: String,
     pub kind: RequestKind,
     pub status: RequestStatus,
-    pub requested_at: String,
-    pub due_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub due_by: DateTime<Utc>,
     pub trail: Vec<TrailStep>,
     /// An export's document in the exports bucket, once made.
     pub export_key: Option<String>,
-    pub completed_at: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
     /// An erasure's first step: how many of the person's subscriptions Creem
     /// confirmed cancelled, so nothing is charged after it (R28).
     pub subscriptions_cancelled: Option<u32>,

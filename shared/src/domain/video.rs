@@ -9,6 +9,7 @@
 //! ```
 //! `failed`, `rejected` and `deleted`-before-`ready` refund the job's cost exactly once.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -269,7 +270,8 @@ mod tests {
 pub struct Job {
     pub id: String,
     pub account_id: String,
-    pub created_at: String,
+    /// To the millisecond, which also orders a person's videos.
+    pub created_at: DateTime<Utc>,
     pub created_epoch: i64,
     pub status: JobStatus,
     /// Gone once the video is deleted.
@@ -298,8 +300,8 @@ pub struct Job {
     /// provider's module.
     pub provider_handle: Option<String>,
     pub submits: u32,
-    pub completed_at: Option<String>,
-    pub expires_at: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
     pub expires_epoch: Option<i64>,
     pub error: Option<String>,
     pub notified: bool,
@@ -313,13 +315,13 @@ pub struct Job {
 }
 
 impl Job {
-    /// A job as it is asked for, at `created` (RFC 3339 with milliseconds, which also
-    /// orders a person's videos) and `created_epoch`: queued, for text, nothing yet
-    /// done with it. What the rest of its life adds is written by its steps.
+    /// A job as it is asked for, at `created` (to the millisecond, which also orders a
+    /// person's videos): queued, for text, nothing yet done with it. What the rest of
+    /// its life adds is written by its steps.
     pub fn queued(
         id: String,
         account_id: String,
-        (created, created_epoch): (String, i64),
+        created: DateTime<Utc>,
         prompt: String,
         settings: VideoSettings,
         cost: i64,
@@ -328,7 +330,7 @@ impl Job {
             id,
             account_id,
             created_at: created,
-            created_epoch,
+            created_epoch: created.timestamp(),
             status: JobStatus::Queued,
             prompt: Some(prompt),
             mode: Mode::Text,
@@ -351,7 +353,7 @@ impl Job {
             notified: false,
             request_hash: None,
             poll_token: None,
-            enqueued_epoch: created_epoch,
+            enqueued_epoch: created.timestamp(),
         }
     }
 

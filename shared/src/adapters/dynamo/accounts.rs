@@ -11,8 +11,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, ReturnValue, TransactWriteItem, Update,
 };
+use chrono::{DateTime, Utc};
 
-use super::{Item, StoreError, built, get_s, n, opt_s, s};
+use super::{Item, StoreError, built, get_s, get_time, n, opt_s, opt_time, s, time};
 use crate::domain::account::{Account, AccountStatus};
 
 #[derive(Clone, Debug)]
@@ -96,7 +97,7 @@ impl AccountStore {
         &self,
         account: &Account,
         sub: &str,
-        linked_at: &str,
+        linked_at: DateTime<Utc>,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let account_id = account.id.as_str();
         let (active, values) = still_active(account.session_epoch);
@@ -109,7 +110,7 @@ impl AccountStore {
             ))
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":sub", s(sub))
-            .expression_attribute_values(":at", s(linked_at));
+            .expression_attribute_values(":at", time(linked_at));
         for (k, v) in values {
             update = update.expression_attribute_values(k, v);
         }
@@ -296,7 +297,7 @@ impl AccountStore {
         id: &str,
         consents: crate::domain::privacy::Consents,
         policy_version: Option<&str>,
-        at: &str,
+        at: DateTime<Utc>,
     ) -> Result<TransactWriteItem, StoreError> {
         // `marketing` was the email consent's name before the three were separate.
         let mut expr = "SET analytics = :a, marketing_cookies = :mc, marketing_email = :me, consents_updated_at = :at REMOVE marketing".to_owned();
@@ -309,7 +310,7 @@ impl AccountStore {
             .expression_attribute_values(":a", AttributeValue::Bool(consents.analytics))
             .expression_attribute_values(":mc", AttributeValue::Bool(consents.marketing_cookies))
             .expression_attribute_values(":me", AttributeValue::Bool(consents.marketing_email))
-            .expression_attribute_values(":at", s(at));
+            .expression_attribute_values(":at", time(at));
         if let Some(v) = policy_version {
             expr = expr.replace(" REMOVE", ", policy_version_accepted = :v REMOVE");
             update = update.expression_attribute_values(":v", s(v));
@@ -513,13 +514,13 @@ fn profile_item(a: &Account) -> Item {
     p.insert("pk".into(), s(account_pk(&a.id)));
     p.insert("id".into(), s(&a.id));
     p.insert("email".into(), s(&a.email));
-    p.insert("created_at".into(), s(&a.created_at));
+    p.insert("created_at".into(), time(a.created_at));
     p.insert("status".into(), s(a.status.as_str()));
     p.insert(
         "policy_version_accepted".into(),
         s(&a.policy_version_accepted),
     );
-    p.insert("age_confirmed_at".into(), s(&a.age_confirmed_at));
+    p.insert("age_confirmed_at".into(), time(a.age_confirmed_at));
     p.insert("session_epoch".into(), n(a.session_epoch));
     p.insert(
         "analytics".into(),
@@ -537,12 +538,19 @@ fn profile_item(a: &Account) -> Item {
     let optional = [
         ("display_name", &a.display_name),
         ("google_sub", &a.google_sub),
-        ("google_linked_at", &a.google_linked_at),
-        ("consents_updated_at", &a.consents_updated_at),
     ];
     for (name, value) in optional {
         if let Some(v) = value {
             p.insert(name.into(), s(v));
+        }
+    }
+    let optional_times = [
+        ("google_linked_at", a.google_linked_at),
+        ("consents_updated_at", a.consents_updated_at),
+    ];
+    for (name, value) in optional_times {
+        if let Some(at) = value {
+            p.insert(name.into(), time(at));
         }
     }
     p
@@ -553,12 +561,12 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
         id: get_s(item, "id")?,
         email: get_s(item, "email")?,
         display_name: opt_s(item, "display_name"),
-        created_at: get_s(item, "created_at")?,
+        created_at: get_time(item, "created_at")?,
         status: AccountStatus::parse(&get_s(item, "status")?),
         google_sub: opt_s(item, "google_sub"),
-        google_linked_at: opt_s(item, "google_linked_at"),
+        google_linked_at: opt_time(item, "google_linked_at")?,
         policy_version_accepted: get_s(item, "policy_version_accepted")?,
-        age_confirmed_at: get_s(item, "age_confirmed_at")?,
+        age_confirmed_at: get_time(item, "age_confirmed_at")?,
         // Accounts made before epochs existed are at epoch 0.
         session_epoch: super::get_i64(item, "session_epoch").unwrap_or(0),
         consents: crate::domain::privacy::Consents {
@@ -567,7 +575,7 @@ fn account_from_item(item: &Item) -> Result<Account, StoreError> {
             // Profiles written before the consents were separate: `marketing` was email.
             marketing_email: bool_of(item, "marketing_email") || bool_of(item, "marketing"),
         },
-        consents_updated_at: opt_s(item, "consents_updated_at"),
+        consents_updated_at: opt_time(item, "consents_updated_at")?,
         restricted: bool_of(item, "restricted"),
     })
 }

@@ -18,7 +18,13 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use super::{Item, StoreError, built, get_i64, get_s, n, opt_s, s};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::clock::{expiry_of, rfc3339};
+
+use super::{Item, StoreError, built, get_i64, get_s, get_time, n, opt_s, opt_time, s, time};
 use crate::domain::inventory::ClassId;
 pub use crate::domain::privacy::RightsRequest;
 use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep};
@@ -144,15 +150,16 @@ impl PrivacyStore {
         self.put_write(item)
     }
 
-    /// R22: a security event, as a transaction write (with the change it records).
+    /// R22: a security event at `at`, kept `keep` from then, as a transaction write
+    /// (with the change it records).
     pub fn security_write(
         &self,
         account_id: &str,
         event: &str,
-        at: &str,
-        expires_epoch: i64,
+        at: DateTime<Utc>,
+        keep: Duration,
     ) -> Result<TransactWriteItem, StoreError> {
-        self.put_write(security_item(account_id, event, at, expires_epoch))
+        self.put_write(security_item(account_id, event, at, keep))
     }
 
     /// R22: a security event on its own.
@@ -160,13 +167,13 @@ impl PrivacyStore {
         &self,
         account_id: &str,
         event: &str,
-        at: &str,
-        expires_epoch: i64,
+        at: DateTime<Utc>,
+        keep: Duration,
     ) -> Result<(), StoreError> {
         super::put(
             &self.client,
             &self.table,
-            security_item(account_id, event, at, expires_epoch),
+            security_item(account_id, event, at, keep),
             false,
         )
         .await
@@ -303,7 +310,7 @@ impl PrivacyStore {
             .iter()
             .map(request_from_item)
             .collect::<Result<Vec<_>, _>>()?;
-        all.sort_by(|a, b| b.requested_at.cmp(&a.requested_at));
+        all.sort_by_key(|r| std::cmp::Reverse(r.requested_at));
         Ok(all)
     }
 
@@ -314,14 +321,11 @@ impl PrivacyStore {
         account_id: &str,
         id: &str,
         status: RequestStatus,
-        at: &str,
+        at: DateTime<Utc>,
         export_key: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let step = serde_json::to_string(&TrailStep {
-            status,
-            at: at.to_owned(),
-        })
-        .map_err(|_| StoreError::Malformed("trail"))?;
+        let step = serde_json::to_string(&TrailStep { status, at })
+            .map_err(|_| StoreError::Malformed("trail"))?;
         let mut set = "SET #st = :st, trail = list_append(trail, :step)".to_owned();
         let mut req = self
             .client
@@ -341,7 +345,7 @@ impl PrivacyStore {
         if !status.is_open() {
             // Out of the operators' due list once it ends.
             set.push_str(", completed_at = :at REMOVE open_queue");
-            req = req.expression_attribute_values(":at", s(at));
+            req = req.expression_attribute_values(":at", time(at));
         }
         super::applied(req.update_expression(set).send().await)
     }
@@ -353,11 +357,11 @@ impl PrivacyStore {
         account_id: &str,
         id: &str,
         reason: &str,
-        at: &str,
+        at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let step = serde_json::to_string(&TrailStep {
             status: RequestStatus::Failed,
-            at: at.to_owned(),
+            at,
         })
         .map_err(|_| StoreError::Malformed("trail"))?;
         let res = self
@@ -370,7 +374,7 @@ impl PrivacyStore {
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":failed", s(RequestStatus::Failed.as_str()))
             .expression_attribute_values(":step", AttributeValue::L(vec![s(step)]))
-            .expression_attribute_values(":at", s(at))
+            .expression_attribute_values(":at", time(at))
             .expression_attribute_values(":why", s(reason))
             .expression_attribute_values(":queue", s(FAILED))
             .expression_attribute_values(":pending", s(RequestStatus::Pending.as_str()))
@@ -422,15 +426,15 @@ impl PrivacyStore {
         &self,
         r: &RightsRequest,
         pseudonym: &str,
-        at: &str,
+        at: DateTime<Utc>,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut done = r.clone();
         done.account_id = pseudonym.to_owned();
         done.status = RequestStatus::Completed;
-        done.completed_at = Some(at.to_owned());
+        done.completed_at = Some(at);
         done.trail.push(TrailStep {
             status: RequestStatus::Completed,
-            at: at.to_owned(),
+            at,
         });
         let delete = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(&self.table)
@@ -540,11 +544,12 @@ impl PrivacyStore {
     }
 }
 
-fn security_item(account_id: &str, event: &str, at: &str, expires_epoch: i64) -> Item {
-    let mut item = PrivacyStore::key(account_pk(account_id), timed("security", at));
+fn security_item(account_id: &str, event: &str, at: DateTime<Utc>, keep: Duration) -> Item {
+    let stamp = rfc3339(at);
+    let mut item = PrivacyStore::key(account_pk(account_id), timed("security", &stamp));
     item.insert("event".into(), s(event));
-    item.insert("at".into(), s(at));
-    item.extend(super::expiry(expires_epoch));
+    item.insert("at".into(), s(stamp));
+    item.extend(super::expiry(expiry_of(at, keep)));
     item
 }
 
@@ -560,20 +565,19 @@ fn request_item(pk: String, r: &RightsRequest) -> Result<Item, StoreError> {
     item.insert("account_id".into(), s(&r.account_id));
     item.insert("kind".into(), s(r.kind.as_str()));
     item.insert("status".into(), s(r.status.as_str()));
-    item.insert("requested_at".into(), s(&r.requested_at));
-    item.insert("due_by".into(), s(&r.due_by));
+    item.insert("requested_at".into(), time(r.requested_at));
+    item.insert("due_by".into(), time(r.due_by));
     item.insert("trail".into(), AttributeValue::L(trail));
     if r.status.is_open() {
         item.insert("open_queue".into(), s(OPEN));
     }
-    for (name, value) in [
-        ("export_key", &r.export_key),
-        ("completed_at", &r.completed_at),
-        ("failure", &r.failure),
-    ] {
+    for (name, value) in [("export_key", &r.export_key), ("failure", &r.failure)] {
         if let Some(v) = value {
             item.insert(name.into(), s(v));
         }
+    }
+    if let Some(at) = r.completed_at {
+        item.insert("completed_at".into(), time(at));
     }
     if let Some(n) = r.subscriptions_cancelled {
         item.insert("subscriptions_cancelled".into(), super::n(n));
@@ -582,26 +586,31 @@ fn request_item(pk: String, r: &RightsRequest) -> Result<Item, StoreError> {
 }
 
 fn request_from_item(i: &Item) -> Result<RightsRequest, StoreError> {
-    let trail = i
-        .get("trail")
-        .and_then(|v| v.as_l().ok())
-        .map(|l| {
-            l.iter()
-                .filter_map(|v| serde_json::from_str(v.as_s().ok()?).ok())
-                .collect()
-        })
-        .unwrap_or_default();
+    // A step that does not read (a time that does not parse) makes the request
+    // unreadable: a trail with a hole would misstate when it was handled (R30).
+    let trail = match i.get("trail").and_then(|v| v.as_l().ok()) {
+        Some(l) => l
+            .iter()
+            .map(|v| {
+                v.as_s()
+                    .ok()
+                    .and_then(|raw| serde_json::from_str(raw).ok())
+                    .ok_or(StoreError::Malformed("trail"))
+            })
+            .collect::<Result<Vec<TrailStep>, _>>()?,
+        None => Vec::new(),
+    };
     Ok(RightsRequest {
         id: get_s(i, "id")?,
         account_id: get_s(i, "account_id")?,
         kind: RequestKind::parse(&get_s(i, "kind")?).ok_or(StoreError::Malformed("kind"))?,
         status: RequestStatus::parse(&get_s(i, "status")?)
             .ok_or(StoreError::Malformed("status"))?,
-        requested_at: get_s(i, "requested_at")?,
-        due_by: get_s(i, "due_by")?,
+        requested_at: get_time(i, "requested_at")?,
+        due_by: get_time(i, "due_by")?,
         trail,
         export_key: opt_s(i, "export_key"),
-        completed_at: opt_s(i, "completed_at"),
+        completed_at: opt_time(i, "completed_at")?,
         failure: opt_s(i, "failure"),
         subscriptions_cancelled: get_i64(i, "subscriptions_cancelled")
             .ok()

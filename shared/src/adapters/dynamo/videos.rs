@@ -8,8 +8,11 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::builders::UpdateBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use chrono::{DateTime, Utc};
 
-use super::{Item, StoreError, built, get_i64, get_s, n, opt_s, s};
+use super::{
+    Item, StoreError, built, get_i64, get_s, get_time, n, opt_s, opt_time, s, time, time_millis,
+};
 pub use crate::domain::video::{Job, Upload};
 use crate::domain::video::{JobStatus, Mode, VideoSettings};
 
@@ -485,17 +488,15 @@ impl VideoStore {
     /// → ready with its retention (R15), and the owner's notice claimed by this
     /// attempt at `claim_at` (see [`Self::claim_notice`]), in one write; the job as it
     /// now is. Fails its condition if it was not active (done already, or ended).
-    #[allow(clippy::too_many_arguments)]
     pub async fn mark_ready(
         &self,
         id: &str,
         output_key: &str,
-        completed_at: &str,
-        expires_at: &str,
-        expires_epoch: i64,
-        ready_epoch: i64,
+        completed_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
         claim_at: i64,
     ) -> Result<Job, StoreError> {
+        let (ready_epoch, expires_epoch) = (completed_at.timestamp(), expires_at.timestamp());
         let (update, from) = Self::only_into(self.update(id), JobStatus::Ready);
         let request = self.update_request(
             update
@@ -509,8 +510,8 @@ impl VideoStore {
                 .expression_attribute_values(":day", s(crate::domain::clock::utc_day(expires_epoch)))
                 .expression_attribute_values(":ready", s(JobStatus::Ready.as_str()))
                 .expression_attribute_values(":key", s(output_key))
-                .expression_attribute_values(":done", s(completed_at))
-                .expression_attribute_values(":exp", s(expires_at))
+                .expression_attribute_values(":done", time(completed_at))
+                .expression_attribute_values(":exp", time(expires_at))
                 .expression_attribute_values(":exp_n", n(expires_epoch))
                 .expression_attribute_values(":claim", n(claim_at)),
         )?;
@@ -616,9 +617,9 @@ fn job_item(job: &Job) -> Item {
         ("kind".to_owned(), s("job")),
         ("id".to_owned(), s(&job.id)),
         ("account_id".to_owned(), s(&job.account_id)),
-        ("created_at".to_owned(), s(&job.created_at)),
+        ("created_at".to_owned(), time_millis(job.created_at)),
         ("created_epoch".to_owned(), n(job.created_epoch)),
-        ("updated_at".to_owned(), s(&job.created_at)),
+        ("updated_at".to_owned(), time_millis(job.created_at)),
         ("status".to_owned(), s(job.status.as_str())),
         ("mode".to_owned(), s(job.mode.as_str())),
         ("seconds".to_owned(), n(job.settings.seconds)),
@@ -653,8 +654,6 @@ fn job_item(job: &Job) -> Item {
         ("input_key", &job.input_key),
         ("output_key", &job.output_key),
         ("provider_handle", &job.provider_handle),
-        ("completed_at", &job.completed_at),
-        ("expires_at", &job.expires_at),
         ("error", &job.error),
         ("request_hash", &job.request_hash),
         ("poll_token", &job.poll_token),
@@ -666,6 +665,14 @@ fn job_item(job: &Job) -> Item {
             item.insert(name.to_owned(), s(v));
         }
     }
+    for (name, value) in [
+        ("completed_at", job.completed_at),
+        ("expires_at", job.expires_at),
+    ] {
+        if let Some(at) = value {
+            item.insert(name.to_owned(), time(at));
+        }
+    }
     item
 }
 
@@ -674,7 +681,7 @@ fn job_from_item(i: &Item) -> Result<Job, StoreError> {
     Ok(Job {
         id: get_s(i, "id")?,
         account_id: get_s(i, "account_id")?,
-        created_at: get_s(i, "created_at")?,
+        created_at: get_time(i, "created_at")?,
         created_epoch: get_i64(i, "created_epoch")?,
         status: JobStatus::parse(&get_s(i, "status")?).ok_or(StoreError::Malformed("status"))?,
         prompt: opt_s(i, "prompt"),
@@ -706,8 +713,8 @@ fn job_from_item(i: &Item) -> Result<Job, StoreError> {
         submitted_epoch: get_i64(i, "submitted_epoch").ok(),
         provider_handle: opt_s(i, "provider_handle"),
         submits: u32::try_from(get_i64(i, "submits").unwrap_or(0)).unwrap_or(0),
-        completed_at: opt_s(i, "completed_at"),
-        expires_at: opt_s(i, "expires_at"),
+        completed_at: opt_time(i, "completed_at")?,
+        expires_at: opt_time(i, "expires_at")?,
         expires_epoch: get_i64(i, "expires_epoch").ok(),
         error: opt_s(i, "error"),
         notified: bool_of("notified").unwrap_or(false),
