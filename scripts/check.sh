@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The fast tier, to run while working: format, lints, every unit test, and the tests
-# that need no local stack (docs, template, contract, region, workspace, layers).
+# that need no local stack (docs, template, contract, region, workspace, layers,
+# the vendors' schemas).
 # Nothing here starts a local AWS endpoint, a browser or a Python tool, so a wrong
 # decision fails in seconds; `make test` is the full gate that CI runs.
 set -euo pipefail
@@ -16,7 +17,7 @@ cargo fmt --all -- --check
 
 # The end-to-end binary's modules that read files and run no stack. A module added to
 # this list must start no `TestStack` (tests/tests/e2e/workspace.rs holds it).
-fast_modules="docs infra_template contract region workspace"
+fast_modules="docs infra_template contract region workspace vendor_inputs"
 # schemathesis, in `contract`, drives a whole stack: it belongs to `make test`.
 if cargo nextest --version >/dev/null 2>&1; then
   pattern="$(echo "$fast_modules" | sed 's/ /|/g')"

@@ -76,20 +76,8 @@ def environment(port):
         "CREEM_WEBHOOK_SECRET": "whsec_bWVhc3VyZQ==",
         "SIGNING_KEY_ID": "arn:aws:kms:eu-west-1:1:key/measure",
         "SIGNING_CERTS": "-----BEGIN CERTIFICATE-----\nbWVhc3VyZQ==\n-----END CERTIFICATE-----\n",
-        "VIDEO_MODELS": template_default("VideoModels"),
         "RUST_LOG": "info",
     }
-
-
-def template_default(parameter):
-    """A parameter's default in infra/template.yaml (a one-line quoted string)."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    lines = open(os.path.join(root, "infra", "template.yaml")).read().splitlines()
-    at = lines.index(f"  {parameter}:")
-    for line in lines[at + 1:]:
-        if line.strip().startswith("Default:"):
-            return line.split("Default:", 1)[1].strip().strip("'").replace("''", "'")
-    sys.exit(f"{parameter} has no default")
 
 
 def start_to_poll(binary, env):

@@ -83,10 +83,6 @@ const MEANINGS: &[(&str, &str)] = &[
         "VIDEO_PROVIDERS",
         "the video providers this deployment uses, by their names in the registry (`fal,replicate`)",
     ),
-    (
-        "VIDEO_MODELS",
-        "the models catalogue (JSON: id, name, modes, lengths, aspect ratios, audio, price per length, providers with their model ids)",
-    ),
     ("REPLICATE_API_URL", "Replicate's API"),
     (
         "REPLICATE_OUTPUT_HOSTS",

@@ -9,6 +9,7 @@ pub mod google_chooser;
 pub mod mailbox;
 pub mod outage;
 pub mod replicate;
+pub mod vendor_schema;
 
 /// POSTs a provider's completion call to `url`, signed anew on each attempt by
 /// `headers`, and again after a wait (from `first_wait`, doubling) while the answer

@@ -306,12 +306,17 @@ impl Emulators {
             ("fal", self.fal.outage.clone()),
             ("replicate", self.replicate.outage.clone()),
         ]));
+        let received = crate::emulators::vendor_schema::router(Arc::new(vec![
+            ("fal", self.fal.received.clone()),
+            ("replicate", self.replicate.received.clone()),
+        ]));
         self.google
             .router()
             .merge(self.mailbox.router())
             .merge(self.fal.router())
             .merge(self.replicate.router())
             .merge(outages)
+            .merge(received)
             .merge(self.creem.router())
             .merge(self.creem_checkouts.router())
     }

@@ -522,9 +522,14 @@ mod tests {
         let catalogue = Catalogue::parse(
             r#"[{"id":"a","name":"A","modes":["text","image"],"seconds":[4,6,8],
                 "aspect_ratios":["16:9","9:16"],"audio":true,"cost":{"4":1,"6":2,"8":2},
-                "default":true,"providers":[{"provider":"fal","text":"t","image":"i"}]},
+                "default":true,"providers":[{"provider":"fal",
+                  "text":{"model":"t","duration":{"field":"duration","form":"integer"},
+                          "aspect_ratio":"aspect_ratio","audio":"generate_audio"},
+                  "image":{"model":"i","image":"image_url","duration":{"field":"duration","form":"integer"},
+                          "aspect_ratio":"aspect_ratio","audio":"generate_audio"}}]},
                {"id":"b","name":"B","modes":["text"],"seconds":[4],"aspect_ratios":["16:9"],
-                "audio":false,"cost":{"4":3},"providers":[{"provider":"fal","text":"t"}]}]"#,
+                "audio":false,"cost":{"4":3},"providers":[{"provider":"fal",
+                  "text":{"model":"t","duration":{"field":"duration","form":"integer"}}}]}]"#,
             &["fal"],
         )
         .unwrap();

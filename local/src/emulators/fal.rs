@@ -26,7 +26,17 @@
 //! `emulator-webhook-twice` calls it twice (a resent call); `emulator-not-mp4` serves
 //! a file that is not a video; `emulator-c2pa` serves one that carries fal's own content
 //! credentials, as a provider that signs its outputs would; `emulator-refuse` is
-//! refused by fal's content policy (422 `content_policy_violation`).
+//! refused by fal's content checker as fal refuses: accepted and queued, its status
+//! `COMPLETED` with no error, its result 422 `{detail: [{loc, msg, type:
+//! "content_policy_violation", url, input}]}`, its webhook `status: ERROR`, `error:
+//! "Invalid status code: 422"` with that detail as the payload (docs.fal.ai/errors and
+//! /model-endpoints/webhooks, read 2026-12-07).
+//!
+//! Every submission is checked against the endpoint's published input schema
+//! (`local/vendor-schemas/fal.json`, see [`super::vendor_schema`]): a value outside it
+//! is answered 422 `{detail: [{loc: ["body", field], msg, type, input}]}` as fal's
+//! pydantic validation answers it; an endpoint without a recorded schema is 404;
+//! inputs fal has no field for are accepted and recorded as ignored.
 //!
 //! The outage switch (`outage`) makes every call answer 503, or accepts work that
 //! never finishes.
@@ -42,6 +52,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::{Value, json};
+
+use super::vendor_schema::{Kind, Problem, Received, Violation};
 
 pub const SAMPLE_MP4: &[u8] = include_bytes!("../../assets/sample.mp4");
 pub const LOCAL_FAL_KEY: &str = "local-fal-key";
@@ -104,6 +116,9 @@ const CALL_RETRIES: u32 = 10;
 
 pub struct FalEmulator {
     base_url: String,
+    schemas: super::vendor_schema::Schemas,
+    /// Every submission, oldest first (`GET /_local/providers/fal/requests`).
+    pub received: Arc<super::vendor_schema::Log>,
     duration: Duration,
     requests: Mutex<HashMap<String, FalRequest>>,
     /// Refusals already served per prompt, for the 5xx/429 words.
@@ -128,6 +143,8 @@ impl FalEmulator {
     pub fn new(base_url: impl Into<String>, duration: Duration) -> Arc<Self> {
         Arc::new(Self {
             base_url: base_url.into(),
+            schemas: super::vendor_schema::Schemas::fal(),
+            received: Default::default(),
             duration,
             requests: Mutex::default(),
             refusals: Mutex::default(),
@@ -204,6 +221,13 @@ impl FalEmulator {
                 "status": "ERROR",
                 "error": "Invalid status code: 422",
                 "payload": { "detail": [{ "msg": "generation failed", "type": "generation_error" }] },
+            }),
+            Outcome::Refused => json!({
+                "request_id": id,
+                "gateway_request_id": id,
+                "status": "ERROR",
+                "error": "Invalid status code: 422",
+                "payload": { "detail": content_policy_detail(&self.input_of(id)) },
             }),
         };
         Some(body)
@@ -288,6 +312,14 @@ impl FalEmulator {
 
     fn queue_url(&self) -> String {
         format!("{}/_local/fal", self.base_url)
+    }
+
+    fn input_of(&self, id: &str) -> Value {
+        self.requests
+            .lock()
+            .ok()
+            .and_then(|r| r.get(id).map(|q| q.input.clone()))
+            .unwrap_or_default()
     }
 
     fn prompt_of(&self, id: &str) -> String {
@@ -394,23 +426,32 @@ async fn submit(
     body: &[u8],
     webhook: Option<String>,
 ) -> Response {
-    let Ok(input) = serde_json::from_slice::<Value>(body) else {
-        return problem(StatusCode::UNPROCESSABLE_ENTITY, "body is not JSON");
+    let Some(schema) = fal.schemas.get(model) else {
+        return problem(
+            StatusCode::NOT_FOUND,
+            &format!("Application '{model}' not found"),
+        );
     };
-    let Some(prompt) = input["prompt"].as_str().map(str::to_owned) else {
-        return problem(StatusCode::UNPROCESSABLE_ENTITY, "prompt is required");
+    let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) else {
+        return invalid(&[Violation {
+            field: String::new(),
+            problem: Problem::WrongType(Kind::String),
+            input: None,
+        }]);
     };
-    if prompt.contains("emulator-refuse") {
-        return (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(json!({ "detail": [{
-                "loc": ["body", "prompt"],
-                "msg": "The content could not be processed because it contained material flagged by a content checker.",
-                "type": "content_policy_violation",
-            }]})),
-        )
-            .into_response();
+    let checked = schema.check(&fields);
+    let input = Value::Object(fields);
+    fal.received.add(Received {
+        model: model.to_owned(),
+        input: input.clone(),
+        at: chrono::Utc::now().to_rfc3339(),
+        ignored: checked.clone().unwrap_or_default(),
+        refused: checked.is_err(),
+    });
+    if let Err(violations) = checked {
+        return invalid(&violations);
     }
+    let prompt = input["prompt"].as_str().unwrap_or_default().to_owned();
     if fal.refuse(&prompt, "emulator-5xx", 3) {
         return problem(StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable");
     }
@@ -471,6 +512,76 @@ enum Outcome {
     Pending(&'static str),
     Done,
     Failed,
+    /// fal's content checker refused it: it ran, and ends without a video.
+    Refused,
+}
+
+/// fal's pydantic answer to an input outside the endpoint's schema (FastAPI's
+/// `RequestValidationError`: 422 `{detail: [{loc, msg, type, input}]}`).
+fn invalid(violations: &[Violation]) -> Response {
+    let detail: Vec<Value> = violations
+        .iter()
+        .map(|v| {
+            let (msg, kind) = match &v.problem {
+                Problem::Missing => ("Field required".to_owned(), "missing"),
+                Problem::WrongType(k) => (
+                    format!("Input should be a valid {}", k.name()),
+                    match k {
+                        Kind::String => "string_type",
+                        Kind::Integer => "int_type",
+                        Kind::Boolean => "bool_type",
+                    },
+                ),
+                Problem::NotOneOf(allowed) => {
+                    let names: Vec<String> = allowed
+                        .iter()
+                        .map(|a| {
+                            format!(
+                                "'{}'",
+                                a.as_str().map_or_else(|| a.to_string(), str::to_owned)
+                            )
+                        })
+                        .collect();
+                    (
+                        format!("Input should be {}", names.join(", ")),
+                        "literal_error",
+                    )
+                }
+                Problem::Below(n) => (
+                    format!("Input should be greater than or equal to {n}"),
+                    "greater_than_equal",
+                ),
+                Problem::Above(n) => (
+                    format!("Input should be less than or equal to {n}"),
+                    "less_than_equal",
+                ),
+                Problem::NotUri => ("Input should be a valid URL".to_owned(), "url_parsing"),
+                Problem::Rule(words) => (words.clone(), "value_error"),
+            };
+            let mut loc = vec![json!("body")];
+            if !v.field.is_empty() {
+                loc.push(json!(v.field));
+            }
+            json!({ "loc": loc, "msg": msg, "type": kind, "input": v.input })
+        })
+        .collect();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        axum::Json(json!({ "detail": detail })),
+    )
+        .into_response()
+}
+
+/// The detail of a refusal by fal's content checker (docs.fal.ai/errors, read
+/// 2026-12-07; the message as fal words it in answers seen in public code).
+fn content_policy_detail(input: &Value) -> Value {
+    json!([{
+        "loc": ["body", "prompt"],
+        "msg": "The content could not be processed because it contained material flagged by a content checker.",
+        "type": "content_policy_violation",
+        "url": "https://docs.fal.ai/errors#content_policy_violation",
+        "input": input["prompt"],
+    }])
 }
 
 fn outcome(fal: &FalEmulator, id: &str) -> Option<Outcome> {
@@ -488,6 +599,8 @@ fn outcome(fal: &FalEmulator, id: &str) -> Option<Outcome> {
         Outcome::Pending("IN_PROGRESS")
     } else if prompt.contains("emulator-fail") {
         Outcome::Failed
+    } else if prompt.contains("emulator-refuse") {
+        Outcome::Refused
     } else {
         Outcome::Done
     })
@@ -533,7 +646,8 @@ fn status(fal: &FalEmulator, id: &str, with_logs: bool) -> Response {
             answer["status"] = json!(s);
             answer["logs"] = logs(&["Generating video"]);
         }
-        Some(Outcome::Done) => {
+        // A refusal's status is a plain completion: the refusal is in its result.
+        Some(Outcome::Done | Outcome::Refused) => {
             answer["status"] = json!("COMPLETED");
             answer["logs"] = logs(&["Generating video", "Video ready"]);
             answer["metrics"] = json!({ "inference_time": fal.duration.as_secs_f64() });
@@ -556,6 +670,11 @@ fn result(fal: &FalEmulator, id: &str) -> Response {
             problem(StatusCode::BAD_REQUEST, "request is still in progress")
         }
         Some(Outcome::Failed) => problem(StatusCode::UNPROCESSABLE_ENTITY, "generation failed"),
+        Some(Outcome::Refused) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(json!({ "detail": content_policy_detail(&fal.input_of(id)) })),
+        )
+            .into_response(),
         Some(Outcome::Done) => axum::Json(fal.result_payload(id)).into_response(),
     }
 }

@@ -18,8 +18,18 @@
 //! `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256 of
 //! "{id}.{timestamp}.{body}">` keyed by the secret), and called again while it does
 //! not answer 2xx. The words `emulator-fail` (ends failed) and `emulator-refuse` (ends
-//! failed with E005, Replicate's "flagged as sensitive") choose a failure. The outage
-//! switch makes every API call answer 503, or accepts work that never finishes.
+//! failed with E005, Replicate's "flagged as sensitive") choose a failure;
+//! `emulator-replicate-429` is answered 429 once, with the wait in the body's
+//! `retry_after` and no `Retry-After` header (as Replicate's throttling was seen to
+//! answer, 2026-08); `emulator-replicate-5xx` is answered 503 three times. The outage switch makes every API call
+//! answer 503, or accepts work that never finishes.
+//!
+//! Every creation is checked against the model's published input schema
+//! (`local/vendor-schemas/replicate.json`, see [`super::vendor_schema`]): a value outside
+//! it is answered 422 `{detail, status, title: "Input validation failed",
+//! invalid_fields: [{type, field, description}]}` as Replicate answers it; a model
+//! without a recorded schema is 404; inputs the model has no field for (or ignores, as
+//! its description says) are accepted and recorded as ignored.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,6 +45,7 @@ use serde_json::{Value, json};
 
 use super::fal::SAMPLE_MP4;
 use super::outage::Switch;
+use super::vendor_schema::{Problem, Received, Violation};
 
 pub const LOCAL_REPLICATE_TOKEN: &str = "r8_local-replicate-token";
 /// The local webhook signing secret, as Replicate's API hands it out.
@@ -58,6 +69,11 @@ pub struct Prediction {
 
 pub struct ReplicateEmulator {
     base_url: String,
+    schemas: super::vendor_schema::Schemas,
+    /// Every creation, oldest first (`GET /_local/providers/replicate/requests`).
+    pub received: Arc<super::vendor_schema::Log>,
+    /// Refusals already served per prompt, for the 5xx/429 words.
+    refusals: Mutex<HashMap<String, u32>>,
     duration: Duration,
     predictions: Mutex<HashMap<String, Prediction>>,
     http: reqwest::Client,
@@ -80,6 +96,9 @@ impl ReplicateEmulator {
     pub fn new(base_url: impl Into<String>, duration: Duration) -> Arc<Self> {
         Arc::new(Self {
             base_url: base_url.into(),
+            schemas: super::vendor_schema::Schemas::replicate(),
+            received: Default::default(),
+            refusals: Mutex::default(),
             duration,
             predictions: Mutex::default(),
             http: crate::http_client(),
@@ -112,6 +131,21 @@ impl ReplicateEmulator {
             .lock()
             .map(|p| p.values().cloned().collect())
             .unwrap_or_default()
+    }
+
+    /// Serves a refusal for `word` up to `times` times per prompt.
+    fn refuse(&self, prompt: &str, word: &str, times: u32) -> bool {
+        if !prompt.contains(word) {
+            return false;
+        }
+        let mut r = self.refusals.lock().expect("refusal counts");
+        let n = r.entry(prompt.to_owned()).or_default();
+        if *n < times {
+            *n += 1;
+            true
+        } else {
+            false
+        }
     }
 
     fn api(&self) -> String {
@@ -249,6 +283,95 @@ fn authorized(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v == format!("Bearer {LOCAL_REPLICATE_TOKEN}"))
 }
 
+/// Replicate's answer to an input outside the model's schema (seen in answers to
+/// Replicate's API quoted in public code, 2026-03: `{detail, status, title,
+/// invalid_fields}`).
+fn invalid(violations: &[Violation]) -> Response {
+    let fields: Vec<Value> = violations
+        .iter()
+        .map(|v| {
+            let name = &v.field;
+            let (kind, field, description) = match &v.problem {
+                Problem::Missing => (
+                    "required",
+                    "input".to_owned(),
+                    format!("{name} is required"),
+                ),
+                Problem::WrongType(k) => (
+                    "invalid_type",
+                    format!("input.{name}"),
+                    format!(
+                        "Invalid type. Expected: {}, given: {}",
+                        k.name(),
+                        json_type(v.input.as_ref())
+                    ),
+                ),
+                Problem::NotOneOf(allowed) => (
+                    "enum",
+                    format!("input.{name}"),
+                    format!(
+                        "{name} must be one of the following: {}",
+                        allowed
+                            .iter()
+                            .map(Value::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+                Problem::Below(n) => (
+                    "number_gte",
+                    format!("input.{name}"),
+                    format!("Must be greater than or equal to {n}"),
+                ),
+                Problem::Above(n) => (
+                    "number_lte",
+                    format!("input.{name}"),
+                    format!("Must be less than or equal to {n}"),
+                ),
+                Problem::NotUri => (
+                    "format",
+                    format!("input.{name}"),
+                    "Does not match format 'uri'".to_owned(),
+                ),
+                Problem::Rule(words) => ("rule", format!("input.{name}"), words.clone()),
+            };
+            json!({ "type": kind, "field": field, "description": description })
+        })
+        .collect();
+    let detail: String = fields
+        .iter()
+        .map(|f| {
+            format!(
+                "- {}: {}\n",
+                f["field"].as_str().unwrap_or_default(),
+                f["description"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    (
+        StatusCode::UNPROCESSABLE_ENTITY,
+        axum::Json(json!({
+            "detail": detail,
+            "status": 422,
+            "title": "Input validation failed",
+            "invalid_fields": fields,
+        })),
+    )
+        .into_response()
+}
+
+fn json_type(v: Option<&Value>) -> &'static str {
+    match v {
+        Some(Value::String(_)) => "string",
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => "integer",
+        Some(Value::Number(_)) => "number",
+        Some(Value::Bool(_)) => "boolean",
+        Some(Value::Array(_)) => "array",
+        Some(Value::Object(_)) => "object",
+        Some(Value::Null) | None => "null",
+    }
+}
+
 /// What refuses a call before it is read: a wrong token, or an outage.
 fn gate(r: &ReplicateEmulator, headers: &HeaderMap) -> Option<Response> {
     if !authorized(headers) {
@@ -290,12 +413,40 @@ async fn create(
     let Ok(body) = serde_json::from_slice::<Value>(&body) else {
         return error(StatusCode::BAD_REQUEST, "The request body is not JSON");
     };
-    let input = body["input"].clone();
-    if input["prompt"].as_str().is_none_or(str::is_empty) {
+    let model = format!("{owner}/{name}");
+    let Some(schema) = r.schemas.get(&model) else {
         return error(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "input: prompt is required",
+            StatusCode::NOT_FOUND,
+            "The requested resource could not be found.",
         );
+    };
+    let fields = body["input"].as_object().cloned().unwrap_or_default();
+    let checked = schema.check(&fields);
+    let input = Value::Object(fields);
+    r.received.add(Received {
+        model: model.clone(),
+        input: input.clone(),
+        at: now_text(),
+        ignored: checked.clone().unwrap_or_default(),
+        refused: checked.is_err(),
+    });
+    if let Err(violations) = checked {
+        return invalid(&violations);
+    }
+    let prompt = input["prompt"].as_str().unwrap_or_default();
+    if r.refuse(prompt, "emulator-replicate-5xx", 3) {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "Service unavailable");
+    }
+    if r.refuse(prompt, "emulator-replicate-429", 1) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(json!({
+                "detail": "Request was throttled. Your rate limit resets in ~1s.",
+                "status": 429,
+                "retry_after": 1,
+            })),
+        )
+            .into_response();
     }
     let webhook = body["webhook"].as_str().map(str::to_owned);
     let id: String = uuid::Uuid::new_v4()
@@ -306,7 +457,7 @@ async fn create(
         .collect();
     let p = Prediction {
         id: id.clone(),
-        model: format!("{owner}/{name}"),
+        model,
         input,
         webhook: webhook.clone(),
         created: Instant::now(),

@@ -1,38 +1,171 @@
 //! The catalogue of video models (R42) and who serves each one (R43). Plain Rust: the
-//! catalogue is configuration (`VIDEO_MODELS`, a template parameter), parsed and
-//! checked here once at start, so a bad catalogue stops the function rather than a
-//! request.
+//! catalogue is configuration, a file (`infra/models.json`) built into every function
+//! that reads it ([`SHIPPED`]), parsed and checked here once at start, so a bad
+//! catalogue stops the function rather than a request. (It outgrew a CloudFormation
+//! parameter's 4,096 bytes once each provider's input shape was in it.)
 //!
 //! A model is ours (`veo-3.1`); each provider that serves it has its own id for it
-//! (`fal-ai/veo3.1` at fal, `google/veo-3.1` at Replicate), sometimes one per mode.
-//! The order of `providers` is the order of preference: a job goes to the first
-//! healthy one and moves down the list when one fails (see `generate`).
+//! (`fal-ai/veo3.1` at fal, `google/veo-3.1` at Replicate), sometimes one per mode,
+//! and its own input: where the image goes, how a length is written, which inputs it
+//! has at all. The catalogue says so per provider and mode ([`Endpoint`]), taken from
+//! the vendors' published schemas (recorded in `local/vendor-schemas/`, which the
+//! local emulators enforce). The order of `providers` is the order of preference: a
+//! job goes to the first healthy one and moves down the list when one fails (see
+//! `generate`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
 
-use super::video::{ASPECT_RATIOS, Mode};
+use super::video::{ASPECT_RATIOS, Mode, VideoSettings};
 
-/// One provider's ids for a model.
+/// The catalogue as shipped: `infra/models.json`.
+pub const SHIPPED: &str = include_str!("../../../infra/models.json");
+
+/// How a provider's model takes a clip's length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LengthForm {
+    /// A JSON number of seconds: `5`.
+    Integer,
+    /// The seconds as text: `"5"`.
+    Text,
+    /// The seconds as text with their unit: `"5s"`.
+    TextWithUnit,
+}
+
+/// The length's field and form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LengthInput {
+    pub field: String,
+    pub form: LengthForm,
+}
+
+impl LengthInput {
+    fn value(&self, seconds: u32) -> Value {
+        match self.form {
+            LengthForm::Integer => json!(seconds),
+            LengthForm::Text => json!(seconds.to_string()),
+            LengthForm::TextWithUnit => json!(format!("{seconds}s")),
+        }
+    }
+}
+
+/// One provider's model for one mode, and the shape of its input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// The provider's id of the model.
+    pub model: String,
+    /// The field the image's link goes in (image-to-video only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    pub duration: LengthInput,
+    /// The aspect ratio's field; none where the model has no such input, or ignores
+    /// it (an image's own shape decides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aspect_ratio: Option<String>,
+    /// The sound switch's field; none where the model makes no sound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<String>,
+    /// Inputs always sent as they are: a resolution every length is allowed at, or
+    /// the same quality at every provider.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fixed: BTreeMap<String, Value>,
+}
+
+impl Endpoint {
+    /// The model's input for a request: the prompt, the settings in the model's own
+    /// fields and forms, the image's link. Nothing about the person (R16), and
+    /// nothing the model does not read.
+    pub fn input(
+        &self,
+        prompt: &str,
+        settings: &VideoSettings,
+        image_url: Option<&str>,
+    ) -> Map<String, Value> {
+        let mut input: Map<String, Value> = self
+            .fixed
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        input.insert("prompt".into(), json!(prompt));
+        input.insert(
+            self.duration.field.clone(),
+            self.duration.value(settings.seconds),
+        );
+        if let Some(field) = &self.aspect_ratio {
+            input.insert(field.clone(), json!(settings.aspect_ratio));
+        }
+        if let Some(field) = &self.audio {
+            input.insert(field.clone(), json!(settings.audio));
+        }
+        if let (Some(field), Some(url)) = (&self.image, image_url) {
+            input.insert(field.clone(), json!(url));
+        }
+        input
+    }
+
+    /// Why this endpoint cannot serve `mode` of `model`, if it cannot.
+    fn check(&self, model: &Model, mode: Mode) -> Result<(), String> {
+        let fields: Vec<&str> = std::iter::once("prompt")
+            .chain(std::iter::once(self.duration.field.as_str()))
+            .chain(self.image.as_deref())
+            .chain(self.aspect_ratio.as_deref())
+            .chain(self.audio.as_deref())
+            .chain(self.fixed.keys().map(String::as_str))
+            .collect();
+        let distinct: BTreeSet<&str> = fields.iter().copied().collect();
+        if self.model.trim().is_empty() || fields.iter().any(|f| f.trim().is_empty()) {
+            return Err("a model id and field names are needed".into());
+        }
+        if distinct.len() != fields.len() {
+            return Err(format!("{}: each input in one field", self.model));
+        }
+        if (mode == Mode::Image) != self.image.is_some() {
+            return Err(format!(
+                "{}: an image field for image-to-video, and only there",
+                self.model
+            ));
+        }
+        if model.audio != self.audio.is_some() {
+            return Err(format!(
+                "{}: a sound switch exactly when the model makes sound",
+                self.model
+            ));
+        }
+        if mode == Mode::Text && model.aspect_ratios.len() > 1 && self.aspect_ratio.is_none() {
+            return Err(format!(
+                "{}: an aspect ratio field, for the model offers several",
+                self.model
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One provider's models for a model, per mode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Serving {
     /// The provider's name, as the provider registry knows it (`fal`, `replicate`).
     pub provider: String,
-    /// Its model id for text-to-video.
+    /// Its model for text-to-video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// Its model id for image-to-video.
+    pub text: Option<Endpoint>,
+    /// Its model for image-to-video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image: Option<String>,
+    pub image: Option<Endpoint>,
 }
 
 impl Serving {
-    /// The provider's model id for `mode`, if it serves that mode.
-    pub fn model_for(&self, mode: Mode) -> Option<&str> {
+    /// The provider's model for `mode`, if it serves that mode.
+    pub fn endpoint(&self, mode: Mode) -> Option<&Endpoint> {
         match mode {
-            Mode::Text => self.text.as_deref(),
-            Mode::Image => self.image.as_deref(),
+            Mode::Text => self.text.as_ref(),
+            Mode::Image => self.image.as_ref(),
         }
     }
 }
@@ -134,11 +267,11 @@ impl Model {
         })
     }
 
-    /// The providers that can make `mode`, in order, each with its model id.
-    pub fn servings(&self, mode: Mode) -> impl Iterator<Item = (&str, &str)> {
+    /// The providers that can make `mode`, in order, each with its model.
+    pub fn servings(&self, mode: Mode) -> impl Iterator<Item = (&str, &Endpoint)> {
         self.providers
             .iter()
-            .filter_map(move |s| Some((s.provider.as_str(), s.model_for(mode)?)))
+            .filter_map(move |s| Some((s.provider.as_str(), s.endpoint(mode)?)))
     }
 }
 
@@ -202,6 +335,21 @@ impl Catalogue {
                         serving.provider
                     ));
                 }
+                for mode in [Mode::Text, Mode::Image] {
+                    match serving.endpoint(mode) {
+                        Some(_) if !m.modes.contains(&mode) => {
+                            return bad(format!(
+                                "{} serves {}-to-video, which the model does not make",
+                                serving.provider,
+                                mode.as_str()
+                            ));
+                        }
+                        Some(e) => e
+                            .check(m, mode)
+                            .map_err(|why| CatalogueError::Invalid(m.id.clone(), why))?,
+                        None => {}
+                    }
+                }
             }
             for &mode in &m.modes {
                 if m.servings(mode).next().is_none() {
@@ -252,16 +400,8 @@ impl Catalogue {
 mod tests {
     use super::*;
 
-    /// The template's default catalogue, as deployed.
     fn shipped() -> String {
-        let template = include_str!("../../../infra/template.yaml");
-        let line = template
-            .lines()
-            .skip_while(|l| l.trim() != "VideoModels:")
-            .find(|l| l.trim_start().starts_with("Default:"))
-            .expect("VideoModels has a default");
-        let json = line.trim_start().trim_start_matches("Default:").trim();
-        json.trim_matches('\'').replace("''", "'")
+        SHIPPED.to_owned()
     }
 
     #[test]
@@ -286,9 +426,86 @@ mod tests {
             "id": "m", "name": "M", "modes": ["text"], "seconds": [5, 10],
             "aspect_ratios": ["16:9"], "audio": false, "cost": {"5": 2, "10": 4},
             "default": true,
-            "providers": [{"provider": "fal", "text": "fal-ai/m"}]
+            "providers": [{"provider": "fal", "text": {
+                "model": "fal-ai/m", "duration": {"field": "duration", "form": "text"}
+            }}]
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn r42_each_provider_gets_the_settings_in_its_own_fields_and_forms() {
+        let c = Catalogue::parse(&shipped(), &["fal", "replicate"]).unwrap();
+        let endpoint = |model: &str, provider: &str, mode: Mode| {
+            c.get(Some(model))
+                .unwrap()
+                .servings(mode)
+                .find(|(p, _)| *p == provider)
+                .unwrap()
+                .1
+                .clone()
+        };
+        let ten = VideoSettings {
+            seconds: 10,
+            aspect_ratio: "16:9".into(),
+            audio: false,
+        };
+        let kling = endpoint("kling-2.1", "replicate", Mode::Image).input("p", &ten, Some("u"));
+        assert_eq!(
+            Value::Object(kling),
+            json!({"prompt": "p", "duration": 10, "start_image": "u"})
+        );
+        let hailuo = endpoint("hailuo-02", "replicate", Mode::Text).input("p", &ten, None);
+        assert_eq!(
+            Value::Object(hailuo),
+            json!({"prompt": "p", "duration": 10, "resolution": "768p"})
+        );
+        let fal_kling = endpoint("kling-2.1", "fal", Mode::Text).input("p", &ten, None);
+        assert_eq!(fal_kling["duration"], "10");
+        let eight = VideoSettings {
+            seconds: 8,
+            aspect_ratio: "9:16".into(),
+            audio: true,
+        };
+        let veo = endpoint("veo-3.1", "fal", Mode::Image).input("p", &eight, Some("u"));
+        assert_eq!(
+            Value::Object(veo),
+            json!({"prompt": "p", "duration": "8s", "aspect_ratio": "9:16",
+                   "generate_audio": true, "image_url": "u", "resolution": "1080p"})
+        );
+    }
+
+    #[test]
+    fn r42_an_endpoint_that_cannot_take_its_mode_is_refused_at_start() {
+        let with = |provider: Value| {
+            let mut m = serde_json::to_value(model()).unwrap();
+            m["providers"] = json!([provider]);
+            Catalogue::parse(&json!([m]).to_string(), &["fal"])
+        };
+        let duration = json!({"field": "duration", "form": "text"});
+        // Image-to-video without a field for the image, or text-to-video with one.
+        let mut image_model = serde_json::to_value(model()).unwrap();
+        image_model["modes"] = json!(["text", "image"]);
+        image_model["providers"] = json!([{"provider": "fal",
+            "text": {"model": "t", "duration": duration},
+            "image": {"model": "i", "duration": duration}}]);
+        assert!(Catalogue::parse(&json!([image_model]).to_string(), &["fal"]).is_err());
+        assert!(with(json!({"provider": "fal", "text": {"model": "t", "image": "image_url", "duration": duration}})).is_err());
+        // A sound switch on a model without sound; a field used twice; an unknown key.
+        assert!(with(json!({"provider": "fal", "text": {"model": "t", "audio": "generate_audio", "duration": duration}})).is_err());
+        assert!(with(json!({"provider": "fal", "text": {"model": "t", "duration": duration, "fixed": {"duration": "5"}}})).is_err());
+        assert!(with(json!({"provider": "fal", "text": {"model": "t", "duration": duration, "seconds": 5}})).is_err());
+        // A mode the model does not make.
+        assert!(
+            with(
+                json!({"provider": "fal", "text": {"model": "t", "duration": duration},
+            "image": {"model": "i", "image": "image_url", "duration": duration}})
+            )
+            .is_err()
+        );
+        assert!(
+            with(json!({"provider": "fal", "text": {"model": "t", "duration": duration}})).is_ok()
+        );
     }
 
     #[test]

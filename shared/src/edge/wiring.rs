@@ -330,16 +330,17 @@ impl Wiring<'_> {
         crate::adapters::providers::video::Providers::from_env(self.env, self.base.http.clone())
     }
 
-    /// The models catalogue (`VIDEO_MODELS`, R42), checked against the providers the
-    /// deployment has (`VIDEO_PROVIDERS`).
+    /// The models catalogue (`infra/models.json`, R42), checked against the providers
+    /// the deployment has (`VIDEO_PROVIDERS`).
     pub fn models(&self) -> Result<crate::domain::models::Catalogue, ConfigError> {
         let providers = self.env.required("VIDEO_PROVIDERS")?;
         let names: Vec<&str> = providers.split(',').map(str::trim).collect();
-        crate::domain::models::Catalogue::parse(&self.env.required("VIDEO_MODELS")?, &names)
-            .map_err(|e| ConfigError::Invalid {
-                var: "VIDEO_MODELS",
-                reason: e.to_string(),
-            })
+        crate::domain::models::Catalogue::parse(crate::domain::models::SHIPPED, &names).map_err(
+            |e| ConfigError::Invalid {
+                var: "VIDEO_PROVIDERS",
+                reason: format!("the models catalogue: {e}"),
+            },
+        )
     }
 
     /// The shared health of the video providers (R43).

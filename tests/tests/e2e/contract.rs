@@ -216,11 +216,8 @@ fn r14_r38_the_documents_limits_are_the_policys() {
         seconds["minimum"].as_u64().unwrap(),
         seconds["maximum"].as_u64().unwrap(),
     );
-    let template: Value = e2e_tests::template_yaml();
     let catalogue = shared::domain::models::Catalogue::parse(
-        template["Parameters"]["VideoModels"]["Default"]
-            .as_str()
-            .unwrap(),
+        shared::domain::models::SHIPPED,
         &["fal", "replicate"],
     )
     .unwrap();

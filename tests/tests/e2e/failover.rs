@@ -197,12 +197,19 @@ async fn r43_with_both_providers_down_every_job_fails_with_exactly_one_refund() 
 async fn r43_a_refusal_for_content_is_not_retried_at_another_provider() {
     let t = TestStack::start().await;
     let (token, account) = member(&t, "refused", 5).await;
+    // fal takes the request; its content checker refuses it in the result, as fal
+    // does (a completed status, then 422 `content_policy_violation`).
     let id = submit(&t, &token, "a crowd scene emulator-refuse").await;
     settled(&t, std::slice::from_ref(&id), 30).await;
     let job = t.stored_job(&id).await;
     assert_eq!(job.status, shared::domain::video::JobStatus::Rejected);
     assert_eq!(job.error.as_deref(), Some("provider_refused"));
     assert!(job.tried.is_empty());
+    assert_eq!(
+        job.provider.as_deref(),
+        Some("fal"),
+        "accepted by fal first"
+    );
     assert!(
         t.stack.replicate.predictions().is_empty(),
         "never sent elsewhere"

@@ -88,7 +88,10 @@ impl VideoProvider for Scripted {
         &'a self,
         req: &'a GenerationRequest<'a>,
     ) -> Answer<'a, Result<String, SubmitError>> {
-        self.log(&format!("submit {}", req.prompt));
+        self.log(&format!(
+            "submit {}",
+            req.input["prompt"].as_str().unwrap_or_default()
+        ));
         Box::pin(async move { Self::next(&self.submits, "submits") })
     }
     fn progress<'a>(&'a self, _handle: &'a str) -> Answer<'a, Result<Progress, ProviderError>> {

@@ -1,8 +1,13 @@
 //! The models catalogue (R42): served without sign-in, chosen per video, priced per
-//! model and length; what a model does not make is refused before anything is spent.
+//! model and length; what a model does not make is refused before anything is spent;
+//! every model is made in both modes by each of its providers (R43), which receive it
+//! as their published schemas say (`vendor_inputs`).
 
-use e2e_tests::{TestStack, unique_email};
-use serde_json::json;
+use std::time::{Duration, Instant};
+
+use e2e_tests::{TestStack, png_bytes, unique_email};
+use serde_json::{Value, json};
+use shared::domain::video::Mode;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn r42_models_are_listed_without_sign_in_and_a_video_costs_what_its_model_says() {
@@ -133,4 +138,121 @@ async fn r42_a_video_stored_before_models_existed_reads_as_the_default_model() {
     assert_eq!(got.body["model"], "veo-3.1");
     assert_eq!(got.body["provider"], "fal", "its provider was the only one");
     assert!(got.body["download_url"].is_string());
+}
+
+async fn outage(t: &TestStack, provider: &str, mode: &str) {
+    let r = t
+        .post(
+            &format!("/_local/providers/{provider}/outage"),
+            json!({ "mode": mode }),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Makes every model in both modes, each at its shortest length; their ids.
+async fn every_model_in_both_modes(t: &TestStack, token: &str, tag: &str) -> Vec<String> {
+    let upload = t.upload(token, "image/png", png_bytes()).await;
+    let mut ids = Vec::new();
+    for m in crate::vendor_inputs::shipped().models() {
+        for mode in &m.modes {
+            let mut body = json!({
+                "prompt": format!("{tag} {} {}", m.id, mode.as_str()),
+                "model": m.id,
+                "seconds": m.seconds[0],
+            });
+            if *mode == Mode::Image {
+                body["upload_id"] = json!(upload);
+            }
+            let r = t.submit_video(token, body, None).await;
+            assert_eq!(r.status, 202, "{}", r.body);
+            ids.push(r.body["id"].as_str().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
+async fn all_ready(t: &TestStack, token: &str, ids: &[String], provider: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for id in ids {
+        loop {
+            let v = t.get(&format!("/v1/videos/{id}"), Some(token)).await.body;
+            if v["status"] == "ready" {
+                assert_eq!(v["provider"], provider, "{v}");
+                break;
+            }
+            assert!(
+                ["queued", "generating"].contains(&v["status"].as_str().unwrap_or_default()),
+                "{v}"
+            );
+            assert!(Instant::now() < deadline, "{v}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// What the provider's emulator received with `tag` in the prompt.
+async fn received(t: &TestStack, provider: &str, tag: &str) -> Vec<Value> {
+    let r = t
+        .get(&format!("/_local/providers/{provider}/requests"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| {
+            i["input"]["prompt"]
+                .as_str()
+                .is_some_and(|p| p.starts_with(tag))
+        })
+        .cloned()
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r42_r43_every_model_is_made_in_both_modes_by_fal_and_by_replicate() {
+    let t = TestStack::start().await;
+    let (token, account) = t.signed_in(&unique_email("every-model")).await;
+    t.grant(&account, 100).await;
+    let models = crate::vendor_inputs::shipped();
+    let jobs = models.models().iter().map(|m| m.modes.len()).sum::<usize>();
+
+    let at_fal = every_model_in_both_modes(&t, &token, "at-fal").await;
+    all_ready(&t, &token, &at_fal, "fal").await;
+    outage(&t, "fal", "down").await;
+    let at_replicate = every_model_in_both_modes(&t, &token, "at-replicate").await;
+    all_ready(&t, &token, &at_replicate, "replicate").await;
+    outage(&t, "fal", "up").await;
+
+    for (provider, tag) in [("fal", "at-fal"), ("replicate", "at-replicate")] {
+        let items = received(&t, provider, tag).await;
+        assert_eq!(items.len(), jobs, "{provider}: {items:#?}");
+        for item in &items {
+            assert_eq!(item["refused"], false, "{item}");
+            assert_eq!(item["ignored"], json!([]), "{item}");
+        }
+        // Each model's request went to that provider's own id of it, per mode, with
+        // the image (a link to our inputs bucket) in the model's own field.
+        for m in models.models() {
+            for &mode in &m.modes {
+                let (_, endpoint) = m.servings(mode).find(|(p, _)| *p == provider).unwrap();
+                let prompt = format!("{tag} {} {}", m.id, mode.as_str());
+                let item = items
+                    .iter()
+                    .find(|i| i["input"]["prompt"] == prompt.as_str())
+                    .unwrap_or_else(|| panic!("{prompt} not received by {provider}"));
+                assert_eq!(item["model"], endpoint.model.as_str(), "{item}");
+                if let Some(field) = &endpoint.image {
+                    assert!(
+                        item["input"][field]
+                            .as_str()
+                            .is_some_and(|u| u.starts_with("http")),
+                        "{item}"
+                    );
+                }
+            }
+        }
+    }
 }

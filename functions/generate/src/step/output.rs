@@ -42,18 +42,23 @@ pub(super) async fn poll(
             tracing::info!(job_id = %job.id, reason, "provider status unavailable for now");
             later(state, job, look, "provider status unavailable").await
         }
-        Ok(Progress::Refused) => {
-            state
-                .jobs
-                .end(job, JobStatus::Rejected, Some("provider_refused"))
-                .await?;
-            Ok(())
-        }
+        Ok(Progress::Refused) | Err(ProviderError::Refused) => refused(state, job).await,
         Ok(Progress::Failed) | Err(ProviderError::Failed(_)) => {
             fail_over(state, job, provider, handle, false).await
         }
         Ok(Progress::Completed) => store_output(state, job, provider, handle, look).await,
     }
+}
+
+/// The provider's moderation refused the job: it ends rejected (refunded once), and
+/// goes to no other provider (R43).
+async fn refused(state: &crate::state::Services, job: &Job) -> Result<(), StepError> {
+    tracing::info!(event = "provider_refused", job_id = %job.id, "the provider refused the content");
+    state
+        .jobs
+        .end(job, JobStatus::Rejected, Some("provider_refused"))
+        .await?;
+    Ok(())
 }
 
 /// Streams the finished file to its staging key in the outputs bucket, marked as
@@ -99,6 +104,8 @@ async fn store_output(
         Err(ProviderError::Failed(_)) => {
             return fail_over(state, job, provider, handle, false).await;
         }
+        // fal refuses content in the result, after the request completed.
+        Err(ProviderError::Refused) => return refused(state, job).await,
     };
     let deadline = tokio::time::Instant::now() + state.policy.provider_download_deadline;
     let stream = match tokio::time::timeout_at(deadline, provider.download(&output)).await {
@@ -122,7 +129,7 @@ async fn store_output(
         .and_then(|m| {
             m.servings(job.mode)
                 .find(|(p, _)| *p == provider.name())
-                .map(|(_, id)| id.to_owned())
+                .map(|(_, e)| e.model.clone())
         })
         .unwrap_or_else(|| "unknown".to_owned());
     let meta = ObjectMeta {

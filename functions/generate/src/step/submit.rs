@@ -9,6 +9,7 @@ use std::time::Duration;
 use shared::adapters::dynamo::circuits::Verdict;
 use shared::adapters::providers::video::{GenerationRequest, SubmitError, VideoProvider};
 use shared::domain::clock::rfc3339;
+use shared::domain::models::Endpoint;
 use shared::domain::video::{Job, JobStatus, Mode};
 use shared::edge::queue_batch::StepError;
 
@@ -17,7 +18,7 @@ use super::chain::{again, pending};
 
 /// The providers that may still get `job`, in the model's order, each with its id of
 /// the model: every one that serves the job's mode and has not failed it (R43).
-fn candidates(state: &crate::state::Services, job: &Job) -> Vec<(String, String)> {
+fn candidates(state: &crate::state::Services, job: &Job) -> Vec<(String, Endpoint)> {
     let Ok(model) = state.catalogue.get(job.model.as_deref()) else {
         return Vec::new();
     };
@@ -25,7 +26,7 @@ fn candidates(state: &crate::state::Services, job: &Job) -> Vec<(String, String)
         .servings(job.mode)
         .filter(|(p, _)| !job.tried.iter().any(|t| t == p))
         .filter(|(p, _)| state.providers.get(p).is_some())
-        .map(|(p, m)| (p.to_owned(), m.to_owned()))
+        .map(|(p, e)| (p.to_owned(), e.clone()))
         .collect()
 }
 
@@ -59,7 +60,7 @@ pub(super) async fn submit(state: &crate::state::Services, mut job: Job) -> Resu
                 .await?;
             return Ok(());
         }
-        let Some((name, model, probing)) = choose(state, &left).await else {
+        let Some((name, endpoint, probing)) = choose(state, &left).await else {
             // Every provider left is down (its circuit open): wait as for a refusal.
             tracing::info!(event = "providers_unavailable", job_id = %job.id, "every provider of the model is down");
             return retry_later(state, &job, None).await;
@@ -73,12 +74,10 @@ pub(super) async fn submit(state: &crate::state::Services, mut job: Job) -> Resu
             .as_ref()
             .filter(|_| provider.calls_back())
             .map(|url| format!("{url}/{name}?job={}", job.id));
+        let input = endpoint.input(&prompt, &job.settings, image_url.as_deref());
         let request = GenerationRequest {
-            model: &model,
-            prompt: &prompt,
-            mode: job.mode,
-            settings: &job.settings,
-            image_url: image_url.as_deref(),
+            model: &endpoint.model,
+            input: &input,
             callback: callback.as_deref(),
         };
         let failure = match provider.submit(&request).await {
@@ -97,6 +96,23 @@ pub(super) async fn submit(state: &crate::state::Services, mut job: Job) -> Resu
                     .end(&job, JobStatus::Failed, Some("provider_error"))
                     .await?;
                 return Ok(());
+            }
+            // Our input does not fit this provider's model (the catalogue is out of
+            // date): not the person's content, and not the provider being down. The
+            // next provider may take it; its circuit is not counted.
+            Err(SubmitError::BadInput(reason)) => {
+                tracing::error!(event = "provider_bad_input", job_id = %job.id, provider = %name, reason, "the provider's schema refused our input");
+                if left.len() == 1 {
+                    state
+                        .jobs
+                        .end(&job, JobStatus::Failed, Some("provider_error"))
+                        .await?;
+                    return Ok(());
+                }
+                if !move_on(state, &mut job, &name, 0).await? {
+                    return Ok(());
+                }
+                continue;
             }
             // A short wait asked for: the provider is busy, not down.
             Err(SubmitError::Throttled { after })
@@ -128,8 +144,8 @@ pub(super) async fn submit(state: &crate::state::Services, mut job: Job) -> Resu
 /// probe claimed here. `None` when every one is open.
 async fn choose(
     state: &crate::state::Services,
-    left: &[(String, String)],
-) -> Option<(String, String, bool)> {
+    left: &[(String, Endpoint)],
+) -> Option<(String, Endpoint, bool)> {
     let now = state.clock.epoch_secs();
     // One read while the first choice is healthy (the usual case); the next provider's
     // health is read only when the one before it is avoided.

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use std::sync::Arc;
 
@@ -100,16 +99,6 @@ fn retry_after(res: &reqwest::Response) -> Option<Duration> {
 
 impl FalClient {
     async fn do_submit(&self, req: &GenerationRequest<'_>) -> Result<String, SubmitError> {
-        // The model's input: prompt, settings, image. Nothing about the person (R16).
-        let mut input = json!({
-            "prompt": req.prompt,
-            "duration": format!("{}s", req.settings.seconds),
-            "aspect_ratio": req.settings.aspect_ratio,
-            "generate_audio": req.settings.audio,
-        });
-        if let Some(url) = req.image_url {
-            input["image_url"] = json!(url);
-        }
         let mut post = self
             .http
             .get()
@@ -123,7 +112,7 @@ impl FalClient {
             // Ask fal not to keep the request's inputs and outputs (R16).
             .header("X-Fal-Store-IO", "0")
             .timeout(Duration::from_secs(20))
-            .json(&input)
+            .json(req.input)
             .send()
             .await
             .map_err(|_| SubmitError::Unavailable)?;
@@ -137,7 +126,11 @@ impl FalClient {
             return Err(SubmitError::Unavailable);
         }
         if status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST {
-            return Err(SubmitError::Refused);
+            let body = res.bytes().await.unwrap_or_default();
+            return Err(match refusal(&body) {
+                Refusal::Content => SubmitError::Refused,
+                Refusal::Input(why) => SubmitError::BadInput(why),
+            });
         }
         if !status.is_success() {
             return Err(SubmitError::Failed(format!("submit answered {status}")));
@@ -214,7 +207,21 @@ impl FalClient {
         if res.status() == StatusCode::TOO_MANY_REQUESTS {
             return Err(ProviderError::Transient("result answered 429".into()));
         }
-        // A finished request that failed answers its error here.
+        // A finished request that failed answers its error here; fal's content checker
+        // refuses here too, after the request was queued and its status completed.
+        if res.status() == StatusCode::UNPROCESSABLE_ENTITY {
+            let body = res.bytes().await.unwrap_or_default();
+            return Err(match refusal(&body) {
+                Refusal::Content => ProviderError::Refused,
+                Refusal::Input(why) => ProviderError::Failed(why),
+            });
+        }
+        if res.status().is_server_error() {
+            return Err(ProviderError::Transient(format!(
+                "result answered {}",
+                res.status()
+            )));
+        }
         if !res.status().is_success() {
             return Err(ProviderError::Failed(format!(
                 "result answered {}",
@@ -283,6 +290,51 @@ impl FalClient {
     }
 }
 
+/// What a fal 422 says.
+#[derive(Debug, PartialEq, Eq)]
+enum Refusal {
+    /// fal's content checker (or the model's own) refused the content.
+    Content,
+    /// The input does not fit the endpoint: its error types and fields, no values.
+    Input(String),
+}
+
+/// Reads fal's error body: `{detail: [{loc, msg, type, …}]}`, or `{detail: "…"}`
+/// (fal's clients accept both; docs.fal.ai/errors, read 2026-12-07). A refusal for
+/// content has `type: "content_policy_violation"`.
+fn refusal(body: &[u8]) -> Refusal {
+    #[derive(Deserialize)]
+    struct Item {
+        #[serde(default)]
+        loc: Vec<serde_json::Value>,
+        #[serde(default, rename = "type")]
+        kind: String,
+    }
+    #[derive(Deserialize)]
+    struct Body {
+        detail: serde_json::Value,
+    }
+    let items: Vec<Item> = serde_json::from_slice::<Body>(body)
+        .ok()
+        .and_then(|b| serde_json::from_value(b.detail).ok())
+        .unwrap_or_default();
+    if items.iter().any(|i| i.kind == "content_policy_violation") {
+        return Refusal::Content;
+    }
+    let what: Vec<String> = items
+        .iter()
+        .map(|i| {
+            let field = i.loc.last().and_then(|l| l.as_str()).unwrap_or("body");
+            format!("{field}: {}", i.kind)
+        })
+        .collect();
+    Refusal::Input(if what.is_empty() {
+        "fal refused the input".to_owned()
+    } else {
+        format!("fal refused the input ({})", what.join(", "))
+    })
+}
+
 impl VideoProvider for FalClient {
     fn name(&self) -> &'static str {
         "fal"
@@ -319,6 +371,21 @@ impl VideoProvider for FalClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r43_a_422_is_a_refusal_only_when_fal_says_content_policy() {
+        // fal's refusal as it is answered (docs.fal.ai/errors, read 2026-12-07).
+        let content = br#"{"detail":[{"loc":["body","prompt"],"msg":"The content could not be processed because it contained material flagged by a content checker.","type":"content_policy_violation","url":"https://docs.fal.ai/errors#content_policy_violation","input":"x"}]}"#;
+        assert_eq!(refusal(content), Refusal::Content);
+        let input = br#"{"detail":[{"loc":["body","duration"],"msg":"Input should be '5' or '10'","type":"literal_error","input":"5s"}]}"#;
+        assert_eq!(
+            refusal(input),
+            Refusal::Input("fal refused the input (duration: literal_error)".into())
+        );
+        // A string detail (fal's clients accept it too), or no body at all.
+        assert!(matches!(refusal(br#"{"detail":"bad"}"#), Refusal::Input(_)));
+        assert!(matches!(refusal(b""), Refusal::Input(_)));
+    }
 
     fn client() -> Arc<dyn VideoProvider> {
         let env = Env::from_map(

@@ -67,6 +67,25 @@ fn valid_model(model: &str) -> bool {
     ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
 }
 
+/// The fields and error types of Replicate's 422 (`invalid_fields: [{type, field,
+/// description}]`), without the descriptions, which may quote a value.
+fn invalid_fields(body: &[u8]) -> String {
+    let fields: Vec<String> = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|b| b.get("invalid_fields")?.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f["field"].as_str().unwrap_or("input"),
+                f["type"].as_str().unwrap_or("invalid")
+            )
+        })
+        .collect();
+    format!("replicate refused the input ({})", fields.join(", "))
+}
+
 /// Replicate's moderation refuses with error E005 ("flagged as sensitive").
 fn refused_for_content(error: &serde_json::Value) -> bool {
     let text = error
@@ -128,17 +147,7 @@ impl ReplicateClient {
         if !valid_model(req.model) {
             return Err(SubmitError::Failed("model is not owner/name".into()));
         }
-        // The model's input: prompt, settings, image. Nothing about the person (R16).
-        let mut input = json!({
-            "prompt": req.prompt,
-            "duration": req.settings.seconds,
-            "aspect_ratio": req.settings.aspect_ratio,
-            "generate_audio": req.settings.audio,
-        });
-        if let Some(url) = req.image_url {
-            input["image"] = json!(url);
-        }
-        let mut body = json!({ "input": input });
+        let mut body = json!({ "input": req.input });
         if let Some(url) = req.callback {
             body["webhook"] = json!(url);
             body["webhook_events_filter"] = json!(["completed"]);
@@ -158,19 +167,33 @@ impl ReplicateClient {
             .map_err(|_| SubmitError::Unavailable)?;
         let status = res.status();
         if status == StatusCode::TOO_MANY_REQUESTS {
-            let after = res
+            // Replicate does not document `Retry-After`; its clients read it when
+            // present, and its throttling answers were seen carrying the wait in the
+            // body's `retry_after` (seconds) instead (2026-08).
+            let header = res
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let body = res.bytes().await.unwrap_or_default();
+            let after = header
+                .or_else(|| {
+                    serde_json::from_slice::<serde_json::Value>(&body)
+                        .ok()?
+                        .get("retry_after")?
+                        .as_u64()
+                })
                 .map(Duration::from_secs);
             return Err(SubmitError::Throttled { after });
         }
         if status.is_server_error() {
             return Err(SubmitError::Unavailable);
         }
+        // Replicate refuses content in the prediction (E005), never here: a 422 is
+        // the model's schema refusing our input.
         if status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST {
-            return Err(SubmitError::Refused);
+            let body = res.bytes().await.unwrap_or_default();
+            return Err(SubmitError::BadInput(invalid_fields(&body)));
         }
         if !status.is_success() {
             return Err(SubmitError::Failed(format!("submit answered {status}")));

@@ -43,18 +43,16 @@ use futures_util::Stream;
 
 use crate::adapters::env::{ConfigError, Env};
 use crate::adapters::outbound::LazyClient;
-use crate::domain::video::{Mode, VideoSettings};
 
 /// What a provider is given: nothing that identifies the person.
 #[derive(Debug, Clone)]
 pub struct GenerationRequest<'a> {
     /// The provider's own id of the model (from the catalogue).
     pub model: &'a str,
-    pub prompt: &'a str,
-    pub mode: Mode,
-    pub settings: &'a VideoSettings,
-    /// A short-lived link to the input image (image-to-video only).
-    pub image_url: Option<&'a str>,
+    /// The model's input, in its own fields and forms (see
+    /// [`crate::domain::models::Endpoint::input`]): the prompt, the settings and a
+    /// short-lived link to the input image.
+    pub input: &'a serde_json::Map<String, serde_json::Value>,
     /// Where the provider should call when the request ends (our webhook, naming our
     /// job's random id, nothing about the person), if it calls back.
     pub callback: Option<&'a str>,
@@ -66,8 +64,14 @@ pub enum SubmitError {
     Unavailable,
     /// Rate-limited (429), with the wait it asked for, if it said.
     Throttled { after: Option<Duration> },
-    /// The provider will not take this request (its input rules): the job is rejected.
+    /// The provider's moderation refuses the request's content: the job is rejected,
+    /// and never sent to another provider (R43).
     Refused,
+    /// The provider's schema does not take our input (the catalogue no longer matches
+    /// the vendor's model): nothing about the person's content, so another provider
+    /// may take the job; an operator must fix the catalogue. Carries the vendor's
+    /// field names and error types only, never an input's value.
+    BadInput(String),
     /// Anything else that will not get better by retrying (credentials, our bug).
     Failed(String),
 }
@@ -91,6 +95,10 @@ pub enum ProviderError {
     /// The request ended without a video.
     #[error("provider request failed: {0}")]
     Failed(String),
+    /// The request ended without a video: the provider's moderation refused its
+    /// content (never retried elsewhere, R43).
+    #[error("provider refused the content")]
+    Refused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
