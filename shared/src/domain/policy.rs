@@ -88,7 +88,11 @@ pub struct Policy {
     /// R13: submission attempts before a job fails.
     pub provider_max_submits: u32,
     /// R43: how long a provider has to finish a job it accepted before the job moves
-    /// to the next provider of its model (if one is left).
+    /// to the next provider of its model (if one is left). No vendor publishes its
+    /// models' generation times (fal's and Replicate's model pages, read 2026-12-07);
+    /// one third party measured Hailuo 02 at 8–9 minutes for 10 s. Moving a job that is
+    /// only slow pays twice, so a slow model gets 20 minutes, and the next provider
+    /// still has the rest of the deadline and the failover extension.
     pub provider_attempt_deadline: Duration,
     /// R43: what a move to another provider adds to the job's generation deadline.
     pub failover_extension: Duration,
@@ -227,7 +231,7 @@ impl Default for Policy {
             generation_deadline: 30 * MINUTE,
             provider_retry_base: Duration::from_secs(2),
             provider_max_submits: 6,
-            provider_attempt_deadline: 10 * MINUTE,
+            provider_attempt_deadline: 20 * MINUTE,
             failover_extension: 10 * MINUTE,
             provider_throttle_budget: Duration::from_secs(30),
             circuit_failures: 3,
