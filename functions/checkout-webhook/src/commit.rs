@@ -127,7 +127,7 @@ impl Services {
         }
         if let Some((order_id, paid, credits)) = &effect.takes_pending {
             for p in &pending.items {
-                let amount = clawback_credits(*credits, *paid, p.refunded);
+                let amount = clawback_credits(*credits, p.of.unwrap_or(*paid), p.refunded);
                 tx.add(
                     "pending_entries",
                     self.ledger.entry_write(

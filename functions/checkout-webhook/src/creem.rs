@@ -69,14 +69,21 @@ impl OrderRef {
     }
 }
 
-/// The payment of one subscription period.
+/// A payment (Creem's transaction): a subscription period's, or a one-time order's.
+/// Its `amount` is before tax and `amount_paid` after it (Creem's refund sample:
+/// `amount` 1000, `tax_amount` 210, `amount_paid` 1210, `refund_amount` 1210;
+/// docs.creem.io/code/webhooks, read 2026-12-07). Its order is only ever an id.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Transaction {
     pub id: String,
     #[serde(default)]
     pub order: Option<String>,
     #[serde(default)]
+    pub subscription: Option<String>,
+    #[serde(default)]
     pub amount: Option<i64>,
+    #[serde(default)]
+    pub amount_paid: Option<i64>,
     #[serde(default)]
     pub currency: Option<String>,
     #[serde(default)]
@@ -109,13 +116,33 @@ impl Subscription {
         self.metadata.as_ref()?.account_id.as_deref()
     }
 
-    /// The order that paid the current period, where the event says: the last
-    /// transaction's order, else the transaction itself.
-    pub fn period_order(&self) -> Option<&str> {
-        let t = self.last_transaction.as_ref();
-        t.and_then(|t| t.order.as_deref())
-            .or_else(|| t.map(|t| t.id.as_str()))
+    /// The payment of the current period: its transaction. Creem's `subscription.paid`
+    /// names it by `last_transaction_id` (its documented sample has no transaction
+    /// object; its SDK types allow one, `last_transaction`, whose order is an id).
+    pub fn period_payment(&self) -> Option<&str> {
+        self.last_transaction
+            .as_ref()
+            .map(|t| t.id.as_str())
             .or(self.last_transaction_id.as_deref())
+    }
+}
+
+/// A subscription, sent as its id or as the subscription object (Creem's SDK types
+/// `checkout.subscription` as `SubscriptionEntity | string`; npm `creem` 1.13.0,
+/// read 2026-12-07).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum SubscriptionRef {
+    Id(String),
+    Object(Box<Subscription>),
+}
+
+impl SubscriptionRef {
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Id(id) => id,
+            Self::Object(s) => &s.id,
+        }
     }
 }
 
@@ -126,7 +153,7 @@ pub struct Checkout {
     #[serde(default)]
     pub product: Option<ProductRef>,
     #[serde(default)]
-    pub subscription: Option<Subscription>,
+    pub subscription: Option<SubscriptionRef>,
     #[serde(default)]
     pub metadata: Option<Metadata>,
 }
@@ -141,8 +168,9 @@ impl Checkout {
     }
 }
 
-/// A refund (`refund_amount`) or a dispute (`amount`) of an order.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+/// A refund (`refund_amount`) or a dispute (`amount`) of a payment: its transaction,
+/// and the order that transaction belongs to.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 pub struct Clawback {
     pub id: String,
     #[serde(default)]
@@ -150,12 +178,58 @@ pub struct Clawback {
     #[serde(default)]
     pub amount: Option<i64>,
     #[serde(default)]
+    pub transaction: Option<Transaction>,
+    #[serde(default)]
     pub order: Option<OrderRef>,
+    #[serde(default)]
+    pub subscription: Option<Value>,
 }
 
 impl Clawback {
+    /// What went back to the customer, tax included (Creem's refund and dispute
+    /// samples: the transaction's `amount_paid`, not the order's `amount`).
     pub fn refunded(&self) -> Option<i64> {
         self.refund_amount.or(self.amount)
+    }
+
+    /// What was paid, on the same basis as [`Self::refunded`] (tax included), when the
+    /// event says: the share is taken from one event's two amounts, never from an
+    /// amount with tax over one without.
+    pub fn paid(&self) -> Option<i64> {
+        self.transaction.as_ref()?.amount_paid
+    }
+
+    /// The keys the payment may be recorded under: a subscription period's by its
+    /// transaction, a one-time order's by the order.
+    pub fn payment_keys(&self) -> Vec<&str> {
+        let order = self
+            .order
+            .as_ref()
+            .map(OrderRef::id)
+            .or_else(|| self.transaction.as_ref()?.order.as_deref());
+        self.transaction
+            .as_ref()
+            .map(|t| t.id.as_str())
+            .into_iter()
+            .chain(order)
+            .collect()
+    }
+
+    /// The key of the payment this clawback waits for, if it came first: the
+    /// transaction, for a subscription's (`subscription.paid` records it so), else the
+    /// order.
+    pub fn waits_for(&self) -> Option<&str> {
+        let t = self.transaction.as_ref();
+        let of_subscription =
+            self.subscription.is_some() || t.is_some_and(|t| t.subscription.is_some());
+        match t {
+            Some(t) if of_subscription => Some(t.id.as_str()),
+            _ => self
+                .order
+                .as_ref()
+                .map(OrderRef::id)
+                .or_else(|| t?.order.as_deref()),
+        }
     }
 }
 
@@ -229,8 +303,95 @@ mod tests {
         assert_eq!(c.metadata, None);
     }
 
+    /// One of Creem's documented samples (`local/vendor-samples/creem/`).
+    fn documented(kind: &str) -> Event {
+        let text = match kind {
+            "checkout.completed" => {
+                include_str!("../../../local/vendor-samples/creem/checkout.completed.json")
+            }
+            "subscription.paid" => {
+                include_str!("../../../local/vendor-samples/creem/subscription.paid.json")
+            }
+            "refund.created" => {
+                include_str!("../../../local/vendor-samples/creem/refund.created.json")
+            }
+            "dispute.created" => {
+                include_str!("../../../local/vendor-samples/creem/dispute.created.json")
+            }
+            _ => unreachable!(),
+        };
+        let sample: Value = serde_json::from_str(text).unwrap();
+        serde_json::from_value(sample["event"].clone()).unwrap()
+    }
+
     #[test]
-    fn a_renewal_names_the_order_of_its_period() {
+    fn r09_creems_documented_samples_read_as_they_are() {
+        let CreemEvent::CheckoutCompleted(c) =
+            CreemEvent::read(&documented("checkout.completed")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            c.order.as_ref().map(|o| o.id.as_str()),
+            Some("ord_4aDwWXjMLpes4Kj4XqNnUA")
+        );
+        assert_eq!(
+            c.subscription.as_ref().map(SubscriptionRef::id),
+            Some("sub_6pC2lNB6joCRQIZ1aMrTpi")
+        );
+        let CreemEvent::SubscriptionPaid(s) =
+            CreemEvent::read(&documented("subscription.paid")).unwrap()
+        else {
+            panic!()
+        };
+        // A renewal names its payment by the transaction alone.
+        assert_eq!(s.period_payment(), Some("tran_5yMaWzAl3jxuGJMCOrYWwk"));
+        assert_eq!(
+            s.current_period_start_date.as_deref(),
+            Some("2024-10-12T11:58:38.000Z")
+        );
+        let CreemEvent::Refund(r) = CreemEvent::read(&documented("refund.created")).unwrap() else {
+            panic!()
+        };
+        // Tax on both sides: 1210 refunded of 1210 paid (the order's 1000 is before tax).
+        assert_eq!((r.refunded(), r.paid()), (Some(1210), Some(1210)));
+        assert_eq!(
+            r.payment_keys(),
+            ["tran_5yMaWzAl3jxuGJMCOrYWwk", "ord_4aDwWXjMLpes4Kj4XqNnUA"]
+        );
+        assert_eq!(
+            r.waits_for(),
+            Some("tran_5yMaWzAl3jxuGJMCOrYWwk"),
+            "a subscription's payment"
+        );
+        let CreemEvent::Dispute(d) = CreemEvent::read(&documented("dispute.created")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!((d.refunded(), d.paid()), (Some(1331), Some(1331)));
+    }
+
+    #[test]
+    fn r09_a_checkouts_subscription_reads_as_an_id_or_an_object() {
+        let mut e = documented("checkout.completed");
+        e.object["subscription"] = json!("sub_1");
+        let CreemEvent::CheckoutCompleted(c) = CreemEvent::read(&e).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.subscription, Some(SubscriptionRef::Id("sub_1".into())));
+        // A one-time order's refund waits for its order.
+        let refund = json!({"id": "ref_1", "refund_amount": 500,
+            "transaction": {"id": "tran_9", "order": "ord_9", "amount_paid": 1000},
+            "order": {"id": "ord_9"}});
+        let CreemEvent::Refund(r) = CreemEvent::read(&event("refund.created", refund)).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(r.waits_for(), Some("ord_9"));
+    }
+
+    #[test]
+    fn a_renewal_names_the_payment_of_its_period() {
         let e = event(
             "subscription.paid",
             json!({"id": "sub_1", "last_transaction_id": "tran_1", "last_transaction": {"id": "tran_1", "order": "ord_2"}}),
@@ -238,7 +399,7 @@ mod tests {
         let CreemEvent::SubscriptionPaid(s) = CreemEvent::read(&e).unwrap() else {
             panic!()
         };
-        assert_eq!(s.period_order(), Some("ord_2"));
+        assert_eq!(s.period_payment(), Some("tran_1"));
         let e = event(
             "subscription.paid",
             json!({"id": "sub_1", "last_transaction_id": "tran_1"}),
@@ -246,7 +407,7 @@ mod tests {
         let CreemEvent::SubscriptionPaid(s) = CreemEvent::read(&e).unwrap() else {
             panic!()
         };
-        assert_eq!(s.period_order(), Some("tran_1"));
+        assert_eq!(s.period_payment(), Some("tran_1"));
     }
 
     #[test]

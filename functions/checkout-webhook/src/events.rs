@@ -11,7 +11,7 @@ use shared::adapters::dynamo::billing::{PendingClawback, Plan};
 use shared::domain::billing::{Product, ProductKind};
 use shared::domain::ledger::EntryKind;
 
-use crate::creem::{Checkout, Clawback, CreemEvent, Event, Subscription};
+use crate::creem::{Checkout, Clawback, CreemEvent, Event, Subscription, SubscriptionRef};
 use crate::state::Services;
 
 /// What applying an event did, for the log line.
@@ -69,7 +69,9 @@ impl Effect {
 }
 
 /// The credits a refund of `refunded` (of `paid`) takes back of the `credits` bought:
-/// all of them for a full refund, their share for a partial one.
+/// all of them for a full refund, their share for a partial one. Both amounts must be
+/// on one basis (tax included in both: the refund's own transaction says what was
+/// paid); the recorded payment's amount is the basis only when the refund does not.
 pub fn clawback_credits(credits: i64, paid: i64, refunded: Option<i64>) -> i64 {
     match refunded {
         Some(r) if paid > 0 && r < paid => credits * r.max(0) / paid,
@@ -156,10 +158,16 @@ impl Services {
                 });
             }
             ProductKind::Subscription => {
+                // A plan's money is its periods' (`subscription.paid`, which Creem sends
+                // for the first payment too and names by its transaction): here the
+                // subscription is linked and the plan shown, nothing is paid twice.
                 let sub = c.subscription.as_ref()?;
-                effect.link = Some(sub.id.clone());
-                effect.plan = Some(plan_of(product, sub, ev, "active"));
-                effect.credits = period_grant(product, sub);
+                effect.payment = None;
+                effect.takes_pending = None;
+                effect.link = Some(sub.id().to_owned());
+                if let SubscriptionRef::Object(sub) = sub {
+                    effect.plan = Some(plan_of(product, sub, ev, "active"));
+                }
             }
         }
         Some(effect)
@@ -191,10 +199,13 @@ impl Services {
             credits: period_grant(product, sub),
             ..Effect::default()
         };
-        // R09: one payment record per paid period, so a refund of a renewal finds it.
-        if let Some(order_id) = sub.period_order() {
+        // R09: one payment record per paid period, under its transaction, so a refund
+        // of a renewal finds it.
+        if let Some(order_id) = sub.period_payment() {
             let t = sub.last_transaction.as_ref();
-            let amount = t.and_then(|t| t.amount).unwrap_or(product.price_cents);
+            let amount = t
+                .and_then(|t| t.amount_paid.or(t.amount))
+                .unwrap_or(product.price_cents);
             effect.payment = Some(Payment {
                 order_id: order_id.to_owned(),
                 account_id: account_id.clone(),
@@ -254,17 +265,25 @@ impl Services {
     /// A refund or dispute: the credits of its share of the payment go back; before
     /// the payment is known, it waits for it.
     async fn clawback(&self, c: &Clawback, what: &str) -> Result<Option<Effect>, StoreError> {
-        let Some(order_id) = c.order.as_ref().map(|o| o.id().to_owned()) else {
-            return Ok(None);
-        };
         let cause = format!("{what}:{}", c.id);
-        let Some(paid) = self.billing.payment(&order_id).await? else {
+        let mut found = None;
+        for key in c.payment_keys() {
+            if let Some(p) = self.billing.payment(key).await? {
+                found = Some(p);
+                break;
+            }
+        }
+        let Some(paid) = found else {
+            let Some(key) = c.waits_for() else {
+                return Ok(None);
+            };
             return Ok(Some(Effect {
                 pending: Some((
-                    order_id,
+                    key.to_owned(),
                     PendingClawback {
                         cause,
                         refunded: c.refunded(),
+                        of: c.paid(),
                     },
                 )),
                 ..Effect::default()
@@ -276,7 +295,11 @@ impl Services {
         Ok(Some(Effect {
             credits: Some(Credits {
                 kind: EntryKind::Clawback,
-                amount: clawback_credits(product.credits, paid.amount, c.refunded()),
+                amount: clawback_credits(
+                    product.credits,
+                    c.paid().unwrap_or(paid.amount),
+                    c.refunded(),
+                ),
                 cause,
             }),
             account_id: Some(paid.account_id),

@@ -17,8 +17,18 @@
 //! (`x-api-key`, `{mode}`) cancels at once, answers the subscription, and sends
 //! `subscription.canceled`.
 //!
-//! Settings: the signature scheme (`creem-signature` or Standard Webhooks) and whether
-//! every event is delivered twice, in shuffled order.
+//! Settings: the signature scheme (`creem-signature` or Standard Webhooks), whether
+//! every event is delivered twice, in shuffled order, and whether a checkout names its
+//! subscription by id (Creem's SDK types allow either) or as the object.
+//!
+//! The events are shaped as Creem's documented samples are (docs.creem.io/code/webhooks,
+//! github armitage-labs/creem packages/docs/code/webhooks.mdx, changed 2026-04-16, read
+//! 2026-12-07; copies in `local/vendor-samples/creem/`): a checkout's order has its
+//! amount before tax; its subscription carries no period and no transaction; a
+//! `subscription.paid` names its payment by `last_transaction_id` alone, with the
+//! period's dates; a refund's `refund_amount` and its transaction's `amount_paid`
+//! include tax (21 %, the Dutch VAT of the samples), its order's `amount` does not; a
+//! transaction's order is an id.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -56,6 +66,26 @@ struct SubscriptionRec {
     metadata: Value,
     period: u32,
     canceled: bool,
+    /// The current period's payment.
+    last_transaction: String,
+}
+
+/// One payment: a one-time order's, or a subscription period's.
+#[derive(Clone)]
+struct TransactionRec {
+    id: String,
+    order: String,
+    subscription: Option<String>,
+    product: Product,
+    /// Refunded so far, tax included.
+    refunded: i64,
+}
+
+/// The tax Creem adds to a tax-exclusive price, in percent (its samples: NL, 21 %).
+const TAX_PERCENT: i64 = 21;
+
+fn tax_on(net: i64) -> i64 {
+    net * TAX_PERCENT / 100
 }
 
 pub struct CreemCheckouts {
@@ -64,10 +94,14 @@ pub struct CreemCheckouts {
     http: reqwest::Client,
     checkouts: Mutex<HashMap<String, CheckoutRec>>,
     subscriptions: Mutex<HashMap<String, SubscriptionRec>>,
+    /// Every payment, by its order id.
+    transactions: Mutex<HashMap<String, TransactionRec>>,
     /// Every event sent, by order id (for resends) and in order.
     sent: Mutex<Vec<(String, Value)>>,
     pub scheme: Mutex<Scheme>,
     pub deliver_twice: Mutex<bool>,
+    /// A checkout names its subscription by id rather than as the object.
+    pub subscription_as_id: Mutex<bool>,
 }
 
 fn id(prefix: &str) -> String {
@@ -82,9 +116,11 @@ impl CreemCheckouts {
             http: crate::http_client(),
             checkouts: Mutex::default(),
             subscriptions: Mutex::default(),
+            transactions: Mutex::default(),
             sent: Mutex::default(),
             scheme: Mutex::new(Scheme::CreemSignature),
             deliver_twice: Mutex::new(false),
+            subscription_as_id: Mutex::new(false),
         })
     }
 
@@ -187,11 +223,22 @@ impl CreemCheckouts {
     }
 }
 
+/// An event's envelope; `created_at` in epoch milliseconds, later for each event (as
+/// Creem's are: two events of one checkout are never stamped the same).
 fn envelope(event_type: &str, object: Value) -> Value {
+    static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+    let now = chrono::Utc::now().timestamp_millis();
+    let at = LAST
+        .fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |last| Some(now.max(last + 1)),
+        )
+        .map_or(now, |last| now.max(last + 1));
     json!({
         "id": id("evt"),
         "eventType": event_type,
-        "created_at": chrono::Utc::now().timestamp_millis(),
+        "created_at": at,
         "object": object,
     })
 }
@@ -214,38 +261,85 @@ fn period_dates(period: u32) -> (String, String) {
     (f(start), f(end))
 }
 
-/// The period's payment, as Creem's subscription object carries it.
-fn period_transaction(s: &SubscriptionRec, order_id: &str) -> Value {
-    json!({
-        "id": format!("tran_{}", order_id.trim_start_matches("ord_")),
-        "object": "transaction",
-        "amount": s.product.price_cents,
-        "currency": s.product.currency,
-        "status": "paid",
-        "type": "invoice",
-        "order": order_id,
-    })
+fn customer_json() -> Value {
+    json!({ "id": "cust_local", "object": "customer", "email": "buyer@example.com", "name": "Local Buyer", "country": "NL" })
 }
 
-fn paid_json(sub_id: &str, s: &SubscriptionRec, order_id: &str) -> Value {
-    let mut object = subscription_json(sub_id, s, "active");
-    let transaction = period_transaction(s, order_id);
-    object["last_transaction_id"] = transaction["id"].clone();
-    object["last_transaction"] = transaction;
-    object
-}
-
+/// A subscription as Creem's `subscription.*` events carry it: the product and the
+/// customer as objects, no transaction.
 fn subscription_json(sub_id: &str, s: &SubscriptionRec, status: &str) -> Value {
-    let (start, end) = period_dates(s.period);
     json!({
         "id": sub_id,
         "object": "subscription",
         "product": product_json(&s.product),
-        "customer": { "id": "cust_local", "object": "customer", "email": "buyer@example.com", "name": "Local Buyer" },
+        "customer": customer_json(),
+        "collection_method": "charge_automatically",
         "status": status,
-        "current_period_start_date": start,
-        "current_period_end_date": end,
+        "canceled_at": null,
         "metadata": s.metadata,
+        "mode": "test",
+    })
+}
+
+/// A subscription as a checkout or a refund carries it: the product and the customer
+/// by id, no period.
+fn nested_subscription_json(sub_id: &str, s: &SubscriptionRec, status: &str) -> Value {
+    json!({
+        "id": sub_id,
+        "object": "subscription",
+        "product": s.product.creem_product_id,
+        "customer": "cust_local",
+        "collection_method": "charge_automatically",
+        "status": status,
+        "canceled_at": null,
+        "metadata": s.metadata,
+        "mode": "test",
+    })
+}
+
+/// `subscription.paid`: the period's dates and its payment by id only.
+fn paid_json(sub_id: &str, s: &SubscriptionRec) -> Value {
+    let (start, end) = period_dates(s.period);
+    let mut object = subscription_json(sub_id, s, "active");
+    object["last_transaction_id"] = json!(s.last_transaction);
+    object["last_transaction_date"] = json!(start);
+    object["next_transaction_date"] = json!(end);
+    object["current_period_start_date"] = json!(start);
+    object["current_period_end_date"] = json!(end);
+    object
+}
+
+/// An order as a checkout or a refund carries it: its amount before tax.
+fn order_json(t: &TransactionRec) -> Value {
+    json!({
+        "id": t.order,
+        "customer": "cust_local",
+        "product": t.product.creem_product_id,
+        "amount": t.product.price_cents,
+        "currency": t.product.currency,
+        "status": "paid",
+        "type": if t.subscription.is_some() { "recurring" } else { "onetime" },
+        "mode": "test",
+    })
+}
+
+/// A transaction as a refund carries it: before tax, the tax, what was paid.
+fn transaction_json(t: &TransactionRec) -> Value {
+    let net = t.product.price_cents;
+    let paid = net + tax_on(net);
+    json!({
+        "id": t.id,
+        "object": "transaction",
+        "amount": net,
+        "amount_paid": paid,
+        "currency": t.product.currency,
+        "type": if t.subscription.is_some() { "invoice" } else { "payment" },
+        "tax_country": "NL",
+        "tax_amount": tax_on(net),
+        "status": if t.refunded >= paid { "refunded" } else if t.refunded > 0 { "partially_refunded" } else { "paid" },
+        "refunded_amount": if t.refunded > 0 { json!(t.refunded) } else { Value::Null },
+        "order": t.order,
+        "subscription": t.subscription,
         "mode": "test",
     })
 }
@@ -373,50 +467,61 @@ impl CreemCheckouts {
         let checkout_id = creem_id;
         let order_id = id("ord");
         let recurring = rec.product.kind == ProductKind::Subscription;
+        let sub_id = recurring.then(|| id("sub"));
+        let transaction = TransactionRec {
+            id: id("tran"),
+            order: order_id.clone(),
+            subscription: sub_id.clone(),
+            product: rec.product.clone(),
+            refunded: 0,
+        };
         let mut object = json!({
             "id": checkout_id,
             "object": "checkout",
             "request_id": rec.request_id,
-            "order": {
-                "id": order_id,
-                "customer": "cust_local",
-                "product": rec.product.creem_product_id,
-                "amount": rec.product.price_cents,
-                "currency": rec.product.currency,
-                "status": "paid",
-                "type": if recurring { "recurring" } else { "onetime" },
-            },
+            "order": order_json(&transaction),
             "product": product_json(&rec.product),
-            "customer": { "id": "cust_local", "object": "customer", "email": "buyer@example.com", "name": "Local Buyer", "country": "NL" },
+            "customer": customer_json(),
+            "custom_fields": [],
             "status": "completed",
             "metadata": rec.metadata,
             "mode": "test",
         });
         let mut events = Vec::new();
         let mut subscription_id = None;
-        if recurring {
-            let sub_id = id("sub");
+        if let Some(sub_id) = sub_id {
             let sub = SubscriptionRec {
                 product: rec.product.clone(),
                 metadata: rec.metadata.clone(),
                 period: 0,
                 canceled: false,
+                last_transaction: transaction.id.clone(),
             };
-            object["subscription"] = subscription_json(&sub_id, &sub, "active");
+            object["subscription"] = if *c.subscription_as_id.lock().unwrap() {
+                json!(sub_id)
+            } else {
+                nested_subscription_json(&sub_id, &sub, "active")
+            };
             events.push(envelope("checkout.completed", object));
-            events.push(envelope(
-                "subscription.active",
-                subscription_json(&sub_id, &sub, "active"),
-            ));
-            events.push(envelope(
-                "subscription.paid",
-                paid_json(&sub_id, &sub, &order_id),
-            ));
+            // `subscription.active` as Creem's test mode sends it, with its period (the
+            // documented sample is abridged; armitage-labs/creem
+            // packages/convex/src/client/parsers.test.ts, 2026-03-30).
+            let mut active = subscription_json(&sub_id, &sub, "active");
+            let (start, end) = period_dates(sub.period);
+            active["last_transaction_id"] = json!(sub.last_transaction);
+            active["current_period_start_date"] = json!(start);
+            active["current_period_end_date"] = json!(end);
+            events.push(envelope("subscription.active", active));
+            events.push(envelope("subscription.paid", paid_json(&sub_id, &sub)));
             c.subscriptions.lock().unwrap().insert(sub_id.clone(), sub);
             subscription_id = Some(sub_id);
         } else {
             events.push(envelope("checkout.completed", object));
         }
+        c.transactions
+            .lock()
+            .unwrap()
+            .insert(order_id.clone(), transaction);
         c.record(&order_id, &events);
         let statuses = c.deliver(events).await;
         Some(Completed {
@@ -433,6 +538,7 @@ impl CreemCheckouts {
 
 async fn renew(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>) -> Response {
     let order_id = id("ord");
+    let transaction_id = id("tran");
     let event = {
         let mut subs = c.subscriptions.lock().unwrap();
         let Some(sub) = subs.get_mut(&sub_id) else {
@@ -450,11 +556,23 @@ async fn renew(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>)
                 .into_response();
         }
         sub.period += 1;
-        envelope("subscription.paid", paid_json(&sub_id, sub, &order_id))
+        sub.last_transaction = transaction_id.clone();
+        c.transactions.lock().unwrap().insert(
+            order_id.clone(),
+            TransactionRec {
+                id: transaction_id.clone(),
+                order: order_id.clone(),
+                subscription: Some(sub_id.clone()),
+                product: sub.product.clone(),
+                refunded: 0,
+            },
+        );
+        envelope("subscription.paid", paid_json(&sub_id, sub))
     };
     c.record(&order_id, std::slice::from_ref(&event));
     let statuses = c.deliver(vec![event]).await;
-    Json(json!({ "order_id": order_id, "webhook_statuses": statuses })).into_response()
+    Json(json!({ "order_id": order_id, "transaction_id": transaction_id, "webhook_statuses": statuses }))
+        .into_response()
 }
 
 async fn cancel(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>) -> Response {
@@ -496,8 +614,12 @@ async fn cancel_subscription(c: &CreemCheckouts, sub_id: &str) -> Option<(Value,
         let sub = subs.get_mut(sub_id)?;
         let newly = !sub.canceled;
         sub.canceled = true;
+        let (start, end) = period_dates(sub.period);
         let mut object = subscription_json(sub_id, sub, "canceled");
         object["canceled_at"] = json!(chrono::Utc::now().to_rfc3339());
+        object["last_transaction_id"] = json!(sub.last_transaction);
+        object["current_period_start_date"] = json!(start);
+        object["current_period_end_date"] = json!(end);
         (object, newly)
     };
     if !newly {
@@ -509,6 +631,8 @@ async fn cancel_subscription(c: &CreemCheckouts, sub_id: &str) -> Option<(Value,
     Some((object, statuses))
 }
 
+/// `POST /_local/creem/refund {order_id, amount?}`: a refund of that order's payment,
+/// `amount` (tax included) or what is left of it, as `refund.created`.
 async fn refund(State(c): State<Arc<CreemCheckouts>>, Json(body): Json<Value>) -> Response {
     let Some(order_id) = body["order_id"].as_str() else {
         return (
@@ -517,43 +641,41 @@ async fn refund(State(c): State<Arc<CreemCheckouts>>, Json(body): Json<Value>) -
         )
             .into_response();
     };
-    // The order of a checkout, or of a subscription's period.
-    let paid = c.sent().into_iter().find_map(|e| {
-        let o = &e["object"];
-        if o["order"]["id"] == order_id {
-            return Some((o["order"].clone(), o["customer"].clone()));
-        }
-        let t = &o["last_transaction"];
-        (t["order"] == order_id).then(|| {
-            (
-                json!({ "id": order_id, "amount": t["amount"], "currency": t["currency"], "status": "paid", "transaction": t["id"] }),
-                o["customer"].clone(),
+    let refunded = {
+        let mut transactions = c.transactions.lock().unwrap();
+        let Some(t) = transactions.get_mut(order_id) else {
+            return (
+                StatusCode::NOT_FOUND,
+                Json(json!({ "error": "no such order" })),
             )
-        })
-    });
-    let Some(paid) = paid else {
-        return (
-            StatusCode::NOT_FOUND,
-            Json(json!({ "error": "no such order" })),
-        )
-            .into_response();
+                .into_response();
+        };
+        let paid = t.product.price_cents + tax_on(t.product.price_cents);
+        let amount = body["amount"].as_i64().unwrap_or(paid - t.refunded);
+        t.refunded += amount;
+        (t.clone(), amount)
     };
-    let (order, customer) = paid;
-    let event = envelope(
-        "refund.created",
-        json!({
-            "id": id("ref"),
-            "object": "refund",
-            "status": "succeeded",
-            "refund_amount": body["amount"].as_i64().or(order["amount"].as_i64()),
-            "refund_currency": order["currency"],
-            "reason": "requested_by_customer",
-            "transaction": { "id": id("tran"), "object": "transaction", "amount": order["amount"] },
-            "order": order,
-            "customer": customer,
-            "mode": "test",
-        }),
-    );
+    let (t, amount) = refunded;
+    let mut object = json!({
+        "id": id("ref"),
+        "object": "refund",
+        "status": "succeeded",
+        "refund_amount": amount,
+        "refund_currency": t.product.currency,
+        "reason": "requested_by_customer",
+        "transaction": transaction_json(&t),
+        "order": order_json(&t),
+        "customer": customer_json(),
+        "created_at": chrono::Utc::now().timestamp_millis(),
+        "mode": "test",
+    });
+    if let Some(sub_id) = &t.subscription
+        && let Some(sub) = c.subscriptions.lock().unwrap().get(sub_id)
+    {
+        let status = if sub.canceled { "canceled" } else { "active" };
+        object["subscription"] = nested_subscription_json(sub_id, sub, status);
+    }
+    let event = envelope("refund.created", object);
     c.record(order_id, std::slice::from_ref(&event));
     let statuses = c.deliver(vec![event]).await;
     Json(json!({ "webhook_statuses": statuses })).into_response()

@@ -122,6 +122,40 @@ async fn r12_a_plan_grants_once_per_paid_period_and_its_state_follows_the_events
     assert_eq!(credits(&t, &token).await, 83);
 }
 
+/// R09, R12: a checkout that names its subscription by id (Creem's types allow it) and
+/// Creem's documented renewal (its payment by `last_transaction_id` alone) grant each
+/// period once, in any order, and the plan shows its period.
+#[tokio::test(flavor = "multi_thread")]
+async fn r12_a_checkout_naming_its_subscription_by_id_grants_the_period_once() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    *t.stack.creem_checkouts.subscription_as_id.lock().unwrap() = true;
+    *t.stack.creem_checkouts.deliver_twice.lock().unwrap() = true;
+    let (token, account) = t.signed_in(&unique_email("sub-by-id")).await;
+    let done = t.buy(&token, "plan_monthly").await;
+    assert_eq!(credits(&t, &token).await, 3 + 40);
+    let checkout = t
+        .stack
+        .creem_checkouts
+        .sent()
+        .into_iter()
+        .find(|e| e["eventType"] == "checkout.completed")
+        .unwrap();
+    assert!(checkout["object"]["subscription"].is_string(), "{checkout}");
+    let plan = t.get("/v1/billing", Some(&token)).await.body["plan"].clone();
+    assert_eq!(plan["status"], "active", "{plan}");
+    assert!(plan["period_end"].is_string(), "{plan}");
+    // One payment record per paid period, none for the checkout's order itself.
+    let billing = &t.stack.functions.checkout_webhook.billing;
+    let order = done["order_id"].as_str().unwrap();
+    assert!(billing.payment(order).await.unwrap().is_none());
+    let purchases = t.ledger(&account).await;
+    assert_eq!(
+        purchases.iter().filter(|e| e.kind == "purchase").count(),
+        1,
+        "{purchases:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn r10_a_bad_signature_is_401_and_writes_nothing() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;

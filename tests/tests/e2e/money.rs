@@ -55,6 +55,8 @@ pub fn refund(order: &str, refund_id: &str, amount: i64) -> Value {
     )
 }
 
+/// A renewal as Creem documents `subscription.paid`: its payment named by
+/// `last_transaction_id` alone (no transaction object, no order).
 fn renewal(account: &str, sub: &str, order: &str) -> Value {
     envelope(
         &format!("evt_paid_{order}"),
@@ -68,8 +70,26 @@ fn renewal(account: &str, sub: &str, order: &str) -> Value {
             "current_period_start_date": "2026-12-01T00:00:00.000Z",
             "current_period_end_date": "2026-12-31T00:00:00.000Z",
             "last_transaction_id": format!("tran_{order}"),
-            "last_transaction": { "id": format!("tran_{order}"), "order": order, "amount": 2900, "currency": "EUR", "status": "paid" },
             "metadata": { "account_id": account },
+        }),
+    )
+}
+
+/// A refund of a renewal as Creem documents `refund.created`: the period's transaction
+/// (before tax, the tax, what was paid) with its order by id, and the order.
+fn renewal_refund(sub: &str, order: &str, refund_id: &str, amount: i64) -> Value {
+    envelope(
+        &format!("evt_{refund_id}"),
+        "refund.created",
+        1_795_000_100_000,
+        json!({
+            "id": refund_id,
+            "object": "refund",
+            "refund_amount": amount,
+            "transaction": { "id": format!("tran_{order}"), "object": "transaction", "amount": 2900,
+                "amount_paid": 3509, "tax_amount": 609, "order": order, "subscription": sub },
+            "order": { "id": order, "amount": 2900, "currency": "EUR" },
+            "subscription": { "id": sub, "object": "subscription" },
         }),
     )
 }
@@ -189,7 +209,7 @@ async fn r10_r11_every_order_of_a_payment_its_refund_and_a_resend_ends_the_same(
         &[
             renewal("ACCOUNT", "SUB", "ORDER"),
             renewal("ACCOUNT", "SUB", "ORDER"),
-            refund("ORDER", "REFUND", 2900),
+            renewal_refund("SUB", "ORDER", "REFUND", 1754),
         ],
     )
     .await;
@@ -199,7 +219,7 @@ async fn r10_r11_every_order_of_a_payment_its_refund_and_a_resend_ends_the_same(
             .functions
             .checkout_webhook
             .billing
-            .payment(order)
+            .payment(&format!("tran_{order}"))
             .await
             .unwrap();
         assert_eq!(
@@ -208,7 +228,13 @@ async fn r10_r11_every_order_of_a_payment_its_refund_and_a_resend_ends_the_same(
             "R09: the renewal's payment is recorded"
         );
     }
-    assert_eq!(results[0].0.0, 3, "the period's credits were taken back");
+    // 1754 of 3509, both with tax: half the period's 40 credits (not 60 %, as 1754
+    // over the 2900 before tax would take).
+    assert_eq!(
+        results[0].0.0,
+        3 + 40 - 19,
+        "half the period's credits were taken back"
+    );
 }
 
 /// R09, R10: a renewal through the emulator leaves a payment record of its own order,
@@ -228,7 +254,13 @@ async fn r09_a_renewal_records_its_payment_and_a_refund_of_it_takes_its_credits_
         .await;
     let order = renewed.body["order_id"].as_str().unwrap();
     let billing = &t.stack.functions.checkout_webhook.billing;
-    let paid = billing.payment(order).await.unwrap().expect("recorded");
+    // Recorded under the period's transaction, which Creem's renewal names.
+    let transaction = renewed.body["transaction_id"].as_str().unwrap();
+    let paid = billing
+        .payment(transaction)
+        .await
+        .unwrap()
+        .expect("recorded");
     assert_eq!(
         (paid.account_id.as_str(), paid.amount),
         (account.as_str(), 2900)
@@ -365,7 +397,8 @@ async fn r28_r12_an_erasure_cancels_the_subscription_and_a_payment_after_it_name
         )
         .await;
     assert_eq!(renewed.body["webhook_statuses"][0], 200, "{}", renewed.body);
-    let late_order = renewed.body["order_id"].as_str().unwrap().to_owned();
+    // Listed by the period's transaction, which Creem's refund call takes.
+    let late_order = renewed.body["transaction_id"].as_str().unwrap().to_owned();
 
     t.pump("privacy-requests").await;
     assert_eq!(

@@ -29,6 +29,8 @@ pub struct PendingClawback {
     pub cause: String,
     /// The amount refunded, in the payment's minor units (`None`: all of it).
     pub refunded: Option<i64>,
+    /// What was paid, on the same basis as `refunded`, where the clawback said.
+    pub of: Option<i64>,
 }
 
 /// The clawbacks waiting for one order, and the version they were read at.
@@ -330,6 +332,7 @@ impl BillingStore {
                         Ok(PendingClawback {
                             cause: get_s(m, "cause")?,
                             refunded: get_i64(m, "refunded").ok(),
+                            of: get_i64(m, "of").ok(),
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()
@@ -358,6 +361,9 @@ impl BillingStore {
         let mut entry = Item::from([("cause".to_owned(), s(&clawback.cause))]);
         if let Some(r) = clawback.refunded {
             entry.insert("refunded".to_owned(), n(r));
+        }
+        if let Some(of) = clawback.of {
+            entry.insert("of".to_owned(), n(of));
         }
         let [ttl, ttl_day] = super::expiry(expires_epoch);
         let update = Update::builder()
