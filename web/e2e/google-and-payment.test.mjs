@@ -3,7 +3,18 @@
 // and buying a credit pack on Creem's local payment page, back to the result page.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { api, assertClean, launch, open, signedInPage, signUpByApi, uniqueEmail } from "./harness.mjs";
+import {
+  api,
+  assertClean,
+  codeIn,
+  launch,
+  mails,
+  open,
+  signedInPage,
+  signUpByApi,
+  uniqueEmail,
+  waitMail,
+} from "./harness.mjs";
 
 let browser;
 before(async () => (browser = await launch()));
@@ -30,6 +41,36 @@ test("r44_r06 sign in with Google through the emulator's account chooser", async
   await page.getByText(email).waitFor();
   await page.getByText(/Google sign-in is connected/).waitFor();
   assertClean(page, ["status of 422"]);
+});
+
+// R03: a Google account that claims the address of an existing account, where Google
+// does not vouch for the address (not Gmail, no Workspace domain), is linked only once
+// the emailed code proves the address.
+test("r44_r03 Google asks for the emailed code before linking an existing account", async () => {
+  const email = uniqueEmail("google-link");
+  await signUpByApi(email);
+  const before = (await mails(email)).length;
+  const page = await open(browser);
+  await page.goto("/signin");
+  await page.getByRole("button", { name: "Reject all" }).click();
+  await page.getByRole("button", { name: "Sign in with Google" }).click();
+  await page.waitForURL("**/_local/google/chooser?*");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Name").fill("Ada Lovelace");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await page.waitForURL("**/signin/google");
+  await page.getByText("This email address already has a Sora2 AI account").waitFor();
+  const code = codeIn(await waitMail(email, "code", before));
+  await page.getByLabel("Code from the email").fill(code === "000000" ? "111111" : "000000");
+  await page.getByRole("button", { name: "Connect Google and sign in" }).click();
+  await page.getByText("That code is wrong or has expired").waitFor();
+  await page.getByLabel("Code from the email").fill(code);
+  await page.getByRole("button", { name: "Connect Google and sign in" }).click();
+  await page.waitForURL("**/create");
+  await page.goto("/account");
+  await page.getByText(email).waitFor();
+  await page.getByText(/Google sign-in is connected/).waitFor();
+  assertClean(page, ["status of 409", "status of 400"]);
 });
 
 test("r44 buy a credit pack on the local payment page and see the balance", async () => {

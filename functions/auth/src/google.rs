@@ -8,6 +8,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::ApiError;
 use shared::adapters::dynamo::Tx;
+use shared::app::emailed_codes::Purpose;
 use shared::domain::account::{Account, clean_display_name};
 use shared::domain::email::EmailAddress;
 use shared::edge::http::{ApiJson, ClientIp};
@@ -28,6 +29,10 @@ pub struct GoogleRequest {
     id_token: String,
     /// The statement that the person is 13 or older; needed to create an account.
     over_13: Option<bool>,
+    /// The code emailed to the address after a 409 `email_code_required`: it proves
+    /// the address, and the Google account is then linked to its account (R03).
+    #[schema(pattern = "^[0-9]{6}$")]
+    code: Option<String>,
 }
 
 #[utoipa::path(
@@ -39,7 +44,8 @@ pub struct GoogleRequest {
         (status = 200, description = "Signed in", body = SignInResponse),
         (status = 401, description = "`invalid_id_token`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`account_suspended`; `account_blocked`: the address's account was terminated for abuse", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "`email_not_verified`: Google has not verified the address; `identity_conflict`: the address's account is linked to another Google account; `account_being_deleted`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`invalid_code`: the emailed code is wrong, expired or used up", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`email_not_verified`: Google has not verified the address; `email_code_required`: the address has an account and Google is not authoritative for it (neither a Gmail address nor the token's `hd` domain): a code was emailed to it, and the same request with `code` links the Google account; `identity_conflict`: the address's account is linked to another Google account; `account_being_deleted`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`age_confirmation_required` or `invalid_request`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
@@ -78,7 +84,9 @@ pub async fn sign_in(
         let email = verified_email(&identity)?;
         let linked_at = state.clock.now_secs();
         let result = match state.accounts.find_by_email(email.as_str()).await? {
-            // A verified address that matches an account links to it.
+            // A verified address that matches an account links to it where Google is
+            // authoritative for it; elsewhere only once the address is proven by an
+            // emailed code (R03).
             Some(account) => {
                 ensure_active(&account)?;
                 if linked_to_another(&account, &identity.sub) {
@@ -87,6 +95,28 @@ pub async fn sign_in(
                     return Err(ApiError::IdentityConflict);
                 }
                 let mut tx = state.transactions.begin();
+                let ip = ip.0.to_string();
+                let purpose = Purpose::SignIn {
+                    email: email.as_str(),
+                    ip: &ip,
+                };
+                if !authoritative(&identity, &email) {
+                    let Some(code) = req.code.as_deref() else {
+                        state
+                            .emailed_codes
+                            .send(purpose, email.as_str(), None)
+                            .await?;
+                        tracing::info!(
+                            event = "google_link_code_sent",
+                            "Google not authoritative for the address: code sent"
+                        );
+                        return Err(ApiError::EmailCodeRequired);
+                    };
+                    tx.add(
+                        "code",
+                        state.emailed_codes.check(purpose, code).await?.consume,
+                    );
+                }
                 tx.add_all(
                     "link",
                     state
@@ -152,6 +182,21 @@ fn verified_email(identity: &GoogleIdentity) -> Result<EmailAddress, ApiError> {
     Ok(email)
 }
 
+/// Whether Google is authoritative for the address (R03): Google says so only for a
+/// Gmail address, or for an address in the Google Workspace domain the token names
+/// (`hd`); any other address may have changed hands since the Google account claimed
+/// it ("Authenticate with a backend server", developers.google.com/identity, updated
+/// 2025-06-06, read 2026-12-07). `googlemail.com` is Gmail's other domain.
+fn authoritative(identity: &GoogleIdentity, email: &EmailAddress) -> bool {
+    let domain = email.as_str().rsplit('@').next().unwrap_or_default();
+    identity.email_verified
+        && (matches!(domain, "gmail.com" | "googlemail.com")
+            || identity
+                .hosted_domain
+                .as_deref()
+                .is_some_and(|hd| hd.eq_ignore_ascii_case(domain)))
+}
+
 /// Whether the account is linked to a Google account other than `sub`: linking would
 /// silently replace it, so the sign-in is refused (R03).
 fn linked_to_another(account: &Account, sub: &str) -> bool {
@@ -186,7 +231,26 @@ mod tests {
             email: email.map(str::to_owned),
             email_verified: verified,
             name: Some("Kim".into()),
+            hosted_domain: None,
         }
+    }
+
+    #[test]
+    fn r03_google_is_authoritative_for_gmail_and_its_workspace_domain_only() {
+        let email = |e: &str| EmailAddress::parse(e).unwrap();
+        let mut id = identity(Some("kim@gmail.com"), true);
+        assert!(authoritative(&id, &email("kim@gmail.com")));
+        assert!(authoritative(&id, &email("kim@googlemail.com")));
+        // Verified, but any other address may have changed hands since.
+        assert!(!authoritative(&id, &email("kim@example.com")));
+        id.hosted_domain = Some("Example.com".into());
+        assert!(authoritative(&id, &email("kim@example.com")));
+        // The Workspace domain must be the address's own.
+        assert!(!authoritative(&id, &email("kim@example.org")));
+        assert!(!authoritative(&id, &email("kim@sub.example.com")));
+        id.email_verified = false;
+        assert!(!authoritative(&id, &email("kim@example.com")));
+        assert!(!authoritative(&id, &email("kim@gmail.com")));
     }
 
     #[test]

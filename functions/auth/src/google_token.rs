@@ -35,6 +35,9 @@ pub struct GoogleIdentity {
     pub email: Option<String>,
     pub email_verified: bool,
     pub name: Option<String>,
+    /// The Google Workspace domain the account belongs to (`hd`), read only to judge
+    /// whether Google is authoritative for the address (R03); never stored.
+    pub hosted_domain: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -47,6 +50,8 @@ struct Claims {
     #[serde(default, deserialize_with = "bool_or_string")]
     email_verified: bool,
     name: Option<String>,
+    #[serde(default)]
+    hd: Option<String>,
 }
 
 /// Google has sent `email_verified` both as a JSON boolean and as a string.
@@ -202,6 +207,7 @@ fn identity_of(
         email: claims.email,
         email_verified: claims.email_verified,
         name: claims.name,
+        hosted_domain: claims.hd,
     })
 }
 
@@ -291,6 +297,7 @@ mod tests {
                 email: Some("kim@example.com".into()),
                 email_verified: true,
                 name: Some("Kim".into()),
+                hosted_domain: None,
             }
         );
         for iss in GOOGLE_ISSUERS {

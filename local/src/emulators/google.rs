@@ -4,7 +4,8 @@
 //!
 //! Routes:
 //! - `GET  /_local/google/certs`: the published keys, with `Cache-Control: max-age`.
-//! - `POST /_local/google/id-token` `{email, name?, sub?}`: `{id_token}`. For tests of
+//! - `POST /_local/google/id-token` `{email, name?, sub?, hd?}`: `{id_token}` (`hd`, the
+//!   Google Workspace domain, only when given, as Google sends it). For tests of
 //!   refusals it also takes `email_verified`, `aud`, `iss`, `expires_in` (seconds, may be
 //!   negative), `signing_key` (`"published"` or `"unpublished"`) and `kid` (a header
 //!   kid that need not match the signing key).
@@ -137,6 +138,7 @@ pub(super) struct TokenRequest {
     email: String,
     name: Option<String>,
     sub: Option<String>,
+    hd: Option<String>,
     email_verified: Option<bool>,
     aud: Option<String>,
     iss: Option<String>,
@@ -194,7 +196,7 @@ impl GoogleEmulator {
             format!("1{digits}")
         });
         let now = chrono::Utc::now().timestamp();
-        let claims = json!({
+        let mut claims = json!({
             "iss": req.iss.unwrap_or_else(|| ISSUER.to_owned()),
             "azp": g.client_id,
             "aud": req.aud.unwrap_or_else(|| g.client_id.clone()),
@@ -205,6 +207,9 @@ impl GoogleEmulator {
             "iat": now,
             "exp": now + req.expires_in.unwrap_or(3600),
         });
+        if let Some(hd) = req.hd {
+            claims["hd"] = json!(hd);
+        }
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(req.kid.unwrap_or_else(|| key.kid.to_owned()));
         jsonwebtoken::encode(&header, &claims, &key.signing).map_err(|_| ApiError::Internal)

@@ -42,6 +42,10 @@ pub enum ApiError {
     AgeConfirmationRequired,
     #[error("Google has not verified this email address; sign in with an email code instead")]
     EmailNotVerified,
+    #[error(
+        "this address has an account, and Google does not vouch for the address: enter the code we emailed to it, to link your Google account"
+    )]
+    EmailCodeRequired,
     #[error("no Google identity is connected to this account")]
     IdentityNotLinked,
     #[error("this account is suspended")]
@@ -103,6 +107,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::EmailNotVerified
+            | Self::EmailCodeRequired
             | Self::IdempotencyKeySpent
             | Self::IdentityConflict
             | Self::EmailTaken
@@ -140,6 +145,7 @@ impl ApiError {
             Self::EmailUndeliverable => "email_undeliverable",
             Self::AgeConfirmationRequired => "age_confirmation_required",
             Self::EmailNotVerified => "email_not_verified",
+            Self::EmailCodeRequired => "email_code_required",
             Self::IdentityNotLinked => "identity_not_linked",
             Self::AccountSuspended => "account_suspended",
             Self::InsufficientCredits => "insufficient_credits",
@@ -180,6 +186,7 @@ impl ApiError {
         "email_undeliverable",
         "age_confirmation_required",
         "email_not_verified",
+        "email_code_required",
         "identity_not_linked",
         "account_suspended",
         "insufficient_credits",
@@ -364,6 +371,7 @@ mod tests {
             ApiError::InvalidIdToken,
             ApiError::AgeConfirmationRequired,
             ApiError::EmailNotVerified,
+            ApiError::EmailCodeRequired,
             ApiError::IdentityNotLinked,
             ApiError::AccountSuspended,
             ApiError::InsufficientCredits,
@@ -401,6 +409,7 @@ mod tests {
                 | ApiError::InvalidIdToken
                 | ApiError::AgeConfirmationRequired
                 | ApiError::EmailNotVerified
+                | ApiError::EmailCodeRequired
                 | ApiError::IdentityNotLinked
                 | ApiError::AccountSuspended
                 | ApiError::InsufficientCredits

@@ -54,16 +54,79 @@ async fn r03_only_sub_email_and_name_are_kept_from_google() {
     }
 }
 
+/// Where Google is authoritative for the address (its Workspace domain, `hd`, or a
+/// Gmail address), a verified Google sign-in links to the address's account at once.
 #[tokio::test(flavor = "multi_thread")]
-async fn r03_a_verified_google_address_links_to_the_existing_account() {
+async fn r03_google_links_an_existing_account_where_it_is_authoritative() {
     let t = TestStack::start().await;
     let email = unique_email("link");
     let (_, id) = t.sign_in_email(&email).await;
-    let token = t.google_token(&email.to_uppercase(), json!({})).await;
+    let token = t
+        .google_token(&email.to_uppercase(), json!({ "hd": "example.com" }))
+        .await;
     let r = t.google_sign_in(&token, false).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["new_account"], false);
     assert_eq!(r.body["user"]["id"], id.as_str());
+
+    let gmail = unique_email("gmail").replace("@example.com", "@gmail.com");
+    let (_, id) = t.sign_in_email(&gmail).await;
+    let r = t
+        .google_sign_in(&t.google_token(&gmail, json!({})).await, false)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["user"]["id"], id.as_str());
+}
+
+/// Elsewhere a Google account claiming the address could belong to someone else (the
+/// address may have changed hands): nothing is linked until the address is proven by
+/// the code emailed to it; then the link is made, and Google signs in from then on.
+#[tokio::test(flavor = "multi_thread")]
+async fn r03_elsewhere_the_address_is_proven_by_an_emailed_code_before_the_link() {
+    let t = TestStack::start().await;
+    let email = unique_email("claimed");
+    let (_, id) = t.sign_in_email(&email).await;
+    let mails_before = t.emails_to(&email).await.len();
+    // A Workspace domain that is not the address's own does not count.
+    let token = t
+        .google_token(&email, json!({ "sub": "claimer-1", "hd": "other.example" }))
+        .await;
+    t.google_sign_in(&token, false)
+        .await
+        .assert_problem(409, "email_code_required");
+    assert!(
+        !t.table_text("AccountsTable")
+            .await
+            .contains("google#claimer-1")
+    );
+    assert_eq!(
+        t.emails_to(&email).await.len(),
+        mails_before + 1,
+        "a code was emailed"
+    );
+    let code = t.latest_code(&email).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let with_code = |code: &str| json!({ "id_token": token, "over_13": false, "code": code });
+    t.post("/v1/auth/google", with_code(wrong), None)
+        .await
+        .assert_problem(400, "invalid_code");
+    assert!(
+        !t.table_text("AccountsTable")
+            .await
+            .contains("google#claimer-1")
+    );
+    let r = t.post("/v1/auth/google", with_code(&code), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["user"]["id"], id.as_str());
+    assert!(
+        t.table_text("AccountsTable")
+            .await
+            .contains("google#claimer-1")
+    );
+    // The code worked once; the linked Google account now signs in by itself.
+    let again = t.google_sign_in(&token, false).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    assert_eq!(again.body["user"]["id"], id.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]

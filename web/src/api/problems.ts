@@ -31,6 +31,7 @@ const MESSAGES: Record<ProblemCode, string | null> = {
   email_undeliverable: "We cannot send email to that address. Check it and try again.",
   age_confirmation_required: "To create an account, confirm that you are at least 13 years old.",
   email_not_verified: "Google has not verified that email address, so it cannot be used to sign in.",
+  email_code_required: "This email address already has an account. Enter the code we emailed to it to connect Google.",
   identity_not_linked: "Google is not connected to this account.",
   account_suspended: "This account is suspended. Contact support if you think this is a mistake.",
   insufficient_credits: "You do not have enough credits for this video.",

@@ -454,6 +454,11 @@ export interface components {
         /** @description An empty object. */
         Empty: Record<string, never>;
         GoogleRequest: {
+            /**
+             * @description The code emailed to the address after a 409 `email_code_required`: it proves
+             *     the address, and the Google account is then linked to its account (R03).
+             */
+            code?: string | null;
             /** @description The ID token from Google Identity Services. */
             id_token: string;
             /** @description The statement that the person is 13 or older; needed to create an account. */
@@ -575,7 +580,7 @@ export interface components {
          * @description The stable machine code of a problem.
          * @enum {string}
          */
-        ProblemCode: "malformed_json" | "invalid_request" | "unsupported_media_type" | "payload_too_large" | "unauthorized" | "not_found" | "method_not_allowed" | "rate_limited" | "invalid_code" | "invalid_id_token" | "invalid_signature" | "email_undeliverable" | "age_confirmation_required" | "email_not_verified" | "identity_not_linked" | "account_suspended" | "insufficient_credits" | "prompt_rejected" | "sensitive_data_in_prompt" | "moderation_unavailable" | "invalid_upload" | "unknown_model" | "model_unsupported" | "idempotency_key_spent" | "idempotency_key_reused" | "identity_conflict" | "account_being_deleted" | "account_blocked" | "email_taken" | "recent_sign_in_required" | "unknown_policy_version" | "invalid_token" | "service_unavailable" | "internal_error";
+        ProblemCode: "malformed_json" | "invalid_request" | "unsupported_media_type" | "payload_too_large" | "unauthorized" | "not_found" | "method_not_allowed" | "rate_limited" | "invalid_code" | "invalid_id_token" | "invalid_signature" | "email_undeliverable" | "age_confirmation_required" | "email_not_verified" | "email_code_required" | "identity_not_linked" | "account_suspended" | "insufficient_credits" | "prompt_rejected" | "sensitive_data_in_prompt" | "moderation_unavailable" | "invalid_upload" | "unknown_model" | "model_unsupported" | "idempotency_key_spent" | "idempotency_key_reused" | "identity_conflict" | "account_being_deleted" | "account_blocked" | "email_taken" | "recent_sign_in_required" | "unknown_policy_version" | "invalid_token" | "service_unavailable" | "internal_error";
         /** @enum {string} */
         ProductKind: "credit_pack" | "subscription";
         ProductView: {
@@ -994,7 +999,7 @@ export interface operations {
                     "application/json": components["schemas"]["SignInResponse"];
                 };
             };
-            /** @description `malformed_json`: the body is not JSON */
+            /** @description `invalid_code`: the emailed code is wrong, expired or used up */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1021,7 +1026,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `email_not_verified`: Google has not verified the address; `identity_conflict`: the address's account is linked to another Google account; `account_being_deleted` */
+            /** @description `email_not_verified`: Google has not verified the address; `email_code_required`: the address has an account and Google is not authoritative for it (neither a Gmail address nor the token's `hd` domain): a code was emailed to it, and the same request with `code` links the Google account; `identity_conflict`: the address's account is linked to another Google account; `account_being_deleted` */
             409: {
                 headers: {
                     [name: string]: unknown;

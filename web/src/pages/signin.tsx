@@ -181,20 +181,61 @@ function GoogleButton(props: { config: SiteConfig; next: string }) {
   );
 }
 
-/** Sends Google's ID token; asks for the age statement when the account is new. */
+function needsCode(e: unknown): boolean {
+  return e instanceof ApiProblem && (e.code === "email_code_required" || e.code === "invalid_code");
+}
+
+/** Sends Google's ID token; asks for the age statement when the account is new, and for
+ * the emailed code when the address has an account Google cannot vouch for (R03). */
 function GoogleFinish(props: { idToken: string; next: string }) {
   const action = useAction();
   const [over13, setOver13] = useState(false);
-  const send = (withAge: boolean) =>
+  const [code, setCode] = useState("");
+  const send = (withAge: boolean, withCode?: string) =>
     action.run(async () => {
       const res = await ok(
-        api().POST("/v1/auth/google", { body: { id_token: props.idToken, over_13: withAge || undefined } }),
+        api().POST("/v1/auth/google", {
+          body: { id_token: props.idToken, over_13: withAge || undefined, code: withCode || undefined },
+        }),
       );
       await finish(res, props.next);
     });
   useEffect(() => {
     send(false);
   }, [props.idToken]);
+  if (needsCode(action.error)) {
+    return (
+      <form
+        class="stack"
+        onSubmit={(e) => {
+          e.preventDefault();
+          send(false, code.trim());
+        }}
+      >
+        <Alert kind="info">
+          This email address already has a Sora2 AI account. To connect your Google account to it, enter the code we
+          just emailed to that address. It works for 10 minutes.
+        </Alert>
+        <div class="field">
+          <label for="link-code">Code from the email</label>
+          <input
+            id="link-code"
+            inputMode="numeric"
+            autocomplete="one-time-code"
+            required
+            value={code}
+            onInput={(e) => setCode(e.currentTarget.value)}
+          />
+        </div>
+        {action.error instanceof ApiProblem && action.error.code === "invalid_code" && (
+          <ErrorText error={action.error} />
+        )}
+        <button type="submit" disabled={action.busy}>
+          Connect Google and sign in
+        </button>
+      </form>
+    );
+  }
   if (needsAge(action.error)) {
     return (
       <form
