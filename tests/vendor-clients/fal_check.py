@@ -61,6 +61,25 @@ assert status.error, status
 hanging = client.submit(MODEL, arguments={"prompt": "emulator-hang", "duration": "4s"})
 hanging.cancel()
 
+# fal's content checker: the request is queued and completes; its result is a 422 whose
+# detail says `content_policy_violation`, which fal-client raises as a FalClientError.
+refused = client.submit(MODEL, arguments={"prompt": "emulator-refuse", "duration": "4s"})
+status, _ = until_completed(refused)
+try:
+    refused.get()
+    raise AssertionError("a refused request had a result")
+except fal_client.client.FalClientError as e:
+    assert "content" in str(e).lower() or "422" in str(e), e
+
+# An input outside the endpoint's schema (Kling takes "5" or "10", not "5s") is refused
+# at submission with pydantic's 422, which fal-client raises too.
+try:
+    client.submit("fal-ai/kling-video/v2.1/master/text-to-video",
+                  arguments={"prompt": "a kite", "duration": "5s"})
+    raise AssertionError("an input outside the schema was taken")
+except fal_client.client.FalClientError as e:
+    assert "duration" in str(e) or "422" in str(e), e
+
 
 receiver = Receiver()
 hook = f"{receiver.url}?job=j1"
@@ -101,4 +120,4 @@ assert any(verifies(k) for k in jwks["keys"] if k["kty"] == "OKP"), "signature v
 receiver.shutdown()
 
 print("fal-client: submit, status (queued, in progress, completed, failed), result, cancel, "
-      "signed completion call: ok")
+      "a content refusal in the result, a schema refusal at submission, signed completion call: ok")

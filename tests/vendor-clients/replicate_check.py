@@ -49,6 +49,21 @@ failed = client.models.predictions.create(model=MODEL, input={"prompt": "emulato
 failed.wait()
 assert failed.status == "failed" and failed.error, (failed.status, failed.error)
 
+# Replicate's moderation: a failed prediction whose error carries E005.
+refused = client.models.predictions.create(model=MODEL, input={"prompt": "emulator-refuse"})
+refused.wait()
+assert refused.status == "failed" and "E005" in refused.error, (refused.status, refused.error)
+
+# An input outside the model's schema: 422 "Input validation failed", which the client
+# raises as a ReplicateError with its invalid fields.
+try:
+    client.models.predictions.create(model="minimax/hailuo-02",
+                                     input={"prompt": "a kite", "duration": 8})
+    raise AssertionError("an input outside the schema was taken")
+except replicate.exceptions.ReplicateError as e:
+    assert e.status == 422, e
+    assert "duration" in str(e), e
+
 stopped = client.models.predictions.create(model=MODEL, input=INPUT)
 client.predictions.cancel(stopped.id)
 assert client.predictions.get(stopped.id).status == "canceled"

@@ -79,6 +79,8 @@ struct TransactionRec {
     product: Product,
     /// Refunded so far, tax included.
     refunded: i64,
+    /// When it was paid (epoch milliseconds, as Creem writes a transaction's time).
+    created_at: i64,
 }
 
 /// The tax Creem adds to a tax-exclusive price, in percent (its samples: NL, 21 %).
@@ -243,14 +245,30 @@ fn envelope(event_type: &str, object: Value) -> Value {
     })
 }
 
+/// A time as Creem writes its objects' times: RFC 3339 with milliseconds.
+fn stamp() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A product as Creem's events carry it (every field its SDK requires).
 fn product_json(p: &Product) -> Value {
+    let recurring = p.kind == ProductKind::Subscription;
     json!({
         "id": p.creem_product_id,
         "object": "product",
         "name": p.name,
+        "description": p.name,
         "price": p.price_cents,
         "currency": p.currency,
-        "billing_type": if p.kind == ProductKind::Subscription { "recurring" } else { "onetime" },
+        "billing_type": if recurring { "recurring" } else { "onetime" },
+        "billing_period": if recurring { "every-month" } else { "once" },
+        "status": "active",
+        "tax_mode": "exclusive",
+        "tax_category": "saas",
+        "default_success_url": "",
+        "created_at": "2026-11-01T00:00:00.000Z",
+        "updated_at": "2026-11-01T00:00:00.000Z",
+        "mode": "test",
     })
 }
 
@@ -262,7 +280,16 @@ fn period_dates(period: u32) -> (String, String) {
 }
 
 fn customer_json() -> Value {
-    json!({ "id": "cust_local", "object": "customer", "email": "buyer@example.com", "name": "Local Buyer", "country": "NL" })
+    json!({
+        "id": "cust_local",
+        "object": "customer",
+        "email": "buyer@example.com",
+        "name": "Local Buyer",
+        "country": "NL",
+        "created_at": "2026-11-01T00:00:00.000Z",
+        "updated_at": "2026-11-01T00:00:00.000Z",
+        "mode": "test",
+    })
 }
 
 /// A subscription as Creem's `subscription.*` events carry it: the product and the
@@ -277,6 +304,8 @@ fn subscription_json(sub_id: &str, s: &SubscriptionRec, status: &str) -> Value {
         "status": status,
         "canceled_at": null,
         "metadata": s.metadata,
+        "created_at": "2026-11-01T00:00:00.000Z",
+        "updated_at": stamp(),
         "mode": "test",
     })
 }
@@ -293,6 +322,8 @@ fn nested_subscription_json(sub_id: &str, s: &SubscriptionRec, status: &str) -> 
         "status": status,
         "canceled_at": null,
         "metadata": s.metadata,
+        "created_at": "2026-11-01T00:00:00.000Z",
+        "updated_at": stamp(),
         "mode": "test",
     })
 }
@@ -312,6 +343,7 @@ fn paid_json(sub_id: &str, s: &SubscriptionRec) -> Value {
 /// An order as a checkout or a refund carries it: its amount before tax.
 fn order_json(t: &TransactionRec) -> Value {
     json!({
+        "object": "order",
         "id": t.order,
         "customer": "cust_local",
         "product": t.product.creem_product_id,
@@ -319,6 +351,8 @@ fn order_json(t: &TransactionRec) -> Value {
         "currency": t.product.currency,
         "status": "paid",
         "type": if t.subscription.is_some() { "recurring" } else { "onetime" },
+        "created_at": "2026-11-01T00:00:00.000Z",
+        "updated_at": stamp(),
         "mode": "test",
     })
 }
@@ -336,10 +370,13 @@ fn transaction_json(t: &TransactionRec) -> Value {
         "type": if t.subscription.is_some() { "invoice" } else { "payment" },
         "tax_country": "NL",
         "tax_amount": tax_on(net),
-        "status": if t.refunded >= paid { "refunded" } else if t.refunded > 0 { "partially_refunded" } else { "paid" },
+        // Creem's transaction statuses (npm `creem` 1.13.0 TransactionEntity).
+        "status": if t.refunded >= paid { "refunded" } else if t.refunded > 0 { "partialRefund" } else { "paid" },
         "refunded_amount": if t.refunded > 0 { json!(t.refunded) } else { Value::Null },
         "order": t.order,
         "subscription": t.subscription,
+        "description": if t.subscription.is_some() { "Subscription payment" } else { "Payment" },
+        "created_at": t.created_at,
         "mode": "test",
     })
 }
@@ -474,6 +511,7 @@ impl CreemCheckouts {
             subscription: sub_id.clone(),
             product: rec.product.clone(),
             refunded: 0,
+            created_at: chrono::Utc::now().timestamp_millis(),
         };
         let mut object = json!({
             "id": checkout_id,
@@ -565,6 +603,7 @@ async fn renew(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>)
                 subscription: Some(sub_id.clone()),
                 product: sub.product.clone(),
                 refunded: 0,
+                created_at: chrono::Utc::now().timestamp_millis(),
             },
         );
         envelope("subscription.paid", paid_json(&sub_id, sub))

@@ -100,4 +100,75 @@ async fn r18_the_creem_emulator_satisfies_creems_sdk() {
         ],
     )
     .await;
+
+    // The events the emulator sends (a pack, a plan with a renewal, refunds with tax, a
+    // cancellation), as Creem's SDK reads them: signed, and of Creem's schema.
+    let (token, _) = t.signed_in(&e2e_tests::unique_email("creem-sdk")).await;
+    let pack = t.buy(&token, "pack_10").await;
+    let plan = t.buy(&token, "plan_monthly").await;
+    let sub = plan["subscription_id"].as_str().unwrap();
+    let renewed = t
+        .post(
+            &format!("/_local/creem/subscriptions/{sub}/renew"),
+            serde_json::json!({}),
+            None,
+        )
+        .await;
+    for order in [&pack["order_id"], &renewed.body["order_id"]] {
+        let r = t
+            .post(
+                "/_local/creem/refund",
+                serde_json::json!({ "order_id": order, "amount": 100 }),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    t.post(
+        &format!("/_local/creem/subscriptions/{sub}/cancel"),
+        serde_json::json!({}),
+        None,
+    )
+    .await;
+    let events: Vec<serde_json::Value> = t
+        .stack
+        .creem_checkouts
+        .sent()
+        .into_iter()
+        .map(|e| {
+            let body = e.to_string();
+            let signature = shared::domain::webhook_signatures::creem_signature(
+                local_stack::emulators::creem_checkout::LOCAL_CREEM_WEBHOOK_SECRET,
+                body.as_bytes(),
+            );
+            serde_json::json!({ "body": body, "signature": signature })
+        })
+        .collect();
+    let kinds: std::collections::BTreeSet<String> = t
+        .stack
+        .creem_checkouts
+        .sent()
+        .iter()
+        .map(|e| e["eventType"].as_str().unwrap().to_owned())
+        .collect();
+    for kind in [
+        "checkout.completed",
+        "subscription.paid",
+        "refund.created",
+        "subscription.canceled",
+    ] {
+        assert!(kinds.contains(kind), "{kinds:?}");
+    }
+    let file = std::env::temp_dir().join(format!("creem-events-{}.json", std::process::id()));
+    std::fs::write(&file, serde_json::to_vec(&events).unwrap()).unwrap();
+    run(
+        std::path::Path::new("node"),
+        &[
+            "creem_webhooks_check.mjs",
+            file.to_str().unwrap(),
+            local_stack::emulators::creem_checkout::LOCAL_CREEM_WEBHOOK_SECRET,
+        ],
+    )
+    .await;
+    let _ = std::fs::remove_file(&file);
 }
