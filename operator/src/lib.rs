@@ -16,6 +16,7 @@ use shared::app::rights_requests::RightsRequests;
 use shared::domain::clock::{Clock, from_epoch, rfc3339};
 use shared::domain::clock::{DateTime, Utc};
 use shared::domain::email::EmailAddress;
+use shared::domain::ids::{AccountId, JobId};
 use shared::domain::policy::Policy;
 use shared::domain::privacy::{RequestKind, RightsRequest};
 use shared::edge::wiring::Base;
@@ -276,7 +277,7 @@ impl Operator {
                 self.exists(&account_id).await?;
                 let changed = self
                     .enforcement
-                    .suspend(&account_id, &why.by, &why.reason)
+                    .suspend(&AccountId::new(account_id.as_str()), &why.by, &why.reason)
                     .await?;
                 Ok(json!({ "account_id": account_id, "suspended": changed }))
             }
@@ -335,7 +336,8 @@ impl Operator {
     /// R20: removes a video as its owner's `DELETE` does (the provider's request
     /// stopped too), and records who and why.
     async fn remove_video(&self, video_id: &str, why: &Why) -> Result<Value, OpError> {
-        let removed = match self.removal.remove(video_id, RemovedBy::Operator).await {
+        let id = JobId::parse(video_id).ok_or(OpError::NotFound)?;
+        let removed = match self.removal.remove(&id, RemovedBy::Operator).await {
             Ok(removed) => removed,
             Err(RemovalError::NotFound) => return Err(OpError::NotFound),
             Err(RemovalError::Busy) => return Err(OpError::Busy),
@@ -400,7 +402,7 @@ impl Operator {
         self.record(why, action, account_id).await?;
         let request = self
             .rights_requests
-            .new_request(account_id, RequestKind::Erasure);
+            .new_request(&AccountId::new(account_id), RequestKind::Erasure);
         match self.rights_requests.submit(&request, with).await {
             Ok(()) => {}
             // Already being erased: nothing new to start.
@@ -592,7 +594,7 @@ mod tests {
     fn r30_a_request_is_overdue_once_its_due_date_has_passed() {
         let mut r = RightsRequest {
             id: "req_1".into(),
-            account_id: "acc_1".into(),
+            account_id: AccountId::new("acc_1"),
             kind: RequestKind::Erasure,
             status: RequestStatus::Failed,
             requested_at: time("2026-11-01T00:00:00Z"),

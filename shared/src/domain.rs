@@ -5,6 +5,7 @@ pub mod billing;
 pub mod clock;
 pub mod crypto;
 pub mod email;
+pub mod ids;
 pub mod inventory;
 pub mod ledger;
 pub mod models;

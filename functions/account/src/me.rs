@@ -93,7 +93,7 @@ impl Me {
             policy_update_available: a.policy_version_accepted.as_str() < POLICY_VERSION_CURRENT,
             consents: Consents::of(&a),
             restricted: a.restricted,
-            id: a.id,
+            id: a.id.into(),
             email: a.email,
             display_name: a.display_name,
             created_at: rfc3339(a.created_at),

@@ -306,7 +306,7 @@ mod tests {
     #[test]
     fn r03_an_account_linked_to_another_google_account_is_not_relinked() {
         let mut account = Account {
-            id: "acc_1".into(),
+            id: shared::domain::ids::AccountId::new("acc_1"),
             email: "kim@example.com".into(),
             display_name: None,
             created_at: shared::domain::clock::parse_time("2026-12-01T00:00:00Z").unwrap(),

@@ -35,7 +35,7 @@ pub struct PublicUser {
 impl From<&Account> for PublicUser {
     fn from(a: &Account) -> Self {
         Self {
-            id: a.id.clone(),
+            id: a.id.to_string(),
             email: a.email.clone(),
             display_name: a.display_name.clone(),
         }
@@ -131,7 +131,7 @@ pub async fn commit_with_session(
     let expires_at = state.clock.epoch_secs() + state.policy.session_ttl.as_secs() as i64;
     let session = Session {
         token_hash: sha256_hex(&token),
-        account_id: account.id.clone(),
+        account_id: account.id.to_string(),
         expires_at,
         epoch: account.session_epoch,
         created_at: state.clock.epoch_secs(),
@@ -208,7 +208,7 @@ mod tests {
 
     fn account(status: AccountStatus) -> Account {
         Account {
-            id: "acc_0123456789abcdef0123456789abcdef".into(),
+            id: shared::domain::ids::AccountId::new("acc_0123456789abcdef0123456789abcdef"),
             email: "kim@example.com".into(),
             display_name: Some("Kim".into()),
             created_at: shared::domain::clock::parse_time("2026-12-01T00:00:00Z").unwrap(),

@@ -111,7 +111,7 @@ pub async fn checkout(
         .billing
         .put_checkout(&Checkout {
             id: checkout_id.clone(),
-            account_id: user.account_id.clone(),
+            account_id: user.account_id.to_string(),
             product_id: product.id.clone(),
             creem_checkout_id: created.id,
             created_at: rfc3339(state.clock.now()),

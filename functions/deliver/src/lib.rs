@@ -131,8 +131,8 @@ mod tests {
         Job {
             status,
             ..Job::queued(
-                "vid_0123456789abcdef0123456789abcdef".into(),
-                "acc_1".into(),
+                shared::domain::ids::JobId::new("vid_0123456789abcdef0123456789abcdef"),
+                shared::domain::ids::AccountId::new("acc_1"),
                 shared::domain::clock::from_epoch(1_000),
                 "a kite".into(),
                 VideoSettings {

@@ -238,8 +238,8 @@ mod tests {
             provider_handle: handle.map(str::to_owned),
             poll_token: Some("t1".into()),
             ..Job::queued(
-                "vid_1".into(),
-                "acc_1".into(),
+                shared::domain::ids::JobId::new("vid_1"),
+                shared::domain::ids::AccountId::new("acc_1"),
                 shared::domain::clock::from_epoch(1_000),
                 "a kite".into(),
                 shared::domain::video::VideoSettings {

@@ -192,7 +192,7 @@ mod tests {
     fn request(kind: RequestKind) -> RightsRequest {
         RightsRequest {
             id: "req_1".into(),
-            account_id: "acc_1".into(),
+            account_id: shared::domain::ids::AccountId::new("acc_1"),
             kind,
             status: RequestStatus::InProgress,
             requested_at: asked_at(),

@@ -101,7 +101,7 @@ impl crate::state::Services {
             if follow.requeue {
                 let msg = shared::adapters::sqs::PrivacyMessage {
                     request_id: r.id.clone(),
-                    account_id: r.account_id.clone(),
+                    account_id: r.account_id.to_string(),
                     recheck: false,
                 };
                 self.privacy_queue
@@ -357,7 +357,7 @@ mod tests {
     fn request(kind: RequestKind, last_step: Option<&str>) -> RightsRequest {
         RightsRequest {
             id: "req_1".into(),
-            account_id: "acc_1".into(),
+            account_id: shared::domain::ids::AccountId::new("acc_1"),
             kind,
             status: RequestStatus::InProgress,
             requested_at: time("2026-12-01T00:00:00Z"),

@@ -43,7 +43,7 @@ fn past_deadline(job: &Job, now: i64, deadline: i64) -> bool {
 /// sweep ended; none for a job no provider holds.
 fn stop_message(job: &Job) -> Option<GenerateMessage> {
     job.provider_handle.is_some().then(|| GenerateMessage {
-        job_id: job.id.clone(),
+        job_id: job.id.to_string(),
         token: None,
         completed: None,
         stop: true,
@@ -55,7 +55,7 @@ fn stop_message(job: &Job) -> Option<GenerateMessage> {
 /// a slow message and this one make one chain, not two.
 fn requeue_message(job: &Job) -> GenerateMessage {
     GenerateMessage {
-        job_id: job.id.clone(),
+        job_id: job.id.to_string(),
         token: job.poll_token.clone(),
         completed: None,
         stop: false,
@@ -135,8 +135,8 @@ mod tests {
             provider_handle: handle.map(str::to_owned),
             poll_token: Some("t7".into()),
             ..Job::queued(
-                "vid_1".into(),
-                "acc_1".into(),
+                shared::domain::ids::JobId::new("vid_1"),
+                shared::domain::ids::AccountId::new("acc_1"),
                 shared::domain::clock::from_epoch(1_000),
                 "a kite".into(),
                 VideoSettings {

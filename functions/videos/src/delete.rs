@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use shared::ApiError;
 use shared::app::removal::RemovedBy;
+use shared::domain::ids::JobId;
 use shared::edge::http::{ApiPath, AuthUser};
 
 use crate::state::VideosState;
@@ -24,6 +25,7 @@ pub async fn delete(
     user: AuthUser,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let id = JobId::parse(&id).ok_or(ApiError::NotFound)?;
     state
         .removal
         .remove(&id, RemovedBy::Owner(&user.account_id))

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use shared::ApiError;
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::rfc3339_millis;
+use shared::domain::ids::{AccountId, JobId};
 use shared::domain::ledger::EntryKind;
 use shared::domain::models::{Ask, Catalogue};
 use shared::domain::sensitive;
@@ -143,7 +144,7 @@ pub async fn submit(
     // is young), or name a job that is never committed (dropped once it is old).
     let token = uuid::Uuid::new_v4().simple().to_string();
     let message = GenerateMessage {
-        job_id: asked.id.clone(),
+        job_id: asked.id.to_string(),
         token: Some(token.clone()),
         completed: None,
         stop: false,
@@ -184,7 +185,7 @@ struct Asked<'a> {
     model: String,
     cost: i64,
     /// The job's id: derived from the key when there is one, so a retry finds it.
-    id: String,
+    id: JobId,
     /// What was asked, as a hash (see [`request_hash`]).
     hash: String,
 }
@@ -216,7 +217,7 @@ fn parse<'a>(
         audio: fitted.audio,
     };
     Ok(Asked {
-        id: job_id(account_id, key.as_deref()),
+        id: JobId::new(job_id(account_id, key.as_deref())),
         hash: request_hash(prompt, upload_id, &model.id, &settings),
         key,
         prompt,
@@ -240,7 +241,7 @@ enum Guarded {
 /// cannot be paid), moderation (R18, R20).
 async fn guard(
     state: &crate::state::Services,
-    account_id: &str,
+    account_id: &AccountId,
     ip: &ClientIp,
     asked: &Asked<'_>,
 ) -> Result<Guarded, ApiError> {
@@ -316,7 +317,7 @@ enum Charged {
 /// R11: the debit (only if covered), its ledger entry and the job, all or nothing.
 async fn charge(
     state: &crate::state::Services,
-    account_id: &str,
+    account_id: &AccountId,
     asked: &Asked<'_>,
     upload: Option<Upload>,
     cost: i64,
@@ -335,7 +336,7 @@ async fn charge(
         poll_token: Some(poll_token),
         ..Job::queued(
             asked.id.clone(),
-            account_id.to_owned(),
+            account_id.clone(),
             state.clock.now_millis(),
             asked.prompt.to_owned(),
             asked.settings.clone(),
@@ -437,7 +438,7 @@ async fn requeue_if_waiting(state: &crate::state::Services, job: &Job) {
         }
     }
     let msg = GenerateMessage {
-        job_id: job.id.clone(),
+        job_id: job.id.to_string(),
         token: job.poll_token.clone(),
         completed: None,
         stop: false,
@@ -533,7 +534,7 @@ mod tests {
             &["fal"],
         )
         .unwrap();
-        parse("acc_1", &headers, &req, &catalogue).map(|a| (a.id, a.hash))
+        parse("acc_1", &headers, &req, &catalogue).map(|a| (a.id.into(), a.hash))
     }
 
     #[test]

@@ -121,7 +121,7 @@ pub async fn create(
         .videos
         .put_upload(&Upload {
             id: id.clone(),
-            owner: user.account_id.clone(),
+            owner: user.account_id.to_string(),
             key: id.clone(),
             content_type: content_type.to_owned(),
             size: req.size,

@@ -62,7 +62,7 @@ pub async fn video_view(state: &crate::state::Services, job: &Job) -> Result<Vid
 /// The video as it stands, without its link: what its entity tag is made of.
 pub fn video_state(job: &Job, now: i64, catalogue: &Catalogue) -> Video {
     Video {
-        id: job.id.clone(),
+        id: job.id.to_string(),
         status: visible_status(job, now),
         prompt: job.prompt.clone(),
         mode: job.mode,

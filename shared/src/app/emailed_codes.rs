@@ -25,6 +25,7 @@ use crate::adapters::dynamo::{StoreError, Write};
 use crate::adapters::ses::{Email, MailError, Mailer};
 use crate::domain::clock::Clock;
 use crate::domain::crypto::{constant_time_eq, keyed_hash, new_sign_in_code};
+use crate::domain::ids::AccountId;
 use crate::domain::policy::{Limit, Policy};
 use crate::domain::secret::Secret;
 
@@ -38,7 +39,7 @@ pub enum Purpose<'a> {
     /// request (R30).
     Confirm {
         confirmation: Confirmation,
-        account_id: &'a str,
+        account_id: &'a AccountId,
     },
 }
 
@@ -285,7 +286,7 @@ impl EmailedCodes {
                     Purpose::SignIn { email, .. } => {
                         self.accounts.find_by_email(email).await?.map(|a| a.id)
                     }
-                    Purpose::Confirm { account_id, .. } => Some(account_id.to_owned()),
+                    Purpose::Confirm { account_id, .. } => Some(account_id.clone()),
                 };
                 if let Some(account_id) = account {
                     // Kept from the event's own time (R22).
@@ -406,7 +407,7 @@ mod tests {
             let (subject, text) = mail(
                 Purpose::Confirm {
                     confirmation,
-                    account_id: "acc_1",
+                    account_id: &AccountId::new("acc_1"),
                 },
                 "000111",
                 10,
@@ -425,7 +426,7 @@ mod tests {
         };
         let confirm = Purpose::Confirm {
             confirmation: Confirmation::RightsRequest,
-            account_id: "acc_1",
+            account_id: &AccountId::new("acc_1"),
         };
         assert_eq!(sign_in.scopes(), ("code_email", "verify_fail_email"));
         assert_eq!(

@@ -7,6 +7,7 @@ use crate::adapters::dynamo::accounts::AccountStore;
 use crate::adapters::dynamo::audit::{AuditEvent, AuditStore};
 use crate::adapters::dynamo::sessions::SessionStore;
 use crate::domain::clock::{Clock, expiry_of, rfc3339};
+use crate::domain::ids::AccountId;
 use crate::domain::policy::Policy;
 
 /// What enforcement needs, held by the functions that enforce.
@@ -22,7 +23,7 @@ pub struct Enforcement {
 
 impl Enforcement {
     /// Records a violation; returns whether the account is now suspended by it.
-    pub async fn record_violation(&self, account_id: &str) -> Result<bool, StoreError> {
+    pub async fn record_violation(&self, account_id: &AccountId) -> Result<bool, StoreError> {
         let now = self.clock.epoch_secs();
         let policy = &self.policy;
         let count = self
@@ -40,7 +41,7 @@ impl Enforcement {
     /// Suspends an account: status, every session ended, an audit record. Safe to repeat.
     pub async fn suspend(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         actor: &str,
         reason: &str,
     ) -> Result<bool, StoreError> {

@@ -8,8 +8,9 @@ use crate::adapters::dynamo::StoreError;
 use crate::adapters::s3::{BlobError, Blobs};
 use crate::adapters::sqs::{GenerateMessage, Queue};
 use crate::app::jobs::Jobs;
+use crate::domain::ids::{AccountId, JobId};
 use crate::domain::video::Job;
-use crate::domain::video::{JOB_ID_PREFIX, JobStatus, is_id, outputs_of};
+use crate::domain::video::{JobStatus, outputs_of};
 
 /// What removing a video needs, held by the functions and tools that remove them.
 #[derive(Clone, Debug)]
@@ -42,7 +43,7 @@ pub enum RemovalError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemovedBy<'a> {
     /// Its owner (the account), who may remove only their own.
-    Owner(&'a str),
+    Owner(&'a AccountId),
     /// An operator, who may remove any (and records why, R20).
     Operator,
 }
@@ -67,10 +68,7 @@ enum Attempt {
 impl VideoRemoval {
     /// Removes the video `id`: read, removed, and read again if it moved on meanwhile
     /// (twice at most, then `Busy`). A removal done before answers as done.
-    pub async fn remove(&self, id: &str, by: RemovedBy<'_>) -> Result<Removed, RemovalError> {
-        if !is_id(JOB_ID_PREFIX, id) {
-            return Err(RemovalError::NotFound);
-        }
+    pub async fn remove(&self, id: &JobId, by: RemovedBy<'_>) -> Result<Removed, RemovalError> {
         for _ in 0..2 {
             let job = self
                 .jobs
@@ -78,7 +76,7 @@ impl VideoRemoval {
                 .get(id)
                 .await?
                 .filter(|j| match by {
-                    RemovedBy::Owner(account) => j.account_id == account,
+                    RemovedBy::Owner(account) => j.account_id == *account,
                     RemovedBy::Operator => true,
                 })
                 .ok_or(RemovalError::NotFound)?;
@@ -88,7 +86,7 @@ impl VideoRemoval {
                 Attempt::MovedOn => continue,
             };
             return Ok(Removed {
-                account_id: job.account_id,
+                account_id: job.account_id.into(),
                 now,
             });
         }

@@ -8,6 +8,7 @@ use crate::adapters::dynamo::privacy::{PrivacyStore, RightsRequest};
 use crate::adapters::dynamo::{StoreError, Transactions, Write};
 use crate::adapters::sqs::{PrivacyMessage, PrivacyQueue};
 use crate::domain::clock::{Clock, expiry_of, from_epoch};
+use crate::domain::ids::AccountId;
 use crate::domain::policy::Policy;
 use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep, new_request_id};
 
@@ -23,11 +24,11 @@ pub struct RightsRequests {
 
 impl RightsRequests {
     /// A new request of `kind`, received now, due one month later (R30).
-    pub fn new_request(&self, account_id: &str, kind: RequestKind) -> RightsRequest {
+    pub fn new_request(&self, account_id: &AccountId, kind: RequestKind) -> RightsRequest {
         let at = self.clock.now_secs();
         RightsRequest {
             id: new_request_id(),
-            account_id: account_id.to_owned(),
+            account_id: account_id.clone(),
             kind,
             status: RequestStatus::Pending,
             requested_at: at,
@@ -81,7 +82,7 @@ impl RightsRequests {
     pub async fn enqueue(&self, r: &RightsRequest) {
         let msg = PrivacyMessage {
             request_id: r.id.clone(),
-            account_id: r.account_id.clone(),
+            account_id: r.account_id.to_string(),
             recheck: false,
         };
         if let Err(e) = self.queue.send(&msg).await {

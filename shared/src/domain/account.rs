@@ -31,7 +31,7 @@ impl AccountStatus {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
-    pub id: String,
+    pub id: super::ids::AccountId,
     pub email: String,
     pub display_name: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -65,6 +65,6 @@ pub fn clean_display_name(raw: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-pub fn new_account_id() -> String {
-    format!("acc_{}", uuid::Uuid::new_v4().simple())
+pub fn new_account_id() -> super::ids::AccountId {
+    super::ids::AccountId::new(format!("acc_{}", uuid::Uuid::new_v4().simple()))
 }

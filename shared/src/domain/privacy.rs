@@ -146,7 +146,7 @@ mod tests {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RightsRequest {
     pub id: String,
-    pub account_id: String,
+    pub account_id: super::ids::AccountId,
     pub kind: RequestKind,
     pub status: RequestStatus,
     pub requested_at: DateTime<Utc>,

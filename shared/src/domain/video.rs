@@ -10,6 +10,8 @@
 //! `failed`, `rejected` and `deleted`-before-`ready` refund the job's cost exactly once.
 
 use chrono::{DateTime, Utc};
+
+use super::ids::{AccountId, JobId};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -268,8 +270,8 @@ mod tests {
 /// A video job as stored: what was asked, its state, and where its files are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
-    pub id: String,
-    pub account_id: String,
+    pub id: JobId,
+    pub account_id: AccountId,
     /// To the millisecond, which also orders a person's videos.
     pub created_at: DateTime<Utc>,
     pub created_epoch: i64,
@@ -319,8 +321,8 @@ impl Job {
     /// person's videos): queued, for text, nothing yet done with it. What the rest of
     /// its life adds is written by its steps.
     pub fn queued(
-        id: String,
-        account_id: String,
+        id: JobId,
+        account_id: AccountId,
         created: DateTime<Utc>,
         prompt: String,
         settings: VideoSettings,

@@ -152,7 +152,11 @@ async fn r22_r31_r33_every_ttl_class_is_present_before_its_period_and_gone_after
         .functions
         .videos
         .enforcement
-        .suspend(&other, "ops", "test")
+        .suspend(
+            &shared::domain::ids::AccountId::new(other.as_str()),
+            "ops",
+            "test",
+        )
         .await
         .unwrap();
     let p = t.stack.base.policy.clone();

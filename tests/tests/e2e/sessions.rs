@@ -153,7 +153,11 @@ async fn r05_r20_suspension_ends_every_session_and_refuses_new_ones() {
             .functions
             .videos
             .enforcement
-            .suspend(&account, "operator", "test")
+            .suspend(
+                &shared::domain::ids::AccountId::new(account.as_str()),
+                "operator",
+                "test"
+            )
             .await
             .unwrap()
     );

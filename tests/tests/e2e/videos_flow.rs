@@ -126,7 +126,8 @@ async fn r16_the_provider_gets_prompt_settings_and_image_only_and_its_copy_is_de
             "duration",
             "generate_audio",
             "image_url",
-            "prompt"
+            "prompt",
+            "resolution"
         ]
     );
     // The provider read the image through its short-lived link (R14)...

@@ -67,7 +67,7 @@ pub(super) async fn again(
         .queue
         .send_generate(
             &GenerateMessage {
-                job_id: job.id.clone(),
+                job_id: job.id.to_string(),
                 token: Some(next.clone()),
                 completed: None,
                 stop: false,

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Item, StoreError, built, get_s, get_time, n, opt_s, opt_time, s, time};
 use crate::domain::account::{Account, AccountStatus};
+use crate::domain::ids::AccountId;
 
 #[derive(Clone, Debug)]
 pub struct AccountStore {
@@ -558,7 +559,7 @@ fn profile_item(a: &Account) -> Item {
 
 fn account_from_item(item: &Item) -> Result<Account, StoreError> {
     Ok(Account {
-        id: get_s(item, "id")?,
+        id: AccountId::new(get_s(item, "id")?),
         email: get_s(item, "email")?,
         display_name: opt_s(item, "display_name"),
         created_at: get_time(item, "created_at")?,

@@ -23,6 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::domain::clock::{expiry_of, rfc3339};
+use crate::domain::ids::AccountId;
 
 use super::{Item, StoreError, built, get_i64, get_s, get_time, n, opt_s, opt_time, s, time};
 use crate::domain::inventory::ClassId;
@@ -429,7 +430,7 @@ impl PrivacyStore {
         at: DateTime<Utc>,
     ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let mut done = r.clone();
-        done.account_id = pseudonym.to_owned();
+        done.account_id = AccountId::new(pseudonym);
         done.status = RequestStatus::Completed;
         done.completed_at = Some(at);
         done.trail.push(TrailStep {
@@ -602,7 +603,7 @@ fn request_from_item(i: &Item) -> Result<RightsRequest, StoreError> {
     };
     Ok(RightsRequest {
         id: get_s(i, "id")?,
-        account_id: get_s(i, "account_id")?,
+        account_id: AccountId::new(get_s(i, "account_id")?),
         kind: RequestKind::parse(&get_s(i, "kind")?).ok_or(StoreError::Malformed("kind"))?,
         status: RequestStatus::parse(&get_s(i, "status")?)
             .ok_or(StoreError::Malformed("status"))?,

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use super::{
     Item, StoreError, built, get_i64, get_s, get_time, n, opt_s, opt_time, s, time, time_millis,
 };
+use crate::domain::ids::{AccountId, JobId};
 pub use crate::domain::video::{Job, Upload};
 use crate::domain::video::{JobStatus, Mode, VideoSettings};
 
@@ -679,8 +680,8 @@ fn job_item(job: &Job) -> Item {
 fn job_from_item(i: &Item) -> Result<Job, StoreError> {
     let bool_of = |name: &str| i.get(name).and_then(|v| v.as_bool().ok()).copied();
     Ok(Job {
-        id: get_s(i, "id")?,
-        account_id: get_s(i, "account_id")?,
+        id: JobId::new(get_s(i, "id")?),
+        account_id: AccountId::new(get_s(i, "account_id")?),
         created_at: get_time(i, "created_at")?,
         created_epoch: get_i64(i, "created_epoch")?,
         status: JobStatus::parse(&get_s(i, "status")?).ok_or(StoreError::Malformed("status"))?,

@@ -31,7 +31,7 @@ pub struct SessionCheck {
 
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub account_id: String,
+    pub account_id: crate::domain::ids::AccountId,
     /// Identifies the session for sign-out; a hash, never the token.
     pub session_hash: String,
     /// The account as read for this request (active, at the session's epoch).
@@ -128,7 +128,7 @@ impl<S: AsRef<SessionCheck> + Send + Sync> FromRequestParts<S> for AuthUser {
             }
         };
         Ok(Self {
-            account_id: session.account_id,
+            account_id: crate::domain::ids::AccountId::new(session.account_id),
             session_hash,
             account,
             signed_in_at: session.created_at,
