@@ -192,7 +192,7 @@ async fn per_ip(state: &Services, ip: &ClientIp) -> Result<(), ApiError> {
     shared::edge::problem::within_limit(
         &state.limits,
         "rights_ip",
-        &ip.0.to_string(),
+        &ip.limit_subject(),
         state.policy.rights_requests_per_ip,
         state.clock.epoch_secs(),
     )

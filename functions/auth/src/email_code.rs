@@ -63,7 +63,7 @@ pub async fn start(
     ApiJson(req): ApiJson<StartRequest>,
 ) -> Result<(StatusCode, Json<Empty>), ApiError> {
     let email = parse_email(&req.email)?;
-    let ip = ip.0.to_string();
+    let ip = ip.limit_subject();
     state
         .emailed_codes
         .send(
@@ -102,7 +102,7 @@ pub async fn verify(
     ApiJson(req): ApiJson<VerifyRequest>,
 ) -> Result<Json<SignInResponse>, ApiError> {
     let email = parse_email(&req.email)?;
-    let ip = ip.0.to_string();
+    let ip = ip.limit_subject();
     let purpose = Purpose::SignIn {
         email: email.as_str(),
         ip: &ip,

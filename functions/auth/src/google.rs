@@ -61,7 +61,7 @@ pub async fn sign_in(
     within_limit(
         &state.limits,
         "google_ip",
-        &ip.0.to_string(),
+        &ip.limit_subject(),
         state.policy.google_signins_per_ip,
         now,
     )
@@ -95,7 +95,7 @@ pub async fn sign_in(
                     return Err(ApiError::IdentityConflict);
                 }
                 let mut tx = state.transactions.begin();
-                let ip = ip.0.to_string();
+                let ip = ip.limit_subject();
                 let purpose = Purpose::SignIn {
                     email: email.as_str(),
                     ip: &ip,

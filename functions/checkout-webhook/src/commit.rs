@@ -12,7 +12,7 @@
 //! came meanwhile) is an error: the webhook answers 503 with nothing written, and
 //! Creem sends the event again.
 
-use shared::adapters::dynamo::billing::{ERASED, PendingClawbacks, RefundDue};
+use shared::adapters::dynamo::billing::{ERASED, Payment, PendingClawbacks, RefundDue};
 use shared::adapters::dynamo::{StoreError, Tx};
 use shared::domain::ledger::EntryKind;
 
@@ -58,6 +58,12 @@ impl Services {
                 outcome = Outcome::AlreadyAccounted;
                 progressed = true;
             }
+            if cancelled.failed("payment") {
+                // The payment was recorded by an earlier event: the first record stays
+                // (with the clawbacks counted on it).
+                effect.payment = None;
+                progressed = true;
+            }
             if cancelled.failed("plan") {
                 // A later event set the plan: this one's state is older.
                 effect.plan = None;
@@ -100,7 +106,13 @@ impl Services {
         let mut tx = self.transactions.begin();
         tx.add("marker", self.billing.event_write(&ev.id, &at, keep_until)?);
         if let Some(p) = &effect.payment {
-            tx.add("payment", self.billing.payment_write(p, None)?);
+            // The clawbacks that waited for it are counted on it as it is written (one
+            // write per item in a transaction).
+            let record = Payment {
+                clawed: waited_clawbacks(effect, pending).iter().sum(),
+                ..p.clone()
+            };
+            tx.add("payment", self.billing.payment_write(&record, None)?);
         }
         if let Some((order_id, clawback)) = &effect.pending {
             for (label, write) in self
@@ -125,9 +137,14 @@ impl Services {
             );
             delta += c.kind.signed(c.amount);
         }
-        if let Some((order_id, paid, credits)) = &effect.takes_pending {
-            for p in &pending.items {
-                let amount = clawback_credits(*credits, p.of.unwrap_or(*paid), p.refunded);
+        if let Some((payment, from, to)) = &effect.clawed {
+            tx.add("clawed", self.billing.clawed_write(payment, *from, *to)?);
+        }
+        if let Some((order_id, ..)) = &effect.takes_pending {
+            for (p, amount) in pending.items.iter().zip(waited_clawbacks(effect, pending)) {
+                if amount == 0 {
+                    continue;
+                }
                 tx.add(
                     "pending_entries",
                     self.ledger.entry_write(
@@ -164,6 +181,19 @@ impl Services {
     /// that names it. A payment is recorded under the pseudonym where the erasure left
     /// one (its subscription's link), and listed for the operators: refund due.
     async fn after_erasure(&self, ev: &Event, effect: &Effect) -> Result<Outcome, StoreError> {
+        let mut effect = effect.clone();
+        for _ in 0..2 {
+            match self.after_erasure_once(ev, &effect).await {
+                // The order was recorded before (paid while the account was there): its
+                // first record stays, and it is no refund due of this event.
+                Err(e) if e.failed("payment") => effect.payment = None,
+                done => return done,
+            }
+        }
+        Err(StoreError::Backend("webhook effect did not settle".into()))
+    }
+
+    async fn after_erasure_once(&self, ev: &Event, effect: &Effect) -> Result<Outcome, StoreError> {
         let at = self.now();
         let mut tx = self.transactions.begin();
         tx.add(
@@ -212,4 +242,23 @@ impl Services {
         }
         Ok(Outcome::AfterErasure)
     }
+}
+
+/// R10: what each clawback that waited for this payment takes back with it: its share,
+/// in the order they came, never more in all than the payment grants.
+fn waited_clawbacks(effect: &Effect, pending: &PendingClawbacks) -> Vec<i64> {
+    let Some((_, paid, credits)) = &effect.takes_pending else {
+        return Vec::new();
+    };
+    let mut taken = 0;
+    pending
+        .items
+        .iter()
+        .map(|p| {
+            let share = clawback_credits(*credits, p.of.unwrap_or(*paid), p.refunded);
+            let amount = share.clamp(0, (*credits - taken).max(0));
+            taken += amount;
+            amount
+        })
+        .collect()
 }

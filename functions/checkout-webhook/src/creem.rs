@@ -84,6 +84,9 @@ pub struct Transaction {
     pub amount: Option<i64>,
     #[serde(default)]
     pub amount_paid: Option<i64>,
+    /// Refunded of it so far, all refunds and chargebacks together, tax included.
+    #[serde(default)]
+    pub refunded_amount: Option<i64>,
     #[serde(default)]
     pub currency: Option<String>,
     #[serde(default)]
@@ -197,6 +200,12 @@ impl Clawback {
     /// amount with tax over one without.
     pub fn paid(&self) -> Option<i64> {
         self.transaction.as_ref()?.amount_paid
+    }
+
+    /// What went back of the payment so far, this clawback included, where Creem says
+    /// (the transaction's cumulative `refunded_amount`).
+    pub fn refunded_so_far(&self) -> Option<i64> {
+        self.transaction.as_ref()?.refunded_amount
     }
 
     /// The keys the payment may be recorded under: a subscription period's by its

@@ -56,6 +56,8 @@ pub struct Effect {
     pub pending: Option<(String, PendingClawback)>,
     /// The pseudonym an erased account's subscription is linked to, when known.
     pub erased_owner: Option<String>,
+    /// R10: the credits taken back from a payment: its key, the count before and after.
+    pub clawed: Option<(String, i64, i64)>,
 }
 
 impl Effect {
@@ -76,6 +78,18 @@ pub fn clawback_credits(credits: i64, paid: i64, refunded: Option<i64>) -> i64 {
     match refunded {
         Some(r) if paid > 0 && r < paid => credits * r.max(0) / paid,
         _ => credits,
+    }
+}
+
+/// R10: the credits a clawback takes now of a payment that granted `granted` and has
+/// had `clawed` taken back already: its share, or (where Creem says how much went back
+/// in all) what brings the total to that share; never past what was granted, whatever
+/// arrives in whatever order (a full refund then a dispute, cumulative amounts).
+pub fn clawback_now(granted: i64, clawed: i64, this_share: i64, total_share: Option<i64>) -> i64 {
+    let left = (granted - clawed).max(0);
+    match total_share {
+        Some(total) => (total.min(granted) - clawed).clamp(0, left),
+        None => this_share.clamp(0, left),
     }
 }
 
@@ -137,6 +151,7 @@ impl Services {
         let amount = order.amount.unwrap_or(0);
         let mut effect = Effect {
             payment: Some(Payment {
+                clawed: 0,
                 order_id: order.id.clone(),
                 account_id: account_id.clone(),
                 amount,
@@ -207,6 +222,7 @@ impl Services {
                 .and_then(|t| t.amount_paid.or(t.amount))
                 .unwrap_or(product.price_cents);
             effect.payment = Some(Payment {
+                clawed: 0,
                 order_id: order_id.to_owned(),
                 account_id: account_id.clone(),
                 amount,
@@ -292,14 +308,26 @@ impl Services {
         let Some(product) = self.catalogue.iter().find(|p| p.id == paid.product_id) else {
             return Ok(None);
         };
+        let basis = c.paid().unwrap_or(paid.amount);
+        let amount = clawback_now(
+            product.credits,
+            paid.clawed,
+            clawback_credits(product.credits, basis, c.refunded()),
+            c.refunded_so_far()
+                .map(|so_far| clawback_credits(product.credits, basis, Some(so_far))),
+        );
+        if amount == 0 {
+            tracing::info!(
+                event = "clawback_capped",
+                "the order's credits were all taken back already"
+            );
+            return Ok(None);
+        }
         Ok(Some(Effect {
+            clawed: Some((paid.order_id.clone(), paid.clawed, paid.clawed + amount)),
             credits: Some(Credits {
                 kind: EntryKind::Clawback,
-                amount: clawback_credits(
-                    product.credits,
-                    c.paid().unwrap_or(paid.amount),
-                    c.refunded(),
-                ),
+                amount,
                 cause,
             }),
             account_id: Some(paid.account_id),
@@ -312,6 +340,22 @@ impl Services {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn r10_clawbacks_never_take_back_more_than_the_order_granted() {
+        // A full refund, then a dispute of the same order: nothing more.
+        assert_eq!(clawback_now(10, 0, 10, Some(10)), 10);
+        assert_eq!(clawback_now(10, 10, 10, Some(10)), 0);
+        assert_eq!(clawback_now(10, 10, 10, None), 0);
+        // Two partial refunds of half, the second reported with the cumulative total.
+        assert_eq!(clawback_now(10, 0, 5, Some(5)), 5);
+        assert_eq!(clawback_now(10, 5, 5, Some(10)), 5);
+        // The same, without a total: each takes its share, up to what is left.
+        assert_eq!(clawback_now(10, 5, 5, None), 5);
+        assert_eq!(clawback_now(10, 8, 5, None), 2);
+        // A total that says less than was taken takes nothing back, and gives none.
+        assert_eq!(clawback_now(10, 8, 5, Some(5)), 0);
+    }
 
     #[test]
     fn r10_a_partial_refund_takes_back_its_share_and_a_full_one_everything() {

@@ -89,7 +89,8 @@ impl crate::state::Services {
     /// that died; carrying one out twice does nothing new), and one near or past its
     /// due date is reported. Returns (requeued, near or past due).
     async fn follow_rights_requests(&self, now: i64) -> Result<(u32, u32), String> {
-        let horizon = now + self.policy.rights_request_due.as_secs() as i64 + 86400;
+        // Every open request is due within its months (at most 31 days each) of now.
+        let horizon = now + i64::from(self.policy.rights_request_due_months) * 31 * 86400 + 86400;
         let open = self
             .privacy
             .open_requests(&rfc3339(shared::domain::clock::from_epoch(horizon)))

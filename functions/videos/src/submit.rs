@@ -246,7 +246,7 @@ async fn guard(
     asked: &Asked<'_>,
 ) -> Result<Guarded, ApiError> {
     let now = state.clock.epoch_secs();
-    let ip = ip.0.to_string();
+    let ip = ip.limit_subject();
     // The limits, the replay and the balance are independent reads (and the limits'
     // counting writes): one round trip for all of them. Whatever they find, nothing
     // is spent before every check has passed.

@@ -7,7 +7,7 @@ use crate::adapters::dynamo::accounts::AccountStore;
 use crate::adapters::dynamo::privacy::{PrivacyStore, RightsRequest};
 use crate::adapters::dynamo::{StoreError, Transactions, Write};
 use crate::adapters::sqs::{PrivacyMessage, PrivacyQueue};
-use crate::domain::clock::{Clock, expiry_of, from_epoch};
+use crate::domain::clock::{Clock, months_after};
 use crate::domain::ids::AccountId;
 use crate::domain::policy::Policy;
 use crate::domain::privacy::{RequestKind, RequestStatus, TrailStep, new_request_id};
@@ -23,7 +23,7 @@ pub struct RightsRequests {
 }
 
 impl RightsRequests {
-    /// A new request of `kind`, received now, due one month later (R30).
+    /// A new request of `kind`, received now, due one calendar month later (R30).
     pub fn new_request(&self, account_id: &AccountId, kind: RequestKind) -> RightsRequest {
         let at = self.clock.now_secs();
         RightsRequest {
@@ -32,7 +32,7 @@ impl RightsRequests {
             kind,
             status: RequestStatus::Pending,
             requested_at: at,
-            due_by: from_epoch(expiry_of(at, self.policy.rights_request_due)),
+            due_by: months_after(at, self.policy.rights_request_due_months),
             trail: vec![TrailStep {
                 status: RequestStatus::Pending,
                 at,

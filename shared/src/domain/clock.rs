@@ -61,6 +61,13 @@ pub fn expiry_of(at: DateTime<Utc>, keep: std::time::Duration) -> i64 {
     at.timestamp() + keep.as_secs() as i64
 }
 
+/// `months` calendar months after `t`, at the same time of day; a day the later month
+/// lacks is its last day (31 January + 1 month = 28 or 29 February).
+pub fn months_after(t: DateTime<Utc>, months: u32) -> DateTime<Utc> {
+    t.checked_add_months(chrono::Months::new(months))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// A record's time as read back: RFC 3339, or nothing.
 pub fn parse_time(rfc3339: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(rfc3339)
@@ -145,6 +152,16 @@ mod expiry_tests {
         clock.advance(std::time::Duration::from_secs(3));
         let keep = std::time::Duration::from_secs(365 * 86_400);
         assert_eq!(expiry_of(at, keep) - at.timestamp(), 365 * 86_400);
+    }
+
+    #[test]
+    fn r30_a_month_after_is_a_calendar_month_ending_on_the_last_day_it_has() {
+        let at = |s: &str| parse_time(s).unwrap();
+        let after = |s: &str| rfc3339(months_after(at(s), 1));
+        assert_eq!(after("2027-01-31T10:00:00Z"), "2027-02-28T10:00:00Z");
+        assert_eq!(after("2028-01-31T10:00:00Z"), "2028-02-29T10:00:00Z");
+        assert_eq!(after("2026-12-15T08:30:00Z"), "2027-01-15T08:30:00Z");
+        assert_eq!(after("2027-03-31T00:00:00Z"), "2027-04-30T00:00:00Z");
     }
 
     #[test]

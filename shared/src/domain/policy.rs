@@ -170,8 +170,9 @@ pub struct Policy {
     pub ttl_grace: Duration,
     /// R33: how many days back of expiries each purge reads.
     pub purge_lookback: Duration,
-    /// R30: a rights request is due this long after receipt.
-    pub rights_request_due: Duration,
+    /// R30: a rights request is due this many calendar months after receipt (GDPR
+    /// Art. 12(3): received 31 January, due 28 February; see [`super::clock::months_after`]).
+    pub rights_request_due_months: u32,
     /// R26: records an export asks for at a time from a class that may be large (a
     /// heavy account's usage rows). DynamoDB ends a page at 1 MB first (about 2,000
     /// usage rows), which bounds a page's memory whatever this says.
@@ -256,7 +257,7 @@ impl Default for Policy {
             rights_requests_per_ip: Limit::per_hour(20),
             support_retention: 365 * DAY,
             erasure_deadline: 30 * DAY,
-            rights_request_due: 30 * DAY,
+            rights_request_due_months: 1,
             backup_recovery_period: 7 * DAY,
             ttl_grace: DAY,
             purge_lookback: 7 * DAY,

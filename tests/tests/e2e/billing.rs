@@ -410,3 +410,63 @@ async fn r11_a_dispute_claws_back_once() {
     }
     assert_eq!(credits(&t, &token).await, 3, "13 − 10, once");
 }
+
+/// R10: the credits taken back for an order never exceed what it granted: two partial
+/// refunds (the second with Creem's cumulative `refunded_amount`) take it all back
+/// once, and a chargeback of the same order afterwards takes nothing more.
+#[tokio::test(flavor = "multi_thread")]
+async fn r10_clawbacks_of_one_order_stop_at_what_it_granted() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.signed_in(&unique_email("clawed")).await;
+    let done = t.buy(&token, "pack_10").await;
+    let order = done["order_id"].as_str().unwrap();
+    assert_eq!(credits(&t, &token).await, 13);
+    // Half of what was paid (1089 with tax), then the rest.
+    for amount in [Some(544), None] {
+        let r = t
+            .post(
+                "/_local/creem/refund",
+                json!({ "order_id": order, "amount": amount }),
+                None,
+            )
+            .await;
+        assert_eq!(r.body["webhook_statuses"][0], 200, "{}", r.body);
+    }
+    assert_eq!(credits(&t, &token).await, 3, "all 10 back, no more");
+    let refund = t
+        .stack
+        .creem_checkouts
+        .sent()
+        .into_iter()
+        .rfind(|e| e["eventType"] == "refund.created")
+        .unwrap();
+    let transaction = refund["object"]["transaction"].clone();
+    assert_eq!(transaction["refunded_amount"], 1089, "{transaction}");
+    // A chargeback of the same payment, as Creem documents `dispute.created`.
+    let dispute = json!({
+        "id": "evt_dispute_after_refund",
+        "eventType": "dispute.created",
+        "created_at": 1_795_000_000_000_i64,
+        "object": { "id": "disp_after_refund", "object": "dispute", "amount": 1089, "currency": "EUR",
+            "transaction": transaction, "order": refund["object"]["order"] },
+    });
+    let body = dispute.to_string();
+    let sig = creem_signature(LOCAL_CREEM_WEBHOOK_SECRET, body.as_bytes());
+    assert_eq!(
+        post_event(&t, &body, &[("creem-signature", sig)]).await,
+        200
+    );
+    assert_eq!(
+        credits(&t, &token).await,
+        3,
+        "the dispute takes nothing more"
+    );
+    let clawed: i64 = t
+        .ledger(&account)
+        .await
+        .iter()
+        .filter(|e| e.kind == "clawback")
+        .map(|e| e.amount)
+        .sum();
+    assert_eq!(clawed, -10);
+}

@@ -207,3 +207,21 @@ async fn r16_r28_a_provider_that_will_not_delete_does_not_block_the_erasure() {
         "the record is gone with the copy"
     );
 }
+
+/// R30: a request received on 31 January is due on 28 February: one calendar month,
+/// ending on the last day the later month has (GDPR Art. 12(3)).
+#[tokio::test(flavor = "multi_thread")]
+async fn r30_a_request_received_on_31_january_is_due_on_28_february() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    t.clock
+        .set(shared::domain::clock::epoch_of("2027-01-31T10:00:00Z").unwrap());
+    let email = unique_email("january");
+    let (token, _) = t.signed_in(&email).await;
+    let code = t.rights_code(&token, &email).await;
+    let r = t
+        .post("/v1/me/export", json!({ "code": code }), Some(&token))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["requested_at"], "2027-01-31T10:00:00Z");
+    assert_eq!(r.body["due_by"], "2027-02-28T10:00:00Z");
+}

@@ -76,6 +76,9 @@ pub struct Payment {
     pub status: String,
     pub product_id: String,
     pub at: String,
+    /// R10: the credits taken back from this payment so far (refunds, disputes); never
+    /// more than it granted.
+    pub clawed: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -203,6 +206,7 @@ impl BillingStore {
             ("status".to_owned(), s(&p.status)),
             ("product_id".to_owned(), s(&p.product_id)),
             ("at".to_owned(), s(&p.at)),
+            ("clawed".to_owned(), n(p.clawed)),
         ]);
         item.extend(keep_until.map(super::expiry).into_iter().flatten());
         Ok(TransactWriteItem::builder()
@@ -210,6 +214,7 @@ impl BillingStore {
                 Put::builder()
                     .table_name(&self.table)
                     .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(pk)")
                     .build(),
             )?)
             .build())
@@ -228,7 +233,32 @@ impl BillingStore {
             status: get_s(&i, "status")?,
             product_id: get_s(&i, "product_id")?,
             at: get_s(&i, "at")?,
+            // Payments recorded before clawbacks were counted have none counted.
+            clawed: get_i64(&i, "clawed").unwrap_or(0),
         }))
+    }
+
+    /// R10: the credits taken back from the payment `order_id` go from `from` to `to`;
+    /// fails its condition if another clawback counted meanwhile (then decided again).
+    pub fn clawed_write(
+        &self,
+        order_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(payment_pk(order_id)))
+            .update_expression("SET clawed = :to")
+            .condition_expression(
+                "attribute_exists(pk) AND (clawed = :from OR (attribute_not_exists(clawed) AND :from = :zero))",
+            )
+            .expression_attribute_values(":to", n(to))
+            .expression_attribute_values(":from", n(from))
+            .expression_attribute_values(":zero", n(0));
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
     }
 
     /// Whose a subscription is (its later events may not carry it).
