@@ -92,6 +92,12 @@ enum CliCommand {
         #[arg(long, value_name = "N", default_value_t = 7)]
         within_days: i64,
     },
+    /// Retries a failed rights request at once (R30): open again, and handed over.
+    RetryRequest {
+        request_id: String,
+        #[command(flatten)]
+        why: WhyArgs,
+    },
     /// Lists payments made after their account was erased: refund each at Creem (R28).
     RefundsDue,
     /// Moves dead letters back to their queue, once their cause is fixed.
@@ -138,6 +144,7 @@ pub enum Command {
     DeleteChild { email: String, why: Why },
     RemoveVideo { video_id: String, why: Why },
     DueRequests { within_days: i64 },
+    RetryRequest { request_id: String, why: Why },
     RefundsDue,
     Redrive { from: String, to: String },
 }
@@ -213,6 +220,10 @@ pub fn parse_line(args: &[String]) -> Result<Command, ParseError> {
             why: why("remove-video", w)?,
         },
         CliCommand::DueRequests { within_days } => Command::DueRequests { within_days },
+        CliCommand::RetryRequest { request_id, why: w } => Command::RetryRequest {
+            request_id: trimmed(request_id),
+            why: why("retry-request", w)?,
+        },
         CliCommand::RefundsDue => Command::RefundsDue,
         CliCommand::Redrive { from, to } => Command::Redrive { from, to },
     })
@@ -323,6 +334,21 @@ impl Operator {
                 Ok(Value::Array(
                     due.into_iter().map(|r| due_row(&r, now)).collect(),
                 ))
+            }
+            Command::RetryRequest { request_id, why } => {
+                let Some(request) = self
+                    .privacy
+                    .failed_requests()
+                    .await?
+                    .into_iter()
+                    .find(|r| r.id == request_id)
+                else {
+                    return Err(OpError::NotFound);
+                };
+                self.record(&why, "retry_rights_request", &request.account_id)
+                    .await?;
+                let retried = self.rights_requests.retry(&request).await?;
+                Ok(json!({ "id": request.id, "kind": request.kind.as_str(), "retried": retried }))
             }
             Command::RefundsDue => self.refunds_due().await,
             Command::Redrive { from, to } => {

@@ -31,8 +31,7 @@ impl QueueStep for crate::state::Services {
         async {
             match carry_out(self, &msg).await {
                 Err(StepError::Retry(reason)) if !msg.recheck => {
-                    give_up_if_due(self, &msg, receives, &reason).await?;
-                    Err(StepError::Retry(reason))
+                    after_failure(self, &msg, receives, reason).await
                 }
                 other => other,
             }
@@ -52,43 +51,61 @@ fn receives_of(message: &SqsMessage) -> u32 {
         .unwrap_or(1)
 }
 
-/// R30: whether a request that failed again ends now: at the policy's attempts, or
-/// once it is as old as the policy allows.
-fn gives_up(
+/// What a failed attempt at a request leads to (R30).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// Tried again soon, by this message (SQS's visibility timeout).
+    Again,
+    /// This message has had its attempts: it is put down before the dead-letter queue
+    /// would take it, and the request stays open; the hourly purge hands it over again
+    /// once its last step is `rights_request_requeue_after` old. So a request is tried
+    /// through an outage of days, with pauses.
+    Later,
+    /// Its due date has come: it ends `failed`, visibly.
+    GiveUp,
+}
+
+/// R30: a request that failed again is retried until its due date, never given up on
+/// because a dependency is down for a while.
+fn next_after_failure(
     policy: &Policy,
     receives: u32,
-    requested_at: shared::domain::clock::DateTime<shared::domain::clock::Utc>,
+    due_by: shared::domain::clock::DateTime<shared::domain::clock::Utc>,
     now: i64,
-) -> bool {
-    let age = now - requested_at.timestamp();
-    !(receives < policy.rights_request_max_attempts
-        && age < policy.rights_request_give_up_after.as_secs() as i64)
+) -> Next {
+    if now >= due_by.timestamp() {
+        Next::GiveUp
+    } else if receives >= policy.rights_request_max_attempts {
+        Next::Later
+    } else {
+        Next::Again
+    }
 }
 
 /// R30: the email that tells the person their request failed, what it was, when they
-/// made it, and by when it will be completed.
+/// made it, and what is true now.
 fn failure_text(request: &RightsRequest) -> String {
-    let what = match request.kind {
-        RequestKind::Export => "a copy of your data",
-        RequestKind::Erasure => "the deletion of your account",
-    };
-    format!(
-        "We could not complete your request for {what}, made on {}.\n\n\
-         Our team has been told and will complete it by {}. You can also reply to \
-         our support address, or ask again from your account.\n",
-        rfc3339(request.requested_at),
-        rfc3339(request.due_by)
-    )
+    let made = rfc3339(request.requested_at);
+    match request.kind {
+        RequestKind::Export => format!(
+            "We could not prepare the copy of your data that you asked for on {made}.\n\n\
+             Our team has been told and is looking into it. You can ask again from your \
+             account at any time, or reply to our support address.\n"
+        ),
+        RequestKind::Erasure => format!(
+            "We could not finish deleting your account, as you asked on {made}.\n\n\
+             Our team has been told and is looking into it. Your account is open again in \
+             the meantime: you can sign in, and ask again from your account at any time, \
+             or reply to our support address.\n"
+        ),
+    }
 }
 
-/// R30: a request that keeps failing ends, visibly: past the policy's attempts (before
-/// the queue's dead-letter queue would take it) or its time, it becomes `failed` with
-/// the reason, the person is told by email, and the operators see it.
-async fn give_up_if_due(
+async fn after_failure(
     state: &crate::state::Services,
     msg: &PrivacyMessage,
     receives: u32,
-    reason: &str,
+    reason: String,
 ) -> Result<(), StepError> {
     let Some(request) = state
         .privacy
@@ -97,17 +114,38 @@ async fn give_up_if_due(
     else {
         return Ok(());
     };
-    if !gives_up(
+    match next_after_failure(
         &state.policy,
         receives,
-        request.requested_at,
+        request.due_by,
         state.clock.epoch_secs(),
     ) {
-        return Ok(());
+        Next::Again => Err(StepError::Retry(reason)),
+        Next::Later => {
+            tracing::warn!(
+                event = "rights_request_retry_later",
+                kind = request.kind.as_str(),
+                receives,
+                reason,
+                "rights request still failing; tried again later"
+            );
+            Ok(())
+        }
+        Next::GiveUp => give_up(state, &request, &reason).await,
     }
+}
+
+/// R30: a request whose due date came ends `failed` with its reason; the operators see
+/// it (and can retry it at once), the person is told, and an account whose erasure
+/// stopped is theirs again.
+async fn give_up(
+    state: &crate::state::Services,
+    request: &RightsRequest,
+    reason: &str,
+) -> Result<(), StepError> {
     if !state
         .privacy
-        .fail(&msg.account_id, &msg.request_id, reason, state.now())
+        .fail(&request.account_id, &request.id, reason, state.now())
         .await?
     {
         return Ok(());
@@ -115,12 +153,14 @@ async fn give_up_if_due(
     tracing::error!(
         event = "rights_request_failed",
         kind = request.kind.as_str(),
-        receives,
         reason,
-        "rights request failed; the person is told"
+        "rights request failed at its due date; the person is told"
     );
-    if let Some(account) = state.accounts.get(&msg.account_id).await? {
-        let text = failure_text(&request);
+    if request.kind == RequestKind::Erasure {
+        state.accounts.end_erasure(&request.account_id).await?;
+    }
+    if let Some(account) = state.accounts.get(&request.account_id).await? {
+        let text = failure_text(request);
         let sent = state
             .mailer
             .send(shared::adapters::ses::Email {
@@ -206,22 +246,37 @@ mod tests {
     }
 
     #[test]
-    fn r30_a_request_past_its_attempts_gives_up() {
+    fn r30_a_failing_request_is_retried_until_its_due_date_then_given_up() {
         let policy = Policy::default();
         let max = policy.rights_request_max_attempts;
-        let young = asked() + 60;
-        assert!(!gives_up(&policy, 1, asked_at(), young));
-        assert!(!gives_up(&policy, max - 1, asked_at(), young));
-        assert!(gives_up(&policy, max, asked_at(), young));
-        assert!(gives_up(&policy, max + 1, asked_at(), young));
-    }
-
-    #[test]
-    fn r30_a_request_past_its_time_gives_up_whatever_its_attempts() {
-        let policy = Policy::default();
-        let limit = policy.rights_request_give_up_after.as_secs() as i64;
-        assert!(!gives_up(&policy, 1, asked_at(), asked() + limit - 1));
-        assert!(gives_up(&policy, 1, asked_at(), asked() + limit));
+        let due = at("2026-12-31T10:00:00Z");
+        let week_later = asked() + 7 * 86_400;
+        assert_eq!(
+            next_after_failure(&policy, 1, due, asked() + 60),
+            Next::Again
+        );
+        assert_eq!(
+            next_after_failure(&policy, max - 1, due, asked() + 60),
+            Next::Again
+        );
+        // Its message's attempts used up: put down, and handed over again later.
+        assert_eq!(
+            next_after_failure(&policy, max, due, asked() + 60),
+            Next::Later
+        );
+        assert_eq!(
+            next_after_failure(&policy, max, due, week_later),
+            Next::Later
+        );
+        // Only its due date ends it, whatever its attempts.
+        assert_eq!(
+            next_after_failure(&policy, 1, due, due.timestamp()),
+            Next::GiveUp
+        );
+        assert_eq!(
+            next_after_failure(&policy, 1, due, due.timestamp() - 1),
+            Next::Again
+        );
     }
 
     #[test]
@@ -239,21 +294,19 @@ mod tests {
     }
 
     #[test]
-    fn r30_the_failure_notice_names_the_request_its_date_and_its_new_due_date() {
+    fn r30_the_failure_notice_says_what_is_true_now() {
         let export = failure_text(&request(RequestKind::Export));
         assert!(
-            export.contains("your request for a copy of your data, made on 2026-12-01T10:00:00Z."),
+            export.contains("the copy of your data that you asked for on 2026-12-01T10:00:00Z"),
             "{export}"
         );
-        assert!(
-            export.contains("complete it by 2026-12-31T10:00:00Z"),
-            "{export}"
-        );
+        assert!(export.contains("ask again from your account"), "{export}");
         let erasure = failure_text(&request(RequestKind::Erasure));
         assert!(
-            erasure.contains("your request for the deletion of your account"),
+            erasure.contains("finish deleting your account"),
             "{erasure}"
         );
+        assert!(erasure.contains("Your account is open again"), "{erasure}");
         assert!(!erasure.contains("a copy of your data"), "{erasure}");
     }
 }

@@ -77,6 +77,37 @@ impl RightsRequests {
         Ok(())
     }
 
+    /// R30: an operator's retry of a failed request, at once: open again (an erasure
+    /// stops the account again, as when it was asked for), then handed over.
+    /// `Ok(false)`: it had not failed (open, completed, or retried already).
+    pub async fn retry(&self, request: &RightsRequest) -> Result<bool, StoreError> {
+        let mut tx = self.transactions.begin();
+        tx.add(
+            "request",
+            self.privacy.reopen_write(request, self.clock.now_secs())?,
+        );
+        if request.kind == RequestKind::Erasure {
+            let erasing = self
+                .accounts
+                .get(&request.account_id)
+                .await?
+                .is_some_and(|a| a.status == crate::domain::account::AccountStatus::Erasing);
+            if !erasing {
+                tx.add(
+                    "account",
+                    self.accounts.begin_erasure_write(&request.account_id)?,
+                );
+            }
+        }
+        match tx.commit().await {
+            Ok(()) => {}
+            Err(e) if e.failed("request") => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        self.enqueue(request).await;
+        Ok(true)
+    }
+
     /// Hands a recorded request to `privacy-requests`. If the queue cannot take it now,
     /// the hourly purge hands over every request still open.
     pub async fn enqueue(&self, r: &RightsRequest) {

@@ -153,11 +153,11 @@ pub struct Policy {
     /// R30: an open rights request whose last step is this old is handed to
     /// `privacy-requests` again (its message was lost, or its run died).
     pub rights_request_requeue_after: Duration,
-    /// R30: a rights request that still fails after this many attempts, or this long
-    /// after it was asked for, ends `failed`: the person is told, the operators see it,
-    /// and it is not tried forever.
+    /// R30: a rights request's message is tried this many times (before the queue's
+    /// dead-letter queue would take it); then it is put down and the request, still
+    /// open, is handed over again by the purge after `rights_request_requeue_after`.
+    /// Only its due date ends it `failed`.
     pub rights_request_max_attempts: u32,
-    pub rights_request_give_up_after: Duration,
     /// R30, R32: an open rights request this close to its due date is reported.
     pub rights_request_warn_before: Duration,
     /// R32: how long DynamoDB's point-in-time recovery keeps deleted items restorable
@@ -265,7 +265,6 @@ impl Default for Policy {
             // Below the privacy queue's maxReceiveCount (10), so no request ends in the
             // dead-letter queue unanswered; a week leaves three for the operators.
             rights_request_max_attempts: 8,
-            rights_request_give_up_after: 7 * DAY,
             rights_request_warn_before: 3 * DAY,
             export_page_items: 10_000,
             erasure_page_keys: 20_000,

@@ -1,6 +1,8 @@
 //! Rights requests that always finish (R30): a completed erasure is answered by email
-//! before the address goes, and a request that cannot be completed ends `failed`,
-//! visibly — the person is told, the operators see it, and it is not tried forever.
+//! before the address goes; a request whose dependency is down is tried until its due
+//! date and completes when it comes back; one that cannot be completed by then ends
+//! `failed`, visibly: the person is told, their account is theirs again, the operators
+//! see it and can retry it at once.
 
 use aws_lambda_events::event::sqs::SqsMessage;
 use e2e_tests::{TestStack, unique_email};
@@ -63,34 +65,87 @@ async fn r30_a_completed_erasure_is_answered_by_email() {
 /// R30: an erasure that cannot complete (Creem cannot be reached to cancel the plan)
 /// is retried, then, past the policy's attempts, ends `failed` with its reason: the
 /// person is emailed and the operators' due list shows it.
-#[tokio::test(flavor = "multi_thread")]
-async fn r30_a_request_that_keeps_failing_ends_failed_told_and_listed() {
-    let t = TestStack::start_opts(|o| o.consumers = false).await;
-    let email = unique_email("stuck");
-    let (token, account) = t.signed_in(&email).await;
-    t.buy(&token, "plan_monthly").await;
-    let id = request_erasure(&t, &token, &email).await;
-
-    // privacy-requests, with Creem unreachable.
+/// `privacy-requests` as deployed, but with Creem unreachable.
+async fn with_creem_down(t: &TestStack) -> privacy_requests::PrivacyRequestsState {
     let mut vars = t.stack.envs["privacy-requests"].clone();
     vars.insert("CREEM_API_URL".into(), "http://127.0.0.1:9".into());
     let env = shared::adapters::env::Env::from_map(vars)
         .with_parameters(t.stack.aws.ssm())
         .await
         .unwrap();
-    let state = privacy_requests::PrivacyRequestsState::build(&t.stack.base, &env).unwrap();
+    privacy_requests::PrivacyRequestsState::build(&t.stack.base, &env).unwrap()
+}
+
+/// R30: an erasure whose dependency (Creem) is down for a week is tried through the
+/// outage, its message put down after its attempts (before the dead-letter queue) and
+/// handed over again by the purge, and completes once Creem is back: never `failed`.
+#[tokio::test(flavor = "multi_thread")]
+async fn r30_a_request_is_retried_through_a_week_long_outage_and_completes() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("outage-week");
+    let (token, account) = t.signed_in(&email).await;
+    t.buy(&token, "plan_monthly").await;
+    let id = request_erasure(&t, &token, &email).await;
+    let down = with_creem_down(&t).await;
     let msg = PrivacyMessage {
         request_id: id.clone(),
         account_id: account.clone(),
         recheck: false,
     };
-    let first = state.step(&message(&msg, 1)).await;
+    let first = down.step(&message(&msg, 1)).await;
     assert!(matches!(first, Err(StepError::Retry(_))), "{first:?}");
-    let open = stored_request(&t, &account, &id).await;
-    assert!(open.status.is_open(), "still being tried");
-
+    // The message's attempts used up: put down, the request still open.
     let max = t.stack.base.policy.rights_request_max_attempts;
-    let _ = state.step(&message(&msg, max)).await;
+    assert!(down.step(&message(&msg, max)).await.is_ok());
+    assert!(stored_request(&t, &account, &id).await.status.is_open());
+    let queued = t.queue_counts("PrivacyQueue").await.0;
+    // A day, and then a week, later: each purge hands it over again.
+    for _ in 0..2 {
+        t.clock.advance(std::time::Duration::from_secs(3 * 86_400));
+        assert!(down.step(&message(&msg, max)).await.is_ok(), "still down");
+        t.clock
+            .advance(t.stack.base.policy.rights_request_requeue_after);
+        assert_eq!(t.post("/_local/purge", json!({}), None).await.status, 200);
+    }
+    assert_eq!(
+        t.queue_counts("PrivacyQueue").await.0,
+        queued + 2,
+        "handed over again"
+    );
+    assert!(
+        !t.emails_to(&email)
+            .await
+            .iter()
+            .any(|m| m["subject"] == "Your Sora2 AI request could not be completed"),
+        "no failure told while it is still being tried"
+    );
+    // Creem is back: the next hand-over completes the erasure.
+    t.pump("privacy-requests").await;
+    assert!(!t.account_exists(&account).await, "erased");
+}
+
+/// R30: a request still failing at its due date ends `failed`: the person is told what
+/// is true, an account whose erasure stopped is theirs again (they sign in), the
+/// operators see it, and an operator's `retry-request` carries it out at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn r30_at_its_due_date_a_failing_request_fails_frees_the_account_and_an_operator_retries_it()
+{
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("stuck");
+    let (token, account) = t.signed_in(&email).await;
+    t.buy(&token, "plan_monthly").await;
+    let id = request_erasure(&t, &token, &email).await;
+    let down = with_creem_down(&t).await;
+    let msg = PrivacyMessage {
+        request_id: id.clone(),
+        account_id: account.clone(),
+        recheck: false,
+    };
+    t.clock.advance(std::time::Duration::from_secs(32 * 86_400));
+    assert!(
+        down.step(&message(&msg, 1)).await.is_ok(),
+        "put down: ended"
+    );
     let failed = stored_request(&t, &account, &id).await;
     assert_eq!(failed.status.as_str(), "failed");
     assert!(
@@ -99,26 +154,28 @@ async fn r30_a_request_that_keeps_failing_ends_failed_told_and_listed() {
             .as_deref()
             .is_some_and(|f| f.contains("creem"))
     );
-    let mails = t.emails_to(&email).await;
+    let told = t.emails_to(&email).await;
+    let notice = told
+        .iter()
+        .find(|m| m["subject"] == "Your Sora2 AI request could not be completed")
+        .expect("the person is told");
     assert!(
-        mails
-            .iter()
-            .any(|m| m["subject"] == "Your Sora2 AI request could not be completed"),
-        "the person is told"
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("Your account is open again"),
+        "{notice}"
     );
-    // Never requeued again.
+    // The account is theirs again: a sign-in works.
+    let (again, _) = t.sign_in_email(&email).await;
+    assert_eq!(t.get("/v1/me", Some(&again)).await.status, 200);
+    // Never requeued by the purge; listed for the operators with its reason.
+    let queued = t.queue_counts("PrivacyQueue").await.0;
     t.clock.advance(std::time::Duration::from_secs(3600));
-    let purge = t.post("/_local/purge", json!({}), None).await;
-    assert_eq!(purge.status, 200);
-    assert_eq!(
-        t.queue_counts("PrivacyQueue").await.0,
-        1,
-        "only the first message"
-    );
-    // The operators see it with its reason.
-    let due = t
-        .operator()
-        .await
+    assert_eq!(t.post("/_local/purge", json!({}), None).await.status, 200);
+    assert_eq!(t.queue_counts("PrivacyQueue").await.0, queued);
+    let operator = t.operator().await;
+    let due = operator
         .run(operator::Command::DueRequests { within_days: 0 })
         .await
         .unwrap();
@@ -129,6 +186,36 @@ async fn r30_a_request_that_keeps_failing_ends_failed_told_and_listed() {
             .any(|r| r["id"] == id.as_str() && r["status"] == "failed" && r["failure"].is_string()),
         "{due}"
     );
+    // An operator retries it at once: the account stops again, and the erasure runs.
+    let why = operator::Why {
+        by: "ops".into(),
+        reason: "Creem is back".into(),
+    };
+    let retried = operator
+        .run(operator::Command::RetryRequest {
+            request_id: id.clone(),
+            why: why.clone(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(retried["retried"], true, "{retried}");
+    assert_eq!(
+        t.get("/v1/me", Some(&again)).await.status,
+        401,
+        "sessions end as the erasure starts again"
+    );
+    t.pump("privacy-requests").await;
+    assert!(!t.account_exists(&account).await, "erased");
+    // A second retry finds nothing failed.
+    assert!(matches!(
+        operator
+            .run(operator::Command::RetryRequest {
+                request_id: id,
+                why
+            })
+            .await,
+        Err(operator::OpError::NotFound)
+    ));
 }
 
 /// R16, R28: a provider that will not delete its copy does not block an erasure: our

@@ -413,7 +413,8 @@ impl AccountStore {
         let update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(account_pk(id)))
-            .update_expression("SET #st = :erasing ADD session_epoch :one")
+            // The status it had is kept, to give back if the erasure stops (R30).
+            .update_expression("SET before_erasure = #st, #st = :erasing ADD session_epoch :one")
             .condition_expression("attribute_exists(pk) AND #st <> :erasing")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":erasing", s(AccountStatus::Erasing.as_str()))
@@ -421,6 +422,24 @@ impl AccountStore {
         Ok(TransactWriteItem::builder()
             .update(built(update.build())?)
             .build())
+    }
+
+    /// R30: an erasure that stopped (failed at its due date) gives the account back the
+    /// status it had, so nobody is locked out of an account that is not being deleted;
+    /// its sessions stay ended. `Ok(false)`: it was not being erased.
+    pub async fn end_erasure(&self, id: &str) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .update_expression("SET #st = before_erasure REMOVE before_erasure")
+            .condition_expression("#st = :erasing AND attribute_exists(before_erasure)")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":erasing", s(AccountStatus::Erasing.as_str()))
+            .send()
+            .await;
+        super::applied(res)
     }
 
     /// R28: the last writes of an erasure: the profile and the keys that point at it.

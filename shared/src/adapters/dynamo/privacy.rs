@@ -385,6 +385,37 @@ impl PrivacyStore {
         super::applied(res)
     }
 
+    /// R30: an operator's retry of a failed request, as a transaction write: open again
+    /// (`in_progress`, a step of its trail, back on the open list, its failure kept in
+    /// the trail only). Fails its condition unless the request had failed.
+    pub fn reopen_write(
+        &self,
+        r: &RightsRequest,
+        at: DateTime<Utc>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let step = serde_json::to_string(&TrailStep {
+            status: RequestStatus::InProgress,
+            at,
+        })
+        .map_err(|_| StoreError::Malformed("trail"))?;
+        let update = aws_sdk_dynamodb::types::Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(&r.account_id)))
+            .key("sk", s(request_sk(&r.id)))
+            .update_expression(
+                "SET #st = :open, trail = list_append(trail, :step), open_queue = :queue REMOVE completed_at, failure",
+            )
+            .condition_expression("#st = :failed")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":open", s(RequestStatus::InProgress.as_str()))
+            .expression_attribute_values(":step", AttributeValue::L(vec![s(step)]))
+            .expression_attribute_values(":queue", s(OPEN))
+            .expression_attribute_values(":failed", s(RequestStatus::Failed.as_str()));
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
+    }
+
     /// R30: the requests that failed, for the operators (due date first).
     pub async fn failed_requests(&self) -> Result<Vec<RightsRequest>, StoreError> {
         super::query_all(
