@@ -8,7 +8,7 @@
 use shared::adapters::dynamo::StoreError;
 use shared::adapters::dynamo::billing::Payment;
 use shared::adapters::dynamo::billing::{PendingClawback, Plan};
-use shared::domain::billing::{Product, ProductKind};
+use shared::domain::billing::{Paid, Product, ProductKind, credits_for};
 use shared::domain::ledger::EntryKind;
 
 use crate::creem::{Checkout, Clawback, CreemEvent, Event, Subscription, SubscriptionRef};
@@ -93,15 +93,27 @@ pub fn clawback_now(granted: i64, clawed: i64, this_share: i64, total_share: Opt
     }
 }
 
-/// A plan's credits for the period a subscription object describes, keyed by the
+/// A plan's `credits` for the period a subscription object describes, keyed by the
 /// subscription and the period's start.
-pub fn period_grant(product: &Product, sub: &Subscription) -> Option<Credits> {
+pub fn period_grant(_product: &Product, sub: &Subscription, credits: i64) -> Option<Credits> {
     let start = sub.current_period_start_date.as_deref()?;
-    Some(Credits {
+    (credits > 0).then(|| Credits {
         kind: EntryKind::Purchase,
-        amount: product.credits,
+        amount: credits,
         cause: format!("sub:{}:{start}", sub.id),
     })
+}
+
+/// The credits a payment grants by the policy's rule (`credits_for`); none, logged,
+/// when it grants none (unpaid, a trial, nothing paid).
+fn granted_or_logged(product: &Product, paid: Paid<'_>) -> i64 {
+    match credits_for(product, paid) {
+        Ok(n) => n,
+        Err(why) => {
+            tracing::info!(event = "payment_grants_no_credits", product = %product.id, reason = %why, "no credits for this payment");
+            0
+        }
+    }
 }
 
 /// The plan's state an event about a subscription sets.
@@ -149,6 +161,15 @@ impl Services {
         let product = self.product(c.product_id()?)?;
         let order = c.order.as_ref()?;
         let amount = order.amount.unwrap_or(0);
+        // R11: the credits follow what was paid (the policy's rule).
+        let granted = granted_or_logged(
+            product,
+            Paid {
+                status: order.status.as_deref(),
+                amount: order.amount,
+                trialing: false,
+            },
+        );
         let mut effect = Effect {
             payment: Some(Payment {
                 clawed: 0,
@@ -160,15 +181,15 @@ impl Services {
                 product_id: product.id.clone(),
                 at: self.now(),
             }),
-            takes_pending: Some((order.id.clone(), amount, product.credits)),
+            takes_pending: Some((order.id.clone(), amount, granted)),
             account_id: Some(account_id),
             ..Effect::default()
         };
         match product.kind {
             ProductKind::CreditPack => {
-                effect.credits = Some(Credits {
+                effect.credits = (granted > 0).then(|| Credits {
                     kind: EntryKind::Purchase,
-                    amount: product.credits,
+                    amount: granted,
                     cause: format!("order:{}", order.id),
                 });
             }
@@ -208,10 +229,19 @@ impl Services {
         let Some(product) = sub.product.as_ref().and_then(|p| self.product(p.id())) else {
             return Ok(None);
         };
+        let t = sub.last_transaction.as_ref();
+        let granted = granted_or_logged(
+            product,
+            Paid {
+                status: t.and_then(|t| t.status.as_deref()),
+                amount: t.and_then(|t| t.amount),
+                trialing: sub.status.as_deref() == Some("trialing"),
+            },
+        );
         let mut effect = Effect {
             link: Some(sub.id.clone()),
             plan: Some(plan_of(product, sub, ev, "active")),
-            credits: period_grant(product, sub),
+            credits: period_grant(product, sub, granted),
             ..Effect::default()
         };
         // R09: one payment record per paid period, under its transaction, so a refund
@@ -235,7 +265,7 @@ impl Services {
                 product_id: product.id.clone(),
                 at: self.now(),
             });
-            effect.takes_pending = Some((order_id.to_owned(), amount, product.credits));
+            effect.takes_pending = Some((order_id.to_owned(), amount, granted));
         }
         effect.erased_owner = self.erased_owner(sub, &account_id).await?;
         effect.account_id = Some(account_id);
@@ -309,12 +339,22 @@ impl Services {
             return Ok(None);
         };
         let basis = c.paid().unwrap_or(paid.amount);
+        // What the payment granted (a discounted one, less than the product).
+        let granted = credits_for(
+            product,
+            Paid {
+                status: None,
+                amount: Some(paid.amount),
+                trialing: false,
+            },
+        )
+        .unwrap_or(0);
         let amount = clawback_now(
-            product.credits,
+            granted,
             paid.clawed,
-            clawback_credits(product.credits, basis, c.refunded()),
+            clawback_credits(granted, basis, c.refunded()),
             c.refunded_so_far()
-                .map(|so_far| clawback_credits(product.credits, basis, Some(so_far))),
+                .map(|so_far| clawback_credits(granted, basis, Some(so_far))),
         );
         if amount == 0 {
             tracing::info!(
@@ -395,9 +435,13 @@ mod tests {
     #[test]
     fn r12_each_period_is_its_own_cause_and_a_cancelled_plan_does_not_renew() {
         let s = sub(json!({"id": "sub_1", "current_period_start_date": "2026-12-01"}));
-        let g = period_grant(&product(), &s).unwrap();
+        let g = period_grant(&product(), &s, 40).unwrap();
         assert_eq!((g.cause.as_str(), g.amount), ("sub:sub_1:2026-12-01", 40));
-        assert!(period_grant(&product(), &sub(json!({"id": "sub_1"}))).is_none());
+        assert!(period_grant(&product(), &sub(json!({"id": "sub_1"})), 40).is_none());
+        assert!(
+            period_grant(&product(), &s, 0).is_none(),
+            "a period that grants nothing"
+        );
         let active = plan_of(&product(), &s, &event("subscription.active"), "active");
         assert!(active.renews && active.event_at == 7);
         let scheduled = plan_of(

@@ -470,3 +470,71 @@ async fn r10_clawbacks_of_one_order_stop_at_what_it_granted() {
         .sum();
     assert_eq!(clawed, -10);
 }
+
+/// Signs `object` as Creem's event `kind` and posts it; the status answered.
+async fn send(t: &TestStack, id: &str, kind: &str, object: serde_json::Value) -> u16 {
+    let body = json!({ "id": id, "eventType": kind, "created_at": 1_795_000_000_000_i64, "object": object })
+        .to_string();
+    let sig = creem_signature(LOCAL_CREEM_WEBHOOK_SECRET, body.as_bytes());
+    post_event(t, &body, &[("creem-signature", sig)]).await
+}
+
+/// R11: credits follow what was paid (the policy's rule, `credits_for`): an order not
+/// paid grants none, a full discount none, half the price half the credits; a trial
+/// period none.
+#[tokio::test(flavor = "multi_thread")]
+async fn r11_credits_only_for_what_was_paid() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, account) = t.signed_in(&unique_email("paid-only")).await;
+    let pack = |order: &str, status: &str, amount: i64| {
+        json!({ "id": format!("ch_{order}"), "object": "checkout",
+            "order": { "id": order, "amount": amount, "currency": "EUR", "status": status, "type": "onetime" },
+            "product": { "id": "prod_pack_10" }, "metadata": { "account_id": account } })
+    };
+    assert_eq!(
+        send(
+            &t,
+            "evt_pending",
+            "checkout.completed",
+            pack("ord_pending", "pending", 900)
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        send(
+            &t,
+            "evt_free",
+            "checkout.completed",
+            pack("ord_free", "paid", 0)
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        credits(&t, &token).await,
+        3,
+        "nothing for an unpaid or free order"
+    );
+    assert_eq!(
+        send(
+            &t,
+            "evt_half",
+            "checkout.completed",
+            pack("ord_half", "paid", 450)
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        credits(&t, &token).await,
+        3 + 5,
+        "half the price, half the credits"
+    );
+    let trial = json!({ "id": "sub_trial", "object": "subscription", "product": { "id": "prod_plan_monthly" },
+        "status": "trialing", "current_period_start_date": "2026-12-01T00:00:00.000Z",
+        "current_period_end_date": "2026-12-08T00:00:00.000Z", "last_transaction_id": "tran_trial",
+        "metadata": { "account_id": account } });
+    assert_eq!(send(&t, "evt_trial", "subscription.paid", trial).await, 200);
+    assert_eq!(credits(&t, &token).await, 8, "a trial grants nothing");
+}
