@@ -8,8 +8,9 @@
 use shared::adapters::dynamo::StoreError;
 use shared::adapters::dynamo::billing::Payment;
 use shared::adapters::dynamo::billing::{PendingClawback, Plan};
-use shared::domain::billing::{Paid, Product, ProductKind, credits_for};
+use shared::domain::billing::{Product, ProductKind};
 use shared::domain::ledger::EntryKind;
+use shared::domain::policy::{Paid, credits_for};
 
 use crate::creem::{Checkout, Clawback, CreemEvent, Event, Subscription, SubscriptionRef};
 use crate::state::Services;
