@@ -5,7 +5,13 @@
 //! only over https, from a host on the provider's configured list (or a subdomain of
 //! one), named by a domain, never by an IP address; and a redirect is followed only to
 //! such a host. The one exception is the configured local emulator, over plain http,
-//! at the exact origin of the provider's configured queue URL.
+//! at the exact origin of the provider's configured queue URL. And since a listed name
+//! may still resolve to our own network (a hijacked record, a provider's mistake), the
+//! download client resolves names itself and connects only to public addresses, for
+//! the first request and every redirect alike ([`PublicOnly`]).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use reqwest::Url;
 
@@ -89,6 +95,60 @@ impl OutputHosts {
     }
 }
 
+/// Whether `ip` is an address of the public internet: not loopback, private, link-local,
+/// unique-local, shared (carrier-grade NAT), unspecified, broadcast or multicast, in
+/// IPv4 or IPv6 (an IPv4-mapped address is judged as its IPv4 address).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)))
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
+    }
+}
+
+/// The download client's resolver: the system's answer, without the addresses that are
+/// not public ([`is_public`]); a name with none left is not fetched. The configured
+/// local emulator's host is the one exception (it is reached as the operator set it).
+pub struct PublicOnly {
+    local_host: Option<String>,
+}
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        let local = self.local_host.as_deref() == Some(host.as_str());
+        Box::pin(async move {
+            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| local || is_public(a.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err("the name resolves to no public address".into());
+            }
+            Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// Fetches a provider's outputs: only from its [`OutputHosts`], following a redirect
 /// only to them, as a stream of chunks (never whole in memory). One client per
 /// provider, made on first use.
@@ -123,6 +183,13 @@ impl Downloads {
             crate::adapters::outbound::install_crypto();
             reqwest::Client::builder()
                 .connect_timeout(std::time::Duration::from_secs(3))
+                .dns_resolver(Arc::new(PublicOnly {
+                    local_host: self
+                        .outputs
+                        .local_origin
+                        .as_ref()
+                        .map(|(_, h, _)| h.clone()),
+                }))
                 .redirect(self.outputs.redirect_policy())
                 .build()
                 .unwrap_or_default()
@@ -149,6 +216,56 @@ impl Downloads {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r38_only_public_addresses_are_connected_to() {
+        let public = |s: &str| is_public(s.parse().unwrap());
+        for refused in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "224.0.0.1",
+            "::1",
+            "::",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:10.0.0.1",
+            "::ffff:169.254.169.254",
+        ] {
+            assert!(!public(refused), "{refused}");
+        }
+        for allowed in [
+            "8.8.8.8",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(public(allowed), "{allowed}");
+        }
+    }
+
+    #[tokio::test]
+    async fn r38_a_name_that_resolves_to_loopback_is_not_fetched() {
+        use reqwest::dns::Resolve;
+        let resolver = PublicOnly { local_host: None };
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        assert!(resolver.resolve(name).await.is_err());
+        // The configured local emulator's own host is the one exception.
+        let local = PublicOnly {
+            local_host: Some("localhost".into()),
+        };
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        assert!(local.resolve(name).await.is_ok());
+    }
 
     fn allows(hosts: &OutputHosts, url: &str) -> bool {
         hosts.allows_str(url)
