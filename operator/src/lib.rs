@@ -389,6 +389,7 @@ impl Operator {
                     json!({
                         "what": "payment after erasure — refund due",
                         "order_id": r.order_id,
+                        "subscription_id": r.subscription_id,
                         "amount": r.amount,
                         "currency": r.currency,
                         "product_id": r.product_id,

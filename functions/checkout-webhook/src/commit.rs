@@ -194,6 +194,17 @@ impl Services {
     }
 
     async fn after_erasure_once(&self, ev: &Event, effect: &Effect) -> Result<Outcome, StoreError> {
+        // R28: nothing is charged after an erasure. A subscription the event names is
+        // cancelled at Creem first, every time (Creem answers a cancelled one as such);
+        // until Creem confirms, nothing is written and the event is answered 5xx, so
+        // Creem sends it again.
+        if let Some(sub) = &effect.subscription {
+            let answer = self.creem.cancel(sub).await.map_err(|e| {
+                tracing::warn!(event = "subscription_cancel_failed", error = %e, "subscription of an erased account not cancelled yet");
+                StoreError::Backend("creem: subscription not cancelled yet".into())
+            })?;
+            tracing::warn!(event = "subscription_cancelled_after_erasure", event_type = %ev.event_type, answer = ?answer, "subscription of an erased account cancelled at Creem");
+        }
         let at = self.now();
         let mut tx = self.transactions.begin();
         tx.add(
@@ -216,6 +227,7 @@ impl Services {
                 "refund_due",
                 self.billing.refund_due_write(
                     &RefundDue {
+                        subscription_id: effect.subscription.clone(),
                         order_id: p.order_id.clone(),
                         amount: p.amount,
                         currency: p.currency.clone(),
@@ -226,6 +238,10 @@ impl Services {
                     keep_until,
                 )?,
             );
+        }
+        if let Some(order_id) = &effect.refunds {
+            // Refunded at Creem: no longer due.
+            tx.add("refunded", self.billing.refund_done_write(order_id)?);
         }
         match tx.commit().await {
             Ok(()) => {}

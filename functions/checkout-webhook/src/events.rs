@@ -59,6 +59,11 @@ pub struct Effect {
     pub erased_owner: Option<String>,
     /// R10: the credits taken back from a payment: its key, the count before and after.
     pub clawed: Option<(String, i64, i64)>,
+    /// The subscription the event names: cancelled at Creem first if its account is
+    /// erased or being erased (R28).
+    pub subscription: Option<String>,
+    /// A refund or dispute: the payment it takes back (off the refunds due, R28).
+    pub refunds: Option<String>,
 }
 
 impl Effect {
@@ -202,6 +207,7 @@ impl Services {
                 effect.payment = None;
                 effect.takes_pending = None;
                 effect.link = Some(sub.id().to_owned());
+                effect.subscription = Some(sub.id().to_owned());
                 if let SubscriptionRef::Object(sub) = sub {
                     effect.plan = Some(plan_of(product, sub, ev, "active"));
                 }
@@ -241,6 +247,7 @@ impl Services {
         );
         let mut effect = Effect {
             link: Some(sub.id.clone()),
+            subscription: Some(sub.id.clone()),
             plan: Some(plan_of(product, sub, ev, "active")),
             credits: period_grant(product, sub, granted),
             ..Effect::default()
@@ -288,6 +295,7 @@ impl Services {
         let status = sub.status.as_deref().unwrap_or(kind);
         Ok(Some(Effect {
             plan: Some(plan_of(product, sub, ev, status)),
+            subscription: Some(sub.id.clone()),
             account_id: Some(account_id),
             ..Effect::default()
         }))
@@ -365,6 +373,7 @@ impl Services {
             return Ok(None);
         }
         Ok(Some(Effect {
+            refunds: Some(paid.order_id.clone()),
             clawed: Some((paid.order_id.clone(), paid.clawed, paid.clawed + amount)),
             credits: Some(Credits {
                 kind: EntryKind::Clawback,

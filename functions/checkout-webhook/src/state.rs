@@ -22,6 +22,9 @@ pub struct Services {
     pub catalogue: Vec<Product>,
     /// Creem's webhook secret (`whsec_…`). A secret: never logged.
     pub secret: shared::domain::secret::Secret,
+    /// Creem's subscriptions API: a subscription an event names for an erased account
+    /// is cancelled there before anything else (R28).
+    pub creem: shared::adapters::creem::CreemSubscriptions,
 }
 
 /// What every invocation shares: the services, built once per process.
@@ -48,6 +51,7 @@ impl shared::edge::shared_state::Wire for Services {
             accounts: w.accounts()?,
             catalogue: w.catalogue()?,
             secret: env.secret("CREEM_WEBHOOK_SECRET", 16)?,
+            creem: shared::adapters::creem::CreemSubscriptions::from_env(env, base.http.clone())?,
             clock: base.clock.clone(),
             policy: base.policy.clone(),
         })

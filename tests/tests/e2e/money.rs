@@ -441,3 +441,88 @@ async fn r28_r12_an_erasure_cancels_the_subscription_and_a_payment_after_it_name
     assert_eq!(listed["what"], "payment after erasure — refund due");
     assert_eq!(listed["amount"], 2900);
 }
+
+/// R28: a plan checkout opened before an erasure and paid after it: every event of it
+/// cancels the subscription at Creem before anything else (so nothing renews), the
+/// payment is listed for the operators once, with its subscription, whatever resends
+/// it; and once Creem's refund of it comes, it is off the list.
+#[tokio::test(flavor = "multi_thread")]
+async fn r28_a_plan_paid_after_the_erasure_is_cancelled_listed_once_and_cleared_by_its_refund() {
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let email = unique_email("late-plan");
+    let (token, account) = t.signed_in(&email).await;
+    let opened = t
+        .post(
+            "/v1/billing/checkout",
+            json!({ "product_id": "plan_monthly" }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let checkout = opened.body["checkout_id"].as_str().unwrap().to_owned();
+    let code = t.rights_code(&token, &email).await;
+    let r = t
+        .delete_json("/v1/me", json!({ "code": code }), Some(&token))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    t.pump("privacy-requests").await;
+    assert!(!t.account_exists(&account).await, "erased");
+
+    // The person pays the checkout they had opened.
+    let done = t
+        .post(
+            &format!("/_local/creem/checkouts/{checkout}/complete"),
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let sub = done.body["subscription_id"].as_str().unwrap().to_owned();
+    let order = done.body["order_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.stack.creem_checkouts.is_canceled(&sub),
+        Some(true),
+        "cancelled at Creem: nothing renews"
+    );
+    // Creem resends every event of the order: still listed once.
+    let resent = t
+        .post("/_local/creem/resend", json!({ "order_id": order }), None)
+        .await;
+    assert_eq!(resent.status, 200, "{}", resent.body);
+    let listed = refunds_due(&t).await;
+    let mine: Vec<&Value> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["subscription_id"] == sub.as_str())
+        .collect();
+    assert_eq!(mine.len(), 1, "{listed}");
+    assert_eq!(mine[0]["amount"], 2900);
+    // Creem's refund of it takes it off the list.
+    let refunded = t
+        .post("/_local/creem/refund", json!({ "order_id": order }), None)
+        .await;
+    assert_eq!(
+        refunded.body["webhook_statuses"][0], 200,
+        "{}",
+        refunded.body
+    );
+    let listed = refunds_due(&t).await;
+    assert!(
+        !listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["subscription_id"] == sub.as_str()),
+        "{listed}"
+    );
+}
+
+/// The operators' list of payments after an erasure.
+async fn refunds_due(t: &TestStack) -> Value {
+    t.operator()
+        .await
+        .run(operator::Command::RefundsDue)
+        .await
+        .unwrap()
+}

@@ -44,6 +44,8 @@ pub struct PendingClawbacks {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundDue {
     pub order_id: String,
+    /// The subscription it paid for, if any (cancelled at Creem before it was listed).
+    pub subscription_id: Option<String>,
     pub amount: i64,
     pub currency: String,
     pub product_id: String,
@@ -474,10 +476,28 @@ impl BillingStore {
             ("event_type".to_owned(), s(&r.event_type)),
             ("at".to_owned(), s(&r.at)),
         ]);
+        if let Some(sub) = &r.subscription_id {
+            item.insert("subscription_id".to_owned(), s(sub));
+        }
         item.extend(super::expiry(keep_until));
-        let put = Put::builder().table_name(&self.table).set_item(Some(item));
+        // Listed once per order, whatever resends it.
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)");
         Ok(TransactWriteItem::builder()
             .put(built(put.build())?)
+            .build())
+    }
+
+    /// R28: a refund due that was refunded (Creem's refund or chargeback of it came):
+    /// off the operators' list.
+    pub fn refund_done_write(&self, order_id: &str) -> Result<TransactWriteItem, StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(format!("refund_due#{order_id}")));
+        Ok(TransactWriteItem::builder()
+            .delete(built(delete.build())?)
             .build())
     }
 
@@ -496,6 +516,7 @@ impl BillingStore {
         .map(|i| {
             Ok(RefundDue {
                 order_id: get_s(i, "order_id")?,
+                subscription_id: opt_s(i, "subscription_id"),
                 amount: get_i64(i, "amount")?,
                 currency: get_s(i, "currency")?,
                 product_id: get_s(i, "product_id")?,
