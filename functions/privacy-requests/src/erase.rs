@@ -345,6 +345,19 @@ async fn erase_video(state: &Services, job: &Item, pseudonym: &str) -> Result<()
     let mut copy_kept = false;
     let provider =
         opt_s(job, "provider").unwrap_or_else(|| shared::domain::video::LEGACY_PROVIDER.to_owned());
+    // A job still being made is stopped at the provider first: deleting its payload
+    // now would leave the output it makes later behind (R16).
+    let in_flight = opt_s(job, "status")
+        .and_then(|s| shared::domain::video::JobStatus::parse(&s))
+        .is_some_and(|s| s.is_active());
+    if in_flight
+        && let Some(handle) = opt_s(job, "provider_handle")
+        && let Some(p) = state.providers.get(&provider)
+        && let Err(e) = p.cancel(&handle).await
+    {
+        tracing::warn!(event = "provider_cancel_failed", job_id = %id, error = %e, "the in-flight request was not stopped; the purge deletes what it makes");
+        copy_kept = true;
+    }
     if let Some(handle) = opt_s(job, "provider_handle")
         && let Err(e) = match state.providers.get(&provider) {
             Some(p) => p.delete(&handle).await,

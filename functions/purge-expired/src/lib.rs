@@ -126,6 +126,14 @@ impl crate::state::Services {
     }
 }
 
+/// R16: how long after its `tries`-th refusal a provider's copy is asked for again: an
+/// hour, doubling, at most the policy's cap. Never a cut-off: it is asked until the
+/// provider confirms.
+fn cleanup_backoff(policy: &Policy, tries: u32) -> i64 {
+    let cap = policy.provider_cleanup_backoff_cap.as_secs() as i64;
+    3600_i64.saturating_mul(1 << tries.min(20)).min(cap)
+}
+
 /// What an open rights request calls for at `now` (R30, R32).
 #[derive(Debug, PartialEq, Eq)]
 struct FollowUp {
@@ -304,7 +312,18 @@ impl ScheduledStep for crate::state::Services {
                     }
                 {
                     provider_pending += 1;
-                    tracing::warn!(event = "provider_copy_kept", job_id = %job.id, error = %e, "provider copy not deleted yet; next run retries");
+                    let next = now + cleanup_backoff(&self.policy, job.cleanup_tries);
+                    let since = job.cleanup_since.unwrap_or(now);
+                    if now - since >= self.policy.provider_cleanup_report_after.as_secs() as i64 {
+                        tracing::error!(event = "provider_copy_overdue", job_id = %job.id, error = %e, days = (now - since) / 86_400, "the provider has refused to delete its copy for a week or more; still retried");
+                    } else {
+                        tracing::warn!(event = "provider_copy_kept", job_id = %job.id, error = %e, "provider copy not deleted yet; retried later");
+                    }
+                    match self.videos.clean_later(&job.id, next, now).await {
+                        Ok(()) => {}
+                        Err(e) if e.is_condition_failure() => {}
+                        Err(e) => return Err(e.to_string()),
+                    }
                     continue;
                 }
                 if self.remove_if_orphan(&job).await? {

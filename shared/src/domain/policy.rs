@@ -153,6 +153,11 @@ pub struct Policy {
     /// R30: an open rights request whose last step is this old is handed to
     /// `privacy-requests` again (its message was lost, or its run died).
     pub rights_request_requeue_after: Duration,
+    /// R16: the longest wait between two attempts at deleting a provider's copy the
+    /// provider refused (the wait doubles from an hour up to this); it is retried until
+    /// the provider confirms, and reported once it has been refused this long:
+    pub provider_cleanup_backoff_cap: Duration,
+    pub provider_cleanup_report_after: Duration,
     /// R30: a rights request's message is tried this many times (before the queue's
     /// dead-letter queue would take it); then it is put down and the request, still
     /// open, is handed over again by the purge after `rights_request_requeue_after`.
@@ -265,6 +270,8 @@ impl Default for Policy {
             // Below the privacy queue's maxReceiveCount (10), so no request ends in the
             // dead-letter queue unanswered; a week leaves three for the operators.
             rights_request_max_attempts: 8,
+            provider_cleanup_backoff_cap: DAY,
+            provider_cleanup_report_after: 7 * DAY,
             rights_request_warn_before: 3 * DAY,
             export_page_items: 10_000,
             erasure_page_keys: 20_000,

@@ -314,6 +314,10 @@ pub struct Job {
     pub poll_token: Option<String>,
     /// When the job was last put on the generate queue (epoch seconds).
     pub enqueued_epoch: i64,
+    /// R16: attempts at deleting the provider's copy that the provider refused so far,
+    /// and when the first was refused (epoch seconds): the purge's backoff and report.
+    pub cleanup_tries: u32,
+    pub cleanup_since: Option<i64>,
 }
 
 impl Job {
@@ -356,6 +360,8 @@ impl Job {
             request_hash: None,
             poll_token: None,
             enqueued_epoch: created.timestamp(),
+            cleanup_tries: 0,
+            cleanup_since: None,
         }
     }
 

@@ -634,3 +634,48 @@ async fn r28_r33_pseudonymised_accounting_records_go_when_their_ten_calendar_yea
     assert!(round["ttl_late_deleted"]["pseudonymised ledger entries"].as_u64() >= Some(2));
     assert!(round["ttl_late_deleted"]["pseudonymised payments"].as_u64() >= Some(1));
 }
+
+/// R16: a provider's copy the provider refuses to delete is asked for again, with a
+/// growing wait, for as long as it takes (not only while it is within the purge's
+/// days of lookback); refusals for a week are reported; once the provider deletes it,
+/// the job is clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn r16_a_provider_copy_is_asked_for_until_the_provider_deletes_it() {
+    use std::sync::atomic::Ordering;
+    let t = TestStack::start().await;
+    let (token, _) = t.signed_in(&unique_email("kept-copy")).await;
+    t.stack.fal.refuse_deletions.store(true, Ordering::Relaxed);
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a copy fal keeps", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &id, "ready", 30).await;
+    let copy = || {
+        t.stack
+            .fal
+            .requests()
+            .into_iter()
+            .find(|q| q.input["prompt"] == "a copy fal keeps")
+            .unwrap()
+    };
+    // Ten days of hourly purges (one a day is enough: the wait is a day at most).
+    for _ in 0..10 {
+        t.clock.advance(Duration::from_secs(86_400));
+        let round = purge(&t).await;
+        assert_eq!(round["provider_copies_pending"], 1, "{round}");
+    }
+    assert!(!copy().payload_deleted);
+    assert!(
+        e2e_tests::captured_logs().contains("provider_copy_overdue"),
+        "a week of refusals is reported"
+    );
+    t.stack.fal.refuse_deletions.store(false, Ordering::Relaxed);
+    t.clock.advance(Duration::from_secs(86_400));
+    let round = purge(&t).await;
+    assert_eq!(round["provider_copies_pending"], 0, "{round}");
+    assert!(copy().payload_deleted, "asked until it was deleted");
+}

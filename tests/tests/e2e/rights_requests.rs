@@ -276,8 +276,10 @@ async fn r16_r28_a_provider_that_will_not_delete_does_not_block_the_erasure() {
         "{}",
         purge.body
     );
-    // The provider deletes again: the purge removes the copy, then the record.
+    // The provider deletes again: the purge's next attempt (an hour later, its first
+    // wait) removes the copy, then the record.
     t.stack.fal.refuse_deletions.store(false, Ordering::Relaxed);
+    t.clock.advance(std::time::Duration::from_secs(3600));
     let purge = t.post("/_local/purge", json!({}), None).await;
     assert_eq!(purge.body["provider_copies_pending"], 0, "{}", purge.body);
     assert!(t.stack.fal.requests()[0].payload_deleted);
@@ -311,4 +313,39 @@ async fn r30_a_request_received_on_31_january_is_due_on_28_february() {
     assert_eq!(r.status, 202, "{}", r.body);
     assert_eq!(r.body["requested_at"], "2027-01-31T10:00:00Z");
     assert_eq!(r.body["due_by"], "2027-02-28T10:00:00Z");
+}
+
+/// R16, R28: an erasure stops a video still being made at its provider before it
+/// deletes the provider's payload, so nothing the provider makes later is left there.
+#[tokio::test(flavor = "multi_thread")]
+async fn r16_r28_an_erasure_stops_an_in_flight_video_at_its_provider_first() {
+    let t = TestStack::start().await;
+    let email = unique_email("in-flight");
+    let (token, account) = t.signed_in(&email).await;
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a long one emulator-hang", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &id, "generating", 30).await;
+    let at_fal = || {
+        t.stack
+            .fal
+            .requests()
+            .into_iter()
+            .find(|q| q.input["prompt"] == "a long one emulator-hang")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while at_fal().is_none() {
+        assert!(std::time::Instant::now() < deadline, "submitted to fal");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    request_erasure(&t, &token, &email).await;
+    t.wait_account_gone(&account).await;
+    let request = at_fal().unwrap();
+    assert!(request.cancelled, "stopped at the provider");
+    assert!(request.payload_deleted, "and its payload deleted");
 }

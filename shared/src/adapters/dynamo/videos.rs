@@ -90,11 +90,29 @@ impl VideoStore {
         .await
     }
 
+    /// R16: the provider refused to delete its copy (again): the job is looked at again
+    /// at `next` (epoch seconds), in that day's part of the cleanup index, so no
+    /// lookback ever lets it go; the refusal is counted, and the first one's time kept.
+    pub async fn clean_later(&self, id: &str, next: i64, now: i64) -> Result<(), StoreError> {
+        self.run_update(
+            self.update(id)
+                .update_expression(
+                    "SET cleanup_day = :d, final_epoch = :next, cleanup_since = if_not_exists(cleanup_since, :now) ADD cleanup_tries :one",
+                )
+                .condition_expression("attribute_exists(cleanup_day)")
+                .expression_attribute_values(":d", s(crate::domain::clock::utc_day(next)))
+                .expression_attribute_values(":next", n(next))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":one", n(1)),
+        )
+        .await
+    }
+
     /// Records that a finished job's input and provider copy are gone.
     pub async fn cleaned(&self, id: &str) -> Result<(), StoreError> {
         self.run_update(
             self.update(id)
-                .update_expression("REMOVE cleanup_day, final_epoch")
+                .update_expression("REMOVE cleanup_day, final_epoch, cleanup_tries, cleanup_since")
                 .condition_expression("attribute_exists(pk)"),
         )
         .await
@@ -722,5 +740,7 @@ fn job_from_item(i: &Item) -> Result<Job, StoreError> {
         request_hash: opt_s(i, "request_hash"),
         poll_token: opt_s(i, "poll_token"),
         enqueued_epoch: get_i64(i, "enqueued_epoch").unwrap_or(0),
+        cleanup_tries: u32::try_from(get_i64(i, "cleanup_tries").unwrap_or(0)).unwrap_or(0),
+        cleanup_since: get_i64(i, "cleanup_since").ok(),
     })
 }
