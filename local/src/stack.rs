@@ -36,7 +36,7 @@ pub const LOCAL_MAIL_FROM: &str = "no-reply@sora2ai.local";
 /// Where the local stack forwards support messages; read them at `/_local/emails`.
 pub const LOCAL_SUPPORT_EMAIL: &str = "support@sora2ai.local";
 /// The local stack's hash key. Local data only; a deployment's comes from its parameter.
-const LOCAL_HASH_SECRET: &str = "local-stack-hash-secret-never-used-in-a-deployment";
+pub const LOCAL_HASH_SECRET: &str = "local-stack-hash-secret-never-used-in-a-deployment";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {

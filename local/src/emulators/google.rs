@@ -53,6 +53,8 @@ pub struct GoogleEmulator {
     keys: Vec<EmulatorKey>,
     published: RwLock<BTreeSet<&'static str>>,
     certs_served: AtomicUsize,
+    /// The `max-age` the certs are served with (Google's: about six hours).
+    max_age: std::sync::atomic::AtomicU64,
     /// When set, the key endpoint answers 503, as an outage of Google's would.
     down: std::sync::atomic::AtomicBool,
 }
@@ -78,6 +80,7 @@ impl GoogleEmulator {
             published: RwLock::new(BTreeSet::from([keys[0].kid])),
             keys,
             certs_served: AtomicUsize::new(0),
+            max_age: std::sync::atomic::AtomicU64::new(3600),
             down: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -88,6 +91,11 @@ impl GoogleEmulator {
     }
 
     /// How many times the JWKS was asked for (answered or not): tests count refetches.
+    /// Serves the certs with this `max-age` from now on (a test of the cache's expiry).
+    pub fn set_max_age(&self, secs: u64) {
+        self.max_age.store(secs, Ordering::SeqCst);
+    }
+
     pub fn certs_served(&self) -> usize {
         self.certs_served.load(Ordering::SeqCst)
     }
@@ -126,7 +134,10 @@ async fn certs(State(g): State<Arc<GoogleEmulator>>) -> axum::response::Response
     (
         [(
             header::CACHE_CONTROL,
-            "public, max-age=3600, must-revalidate, no-transform",
+            format!(
+                "public, max-age={}, must-revalidate, no-transform",
+                g.max_age.load(Ordering::SeqCst)
+            ),
         )],
         Json(json!({ "keys": keys })),
     )

@@ -343,3 +343,40 @@ async fn r03_a_google_outage_is_answered_at_once_with_one_fetch_per_backoff() {
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(t.google_sign_in(&token, true).await.status, 200);
 }
+
+/// R03: Google's keys are cached for the `max-age` Google serves them with, and fetched
+/// again once it is over (not before, not per sign-in).
+#[tokio::test(flavor = "multi_thread")]
+async fn r03_the_keys_are_fetched_again_once_their_max_age_is_over() {
+    let t = TestStack::start().await;
+    t.stack.google.set_max_age(1);
+    let email = unique_email("max-age");
+    let token = t.google_token(&email, json!({})).await;
+    assert_eq!(t.google_sign_in(&token, true).await.status, 200);
+    let fetched = t.stack.google.certs_served();
+    assert_eq!(t.google_sign_in(&token, false).await.status, 200);
+    assert_eq!(
+        t.stack.google.certs_served(),
+        fetched,
+        "cached within max-age"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(t.google_sign_in(&token, false).await.status, 200);
+    assert_eq!(
+        t.stack.google.certs_served(),
+        fetched + 1,
+        "fetched again after it"
+    );
+}
+
+/// R03: a token without a `sub` (the link) is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn r03_a_token_without_sub_is_refused() {
+    let t = TestStack::start().await;
+    let token = t
+        .google_token(&unique_email("no-sub"), json!({ "sub": "" }))
+        .await;
+    t.google_sign_in(&token, true)
+        .await
+        .assert_problem(401, "invalid_id_token");
+}

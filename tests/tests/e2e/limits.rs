@@ -216,3 +216,27 @@ async fn r39_generations_are_limited_per_ip_across_accounts() {
     t.clock.advance(Duration::from_secs(3601));
     assert_eq!(t.submit_video(&second, video, None).await.status, 202);
 }
+
+/// R39: the codes that verify rights requests (and a change of address) are limited
+/// per account, whatever the address they come from: past the policy's number an hour,
+/// 429 with Retry-After, and no code is mailed.
+#[tokio::test(flavor = "multi_thread")]
+async fn r39_rights_request_codes_are_limited_per_account_to_a_429() {
+    let t = TestStack::start().await;
+    let email = unique_email("rights-limit");
+    let (token, _) = t.signed_in(&email).await;
+    let per_hour = t.stack.base.policy.codes_per_address.max;
+    for _ in 0..per_hour {
+        let r = t
+            .post("/v1/me/verification", serde_json::json!({}), Some(&token))
+            .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let mailed = t.emails_to(&email).await.len();
+    let refused = t
+        .post("/v1/me/verification", serde_json::json!({}), Some(&token))
+        .await;
+    refused.assert_problem(429, "rate_limited");
+    assert!(refused.headers.get("retry-after").is_some());
+    assert_eq!(t.emails_to(&email).await.len(), mailed, "no code mailed");
+}

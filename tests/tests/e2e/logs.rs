@@ -134,3 +134,58 @@ async fn r37_one_video_is_followed_through_the_logs_by_its_job_id() {
             .any(|s| s["route"] == "/v1/videos" && s["cold_start"].is_boolean())
     }));
 }
+
+/// R35, R37: no log line carries a secret: the providers' keys and tokens, Creem's API
+/// key, the webhook secrets, the key of the keyed hashes; through a purchase, a video
+/// at fal (with its signed completion call) and one at Replicate.
+#[tokio::test(flavor = "multi_thread")]
+async fn r35_no_log_line_carries_a_secret() {
+    use local_stack::emulators::{creem, creem_checkout, fal, replicate};
+    let t = TestStack::start().await;
+    let (token, _) = t.signed_in(&unique_email("secrets")).await;
+    t.buy(&token, "pack_10").await;
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a lighthouse at dusk", "seconds": 4 }),
+            None,
+        )
+        .await;
+    t.wait_status(&token, r.body["id"].as_str().unwrap(), "ready", 30)
+        .await;
+    let down = t
+        .post(
+            "/_local/providers/fal/outage",
+            json!({ "mode": "down" }),
+            None,
+        )
+        .await;
+    assert_eq!(down.status, 200);
+    let r = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a lighthouse at dawn", "seconds": 4 }),
+            None,
+        )
+        .await;
+    let v = t
+        .wait_status(&token, r.body["id"].as_str().unwrap(), "ready", 60)
+        .await;
+    assert_eq!(v["provider"], "replicate");
+    let logs = captured_logs();
+    assert!(logs.contains("video_ready") && logs.contains("webhook_received"));
+    let replicate_secret = replicate::LOCAL_REPLICATE_WEBHOOK_SECRET;
+    let creem_secret = creem_checkout::LOCAL_CREEM_WEBHOOK_SECRET;
+    for secret in [
+        fal::LOCAL_FAL_KEY,
+        replicate::LOCAL_REPLICATE_TOKEN,
+        replicate_secret,
+        replicate_secret.trim_start_matches("whsec_"),
+        creem::LOCAL_CREEM_KEY,
+        creem_secret,
+        creem_secret.trim_start_matches("whsec_"),
+        local_stack::stack::LOCAL_HASH_SECRET,
+    ] {
+        assert!(!logs.contains(secret), "a log line contains a secret");
+    }
+}
