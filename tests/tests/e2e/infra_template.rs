@@ -371,3 +371,77 @@ fn only_short_lived_stores_are_not_retained() {
         );
     }
 }
+
+/// The statements of a function's inline policies.
+fn statements(template: &Value, function: &str) -> Vec<Value> {
+    template["Resources"][function]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+        .collect()
+}
+
+fn actions(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::String(a) => vec![a.clone()],
+        other => other
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect(),
+    }
+}
+
+/// R41, R35: the content-credentials key signs for `stamp`'s role alone; the account's
+/// administrators administer it and cannot sign (no `kms:*`, no `kms:Sign` without the
+/// role's condition).
+#[test]
+fn r41_only_stamps_role_signs_with_the_content_credentials_key() {
+    let template = template_yaml();
+    let policy = &template["Resources"]["SigningKey"]["Properties"]["KeyPolicy"]["Statement"];
+    for s in policy.as_sequence().unwrap() {
+        let acts = actions(s);
+        assert!(!acts.iter().any(|a| a == "kms:*"), "{acts:?}");
+        if acts.iter().any(|a| a == "kms:Sign" || a == "kms:Sign*") {
+            let arn = yaml_text(&s["Condition"]["ArnLike"]["aws:PrincipalArn"]);
+            assert!(
+                arn.contains("StampFunctionRole"),
+                "kms:Sign unconditioned: {arn}"
+            );
+        }
+    }
+}
+
+/// R41: `generate` writes made videos to `staging/` only; `stamp` alone writes
+/// `videos/`, with the content credentials.
+#[test]
+fn r41_generate_writes_staging_only() {
+    let template = template_yaml();
+    for s in statements(&template, "GenerateFunction") {
+        if actions(&s).iter().any(|a| a == "s3:PutObject") {
+            let resource = yaml_text(&s["Resource"]);
+            assert!(
+                resource.contains("OutputsBucket.Arn}/staging/*"),
+                "{resource}"
+            );
+        }
+    }
+}
+
+/// R39, R43: `provider-webhook` writes its replay keys only (`seen#…`), never a rate
+/// limit, a circuit or a counter of the same table.
+#[test]
+fn r39_provider_webhook_writes_its_replay_keys_only() {
+    let template = template_yaml();
+    let writes: Vec<Value> = statements(&template, "ProviderWebhookFunction")
+        .into_iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("dynamodb:")))
+        .collect();
+    assert!(!writes.is_empty());
+    for s in writes {
+        let keys = yaml_text(&s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]);
+        assert!(keys.contains("seen#*"), "{keys}");
+    }
+}
