@@ -143,6 +143,7 @@ impl CreemCheckouts {
                 "/_local/creem/api/v1/subscriptions/{id}/cancel",
                 post(api_cancel),
             )
+            .route("/_local/creem/api/v1/subscriptions", get(api_subscription))
             .route("/_local/creem/subscriptions/{id}/renew", post(renew))
             .route("/_local/creem/subscriptions/{id}/cancel", post(cancel))
             .route("/_local/creem/refund", post(refund))
@@ -631,8 +632,37 @@ async fn api_cancel(
     if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(LOCAL_CREEM_KEY) {
         return unauthorized();
     }
+    if c.is_canceled(&sub_id) == Some(true) {
+        // Creem refuses to cancel what is not active (its answer's words are not
+        // documented; the subscription's state is what the caller reads).
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({ "error": "Bad Request", "message": ["Subscription is not active"], "statusCode": 400 })),
+        )
+            .into_response();
+    }
     match cancel_subscription(&c, &sub_id).await {
         Some((object, _)) => Json(object).into_response(),
+        None => no_subscription(),
+    }
+}
+
+/// Creem's `GET /v1/subscriptions?subscription_id=…`: the subscription as it is.
+async fn api_subscription(
+    State(c): State<Arc<CreemCheckouts>>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(LOCAL_CREEM_KEY) {
+        return unauthorized();
+    }
+    let id = q.get("subscription_id").cloned().unwrap_or_default();
+    let subs = c.subscriptions.lock().unwrap();
+    match subs.get(&id) {
+        Some(sub) => {
+            let status = if sub.canceled { "canceled" } else { "active" };
+            Json(subscription_json(&id, sub, status)).into_response()
+        }
         None => no_subscription(),
     }
 }

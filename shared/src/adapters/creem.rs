@@ -1,6 +1,7 @@
 //! Creem's subscriptions API: `POST {CREEM_API_URL}/v1/subscriptions/{id}/cancel`
-//! with `x-api-key`. An erasure cancels the person's subscriptions through it before
-//! anything is deleted, so Creem charges nothing after (R28).
+//! with `x-api-key`, and `GET /v1/subscriptions?subscription_id=…` (docs.creem.io API
+//! reference, read 2026-12-07). An erasure cancels the person's subscriptions through
+//! it before anything is deleted, so Creem charges nothing after (R28).
 
 use std::time::Duration;
 
@@ -20,8 +21,8 @@ pub struct CreemSubscriptions {
 pub enum Cancelled {
     /// Creem answered the subscription, cancelled.
     Now,
-    /// Creem does not know it, or refuses to cancel it because it is not active:
-    /// nothing of it is charged either way.
+    /// Creem refused to cancel it, and the subscription as Creem shows it is not active
+    /// (cancelled or expired), or Creem does not know it: nothing of it is charged.
     NotActive,
 }
 
@@ -61,8 +62,9 @@ impl CreemSubscriptions {
             .await
             .map_err(|e| CreemUnavailable(e.without_url().to_string()))?;
         let status = res.status();
+        // Creem documents no words for a refusal: what the subscription is decides.
         if matches!(status.as_u16(), 400 | 404 | 409) {
-            return Ok(Cancelled::NotActive);
+            return self.state_of(subscription_id).await;
         }
         if !status.is_success() {
             return Err(CreemUnavailable(format!("answered {status}")));
@@ -74,6 +76,39 @@ impl CreemSubscriptions {
         match answer.status.as_str() {
             "canceled" | "cancelled" | "expired" => Ok(Cancelled::Now),
             other => Err(CreemUnavailable(format!("still {other}"))),
+        }
+    }
+
+    /// After a refused cancellation: the subscription as Creem shows it. Not active
+    /// (cancelled or expired), or unknown to Creem: nothing is charged. Anything else
+    /// (still active, past due, paused): not cancelled yet, tried again.
+    async fn state_of(&self, subscription_id: &str) -> Result<Cancelled, CreemUnavailable> {
+        let res = self
+            .http
+            .get()
+            .get(format!("{}/v1/subscriptions", self.url))
+            .query(&[("subscription_id", subscription_id)])
+            .header("x-api-key", self.key.expose())
+            .timeout(Duration::from_secs(8))
+            .send()
+            .await
+            .map_err(|e| CreemUnavailable(e.without_url().to_string()))?;
+        if res.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(Cancelled::NotActive);
+        }
+        if !res.status().is_success() {
+            return Err(CreemUnavailable(format!(
+                "cancel refused, subscription answered {}",
+                res.status()
+            )));
+        }
+        let answer: SubscriptionAnswer = res
+            .json()
+            .await
+            .map_err(|_| CreemUnavailable("answer is not a subscription".into()))?;
+        match answer.status.as_str() {
+            "canceled" | "cancelled" | "expired" => Ok(Cancelled::NotActive),
+            other => Err(CreemUnavailable(format!("cancel refused, still {other}"))),
         }
     }
 }

@@ -538,3 +538,26 @@ async fn r11_credits_only_for_what_was_paid() {
     assert_eq!(send(&t, "evt_trial", "subscription.paid", trial).await, 200);
     assert_eq!(credits(&t, &token).await, 8, "a trial grants nothing");
 }
+
+/// R28: Creem's answers to a cancellation read as Creem documents them: a refusal says
+/// nothing by itself, so the subscription's own state decides (cancelled, or unknown
+/// to Creem: nothing is charged).
+#[tokio::test(flavor = "multi_thread")]
+async fn r28_a_refused_cancellation_is_read_from_the_subscriptions_state() {
+    use shared::adapters::creem::{Cancelled, CreemSubscriptions};
+    let t = TestStack::start_opts(|o| o.consumers = false).await;
+    let (token, _) = t.signed_in(&unique_email("cancel-twice")).await;
+    let sub = t.buy(&token, "plan_monthly").await["subscription_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let env = t.stack_env("privacy-requests").await;
+    let creem = CreemSubscriptions::from_env(&env, t.stack.base.http.clone()).unwrap();
+    assert_eq!(creem.cancel(&sub).await.unwrap(), Cancelled::Now);
+    // Again: Creem refuses (400); the subscription reads cancelled.
+    assert_eq!(creem.cancel(&sub).await.unwrap(), Cancelled::NotActive);
+    assert_eq!(
+        creem.cancel("sub_unknown_to_creem").await.unwrap(),
+        Cancelled::NotActive
+    );
+}
