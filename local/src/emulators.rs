@@ -11,6 +11,28 @@ pub mod outage;
 pub mod replicate;
 pub mod vendor_schema;
 
+/// Failures a provider emulator serves on request: a word in the prompt asks for one,
+/// up to a number of times per prompt (then the prompt goes through).
+#[derive(Debug, Default)]
+pub(crate) struct Refusals(std::sync::Mutex<std::collections::HashMap<String, u32>>);
+
+impl Refusals {
+    /// Whether to refuse `prompt` for `word` now: at most `times` times per prompt.
+    pub(crate) fn refuse(&self, prompt: &str, word: &str, times: u32) -> bool {
+        if !prompt.contains(word) {
+            return false;
+        }
+        let mut served = self.0.lock().expect("refusal counts");
+        let n = served.entry(prompt.to_owned()).or_default();
+        if *n < times {
+            *n += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// POSTs a provider's completion call to `url`, signed anew on each attempt by
 /// `headers`, and again after a wait (from `first_wait`, doubling) while the answer
 /// is not 2xx, as the providers do (up to `attempts` times). Each attempt's status (0:

@@ -5,6 +5,18 @@ use serde_json::{Value, json};
 use crate::{Reply, TestStack};
 
 impl TestStack {
+    /// Sets a video provider's emulator `down`, `slow` or `up` (`/_local/providers/…/outage`).
+    pub async fn outage(&self, provider: &str, mode: &str) {
+        let r = self
+            .post(
+                &format!("/_local/providers/{provider}/outage"),
+                json!({ "mode": mode }),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
     pub async fn submit_video(&self, token: &str, body: Value, key: Option<&str>) -> Reply {
         let mut req = self
             .http

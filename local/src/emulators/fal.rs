@@ -122,7 +122,7 @@ pub struct FalEmulator {
     duration: Duration,
     requests: Mutex<HashMap<String, FalRequest>>,
     /// Refusals already served per prompt, for the 5xx/429 words.
-    refusals: Mutex<HashMap<String, u32>>,
+    refusals: super::Refusals,
     http: reqwest::Client,
     key: Mutex<Arc<SigningKey>>,
     /// First wait before a completion call is tried again; doubles each time.
@@ -147,7 +147,7 @@ impl FalEmulator {
             received: Default::default(),
             duration,
             requests: Mutex::default(),
-            refusals: Mutex::default(),
+            refusals: Default::default(),
             http: crate::http_client(),
             key: Mutex::new(Arc::new(SigningKey::local())),
             retry_base: Duration::from_millis(500),
@@ -335,17 +335,7 @@ impl FalEmulator {
 
     /// Serves a refusal for `word` up to `times` times per prompt.
     fn refuse(&self, prompt: &str, word: &str, times: u32) -> bool {
-        if !prompt.contains(word) {
-            return false;
-        }
-        let mut r = self.refusals.lock().expect("refusal counts");
-        let n = r.entry(prompt.to_owned()).or_default();
-        if *n < times {
-            *n += 1;
-            true
-        } else {
-            false
-        }
+        self.refusals.refuse(prompt, word, times)
     }
 }
 

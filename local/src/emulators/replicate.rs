@@ -73,7 +73,7 @@ pub struct ReplicateEmulator {
     /// Every creation, oldest first (`GET /_local/providers/replicate/requests`).
     pub received: Arc<super::vendor_schema::Log>,
     /// Refusals already served per prompt, for the 5xx/429 words.
-    refusals: Mutex<HashMap<String, u32>>,
+    refusals: super::Refusals,
     duration: Duration,
     predictions: Mutex<HashMap<String, Prediction>>,
     http: reqwest::Client,
@@ -98,7 +98,7 @@ impl ReplicateEmulator {
             base_url: base_url.into(),
             schemas: super::vendor_schema::Schemas::replicate(),
             received: Default::default(),
-            refusals: Mutex::default(),
+            refusals: Default::default(),
             duration,
             predictions: Mutex::default(),
             http: crate::http_client(),
@@ -135,17 +135,7 @@ impl ReplicateEmulator {
 
     /// Serves a refusal for `word` up to `times` times per prompt.
     fn refuse(&self, prompt: &str, word: &str, times: u32) -> bool {
-        if !prompt.contains(word) {
-            return false;
-        }
-        let mut r = self.refusals.lock().expect("refusal counts");
-        let n = r.entry(prompt.to_owned()).or_default();
-        if *n < times {
-            *n += 1;
-            true
-        } else {
-            false
-        }
+        self.refusals.refuse(prompt, word, times)
     }
 
     fn api(&self) -> String {

@@ -9,17 +9,6 @@ use e2e_tests::{TestStack, unique_email};
 use serde_json::json;
 use shared::adapters::dynamo::circuits::{Circuits, Health};
 
-async fn outage(t: &TestStack, provider: &str, mode: &str) {
-    let r = t
-        .post(
-            &format!("/_local/providers/{provider}/outage"),
-            json!({ "mode": mode }),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
 async fn health(t: &TestStack, provider: &str) -> Health {
     Circuits::new(t.stack.aws.dynamodb().clone(), t.table("RateLimitsTable"))
         .health(provider)
@@ -65,7 +54,7 @@ async fn r43_with_fal_down_twenty_videos_are_made_by_replicate_charged_once_and_
  {
     let t = TestStack::start().await;
     let (token, account) = member(&t, "outage", 30).await;
-    outage(&t, "fal", "down").await;
+    t.outage("fal", "down").await;
     let healthy_before = t.stack.replicate.predictions().len();
     assert_eq!(healthy_before, 0);
     let ids: Vec<String> = futures_util::future::join_all((0..20).map(|i| {
@@ -102,7 +91,7 @@ async fn r43_with_fal_down_twenty_videos_are_made_by_replicate_charged_once_and_
     );
 
     // fal recovers; once the circuit's time is up, one probe finds it and closes it.
-    outage(&t, "fal", "up").await;
+    t.outage("fal", "up").await;
     t.clock
         .advance(t.stack.base.policy.circuit_open_for + Duration::from_secs(1));
     let id = submit(&t, &token, "the harbour at noon").await;
@@ -121,7 +110,7 @@ async fn r43_a_job_fal_accepts_and_then_hangs_moves_once_to_replicate_and_comple
     })
     .await;
     let (token, account) = member(&t, "hang", 5).await;
-    outage(&t, "fal", "slow").await;
+    t.outage("fal", "slow").await;
     let id = submit(&t, &token, "a slow train through fog").await;
     let deadline = Instant::now() + Duration::from_secs(20);
     while t.stored_job(&id).await.provider_handle.is_none() {
@@ -129,7 +118,7 @@ async fn r43_a_job_fal_accepts_and_then_hangs_moves_once_to_replicate_and_comple
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(t.stored_job(&id).await.provider.as_deref(), Some("fal"));
-    outage(&t, "fal", "up").await;
+    t.outage("fal", "up").await;
     // Past fal's time: the sweep's look finds it still pending there.
     t.clock
         .advance(t.stack.base.policy.provider_attempt_deadline + Duration::from_secs(1));
@@ -170,8 +159,8 @@ async fn r43_with_both_providers_down_every_job_fails_with_exactly_one_refund() 
     })
     .await;
     let (token, account) = member(&t, "both", 5).await;
-    outage(&t, "fal", "down").await;
-    outage(&t, "replicate", "down").await;
+    t.outage("fal", "down").await;
+    t.outage("replicate", "down").await;
     let before = t.balance(&account).await;
     let mut ids = Vec::new();
     for i in 0..4 {
@@ -222,7 +211,7 @@ async fn r43_a_refusal_after_the_provider_accepted_rejects_the_job_and_goes_nowh
     let t = TestStack::start().await;
     let (token, account) = member(&t, "refused-late", 5).await;
     // fal is down, so Replicate takes the job; its moderation then refuses the output.
-    outage(&t, "fal", "down").await;
+    t.outage("fal", "down").await;
     let id = submit(&t, &token, "a crowd scene emulator-refuse").await;
     settled(&t, std::slice::from_ref(&id), 30).await;
     let job = t.stored_job(&id).await;
@@ -230,7 +219,7 @@ async fn r43_a_refusal_after_the_provider_accepted_rejects_the_job_and_goes_nowh
     assert_eq!(job.error.as_deref(), Some("provider_refused"));
     assert_eq!(job.provider.as_deref(), Some("replicate"));
     assert_eq!(t.stack.replicate.predictions().len(), 1);
-    outage(&t, "fal", "up").await;
+    t.outage("fal", "up").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(t.stack.fal.requests().is_empty(), "not retried at fal");
     assert_eq!(t.entries_for(&account, "refund", &id).await, 1);

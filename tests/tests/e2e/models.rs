@@ -140,17 +140,6 @@ async fn r42_a_video_stored_before_models_existed_reads_as_the_default_model() {
     assert!(got.body["download_url"].is_string());
 }
 
-async fn outage(t: &TestStack, provider: &str, mode: &str) {
-    let r = t
-        .post(
-            &format!("/_local/providers/{provider}/outage"),
-            json!({ "mode": mode }),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
 /// Makes every model in both modes, each at its shortest length; their ids.
 async fn every_model_in_both_modes(t: &TestStack, token: &str, tag: &str) -> Vec<String> {
     let upload = t.upload(token, "image/png", png_bytes()).await;
@@ -221,10 +210,10 @@ async fn r42_r43_every_model_is_made_in_both_modes_by_fal_and_by_replicate() {
 
     let at_fal = every_model_in_both_modes(&t, &token, "at-fal").await;
     all_ready(&t, &token, &at_fal, "fal").await;
-    outage(&t, "fal", "down").await;
+    t.outage("fal", "down").await;
     let at_replicate = every_model_in_both_modes(&t, &token, "at-replicate").await;
     all_ready(&t, &token, &at_replicate, "replicate").await;
-    outage(&t, "fal", "up").await;
+    t.outage("fal", "up").await;
 
     for (provider, tag) in [("fal", "at-fal"), ("replicate", "at-replicate")] {
         let items = received(&t, provider, tag).await;
