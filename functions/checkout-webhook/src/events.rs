@@ -101,7 +101,7 @@ pub fn clawback_now(granted: i64, clawed: i64, this_share: i64, total_share: Opt
 
 /// A plan's `credits` for the period a subscription object describes, keyed by the
 /// subscription and the period's start.
-pub fn period_grant(_product: &Product, sub: &Subscription, credits: i64) -> Option<Credits> {
+pub fn period_grant(sub: &Subscription, credits: i64) -> Option<Credits> {
     let start = sub.current_period_start_date.as_deref()?;
     (credits > 0).then(|| Credits {
         kind: EntryKind::Purchase,
@@ -249,12 +249,14 @@ impl Services {
             link: Some(sub.id.clone()),
             subscription: Some(sub.id.clone()),
             plan: Some(plan_of(product, sub, ev, "active")),
-            credits: period_grant(product, sub, granted),
+            credits: period_grant(sub, granted),
             ..Effect::default()
         };
         // R09: one payment record per paid period, under its transaction, so a refund
         // of a renewal finds it.
-        if let Some(order_id) = sub.period_payment() {
+        // A trial period was not paid: it has no payment record either.
+        let trialing = sub.status.as_deref() == Some("trialing");
+        if let Some(order_id) = sub.period_payment().filter(|_| !trialing) {
             let t = sub.last_transaction.as_ref();
             let amount = t
                 .and_then(|t| t.amount_paid.or(t.amount))
@@ -445,11 +447,11 @@ mod tests {
     #[test]
     fn r12_each_period_is_its_own_cause_and_a_cancelled_plan_does_not_renew() {
         let s = sub(json!({"id": "sub_1", "current_period_start_date": "2026-12-01"}));
-        let g = period_grant(&product(), &s, 40).unwrap();
+        let g = period_grant(&s, 40).unwrap();
         assert_eq!((g.cause.as_str(), g.amount), ("sub:sub_1:2026-12-01", 40));
-        assert!(period_grant(&product(), &sub(json!({"id": "sub_1"})), 40).is_none());
+        assert!(period_grant(&sub(json!({"id": "sub_1"})), 40).is_none());
         assert!(
-            period_grant(&product(), &s, 0).is_none(),
+            period_grant(&s, 0).is_none(),
             "a period that grants nothing"
         );
         let active = plan_of(&product(), &s, &event("subscription.active"), "active");
