@@ -17,6 +17,9 @@ key reads only its partition (`query_partitions_only`), and `/moto-api/data.json
 (the local mailbox's read) dumps SES's records alone (`one_services_data`). One answer
 is corrected to S3's own: a completed multipart upload's root element
 (`complete_upload_as_s3_does`).
+
+Rekognition's DetectModerationLabels and DetectFaces, which moto lacks, are answered from a
+PNG `tEXt` chunk (`screen_images_from_png_text`).
 """
 import os
 import select
@@ -30,7 +33,9 @@ from werkzeug.serving import make_server
 
 # The services the stack uses (and moto's own API, which the tests read), built before
 # any fork so that no endpoint imports or builds them.
-SERVICES = ("dynamodb", "s3", "sqs", "kms", "ssm", "sesv2", "ses", "sts", "moto_api")
+SERVICES = (
+    "dynamodb", "s3", "sqs", "kms", "ssm", "sesv2", "ses", "sts", "rekognition", "moto_api",
+)
 
 
 def query_partitions_only():
@@ -143,6 +148,147 @@ def one_services_data(app):
         return [body]
 
     return filtered
+
+
+# Rekognition's moderation labels of model 7.0 below the top level, with their
+# top-level label: an answer names both, as Rekognition's does. Source: Amazon
+# Rekognition Developer Guide, "Moderating content" (moderation-api.html), the label
+# categories of model 7.0; read 2026-12-07.
+MODERATION_PARENTS = {
+    "Explicit Nudity": "Explicit",
+    "Explicit Sexual Activity": "Explicit",
+    "Sex Toys": "Explicit",
+    "Non-Explicit Nudity": "Non-Explicit Nudity of Intimate parts and Kissing",
+    "Obstructed Intimate Parts": "Non-Explicit Nudity of Intimate parts and Kissing",
+    "Kissing on the Lips": "Non-Explicit Nudity of Intimate parts and Kissing",
+    "Graphic Violence": "Violence",
+    "Weapon Violence": "Violence",
+    "Death and Emaciation": "Visually Disturbing",
+    "Crashes": "Visually Disturbing",
+    "Nazi Party": "Hate Symbols",
+    "White Supremacy": "Hate Symbols",
+    "Extremist": "Hate Symbols",
+}
+
+
+def png_text(data, keyword):
+    """The text of a PNG's `tEXt` chunk with `keyword`, or None."""
+    import struct
+
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    at = 8
+    while at + 8 <= len(data):
+        (length,) = struct.unpack(">I", data[at : at + 4])
+        kind = data[at + 4 : at + 8]
+        body = data[at + 8 : at + 8 + length]
+        if kind == b"tEXt" and b"\0" in body:
+            name, text = body.split(b"\0", 1)
+            if name == keyword:
+                return text.decode("latin-1")
+        if kind == b"IEND":
+            return None
+        at += 12 + length
+    return None
+
+
+def screen_images_from_png_text():
+    """moto has Rekognition's service but neither DetectModerationLabels nor DetectFaces.
+    The local endpoint answers both, in Rekognition's JSON protocol and shapes, for an
+    image in one of its buckets: from the PNG `tEXt` chunk `local-screening`, e.g.
+    `labels=Explicit Nudity,Violence;faces=34,9` (those labels at 99 %, faces of those
+    apparent ages, each reported as a range of the age - 2 to + 2). An image without it
+    has no labels and no faces. Like Rekognition, it reads only JPEG and PNG
+    (`InvalidImageFormatException`) from S3 (`InvalidS3ObjectException` when the object
+    cannot be read), takes `Image.S3Object` or `Image.Bytes`, and answers AgeRange only
+    when asked for it (`ALL` or `AGE_RANGE`). Sources: Amazon Rekognition API Reference,
+    DetectModerationLabels, DetectFaces, ModerationLabel, FaceDetail; Developer Guide,
+    "Guidelines and quotas" (JPEG and PNG, 15 MB from S3); read 2026-12-07."""
+    import base64
+    import json
+
+    from moto.core.exceptions import JsonRESTError
+    from moto.rekognition.responses import RekognitionResponse
+    from moto.s3.models import s3_backends
+
+    class RekognitionError(JsonRESTError):
+        def __init__(self, kind, message):
+            super().__init__(kind, message)
+            self.description = json.dumps(
+                {"__type": kind, "Code": kind, "Message": message}
+            )
+
+    def image_of(response):
+        image = json.loads(response.body or "{}").get("Image") or {}
+        if "Bytes" in image:
+            data = base64.b64decode(image["Bytes"])
+        else:
+            obj = image.get("S3Object") or {}
+            try:
+                backend = s3_backends[response.current_account]["aws"]
+                data = backend.get_object(obj.get("Bucket", ""), obj.get("Name", "")).value
+            except Exception:
+                raise RekognitionError(
+                    "InvalidS3ObjectException",
+                    "Unable to get object metadata from S3. Check object key, region and/or access permissions.",
+                )
+        if len(data) > 15 * 1024 * 1024:
+            raise RekognitionError("ImageTooLargeException", "Image size is too large.")
+        png = data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR"
+        if not (png or data.startswith(b"\xff\xd8\xff")):
+            raise RekognitionError("InvalidImageFormatException", "Request has invalid image format")
+        if png:
+            import struct
+
+            width, height = struct.unpack(">II", data[16:24])
+            if width < 80 or height < 80:
+                raise RekognitionError(
+                    "InvalidParameterException",
+                    "Requested image should have a minimum height and width of 80 pixels.",
+                )
+        said = png_text(data, b"local-screening") or ""
+        parts = dict(p.split("=", 1) for p in said.split(";") if "=" in p)
+        labels = [l.strip() for l in parts.get("labels", "").split(",") if l.strip()]
+        ages = [int(a) for a in parts.get("faces", "").split(",") if a.strip().isdigit()]
+        return labels, ages
+
+    def detect_moderation_labels(self):
+        labels, _ = image_of(self)
+        answered, seen = [], set()
+        for name in labels:
+            parent = MODERATION_PARENTS.get(name, "")
+            for label, up, level in ((parent, "", 1), (name, parent, 2 if parent else 1)):
+                if label and label not in seen:
+                    seen.add(label)
+                    answered.append(
+                        {"Confidence": 99.0, "Name": label, "ParentName": up, "TaxonomyLevel": level}
+                    )
+        wanted = json.loads(self.body or "{}").get("MinConfidence", 50.0)
+        answered = [l for l in answered if l["Confidence"] >= wanted]
+        return json.dumps(
+            {"ModerationLabels": answered, "ModerationModelVersion": "7.0", "ContentTypes": []}
+        )
+
+    def detect_faces(self):
+        _, ages = image_of(self)
+        attributes = json.loads(self.body or "{}").get("Attributes") or ["DEFAULT"]
+        with_age = "ALL" in attributes or "AGE_RANGE" in attributes
+        faces = []
+        for i, age in enumerate(ages):
+            face = {
+                "BoundingBox": {"Width": 0.2, "Height": 0.3, "Left": 0.1 + 0.2 * (i % 4), "Top": 0.2},
+                "Confidence": 99.9,
+                "Landmarks": [],
+                "Pose": {"Roll": 0.0, "Yaw": 0.0, "Pitch": 0.0},
+                "Quality": {"Brightness": 80.0, "Sharpness": 90.0},
+            }
+            if with_age:
+                face["AgeRange"] = {"Low": max(age - 2, 0), "High": age + 2}
+            faces.append(face)
+        return json.dumps({"FaceDetails": faces})
+
+    RekognitionResponse.detect_moderation_labels = detect_moderation_labels
+    RekognitionResponse.detect_faces = detect_faces
 
 
 def start(port, app=None):
@@ -272,6 +418,7 @@ def zygote(path):
 if __name__ == "__main__":
     mode, arg = sys.argv[1], sys.argv[2]
     query_partitions_only()
+    screen_images_from_png_text()
     if mode == "serve":
         serve(int(arg))
     elif mode == "zygote":

@@ -50,6 +50,9 @@ pub struct FaultSettings {
     /// SQS fails every `SendMessage` (until [`FaultProxy::sqs_send_down`] is switched
     /// off): a queue that cannot be written to.
     pub sqs_send_down: bool,
+    /// Rekognition answers every request with `ThrottlingException` (until
+    /// [`FaultProxy::rekognition_down`] is switched off): screening unavailable.
+    pub rekognition_down: bool,
 }
 
 /// Which transactions are cancelled, and how often.
@@ -92,6 +95,7 @@ struct Proxy {
     ssm_throttled: Arc<std::sync::atomic::AtomicBool>,
     kms_down: Arc<std::sync::atomic::AtomicBool>,
     sqs_send_down: Arc<std::sync::atomic::AtomicBool>,
+    rekognition_down: Arc<std::sync::atomic::AtomicBool>,
     timeline: Timeline,
     actions: Actions,
 }
@@ -166,6 +170,8 @@ pub struct FaultProxy {
     pub kms_down: Arc<std::sync::atomic::AtomicBool>,
     /// Whether SQS refuses every message sent now.
     pub sqs_send_down: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether Rekognition throttles everything now.
+    pub rekognition_down: Arc<std::sync::atomic::AtomicBool>,
     pub timeline: Timeline,
     pub actions: Actions,
     task: tokio::task::JoinHandle<()>,
@@ -185,6 +191,9 @@ impl FaultProxy {
         let ssm_throttled = Arc::new(std::sync::atomic::AtomicBool::new(settings.throttle_ssm));
         let kms_down = Arc::new(std::sync::atomic::AtomicBool::new(settings.kms_down));
         let sqs_send_down = Arc::new(std::sync::atomic::AtomicBool::new(settings.sqs_send_down));
+        let rekognition_down = Arc::new(std::sync::atomic::AtomicBool::new(
+            settings.rekognition_down,
+        ));
         let timeline = Timeline::default();
         let actions = Actions::default();
         let proxy = Arc::new(Proxy {
@@ -193,6 +202,7 @@ impl FaultProxy {
             ssm_throttled: ssm_throttled.clone(),
             kms_down: kms_down.clone(),
             sqs_send_down: sqs_send_down.clone(),
+            rekognition_down: rekognition_down.clone(),
             upstream: upstream.trim_end_matches('/').to_owned(),
             rng: Mutex::new(StdRng::seed_from_u64(settings.seed)),
             settings,
@@ -211,6 +221,7 @@ impl FaultProxy {
             ssm_throttled,
             kms_down,
             sqs_send_down,
+            rekognition_down,
             timeline,
             actions,
             task,
@@ -226,6 +237,7 @@ enum Service {
     Sqs,
     Ses,
     S3,
+    Rekognition,
 }
 
 fn service_of(headers: &HeaderMap, path: &str) -> Service {
@@ -239,6 +251,8 @@ fn service_of(headers: &HeaderMap, path: &str) -> Service {
         Service::Ssm
     } else if target.starts_with("TrentService") {
         Service::Kms
+    } else if target.starts_with("RekognitionService") {
+        Service::Rekognition
     } else if target.starts_with("AmazonSQS") {
         Service::Sqs
     } else if path.starts_with("/v2/email") {
@@ -268,6 +282,7 @@ fn count_action(
         Service::Sqs => "sqs",
         Service::Ses => "ses",
         Service::S3 => "s3",
+        Service::Rekognition => "rekognition",
     };
     let action = match service {
         Service::S3 => format!("s3:{}", parts.method),
@@ -363,6 +378,10 @@ async fn forward_one(proxy: &Arc<Proxy>, req: Request) -> Response {
         proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
         return injected(service, Fault::Throttle);
     }
+    if service == Service::Rekognition && proxy.rekognition_down.load(Ordering::Relaxed) {
+        proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
+        return injected(service, Fault::Throttle);
+    }
     if service == Service::Kms && proxy.kms_down.load(Ordering::Relaxed) {
         proxy.counts.injected.fetch_add(1, Ordering::Relaxed);
         return injected(service, Fault::Internal);
@@ -438,8 +457,10 @@ async fn forward_one(proxy: &Arc<Proxy>, req: Request) -> Response {
             let bytes = res.bytes().await.unwrap_or_default();
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
+            // A HEAD's answer has no body: its length is the object's, and is kept.
+            let head = parts.method == axum::http::Method::HEAD;
             for (name, value) in headers.iter() {
-                if name != "content-length" && name != "transfer-encoding" {
+                if (head || name != "content-length") && name != "transfer-encoding" {
                     response.headers_mut().insert(name, value.clone());
                 }
             }
@@ -614,6 +635,20 @@ fn injected(service: Service, fault: Fault) -> Response {
             StatusCode::INTERNAL_SERVER_ERROR,
             "com.amazonaws.sqs#InternalError",
             "We encountered an internal error. Please try again.",
+        ),
+        // Source: Amazon Rekognition Developer Guide, "Error handling"; read 2026-12-07.
+        (Service::Rekognition, Fault::Throttle) => {
+            json_error(StatusCode::BAD_REQUEST, "ThrottlingException", "Slow down")
+        }
+        (Service::Rekognition, Fault::SlowDown) => json_error(
+            StatusCode::BAD_REQUEST,
+            "ProvisionedThroughputExceededException",
+            "Provisioned rate exceeded",
+        ),
+        (Service::Rekognition, Fault::Internal) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "Internal server error",
         ),
         (Service::Ses, Fault::Throttle | Fault::SlowDown) => (
             StatusCode::TOO_MANY_REQUESTS,

@@ -1,7 +1,7 @@
 //! The operators' command: find an account by email; suspend, reinstate, terminate;
 //! delete a child's account (R06); remove a video; list rights requests near or past
 //! their due date (R30); list payments that came after their account was erased, to
-//! refund (R28); move dead letters back to their queue. Every action is written to the audit log with who acted and
+//! refund (R28); list and decide appeals (R46); move dead letters back to their queue. Every action is written to the audit log with who acted and
 //! why (R20). It is a program for people with the stack's AWS access, never deployed.
 
 use serde_json::{Value, json};
@@ -10,6 +10,7 @@ use shared::adapters::dynamo::accounts::AccountStore;
 use shared::adapters::dynamo::audit::{AuditEvent, AuditStore};
 use shared::adapters::dynamo::privacy::PrivacyStore;
 use shared::adapters::env::{ConfigError, Env};
+use shared::app::appeals::{Appeals, DecideError};
 use shared::app::enforcement::Enforcement;
 use shared::app::removal::{RemovalError, RemovedBy, VideoRemoval};
 use shared::app::rights_requests::RightsRequests;
@@ -17,15 +18,17 @@ use shared::domain::clock::{Clock, from_epoch, rfc3339};
 use shared::domain::clock::{DateTime, Utc};
 use shared::domain::email::EmailAddress;
 use shared::domain::ids::{AccountId, JobId};
+use shared::domain::moderation::{AppealStatus, RefusalKind};
 use shared::domain::policy::Policy;
 use shared::domain::privacy::{RequestKind, RightsRequest};
+use shared::domain::video::JobStatus;
 use shared::edge::wiring::Base;
 
 /// What the command needs of the environment, shown under `--help`.
 const ENVIRONMENT: &str = "\
 environment: ACCOUNTS_TABLE SESSIONS_TABLE PRIVACY_TABLE AUDIT_TABLE VIDEOS_TABLE
 LEDGER_TABLE BILLING_TABLE PRIVACY_QUEUE_URL GENERATE_QUEUE_URL INPUTS_BUCKET OUTPUTS_BUCKET
-HASH_SECRET_PARAMETER, as the stack's outputs and parameters give them, and AWS_REGION;
+HASH_SECRET_PARAMETER MAIL_FROM SITE_URL, as the stack's outputs and parameters give them, and AWS_REGION;
 AWS_ENDPOINT_URL for a local endpoint. Every action that changes something is written to
 the audit log with who acted (--by) and why (--reason) (R20).";
 
@@ -81,11 +84,31 @@ enum CliCommand {
         #[command(flatten)]
         why: WhyArgs,
     },
-    /// Removes a video as its owner's delete does, the provider's request stopped too.
+    /// Removes a video as its owner's delete does, the provider's request stopped too;
+    /// the owner is emailed the rule broken and how to appeal (R46).
     RemoveVideo {
         video_id: String,
+        /// The rule the video breaks, one of the policy's content restrictions.
+        #[arg(long, value_name = "RULE", default_value = "content_policy",
+              value_parser = clap::builder::PossibleValuesParser::new(shared::domain::moderation::category::REMOVAL_RULES))]
+        rule: String,
         #[command(flatten)]
         why: WhyArgs,
+    },
+    /// Lists open appeals, soonest due first (those due within 3 days flagged), and the
+    /// decided ones whose person was not told yet (R46).
+    Appeals,
+    /// Decides an appeal: upheld restores what the refusal took (its violation, a
+    /// suspension it caused, credits it kept); either way the person is emailed (R46).
+    DecideAppeal {
+        appeal_id: String,
+        #[arg(value_parser = ["upheld", "rejected"])]
+        outcome: String,
+        /// Why, sent to the person.
+        decision: String,
+        /// Who decides (written to the audit log).
+        #[arg(long, value_name = "OPERATOR")]
+        by: Option<String>,
     },
     /// Lists open rights requests due within N days (overdue ones flagged) and failed ones (R30).
     DueRequests {
@@ -137,16 +160,48 @@ pub struct Why {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    FindAccount { email: String },
-    Suspend { account_id: String, why: Why },
-    Reinstate { account_id: String, why: Why },
-    Terminate { account_id: String, why: Why },
-    DeleteChild { email: String, why: Why },
-    RemoveVideo { video_id: String, why: Why },
-    DueRequests { within_days: i64 },
-    RetryRequest { request_id: String, why: Why },
+    FindAccount {
+        email: String,
+    },
+    Suspend {
+        account_id: String,
+        why: Why,
+    },
+    Reinstate {
+        account_id: String,
+        why: Why,
+    },
+    Terminate {
+        account_id: String,
+        why: Why,
+    },
+    DeleteChild {
+        email: String,
+        why: Why,
+    },
+    RemoveVideo {
+        video_id: String,
+        rule: String,
+        why: Why,
+    },
+    Appeals,
+    DecideAppeal {
+        appeal_id: String,
+        upheld: bool,
+        why: Why,
+    },
+    DueRequests {
+        within_days: i64,
+    },
+    RetryRequest {
+        request_id: String,
+        why: Why,
+    },
     RefundsDue,
-    Redrive { from: String, to: String },
+    Redrive {
+        from: String,
+        to: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +220,8 @@ pub enum OpError {
     Queue(#[from] shared::adapters::sqs::QueueError),
     #[error("the video kept changing; try again")]
     Busy,
+    #[error("mail: {0}; run the command again to send it")]
+    Mail(String),
 }
 
 /// Reads the command line (without the program's name).
@@ -215,8 +272,30 @@ pub fn parse_line(args: &[String]) -> Result<Command, ParseError> {
             email: trimmed(email),
             why: why("delete-child", w)?,
         },
-        CliCommand::RemoveVideo { video_id, why: w } => Command::RemoveVideo {
+        CliCommand::Appeals => Command::Appeals,
+        CliCommand::DecideAppeal {
+            appeal_id,
+            outcome,
+            decision,
+            by,
+        } => Command::DecideAppeal {
+            appeal_id: trimmed(appeal_id),
+            upheld: outcome == "upheld",
+            why: why(
+                "decide-appeal",
+                WhyArgs {
+                    by,
+                    reason: Some(decision),
+                },
+            )?,
+        },
+        CliCommand::RemoveVideo {
+            video_id,
+            rule,
+            why: w,
+        } => Command::RemoveVideo {
             video_id: trimmed(video_id),
+            rule,
             why: why("remove-video", w)?,
         },
         CliCommand::DueRequests { within_days } => Command::DueRequests { within_days },
@@ -252,6 +331,8 @@ pub struct Operator {
     rights_requests: RightsRequests,
     enforcement: Enforcement,
     removal: VideoRemoval,
+    appeals: Appeals,
+    mailer: shared::adapters::ses::Mailer,
     sqs: aws_sdk_sqs::Client,
     clock: Clock,
     policy: Policy,
@@ -269,6 +350,8 @@ impl Operator {
             rights_requests: w.rights_requests()?,
             enforcement: w.enforcement()?,
             removal: w.video_removal()?,
+            appeals: w.appeals()?,
+            mailer: w.mailer()?,
             sqs: base.aws.sqs().clone(),
             hash_secret: w.hash_secret()?,
             clock: base.clock.clone(),
@@ -324,7 +407,17 @@ impl Operator {
                 let a = self.by_email(&email).await?;
                 self.erase(&a.id, &why, "delete_child_account", None).await
             }
-            Command::RemoveVideo { video_id, why } => self.remove_video(&video_id, &why).await,
+            Command::RemoveVideo {
+                video_id,
+                rule,
+                why,
+            } => self.remove_video(&video_id, &rule, &why).await,
+            Command::Appeals => self.appeals().await,
+            Command::DecideAppeal {
+                appeal_id,
+                upheld,
+                why,
+            } => self.decide_appeal(&appeal_id, upheld, &why).await,
             Command::DueRequests { within_days } => {
                 let by = self.clock.epoch_secs() + within_days * 86400;
                 let now = self.clock.now_secs();
@@ -359,10 +452,82 @@ impl Operator {
         }
     }
 
+    /// R46: the open appeals, soonest due first, and the decided ones not told yet.
+    async fn appeals(&self) -> Result<Value, OpError> {
+        let now = self.clock.now_secs();
+        let soon = from_epoch(self.clock.epoch_secs() + 3 * 86_400);
+        let moderation = &self.appeals.refusals.moderation;
+        let mut open = moderation.appeals_in_queue(false).await?;
+        open.sort_by_key(|a| a.due_by);
+        let untold = moderation.appeals_in_queue(true).await?;
+        Ok(Value::Array(
+            open.iter()
+                .chain(untold.iter())
+                .map(|a| {
+                    json!({
+                        "id": a.id,
+                        "account_id": a.account_id,
+                        "refusal_id": a.refusal_id,
+                        "status": a.status.as_str(),
+                        "message": a.message,
+                        "created_at": rfc3339(a.created_at),
+                        "due_by": rfc3339(a.due_by),
+                        "due_soon": a.status == AppealStatus::Open && a.due_by <= soon,
+                        "overdue": a.status == AppealStatus::Open && a.due_by < now,
+                        // Decided, and the person not told yet: run decide-appeal again.
+                        "untold": a.status != AppealStatus::Open,
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    /// R46: an appeal decided, its effects, the person told; audited.
+    async fn decide_appeal(&self, id: &str, upheld: bool, why: &Why) -> Result<Value, OpError> {
+        let decided = match self
+            .appeals
+            .decide(id, upheld, &why.reason, &self.mailer)
+            .await
+        {
+            Ok(d) => d,
+            Err(DecideError::NotFound) => return Err(OpError::NotFound),
+            Err(DecideError::Store(e)) => return Err(e.into()),
+            Err(DecideError::Mail(e)) => return Err(OpError::Mail(e.to_string())),
+        };
+        if decided.now {
+            let outcome = if upheld { "upheld" } else { "rejected" };
+            self.record(
+                why,
+                &format!("decide_appeal:{id}:{outcome}"),
+                &decided.appeal.account_id,
+            )
+            .await?;
+        }
+        Ok(json!({
+            "id": decided.appeal.id,
+            "status": decided.appeal.status.as_str(),
+            "decided_now": decided.now,
+            "violation_forgiven": decided.violation_forgiven,
+            "suspension_lifted": decided.suspension_lifted,
+            "credits_returned": decided.credits_returned,
+            "told": true,
+        }))
+    }
+
     /// R20: removes a video as its owner's `DELETE` does (the provider's request
-    /// stopped too), and records who and why.
-    async fn remove_video(&self, video_id: &str, why: &Why) -> Result<Value, OpError> {
+    /// stopped too), and records who and why; R46: the owner is told which rule it
+    /// broke and how to appeal, and what it cost is returned if the appeal is upheld.
+    async fn remove_video(&self, video_id: &str, rule: &str, why: &Why) -> Result<Value, OpError> {
         let id = JobId::parse(video_id).ok_or(OpError::NotFound)?;
+        // Read first: the refusal keeps what the video cost if it was ready (a video
+        // still being made is refunded by its removal).
+        let before = self
+            .removal
+            .jobs
+            .videos
+            .get(&id)
+            .await?
+            .ok_or(OpError::NotFound)?;
         let removed = match self.removal.remove(&id, RemovedBy::Operator).await {
             Ok(removed) => removed,
             Err(RemovalError::NotFound) => return Err(OpError::NotFound),
@@ -375,7 +540,36 @@ impl Operator {
             &removed.account_id,
         )
         .await?;
-        Ok(json!({ "video_id": video_id, "removed": true }))
+        let refusals = &self.appeals.refusals;
+        let kept = if before.status.is_active() || before.status == JobStatus::Deleted {
+            0
+        } else {
+            before.cost
+        };
+        let refusal = refusals.new_refusal(
+            &before.account_id,
+            &id,
+            RefusalKind::Removal,
+            vec![rule.to_owned()],
+            kept,
+        );
+        // Recorded once (a second run finds it), told once.
+        let refusal = refusals.record(refusal, &self.enforcement).await?.refusal;
+        let told = match self.accounts.get(&before.account_id).await? {
+            Some(owner) => refusals
+                .tell(
+                    &self.mailer,
+                    &owner.email,
+                    &refusal,
+                    self.policy.notice_lease.as_secs() as i64,
+                )
+                .await
+                .map_err(|e| OpError::Mail(e.to_string()))?,
+            None => false,
+        };
+        Ok(
+            json!({ "video_id": video_id, "removed": true, "refusal_id": refusal.id, "owner_told": told }),
+        )
     }
 
     /// R28: payments Creem made after their account was erased; none names anyone.

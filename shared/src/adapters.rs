@@ -10,6 +10,7 @@ pub mod jwks;
 pub mod kms;
 pub mod outbound;
 pub mod providers;
+pub mod rekognition;
 pub mod s3;
 pub mod ses;
 pub mod sqs;

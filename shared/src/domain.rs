@@ -9,6 +9,7 @@ pub mod ids;
 pub mod inventory;
 pub mod ledger;
 pub mod models;
+pub mod moderation;
 pub mod policy;
 pub mod privacy;
 pub mod retention;

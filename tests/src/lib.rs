@@ -19,7 +19,7 @@ use local_stack::{LocalStack, StackOptions};
 use shared::domain::clock::Clock;
 use shared::domain::policy::Policy;
 
-pub use fixtures::{kept_for, mp4_box, png_bytes, template_yaml, workspace_root};
+pub use fixtures::{kept_for, mp4_box, png_bytes, screened_png, template_yaml, workspace_root};
 pub use http::Reply;
 pub use local_stack;
 pub use logs::{CapturedLogs, captured_logs};

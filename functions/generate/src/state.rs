@@ -26,6 +26,9 @@ pub struct Services {
     pub circuits: Circuits,
     pub breaker: Breaker,
     pub jobs: Jobs,
+    /// A provider's refusal: recorded, and told to the owner with its appeal (R46).
+    pub refusals: shared::app::refusals::Refusals,
+    pub mailer: shared::adapters::ses::Mailer,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
     /// `PROVIDER_WEBHOOK_URL`: the base of our webhooks for the providers' completion
@@ -58,6 +61,8 @@ impl Services {
             blobs: w.blobs(),
             queue: w.generate_queue()?,
             jobs: w.jobs()?,
+            refusals: w.refusals()?,
+            mailer: w.mailer()?,
             catalogue: w.models()?,
             circuits: w.circuits()?,
             breaker: Breaker {

@@ -55,6 +55,9 @@ pub enum Next {
     /// A completion call for a job whose submission is not recorded yet: look again
     /// when the message comes back.
     NotYet,
+    /// The provider refused the job: its owner is told, once (R46); a message that
+    /// comes back because the mail failed tells again.
+    TellRefused,
 }
 
 /// How long a completion call for a generating job without a handle is taken for one
@@ -80,6 +83,7 @@ pub fn next(
         // drop its copy (R16); one `sweep` ended at its deadline while the provider was
         // still at it: stop it. Both are idempotent at the provider.
         return match (job.provider_handle.is_some(), job.status, look) {
+            (_, JobStatus::Rejected, _) => Next::TellRefused,
             (true, JobStatus::Deleted, _) => Next::StopProvider { drop_copy: true },
             (true, JobStatus::Failed, Look::Stop) => Next::StopProvider { drop_copy: false },
             _ => Next::Nothing("the job has ended"),
@@ -183,6 +187,7 @@ pub async fn run(
         Next::NotYet => Err(StepError::retry(
             "a completion call before the submission is recorded",
         )),
+        Next::TellRefused => output::tell_refused(state, &job).await,
         Next::Submit => submit(state, job).await,
         Next::Poll => match at {
             Some(p) => poll(state, &job, &p, &handle, look).await,

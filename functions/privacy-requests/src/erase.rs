@@ -222,7 +222,9 @@ async fn erase_class(
         ClassId::Consents
         | ClassId::SupportMessages
         | ClassId::UsageData
-        | ClassId::SecurityEvents => {
+        | ClassId::SecurityEvents
+        | ClassId::Refusals
+        | ClassId::Appeals => {
             let prefix = PrivacyStore::prefix_of(class)
                 .ok_or_else(|| StepError::Drop(format!("{class:?} has no prefix")))?;
             let mut n = 0;

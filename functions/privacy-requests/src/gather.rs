@@ -48,7 +48,9 @@ pub async fn items(
         | ClassId::RightsRequests
         | ClassId::SupportMessages
         | ClassId::UsageData
-        | ClassId::SecurityEvents => match PrivacyStore::prefix_of(class) {
+        | ClassId::SecurityEvents
+        | ClassId::Refusals
+        | ClassId::Appeals => match PrivacyStore::prefix_of(class) {
             Some(prefix) => privacy(prefix).await?,
             None => Vec::new(),
         },

@@ -1,6 +1,7 @@
 //! `videos`: presigned uploads, prompt checks, the credit debit and job creation
-//! (R11, R13–R21, R36). The background steps are `generate` and `deliver`.
+//! (R11, R13–R21, R36), image screening (R45) and appeals (R46). The background steps are `generate` and `deliver`.
 
+mod appeals;
 mod delete;
 mod models;
 mod moderation;
@@ -19,4 +20,6 @@ shared::http_routes!(VideosState {
     get "/v1/videos" => read::list,
     get "/v1/videos/{id}" => read::get_one,
     delete "/v1/videos/{id}" => delete::delete,
+    post "/v1/appeals" => appeals::file,
+    get "/v1/appeals" => appeals::list,
 });

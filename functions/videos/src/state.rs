@@ -34,6 +34,11 @@ pub struct Services {
     pub blobs: Blobs,
     pub queue: Queue,
     pub moderation: Moderation,
+    /// Rekognition's screening of uploaded images (R45).
+    pub screening: shared::adapters::rekognition::ImageScreening,
+    /// Refusals and their statements (R46), and the appeals against them.
+    pub refusals: shared::app::refusals::Refusals,
+    pub appeals: shared::app::appeals::Appeals,
     pub inputs_bucket: String,
     pub outputs_bucket: String,
     pub removal: VideoRemoval,
@@ -59,6 +64,9 @@ impl shared::edge::shared_state::Wire for Services {
             blobs: w.blobs(),
             queue: w.generate_queue()?,
             moderation: Moderation::from_env(env, base.http.clone())?,
+            screening: w.image_screening()?,
+            refusals: w.refusals()?,
+            appeals: w.appeals()?,
             inputs_bucket: w.bucket("INPUTS_BUCKET")?,
             outputs_bucket: w.bucket("OUTPUTS_BUCKET")?,
             removal: w.video_removal()?,

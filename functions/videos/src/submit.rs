@@ -10,11 +10,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use serde::Deserialize;
 use shared::ApiError;
+use shared::adapters::rekognition::ScreeningError;
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::rfc3339_millis;
 use shared::domain::ids::{AccountId, JobId};
 use shared::domain::ledger::EntryKind;
 use shared::domain::models::{Ask, Catalogue};
+use shared::domain::moderation::{ImageVerdict, Refusal, RefusalKind, category, refusal_id};
 use shared::domain::sensitive;
 use shared::domain::video::{Job, Upload};
 use shared::domain::video::{
@@ -23,6 +25,7 @@ use shared::domain::video::{
 use shared::edge::http::json::whole_opt;
 use shared::edge::http::{ApiJson, AuthUser, ClientIp};
 use shared::edge::openapi::Problem;
+use shared::edge::problem::Statement;
 use shared::edge::problem::within_limit;
 use utoipa::ToSchema;
 
@@ -47,6 +50,10 @@ pub struct SubmitRequest {
     aspect_ratio: Option<AspectRatio>,
     /// Synchronized audio; on by default when the model makes it.
     audio: Option<bool>,
+    /// The person's statement that everyone shown in the image agrees to appear in a
+    /// video, or is them (R45); needed when the image shows a face.
+    #[serde(default)]
+    likeness_confirmed: bool,
 }
 
 #[derive(Deserialize, ToSchema, Clone, Copy)]
@@ -118,10 +125,10 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         (status = 402, description = "`insufficient_credits`", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`: the upload is not the caller's", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`idempotency_key_spent`: the video this key made was deleted", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_request`, `prompt_rejected` (moderation), `sensitive_data_in_prompt` (with `kinds`) or `invalid_upload`, `idempotency_key_reused` (the key was used for another request), `unknown_model`, `model_unsupported` (the model does not make that mode, length, aspect ratio or audio); none costs anything", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_request`, `prompt_rejected` (moderation), `image_rejected` (with `categories`), `minor_in_image`, `likeness_statement_required` (the image shows a face; send `likeness_confirmed: true`), `sensitive_data_in_prompt` (with `kinds`) or `invalid_upload` (including an image that cannot be screened: JPEG or PNG only), `idempotency_key_reused` (the key was used for another request), `unknown_model`, `model_unsupported` (the model does not make that mode, length, aspect ratio or audio); none costs anything. A content refusal (`prompt_rejected`, `image_rejected`, `minor_in_image`) carries `refusal_id`, `categories` and `appeal_url` (R46); a resent request with the same `Idempotency-Key` gets the same refusal, not screened or counted again", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds until the limit resets"))),
-        (status = 503, description = "`moderation_unavailable` or `service_unavailable`; nothing was charged", body = Problem, content_type = "application/problem+json",
+        (status = 503, description = "`moderation_unavailable` (prompt moderation or image screening cannot answer) or `service_unavailable`; nothing was charged", body = Problem, content_type = "application/problem+json",
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again"))),
     )
 )]
@@ -188,6 +195,9 @@ struct Asked<'a> {
     id: JobId,
     /// What was asked, as a hash (see [`request_hash`]).
     hash: String,
+    /// The likeness statement (R45): not part of what was asked, so a request resent
+    /// with it after `likeness_statement_required` is the same request.
+    likeness_confirmed: bool,
 }
 
 fn parse<'a>(
@@ -225,6 +235,7 @@ fn parse<'a>(
         settings,
         model: model.id.clone(),
         cost: fitted.cost,
+        likeness_confirmed: req.likeness_confirmed,
     })
 }
 
@@ -250,7 +261,8 @@ async fn guard(
     // The limits, the replay and the balance are independent reads (and the limits'
     // counting writes): one round trip for all of them. Whatever they find, nothing
     // is spent before every check has passed.
-    let (by_account, by_ip, replay, balance) = tokio::join!(
+    let earlier_refusal = refusal_id(&asked.id);
+    let (by_account, by_ip, (replay, refused), balance) = tokio::join!(
         within_limit(
             &state.limits,
             "videos_account",
@@ -267,8 +279,15 @@ async fn guard(
         ),
         async {
             match asked.key {
-                Some(_) => state.videos.get(&asked.id).await,
-                None => Ok(None),
+                // A resent request finds its job, or the refusal it got.
+                Some(_) => tokio::join!(
+                    state.videos.get(&asked.id),
+                    state
+                        .refusals
+                        .moderation
+                        .refusal(account_id, &earlier_refusal)
+                ),
+                None => (Ok(None), Ok(None)),
             }
         },
         state.ledger.balance(account_id)
@@ -277,6 +296,12 @@ async fn guard(
     by_ip?;
     if let Some(job) = replay? {
         return Ok(Guarded::Replay(Box::new(job)));
+    }
+    if let Some(refusal) = refused? {
+        // Refused before: the same answer, not screened or counted again (R45); a
+        // refused image is deleted again, should the first deletion have failed.
+        drop_refused_image(state, &refusal, asked.upload_id).await;
+        return Err(statement(state, &refusal));
     }
     let kinds = sensitive::detect(asked.prompt);
     if !kinds.is_empty() {
@@ -293,17 +318,122 @@ async fn guard(
     if balance? < cost {
         return Err(ApiError::InsufficientCredits);
     }
-    match state.moderation.screen(asked.prompt, &asked.id).await {
-        Ok(Verdict::Allow) => Ok(Guarded::New { upload, cost }),
+    // The prompt's moderation and the image's screening at once: one round trip.
+    let (prompt, image) = tokio::join!(state.moderation.screen(asked.prompt, &asked.id), async {
+        match &upload {
+            Some(u) => Some(state.screening.screen(&u.key).await),
+            None => None,
+        }
+    });
+    let refusal = |kind, categories: Vec<&str>| {
+        state.refusals.new_refusal(
+            account_id,
+            &asked.id,
+            kind,
+            categories.into_iter().map(str::to_owned).collect(),
+            0,
+        )
+    };
+    match prompt {
+        Ok(Verdict::Allow) => {}
         Ok(Verdict::Deny) => {
             tracing::info!(event = "prompt_refused", reason = "moderation", account_id = %account_id, "prompt refused");
-            // R20: repeated violations suspend the account.
-            state.enforcement.record_violation(account_id).await?;
-            Err(ApiError::PromptRejected)
+            let refused = refusal(RefusalKind::Prompt, vec![category::PROMPT_POLICY]);
+            return Err(refuse(state, refused, asked.upload_id).await?);
         }
         Err(e) => {
             tracing::warn!(event = "moderation_unavailable", error = %e, "moderation unavailable");
-            Err(ApiError::ModerationUnavailable)
+            return Err(ApiError::ModerationUnavailable);
+        }
+    }
+    let verdict = match image {
+        None => ImageVerdict::Clear,
+        Some(Ok(found)) => state
+            .policy
+            .screening
+            .judge(&found, asked.likeness_confirmed),
+        Some(Err(ScreeningError::Unavailable(why))) => {
+            // Never let an image through unscreened (R45).
+            tracing::warn!(event = "screening_unavailable", error = %why, "image screening unavailable");
+            return Err(ApiError::ModerationUnavailable);
+        }
+        Some(Err(ScreeningError::Unreadable(why))) => {
+            tracing::info!(event = "image_unscreenable", error = %why, "the image cannot be screened");
+            return Err(ApiError::InvalidUpload(
+                "the image cannot be checked: use a JPEG or PNG image of at least 80 × 80 pixels"
+                    .into(),
+            ));
+        }
+    };
+    match verdict {
+        ImageVerdict::Clear => Ok(Guarded::New { upload, cost }),
+        ImageVerdict::NeedsLikenessStatement => Err(ApiError::LikenessStatementRequired),
+        ImageVerdict::Rejected(categories) => {
+            tracing::info!(event = "image_refused", reason = "screening", account_id = %account_id, "image refused");
+            Err(refuse(
+                state,
+                refusal(RefusalKind::Image, categories),
+                asked.upload_id,
+            )
+            .await?)
+        }
+        ImageVerdict::Minor => {
+            tracing::info!(event = "image_refused", reason = "minor", account_id = %account_id, "image refused");
+            Err(refuse(
+                state,
+                refusal(RefusalKind::Minor, vec![category::MINOR]),
+                asked.upload_id,
+            )
+            .await?)
+        }
+    }
+}
+
+/// Records a refusal at submission (and its violation, R20, R45), deletes a refused
+/// image at once, and answers its statement of reasons (R46).
+async fn refuse(
+    state: &crate::state::Services,
+    refusal: Refusal,
+    upload_id: Option<&str>,
+) -> Result<ApiError, ApiError> {
+    let recorded = state.refusals.record(refusal, &state.enforcement).await?;
+    drop_refused_image(state, &recorded.refusal, upload_id).await;
+    Ok(statement(state, &recorded.refusal))
+}
+
+/// A refused image goes at once (R45); its upload record expires with its link. A
+/// deletion that fails is tried again by a resend, and the input's lifecycle rule
+/// removes it within a day in any case.
+async fn drop_refused_image(
+    state: &crate::state::Services,
+    refusal: &Refusal,
+    upload_id: Option<&str>,
+) {
+    if !matches!(refusal.kind, RefusalKind::Image | RefusalKind::Minor) {
+        return;
+    }
+    let Some(upload_id) = upload_id.filter(|id| is_id(UPLOAD_ID_PREFIX, id)) else {
+        return;
+    };
+    // An upload's object is keyed by its id (`uploads.rs`); one that is not the
+    // caller's never got this far (`checked_upload`), nor has a refusal of theirs.
+    if let Err(e) = state.blobs.delete(&state.inputs_bucket, upload_id).await {
+        tracing::warn!(event = "refused_image_kept", refusal_id = %refusal.id, error = %e, "could not delete a refused image");
+    }
+}
+
+/// A recorded refusal as the API answers it (R46).
+fn statement(state: &crate::state::Services, refusal: &Refusal) -> ApiError {
+    let s = Statement {
+        refusal_id: refusal.id.clone(),
+        categories: refusal.categories.clone(),
+        appeal_url: state.refusals.appeal_url(&refusal.id),
+    };
+    match refusal.kind {
+        RefusalKind::Image => ApiError::ImageRejected(s),
+        RefusalKind::Minor => ApiError::MinorInImage(s),
+        RefusalKind::Prompt | RefusalKind::Output | RefusalKind::Removal => {
+            ApiError::PromptRejected(s)
         }
     }
 }

@@ -43,14 +43,25 @@ pub struct Video {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(format = DateTime)]
     pub expires_at: Option<String>,
-    /// Why a video failed or was rejected (`timed_out`, `provider_refused`, …).
+    /// Why a video failed or was rejected (`timed_out`, `provider_refused`, …); a
+    /// rejected one names the rule (R46) and is appealed by its id.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    pub error: Option<VideoError>,
     /// Only when `ready`: a link valid for 15 minutes (R17).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download_url: Option<String>,
     /// Always true (R21).
     pub ai_generated: bool,
+}
+
+/// Why a video ended without being made.
+#[derive(Serialize, ToSchema, Clone, Debug, PartialEq, Eq)]
+pub struct VideoError {
+    /// `timed_out`, `provider_refused`, `provider_unavailable`, …
+    pub code: String,
+    /// Only for a rejected video: the rules broken, as categories (R46).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<String>>,
 }
 
 pub async fn video_view(state: &crate::state::Services, job: &Job) -> Result<Video, ApiError> {
@@ -79,7 +90,11 @@ pub fn video_state(job: &Job, now: i64, catalogue: &Catalogue) -> Video {
         created_at: rfc3339_millis(job.created_at),
         completed_at: job.completed_at.map(rfc3339),
         expires_at: job.expires_at.map(rfc3339),
-        error: job.error.clone(),
+        error: job.error.clone().map(|code| VideoError {
+            categories: (job.status == JobStatus::Rejected)
+                .then(|| vec![shared::domain::moderation::category::PROVIDER_POLICY.to_owned()]),
+            code,
+        }),
         download_url: None,
         ai_generated: true,
     }

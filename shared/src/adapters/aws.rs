@@ -48,6 +48,7 @@ pub struct AwsClients {
     sqs: Arc<OnceLock<aws_sdk_sqs::Client>>,
     ssm: Arc<OnceLock<aws_sdk_ssm::Client>>,
     kms: Arc<OnceLock<aws_sdk_kms::Client>>,
+    rekognition: Arc<OnceLock<aws_sdk_rekognition::Client>>,
     /// How many requests each client has sent (every attempt counts): the cost of a
     /// flow, measured by the tests.
     pub requests: RequestCounts,
@@ -61,6 +62,7 @@ pub struct RequestCounts {
     pub ses: Counter,
     pub s3: Counter,
     pub sqs: Counter,
+    pub rekognition: Counter,
 }
 
 impl RequestCounts {
@@ -186,6 +188,7 @@ impl AwsClients {
             sqs: Arc::default(),
             ssm: Arc::default(),
             kms: Arc::default(),
+            rekognition: Arc::default(),
             requests: RequestCounts::default(),
             calls: None,
         }
@@ -249,6 +252,17 @@ impl AwsClients {
         self.kms.get_or_init(|| {
             aws_sdk_kms::Client::from_conf(
                 self.recorded(aws_sdk_kms::config::Builder::from(&self.sdk))
+                    .build(),
+            )
+        })
+    }
+
+    /// Rekognition, for `videos`' screening of uploaded images (R45).
+    pub fn rekognition(&self) -> &aws_sdk_rekognition::Client {
+        self.rekognition.get_or_init(|| {
+            aws_sdk_rekognition::Client::from_conf(
+                self.recorded(aws_sdk_rekognition::config::Builder::from(&self.sdk))
+                    .interceptor(self.requests.rekognition.clone())
                     .build(),
             )
         })
@@ -329,7 +343,8 @@ with_interceptor!(
     aws_sdk_s3::config::Builder,
     aws_sdk_sqs::config::Builder,
     aws_sdk_ssm::config::Builder,
-    aws_sdk_kms::config::Builder
+    aws_sdk_kms::config::Builder,
+    aws_sdk_rekognition::config::Builder
 );
 
 #[cfg(test)]

@@ -131,6 +131,19 @@ fn calls_of(method: &str, uri: &str, target: &str, body: &serde_json::Value) -> 
     if let Some(op) = target.strip_prefix("TrentService.") {
         return vec![(format!("kms:{op}"), format!("key/{}", s(&body["KeyId"])))];
     }
+    if let Some(op) = target.strip_prefix("RekognitionService.") {
+        // No resource of its own (`*`); the image is read from S3 with the caller's
+        // own permission, so that read is the caller's too.
+        let object = &body["Image"]["S3Object"];
+        let mut calls = vec![(format!("rekognition:{op}"), "*".to_owned())];
+        if object.is_object() {
+            calls.push((
+                "s3:GetObject".to_owned(),
+                format!("bucket/{}/{}", s(&object["Bucket"]), s(&object["Name"])),
+            ));
+        }
+        return calls;
+    }
     if let Some(op) = target.strip_prefix("AmazonSSM.") {
         return body["Names"]
             .as_array()
@@ -210,5 +223,18 @@ mod tests {
             &json!(null),
         );
         assert_eq!(up[0].0, "s3:PutObject");
+        let screened = calls_of(
+            "POST",
+            "http://x/",
+            "RekognitionService.DetectFaces",
+            &json!({"Image": {"S3Object": {"Bucket": "in", "Name": "uploads/a"}}}),
+        );
+        assert_eq!(
+            screened,
+            vec![
+                ("rekognition:DetectFaces".into(), "*".into()),
+                ("s3:GetObject".into(), "bucket/in/uploads/a".into())
+            ]
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod billing;
 pub mod circuits;
 pub mod codes;
 pub mod ledger;
+pub mod moderation;
 pub mod privacy;
 pub mod rate_limits;
 pub mod replays;
@@ -100,7 +101,8 @@ impl StoreError {
     }
 }
 
-fn sdk_failure_kind<E, R>(err: &SdkError<E, R>) -> &'static str {
+/// What kind of failure an SDK call met, when the service answered no code.
+pub fn sdk_failure_kind<E, R>(err: &SdkError<E, R>) -> &'static str {
     match err {
         SdkError::ConstructionFailure(_) => "construction_failure",
         SdkError::TimeoutError(_) => "timeout",

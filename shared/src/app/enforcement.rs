@@ -10,6 +10,10 @@ use crate::domain::clock::{Clock, expiry_of, rfc3339};
 use crate::domain::ids::AccountId;
 use crate::domain::policy::Policy;
 
+/// Why the service itself suspends an account: the one suspension an upheld appeal
+/// may lift (R46).
+pub const VIOLATIONS_REASON: &str = "repeated_content_violations";
+
 /// What enforcement needs, held by the functions that enforce.
 #[derive(Clone, Debug)]
 pub struct Enforcement {
@@ -22,20 +26,21 @@ pub struct Enforcement {
 }
 
 impl Enforcement {
-    /// Records a violation; returns whether the account is now suspended by it.
-    pub async fn record_violation(&self, account_id: &AccountId) -> Result<bool, StoreError> {
+    /// After a violation was recorded (with its refusal, `app::refusals`): suspends
+    /// the account if it has had the policy's number of them within its window.
+    /// Returns whether it is suspended by this call. Safe to repeat.
+    pub async fn after_violation(&self, account_id: &AccountId) -> Result<bool, StoreError> {
         let now = self.clock.epoch_secs();
         let policy = &self.policy;
         let count = self
             .accounts
-            .record_violation(account_id, now, policy.violation_window.as_secs() as i64)
+            .violations_within(account_id, now, policy.violation_window.as_secs() as i64)
             .await?;
         tracing::info!(event = "content_violation", %account_id, count, "content violation recorded");
         if count < policy.violations_to_suspend {
             return Ok(false);
         }
-        self.suspend(account_id, "system", "repeated_content_violations")
-            .await
+        self.suspend(account_id, "system", VIOLATIONS_REASON).await
     }
 
     /// Suspends an account: status, every session ended, an audit record. Safe to repeat.
@@ -47,7 +52,7 @@ impl Enforcement {
     ) -> Result<bool, StoreError> {
         let now = self.clock.now_secs();
         let at = rfc3339(now);
-        let suspended_now = self.accounts.suspend(account_id, &at).await?;
+        let suspended_now = self.accounts.suspend(account_id, &at, reason).await?;
         // Sessions end even if a previous attempt stopped after the status change.
         let ended = self.sessions.delete_all(account_id).await?;
         if suspended_now {

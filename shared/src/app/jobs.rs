@@ -29,6 +29,18 @@ impl Jobs {
         to: JobStatus,
         error: Option<&str>,
     ) -> Result<bool, StoreError> {
+        self.end_with(job, to, error, None).await
+    }
+
+    /// Ends `job` as [`Jobs::end`] does, with `also` written in the same transaction
+    /// (a refusal's record, R46): both or neither.
+    pub async fn end_with(
+        &self,
+        job: &Job,
+        to: JobStatus,
+        error: Option<&str>,
+        also: Option<(&'static str, aws_sdk_dynamodb::types::TransactWriteItem)>,
+    ) -> Result<bool, StoreError> {
         let at = rfc3339(self.clock.now());
         let mut tx = self.transactions.begin();
         match self.videos.end_write(
@@ -43,6 +55,9 @@ impl Jobs {
             Err(e) if e.is_condition_failure() => return Ok(false),
             Err(e) => return Err(e),
         };
+        if let Some((label, write)) = also {
+            tx.add(label, write);
+        }
         let refund = to.refunds() && job.status.is_active();
         if refund {
             tx.add_all(

@@ -132,6 +132,14 @@ pub struct Policy {
     /// R20: refused prompts within `violation_window` that suspend an account.
     pub violations_to_suspend: u32,
     pub violation_window: Duration,
+    /// R45: how images are screened (the refused categories, the confidence acted on,
+    /// the age below which a face is taken for a minor's).
+    pub screening: crate::domain::moderation::ScreeningRules,
+    /// R46: an appeal is answered by an operator within this.
+    pub appeal_deadline: Duration,
+    /// R46: how long a refusal (id, rule, time) and its appeal are kept: as long as
+    /// the security events, which suspensions are among.
+    pub refusal_retention: Duration,
     /// R22: usage data retention.
     pub usage_retention: Duration,
     /// R22: security event retention.
@@ -254,6 +262,15 @@ impl Default for Policy {
             download_link_ttl: 15 * MINUTE,
             violations_to_suspend: 3,
             violation_window: 30 * DAY,
+            screening: crate::domain::moderation::ScreeningRules {
+                // Rekognition answers every label from 50 %; at 75 % a refusal is
+                // likely right, and a wrong one can be appealed (R46).
+                min_confidence: 75,
+                adult_age: 18,
+                refused: crate::domain::moderation::REFUSED_LABELS,
+            },
+            appeal_deadline: 14 * DAY,
+            refusal_retention: 180 * DAY,
             usage_retention: 30 * DAY,
             security_event_retention: 180 * DAY,
             export_link_ttl: 72 * HOUR,

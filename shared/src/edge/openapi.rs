@@ -48,6 +48,17 @@ pub struct Problem {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<crate::domain::sensitive::SensitiveKind>>)]
     pub kinds: Option<Vec<String>>,
+    /// Only for a content refusal (`prompt_rejected`, `image_rejected`,
+    /// `minor_in_image`): its id, to appeal it (R46).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refusal_id: Option<String>,
+    /// With `refusal_id`: the rules broken, as categories (`sexual_content`, `nudity`,
+    /// `violence`, `hate_symbols`, `drugs`, `minor`, `content_policy`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<String>>,
+    /// With `refusal_id`: the page where the person appeals it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub appeal_url: Option<String>,
 }
 
 /// The schema of a problem's `code`: the closed set [`ApiError::CODES`], named so that

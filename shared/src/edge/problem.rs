@@ -12,6 +12,15 @@ use crate::adapters::dynamo::rate_limits::{Decision, RateLimiter};
 use crate::adapters::s3::BlobError;
 use crate::domain::policy::Limit;
 
+/// R46: what a content refusal tells the person: its id (to appeal), the rule broken
+/// (our categories) and where to appeal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statement {
+    pub refusal_id: String,
+    pub categories: Vec<String>,
+    pub appeal_url: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("the request body is not valid JSON")]
@@ -52,8 +61,20 @@ pub enum ApiError {
     AccountSuspended,
     #[error("not enough credits for this video")]
     InsufficientCredits,
-    #[error("the prompt was refused by content moderation")]
-    PromptRejected,
+    #[error("the prompt was refused by our content rules; you may appeal")]
+    PromptRejected(Statement),
+    #[error("the image was refused by our content rules ({}); you may appeal", .0.categories.join(", "))]
+    ImageRejected(Statement),
+    #[error(
+        "the image seems to show someone under 18, and cannot be used for a video; you may appeal"
+    )]
+    MinorInImage(Statement),
+    #[error(
+        "the image shows a face: confirm that everyone shown agrees to appear in a video, or is you (likeness_confirmed: true)"
+    )]
+    LikenessStatementRequired,
+    #[error("this refusal or video was appealed before")]
+    AlreadyAppealed,
     #[error("the prompt contains sensitive personal data ({}); remove it and try again", .0.join(", "))]
     SensitiveData(Vec<&'static str>),
     #[error("content moderation is unavailable; nothing was charged, try again shortly")]
@@ -111,14 +132,18 @@ impl ApiError {
             | Self::IdempotencyKeySpent
             | Self::IdentityConflict
             | Self::EmailTaken
-            | Self::AccountBeingDeleted => StatusCode::CONFLICT,
+            | Self::AccountBeingDeleted
+            | Self::AlreadyAppealed => StatusCode::CONFLICT,
             Self::AccountSuspended | Self::AccountBlocked | Self::RecentSignInRequired => {
                 StatusCode::FORBIDDEN
             }
             Self::UnknownPolicyVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::InvalidToken => StatusCode::BAD_REQUEST,
             Self::InsufficientCredits => StatusCode::PAYMENT_REQUIRED,
-            Self::PromptRejected
+            Self::PromptRejected(_)
+            | Self::ImageRejected(_)
+            | Self::MinorInImage(_)
+            | Self::LikenessStatementRequired
             | Self::SensitiveData(_)
             | Self::InvalidUpload(_)
             | Self::UnknownModel(_)
@@ -149,7 +174,11 @@ impl ApiError {
             Self::IdentityNotLinked => "identity_not_linked",
             Self::AccountSuspended => "account_suspended",
             Self::InsufficientCredits => "insufficient_credits",
-            Self::PromptRejected => "prompt_rejected",
+            Self::PromptRejected(_) => "prompt_rejected",
+            Self::ImageRejected(_) => "image_rejected",
+            Self::MinorInImage(_) => "minor_in_image",
+            Self::LikenessStatementRequired => "likeness_statement_required",
+            Self::AlreadyAppealed => "already_appealed",
             Self::SensitiveData(_) => "sensitive_data_in_prompt",
             Self::ModerationUnavailable => "moderation_unavailable",
             Self::InvalidUpload(_) => "invalid_upload",
@@ -191,6 +220,10 @@ impl ApiError {
         "account_suspended",
         "insufficient_credits",
         "prompt_rejected",
+        "image_rejected",
+        "minor_in_image",
+        "likeness_statement_required",
+        "already_appealed",
         "sensitive_data_in_prompt",
         "moderation_unavailable",
         "invalid_upload",
@@ -238,6 +271,13 @@ impl IntoResponse for ApiError {
         if let Self::SensitiveData(kinds) = &self {
             // The kinds found, never the data itself (R19).
             body["kinds"] = json!(kinds);
+        }
+        if let Self::PromptRejected(s) | Self::ImageRejected(s) | Self::MinorInImage(s) = &self {
+            // R46: the statement of reasons: the rule broken, never the detector's
+            // scores or labels, and where to appeal.
+            body["refusal_id"] = json!(s.refusal_id);
+            body["categories"] = json!(s.categories);
+            body["appeal_url"] = json!(s.appeal_url);
         }
         let mut res = (status, body.to_string()).into_response();
         let headers = res.headers_mut();
@@ -375,7 +415,11 @@ mod tests {
             ApiError::IdentityNotLinked,
             ApiError::AccountSuspended,
             ApiError::InsufficientCredits,
-            ApiError::PromptRejected,
+            ApiError::PromptRejected(Statement::default()),
+            ApiError::ImageRejected(Statement::default()),
+            ApiError::MinorInImage(Statement::default()),
+            ApiError::LikenessStatementRequired,
+            ApiError::AlreadyAppealed,
             ApiError::SensitiveData(vec![]),
             ApiError::ModerationUnavailable,
             ApiError::InvalidUpload(String::new()),
@@ -413,7 +457,11 @@ mod tests {
                 | ApiError::IdentityNotLinked
                 | ApiError::AccountSuspended
                 | ApiError::InsufficientCredits
-                | ApiError::PromptRejected
+                | ApiError::PromptRejected(_)
+                | ApiError::ImageRejected(_)
+                | ApiError::MinorInImage(_)
+                | ApiError::LikenessStatementRequired
+                | ApiError::AlreadyAppealed
                 | ApiError::SensitiveData(_)
                 | ApiError::ModerationUnavailable
                 | ApiError::InvalidUpload(_)

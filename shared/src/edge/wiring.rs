@@ -303,6 +303,56 @@ impl Wiring<'_> {
         })
     }
 
+    /// Refusals and appeals, in the privacy table (R45, R46).
+    pub fn moderation(
+        &self,
+    ) -> Result<crate::adapters::dynamo::moderation::ModerationStore, ConfigError> {
+        Ok(crate::adapters::dynamo::moderation::ModerationStore::new(
+            self.dynamodb(),
+            self.env.required("PRIVACY_TABLE")?,
+        ))
+    }
+
+    /// The website's base URL (`SITE_URL`), for its pages' links (an appeal's).
+    pub fn site_url(&self) -> Result<String, ConfigError> {
+        Ok(self.env.url("SITE_URL")?.trim_end_matches('/').to_owned())
+    }
+
+    /// Recording refusals, counting their violations, telling them (R46).
+    pub fn refusals(&self) -> Result<crate::app::refusals::Refusals, ConfigError> {
+        Ok(crate::app::refusals::Refusals {
+            moderation: self.moderation()?,
+            accounts: self.accounts()?,
+            policy: self.base.policy.clone(),
+            clock: self.base.clock.clone(),
+            transactions: self.transactions(),
+            site_url: self.site_url()?,
+        })
+    }
+
+    /// Filing and deciding appeals (R46).
+    pub fn appeals(&self) -> Result<crate::app::appeals::Appeals, ConfigError> {
+        Ok(crate::app::appeals::Appeals {
+            refusals: self.refusals()?,
+            ledger: self.ledger()?,
+            transactions: self.transactions(),
+        })
+    }
+
+    /// Rekognition's screening of uploads in `INPUTS_BUCKET` (R45).
+    pub fn image_screening(
+        &self,
+    ) -> Result<crate::adapters::rekognition::ImageScreening, ConfigError> {
+        Ok(crate::adapters::rekognition::ImageScreening::new(
+            crate::adapters::aws::OnDemand::new(
+                &self.base.aws,
+                crate::adapters::aws::AwsClients::rekognition,
+            ),
+            self.bucket("INPUTS_BUCKET")?,
+            self.base.policy.screening.min_confidence,
+        ))
+    }
+
     /// Recording content violations and suspending.
     pub fn enforcement(&self) -> Result<Enforcement, ConfigError> {
         Ok(Enforcement {

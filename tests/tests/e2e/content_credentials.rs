@@ -130,7 +130,7 @@ async fn r41_a_file_that_cannot_be_stamped_fails_its_job_with_one_refund() {
     assert_eq!(r.status, 202, "{}", r.body);
     let id = r.body["id"].as_str().unwrap().to_owned();
     let v = t.wait_status(&token, &id, "failed", 60).await;
-    assert_eq!(v["error"], stamp::UNSTAMPABLE, "{v}");
+    assert_eq!(v["error"]["code"], stamp::UNSTAMPABLE, "{v}");
     assert_eq!(t.entries_for(&account, "refund", &id).await, 1);
     assert_eq!(
         t.balance(&account).await,

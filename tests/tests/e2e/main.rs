@@ -30,6 +30,7 @@ mod provider_answers;
 mod purge;
 mod region;
 mod rights_requests;
+mod screening;
 mod sessions;
 mod sweep;
 mod vendor_clients;

@@ -64,7 +64,7 @@ async fn r13_r11_every_provider_failure_ends_failed_with_exactly_one_refund() {
             .await;
         let id = r.body["id"].as_str().unwrap().to_owned();
         let v = t.pump_until(&token, &id, "failed", 30).await;
-        assert!(v["error"].is_string(), "{prompt}: {v}");
+        assert!(v["error"]["code"].is_string(), "{prompt}: {v}");
         assert!(v.get("download_url").is_none());
         assert_eq!(t.entries_for(&account, "debit", &id).await, 1, "{prompt}");
         assert_eq!(t.entries_for(&account, "refund", &id).await, 1, "{prompt}");
@@ -133,7 +133,7 @@ async fn r13_r11_r43_providers_that_stay_down_fail_the_job_with_one_refund() {
         .await;
     let id = r.body["id"].as_str().unwrap().to_owned();
     let v = t.pump_until(&token, &id, "failed", 30).await;
-    assert_eq!(v["error"], "provider_unavailable");
+    assert_eq!(v["error"]["code"], "provider_unavailable");
     assert_eq!(t.entries_for(&account, "refund", &id).await, 1);
     assert_eq!(t.balance(&account).await, 3);
 }

@@ -2,6 +2,8 @@
 //! file streamed into the outputs bucket for `stamp` (R21, R41). Kept apart because
 //! this is the one part that moves the video's bytes, under its own download deadline.
 
+use shared::app::refusals::TellError;
+use shared::domain::moderation::{RefusalKind, category, refusal_id};
 use std::sync::Arc;
 
 use futures_util::StreamExt;
@@ -50,15 +52,63 @@ pub(super) async fn poll(
     }
 }
 
-/// The provider's moderation refused the job: it ends rejected (refunded once), and
-/// goes to no other provider (R43).
-async fn refused(state: &crate::state::Services, job: &Job) -> Result<(), StepError> {
+/// The provider's moderation refused the job: it ends rejected (refunded once) with
+/// its refusal recorded, goes to no other provider (R43), and its owner is told why
+/// and how to appeal (R46).
+pub(crate) async fn refused(state: &crate::state::Services, job: &Job) -> Result<(), StepError> {
     tracing::info!(event = "provider_refused", job_id = %job.id, "the provider refused the content");
+    let refusal = state.refusals.new_refusal(
+        &job.account_id,
+        &job.id,
+        RefusalKind::Output,
+        vec![category::PROVIDER_POLICY.to_owned()],
+        // Refunded with the job's end.
+        0,
+    );
+    let write = state
+        .refusals
+        .moderation
+        .refusal_write(&refusal, state.policy.refusal_retention)?;
     state
         .jobs
-        .end(job, JobStatus::Rejected, Some("provider_refused"))
+        .end_with(
+            job,
+            JobStatus::Rejected,
+            Some("provider_refused"),
+            Some(("refusal", write)),
+        )
         .await?;
-    Ok(())
+    tell_refused(state, job).await
+}
+
+/// Tells the owner of a rejected job of its refusal, once (a repeated message finds it
+/// told). A send that fails comes back with its message.
+pub(crate) async fn tell_refused(
+    state: &crate::state::Services,
+    job: &Job,
+) -> Result<(), StepError> {
+    let refusals = &state.refusals;
+    let Some(refusal) = refusals
+        .moderation
+        .refusal(&job.account_id, &refusal_id(&job.id))
+        .await?
+    else {
+        // Rejected before refusals were recorded, or ended by another path: nothing
+        // to tell.
+        return Ok(());
+    };
+    let Some(account) = refusals.accounts.get(&job.account_id).await? else {
+        return Ok(());
+    };
+    let lease = state.policy.notice_lease.as_secs() as i64;
+    match refusals
+        .tell(&state.mailer, &account.email, &refusal, lease)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(TellError::Store(e)) => Err(e.into()),
+        Err(TellError::Mail(e)) => Err(StepError::retry(e)),
+    }
 }
 
 /// Streams the finished file to its staging key in the outputs bucket, marked as

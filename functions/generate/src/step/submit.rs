@@ -82,13 +82,7 @@ pub(super) async fn submit(state: &crate::state::Services, mut job: Job) -> Resu
         };
         let failure = match provider.submit(&request).await {
             Ok(handle) => return accepted(state, &job, &provider, &handle, probing).await,
-            Err(SubmitError::Refused) => {
-                state
-                    .jobs
-                    .end(&job, JobStatus::Rejected, Some("provider_refused"))
-                    .await?;
-                return Ok(());
-            }
+            Err(SubmitError::Refused) => return super::output::refused(state, &job).await,
             Err(SubmitError::Failed(reason)) => {
                 tracing::error!(event = "provider_error", job_id = %job.id, provider = %name, reason, "submission failed");
                 state

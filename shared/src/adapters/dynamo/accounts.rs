@@ -123,17 +123,11 @@ impl AccountStore {
         ])
     }
 
-    /// R20: records a refused prompt at `now` (epoch seconds) and returns how many the
-    /// account has had within `window` seconds. Older ones are pruned as it goes.
-    pub async fn record_violation(
-        &self,
-        id: &str,
-        now: i64,
-        window: i64,
-    ) -> Result<u32, StoreError> {
-        let out = self
-            .client
-            .update_item()
+    /// R20, R45: the write that records a violation at `now` (epoch seconds), made
+    /// in the transaction that records its refusal, so that one is never kept without
+    /// the other.
+    pub fn violation_write(&self, id: &str, now: i64) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(account_pk(id)))
             .update_expression(
@@ -141,13 +135,22 @@ impl AccountStore {
             )
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
-            .expression_attribute_values(":now", AttributeValue::L(vec![n(now)]))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(StoreError::from_sdk)?;
-        let all: Vec<i64> = out
-            .attributes
+            .expression_attribute_values(":now", AttributeValue::L(vec![n(now)]));
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
+    }
+
+    /// How many violations the account has had within `window` seconds of `now`.
+    /// Older ones are pruned as it goes.
+    pub async fn violations_within(
+        &self,
+        id: &str,
+        now: i64,
+        window: i64,
+    ) -> Result<u32, StoreError> {
+        let item = super::get_by_pk(&self.client, &self.table, account_pk(id)).await?;
+        let all: Vec<i64> = item
             .as_ref()
             .and_then(|a| a.get("violations"))
             .and_then(|v| v.as_l().ok())
@@ -179,14 +182,19 @@ impl AccountStore {
     }
 
     /// R20: suspends an active account. `Ok(false)` if it was not active.
-    pub async fn suspend(&self, id: &str, at: &str) -> Result<bool, StoreError> {
+    /// `reason` is kept with the suspension: one for repeated violations may be lifted
+    /// by an upheld appeal (R46), one an operator made only by an operator.
+    pub async fn suspend(&self, id: &str, at: &str, reason: &str) -> Result<bool, StoreError> {
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(account_pk(id)))
             // Moving the epoch on ends every session at once (R05).
-            .update_expression("SET #st = :suspended, suspended_at = :at ADD session_epoch :one")
+            .update_expression(
+                "SET #st = :suspended, suspended_at = :at, suspended_for = :why ADD session_epoch :one",
+            )
+            .expression_attribute_values(":why", s(reason))
             .condition_expression("#st = :active")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()))
@@ -497,11 +505,84 @@ impl AccountStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(account_pk(id)))
-            .update_expression("SET #st = :active REMOVE suspended_at, violations")
+            .update_expression("SET #st = :active REMOVE suspended_at, suspended_for, violations")
             .condition_expression("#st = :suspended")
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
             .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()))
+            .send()
+            .await;
+        super::applied(res)
+    }
+}
+
+impl AccountStore {
+    /// R46: takes back the violation recorded at `at` (epoch seconds), if it is still
+    /// counted; returns how many remain within `window` seconds of `now`. One list
+    /// element is removed, on the condition that it is still the one read.
+    pub async fn forgive_violation(
+        &self,
+        id: &str,
+        at: i64,
+        now: i64,
+        window: i64,
+    ) -> Result<u32, StoreError> {
+        for _ in 0..3 {
+            let Some(item) = super::get_by_pk(&self.client, &self.table, account_pk(id)).await?
+            else {
+                return Ok(0);
+            };
+            let all: Vec<i64> = item
+                .get("violations")
+                .and_then(|v| v.as_l().ok())
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|x| x.as_n().ok()?.parse().ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let recent = |list: &[i64]| list.iter().filter(|t| **t > now - window).count() as u32;
+            let Some(index) = all.iter().position(|t| *t == at) else {
+                return Ok(recent(&all));
+            };
+            let res = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(account_pk(id)))
+                .update_expression(format!("REMOVE violations[{index}]"))
+                .condition_expression(format!(
+                    "violations[{index}] = :t AND size(violations) = :n"
+                ))
+                .expression_attribute_values(":t", n(at))
+                .expression_attribute_values(":n", n(all.len()))
+                .send()
+                .await;
+            if super::applied(res)? {
+                let mut left = all;
+                left.remove(index);
+                return Ok(recent(&left));
+            }
+            // Another violation came or went meanwhile: read again.
+        }
+        // A conflict that did not settle: the caller tries again later.
+        Err(StoreError::Backend("violations kept changing".into()))
+    }
+
+    /// R46: lifts a suspension that repeated violations caused (never one an operator
+    /// made). `Ok(false)`: not suspended for that.
+    pub async fn lift_suspension_for(&self, id: &str, reason: &str) -> Result<bool, StoreError> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(account_pk(id)))
+            .update_expression("SET #st = :active REMOVE suspended_at, suspended_for")
+            .condition_expression("#st = :suspended AND suspended_for = :why")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
+            .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()))
+            .expression_attribute_values(":why", s(reason))
             .send()
             .await;
         super::applied(res)

@@ -89,6 +89,8 @@ impl PrivacyStore {
             "usage" => "usage data",
             "security" => "security events",
             "support" => "support messages",
+            "refusal" => "refusals",
+            "appeal" => "appeals",
             _ => "privacy records",
         }
     }
@@ -101,6 +103,8 @@ impl PrivacyStore {
             ClassId::SupportMessages => "support#",
             ClassId::UsageData => "usage#",
             ClassId::SecurityEvents => "security#",
+            ClassId::Refusals => super::moderation::REFUSAL_PREFIX,
+            ClassId::Appeals => super::moderation::APPEAL_PREFIX,
             _ => return None,
         })
     }
