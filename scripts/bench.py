@@ -96,6 +96,8 @@ hot = report["hot_path"]
 print(f"\nhot path (each AWS request held {hot['round_trip_ms']} ms; goal: reads <= 2 round trips, writes <= 3)")
 print(f"{'route':24} {'AWS':>4} {'depth':>6} {'(max)':>6} {'p50 ms':>8} {'p99 ms':>8}")
 for r in hot["routes"]:
-    goal = 2 if r["route"].startswith("GET") else 3
+    # A video from an image first checks its upload (its record with the reads, then its
+    # size and first bytes) and has it screened (R45) beside the prompt's moderation.
+    goal = 2 if r["route"].startswith("GET") else 5 if "(image)" in r["route"] else 3
     print(f"{r['route']:24} {r['aws_requests']:4} {r['depth']:6} {r['depth_max']:6} {r['p50_ms']:8.1f} {r['p99_ms']:8.1f}"
           f"{'' if r['depth'] <= goal else '  (over goal)'}")

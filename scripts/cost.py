@@ -65,6 +65,11 @@ def dynamodb_units(actions):
     return reads, writes
 
 
+def rekognition_images(actions):
+    """R45: each screening question (moderation labels, faces) bills one image."""
+    return sum(actions.get(f"rekognition:{a}", 0) for a in ("DetectModerationLabels", "DetectFaces"))
+
+
 def cost_lines(prices, actions, sqs_requests, lambda_gb_s, lambda_requests, api_requests,
                log_bytes, s3_gb_month=0.0, transfer_gb=0.0):
     p = prices["prices"]
@@ -82,6 +87,8 @@ def cost_lines(prices, actions, sqs_requests, lambda_gb_s, lambda_requests, api_
          actions.get("ses:SendEmail", 0) * p["ses_per_1000"] / 1e3),
         ("KMS Sign", actions.get("kms:Sign", 0), "requests",
          actions.get("kms:Sign", 0) * p["kms_asymmetric_per_10000"] / 1e4),
+        ("Rekognition", rekognition_images(actions), "image analyses",
+         rekognition_images(actions) * p["rekognition_image_per_1000"] / 1e3),
         ("Lambda compute", lambda_gb_s, "GB-s", lambda_gb_s * p["lambda_arm_gb_second"]),
         ("Lambda requests", lambda_requests, "invocations", lambda_requests * p["lambda_per_million"] / 1e6),
         ("API Gateway", api_requests, "requests", api_requests * p["http_api_per_million"] / 1e6),
@@ -142,6 +149,12 @@ def main():
                            transfer_gb=size_gb * DOWNLOADS_PER_VIDEO)
         totals[seconds] = show(f"per 1,000 videos of {seconds} s (1 video's measured counts × 1,000)",
                                lines, 1000)
+
+    # R45: a video made from an image adds its screening, two image analyses (measured
+    # by `make bench` as the image path's added requests); a text video has none.
+    image = dict.fromkeys(("rekognition:DetectModerationLabels", "rekognition:DetectFaces"), 1)
+    show("an image-to-video submission adds (per 1,000): its screening by Rekognition",
+         [l for l in cost_lines(prices, image, 0, 0, 0, 0, 0) if l[0] == "Rekognition"], 1000)
 
     # Per signed-in request: the mean of the signed-in reads measured.
     reads = [r for r in rep["hot_path"]["routes"] if r["route"].startswith("GET") and r["route"] != "GET /v1/models"]

@@ -22,7 +22,7 @@ const MEANINGS: &[(&str, &str)] = &[
     ("LEDGER_TABLE", "credit balances and entries"),
     (
         "PRIVACY_TABLE",
-        "usage data (each signed-in request), security events, consent history, rights requests, support messages",
+        "usage data (each signed-in request), security events, consent history, rights requests, support messages, refusals and appeals",
     ),
     ("PRIVACY_QUEUE_URL", "the privacy queue"),
     ("EXPORTS_BUCKET", "export documents (72 h)"),
@@ -33,7 +33,7 @@ const MEANINGS: &[(&str, &str)] = &[
     ),
     (
         "SITE_URL",
-        "the website's origin, for the unsubscribe page's link in marketing mail",
+        "the website's origin, for its pages' links in mail and answers (unsubscribe, appeal)",
     ),
     (
         "RATE_LIMITS_TABLE",

@@ -40,6 +40,7 @@ pub async fn run() -> Result<Value, String> {
         }),
         policy: shared::domain::policy::Policy {
             videos_per_account: shared::domain::policy::Limit::per_hour(1000),
+            videos_per_ip: shared::domain::policy::Limit::per_hour(1000),
             ..shared::domain::policy::Policy::default()
         },
         ..StackOptions::default()
@@ -116,6 +117,35 @@ pub async fn run() -> Result<Value, String> {
             http.post(&submit)
                 .bearer_auth(&token)
                 .json(&json!({ "prompt": "a boat at dusk", "seconds": 4 }))
+                .send()
+        })
+        .await?,
+    );
+    // R45: a video from an image adds its screening (two Rekognition questions, asked
+    // at once beside the prompt's moderation): the same depth, two more requests.
+    let image = crate::images::png(None);
+    let grant: Value = http
+        .post(url("/v1/uploads"))
+        .bearer_auth(&token)
+        .json(&json!({ "content_type": "image/png", "size": image.len() }))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    http.put(grant["upload_url"].as_str().ok_or("no upload url")?)
+        .header("content-type", "image/png")
+        .body(image)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let upload_id = grant["id"].as_str().ok_or("no upload")?.to_owned();
+    routes.push(
+        measure("POST /v1/videos (image)", &timeline, &actions, || {
+            http.post(&submit)
+                .bearer_auth(&token)
+                .json(&json!({ "prompt": "the boat sails", "seconds": 4, "upload_id": upload_id }))
                 .send()
         })
         .await?,

@@ -11,6 +11,7 @@ pub mod emulators;
 pub mod faults;
 pub mod functions;
 pub mod hot_path;
+pub mod images;
 pub mod moto;
 pub mod openapi;
 pub mod provision;

@@ -5,6 +5,7 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import assert from "node:assert/strict";
 import { request } from "node:http";
+import { crc32, deflateSync } from "node:zlib";
 import { chromium } from "playwright-core";
 import AxeBuilder from "@axe-core/playwright";
 
@@ -205,4 +206,34 @@ export async function dynamoUpdate(logicalId, key, expression, values) {
     ExpressionAttributeValues: values,
   });
   assert.equal(res.status, 200, await res.text());
+}
+
+/**
+ * A real 80 × 80 grey PNG (the smallest image Rekognition reads); with `screening`, the
+ * `tEXt` chunk `local-screening` the local Rekognition answers from
+ * (`labels=Violence;faces=34`).
+ */
+export function png(screening) {
+  const chunk = (kind, data) => {
+    const body = Buffer.concat([Buffer.from(kind, "latin1"), data]);
+    const out = Buffer.alloc(8 + data.length + 4);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const side = 80;
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(side, 0);
+  header.writeUInt32BE(side, 4);
+  header.set([8, 0, 0, 0, 0], 8);
+  const rows = Buffer.alloc(side * (side + 1), 0x80);
+  for (let y = 0; y < side; y++) rows[y * (side + 1)] = 0;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    ...(screening ? [chunk("tEXt", Buffer.from(`local-screening\0${screening}`, "latin1"))] : []),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }

@@ -6,13 +6,10 @@ import assert from "node:assert/strict";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { assertClean, launch, signedInPage, signUpByApi, uniqueEmail } from "./harness.mjs";
+import { assertClean, launch, png, signedInPage, signUpByApi, uniqueEmail } from "./harness.mjs";
 
-// A 1×1 PNG.
-const PNG = Buffer.from(
-  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-  "base64",
-);
+// A landscape: no face, nothing the image check refuses.
+const PNG = png();
 
 let browser;
 before(async () => (browser = await launch()));

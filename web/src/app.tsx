@@ -16,6 +16,7 @@ import { Create } from "./pages/create";
 import { Videos } from "./pages/videos";
 import { Credits, CheckoutResult } from "./pages/credits";
 import { AccountPage } from "./pages/account";
+import { Appeals } from "./pages/appeals";
 import { PrivacySettings, CookieSettings } from "./pages/privacy";
 import { Alert, Page } from "./ui";
 
@@ -88,6 +89,8 @@ function route(path: string, config: SiteConfig) {
       return <SignedIn><AccountPage config={config} /></SignedIn>;
     case "/settings/privacy":
       return <SignedIn><PrivacySettings /></SignedIn>;
+    case "/appeals":
+      return <SignedIn><Appeals /></SignedIn>;
     default:
       return (
         <Page title="Page not found">
@@ -147,6 +150,7 @@ export function App(props: { config: SiteConfig }) {
           <li><a href="/privacy">Privacy policy</a></li>
           <li><a href="/settings/cookies">Cookie settings</a></li>
           {t && <li><a href="/settings/privacy">Your data and rights</a></li>}
+          {t && <li><a href="/appeals">Appeals</a></li>}
           <li><a href="mailto:support@sora2ai.info">Contact</a></li>
         </ul>
         <p>Videos on this site are made by AI and are labelled as such.</p>

@@ -262,7 +262,7 @@ async fn guard(
     // counting writes): one round trip for all of them. Whatever they find, nothing
     // is spent before every check has passed.
     let earlier_refusal = refusal_id(&asked.id);
-    let (by_account, by_ip, (replay, refused), balance) = tokio::join!(
+    let (by_account, by_ip, (replay, refused), balance, upload_record) = tokio::join!(
         within_limit(
             &state.limits,
             "videos_account",
@@ -290,7 +290,14 @@ async fn guard(
                 None => (Ok(None), Ok(None)),
             }
         },
-        state.ledger.balance(account_id)
+        state.ledger.balance(account_id),
+        // The upload's record beside them: its checks need it first.
+        async {
+            match asked.upload_id {
+                Some(id) if is_id(UPLOAD_ID_PREFIX, id) => state.videos.get_upload(id, now).await,
+                _ => Ok(None),
+            }
+        }
     );
     by_account?;
     by_ip?;
@@ -311,7 +318,7 @@ async fn guard(
         ));
     }
     let upload = match asked.upload_id {
-        Some(upload_id) => Some(checked_upload(state, account_id, upload_id).await?),
+        Some(_) => Some(checked_upload(state, account_id, upload_record?).await?),
         None => None,
     };
     let cost = asked.cost;
@@ -600,25 +607,23 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// The upload as read (none for an id that is not one of ours): the caller's, whole,
+/// of the declared size and of its declared type.
 async fn checked_upload(
     state: &crate::state::Services,
     account_id: &str,
-    upload_id: &str,
+    record: Option<Upload>,
 ) -> Result<Upload, ApiError> {
-    if !is_id(UPLOAD_ID_PREFIX, upload_id) {
-        return Err(ApiError::NotFound);
-    }
-    let upload = state
-        .videos
-        .get_upload(upload_id, state.clock.epoch_secs())
-        .await?
+    let upload = record
         .filter(|u| u.owner == account_id)
         .ok_or(ApiError::NotFound)?;
     let bucket = &state.inputs_bucket;
-    let info = state
-        .blobs
-        .head(bucket, &upload.key)
-        .await
+    // Its size and its first bytes at once: one round trip.
+    let (info, head) = tokio::join!(
+        state.blobs.head(bucket, &upload.key),
+        state.blobs.first_bytes(bucket, &upload.key, 12)
+    );
+    let info = info
         .map_err(ApiError::from)?
         .ok_or_else(|| ApiError::InvalidUpload("the image has not been uploaded yet".into()))?;
     if info.size == 0 || info.size > state.policy.upload_max_bytes || info.size != upload.size {
@@ -626,11 +631,7 @@ async fn checked_upload(
             "the uploaded file's size is not the declared one".into(),
         ));
     }
-    let head = state
-        .blobs
-        .first_bytes(bucket, &upload.key, 12)
-        .await
-        .map_err(ApiError::from)?;
+    let head = head.map_err(ApiError::from)?;
     if sniff(&head) != Some(upload.content_type.as_str()) {
         return Err(ApiError::InvalidUpload(format!(
             "the uploaded file is not a {} image",

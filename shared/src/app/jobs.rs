@@ -39,7 +39,7 @@ impl Jobs {
         job: &Job,
         to: JobStatus,
         error: Option<&str>,
-        also: Option<(&'static str, aws_sdk_dynamodb::types::TransactWriteItem)>,
+        also: Option<(&'static str, crate::adapters::dynamo::Write)>,
     ) -> Result<bool, StoreError> {
         let at = rfc3339(self.clock.now());
         let mut tx = self.transactions.begin();

@@ -438,8 +438,8 @@ pub struct Processor {
 pub const PROCESSORS: &[Processor] = &[
     Processor {
         name: "aws",
-        role: "Amazon Web Services, in the one region the stack is deployed to: hosting, storage, email sending",
-        receives: "everything this inventory lists, as our infrastructure",
+        role: "Amazon Web Services, in the one region the stack is deployed to: hosting, storage, email sending, image screening (Rekognition)",
+        receives: "everything this inventory lists, as our infrastructure; Rekognition reads an uploaded image from our bucket to screen it, and keeps nothing of it",
         deletion: "by the retention of each class of the inventory",
     },
     Processor {

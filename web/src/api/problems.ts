@@ -35,8 +35,13 @@ const MESSAGES: Record<ProblemCode, string | null> = {
   identity_not_linked: "Google is not connected to this account.",
   account_suspended: "This account is suspended. Contact support if you think this is a mistake.",
   insufficient_credits: "You do not have enough credits for this video.",
-  prompt_rejected: "This prompt was refused by our content rules. Nothing was charged; change it and try again.",
-  moderation_unavailable: "We cannot check prompts right now, so nothing was made or charged. Try again in a minute.",
+  prompt_rejected: "This prompt was refused by our content rules. Nothing was charged.",
+  image_rejected: "This image was refused by our content rules. Nothing was charged, and the image was deleted.",
+  minor_in_image: "Someone in this image appears to be under 18, so it cannot be made into a video. Nothing was charged, and the image was deleted.",
+  likeness_statement_required:
+    "This image shows a person. Confirm that everyone shown agrees to appear in a video, or is you, then create again.",
+  already_appealed: "You have already appealed this decision. Its outcome will be shown under Appeals.",
+  moderation_unavailable: "We cannot check prompts and images right now, so nothing was made or charged. Try again in a minute.",
   invalid_upload: "That image upload is not usable. Pick the image again.",
   unknown_model: "That model is not offered. Pick another one.",
   model_unsupported: "The chosen model cannot make this video (mode, length or aspect ratio). Change the options.",
@@ -57,6 +62,24 @@ const MESSAGES: Record<ProblemCode, string | null> = {
   internal_error: "Something went wrong on our side. Please try again.",
 };
 
+/** The statement of reasons of a content refusal: its id, the rules, where to appeal. */
+export interface Refusal {
+  id: string;
+  categories: string[];
+}
+
+/** A rule of a refusal, in plain words. */
+export function ruleName(category: string): string {
+  const names: Record<string, string> = {
+    content_policy: "our content rules",
+    minor: "a person who appears to be under 18",
+    hate_symbols: "hate symbols",
+    sexual_content: "sexual content",
+    likeness_misuse: "misuse of someone's likeness",
+  };
+  return names[category] ?? category.replace(/_/g, " ");
+}
+
 /** A refused request, with the sentence to show. */
 export class ApiProblem extends Error {
   constructor(
@@ -64,6 +87,7 @@ export class ApiProblem extends Error {
     readonly code: ProblemCode,
     message: string,
     readonly kinds: SensitiveKind[] = [],
+    readonly refusal: Refusal | null = null,
   ) {
     super(message);
   }
@@ -87,5 +111,8 @@ export function describe(problem: Partial<Problem> | undefined, response: Respon
     // invalid_request, malformed_json and the like: the API says which field.
     message = problem?.detail || problem?.title || `The request failed (${status}).`;
   }
-  return new ApiProblem(status, code, message, kinds);
+  const refusal = problem?.refusal_id
+    ? { id: problem.refusal_id, categories: problem.categories ?? [] }
+    : null;
+  return new ApiProblem(status, code, message, kinds, refusal);
 }

@@ -4,6 +4,22 @@
  */
 
 export interface paths {
+    "/v1/appeals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["list"];
+        put?: never;
+        post: operations["file"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/auth/email/start": {
         parameters: {
             query?: never;
@@ -425,6 +441,36 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AppealList: {
+            /** @description Newest first. */
+            items: components["schemas"]["AppealView"][];
+        };
+        AppealRequest: {
+            /** @description Why the refusal is wrong, in the person's words. */
+            message: string;
+            /** @description The refusal's id, from its answer or its email (`refusal_id`). */
+            refusal_id?: string | null;
+            /** @description Or the video that was refused or removed. */
+            video_id?: string | null;
+        };
+        AppealView: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            decided_at?: string | null;
+            /**
+             * Format: date-time
+             * @description An operator answers by then (R46).
+             */
+            due_by: string;
+            id: string;
+            /** @description The operator's reason, once decided. */
+            reason?: string | null;
+            /** @description The refusal appealed. */
+            refusal_id: string;
+            /** @description `open`, `upheld` or `rejected`. */
+            status: string;
+        };
         /** @enum {string} */
         AspectRatio: "16:9" | "9:16" | "1:1";
         CheckoutRequest: {
@@ -565,11 +611,23 @@ export interface components {
         };
         /** @description An RFC 9457 problem, as every refusal is answered (R38). */
         Problem: {
+            /** @description With `refusal_id`: the page where the person appeals it. */
+            appeal_url?: string | null;
+            /**
+             * @description With `refusal_id`: the rules broken, as categories (`sexual_content`, `nudity`,
+             *     `violence`, `hate_symbols`, `drugs`, `minor`, `content_policy`).
+             */
+            categories?: string[] | null;
             /** @description The stable machine code clients branch on. */
             code: components["schemas"]["ProblemCode"];
             detail: string;
             /** @description Only for `sensitive_data_in_prompt`: the kinds found, never the data. */
             kinds?: components["schemas"]["SensitiveKind"][] | null;
+            /**
+             * @description Only for a content refusal (`prompt_rejected`, `image_rejected`,
+             *     `minor_in_image`): its id, to appeal it (R46).
+             */
+            refusal_id?: string | null;
             /** Format: int32 */
             status: number;
             title: string;
@@ -580,7 +638,7 @@ export interface components {
          * @description The stable machine code of a problem.
          * @enum {string}
          */
-        ProblemCode: "malformed_json" | "invalid_request" | "unsupported_media_type" | "payload_too_large" | "unauthorized" | "not_found" | "method_not_allowed" | "rate_limited" | "invalid_code" | "invalid_id_token" | "invalid_signature" | "email_undeliverable" | "age_confirmation_required" | "email_not_verified" | "email_code_required" | "identity_not_linked" | "account_suspended" | "insufficient_credits" | "prompt_rejected" | "sensitive_data_in_prompt" | "moderation_unavailable" | "invalid_upload" | "unknown_model" | "model_unsupported" | "idempotency_key_spent" | "idempotency_key_reused" | "identity_conflict" | "account_being_deleted" | "account_blocked" | "email_taken" | "recent_sign_in_required" | "unknown_policy_version" | "invalid_token" | "service_unavailable" | "internal_error";
+        ProblemCode: "malformed_json" | "invalid_request" | "unsupported_media_type" | "payload_too_large" | "unauthorized" | "not_found" | "method_not_allowed" | "rate_limited" | "invalid_code" | "invalid_id_token" | "invalid_signature" | "email_undeliverable" | "age_confirmation_required" | "email_not_verified" | "email_code_required" | "identity_not_linked" | "account_suspended" | "insufficient_credits" | "prompt_rejected" | "image_rejected" | "minor_in_image" | "likeness_statement_required" | "already_appealed" | "sensitive_data_in_prompt" | "moderation_unavailable" | "invalid_upload" | "unknown_model" | "model_unsupported" | "idempotency_key_spent" | "idempotency_key_reused" | "identity_conflict" | "account_being_deleted" | "account_blocked" | "email_taken" | "recent_sign_in_required" | "unknown_policy_version" | "invalid_token" | "service_unavailable" | "internal_error";
         /** @enum {string} */
         ProductKind: "credit_pack" | "subscription";
         ProductView: {
@@ -689,6 +747,11 @@ export interface components {
             aspect_ratio?: null | components["schemas"]["AspectRatio"];
             /** @description Synchronized audio; on by default when the model makes it. */
             audio?: boolean | null;
+            /**
+             * @description The person's statement that everyone shown in the image agrees to appear in a
+             *     video, or is them (R45); needed when the image shows a face.
+             */
+            likeness_confirmed?: boolean;
             /** @description A model of `GET /v1/models`; the catalogue's default when absent (R42). */
             model?: string | null;
             /** @description What to make; surrounding blanks are dropped, and personal data is refused (R19). */
@@ -763,8 +826,7 @@ export interface components {
             created_at: string;
             /** @description Only when `ready`: a link valid for 15 minutes (R17). */
             download_url?: string | null;
-            /** @description Why a video failed or was rejected (`timed_out`, `provider_refused`, …). */
-            error?: string | null;
+            error?: null | components["schemas"]["VideoError"];
             /** Format: date-time */
             expires_at?: string | null;
             id: string;
@@ -779,6 +841,13 @@ export interface components {
             seconds: number;
             /** @description A ready video past its retention reads `expired`. */
             status: components["schemas"]["JobStatus"];
+        };
+        /** @description Why a video ended without being made. */
+        VideoError: {
+            /** @description Only for a rejected video: the rules broken, as categories (R46). */
+            categories?: string[] | null;
+            /** @description `timed_out`, `provider_refused`, `provider_unavailable`, … */
+            code: string;
         };
         VideoList: {
             /** @description Newest first. */
@@ -795,6 +864,144 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's appeals, newest first, with their outcome */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppealList"];
+                };
+            };
+            /** @description `unauthorized`: no valid session token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: a service this request depends on is unavailable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    file: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AppealRequest"];
+            };
+        };
+        responses: {
+            /** @description Filed (or, sent again with the same message, the appeal filed before) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppealView"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: no valid session token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no refusal or removal of the caller's has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `already_appealed`: this refusal's appeal was filed before, with another message */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_request`: neither `refusal_id` nor `video_id`, or no message */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: a service this request depends on is unavailable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     start: {
         parameters: {
             query?: never;
@@ -2557,7 +2764,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_request`, `prompt_rejected` (moderation), `sensitive_data_in_prompt` (with `kinds`) or `invalid_upload`, `idempotency_key_reused` (the key was used for another request), `unknown_model`, `model_unsupported` (the model does not make that mode, length, aspect ratio or audio); none costs anything */
+            /** @description `invalid_request`, `prompt_rejected` (moderation), `image_rejected` (with `categories`), `minor_in_image`, `likeness_statement_required` (the image shows a face; send `likeness_confirmed: true`), `sensitive_data_in_prompt` (with `kinds`) or `invalid_upload` (including an image that cannot be screened: JPEG or PNG only), `idempotency_key_reused` (the key was used for another request), `unknown_model`, `model_unsupported` (the model does not make that mode, length, aspect ratio or audio); none costs anything. A content refusal (`prompt_rejected`, `image_rejected`, `minor_in_image`) carries `refusal_id`, `categories` and `appeal_url` (R46); a resent request with the same `Idempotency-Key` gets the same refusal, not screened or counted again */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -2577,7 +2784,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `moderation_unavailable` or `service_unavailable`; nothing was charged */
+            /** @description `moderation_unavailable` (prompt moderation or image screening cannot answer) or `service_unavailable`; nothing was charged */
             503: {
                 headers: {
                     /** @description Seconds to wait before trying again */

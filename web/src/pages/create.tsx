@@ -3,7 +3,7 @@
 // balance are shown before anything is sent; refusals are shown as the API gives them.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, ok } from "../api/client";
-import { ApiProblem } from "../api/problems";
+import { ApiProblem, ruleName } from "../api/problems";
 import type { components } from "../api/schema";
 import { refreshMe, useMe } from "../account";
 import { credits } from "../format";
@@ -15,8 +15,23 @@ type ImageType = components["schemas"]["ImageType"];
 const IMAGE_TYPES: ImageType[] = ["image/jpeg", "image/png", "image/webp"];
 const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
 
+/** A WebP image as a PNG: the image check (R45) reads JPEG and PNG only, so the page
+ * converts what the person picked rather than refuse it. */
+async function screenable(file: File): Promise<File> {
+  if (file.type !== "image/webp") return file;
+  const bitmap = await createImageBitmap(file);
+  const canvas = document.createElement("canvas");
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  canvas.getContext("2d")!.drawImage(bitmap, 0, 0);
+  const blob = await new Promise<Blob | null>((done) => canvas.toBlob(done, "image/png"));
+  if (!blob || blob.size > MAX_IMAGE_BYTES) throw new Error("This WebP image could not be used. Pick a JPEG or PNG image.");
+  return new File([blob], file.name.replace(/\.webp$/i, ".png"), { type: "image/png" });
+}
+
 /** PUTs the image to storage with the upload the API granted; returns its id. */
-async function upload(file: File): Promise<string> {
+async function upload(picked: File): Promise<string> {
+  const file = await screenable(picked);
   const grant = await ok(
     api().POST("/v1/uploads", { body: { content_type: file.type as ImageType, size: file.size } }),
   );
@@ -45,6 +60,8 @@ export function Create() {
   const [seconds, setSeconds] = useState<number>(0);
   const [aspect, setAspect] = useState<string>("");
   const [audio, setAudio] = useState(true);
+  // R45: the person's statement about the people shown in their image.
+  const [likeness, setLikeness] = useState(false);
   const action = useAction();
   // One key per video being made: a retried click is the same job, charged once.
   const [idempotencyKey, setKey] = useState(() => crypto.randomUUID());
@@ -69,6 +86,7 @@ export function Create() {
   const pick = (f: File | undefined) => {
     setFileError(null);
     setFile(null);
+    setLikeness(false);
     if (!f) return;
     if (!IMAGE_TYPES.includes(f.type as ImageType)) return setFileError("Pick a JPEG, PNG or WebP image.");
     if (f.size > MAX_IMAGE_BYTES) return setFileError("Pick an image of 10 MB or less.");
@@ -84,7 +102,15 @@ export function Create() {
       const job = await ok(
         api().POST("/v1/videos", {
           params: { header: { "Idempotency-Key": idempotencyKey } },
-          body: { prompt, model: model.id, seconds, aspect_ratio: aspect as never, audio, upload_id },
+          body: {
+            prompt,
+            model: model.id,
+            seconds,
+            aspect_ratio: aspect as never,
+            audio,
+            upload_id,
+            likeness_confirmed: upload_id ? likeness : undefined,
+          },
         }),
       );
       setKey(crypto.randomUUID());
@@ -133,6 +159,16 @@ export function Create() {
               <input id="image" type="file" accept={IMAGE_TYPES.join(",")} onChange={(e) => pick(e.currentTarget.files?.[0])} />
               {fileError && <Alert kind="error">{fileError}</Alert>}
               {preview && <img class="preview" src={preview} alt="Preview of the chosen image" />}
+              {file && (
+                <label class="check">
+                  <input type="checkbox" checked={likeness} onChange={(e) => setLikeness(e.currentTarget.checked)} />
+                  Everyone shown in this image agrees to appear in a video, or is me
+                </label>
+              )}
+              <p class="hint">
+                Images are checked before anything is charged. Images of children, and sexual or violent images,
+                are refused.
+              </p>
             </div>
           )}
           <div class="field">
@@ -190,6 +226,11 @@ export function Create() {
           {refusal?.code === "insufficient_credits" ? (
             <Alert kind="error">
               {refusal.message} <a href="/credits">Buy credits</a>
+            </Alert>
+          ) : refusal?.refusal ? (
+            <Alert kind="error">
+              {refusal.message} Reason: {refusal.refusal.categories.map(ruleName).join(", ")}.{" "}
+              <a href={`/appeals?refusal=${encodeURIComponent(refusal.refusal.id)}`}>Appeal this decision</a>
             </Alert>
           ) : (
             <ErrorText error={action.error} />

@@ -3,12 +3,19 @@
 // 304); a ready one plays and downloads; each says when it will be deleted (R15).
 import { useEffect, useState } from "preact/hooks";
 import { api, ok } from "../api/client";
-import { describe } from "../api/problems";
+import { describe, ruleName } from "../api/problems";
 import type { components } from "../api/schema";
 import { refreshMe } from "../account";
 import { credits, date, dateTime, until } from "../format";
 import { useLocation } from "../router";
 import { Alert, ErrorText, Loading, Page, useAction } from "../ui";
+
+/** Why a video was not made, in plain words. */
+const ERRORS: Record<string, string> = {
+  provider_refused: "the video provider refused to make it under its content rules; its credits were returned",
+  timed_out: "it took too long and was stopped; its credits were returned",
+  provider_unavailable: "no video provider could make it; its credits were returned",
+};
 
 type Video = components["schemas"]["Video"];
 const WORKING = new Set<components["schemas"]["JobStatus"]>(["queued", "generating"]);
@@ -104,7 +111,18 @@ function VideoCard(props: { video: Video; onDeleted: (id: string) => void; highl
           </p>
         </>
       )}
-      {v.error && <p class="muted">What happened: {v.error}</p>}
+      {v.error && (
+        <p class="muted">
+          What happened: {ERRORS[v.error.code] ?? v.error.code.replace(/_/g, " ")}
+          {v.error.categories && <> (reason: {v.error.categories.map(ruleName).join(", ")})</>}
+          {v.status === "rejected" && (
+            <>
+              {" "}
+              <a href={`/appeals?video=${encodeURIComponent(v.id)}`}>Appeal this decision</a>
+            </>
+          )}
+        </p>
+      )}
       <dl class="facts">
         <dt>Made with</dt>
         <dd>
