@@ -15,18 +15,28 @@ use utoipa::ToSchema;
 
 use crate::state::VideosState;
 
+/// What is appealed, a refusal (its id, from its answer or its email) or a video
+/// refused or removed later (its id), and why, in the person's words.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AppealRequest {
-    /// The refusal's id, from its answer or its email (`refusal_id`).
-    #[schema(max_length = 36)]
-    refusal_id: Option<String>,
-    /// Or the video that was refused or removed.
-    #[schema(max_length = 36)]
-    video_id: Option<String>,
-    /// Why the refusal is wrong, in the person's words.
-    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
-    message: String,
+#[serde(untagged)]
+pub enum AppealRequest {
+    Refusal {
+        #[schema(max_length = 36)]
+        refusal_id: String,
+        #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+        message: String,
+    },
+    Video {
+        #[schema(max_length = 36)]
+        video_id: String,
+        #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
+        message: String,
+    },
+}
+
+enum Named<'a> {
+    Refusal(&'a str),
+    Video(&'a str),
 }
 
 #[derive(Serialize, ToSchema)]
@@ -93,7 +103,13 @@ pub async fn file(
     user: AuthUser,
     ApiJson(req): ApiJson<AppealRequest>,
 ) -> Result<(StatusCode, Json<AppealView>), ApiError> {
-    let message = req.message.trim();
+    let (named, message) = match &req {
+        AppealRequest::Refusal {
+            refusal_id,
+            message,
+        } => (Named::Refusal(refusal_id), message.trim()),
+        AppealRequest::Video { video_id, message } => (Named::Video(video_id), message.trim()),
+    };
     if message.is_empty() || message.chars().count() > APPEAL_MESSAGE_MAX {
         return Err(ApiError::InvalidField(format!(
             "message must be 1 to {APPEAL_MESSAGE_MAX} characters"
@@ -101,14 +117,9 @@ pub async fn file(
     }
     // A video's refusal is named by the video; either way the id is looked up in the
     // caller's own records, so another person's answers as none (R36).
-    let id = match (req.refusal_id.as_deref(), req.video_id.as_deref()) {
-        (Some(r), _) if is_id(REFUSAL_ID_PREFIX, r) => r.to_owned(),
-        (None, Some(v)) if is_id(JOB_ID_PREFIX, v) => refusal_id(v),
-        (None, None) => {
-            return Err(ApiError::InvalidField(
-                "give the refusal_id, or the video_id, of what you appeal".into(),
-            ));
-        }
+    let id = match named {
+        Named::Refusal(r) if is_id(REFUSAL_ID_PREFIX, r) => r.to_owned(),
+        Named::Video(v) if is_id(JOB_ID_PREFIX, v) => refusal_id(v),
         _ => return Err(ApiError::NotFound),
     };
     let refusal = state

@@ -445,13 +445,16 @@ export interface components {
             /** @description Newest first. */
             items: components["schemas"]["AppealView"][];
         };
+        /**
+         * @description What is appealed, a refusal (its id, from its answer or its email) or a video
+         *     refused or removed later (its id), and why, in the person's words.
+         */
         AppealRequest: {
-            /** @description Why the refusal is wrong, in the person's words. */
             message: string;
-            /** @description The refusal's id, from its answer or its email (`refusal_id`). */
-            refusal_id?: string | null;
-            /** @description Or the video that was refused or removed. */
-            video_id?: string | null;
+            refusal_id: string;
+        } | {
+            message: string;
+            video_id: string;
         };
         AppealView: {
             /** Format: date-time */

@@ -28,11 +28,7 @@ export function Appeals() {
     action.run(async () => {
       const appeal = await ok(
         api().POST("/v1/appeals", {
-          body: {
-            refusal_id: refusal ?? undefined,
-            video_id: refusal ? undefined : (video ?? undefined),
-            message,
-          },
+          body: refusal ? { refusal_id: refusal, message } : { video_id: video ?? "", message },
         }),
       );
       setFiled(appeal.due_by);
