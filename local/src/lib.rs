@@ -12,6 +12,7 @@ pub mod faults;
 pub mod functions;
 pub mod hot_path;
 pub mod images;
+pub mod metrics;
 pub mod moto;
 pub mod openapi;
 pub mod provision;

@@ -169,12 +169,14 @@ impl LocalStack {
         let functions = build_functions(&base, &envs, aws.ssm()).await?;
         note_secret_reads(&calls, &envs);
 
+        let emitted = crate::metrics::Emitted::start();
         let emulators = Emulators::new(&base_url, &moto.endpoint, opts.fal_duration, &parameters);
         let third_parties = Arc::new(ThirdPartyCounts::default());
         let routes = functions
             .local_routes()
             .merge(emulators.router())
             .merge(dump(&aws, &template, &refs).router())
+            .merge(emitted.router())
             .merge(crate::openapi::router());
         let site = site(opts.site_dir.clone(), &functions_endpoint);
         let app = app(routes, site, third_parties.clone());

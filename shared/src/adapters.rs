@@ -8,6 +8,7 @@ pub mod dynamo;
 pub mod env;
 pub mod jwks;
 pub mod kms;
+pub mod metrics;
 pub mod outbound;
 pub mod providers;
 pub mod rekognition;

@@ -14,6 +14,7 @@
 
 use shared::adapters::dynamo::billing::{ERASED, Payment, PendingClawbacks, RefundDue};
 use shared::adapters::dynamo::{StoreError, Tx};
+use shared::adapters::metrics::{self, Metric};
 use shared::domain::ledger::EntryKind;
 
 use crate::creem::Event;
@@ -39,7 +40,10 @@ impl Services {
         for _ in 0..ATTEMPTS {
             let tx = self.transaction(ev, &effect, &pending)?;
             let cancelled = match tx.commit().await {
-                Ok(()) => return Ok(outcome),
+                Ok(()) => {
+                    counted(&effect, &pending);
+                    return Ok(outcome);
+                }
                 Err(StoreError::Cancelled(c)) if c.only_conditions() => c,
                 Err(e) => return Err(e),
             };
@@ -249,6 +253,7 @@ impl Services {
             Err(e) => return Err(e),
         }
         if effect.payment.is_some() {
+            metrics::count(Metric::PaymentsAfterErasure, &[]);
             tracing::warn!(
                 event = "payment_after_erasure",
                 event_id = %ev.id,
@@ -257,6 +262,24 @@ impl Services {
             );
         }
         Ok(Outcome::AfterErasure)
+    }
+}
+
+/// R48: the money's metrics of an effect just committed: credits sold, and taken back
+/// (by this event, and by the clawbacks that waited for this payment).
+fn counted(effect: &Effect, pending: &PendingClawbacks) {
+    if let Some(c) = &effect.credits {
+        match c.kind {
+            EntryKind::Purchase => metrics::emit(Metric::CreditsSold, c.amount as f64, &[]),
+            EntryKind::Clawback => {
+                metrics::emit(Metric::CreditsTakenBack, c.amount.abs() as f64, &[])
+            }
+            _ => {}
+        }
+    }
+    let waited: i64 = waited_clawbacks(effect, pending).iter().sum();
+    if waited > 0 {
+        metrics::emit(Metric::CreditsTakenBack, waited as f64, &[]);
     }
 }
 

@@ -9,6 +9,7 @@ mod notify;
 mod state;
 
 use aws_lambda_events::event::sqs::SqsMessage;
+use shared::adapters::metrics::{self, Dim, Metric};
 use shared::domain::video::{Job, JobStatus, job_id_of_output};
 use shared::edge::queue_batch::{QueueStep, StepError};
 use shared::edge::s3_events::{ObjectCreated, for_each_object};
@@ -58,6 +59,14 @@ pub async fn deliver(
     {
         Ok(job) => {
             tracing::info!(event = "video_ready", job_id = %job.id, account_id = %job.account_id, "video ready");
+            let model = job.model.as_deref().unwrap_or("");
+            let dims = [
+                (Dim::Model, model),
+                (Dim::Provider, job.provider.as_deref().unwrap_or("")),
+            ];
+            metrics::count(Metric::VideosReady, &dims);
+            let waited = (completed - job.created_at).num_milliseconds() as f64 / 1000.0;
+            metrics::emit(Metric::TimeToReady, waited.max(0.0), &[(Dim::Model, model)]);
             return notify::send_claimed(state, &job).await;
         }
         Err(e) if e.is_condition_failure() => {}

@@ -64,6 +64,10 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
     );
     last.commit().await?;
     tracing::info!(event = "erasure_completed", counts = ?counts, "account erased");
+    shared::adapters::metrics::count(
+        shared::adapters::metrics::Metric::RightsRequestsCompleted,
+        &[(shared::adapters::metrics::Dim::Outcome, "erasure")],
+    );
     // The second pass, once the indexes have caught up with every write made as the
     // erasure began. If it cannot be queued, the erasure is still complete.
     let again = PrivacyMessage {

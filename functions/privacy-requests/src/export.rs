@@ -85,6 +85,10 @@ pub async fn run(state: &Services, request: &RightsRequest) -> Result<(), StepEr
         )
         .await?;
     tracing::info!(event = "export_completed", "export completed");
+    shared::adapters::metrics::count(
+        shared::adapters::metrics::Metric::RightsRequestsCompleted,
+        &[(shared::adapters::metrics::Dim::Outcome, "export")],
+    );
     Ok(())
 }
 

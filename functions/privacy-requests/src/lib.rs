@@ -10,6 +10,7 @@ mod gather;
 mod state;
 
 use aws_lambda_events::event::sqs::SqsMessage;
+use shared::adapters::metrics::{self, Dim, Metric};
 use shared::adapters::sqs::PrivacyMessage;
 use shared::domain::clock::rfc3339;
 use shared::domain::policy::Policy;
@@ -150,6 +151,10 @@ async fn give_up(
     {
         return Ok(());
     }
+    metrics::count(
+        Metric::RightsRequestsFailed,
+        &[(Dim::Outcome, request.kind.as_str())],
+    );
     tracing::error!(
         event = "rights_request_failed",
         kind = request.kind.as_str(),

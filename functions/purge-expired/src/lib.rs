@@ -97,8 +97,10 @@ impl crate::state::Services {
             .await
             .map_err(|e| e.to_string())?;
         let (mut requeued, mut near_due) = (0, 0);
+        let mut soonest: Option<i64> = None;
         for r in open {
             let follow = follow_up(&r, now, &self.policy);
+            soonest = Some(soonest.map_or(follow.due, |s| s.min(follow.due)));
             if follow.requeue {
                 let msg = shared::adapters::sqs::PrivacyMessage {
                     request_id: r.id.clone(),
@@ -121,6 +123,15 @@ impl crate::state::Services {
                     "rights request open near or past its due date"
                 );
             }
+        }
+        // R48: the days left to the soonest due date (negative when past it), while a
+        // request is open; its alarm fires below 3.
+        if let Some(due) = soonest {
+            shared::adapters::metrics::emit(
+                shared::adapters::metrics::Metric::RightsRequestDaysLeft,
+                (due - now) as f64 / 86_400.0,
+                &[],
+            );
         }
         Ok((requeued, near_due))
     }
@@ -250,6 +261,8 @@ impl crate::state::Services {
 
 impl ScheduledStep for crate::state::Services {
     const FUNCTION: &'static str = "purge-expired";
+    const HEARTBEAT: shared::adapters::metrics::Metric =
+        shared::adapters::metrics::Metric::PurgeRound;
 
     async fn run(&self) -> Result<serde_json::Value, String> {
         let now = self.clock.epoch_secs();

@@ -124,12 +124,18 @@ pub async fn stamp(
         .upload_file(bucket, &output, meta, &scratch.output)
         .await
         .map_err(StepError::retry)?;
+    let ms = started.elapsed().as_millis() as u64;
     tracing::info!(
         event = "video_stamped",
         job_id = %job.id,
         bytes,
-        ms = started.elapsed().as_millis() as u64,
+        ms,
         "content credentials signed"
+    );
+    shared::adapters::metrics::emit(
+        shared::adapters::metrics::Metric::StampingTime,
+        ms as f64,
+        &[],
     );
     discard().await
 }

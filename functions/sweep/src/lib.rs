@@ -18,6 +18,7 @@
 mod state;
 
 use serde_json::json;
+use shared::adapters::metrics::{self, Dim, Metric};
 use shared::adapters::sqs::GenerateMessage;
 use shared::domain::clock::utc_day;
 use shared::domain::video::{Job, JobStatus};
@@ -65,6 +66,8 @@ fn requeue_message(job: &Job) -> GenerateMessage {
 
 impl ScheduledStep for crate::state::Services {
     const FUNCTION: &'static str = "sweep";
+    const HEARTBEAT: shared::adapters::metrics::Metric =
+        shared::adapters::metrics::Metric::SweepRound;
 
     async fn run(&self) -> Result<serde_json::Value, String> {
         let now = self.clock.epoch_secs();
@@ -116,7 +119,36 @@ impl ScheduledStep for crate::state::Services {
                 tracing::info!(event = "job_requeued", job_id = %job.id, "waiting job queued again");
             }
         }
-        Ok(json!({ "active_looked_at": seen, "ended": ended, "requeued": requeued }))
+        let open = self.circuits_gauge().await;
+        Ok(
+            json!({ "active_looked_at": seen, "ended": ended, "requeued": requeued, "circuits_open": open }),
+        )
+    }
+}
+
+impl crate::state::Services {
+    /// R48: whether each provider's circuit is open now (1) or not (0), every round,
+    /// so an alarm sees one that stays open; a health that cannot be read is skipped
+    /// (and the step's errors show it). Returns how many are open.
+    async fn circuits_gauge(&self) -> u32 {
+        let mut open = 0;
+        for provider in &self.providers {
+            match self.circuits.health(provider).await {
+                Ok(health) => {
+                    let tripped = health.tripped();
+                    open += u32::from(tripped);
+                    metrics::emit(
+                        Metric::CircuitOpen,
+                        if tripped { 1.0 } else { 0.0 },
+                        &[(Dim::Provider, provider)],
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(provider = %provider, error = %e, "could not read a provider's circuit")
+                }
+            }
+        }
+        open
     }
 }
 

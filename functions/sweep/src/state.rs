@@ -1,5 +1,5 @@
 //! What `sweep` holds between runs: built once from its own variables (the videos
-//! and ledger tables and the generate queue).
+//! and ledger tables, the generate queue, and the providers' health for R48's gauge).
 
 use shared::adapters::dynamo::videos::VideoStore;
 use shared::adapters::env::{ConfigError, Env};
@@ -15,6 +15,9 @@ pub struct Services {
     pub videos: VideoStore,
     pub jobs: Jobs,
     pub queue: Queue,
+    /// The providers' circuits, read each round for their gauge (R48).
+    pub circuits: shared::adapters::dynamo::circuits::Circuits,
+    pub providers: Vec<String>,
 }
 
 /// What every invocation shares: the services, built once per process.
@@ -27,6 +30,8 @@ impl shared::edge::shared_state::Wire for Services {
             videos: w.videos()?,
             jobs: w.jobs()?,
             queue: w.generate_queue()?,
+            circuits: w.circuits()?,
+            providers: w.provider_names()?,
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })

@@ -512,6 +512,10 @@ async fn charge(
         Err(e) => return Err(e.into()),
     }
     tracing::info!(event = "video_queued", job_id = %job.id, account_id = %job.account_id, cost, mode = job.mode.as_str(), "video queued");
+    shared::adapters::metrics::count(
+        shared::adapters::metrics::Metric::VideosSubmitted,
+        &[(shared::adapters::metrics::Dim::Model, &asked.model)],
+    );
     Ok(Charged::New(Box::new(job)))
 }
 

@@ -60,6 +60,8 @@ pub enum Metric {
     PurgeRound,
     /// A round of `sweep` finished: its heartbeat (R13).
     SweepRound,
+    /// A process's first invocation (the one that paid for the init).
+    ColdStarts,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +84,7 @@ impl Unit {
 }
 
 impl Metric {
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 22] = [
         Self::VideosSubmitted,
         Self::VideosReady,
         Self::VideosFailed,
@@ -104,6 +106,7 @@ impl Metric {
         Self::CircuitOpen,
         Self::PurgeRound,
         Self::SweepRound,
+        Self::ColdStarts,
     ];
 
     pub fn name(self) -> &'static str {
@@ -129,6 +132,7 @@ impl Metric {
             Self::CircuitOpen => "CircuitOpen",
             Self::PurgeRound => "PurgeRound",
             Self::SweepRound => "SweepRound",
+            Self::ColdStarts => "ColdStarts",
         }
     }
 
@@ -161,11 +165,14 @@ impl Dim {
 }
 
 /// Where the lines go: standard output (Lambda), unless the local stack collects them.
-static SINK: OnceLock<Box<dyn Fn(&str) + Send + Sync>> = OnceLock::new();
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// A receiver of lines.
+pub type Sink = Box<dyn Fn(&str) + Send + Sync>;
 
 /// Sends every line to `sink` instead of standard output (the local stack's
 /// `GET /_local/metrics`). Only the first call counts.
-pub fn set_sink(sink: Box<dyn Fn(&str) + Send + Sync>) {
+pub fn set_sink(sink: Sink) {
     let _ = SINK.set(sink);
 }
 
@@ -226,7 +233,10 @@ mod tests {
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(v["_aws"]["Timestamp"], 1_700_000_000_000i64);
         assert_eq!(directive["Namespace"], NAMESPACE);
-        assert_eq!(directive["Dimensions"], serde_json::json!([["model", "provider"], []]));
+        assert_eq!(
+            directive["Dimensions"],
+            serde_json::json!([["model", "provider"], []])
+        );
         assert_eq!(directive["Metrics"][0]["Name"], "VideosReady");
         assert_eq!(directive["Metrics"][0]["Unit"], "Count");
         // Each dimension and the metric are members of the root, as the format requires.

@@ -5,6 +5,7 @@
 use crate::adapters::dynamo::ledger::LedgerStore;
 use crate::adapters::dynamo::videos::{Job, VideoStore};
 use crate::adapters::dynamo::{StoreError, Transactions};
+use crate::adapters::metrics::{self, Dim, Metric};
 use crate::domain::clock::{Clock, rfc3339};
 use crate::domain::ledger::EntryKind;
 use crate::domain::video::JobStatus;
@@ -73,6 +74,23 @@ impl Jobs {
         }
         match tx.commit().await {
             Ok(()) => {
+                let model = job.model.as_deref().unwrap_or("");
+                match to {
+                    JobStatus::Failed => metrics::count(
+                        Metric::VideosFailed,
+                        &[
+                            (Dim::Model, model),
+                            (Dim::Outcome, error.unwrap_or("failed")),
+                        ],
+                    ),
+                    JobStatus::Rejected => {
+                        metrics::count(Metric::VideosRejected, &[(Dim::Model, model)])
+                    }
+                    _ => {}
+                }
+                if refund {
+                    metrics::count(Metric::Refunds, &[]);
+                }
                 tracing::info!(
                     event = "job_ended",
                     job_id = %job.id,

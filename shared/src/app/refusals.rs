@@ -91,6 +91,13 @@ impl Refusals {
             Err(e) => return Err(e),
         }
         tracing::info!(event = "content_refused", refusal_id = %refusal.id, kind = refusal.kind.as_str(), account_id = %refusal.account_id, "content refused");
+        crate::adapters::metrics::count(
+            crate::adapters::metrics::Metric::ContentRefusals,
+            &[(
+                crate::adapters::metrics::Dim::Outcome,
+                refusal.kind.as_str(),
+            )],
+        );
         if refusal.kind.is_violation() {
             enforcement.after_violation(&refusal.account_id).await?;
         }

@@ -73,6 +73,13 @@ impl RightsRequests {
             )?,
         );
         tx.commit().await?;
+        crate::adapters::metrics::count(
+            crate::adapters::metrics::Metric::RightsRequestsOpened,
+            &[(
+                crate::adapters::metrics::Dim::Outcome,
+                request.kind.as_str(),
+            )],
+        );
         self.enqueue(request).await;
         Ok(())
     }

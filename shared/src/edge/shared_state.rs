@@ -68,6 +68,7 @@ impl<S: QueueStep> QueueStep for Shared<S> {
 
 impl<S: ScheduledStep> ScheduledStep for Shared<S> {
     const FUNCTION: &'static str = S::FUNCTION;
+    const HEARTBEAT: crate::adapters::metrics::Metric = S::HEARTBEAT;
     fn run(&self) -> impl std::future::Future<Output = Result<serde_json::Value, String>> + Send {
         self.0.run()
     }

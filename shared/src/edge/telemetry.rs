@@ -55,7 +55,11 @@ static WARM: AtomicBool = AtomicBool::new(false);
 /// True for the first request or batch this process serves (the one that paid for
 /// the init), false afterwards.
 pub fn cold_start() -> bool {
-    !WARM.swap(true, Ordering::Relaxed)
+    let cold = !WARM.swap(true, Ordering::Relaxed);
+    if cold {
+        crate::adapters::metrics::count(crate::adapters::metrics::Metric::ColdStarts, &[]);
+    }
+    cold
 }
 
 #[cfg(test)]

@@ -372,7 +372,6 @@ impl Wiring<'_> {
         crate::adapters::creem::CreemSubscriptions::from_env(self.env, self.base.http.clone())
     }
 
-    /// The video provider `VIDEO_PROVIDER` names, with its own variables.
     /// The video providers `VIDEO_PROVIDERS` lists, each from its own variables.
     pub fn video_providers(
         &self,
@@ -383,14 +382,25 @@ impl Wiring<'_> {
     /// The models catalogue (`infra/models.json`, R42), checked against the providers
     /// the deployment has (`VIDEO_PROVIDERS`).
     pub fn models(&self) -> Result<crate::domain::models::Catalogue, ConfigError> {
-        let providers = self.env.required("VIDEO_PROVIDERS")?;
-        let names: Vec<&str> = providers.split(',').map(str::trim).collect();
+        let names = self.provider_names()?;
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         crate::domain::models::Catalogue::parse(crate::domain::models::SHIPPED, &names).map_err(
             |e| ConfigError::Invalid {
                 var: "VIDEO_PROVIDERS",
                 reason: format!("the models catalogue: {e}"),
             },
         )
+    }
+
+    /// The names of the video providers the deployment has (`VIDEO_PROVIDERS`).
+    pub fn provider_names(&self) -> Result<Vec<String>, ConfigError> {
+        Ok(self
+            .env
+            .required("VIDEO_PROVIDERS")?
+            .split(',')
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect())
     }
 
     /// The shared health of the video providers (R43).

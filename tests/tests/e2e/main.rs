@@ -21,6 +21,7 @@ mod local_endpoint;
 mod logs;
 mod models;
 mod money;
+mod operable;
 mod operator;
 mod policies;
 mod privacy_consents;

@@ -57,6 +57,13 @@ pub(super) async fn poll(
 /// and how to appeal (R46).
 pub(crate) async fn refused(state: &crate::state::Services, job: &Job) -> Result<(), StepError> {
     tracing::info!(event = "provider_refused", job_id = %job.id, "the provider refused the content");
+    shared::adapters::metrics::count(
+        shared::adapters::metrics::Metric::ContentRefusals,
+        &[(
+            shared::adapters::metrics::Dim::Outcome,
+            RefusalKind::Output.as_str(),
+        )],
+    );
     let refusal = state.refusals.new_refusal(
         &job.account_id,
         &job.id,

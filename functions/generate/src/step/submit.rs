@@ -4,6 +4,8 @@
 //! because it is the one part that reads and writes the providers' circuits.
 
 use std::sync::Arc;
+
+use shared::adapters::metrics::{self, Dim, Metric};
 use std::time::Duration;
 
 use shared::adapters::dynamo::circuits::Verdict;
@@ -172,6 +174,7 @@ async fn failed(state: &crate::state::Services, provider: &str, probing: bool) {
     {
         Ok(true) => {
             tracing::warn!(event = "circuit_opened", provider, "provider marked down");
+            metrics::count(Metric::CircuitOpened, &[(Dim::Provider, provider)]);
         }
         Ok(false) => {}
         Err(e) => tracing::warn!(provider, error = %e, "could not record a provider failure"),
@@ -181,7 +184,10 @@ async fn failed(state: &crate::state::Services, provider: &str, probing: bool) {
 /// The probe got through: the provider's circuit closes.
 async fn recovered(state: &crate::state::Services, provider: &str) {
     match state.circuits.recovered(provider).await {
-        Ok(true) => tracing::info!(event = "circuit_closed", provider, "provider up again"),
+        Ok(true) => {
+            tracing::info!(event = "circuit_closed", provider, "provider up again");
+            metrics::count(Metric::CircuitClosed, &[(Dim::Provider, provider)]);
+        }
         Ok(false) => {}
         Err(e) => tracing::warn!(provider, error = %e, "could not record a provider's recovery"),
     }
@@ -198,6 +204,13 @@ async fn move_on(
     match state.videos.move_on(job, provider, extra).await {
         Ok(()) => {
             tracing::info!(event = "job_moved", job_id = %job.id, from = provider, "job moves to the next provider");
+            metrics::count(
+                Metric::Failovers,
+                &[
+                    (Dim::Model, job.model.as_deref().unwrap_or("")),
+                    (Dim::Provider, provider),
+                ],
+            );
             job.tried.push(provider.to_owned());
             job.provider_handle = None;
             job.submitted_epoch = None;
