@@ -287,7 +287,14 @@ async fn r29_a_restricted_account_is_left_out_of_analytics_and_marketing() {
                 || (route == "/v1/videos" && row["method"].as_s().unwrap() == "POST")
         })
         .collect();
-    assert_eq!(made_while_restricted.len(), 2, "{usage:?}");
+    // One submission, and its polls: one row per minute they fall in (two when they
+    // straddle a minute's turn).
+    let posts = made_while_restricted
+        .iter()
+        .filter(|row| row["route"].as_s().unwrap() == "/v1/videos")
+        .count();
+    assert_eq!(posts, 1, "{usage:?}");
+    assert!((2..=3).contains(&made_while_restricted.len()), "{usage:?}");
     for row in made_while_restricted {
         assert_eq!(row["restricted"].as_bool().unwrap(), &true);
         assert_eq!(
