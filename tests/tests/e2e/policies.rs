@@ -73,6 +73,11 @@ fn policies(t: &TestStack) -> BTreeMap<String, Vec<Statement>> {
                     .map(|res| {
                         let text = yaml_text(res);
                         let text = text.trim();
+                        // An action without a resource type (R45's Rekognition calls,
+                        // recorded on `*`).
+                        if text == "'*'" || text == "*" || text == "\"*\"" {
+                            return "*".to_owned();
+                        }
                         if let Some(rest) = text.strip_prefix("!GetAtt ") {
                             let logical = rest.trim_end_matches(".Arn");
                             return match kind(logical).as_str() {

@@ -5,7 +5,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import type { components } from "../api/schema";
 import { refreshMe } from "../account";
-import { credits, date, dateTime } from "../format";
+import { credits, date, dateTime, money } from "../format";
 import { ProductCard } from "../product";
 import { useLocation } from "../router";
 import { Alert, ErrorText, Loading, Page, useAction, useLoad } from "../ui";
@@ -21,14 +21,137 @@ const KIND_TEXT: Record<components["schemas"]["LedgerEntryKind"], string> = {
   clawback: "Payment reversed",
 };
 
-function PlanText(props: { plan: Plan | null | undefined }) {
+/** The plan (R47): renews on…, or ends on… with Resume; Cancel behind a confirmation
+ * that says what stays and when it ends; Creem's portal for payment method and receipts. */
+function PlanPanel(props: { plan: Plan | null | undefined; onChange: (plan: Plan) => void }) {
   const p = props.plan;
+  const action = useAction();
+  const [confirming, setConfirming] = useState(false);
   if (!p) return <p>You have no plan. Credit packs never expire while your account exists.</p>;
+  const ends = p.cancel_at ?? p.period_end;
+  const cancel = () =>
+    action.run(async () => {
+      const r = await ok(api().POST("/v1/billing/plan/cancel"));
+      setConfirming(false);
+      props.onChange(r.plan);
+    });
+  const resume = () =>
+    action.run(async () => {
+      const r = await ok(api().POST("/v1/billing/plan/resume"));
+      props.onChange(r.plan);
+    });
+  const ended = p.status === "canceled" || p.status === "expired";
   return (
-    <p>
-      Plan <strong>{p.product_id}</strong>: {p.status}.{" "}
-      {p.period_end ? (p.renews ? `Renews on ${date(p.period_end)}.` : `Ends on ${date(p.period_end)}; it will not renew.`) : ""}
-    </p>
+    <section class="card stack" aria-labelledby="plan-title">
+      <h2 id="plan-title">Your plan</h2>
+      <p>
+        <strong>{p.product_id}</strong>
+        {ended
+          ? ": ended."
+          : p.renews
+            ? p.period_end
+              ? `: renews on ${date(p.period_end)}.`
+              : ": active."
+            : ends
+              ? `: ends on ${date(ends)}. It will not renew, and nothing more is charged.`
+              : ": it will not renew."}
+        {p.status === "past_due" && " Creem could not take the last payment; update your payment method."}
+      </p>
+      <ErrorText error={action.error} />
+      {!ended && p.renews && !confirming && (
+        <button type="button" class="secondary" onClick={() => setConfirming(true)}>
+          Cancel plan
+        </button>
+      )}
+      {confirming && (
+        <div class="confirm" role="group" aria-labelledby="cancel-question">
+          <p id="cancel-question">
+            Cancel your plan? It ends on {ends ? date(ends) : "the end of the paid period"} and is not charged again.
+            The credits you have keep working until you use them.
+          </p>
+          <button type="button" class="danger" onClick={cancel} disabled={action.busy}>
+            {action.busy ? "Cancelling…" : "Yes, cancel at the end of the period"}
+          </button>
+          <button type="button" class="secondary" onClick={() => setConfirming(false)}>
+            Keep my plan
+          </button>
+        </div>
+      )}
+      {!ended && !p.renews && (
+        <button type="button" onClick={resume} disabled={action.busy}>
+          {action.busy ? "Resuming…" : "Resume plan"}
+        </button>
+      )}
+      <Portal />
+    </section>
+  );
+}
+
+/** Opens Creem's customer portal: payment method, invoices and receipts. */
+function Portal() {
+  const action = useAction();
+  const open = () =>
+    action.run(async () => {
+      const r = await ok(api().POST("/v1/billing/portal"));
+      location.assign(r.url);
+    });
+  return (
+    <>
+      <ErrorText error={action.error} />
+      <button type="button" class="secondary" onClick={open} disabled={action.busy}>
+        Manage billing and receipts
+      </button>
+    </>
+  );
+}
+
+const PAYMENT_STATUS: Record<string, string> = {
+  paid: "Paid",
+  refunded: "Refunded",
+  partially_refunded: "Partly refunded",
+  disputed: "Disputed",
+};
+
+/** The payments (R47), newest first, from our records of Creem's events. */
+function Payments() {
+  const list = useLoad(() => ok(api().GET("/v1/billing/payments")), []);
+  return (
+    <>
+      <h2>Payments</h2>
+      {list.loading && !list.data && <Loading what="your payments" />}
+      {list.error ? (
+        <Alert kind="error">
+          Your payments could not be loaded.{" "}
+          <button type="button" class="link" onClick={list.reload}>
+            Try again
+          </button>
+        </Alert>
+      ) : null}
+      {list.data && list.data.items.length === 0 && <p>No payments yet.</p>}
+      {list.data && list.data.items.length > 0 && (
+        <table class="ledger">
+          <caption class="visually-hidden">Payments, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Date</th>
+              <th scope="col">What</th>
+              <th scope="col" class="num">Amount</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.items.map((p) => (
+              <tr key={p.id}>
+                <td>{dateTime(p.created_at)}</td>
+                <td>{p.product_id}</td>
+                <td class="num">{money(p.amount_cents, p.currency)}</td>
+                <td>{PAYMENT_STATUS[p.status] ?? p.status}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
   );
 }
 
@@ -82,12 +205,13 @@ export function Credits() {
           <p class="balance">
             Balance: <strong>{credits(overview.credits)}</strong>
           </p>
-          <PlanText plan={overview.plan} />
+          <PlanPanel plan={overview.plan} onChange={(plan) => setOverview({ ...overview, plan })} />
         </>
       ) : (
         !page.error && <Loading what="your balance" />
       )}
       <Buy />
+      {overview && <Payments />}
       <h2>History</h2>
       {entries.length === 0 && overview && <p>Nothing yet.</p>}
       {entries.length > 0 && (
