@@ -3,6 +3,7 @@
 pub mod creem;
 pub mod creem_checkout;
 pub mod creem_page;
+pub mod creem_portal;
 pub mod fal;
 pub mod google;
 pub mod google_chooser;

@@ -1,5 +1,6 @@
 //! `billing`: the catalogue, starting a Creem checkout, and the account's credits,
-//! plan and ledger (R08, R11, R12). Credits are granted only by `checkout-webhook`,
+//! plan and ledger (R08, R11, R12); the plan in the person's hands: cancel at the
+//! period's end, resume, the payments, Creem's portal (R47). Credits are granted only by `checkout-webhook`,
 //! from Creem's signed events; nothing here grants anything.
 
 mod creem;
@@ -10,6 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
+use shared::adapters::creem::{PlanChangeError, SubscriptionState};
 use shared::adapters::dynamo::billing::{Checkout, Plan};
 use shared::domain::billing::{Product, ProductKind};
 use shared::domain::clock::rfc3339;
@@ -23,6 +25,10 @@ shared::http_routes!(BillingState {
     get "/v1/billing/products" => products,
     post "/v1/billing/checkout" => checkout,
     get "/v1/billing" => overview,
+    post "/v1/billing/plan/cancel" => cancel_plan,
+    post "/v1/billing/plan/resume" => resume_plan,
+    get "/v1/billing/payments" => payments,
+    post "/v1/billing/portal" => portal,
 });
 
 #[derive(Serialize, ToSchema)]
@@ -230,6 +236,245 @@ pub async fn overview(
         ledger,
         next_cursor: next.map(|(id, at)| cursor::encode(&id, &at)),
     }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PlanAnswer {
+    plan: Plan,
+}
+
+/// The caller's plan, or 404 for someone who has none.
+async fn plan_of(state: &BillingState, user: &AuthUser) -> Result<Plan, ApiError> {
+    state
+        .billing
+        .plan(&user.account_id)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// Whether the plan's paid period is over (or it ended at Creem).
+fn ended(plan: &Plan, now: shared::domain::clock::DateTime<shared::domain::clock::Utc>) -> bool {
+    matches!(plan.status.as_str(), "canceled" | "cancelled" | "expired")
+        || plan
+            .period_end
+            .as_deref()
+            .and_then(shared::domain::clock::parse_time)
+            .is_some_and(|end| end <= now)
+}
+
+fn plan_change_failed(e: PlanChangeError) -> ApiError {
+    match e {
+        PlanChangeError::Refused(_) => ApiError::PlanNotResumable,
+        PlanChangeError::Unavailable(e) => shared::edge::problem::unavailable("creem", e),
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/billing/plan/cancel",
+    tag = "billing",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Cancelled at the end of the paid period (`renews: false`, `cancel_at`): nothing more is charged, the period's credits stay; again is the same answer", body = PlanAnswer),
+        (status = 404, description = "`not_found`: no plan", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: Creem did not answer; nothing changed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn cancel_plan(
+    State(state): State<BillingState>,
+    user: AuthUser,
+) -> Result<Json<PlanAnswer>, ApiError> {
+    let plan = plan_of(&state, &user).await?;
+    if !plan.renews || ended(&plan, state.clock.now()) {
+        return Ok(Json(PlanAnswer { plan }));
+    }
+    let at_creem = state
+        .subscriptions
+        .cancel_at_period_end(&plan.subscription_id)
+        .await
+        .map_err(plan_change_failed)?;
+    tracing::info!(event = "plan_cancel_scheduled", account_id = %user.account_id, "plan cancelled at the period's end");
+    Ok(Json(PlanAnswer {
+        plan: state.settle(&user, plan, &at_creem, false).await?,
+    }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/billing/plan/resume",
+    tag = "billing",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Renews again (`renews: true`); again is the same answer", body = PlanAnswer),
+        (status = 404, description = "`not_found`: no plan", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`plan_not_resumable`: its paid period is over; buy it again", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: Creem did not answer; nothing changed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn resume_plan(
+    State(state): State<BillingState>,
+    user: AuthUser,
+) -> Result<Json<PlanAnswer>, ApiError> {
+    let plan = plan_of(&state, &user).await?;
+    if ended(&plan, state.clock.now()) {
+        return Err(ApiError::PlanNotResumable);
+    }
+    if plan.renews {
+        return Ok(Json(PlanAnswer { plan }));
+    }
+    let at_creem = state
+        .subscriptions
+        .resume(&plan.subscription_id)
+        .await
+        .map_err(plan_change_failed)?;
+    tracing::info!(event = "plan_resumed", account_id = %user.account_id, "plan resumed");
+    Ok(Json(PlanAnswer {
+        plan: state.settle(&user, plan, &at_creem, true).await?,
+    }))
+}
+
+impl crate::state::Services {
+    /// Writes the plan as Creem answered the change, at this moment: Creem's own
+    /// event about it follows and, being later, wins (R47: "within one webhook").
+    async fn settle(
+        &self,
+        user: &AuthUser,
+        plan: Plan,
+        at_creem: &SubscriptionState,
+        renews: bool,
+    ) -> Result<Plan, ApiError> {
+        let settled = Plan {
+            status: at_creem.status.clone(),
+            period_end: at_creem.current_period_end_date.clone().or(plan.period_end),
+            renews,
+            event_at: self.clock.now_millis().timestamp_millis(),
+            ..plan
+        }
+        .with_cancel_at();
+        match self.billing.put_plan(&user.account_id, &settled).await {
+            Ok(()) => Ok(settled),
+            // An event newer than this moment set it already: that state is Creem's.
+            Err(e) if e.is_condition_failure() => Ok(self
+                .billing
+                .plan(&user.account_id)
+                .await?
+                .unwrap_or(settled)),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PaymentsQuery {
+    /// `next_cursor` of the previous page.
+    #[param(max_length = 512)]
+    cursor: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentView {
+    /// Creem's order (or a plan period's transaction).
+    id: String,
+    product_id: String,
+    amount_cents: i64,
+    currency: String,
+    /// `paid`, `refunded`, `partially_refunded` or `disputed`.
+    #[schema(pattern = "^(paid|refunded|partially_refunded|disputed)$")]
+    status: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaymentList {
+    /// Newest first.
+    items: Vec<PaymentView>,
+    next_cursor: Option<String>,
+}
+
+const PAYMENTS_PAGE: usize = 20;
+
+#[utoipa::path(
+    get,
+    path = "/v1/billing/payments",
+    tag = "billing",
+    params(PaymentsQuery),
+    security(("session" = [])),
+    responses((status = 200, description = "The caller's payments, newest first (R47)", body = PaymentList))
+)]
+pub async fn payments(
+    State(state): State<BillingState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<PaymentsQuery>,
+) -> Result<Json<PaymentList>, ApiError> {
+    let mut all = state.billing.payments(&user.account_id).await?;
+    all.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| b.order_id.cmp(&a.order_id)));
+    let start = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => {
+            let (order_id, at) = cursor::decode(c)?;
+            all.iter()
+                .position(|p| p.order_id == order_id && p.at == at)
+                .map(|i| i + 1)
+                .ok_or_else(cursor::not_ours)?
+        }
+        None => 0,
+    };
+    let page: Vec<_> = all.iter().skip(start).take(PAYMENTS_PAGE).collect();
+    let next_cursor = (start + page.len() < all.len())
+        .then(|| page.last().map(|p| cursor::encode(&p.order_id, &p.at)))
+        .flatten();
+    Ok(Json(PaymentList {
+        items: page
+            .into_iter()
+            .map(|p| PaymentView {
+                id: p.order_id.clone(),
+                product_id: p.product_id.clone(),
+                amount_cents: p.amount,
+                currency: p.currency.clone(),
+                status: p.shown_status().to_owned(),
+                created_at: p.at.clone(),
+            })
+            .collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PortalLink {
+    /// Creem's customer portal: payment method, invoices, receipts.
+    url: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/billing/portal",
+    tag = "billing",
+    security(("session" = [])),
+    responses(
+        (status = 200, description = "Creem's customer portal for the caller (R47)", body = PortalLink),
+        (status = 404, description = "`not_found`: the caller never paid with Creem", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable`: Creem did not answer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn portal(
+    State(state): State<BillingState>,
+    user: AuthUser,
+) -> Result<Json<PortalLink>, ApiError> {
+    let customer = state
+        .billing
+        .customer_of(&user.account_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let url = state
+        .subscriptions
+        .portal_link(&customer)
+        .await
+        .map_err(|e| match e {
+            PlanChangeError::Refused(_) => ApiError::NotFound,
+            PlanChangeError::Unavailable(e) => shared::edge::problem::unavailable("creem", e),
+        })?;
+    Ok(Json(PortalLink { url }))
 }
 
 #[cfg(test)]

@@ -18,6 +18,8 @@ pub struct Services {
     pub billing: BillingStore,
     pub catalogue: Vec<Product>,
     pub creem: CreemCheckouts,
+    /// Creem's subscriptions and customers API (R47).
+    pub subscriptions: shared::adapters::creem::CreemSubscriptions,
 }
 
 /// What every invocation shares: the services, built once per process.
@@ -32,6 +34,10 @@ impl shared::edge::shared_state::Wire for Services {
             billing: w.billing()?,
             catalogue: w.catalogue()?,
             creem: CreemCheckouts::from_env(env, base.http.clone())?,
+            subscriptions: shared::adapters::creem::CreemSubscriptions::from_env(
+                env,
+                base.http.clone(),
+            )?,
             clock: base.clock.clone(),
         })
     }

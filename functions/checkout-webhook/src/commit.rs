@@ -141,8 +141,11 @@ impl Services {
             );
             delta += c.kind.signed(c.amount);
         }
-        if let Some((payment, from, to)) = &effect.clawed {
-            tx.add("clawed", self.billing.clawed_write(payment, *from, *to)?);
+        if let Some((payment, from, to, shown)) = &effect.clawed {
+            tx.add(
+                "clawed",
+                self.billing.clawed_write(payment, *from, *to, shown)?,
+            );
         }
         if let Some((order_id, ..)) = &effect.takes_pending {
             for (p, amount) in pending.items.iter().zip(waited_clawbacks(effect, pending)) {

@@ -112,6 +112,11 @@ pub struct Subscription {
     pub last_transaction_id: Option<String>,
     #[serde(default)]
     pub last_transaction: Option<Transaction>,
+    /// Creem's customer, as an id or the object (its SDK types allow either; npm
+    /// `creem` 1.13.0, `SubscriptionEntity.customer`, read 2026-12-07): the one whose
+    /// portal the person opens (R09, R47).
+    #[serde(default)]
+    pub customer: Option<ProductRef>,
 }
 
 impl Subscription {

@@ -57,8 +57,9 @@ pub struct Effect {
     pub pending: Option<(String, PendingClawback)>,
     /// The pseudonym an erased account's subscription is linked to, when known.
     pub erased_owner: Option<String>,
-    /// R10: the credits taken back from a payment: its key, the count before and after.
-    pub clawed: Option<(String, i64, i64)>,
+    /// R10: the credits taken back from a payment: its key, the count before and after,
+    /// and what the payment now shows (R47).
+    pub clawed: Option<(String, i64, i64, &'static str)>,
     /// The subscription the event names: cancelled at Creem first if its account is
     /// erased or being erased (R28).
     pub subscription: Option<String>,
@@ -122,6 +123,18 @@ fn granted_or_logged(product: &Product, paid: Paid<'_>) -> i64 {
     }
 }
 
+/// R47: what a payment shows once `clawed` of its `granted` credits were taken back by
+/// a refund or a dispute.
+fn taken_back(what: &str, clawed: i64, granted: i64) -> &'static str {
+    if what == "dispute" {
+        "disputed"
+    } else if clawed >= granted {
+        "refunded"
+    } else {
+        "partially_refunded"
+    }
+}
+
 /// The plan's state an event about a subscription sets.
 pub fn plan_of(product: &Product, sub: &Subscription, ev: &Event, status: &str) -> Plan {
     let renews = matches!(status, "active" | "trialing")
@@ -133,8 +146,11 @@ pub fn plan_of(product: &Product, sub: &Subscription, ev: &Event, status: &str) 
         period_end: sub.current_period_end_date.clone(),
         renews,
         status: status.to_owned(),
+        cancel_at: None,
+        customer_id: sub.customer.as_ref().map(|c| c.id().to_owned()),
         event_at: ev.created_at,
     }
+    .with_cancel_at()
 }
 
 impl Services {
@@ -179,6 +195,7 @@ impl Services {
         let mut effect = Effect {
             payment: Some(Payment {
                 clawed: 0,
+                taken_back: None,
                 order_id: order.id.clone(),
                 account_id: account_id.clone(),
                 amount,
@@ -263,6 +280,7 @@ impl Services {
                 .unwrap_or(product.price_cents);
             effect.payment = Some(Payment {
                 clawed: 0,
+                taken_back: None,
                 order_id: order_id.to_owned(),
                 account_id: account_id.clone(),
                 amount,
@@ -376,7 +394,12 @@ impl Services {
         }
         Ok(Some(Effect {
             refunds: Some(paid.order_id.clone()),
-            clawed: Some((paid.order_id.clone(), paid.clawed, paid.clawed + amount)),
+            clawed: Some((
+                paid.order_id.clone(),
+                paid.clawed,
+                paid.clawed + amount,
+                taken_back(what, paid.clawed + amount, granted),
+            )),
             credits: Some(Credits {
                 kind: EntryKind::Clawback,
                 amount,

@@ -61,11 +61,15 @@ struct CheckoutRec {
     success_url: Option<String>,
 }
 
-struct SubscriptionRec {
-    product: Product,
+pub(super) struct SubscriptionRec {
+    pub(super) product: Product,
     metadata: Value,
     period: u32,
-    canceled: bool,
+    pub(super) canceled: bool,
+    /// Cancelled at the period's end (`mode: scheduled`): it runs until then.
+    pub(super) scheduled_cancel: bool,
+    /// Creem's customer: one per buyer, whose portal shows their subscriptions.
+    pub(super) customer: String,
     /// The current period's payment.
     last_transaction: String,
 }
@@ -81,6 +85,8 @@ struct TransactionRec {
     refunded: i64,
     /// When it was paid (epoch milliseconds, as Creem writes a transaction's time).
     created_at: i64,
+    /// Who paid.
+    customer: String,
 }
 
 /// The tax Creem adds to a tax-exclusive price, in percent (its samples: NL, 21 %).
@@ -91,11 +97,11 @@ fn tax_on(net: i64) -> i64 {
 }
 
 pub struct CreemCheckouts {
-    base_url: String,
+    pub(super) base_url: String,
     catalogue: Vec<Product>,
     http: reqwest::Client,
     checkouts: Mutex<HashMap<String, CheckoutRec>>,
-    subscriptions: Mutex<HashMap<String, SubscriptionRec>>,
+    pub(super) subscriptions: Mutex<HashMap<String, SubscriptionRec>>,
     /// Every payment, by its order id.
     transactions: Mutex<HashMap<String, TransactionRec>>,
     /// Every event sent, by order id (for resends) and in order.
@@ -144,6 +150,22 @@ impl CreemCheckouts {
                 post(api_cancel),
             )
             .route("/_local/creem/api/v1/subscriptions", get(api_subscription))
+            .route(
+                "/_local/creem/api/v1/subscriptions/{id}/resume",
+                post(super::creem_portal::api_resume),
+            )
+            .route(
+                "/_local/creem/api/v1/customers/billing",
+                post(super::creem_portal::api_billing_link),
+            )
+            .route(
+                "/_local/creem/portal/{customer}",
+                get(super::creem_portal::portal),
+            )
+            .route(
+                "/_local/creem/portal/{customer}/subscriptions/{id}/cancel",
+                post(super::creem_portal::portal_cancel),
+            )
             .route("/_local/creem/subscriptions/{id}/renew", post(renew))
             .route("/_local/creem/subscriptions/{id}/cancel", post(cancel))
             .route("/_local/creem/refund", post(refund))
@@ -160,6 +182,25 @@ impl CreemCheckouts {
             .map(|s| s.canceled)
     }
 
+    /// The Creem customer a subscription belongs to.
+    pub fn customer_of(&self, subscription_id: &str) -> Option<String> {
+        self.subscriptions
+            .lock()
+            .ok()?
+            .get(subscription_id)
+            .map(|s| s.customer.clone())
+    }
+
+    /// The subscription's status as Creem shows it (`active`, `scheduled_cancel`,
+    /// `canceled`).
+    pub fn state_of(&self, subscription_id: &str) -> Option<String> {
+        self.subscriptions
+            .lock()
+            .ok()?
+            .get(subscription_id)
+            .map(|s| s.status().to_owned())
+    }
+
     /// Every event sent so far.
     pub fn sent(&self) -> Vec<Value> {
         self.sent
@@ -170,7 +211,7 @@ impl CreemCheckouts {
 
     /// Signs and sends events to the stack's webhook, as Creem does (twice and
     /// shuffled if so set); returns the statuses answered.
-    async fn deliver(&self, events: Vec<Value>) -> Vec<u16> {
+    pub(super) async fn deliver(&self, events: Vec<Value>) -> Vec<u16> {
         let mut queue = events.clone();
         if *self.deliver_twice.lock().unwrap() {
             queue.extend(events);
@@ -219,7 +260,7 @@ impl CreemCheckouts {
         statuses
     }
 
-    fn record(&self, order_id: &str, events: &[Value]) {
+    pub(super) fn record(&self, order_id: &str, events: &[Value]) {
         if let Ok(mut s) = self.sent.lock() {
             s.extend(events.iter().map(|e| (order_id.to_owned(), e.clone())));
         }
@@ -228,7 +269,7 @@ impl CreemCheckouts {
 
 /// An event's envelope; `created_at` in epoch milliseconds, later for each event (as
 /// Creem's are: two events of one checkout are never stamped the same).
-fn envelope(event_type: &str, object: Value) -> Value {
+pub(super) fn envelope(event_type: &str, object: Value) -> Value {
     static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
     let now = chrono::Utc::now().timestamp_millis();
     let at = LAST
@@ -273,16 +314,43 @@ fn product_json(p: &Product) -> Value {
     })
 }
 
-fn period_dates(period: u32) -> (String, String) {
+pub(super) fn period_dates(period: u32) -> (String, String) {
     let start = chrono::Utc::now() + chrono::Duration::days(30 * i64::from(period));
     let end = start + chrono::Duration::days(30);
     let f = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT00:00:00.000Z").to_string();
     (f(start), f(end))
 }
 
-fn customer_json() -> Value {
+/// The customer of a buyer (Creem keeps one per buyer): from our metadata's account.
+fn customer_of(metadata: &Value) -> String {
+    let account = metadata["account_id"].as_str().unwrap_or("anonymous");
+    format!(
+        "cust_{}",
+        &shared::domain::crypto::sha256_hex(account)[..16]
+    )
+}
+
+impl SubscriptionRec {
+    /// Its current period's number (0 for the first).
+    pub(super) fn period(&self) -> u32 {
+        self.period
+    }
+
+    /// Its status as Creem shows it.
+    pub(super) fn status(&self) -> &'static str {
+        if self.canceled {
+            "canceled"
+        } else if self.scheduled_cancel {
+            "scheduled_cancel"
+        } else {
+            "active"
+        }
+    }
+}
+
+fn customer_json(id: &str) -> Value {
     json!({
-        "id": "cust_local",
+        "id": id,
         "object": "customer",
         "email": "buyer@example.com",
         "name": "Local Buyer",
@@ -295,12 +363,12 @@ fn customer_json() -> Value {
 
 /// A subscription as Creem's `subscription.*` events carry it: the product and the
 /// customer as objects, no transaction.
-fn subscription_json(sub_id: &str, s: &SubscriptionRec, status: &str) -> Value {
+pub(super) fn subscription_json(sub_id: &str, s: &SubscriptionRec, status: &str) -> Value {
     json!({
         "id": sub_id,
         "object": "subscription",
         "product": product_json(&s.product),
-        "customer": customer_json(),
+        "customer": customer_json(&s.customer),
         "collection_method": "charge_automatically",
         "status": status,
         "canceled_at": null,
@@ -318,7 +386,7 @@ fn nested_subscription_json(sub_id: &str, s: &SubscriptionRec, status: &str) -> 
         "id": sub_id,
         "object": "subscription",
         "product": s.product.creem_product_id,
-        "customer": "cust_local",
+        "customer": s.customer,
         "collection_method": "charge_automatically",
         "status": status,
         "canceled_at": null,
@@ -382,7 +450,7 @@ fn transaction_json(t: &TransactionRec) -> Value {
     })
 }
 
-fn unauthorized() -> Response {
+pub(super) fn unauthorized() -> Response {
     (StatusCode::FORBIDDEN, Json(json!({ "error": "Forbidden" }))).into_response()
 }
 
@@ -513,6 +581,7 @@ impl CreemCheckouts {
             product: rec.product.clone(),
             refunded: 0,
             created_at: chrono::Utc::now().timestamp_millis(),
+            customer: customer_of(&rec.metadata),
         };
         let mut object = json!({
             "id": checkout_id,
@@ -520,7 +589,7 @@ impl CreemCheckouts {
             "request_id": rec.request_id,
             "order": order_json(&transaction),
             "product": product_json(&rec.product),
-            "customer": customer_json(),
+            "customer": customer_json(&customer_of(&rec.metadata)),
             "custom_fields": [],
             "status": "completed",
             "metadata": rec.metadata,
@@ -534,6 +603,8 @@ impl CreemCheckouts {
                 metadata: rec.metadata.clone(),
                 period: 0,
                 canceled: false,
+                scheduled_cancel: false,
+                customer: customer_of(&rec.metadata),
                 last_transaction: transaction.id.clone(),
             };
             object["subscription"] = if *c.subscription_as_id.lock().unwrap() {
@@ -576,6 +647,22 @@ impl CreemCheckouts {
 }
 
 async fn renew(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>) -> Response {
+    let ends = c
+        .subscriptions
+        .lock()
+        .unwrap()
+        .get(&sub_id)
+        .is_some_and(|s| s.scheduled_cancel && !s.canceled);
+    if ends {
+        // Cancelled at the period's end, and the period is over: Creem ends it and
+        // charges nothing more.
+        return match cancel_subscription(&c, &sub_id).await {
+            Some((_, statuses)) => {
+                Json(json!({ "ended": true, "webhook_statuses": statuses })).into_response()
+            }
+            None => no_subscription(),
+        };
+    }
     let order_id = id("ord");
     let transaction_id = id("tran");
     let event = {
@@ -594,6 +681,7 @@ async fn renew(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>)
             )
                 .into_response();
         }
+
         sub.period += 1;
         sub.last_transaction = transaction_id.clone();
         c.transactions.lock().unwrap().insert(
@@ -605,6 +693,7 @@ async fn renew(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>)
                 product: sub.product.clone(),
                 refunded: 0,
                 created_at: chrono::Utc::now().timestamp_millis(),
+                customer: sub.customer.clone(),
             },
         );
         envelope("subscription.paid", paid_json(&sub_id, sub))
@@ -622,12 +711,14 @@ async fn cancel(State(c): State<Arc<CreemCheckouts>>, Path(sub_id): Path<String>
     }
 }
 
-/// Creem's `POST /v1/subscriptions/{id}/cancel`: cancels at once (either mode, here)
-/// and answers the subscription object.
+/// Creem's `POST /v1/subscriptions/{id}/cancel`: `mode: scheduled` cancels at the
+/// period's end (`subscription.scheduled_cancel`), otherwise at once
+/// (`subscription.canceled`); answers the subscription object.
 async fn api_cancel(
     State(c): State<Arc<CreemCheckouts>>,
     Path(sub_id): Path<String>,
     headers: HeaderMap,
+    body: axum::body::Bytes,
 ) -> Response {
     if headers.get("x-api-key").and_then(|v| v.to_str().ok()) != Some(LOCAL_CREEM_KEY) {
         return unauthorized();
@@ -641,7 +732,15 @@ async fn api_cancel(
         )
             .into_response();
     }
-    match cancel_subscription(&c, &sub_id).await {
+    let scheduled = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .is_some_and(|b| b["mode"] == "scheduled");
+    let done = if scheduled {
+        super::creem_portal::schedule_cancel(&c, &sub_id).await
+    } else {
+        cancel_subscription(&c, &sub_id).await
+    };
+    match done {
         Some((object, _)) => Json(object).into_response(),
         None => no_subscription(),
     }
@@ -659,15 +758,12 @@ async fn api_subscription(
     let id = q.get("subscription_id").cloned().unwrap_or_default();
     let subs = c.subscriptions.lock().unwrap();
     match subs.get(&id) {
-        Some(sub) => {
-            let status = if sub.canceled { "canceled" } else { "active" };
-            Json(subscription_json(&id, sub, status)).into_response()
-        }
+        Some(sub) => Json(subscription_json(&id, sub, sub.status())).into_response(),
         None => no_subscription(),
     }
 }
 
-fn no_subscription() -> Response {
+pub(super) fn no_subscription() -> Response {
     (
         StatusCode::NOT_FOUND,
         Json(json!({ "error": "no such subscription" })),
@@ -677,7 +773,10 @@ fn no_subscription() -> Response {
 
 /// Cancels a subscription and sends `subscription.canceled` (once: cancelling a
 /// cancelled one answers it as it is); its object and the webhook's statuses.
-async fn cancel_subscription(c: &CreemCheckouts, sub_id: &str) -> Option<(Value, Vec<u16>)> {
+pub(super) async fn cancel_subscription(
+    c: &CreemCheckouts,
+    sub_id: &str,
+) -> Option<(Value, Vec<u16>)> {
     let (object, newly) = {
         let mut subs = c.subscriptions.lock().unwrap();
         let sub = subs.get_mut(sub_id)?;
@@ -734,14 +833,14 @@ async fn refund(State(c): State<Arc<CreemCheckouts>>, Json(body): Json<Value>) -
         "reason": "requested_by_customer",
         "transaction": transaction_json(&t),
         "order": order_json(&t),
-        "customer": customer_json(),
+        "customer": customer_json(&t.customer),
         "created_at": chrono::Utc::now().timestamp_millis(),
         "mode": "test",
     });
     if let Some(sub_id) = &t.subscription
         && let Some(sub) = c.subscriptions.lock().unwrap().get(sub_id)
     {
-        let status = if sub.canceled { "canceled" } else { "active" };
+        let status = sub.status();
         object["subscription"] = nested_subscription_json(sub_id, sub, status);
     }
     let event = envelope("refund.created", object);

@@ -75,6 +75,8 @@ pub enum ApiError {
     LikenessStatementRequired,
     #[error("this refusal or video was appealed before")]
     AlreadyAppealed,
+    #[error("the plan's paid period is over, so it cannot be resumed; buy it again")]
+    PlanNotResumable,
     #[error("the prompt contains sensitive personal data ({}); remove it and try again", .0.join(", "))]
     SensitiveData(Vec<&'static str>),
     #[error("content moderation is unavailable; nothing was charged, try again shortly")]
@@ -133,7 +135,8 @@ impl ApiError {
             | Self::IdentityConflict
             | Self::EmailTaken
             | Self::AccountBeingDeleted
-            | Self::AlreadyAppealed => StatusCode::CONFLICT,
+            | Self::AlreadyAppealed
+            | Self::PlanNotResumable => StatusCode::CONFLICT,
             Self::AccountSuspended | Self::AccountBlocked | Self::RecentSignInRequired => {
                 StatusCode::FORBIDDEN
             }
@@ -179,6 +182,7 @@ impl ApiError {
             Self::MinorInImage(_) => "minor_in_image",
             Self::LikenessStatementRequired => "likeness_statement_required",
             Self::AlreadyAppealed => "already_appealed",
+            Self::PlanNotResumable => "plan_not_resumable",
             Self::SensitiveData(_) => "sensitive_data_in_prompt",
             Self::ModerationUnavailable => "moderation_unavailable",
             Self::InvalidUpload(_) => "invalid_upload",
@@ -224,6 +228,7 @@ impl ApiError {
         "minor_in_image",
         "likeness_statement_required",
         "already_appealed",
+        "plan_not_resumable",
         "sensitive_data_in_prompt",
         "moderation_unavailable",
         "invalid_upload",
@@ -420,6 +425,7 @@ mod tests {
             ApiError::MinorInImage(Statement::default()),
             ApiError::LikenessStatementRequired,
             ApiError::AlreadyAppealed,
+            ApiError::PlanNotResumable,
             ApiError::SensitiveData(vec![]),
             ApiError::ModerationUnavailable,
             ApiError::InvalidUpload(String::new()),
@@ -462,6 +468,7 @@ mod tests {
                 | ApiError::MinorInImage(_)
                 | ApiError::LikenessStatementRequired
                 | ApiError::AlreadyAppealed
+                | ApiError::PlanNotResumable
                 | ApiError::SensitiveData(_)
                 | ApiError::ModerationUnavailable
                 | ApiError::InvalidUpload(_)

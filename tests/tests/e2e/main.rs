@@ -23,6 +23,7 @@ mod models;
 mod money;
 mod operable;
 mod operator;
+mod plans;
 mod policies;
 mod privacy_consents;
 mod privacy_profile;

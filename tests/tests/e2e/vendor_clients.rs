@@ -107,6 +107,20 @@ async fn r18_the_creem_emulator_satisfies_creems_sdk() {
     let pack = t.buy(&token, "pack_10").await;
     let plan = t.buy(&token, "plan_monthly").await;
     let sub = plan["subscription_id"].as_str().unwrap();
+    // R47: a cancellation at the period's end, its resumption and the portal's link,
+    // through the SDK (their events are checked with the rest below).
+    let customer = t.stack.creem_checkouts.customer_of(sub).unwrap();
+    run(
+        std::path::Path::new("node"),
+        &[
+            "creem_plan_check.mjs",
+            &t.url("/_local/creem/api"),
+            LOCAL_CREEM_KEY,
+            sub,
+            &customer,
+        ],
+    )
+    .await;
     let renewed = t
         .post(
             &format!("/_local/creem/subscriptions/{sub}/renew"),

@@ -124,6 +124,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/billing/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["payments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/billing/plan/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["cancel_plan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/billing/plan/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["resume_plan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/billing/portal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["portal"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/billing/products": {
         parameters: {
             query?: never;
@@ -603,7 +667,29 @@ export interface components {
             display_name?: string | null;
             email?: string | null;
         };
+        PaymentList: {
+            /** @description Newest first. */
+            items: components["schemas"]["PaymentView"][];
+            next_cursor?: string | null;
+        };
+        PaymentView: {
+            /** Format: int64 */
+            amount_cents: number;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            /** @description Creem's order (or a plan period's transaction). */
+            id: string;
+            product_id: string;
+            /** @description `paid`, `refunded`, `partially_refunded` or `disputed`. */
+            status: string;
+        };
         Plan: {
+            /**
+             * Format: date-time
+             * @description When it ends, while it is cancelled at its period's end (R47).
+             */
+            cancel_at?: string | null;
             /** Format: date-time */
             period_end?: string | null;
             product_id: string;
@@ -611,6 +697,13 @@ export interface components {
             renews: boolean;
             /** @description Creem's subscription status: `active`, `trialing`, `past_due`, `canceled`, … */
             status: string;
+        };
+        PlanAnswer: {
+            plan: components["schemas"]["Plan"];
+        };
+        PortalLink: {
+            /** @description Creem's customer portal: payment method, invoices, receipts. */
+            url: string;
         };
         /** @description An RFC 9457 problem, as every refusal is answered (R38). */
         Problem: {
@@ -641,7 +734,7 @@ export interface components {
          * @description The stable machine code of a problem.
          * @enum {string}
          */
-        ProblemCode: "malformed_json" | "invalid_request" | "unsupported_media_type" | "payload_too_large" | "unauthorized" | "not_found" | "method_not_allowed" | "rate_limited" | "invalid_code" | "invalid_id_token" | "invalid_signature" | "email_undeliverable" | "age_confirmation_required" | "email_not_verified" | "email_code_required" | "identity_not_linked" | "account_suspended" | "insufficient_credits" | "prompt_rejected" | "image_rejected" | "minor_in_image" | "likeness_statement_required" | "already_appealed" | "sensitive_data_in_prompt" | "moderation_unavailable" | "invalid_upload" | "unknown_model" | "model_unsupported" | "idempotency_key_spent" | "idempotency_key_reused" | "identity_conflict" | "account_being_deleted" | "account_blocked" | "email_taken" | "recent_sign_in_required" | "unknown_policy_version" | "invalid_token" | "service_unavailable" | "internal_error";
+        ProblemCode: "malformed_json" | "invalid_request" | "unsupported_media_type" | "payload_too_large" | "unauthorized" | "not_found" | "method_not_allowed" | "rate_limited" | "invalid_code" | "invalid_id_token" | "invalid_signature" | "email_undeliverable" | "age_confirmation_required" | "email_not_verified" | "email_code_required" | "identity_not_linked" | "account_suspended" | "insufficient_credits" | "prompt_rejected" | "image_rejected" | "minor_in_image" | "likeness_statement_required" | "already_appealed" | "plan_not_resumable" | "sensitive_data_in_prompt" | "moderation_unavailable" | "invalid_upload" | "unknown_model" | "model_unsupported" | "idempotency_key_spent" | "idempotency_key_reused" | "identity_conflict" | "account_being_deleted" | "account_blocked" | "email_taken" | "recent_sign_in_required" | "unknown_policy_version" | "invalid_token" | "service_unavailable" | "internal_error";
         /** @enum {string} */
         ProductKind: "credit_pack" | "subscription";
         ProductView: {
@@ -1479,6 +1572,208 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    payments: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of the previous page. */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's payments, newest first (R47) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentList"];
+                };
+            };
+            /** @description `unauthorized`: no valid session token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_request`: a query parameter does not parse */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: a service this request depends on is unavailable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancel_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled at the end of the paid period (`renews: false`, `cancel_at`): nothing more is charged, the period's credits stay; again is the same answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanAnswer"];
+                };
+            };
+            /** @description `unauthorized`: no valid session token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: Creem did not answer; nothing changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resume_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Renews again (`renews: true`); again is the same answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlanAnswer"];
+                };
+            };
+            /** @description `unauthorized`: no valid session token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no plan */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `plan_not_resumable`: its paid period is over; buy it again */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: Creem did not answer; nothing changed */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    portal: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Creem's customer portal for the caller (R47) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PortalLink"];
+                };
+            };
+            /** @description `unauthorized`: no valid session token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: the caller never paid with Creem */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: Creem did not answer */
+            503: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -81,6 +81,16 @@ pub struct Payment {
     /// R10: the credits taken back from this payment so far (refunds, disputes); never
     /// more than it granted.
     pub clawed: i64,
+    /// R47: what became of it after it was paid: `refunded`, `partially_refunded` or
+    /// `disputed`; none while it stands.
+    pub taken_back: Option<String>,
+}
+
+impl Payment {
+    /// Its status as the person sees it (R47).
+    pub fn shown_status(&self) -> &str {
+        self.taken_back.as_deref().unwrap_or("paid")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -94,9 +104,31 @@ pub struct Plan {
     pub period_end: Option<String>,
     /// Whether it renews at `period_end`.
     pub renews: bool,
+    /// When it ends, while it is cancelled at its period's end (R47).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
+    pub cancel_at: Option<String>,
+    /// Creem's customer, whose portal the person opens (R09, R47).
+    #[serde(skip)]
+    pub customer_id: Option<String>,
     /// The time of the event that set this state (epoch ms): older events change nothing.
     #[serde(skip)]
     pub event_at: i64,
+}
+
+impl Plan {
+    /// With `cancel_at` as its state says: the period's end, while it still runs and
+    /// will not renew.
+    pub fn with_cancel_at(mut self) -> Self {
+        let running = matches!(
+            self.status.as_str(),
+            "active" | "trialing" | "scheduled_cancel" | "past_due"
+        );
+        self.cancel_at = (!self.renews && running)
+            .then(|| self.period_end.clone())
+            .flatten();
+        self
+    }
 }
 
 fn payment_pk(order_id: &str) -> String {
@@ -237,21 +269,55 @@ impl BillingStore {
             at: get_s(&i, "at")?,
             // Payments recorded before clawbacks were counted have none counted.
             clawed: get_i64(&i, "clawed").unwrap_or(0),
+            taken_back: opt_s(&i, "taken_back"),
         }))
+    }
+
+    /// R47: the account's payments (from its `by_account` partition: a person's
+    /// billing records, a few per payment).
+    pub async fn payments(&self, account_id: &str) -> Result<Vec<Payment>, StoreError> {
+        self.table()
+            .by_index("by_account", "account_id", account_id)
+            .await?
+            .iter()
+            .filter(|i| opt_s(i, "pk").is_some_and(|pk| pk.starts_with("payment#")))
+            .map(|i| {
+                Ok(Payment {
+                    order_id: get_s(i, "order_id")?,
+                    account_id: get_s(i, "account_id")?,
+                    amount: get_i64(i, "amount")?,
+                    currency: get_s(i, "currency")?,
+                    status: get_s(i, "status")?,
+                    product_id: get_s(i, "product_id")?,
+                    at: get_s(i, "at")?,
+                    clawed: get_i64(i, "clawed").unwrap_or(0),
+                    taken_back: opt_s(i, "taken_back"),
+                })
+            })
+            .collect()
+    }
+
+    /// R47: the Creem customer of the account, from its plan: the one whose portal it
+    /// opens.
+    pub async fn customer_of(&self, account_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.plan(account_id).await?.and_then(|p| p.customer_id))
     }
 
     /// R10: the credits taken back from the payment `order_id` go from `from` to `to`;
     /// fails its condition if another clawback counted meanwhile (then decided again).
+    /// `taken_back` is what the payment now shows (R47).
     pub fn clawed_write(
         &self,
         order_id: &str,
         from: i64,
         to: i64,
+        taken_back: &str,
     ) -> Result<TransactWriteItem, StoreError> {
         let update = Update::builder()
             .table_name(&self.table)
             .key("pk", s(payment_pk(order_id)))
-            .update_expression("SET clawed = :to")
+            .update_expression("SET clawed = :to, taken_back = :tb")
+            .expression_attribute_values(":tb", s(taken_back))
             .condition_expression(
                 "attribute_exists(pk) AND (clawed = :from OR (attribute_not_exists(clawed) AND :from = :zero))",
             )
@@ -282,18 +348,23 @@ impl BillingStore {
         else {
             return Ok(None);
         };
-        Ok(Some(Plan {
-            product_id: get_s(&i, "product_id")?,
-            subscription_id: get_s(&i, "subscription_id")?,
-            status: get_s(&i, "status")?,
-            period_end: opt_s(&i, "period_end"),
-            renews: i
-                .get("renews")
-                .and_then(|v| v.as_bool().ok())
-                .copied()
-                .unwrap_or(false),
-            event_at: get_i64(&i, "event_at")?,
-        }))
+        Ok(Some(
+            Plan {
+                product_id: get_s(&i, "product_id")?,
+                subscription_id: get_s(&i, "subscription_id")?,
+                status: get_s(&i, "status")?,
+                period_end: opt_s(&i, "period_end"),
+                renews: i
+                    .get("renews")
+                    .and_then(|v| v.as_bool().ok())
+                    .copied()
+                    .unwrap_or(false),
+                cancel_at: None,
+                customer_id: opt_s(&i, "customer_id"),
+                event_at: get_i64(&i, "event_at")?,
+            }
+            .with_cancel_at(),
+        ))
     }
 
     /// The write that links a subscription to its account, unless it is linked to
@@ -321,31 +392,66 @@ impl BillingStore {
     }
 
     /// The write that sets the account's plan from an event at `plan.event_at`; fails
-    /// its condition if a later event set it already (events arrive in any order).
+    /// its condition if a later event set it already (events arrive in any order). A
+    /// period's end or a customer the event does not carry stays as it was.
     pub fn plan_write(
         &self,
         account_id: &str,
         plan: &Plan,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut item = Item::from([
-            ("pk".to_owned(), s(plan_pk(account_id))),
-            ("product_id".to_owned(), s(&plan.product_id)),
-            ("subscription_id".to_owned(), s(&plan.subscription_id)),
-            ("status".to_owned(), s(&plan.status)),
-            ("renews".to_owned(), AttributeValue::Bool(plan.renews)),
-            ("event_at".to_owned(), n(plan.event_at)),
-        ]);
-        if let Some(end) = &plan.period_end {
-            item.insert("period_end".to_owned(), s(end));
-        }
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR event_at < :t")
-            .expression_attribute_values(":t", n(plan.event_at));
         Ok(TransactWriteItem::builder()
-            .put(built(put.build())?)
+            .update(built(self.plan_update(account_id, plan).build())?)
             .build())
+    }
+
+    /// R47: the plan as Creem answered a change the person asked for, at once.
+    pub async fn put_plan(&self, account_id: &str, plan: &Plan) -> Result<(), StoreError> {
+        let u = self.plan_update(account_id, plan);
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(plan_pk(account_id)))
+            .update_expression(u.get_update_expression().clone().unwrap_or_default())
+            .condition_expression(u.get_condition_expression().clone().unwrap_or_default())
+            .set_expression_attribute_values(u.get_expression_attribute_values().clone())
+            .set_expression_attribute_names(u.get_expression_attribute_names().clone())
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(())
+    }
+
+    fn plan_update(
+        &self,
+        account_id: &str,
+        plan: &Plan,
+    ) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+        let mut set = vec![
+            "product_id = :p",
+            "subscription_id = :s",
+            "#st = :st",
+            "renews = :r",
+            "event_at = :t",
+        ];
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(plan_pk(account_id)))
+            .condition_expression("attribute_not_exists(pk) OR event_at < :t")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":p", s(&plan.product_id))
+            .expression_attribute_values(":s", s(&plan.subscription_id))
+            .expression_attribute_values(":st", s(&plan.status))
+            .expression_attribute_values(":r", AttributeValue::Bool(plan.renews))
+            .expression_attribute_values(":t", n(plan.event_at));
+        if let Some(end) = &plan.period_end {
+            set.push("period_end = :e");
+            update = update.expression_attribute_values(":e", s(end));
+        }
+        if let Some(customer) = &plan.customer_id {
+            set.push("customer_id = :c");
+            update = update.expression_attribute_values(":c", s(customer));
+        }
+        update.update_expression(format!("SET {}", set.join(", ")))
     }
 
     /// The clawbacks waiting for `order_id` (read strongly consistent).
