@@ -35,6 +35,7 @@ const SIGNED_IN = [
   ["checkout-canceled", "/billing/success?status=canceled"],
   ["account", "/account"],
   ["privacy-settings", "/settings/privacy"],
+  ["appeals", "/appeals"],
 ];
 
 let browser;
