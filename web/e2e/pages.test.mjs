@@ -120,3 +120,85 @@ test("r44 the policy page shows the site owner's policy file", async () => {
   }
   assertClean(page);
 });
+
+// Every page that loads something says so when the API answers 5xx, or cannot be
+// reached at all, and loads on "Try again" once it is back: never "Loading…" for ever.
+const LOADING = [
+  ["/", "The models"],
+  ["/create", "The models"],
+  ["/videos", "Your videos"],
+  ["/credits", "Your balance"],
+  ["/settings/privacy", "Your settings"],
+  ["/appeals", "Your appeals"],
+  ["/privacy", "The privacy policy"],
+];
+
+const PROBLEM_503 = JSON.stringify({
+  type: "https://www.sora2ai.info/problems/service_unavailable",
+  title: "Service Unavailable",
+  status: 503,
+  detail: "a service this request depends on is unavailable; try again shortly",
+  code: "service_unavailable",
+});
+
+for (const how of ["answers 5xx", "is unreachable"]) {
+  test(`r44 every page says so when the API ${how}, and loads on Try again`, async () => {
+    const page = await signedInPage(browser, token);
+    const down = (route) =>
+      how === "answers 5xx"
+        ? route.fulfill({ status: 503, contentType: "application/problem+json", body: PROBLEM_503 })
+        : route.abort("connectionrefused");
+    const api = (url) => url.pathname.startsWith("/v1/") || url.pathname === "/privacy-policy.txt";
+    for (const [path, what] of LOADING) {
+      await page.route(api, down);
+      await page.goto(path);
+      const alert = page.getByRole("alert").filter({ hasText: `${what} could not be loaded` });
+      await alert.waitFor();
+      assert.equal(await page.getByText(/^Loading/).count(), 0, `${path}: not loading for ever`);
+      if (path === "/credits") await screenshot(page, `error-state-${how === "answers 5xx" ? "5xx" : "unreachable"}`);
+      await page.unroute(api, down);
+      await alert.getByRole("button", { name: "Try again" }).click();
+      await alert.waitFor({ state: "detached" });
+    }
+    assertClean(page, ["status of 503", "ERR_CONNECTION_REFUSED", "Failed to fetch", "ERR_FAILED"]);
+  });
+}
+
+// The keyboard walk, on every page: each stop has a name and a visible focus.
+test("r44 every page can be walked with the keyboard, each stop named and visibly focused", async () => {
+  const page = await signedInPage(browser, token);
+  for (const [, path] of [...PUBLIC.filter(([n]) => n !== "signin"), ...SIGNED_IN]) {
+    await page.goto(path);
+    await page.locator("h1").first().waitFor();
+    await page.waitForLoadState("networkidle");
+    await page.locator("body").focus();
+    const seen = new Set();
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press("Tab");
+      const stop = await page.evaluate(() => {
+        const el = document.activeElement;
+        if (!el || el === document.body) return null;
+        // The accessible name's usual sources: aria-label, the control's labels, its text.
+        const label =
+          el.getAttribute("aria-label") ||
+          (el.labels && el.labels.length ? el.labels[0].textContent : "") ||
+          el.textContent ||
+          el.getAttribute("title") ||
+          el.getAttribute("value") ||
+          "";
+        const style = getComputedStyle(el);
+        return {
+          key: el.outerHTML.slice(0, 120),
+          name: label.trim(),
+          visible: style.outlineStyle !== "none" || style.boxShadow !== "none",
+        };
+      });
+      if (!stop || seen.has(stop.key)) break;
+      seen.add(stop.key);
+      assert.ok(stop.name.length > 0, `${path}: a control without a name: ${stop.key}`);
+      assert.ok(stop.visible, `${path}: focus not visible on ${stop.name}`);
+    }
+    assert.ok(seen.size > 3, `${path}: the keyboard reaches its controls (${seen.size})`);
+  }
+  assertClean(page, ["status of 404", "status of 400"]);
+});

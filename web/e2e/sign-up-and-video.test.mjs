@@ -59,5 +59,12 @@ test("r44_r06 sign up with a code and the age statement, make a text video, play
   assert.ok((await file.body()).length > 1000, "the download is the video");
   // The balance in the navigation went down by the cost.
   await page.locator(".badge").filter({ hasText: "2" }).waitFor();
+
+  // Deleted: gone from the list, and its file with it (the old link answers no video).
+  await card.getByRole("button", { name: "Delete video" }).click();
+  await card.getByRole("button", { name: "Yes, delete it" }).click();
+  await page.getByText("A red fox running through fresh snow").waitFor({ state: "detached" });
+  const gone = await page.request.get(href);
+  assert.notEqual(gone.status(), 200, "the file is gone");
   assertClean(page, ["status of 422"]);
 });

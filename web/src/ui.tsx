@@ -38,6 +38,20 @@ export function ErrorText(props: { error: unknown }) {
   return <Alert kind="error">{message(props.error)}</Alert>;
 }
 
+/** What could not be loaded, why, and a way to try again: never "Loading…" for ever
+ * when the API answers 5xx or cannot be reached. */
+export function LoadError(props: { error: unknown; what: string; retry: () => void }) {
+  if (!props.error) return null;
+  return (
+    <Alert kind="error">
+      {props.what} could not be loaded. {message(props.error)}{" "}
+      <button type="button" class="link" onClick={props.retry}>
+        Try again
+      </button>
+    </Alert>
+  );
+}
+
 export function message(error: unknown): string {
   if (error instanceof ApiProblem || error instanceof Error) return error.message;
   return "Something went wrong. Please try again.";

@@ -5,7 +5,7 @@ import { useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import { useLocation, navigate } from "../router";
 import { dateTime, date } from "../format";
-import { Alert, ErrorText, Loading, Page, useAction, useLoad } from "../ui";
+import { Alert, ErrorText, LoadError, Loading, Page, useAction, useLoad } from "../ui";
 
 const OUTCOME: Record<string, string> = {
   open: "Waiting for an answer",
@@ -73,14 +73,7 @@ export function Appeals() {
       )}
       <h2>Your appeals</h2>
       {list.loading && !list.data && <Loading what="your appeals" />}
-      {list.error ? (
-        <Alert kind="error">
-          Your appeals could not be loaded.{" "}
-          <button type="button" class="link" onClick={list.reload}>
-            Try again
-          </button>
-        </Alert>
-      ) : null}
+      <LoadError error={list.error} what="Your appeals" retry={list.reload} />
       {list.data && list.data.items.length === 0 && <p class="muted">You have not appealed anything.</p>}
       {list.data && list.data.items.length > 0 && (
         <ul class="cards">

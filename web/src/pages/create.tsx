@@ -8,7 +8,7 @@ import type { components } from "../api/schema";
 import { refreshMe, useMe } from "../account";
 import { credits } from "../format";
 import { navigate } from "../router";
-import { Alert, ErrorText, Loading, Page, useAction, useLoad } from "../ui";
+import { Alert, ErrorText, LoadError, Loading, Page, useAction, useLoad } from "../ui";
 
 type Model = components["schemas"]["ModelView"];
 type ImageType = components["schemas"]["ImageType"];
@@ -123,7 +123,7 @@ export function Create() {
   return (
     <Page title="Create a video">
       {models.loading && <Loading what="models" />}
-      <ErrorText error={models.error} />
+      <LoadError error={models.error} what="The models" retry={models.reload} />
       {model && (
         <form class="stack" onSubmit={submit}>
           <div class="field">

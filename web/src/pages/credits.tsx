@@ -8,7 +8,7 @@ import { refreshMe } from "../account";
 import { credits, date, dateTime, money } from "../format";
 import { ProductCard } from "../product";
 import { useLocation } from "../router";
-import { Alert, ErrorText, Loading, Page, useAction, useLoad } from "../ui";
+import { Alert, ErrorText, LoadError, Loading, Page, useAction, useLoad } from "../ui";
 
 type Entry = components["schemas"]["LedgerEntry"];
 type Plan = components["schemas"]["Plan"];
@@ -119,14 +119,7 @@ function Payments() {
     <>
       <h2>Payments</h2>
       {list.loading && !list.data && <Loading what="your payments" />}
-      {list.error ? (
-        <Alert kind="error">
-          Your payments could not be loaded.{" "}
-          <button type="button" class="link" onClick={list.reload}>
-            Try again
-          </button>
-        </Alert>
-      ) : null}
+      <LoadError error={list.error} what="Your payments" retry={list.reload} />
       {list.data && list.data.items.length === 0 && <p>No payments yet.</p>}
       {list.data && list.data.items.length > 0 && (
         <table class="ledger">
@@ -167,7 +160,8 @@ function Buy() {
     <>
       <h2>Buy credits</h2>
       {products.loading && <Loading what="products" />}
-      <ErrorText error={products.error ?? action.error} />
+      <LoadError error={products.error} what="The products" retry={products.reload} />
+      <ErrorText error={action.error} />
       <ul class="cards">
         {products.data?.items.map((p) => (
           <ProductCard key={p.id} product={p} id={`buy-${p.id}`}>
@@ -199,7 +193,11 @@ export function Credits() {
   }, []);
   return (
     <Page title="Credits">
-      <ErrorText error={page.error} />
+      {overview ? (
+        <ErrorText error={page.error} />
+      ) : (
+        <LoadError error={page.error} what="Your balance" retry={() => load(null)} />
+      )}
       {overview ? (
         <>
           <p class="balance">
@@ -252,6 +250,8 @@ export function CheckoutResult() {
   const canceled = q.get("status") === "canceled";
   const [state, setState] = useState<{ credits: number; added?: Entry; gaveUp?: boolean } | null>(null);
   const [error, setError] = useState<unknown>(null);
+  // Bumped by "Try again": the wait starts over.
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     if (canceled) return;
     const since = Date.now() - 10 * 60_000;
@@ -275,15 +275,22 @@ export function CheckoutResult() {
     return () => {
       live = false;
     };
-  }, [canceled]);
+  }, [canceled, attempt]);
   return (
     <Page title={canceled ? "Payment canceled" : "Thank you"}>
       {canceled ? (
         <Alert kind="info">Nothing was charged. You can buy whenever you like.</Alert>
       ) : (
         <>
-          <ErrorText error={error} />
-          {!state && <Loading what="your payment" />}
+          <LoadError
+            error={error}
+            what="Your payment"
+            retry={() => {
+              setError(null);
+              setAttempt((n) => n + 1);
+            }}
+          />
+          {!state && !error && <Loading what="your payment" />}
           {state?.added && (
             <Alert kind="success">
               Payment received: {credits(state.added.amount)} added. Your balance is now {credits(state.credits)}.

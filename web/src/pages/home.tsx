@@ -5,7 +5,7 @@ import { credits } from "../format";
 import { ProductCard } from "../product";
 import { useToken } from "../session";
 import { useLocation } from "../router";
-import { Alert, ErrorText, Loading, Page, useLoad } from "../ui";
+import { Alert, LoadError, Loading, Page, useLoad } from "../ui";
 
 export function Home() {
   const signedIn = !!useToken();
@@ -28,7 +28,7 @@ export function Home() {
 
       <h2>Models</h2>
       {models.loading && <Loading what="models" />}
-      <ErrorText error={models.error} />
+      <LoadError error={models.error} what="The models" retry={models.reload} />
       <ul class="cards">
         {models.data?.items.map((m) => (
           <li class="card" key={m.id}>
@@ -48,7 +48,7 @@ export function Home() {
 
       <h2 id="pricing">Pricing</h2>
       {products.loading && <Loading what="prices" />}
-      <ErrorText error={products.error} />
+      <LoadError error={products.error} what="The prices" retry={products.reload} />
       <ul class="cards">
         {products.data?.items.map((p) => (
           <ProductCard key={p.id} product={p}>

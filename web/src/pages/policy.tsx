@@ -4,7 +4,7 @@
 import { useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import { refreshMe, type Me } from "../account";
-import { ErrorText, Loading, Page, useAction, useLoad } from "../ui";
+import { ErrorText, LoadError, Loading, Page, useAction, useLoad } from "../ui";
 
 interface Block {
   kind: "h2" | "h3" | "p" | "ul";
@@ -42,7 +42,7 @@ export function PolicyPage() {
   return (
     <Page title="Privacy policy">
       {text.loading && <Loading what="the privacy policy" />}
-      <ErrorText error={text.error} />
+      <LoadError error={text.error} what="The privacy policy" retry={text.reload} />
       {doc && (
         <article class="policy">
           <p class="muted">{doc.title}</p>

@@ -4,12 +4,12 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import type { components } from "../api/schema";
-import { refreshMe, setMe, useMe } from "../account";
+import { refreshMe, setMe, useMe, useMeProblem } from "../account";
 import { chooseCookies, POLICY_VERSION, useCookieChoice } from "../cookies";
 import { date, dateTime } from "../format";
 import { navigate } from "../router";
 import { setToken, useToken } from "../session";
-import { Alert, ErrorText, Loading, Page, useAction, useLoad } from "../ui";
+import { Alert, ErrorText, LoadError, Loading, Page, useAction, useLoad } from "../ui";
 
 type Request = components["schemas"]["Request"];
 
@@ -261,7 +261,7 @@ function Rights() {
       </div>
       <h3>Your requests</h3>
       {requests.loading && !requests.data && <Loading what="your requests" />}
-      <ErrorText error={requests.error} />
+      <LoadError error={requests.error} what="Your requests" retry={requests.reload} />
       {requests.data && requests.data.items.length === 0 && <p>None yet.</p>}
       {requests.data && requests.data.items.length > 0 && (
         <table class="requests">
@@ -288,10 +288,15 @@ function Rights() {
 
 export function PrivacySettings() {
   const me = useMe();
+  const problem = useMeProblem();
   return (
     <Page title="Your data and rights">
       {!me ? (
-        <Loading what="your settings" />
+        problem ? (
+          <LoadError error={problem} what="Your settings" retry={() => void refreshMe()} />
+        ) : (
+          <Loading what="your settings" />
+        )
       ) : (
         <>
           <Consents />

@@ -8,7 +8,7 @@ import type { components } from "../api/schema";
 import { refreshMe } from "../account";
 import { credits, date, dateTime, until } from "../format";
 import { useLocation } from "../router";
-import { Alert, ErrorText, Loading, Page, useAction } from "../ui";
+import { Alert, ErrorText, LoadError, Loading, Page, useAction } from "../ui";
 
 /** Why a video was not made, in plain words. */
 const ERRORS: Record<string, string> = {
@@ -182,7 +182,11 @@ export function Videos() {
     <Page title="My videos">
       {fresh && <Alert kind="success">Your video is on its way. It appears below as soon as it is ready.</Alert>}
       {items === null && !more.error && <Loading what="your videos" />}
-      <ErrorText error={more.error} />
+      {items === null ? (
+        <LoadError error={more.error} what="Your videos" retry={() => load(null)} />
+      ) : (
+        <ErrorText error={more.error} />
+      )}
       {items?.length === 0 && (
         <p>
           No videos yet. <a href="/create">Create your first one</a>.
