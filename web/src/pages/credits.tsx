@@ -27,6 +27,8 @@ function PlanPanel(props: { plan: Plan | null | undefined; onChange: (plan: Plan
   const p = props.plan;
   const action = useAction();
   const [confirming, setConfirming] = useState(false);
+  // The plan's name as the catalogue gives it (its id when the catalogue is not loaded).
+  const products = useLoad(() => ok(api().GET("/v1/billing/products")), []);
   if (!p) return <p>You have no plan. Credit packs never expire while your account exists.</p>;
   const ends = p.cancel_at ?? p.period_end;
   const cancel = () =>
@@ -45,7 +47,7 @@ function PlanPanel(props: { plan: Plan | null | undefined; onChange: (plan: Plan
     <section class="card stack" aria-labelledby="plan-title">
       <h2 id="plan-title">Your plan</h2>
       <p>
-        <strong>{p.product_id}</strong>
+        <strong>{products.data?.items.find((x) => x.id === p.product_id)?.name ?? p.product_id}</strong>
         {ended
           ? ": ended."
           : p.renews
