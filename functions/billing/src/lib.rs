@@ -401,7 +401,10 @@ const PAYMENTS_PAGE: usize = 20;
     tag = "billing",
     params(PaymentsQuery),
     security(("session" = [])),
-    responses((status = 200, description = "The caller's payments, newest first (R47)", body = PaymentList))
+    responses(
+        (status = 200, description = "The caller's payments, newest first (R47)", body = PaymentList),
+        (status = 422, description = "`invalid_request`: the cursor is not one this API gave out", body = Problem, content_type = "application/problem+json"),
+    )
 )]
 pub async fn payments(
     State(state): State<BillingState>,

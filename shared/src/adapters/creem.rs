@@ -170,6 +170,32 @@ impl CreemSubscriptions {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> Result<SubscriptionState, PlanChangeError> {
+        self.post(path, body, "answer is not a subscription").await
+    }
+
+    /// R47: Creem's customer portal for `customer_id` (`POST /v1/customers/billing`,
+    /// answering `customer_portal_link`; npm `creem` 1.13.0,
+    /// `customers.generateBillingLinks`, read 2026-12-07).
+    pub async fn portal_link(&self, customer_id: &str) -> Result<String, PlanChangeError> {
+        let answer: PortalAnswer = self
+            .post(
+                "v1/customers/billing",
+                Some(serde_json::json!({ "customer_id": customer_id })),
+                "answer has no portal link",
+            )
+            .await?;
+        Ok(answer.customer_portal_link)
+    }
+
+    /// A POST to Creem's API: its answer read as `T`; a 4xx is Creem's refusal, any
+    /// other failure Creem being unavailable (`unreadable` names an answer that is not
+    /// what was asked for).
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Option<serde_json::Value>,
+        unreadable: &str,
+    ) -> Result<T, PlanChangeError> {
         let mut req = self
             .http
             .get()
@@ -193,34 +219,6 @@ impl CreemSubscriptions {
         Ok(res
             .json()
             .await
-            .map_err(|_| CreemUnavailable("answer is not a subscription".into()))?)
-    }
-
-    /// R47: Creem's customer portal for `customer_id` (`POST /v1/customers/billing`,
-    /// answering `customer_portal_link`; npm `creem` 1.13.0,
-    /// `customers.generateBillingLinks`, read 2026-12-07).
-    pub async fn portal_link(&self, customer_id: &str) -> Result<String, PlanChangeError> {
-        let res = self
-            .http
-            .get()
-            .post(format!("{}/v1/customers/billing", self.url))
-            .header("x-api-key", self.key.expose())
-            .timeout(Duration::from_secs(8))
-            .json(&serde_json::json!({ "customer_id": customer_id }))
-            .send()
-            .await
-            .map_err(|e| CreemUnavailable(e.without_url().to_string()))?;
-        let status = res.status();
-        if status.is_client_error() {
-            return Err(PlanChangeError::Refused(status.as_u16()));
-        }
-        if !status.is_success() {
-            return Err(CreemUnavailable(format!("answered {status}")).into());
-        }
-        let answer: PortalAnswer = res
-            .json()
-            .await
-            .map_err(|_| CreemUnavailable("answer has no portal link".into()))?;
-        Ok(answer.customer_portal_link)
+            .map_err(|_| CreemUnavailable(unreadable.to_owned()))?)
     }
 }

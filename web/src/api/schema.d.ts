@@ -1610,7 +1610,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_request`: a query parameter does not parse */
+            /** @description `invalid_request`: the cursor is not one this API gave out */
             422: {
                 headers: {
                     [name: string]: unknown;
