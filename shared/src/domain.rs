@@ -15,5 +15,6 @@ pub mod privacy;
 pub mod retention;
 pub mod secret;
 pub mod sensitive;
+pub mod sharing;
 pub mod video;
 pub mod webhook_signatures;

@@ -348,6 +348,11 @@ fn made_at(item: &Item) -> Option<i64> {
 /// `provider_copy_kept`) — the erasure itself completes.
 async fn erase_video(state: &Services, job: &Item, pseudonym: &str) -> Result<(), StepError> {
     let id = get_s(job, "id")?;
+    // R49: a share link goes with its video, first (it would show nothing, but its
+    // record is the owner's data).
+    if let Some(hash) = opt_s(job, "share_hash") {
+        state.videos.delete_share(&hash).await?;
+    }
     let mut copy_kept = false;
     let provider =
         opt_s(job, "provider").unwrap_or_else(|| shared::domain::video::LEGACY_PROVIDER.to_owned());

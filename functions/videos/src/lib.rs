@@ -6,6 +6,7 @@ mod delete;
 mod models;
 mod moderation;
 mod read;
+mod sharing;
 mod state;
 mod submit;
 mod uploads;
@@ -20,6 +21,9 @@ shared::http_routes!(VideosState {
     get "/v1/videos" => read::list,
     get "/v1/videos/{id}" => read::get_one,
     delete "/v1/videos/{id}" => delete::delete,
+    post "/v1/videos/{id}/share" => sharing::share,
+    delete "/v1/videos/{id}/share" => sharing::unshare,
+    get "/v1/shared/{token}" => sharing::shared,
     post "/v1/appeals" => appeals::file,
     get "/v1/appeals" => appeals::list,
 });

@@ -132,6 +132,9 @@ pub async fn get_one(
         return Ok((StatusCode::NOT_MODIFIED, answer).into_response());
     }
     video.download_url = crate::view::download_link(&state, &job, video.status).await?;
+    if video.status == JobStatus::Ready {
+        video.shared = crate::sharing::link_of(&state, &job);
+    }
     Ok((answer, Json(video)).into_response())
 }
 

@@ -45,6 +45,8 @@ pub struct Services {
     /// The models catalogue (R42).
     pub catalogue: shared::domain::models::Catalogue,
     pub transactions: Transactions,
+    /// The service's secret: share links' tokens are derived with it (R49).
+    pub hash_secret: shared::domain::secret::Secret,
 }
 
 /// What every invocation shares: the services, built once per process.
@@ -72,6 +74,7 @@ impl shared::edge::shared_state::Wire for Services {
             removal: w.video_removal()?,
             catalogue: w.models()?,
             transactions: w.transactions(),
+            hash_secret: w.hash_secret()?,
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })

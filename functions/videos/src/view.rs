@@ -52,6 +52,9 @@ pub struct Video {
     pub download_url: Option<String>,
     /// Always true (R21).
     pub ai_generated: bool,
+    /// The live share link, while there is one (R49).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared: Option<crate::sharing::ShareLink>,
 }
 
 /// Why a video ended without being made.
@@ -67,6 +70,9 @@ pub struct VideoError {
 pub async fn video_view(state: &crate::state::Services, job: &Job) -> Result<Video, ApiError> {
     let mut video = video_state(job, state.clock.epoch_secs(), &state.catalogue);
     video.download_url = download_link(state, job, video.status).await?;
+    if video.status == JobStatus::Ready {
+        video.shared = crate::sharing::link_of(state, job);
+    }
     Ok(video)
 }
 
@@ -97,6 +103,7 @@ pub fn video_state(job: &Job, now: i64, catalogue: &Catalogue) -> Video {
         }),
         download_url: None,
         ai_generated: true,
+        shared: None,
     }
 }
 

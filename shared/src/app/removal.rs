@@ -107,6 +107,10 @@ impl VideoRemoval {
         self.blobs
             .delete_each(&self.outputs_bucket, &outputs_of(&job.id))
             .await?;
+        // R49: its share link ends with it.
+        if let Some(share) = &job.share {
+            self.jobs.videos.delete_share(&share.hash).await?;
+        }
         if !self.jobs.end(job, JobStatus::Deleted, None).await? {
             return Ok(Attempt::MovedOn);
         }

@@ -231,7 +231,9 @@ pub const INVENTORY: &[Record] = &[
         id: C::Videos,
         export_as: Some("videos"),
         place: table("VideosTable", "job#{id}"),
-        personal_data: "prompts and settings",
+        // A share link lives with its video (its nonce and its token's hash, R49), and
+        // its record `share#{hash}` names only the video; both end with the video.
+        personal_data: "prompts and settings; a live share link's nonce and token hash",
         purpose: "making and delivering the videos asked for",
         basis: B::Contract,
         retention: "output_retention (7 days), then a tombstone without the prompt",

@@ -72,6 +72,8 @@ pub struct Policy {
     pub uploads_per_account: Limit,
     pub videos_per_account: Limit,
     pub videos_per_ip: Limit,
+    /// R49: openings of shared links per IP.
+    pub shared_views_per_ip: Limit,
     /// R11: credits a new account starts with, so the product can be tried.
     pub signup_grant_credits: i64,
     /// R13: how long `generate` waits between looks at a provider that does not call
@@ -239,6 +241,7 @@ impl Default for Policy {
             uploads_per_account: Limit::per_hour(60),
             videos_per_account: Limit::per_hour(30),
             videos_per_ip: Limit::per_hour(60),
+            shared_views_per_ip: Limit::per_hour(120),
             signup_grant_credits: 3,
             provider_poll_interval: Duration::from_secs(10),
             provider_webhook_leeway: 5 * MINUTE,

@@ -318,6 +318,8 @@ pub struct Job {
     /// and when the first was refused (epoch seconds): the purge's backoff and report.
     pub cleanup_tries: u32,
     pub cleanup_since: Option<i64>,
+    /// Its live share link, if the owner shared it (R49).
+    pub share: Option<crate::domain::sharing::ShareState>,
 }
 
 impl Job {
@@ -362,6 +364,7 @@ impl Job {
             enqueued_epoch: created.timestamp(),
             cleanup_tries: 0,
             cleanup_since: None,
+            share: None,
         }
     }
 

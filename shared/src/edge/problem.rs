@@ -77,6 +77,8 @@ pub enum ApiError {
     AlreadyAppealed,
     #[error("the plan's paid period is over, so it cannot be resumed; buy it again")]
     PlanNotResumable,
+    #[error("only a ready video can be shared")]
+    NotReady,
     #[error("the prompt contains sensitive personal data ({}); remove it and try again", .0.join(", "))]
     SensitiveData(Vec<&'static str>),
     #[error("content moderation is unavailable; nothing was charged, try again shortly")]
@@ -136,7 +138,8 @@ impl ApiError {
             | Self::EmailTaken
             | Self::AccountBeingDeleted
             | Self::AlreadyAppealed
-            | Self::PlanNotResumable => StatusCode::CONFLICT,
+            | Self::PlanNotResumable
+            | Self::NotReady => StatusCode::CONFLICT,
             Self::AccountSuspended | Self::AccountBlocked | Self::RecentSignInRequired => {
                 StatusCode::FORBIDDEN
             }
@@ -183,6 +186,7 @@ impl ApiError {
             Self::LikenessStatementRequired => "likeness_statement_required",
             Self::AlreadyAppealed => "already_appealed",
             Self::PlanNotResumable => "plan_not_resumable",
+            Self::NotReady => "not_ready",
             Self::SensitiveData(_) => "sensitive_data_in_prompt",
             Self::ModerationUnavailable => "moderation_unavailable",
             Self::InvalidUpload(_) => "invalid_upload",
@@ -229,6 +233,7 @@ impl ApiError {
         "likeness_statement_required",
         "already_appealed",
         "plan_not_resumable",
+        "not_ready",
         "sensitive_data_in_prompt",
         "moderation_unavailable",
         "invalid_upload",
@@ -426,6 +431,7 @@ mod tests {
             ApiError::LikenessStatementRequired,
             ApiError::AlreadyAppealed,
             ApiError::PlanNotResumable,
+            ApiError::NotReady,
             ApiError::SensitiveData(vec![]),
             ApiError::ModerationUnavailable,
             ApiError::InvalidUpload(String::new()),
@@ -469,6 +475,7 @@ mod tests {
                 | ApiError::LikenessStatementRequired
                 | ApiError::AlreadyAppealed
                 | ApiError::PlanNotResumable
+                | ApiError::NotReady
                 | ApiError::SensitiveData(_)
                 | ApiError::ModerationUnavailable
                 | ApiError::InvalidUpload(_)

@@ -34,6 +34,7 @@ mod region;
 mod rights_requests;
 mod screening;
 mod sessions;
+mod sharing;
 mod sweep;
 mod vendor_clients;
 mod vendor_inputs;

@@ -41,6 +41,7 @@ const MESSAGES: Record<ProblemCode, string | null> = {
   likeness_statement_required:
     "This image shows a person. Confirm that everyone shown agrees to appear in a video, or is you, then create again.",
   already_appealed: "You have already appealed this decision. Its outcome will be shown under Appeals.",
+  not_ready: "Only a ready video can be shared.",
   plan_not_resumable: "This plan's paid period is over, so it cannot be resumed. Buy it again to start a new one.",
   moderation_unavailable: "We cannot check prompts and images right now, so nothing was made or charged. Try again in a minute.",
   invalid_upload: "That image upload is not usable. Pick the image again.",

@@ -364,6 +364,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/shared/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["shared"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/support": {
         parameters: {
             query?: never;
@@ -445,6 +461,22 @@ export interface paths {
         put?: never;
         post?: never;
         delete: operations["delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/videos/{id}/share": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post: operations["share"];
+        delete: operations["unshare"];
         options?: never;
         head?: never;
         patch?: never;
@@ -734,7 +766,7 @@ export interface components {
          * @description The stable machine code of a problem.
          * @enum {string}
          */
-        ProblemCode: "malformed_json" | "invalid_request" | "unsupported_media_type" | "payload_too_large" | "unauthorized" | "not_found" | "method_not_allowed" | "rate_limited" | "invalid_code" | "invalid_id_token" | "invalid_signature" | "email_undeliverable" | "age_confirmation_required" | "email_not_verified" | "email_code_required" | "identity_not_linked" | "account_suspended" | "insufficient_credits" | "prompt_rejected" | "image_rejected" | "minor_in_image" | "likeness_statement_required" | "already_appealed" | "plan_not_resumable" | "sensitive_data_in_prompt" | "moderation_unavailable" | "invalid_upload" | "unknown_model" | "model_unsupported" | "idempotency_key_spent" | "idempotency_key_reused" | "identity_conflict" | "account_being_deleted" | "account_blocked" | "email_taken" | "recent_sign_in_required" | "unknown_policy_version" | "invalid_token" | "service_unavailable" | "internal_error";
+        ProblemCode: "malformed_json" | "invalid_request" | "unsupported_media_type" | "payload_too_large" | "unauthorized" | "not_found" | "method_not_allowed" | "rate_limited" | "invalid_code" | "invalid_id_token" | "invalid_signature" | "email_undeliverable" | "age_confirmation_required" | "email_not_verified" | "email_code_required" | "identity_not_linked" | "account_suspended" | "insufficient_credits" | "prompt_rejected" | "image_rejected" | "minor_in_image" | "likeness_statement_required" | "already_appealed" | "plan_not_resumable" | "not_ready" | "sensitive_data_in_prompt" | "moderation_unavailable" | "invalid_upload" | "unknown_model" | "model_unsupported" | "idempotency_key_spent" | "idempotency_key_reused" | "identity_conflict" | "account_being_deleted" | "account_blocked" | "email_taken" | "recent_sign_in_required" | "unknown_policy_version" | "invalid_token" | "service_unavailable" | "internal_error";
         /** @enum {string} */
         ProductKind: "credit_pack" | "subscription";
         ProductView: {
@@ -828,6 +860,38 @@ export interface components {
          * @enum {string}
          */
         SensitiveKind: "email" | "phone" | "card_number" | "iban" | "national_id" | "ip_address";
+        /** @description A live link. */
+        ShareLink: {
+            /**
+             * Format: date-time
+             * @description It ends with the video.
+             */
+            expires_at?: string | null;
+            /** @description The website's page of the link. */
+            url: string;
+        };
+        ShareRequest: {
+            /** @description Whether the shared page shows the prompt (off by default). */
+            show_prompt?: boolean;
+        };
+        /** @description What a shared link shows: the video, never its owner. */
+        SharedVideo: {
+            /** @description Always true (R21). */
+            ai_generated: boolean;
+            aspect_ratio: string;
+            audio: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** @description A link valid for 15 minutes. */
+            download_url: string;
+            /** Format: date-time */
+            expires_at?: string | null;
+            model: string;
+            /** @description Only when the owner chose to show it. */
+            prompt?: string | null;
+            /** Format: int32 */
+            seconds: number;
+        };
         SignInResponse: {
             /** Format: date-time */
             expires_at: string;
@@ -935,6 +999,7 @@ export interface components {
             provider?: string | null;
             /** Format: int32 */
             seconds: number;
+            shared?: null | components["schemas"]["ShareLink"];
             /** @description A ready video past its retention reads `expired`. */
             status: components["schemas"]["JobStatus"];
         };
@@ -2634,6 +2699,64 @@ export interface operations {
             };
         };
     };
+    shared: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The link's token */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shared video, without sign-in; nothing of its owner (R49) */
+            200: {
+                headers: {
+                    /** @description no-referrer */
+                    "Referrer-Policy"?: string;
+                    /** @description noindex */
+                    "X-Robots-Tag"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SharedVideo"];
+                };
+            };
+            /** @description `not_found`: no such link, or revoked, or its video deleted or expired */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `rate_limited`: too many links opened from this address */
+            429: {
+                headers: {
+                    /** @description Seconds until the limit resets */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: a service this request depends on is unavailable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     create_support_message: {
         parameters: {
             query?: never;
@@ -3194,6 +3317,157 @@ export interface operations {
                 };
             };
             /** @description `not_found`: no such resource, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: a service this request depends on is unavailable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    share: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The video's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ShareRequest"];
+            };
+        };
+        responses: {
+            /** @description An unlisted link to the ready video, ending with it (R49); again is the same link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShareLink"];
+                };
+            };
+            /** @description `malformed_json`: the body is not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unauthorized`: no valid session token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no video of the caller's has this id */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_ready`: only a ready video can be shared */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `payload_too_large`: the body is over 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `unsupported_media_type`: the body is not `application/json` */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `invalid_request`: a field is missing, of the wrong type or out of range */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `service_unavailable`: a service this request depends on is unavailable; retry after `Retry-After` */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    unshare: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The video's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The link answers 404 from now on; again is fine */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthorized`: no valid session token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `not_found`: no video of the caller's has this id */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -58,8 +58,12 @@ pub struct PageKey {
 
 impl VideoStore {
     /// The data class of an expiring item, from its keys, for the purge's report.
-    pub fn expiring_class(_: &Item) -> &'static str {
-        "upload records"
+    pub fn expiring_class(item: &Item) -> &'static str {
+        if opt_s(item, "pk").is_some_and(|pk| pk.starts_with("share#")) {
+            "share links"
+        } else {
+            "upload records"
+        }
     }
 
     /// The upload an expiring item is the record of (its file goes with it).
@@ -742,5 +746,118 @@ fn job_from_item(i: &Item) -> Result<Job, StoreError> {
         enqueued_epoch: get_i64(i, "enqueued_epoch").unwrap_or(0),
         cleanup_tries: u32::try_from(get_i64(i, "cleanup_tries").unwrap_or(0)).unwrap_or(0),
         cleanup_since: get_i64(i, "cleanup_since").ok(),
+        share: match (opt_s(i, "share_nonce"), opt_s(i, "share_hash")) {
+            (Some(nonce), Some(hash)) => Some(crate::domain::sharing::ShareState {
+                nonce,
+                hash,
+                show_prompt: bool_of("share_prompt").unwrap_or(false),
+            }),
+            _ => None,
+        },
     })
+}
+
+/// The key of a share link's record: its token's hash (R49).
+fn share_pk(hash: &str) -> String {
+    format!("share#{hash}")
+}
+
+/// A share link's record: the video it shows and whether with its prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedVideo {
+    pub video_id: String,
+    pub show_prompt: bool,
+}
+
+impl VideoStore {
+    /// R49: the writes that share a ready video of `account_id`: the link's record
+    /// (keyed by the token's hash, expiring with the video) and the link kept with the
+    /// video. Fails its condition if the video is not ready, not the account's, or
+    /// shared already.
+    pub fn share_writes(
+        &self,
+        job: &Job,
+        share: &crate::domain::sharing::ShareState,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let mut item = Item::from([
+            ("pk".to_owned(), s(share_pk(&share.hash))),
+            ("kind".to_owned(), s("share")),
+            ("video_id".to_owned(), s(job.id.as_str())),
+            (
+                "show_prompt".to_owned(),
+                AttributeValue::Bool(share.show_prompt),
+            ),
+        ]);
+        if let Some(until) = job.expires_epoch {
+            item.extend(super::expiry(until));
+        }
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)");
+        let update = self
+            .update(&job.id)
+            .update_expression("SET share_nonce = :n, share_hash = :h, share_prompt = :p")
+            .condition_expression(
+                "#st = :ready AND account_id = :a AND attribute_not_exists(share_hash)",
+            )
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":ready", s(JobStatus::Ready.as_str()))
+            .expression_attribute_values(":a", s(job.account_id.as_str()))
+            .expression_attribute_values(":n", s(&share.nonce))
+            .expression_attribute_values(":h", s(&share.hash))
+            .expression_attribute_values(":p", AttributeValue::Bool(share.show_prompt));
+        Ok(vec![
+            TransactWriteItem::builder()
+                .put(built(put.build())?)
+                .build(),
+            TransactWriteItem::builder()
+                .update(built(update.build())?)
+                .build(),
+        ])
+    }
+
+    /// R49: the writes that end a video's link: its record, and the link kept with it.
+    pub fn unshare_writes(
+        &self,
+        job: &Job,
+        hash: &str,
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
+            .table_name(&self.table)
+            .key("pk", s(share_pk(hash)));
+        let update = self
+            .update(&job.id)
+            .update_expression("REMOVE share_nonce, share_hash, share_prompt")
+            .condition_expression("share_hash = :h")
+            .expression_attribute_values(":h", s(hash));
+        Ok(vec![
+            TransactWriteItem::builder()
+                .delete(built(delete.build())?)
+                .build(),
+            TransactWriteItem::builder()
+                .update(built(update.build())?)
+                .build(),
+        ])
+    }
+
+    /// R49: the record of the link whose token hashes to `hash`.
+    pub async fn shared(&self, hash: &str) -> Result<Option<SharedVideo>, StoreError> {
+        let Some(i) = super::get_by_pk(&self.client, &self.table, share_pk(hash)).await? else {
+            return Ok(None);
+        };
+        Ok(Some(SharedVideo {
+            video_id: get_s(&i, "video_id")?,
+            show_prompt: i
+                .get("show_prompt")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false),
+        }))
+    }
+
+    /// R49: removes a link's record (a removed or erased video's); gone is fine.
+    pub async fn delete_share(&self, hash: &str) -> Result<(), StoreError> {
+        self.table().delete(&share_pk(hash)).await
+    }
 }
