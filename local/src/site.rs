@@ -23,6 +23,9 @@ pub fn default_dir() -> PathBuf {
     )
 }
 
+/// Where the website's shared-video pages are (`/s/{token}`, R49).
+pub const SHARED_PAGES: &str = "/s/";
+
 pub struct Site {
     dir: PathBuf,
     config: String,
@@ -106,6 +109,16 @@ impl Site {
         };
         for (k, v) in &site.headers {
             response.headers_mut().insert(k.clone(), v.clone());
+        }
+        if path.starts_with(SHARED_PAGES) {
+            // R49: a shared video's page, whose address is the link itself: sent to no
+            // one, and not indexed (CloudFront's `/s/*` behavior in a deployment).
+            let headers = response.headers_mut();
+            headers.insert(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            );
+            headers.insert("x-robots-tag", HeaderValue::from_static("noindex"));
         }
         response
     }

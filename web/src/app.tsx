@@ -17,6 +17,7 @@ import { Videos } from "./pages/videos";
 import { Credits, CheckoutResult } from "./pages/credits";
 import { AccountPage } from "./pages/account";
 import { Appeals } from "./pages/appeals";
+import { SharedVideo } from "./pages/shared";
 import { PrivacySettings, CookieSettings } from "./pages/privacy";
 import { Alert, Page } from "./ui";
 
@@ -64,6 +65,7 @@ class PageBoundary extends Component<{ children: ComponentChildren }, { failed: 
 }
 
 function route(path: string, config: SiteConfig) {
+  if (path.startsWith("/s/")) return <SharedVideo token={path.slice(3)} />;
   switch (path) {
     case "/":
       return <Home />;
