@@ -67,6 +67,12 @@ pub async fn deliver(
             metrics::count(Metric::VideosReady, &dims);
             let waited = (completed - job.created_at).num_milliseconds() as f64 / 1000.0;
             metrics::emit(Metric::TimeToReady, waited.max(0.0), &[(Dim::Model, model)]);
+            // The model's recent times, for the wait shown on videos still being made.
+            if let Some(m) = job.model.as_deref()
+                && let Err(e) = state.videos.record_ready_time(m, waited.max(0.0)).await
+            {
+                tracing::warn!(error = %e, "could not note the time to ready");
+            }
             return notify::send_claimed(state, &job).await;
         }
         Err(e) if e.is_condition_failure() => {}

@@ -135,6 +135,7 @@ pub async fn get_one(
     if video.status == JobStatus::Ready {
         video.shared = crate::sharing::link_of(&state, &job);
     }
+    video.eta_seconds = crate::view::eta(&state, &job).await;
     Ok((answer, Json(video)).into_response())
 }
 

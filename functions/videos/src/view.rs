@@ -52,6 +52,11 @@ pub struct Video {
     pub download_url: Option<String>,
     /// Always true (R21).
     pub ai_generated: bool,
+    /// While queued or generating: the seconds likely left, from the model's recent
+    /// median time to ready less the time already spent. Not part of the `ETag`: it
+    /// counts down by itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub eta_seconds: Option<u32>,
     /// The live share link, while there is one (R49).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shared: Option<crate::sharing::ShareLink>,
@@ -67,12 +72,28 @@ pub struct VideoError {
     pub categories: Option<Vec<String>>,
 }
 
+/// The wait likely left for a video still being made; none for one that is not, or
+/// when its model has no history (or it cannot be read: an estimate is never worth a
+/// failed answer).
+pub async fn eta(state: &crate::state::Services, job: &Job) -> Option<u32> {
+    if !job.status.is_active() {
+        return None;
+    }
+    let model = job
+        .model
+        .clone()
+        .unwrap_or_else(|| state.catalogue.default_model().id.clone());
+    let times = state.videos.ready_times(&model).await.ok()?;
+    shared::domain::video::eta_seconds(&times, state.clock.epoch_secs() - job.created_epoch)
+}
+
 pub async fn video_view(state: &crate::state::Services, job: &Job) -> Result<Video, ApiError> {
     let mut video = video_state(job, state.clock.epoch_secs(), &state.catalogue);
     video.download_url = download_link(state, job, video.status).await?;
     if video.status == JobStatus::Ready {
         video.shared = crate::sharing::link_of(state, job);
     }
+    video.eta_seconds = eta(state, job).await;
     Ok(video)
 }
 
@@ -103,6 +124,7 @@ pub fn video_state(job: &Job, now: i64, catalogue: &Catalogue) -> Video {
         }),
         download_url: None,
         ai_generated: true,
+        eta_seconds: None,
         shared: None,
     }
 }

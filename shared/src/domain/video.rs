@@ -389,3 +389,37 @@ pub struct Upload {
     /// gone from then on.
     pub retained_until: i64,
 }
+
+/// How many recent times to ready are kept per model for the wait's estimate (R49's
+/// library issue: "a small rolling statistic kept per model").
+pub const READY_TIMES_KEPT: usize = 20;
+
+/// The wait left for a video still queued or generating: the model's recent median time
+/// to ready, less the time already spent (never below zero); none without history.
+pub fn eta_seconds(recent: &[f64], spent_secs: i64) -> Option<u32> {
+    if recent.is_empty() {
+        return None;
+    }
+    let mut sorted = recent.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let mid = sorted.len() / 2;
+    let median = if sorted.len().is_multiple_of(2) {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    };
+    Some((median - spent_secs as f64).max(0.0).round() as u32)
+}
+
+#[cfg(test)]
+mod eta_tests {
+    use super::eta_seconds;
+
+    #[test]
+    fn the_wait_left_is_the_recent_median_less_the_time_spent() {
+        assert_eq!(eta_seconds(&[], 0), None);
+        assert_eq!(eta_seconds(&[40.0, 10.0, 100.0], 0), Some(40));
+        assert_eq!(eta_seconds(&[40.0, 10.0, 100.0, 20.0], 5), Some(25));
+        assert_eq!(eta_seconds(&[30.0], 45), Some(0), "never below zero");
+    }
+}

@@ -16,6 +16,7 @@ mod infra_lint;
 mod infra_local;
 mod infra_template;
 mod lambda_events;
+mod library;
 mod limits;
 mod local_endpoint;
 mod logs;

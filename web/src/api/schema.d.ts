@@ -987,6 +987,13 @@ export interface components {
             /** @description Only when `ready`: a link valid for 15 minutes (R17). */
             download_url?: string | null;
             error?: null | components["schemas"]["VideoError"];
+            /**
+             * Format: int32
+             * @description While queued or generating: the seconds likely left, from the model's recent
+             *     median time to ready less the time already spent. Not part of the `ETag`: it
+             *     counts down by itself.
+             */
+            eta_seconds?: number | null;
             /** Format: date-time */
             expires_at?: string | null;
             id: string;

@@ -140,7 +140,13 @@ function VideoCard(props: { video: Video; onDeleted: (id: string) => void; highl
       </p>
       {WORKING.has(v.status) && (
         <p class="muted" role="status" aria-live="polite">
-          {v.status === "queued" ? "Queued" : "Generating"}… this page updates by itself.
+          {v.status === "queued" ? "Queued" : "Generating"}
+          {v.eta_seconds !== undefined && v.eta_seconds !== null
+            ? v.eta_seconds > 0
+              ? `, about ${v.eta_seconds < 90 ? `${v.eta_seconds} seconds` : `${Math.round(v.eta_seconds / 60)} minutes`} left`
+              : ", any moment now"
+            : ""}
+          … this page updates by itself.
         </p>
       )}
       {v.status === "ready" && v.download_url && (

@@ -757,6 +757,80 @@ fn job_from_item(i: &Item) -> Result<Job, StoreError> {
     })
 }
 
+/// The key of a model's recent times to ready.
+fn stats_pk(model: &str) -> String {
+    format!("stats#{model}")
+}
+
+impl VideoStore {
+    /// Notes a video's time to ready for its model's estimate: appended, and the list
+    /// cut back to the newest [`READY_TIMES_KEPT`] once it is twice that long (a cut
+    /// that loses a race only keeps a few more a while).
+    ///
+    /// [`READY_TIMES_KEPT`]: crate::domain::video::READY_TIMES_KEPT
+    pub async fn record_ready_time(&self, model: &str, secs: f64) -> Result<(), StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(stats_pk(model)))
+            .update_expression("SET times = list_append(if_not_exists(times, :empty), :t)")
+            .expression_attribute_values(":empty", AttributeValue::L(Vec::new()))
+            .expression_attribute_values(":t", AttributeValue::L(vec![n(secs)]))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        let times = out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("times"))
+            .and_then(|v| v.as_l().ok())
+            .cloned()
+            .unwrap_or_default();
+        let keep = crate::domain::video::READY_TIMES_KEPT;
+        if times.len() >= 2 * keep {
+            let newest = times[times.len() - keep..].to_vec();
+            let _ = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(stats_pk(model)))
+                .update_expression("SET times = :newest")
+                .condition_expression("size(times) = :seen")
+                .expression_attribute_values(":newest", AttributeValue::L(newest))
+                .expression_attribute_values(":seen", n(times.len()))
+                .send()
+                .await;
+        }
+        Ok(())
+    }
+
+    /// A model's recent times to ready, in seconds (read eventually consistent: an
+    /// estimate).
+    pub async fn ready_times(&self, model: &str) -> Result<Vec<f64>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(stats_pk(model)))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        Ok(out
+            .item
+            .as_ref()
+            .and_then(|i| i.get("times"))
+            .and_then(|v| v.as_l().ok())
+            .map(|l| {
+                l.iter()
+                    .filter_map(|x| x.as_n().ok()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+}
+
 /// The key of a share link's record: its token's hash (R49).
 fn share_pk(hash: &str) -> String {
     format!("share#{hash}")
