@@ -79,7 +79,9 @@ pub async fn list(
     let mut items = Vec::with_capacity(page.jobs.len());
     // A deleted video is gone; its record stays only until the purge.
     for job in page.jobs.iter().filter(|j| j.status != JobStatus::Deleted) {
-        items.push(video_view(&state, job).await?);
+        let mut video = video_view(&state, job).await?;
+        video.eta_seconds = crate::view::eta(&state, job).await;
+        items.push(video);
     }
     Ok(Json(VideoList {
         items,

@@ -45,6 +45,8 @@ pub struct Services {
     /// The models catalogue (R42).
     pub catalogue: shared::domain::models::Catalogue,
     pub transactions: Transactions,
+    /// Each model's recent times to ready, for the wait shown (read a minute at most).
+    pub recent_times: crate::view::RecentTimes,
     /// The service's secret: share links' tokens are derived with it (R49).
     pub hash_secret: shared::domain::secret::Secret,
 }
@@ -75,6 +77,7 @@ impl shared::edge::shared_state::Wire for Services {
             catalogue: w.models()?,
             transactions: w.transactions(),
             hash_secret: w.hash_secret()?,
+            recent_times: Default::default(),
             policy: base.policy.clone(),
             clock: base.clock.clone(),
         })

@@ -83,8 +83,43 @@ pub async fn eta(state: &crate::state::Services, job: &Job) -> Option<u32> {
         .model
         .clone()
         .unwrap_or_else(|| state.catalogue.default_model().id.clone());
-    let times = state.videos.ready_times(&model).await.ok()?;
-    shared::domain::video::eta_seconds(&times, state.clock.epoch_secs() - job.created_epoch)
+    let now = state.clock.epoch_secs();
+    let times = state
+        .recent_times
+        .get(&model, now, || state.videos.ready_times(&model))
+        .await?;
+    shared::domain::video::eta_seconds(&times, now - job.created_epoch)
+}
+
+/// Each model's recent times to ready, as this process last read them: read again
+/// once a minute at most, so a poll costs no extra round trip (an estimate a minute
+/// old is as good as a new one).
+#[derive(Default)]
+pub struct RecentTimes(std::sync::Mutex<std::collections::HashMap<String, (i64, Vec<f64>)>>);
+
+impl RecentTimes {
+    const FRESH_SECS: i64 = 60;
+
+    pub async fn get<F, Fut>(&self, model: &str, now: i64, read: F) -> Option<Vec<f64>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<f64>, shared::adapters::dynamo::StoreError>>,
+    {
+        if let Some((at, times)) = self.0.lock().ok()?.get(model)
+            && now - at < Self::FRESH_SECS
+        {
+            return Some(times.clone());
+        }
+        let times = read().await.ok()?;
+        // A model without history yet is read again next time: its first video may be
+        // ready by then.
+        if !times.is_empty()
+            && let Ok(mut cache) = self.0.lock()
+        {
+            cache.insert(model.to_owned(), (now, times.clone()));
+        }
+        Some(times)
+    }
 }
 
 pub async fn video_view(state: &crate::state::Services, job: &Job) -> Result<Video, ApiError> {
@@ -93,7 +128,6 @@ pub async fn video_view(state: &crate::state::Services, job: &Job) -> Result<Vid
     if video.status == JobStatus::Ready {
         video.shared = crate::sharing::link_of(state, job);
     }
-    video.eta_seconds = eta(state, job).await;
     Ok(video)
 }
 
