@@ -164,6 +164,10 @@ pub struct Checkout {
     pub subscription: Option<SubscriptionRef>,
     #[serde(default)]
     pub metadata: Option<Metadata>,
+    /// Creem's customer, as an id or the object: kept with the payment so that a
+    /// buyer of packs opens Creem's portal too (R09, R47).
+    #[serde(default)]
+    pub customer: Option<ProductRef>,
 }
 
 impl Checkout {

@@ -196,6 +196,7 @@ impl Services {
             payment: Some(Payment {
                 clawed: 0,
                 taken_back: None,
+                customer_id: c.customer.as_ref().map(|x| x.id().to_owned()),
                 order_id: order.id.clone(),
                 account_id: account_id.clone(),
                 amount,
@@ -281,6 +282,7 @@ impl Services {
             effect.payment = Some(Payment {
                 clawed: 0,
                 taken_back: None,
+                customer_id: sub.customer.as_ref().map(|x| x.id().to_owned()),
                 order_id: order_id.to_owned(),
                 account_id: account_id.clone(),
                 amount,

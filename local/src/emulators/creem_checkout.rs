@@ -76,7 +76,7 @@ pub(super) struct SubscriptionRec {
 
 /// One payment: a one-time order's, or a subscription period's.
 #[derive(Clone)]
-struct TransactionRec {
+pub(super) struct TransactionRec {
     id: String,
     order: String,
     subscription: Option<String>,
@@ -86,7 +86,7 @@ struct TransactionRec {
     /// When it was paid (epoch milliseconds, as Creem writes a transaction's time).
     created_at: i64,
     /// Who paid.
-    customer: String,
+    pub(super) customer: String,
 }
 
 /// The tax Creem adds to a tax-exclusive price, in percent (its samples: NL, 21 %).
@@ -103,7 +103,7 @@ pub struct CreemCheckouts {
     checkouts: Mutex<HashMap<String, CheckoutRec>>,
     pub(super) subscriptions: Mutex<HashMap<String, SubscriptionRec>>,
     /// Every payment, by its order id.
-    transactions: Mutex<HashMap<String, TransactionRec>>,
+    pub(super) transactions: Mutex<HashMap<String, TransactionRec>>,
     /// Every event sent, by order id (for resends) and in order.
     sent: Mutex<Vec<(String, Value)>>,
     pub scheme: Mutex<Scheme>,

@@ -109,12 +109,7 @@ pub(super) async fn api_billing_link(
         return unauthorized();
     }
     let customer = body["customer_id"].as_str().unwrap_or_default().to_owned();
-    let known = c
-        .subscriptions
-        .lock()
-        .unwrap()
-        .values()
-        .any(|s| s.customer == customer);
+    let known = known_customer(&c, &customer);
     if !known {
         return (
             StatusCode::NOT_FOUND,
@@ -126,6 +121,20 @@ pub(super) async fn api_billing_link(
         "customer_portal_link": format!("{}/_local/creem/portal/{customer}", c.base_url)
     }))
     .into_response()
+}
+
+/// Whether Creem knows the customer: one who paid, for a plan or a pack.
+fn known_customer(c: &CreemCheckouts, customer: &str) -> bool {
+    c.subscriptions
+        .lock()
+        .unwrap()
+        .values()
+        .any(|s| s.customer == customer)
+        || c.transactions
+            .lock()
+            .unwrap()
+            .values()
+            .any(|t| t.customer == customer)
 }
 
 fn escape(s: &str) -> String {
@@ -167,9 +176,14 @@ pub(super) async fn portal(
             })
             .collect()
     };
-    if rows.is_empty() {
+    if !known_customer(&c, &customer) {
         return (StatusCode::NOT_FOUND, "no such customer").into_response();
     }
+    let rows = if rows.is_empty() {
+        vec!["<li>You have no subscriptions.</li>".to_owned()]
+    } else {
+        rows
+    };
     Html(format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Creem customer portal (local)</title></head><body><main><h1>Your subscriptions</h1><p>Payment method, invoices and receipts are managed here.</p><ul>{}</ul></main></body></html>"#,
         rows.join("")

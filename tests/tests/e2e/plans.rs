@@ -177,6 +177,18 @@ async fn r47_the_payments_are_listed_with_their_status_newest_first() {
         assert_eq!(p["currency"].as_str().unwrap().len(), 3);
         assert!(p.get("account_id").is_none());
     }
+    // A buyer of packs alone opens Creem's portal too (the customer of their payment).
+    let (packs, _) = t.signed_in(&unique_email("packs")).await;
+    t.buy(&packs, "pack_10").await;
+    let link = t.post("/v1/billing/portal", json!({}), Some(&packs)).await;
+    assert_eq!(link.status, 200, "{}", link.body);
+    let page = t
+        .http
+        .get(link.body["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(page.status().is_success());
     // Another person sees none of them.
     let (other, _) = t.signed_in(&unique_email("other")).await;
     let none = t.get("/v1/billing/payments", Some(&other)).await;

@@ -84,6 +84,8 @@ pub struct Payment {
     /// R47: what became of it after it was paid: `refunded`, `partially_refunded` or
     /// `disputed`; none while it stands.
     pub taken_back: Option<String>,
+    /// Creem's customer who paid (R09): whose portal the person opens (R47).
+    pub customer_id: Option<String>,
 }
 
 impl Payment {
@@ -242,6 +244,9 @@ impl BillingStore {
             ("at".to_owned(), s(&p.at)),
             ("clawed".to_owned(), n(p.clawed)),
         ]);
+        if let Some(customer) = &p.customer_id {
+            item.insert("customer_id".to_owned(), s(customer));
+        }
         item.extend(keep_until.map(super::expiry).into_iter().flatten());
         Ok(TransactWriteItem::builder()
             .put(built(
@@ -270,6 +275,7 @@ impl BillingStore {
             // Payments recorded before clawbacks were counted have none counted.
             clawed: get_i64(&i, "clawed").unwrap_or(0),
             taken_back: opt_s(&i, "taken_back"),
+            customer_id: opt_s(&i, "customer_id"),
         }))
     }
 
@@ -292,15 +298,21 @@ impl BillingStore {
                     at: get_s(i, "at")?,
                     clawed: get_i64(i, "clawed").unwrap_or(0),
                     taken_back: opt_s(i, "taken_back"),
+                    customer_id: opt_s(i, "customer_id"),
                 })
             })
             .collect()
     }
 
-    /// R47: the Creem customer of the account, from its plan: the one whose portal it
-    /// opens.
+    /// R47: the Creem customer of the account, whose portal it opens: its plan's, or
+    /// the one of its newest payment that names one (a buyer of packs).
     pub async fn customer_of(&self, account_id: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.plan(account_id).await?.and_then(|p| p.customer_id))
+        if let Some(c) = self.plan(account_id).await?.and_then(|p| p.customer_id) {
+            return Ok(Some(c));
+        }
+        let mut paid = self.payments(account_id).await?;
+        paid.sort_by(|a, b| b.at.cmp(&a.at));
+        Ok(paid.into_iter().find_map(|p| p.customer_id))
     }
 
     /// R10: the credits taken back from the payment `order_id` go from `from` to `to`;
