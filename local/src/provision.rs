@@ -84,8 +84,18 @@ pub async fn create_table(
         .into_iter()
         .flatten()
     {
-        let projection = gsi
-            .get("Projection")
+        let projection = gsi.get("Projection");
+        let projected = projection
+            .and_then(|p| p.get("NonKeyAttributes"))
+            .and_then(Value::as_sequence)
+            .map(|names| {
+                names
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            });
+        let projection = projection
             .and_then(|p| str_of(p, "ProjectionType"))
             .unwrap_or("ALL");
         let index = GlobalSecondaryIndex::builder()
@@ -96,6 +106,7 @@ pub async fn create_table(
             .projection(
                 Projection::builder()
                     .projection_type(ProjectionType::from(projection))
+                    .set_non_key_attributes(projected)
                     .build(),
             )
             .build()

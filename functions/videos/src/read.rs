@@ -6,14 +6,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shared::ApiError;
-use shared::adapters::dynamo::videos::PageKey;
+use shared::adapters::dynamo::videos::{Filter, PageKey};
 use shared::domain::video::{JOB_ID_PREFIX, JobStatus, is_id};
 use shared::edge::http::{ApiPath, ApiQuery, AuthUser, cursor};
 use shared::edge::openapi::Problem;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::state::VideosState;
-use crate::view::{Video, entity_tag, owned_job, video_state, video_view};
+use crate::view::{Video, Wait, complete, entity_tag, owned_job, video_state};
 
 const PAGE_SIZE: i32 = 20;
 
@@ -23,6 +23,39 @@ pub struct ListQuery {
     /// `next_cursor` of the previous page; absent or empty for the first page.
     #[param(max_length = 512)]
     cursor: Option<String>,
+    /// Only the videos in this status (a video deleted is never listed). A filtered
+    /// list may lag a change by a moment: a video that changed status just now may
+    /// still be listed as it was.
+    #[param(inline)]
+    status: Option<ListedStatus>,
+    /// Only the videos made by this model (an `id` of `GET /v1/models`).
+    #[param(max_length = 64)]
+    model: Option<String>,
+}
+
+/// A status the library can be filtered by: every status a listed video can have.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum ListedStatus {
+    Queued,
+    Generating,
+    Ready,
+    Failed,
+    Rejected,
+    Expired,
+}
+
+impl From<ListedStatus> for JobStatus {
+    fn from(s: ListedStatus) -> Self {
+        match s {
+            ListedStatus::Queued => Self::Queued,
+            ListedStatus::Generating => Self::Generating,
+            ListedStatus::Ready => Self::Ready,
+            ListedStatus::Failed => Self::Failed,
+            ListedStatus::Rejected => Self::Rejected,
+            ListedStatus::Expired => Self::Expired,
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -46,9 +79,11 @@ fn decode_cursor(c: &str) -> Result<PageKey, ApiError> {
     Ok(PageKey { job_id, created_at })
 }
 
-/// The caller's videos, newest first, a page at a time. The cursor names a position
-/// only; the query is always the caller's own partition, so a cursor cannot reach
-/// another person's videos (R36).
+/// The caller's videos, newest first, a page at a time, all of them or those a filter
+/// names (each filter is a partition of its own index: a page costs the same whatever
+/// else the person has stored). The cursor names a position only; the query is always
+/// in the caller's own partition, so a cursor cannot reach another person's videos
+/// (R36).
 #[utoipa::path(
     get,
     operation_id = "list_videos",
@@ -58,7 +93,7 @@ fn decode_cursor(c: &str) -> Result<PageKey, ApiError> {
     security(("session" = [])),
     responses(
         (status = 200, description = "The caller's videos, newest first", body = VideoList),
-        (status = 422, description = "`invalid_request`: the cursor is not one this API gave out", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_request`: the cursor is not one this API gave out, or `status` is not a listed status; `unknown_model`: `model` is no model of the catalogue", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn list(
@@ -72,16 +107,30 @@ pub async fn list(
         .filter(|c| !c.is_empty())
         .map(decode_cursor)
         .transpose()?;
+    let filter = Filter {
+        status: q.status.map(JobStatus::from),
+        model: match q.model.as_deref() {
+            Some(m) => Some(state.catalogue.get(Some(m))?.id.clone()),
+            None => None,
+        },
+    };
     let page = state
         .videos
-        .list(&user.account_id, after.as_ref(), PAGE_SIZE)
+        .list(&user.account_id, &filter, after.as_ref(), PAGE_SIZE)
         .await?;
+    let now = state.clock.epoch_secs();
     let mut items = Vec::with_capacity(page.jobs.len());
-    // A deleted video is gone; its record stays only until the purge.
-    for job in page.jobs.iter().filter(|j| j.status != JobStatus::Deleted) {
-        let mut video = video_view(&state, job).await?;
-        video.eta_seconds = crate::view::eta(&state, job).await;
-        items.push(video);
+    for job in &page.jobs {
+        let video = video_state(job, now, &state.catalogue);
+        // A deleted video is gone (its record stays only until the purge). A ready
+        // video past its retention reads expired before the purge makes it so: it is
+        // not listed as ready. (A filter's index may lag a change by a moment; what it
+        // lists is then the video as it was, whole.)
+        let unwanted = filter.status.is_some_and(|s| s != video.status);
+        if video.status == JobStatus::Deleted || unwanted {
+            continue;
+        }
+        items.push(complete(&state, job, video, Wait::Shown).await?);
     }
     Ok(Json(VideoList {
         items,
@@ -119,7 +168,7 @@ pub async fn get_one(
     if job.status == JobStatus::Deleted {
         return Err(ApiError::NotFound);
     }
-    let mut video = video_state(&job, state.clock.epoch_secs(), &state.catalogue);
+    let video = video_state(&job, state.clock.epoch_secs(), &state.catalogue);
     let tag = entity_tag(&video);
     let mut answer = HeaderMap::new();
     answer.insert(header::ETAG, header_value(&tag));
@@ -133,11 +182,7 @@ pub async fn get_one(
     if matches_tag(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, answer).into_response());
     }
-    video.download_url = crate::view::download_link(&state, &job, video.status).await?;
-    if video.status == JobStatus::Ready {
-        video.shared = crate::sharing::link_of(&state, &job);
-    }
-    video.eta_seconds = crate::view::eta(&state, &job).await;
+    let video = complete(&state, &job, video, Wait::Shown).await?;
     Ok((answer, Json(video)).into_response())
 }
 

@@ -123,10 +123,32 @@ impl RecentTimes {
 }
 
 pub async fn video_view(state: &crate::state::Services, job: &Job) -> Result<Video, ApiError> {
-    let mut video = video_state(job, state.clock.epoch_secs(), &state.catalogue);
+    let video = video_state(job, state.clock.epoch_secs(), &state.catalogue);
+    complete(state, job, video, Wait::Left).await
+}
+
+/// Whether an answer says how long is left ([`eta`]): a read does, the answer to a
+/// submission does not (it is counted in the submission's request budget).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    Shown,
+    Left,
+}
+
+/// `video` (the state of `job`) with what is made afresh for each answer: its
+/// download link, its share link and, if asked, the wait.
+pub async fn complete(
+    state: &crate::state::Services,
+    job: &Job,
+    mut video: Video,
+    wait: Wait,
+) -> Result<Video, ApiError> {
     video.download_url = download_link(state, job, video.status).await?;
     if video.status == JobStatus::Ready {
         video.shared = crate::sharing::link_of(state, job);
+    }
+    if wait == Wait::Shown {
+        video.eta_seconds = eta(state, job).await;
     }
     Ok(video)
 }

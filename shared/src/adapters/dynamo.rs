@@ -295,19 +295,51 @@ pub async fn account_page(
     after: Option<(String, String)>,
     limit: i32,
 ) -> Result<(Vec<Item>, Option<(String, String)>), StoreError> {
+    let part = IndexPart {
+        index: "by_account",
+        keys: vec![("account_id", account_id.to_owned())],
+    };
+    index_page(client, table, &part, after, limit).await
+}
+
+/// One partition of an index sorted by `created_at`: an account's items, or the part
+/// of them a filter names.
+pub struct IndexPart {
+    pub index: &'static str,
+    /// The attributes of the index's partition key (one, or several for a
+    /// multi-attribute key), each with its value.
+    pub keys: Vec<(&'static str, String)>,
+}
+
+/// A page of `part`, newest first, after the item (`pk`, `created_at`) that ended the
+/// previous page; and the key that ends this one, unless it is the last.
+pub async fn index_page(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    part: &IndexPart,
+    after: Option<(String, String)>,
+    limit: i32,
+) -> Result<(Vec<Item>, Option<(String, String)>), StoreError> {
     let start = after.map(|(pk, created_at)| {
-        Item::from([
+        let mut key = Item::from([
             ("pk".to_owned(), s(pk)),
-            ("account_id".to_owned(), s(account_id)),
             ("created_at".to_owned(), s(created_at)),
-        ])
+        ]);
+        for (name, value) in &part.keys {
+            key.insert((*name).to_owned(), s(value));
+        }
+        key
     });
-    let out = client
-        .query()
-        .table_name(table)
-        .index_name("by_account")
-        .key_condition_expression("account_id = :a")
-        .expression_attribute_values(":a", s(account_id))
+    let mut query = client.query().table_name(table).index_name(part.index);
+    let mut condition = Vec::new();
+    for (i, (name, value)) in part.keys.iter().enumerate() {
+        condition.push(format!("#k{i} = :k{i}"));
+        query = query
+            .expression_attribute_names(format!("#k{i}"), *name)
+            .expression_attribute_values(format!(":k{i}"), s(value));
+    }
+    let out = query
+        .key_condition_expression(condition.join(" AND "))
         .scan_index_forward(false)
         .limit(limit)
         .set_exclusive_start_key(start)

@@ -29,6 +29,78 @@ pub const EXPIRING_INDEX: &str = "expiring_by_day";
 /// (`cleanup_day`, `final_epoch`): the purge deletes them, retrying until gone.
 pub const CLEANUP_INDEX: &str = "cleanup_by_day";
 
+/// The library's filters (`GET /v1/videos?status&model`): three indexes whose
+/// partition keys are several of the job's own attributes (DynamoDB's multi-attribute
+/// keys), sorted by creation, so a filtered page costs what an unfiltered one does,
+/// whatever else the person has stored. No key is derived: every write that sets a
+/// job's status files it, and jobs stored before the indexes existed are in them once
+/// DynamoDB has backfilled them.
+pub const BY_STATUS_INDEX: &str = "by_account_status";
+pub const BY_MODEL_INDEX: &str = "by_account_model";
+pub const BY_STATUS_MODEL_INDEX: &str = "by_account_status_model";
+
+/// What every filter index projects besides its keys: what a listed video is made of,
+/// and none of the steps' bookkeeping, so a poll's write touches none of them. The
+/// template's `NonKeyAttributes` are checked against [`projected_attributes`].
+pub const LISTED_ATTRIBUTES: [&str; 19] = [
+    "id",
+    "created_epoch",
+    "prompt",
+    "mode",
+    "provider",
+    // Names the provider of a job stored before jobs named theirs.
+    "provider_handle",
+    "seconds",
+    "aspect_ratio",
+    "audio",
+    "cost",
+    "upload_id",
+    "completed_at",
+    "expires_at",
+    "expires_epoch",
+    "error",
+    "output_key",
+    "share_nonce",
+    "share_hash",
+    "share_prompt",
+];
+
+/// What `index` (one of the filters') projects besides its keys: the listed
+/// attributes, and whichever of `status` and `model` is not one of its keys.
+pub fn projected_attributes(index: &str) -> Vec<&'static str> {
+    let mut names = LISTED_ATTRIBUTES.to_vec();
+    match index {
+        BY_STATUS_INDEX => names.push("model"),
+        BY_MODEL_INDEX => names.push("status"),
+        _ => {}
+    }
+    names
+}
+
+/// The part of a person's library a listing asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub status: Option<JobStatus>,
+    pub model: Option<String>,
+}
+
+/// The partition of the index that serves `filter`, or `None` for the whole library.
+fn filter_part(account: &str, filter: &Filter) -> Option<super::IndexPart> {
+    let owner = ("account_id", account.to_owned());
+    let status = filter.status.map(|s| ("status", s.as_str().to_owned()));
+    let model = filter.model.clone().map(|m| ("model", m));
+    let index = match (&status, &model) {
+        (None, None) => return None,
+        (Some(_), None) => BY_STATUS_INDEX,
+        (None, Some(_)) => BY_MODEL_INDEX,
+        (Some(_), Some(_)) => BY_STATUS_MODEL_INDEX,
+    };
+    Some(super::IndexPart {
+        index,
+        keys: [Some(owner), status, model].into_iter().flatten().collect(),
+    })
+}
+
 #[derive(Clone, Debug)]
 pub struct VideoStore {
     client: Client,
@@ -242,15 +314,23 @@ impl VideoStore {
         }
     }
 
+    /// A page of `account_id`'s jobs that `filter` names, newest first. A filter's
+    /// index is eventually consistent: a job that changed status a moment ago may
+    /// still be listed under its former one, as it was (the caller checks).
     pub async fn list(
         &self,
         account_id: &str,
+        filter: &Filter,
         after: Option<&PageKey>,
         limit: i32,
     ) -> Result<Page, StoreError> {
         let after = after.map(|k| (job_pk(&k.job_id), k.created_at.clone()));
-        let (items, next) =
-            super::account_page(&self.client, &self.table, account_id, after, limit).await?;
+        let (items, next) = match filter_part(account_id, filter) {
+            None => {
+                super::account_page(&self.client, &self.table, account_id, after, limit).await?
+            }
+            Some(part) => super::index_page(&self.client, &self.table, &part, after, limit).await?,
+        };
         let jobs = items
             .iter()
             .map(job_from_item)
