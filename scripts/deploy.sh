@@ -5,7 +5,8 @@
 # AllowedOrigin, FalUserId, the SSM parameter names of the secrets (HashSecretParameter,
 # FalKeyParameter, ReplicateApiTokenParameter, ReplicateWebhookSecretParameter,
 # CreemApiKeyParameter, CreemWebhookSecretParameter), VideoModels, BillingProducts,
-# CheckoutSuccessUrl, SiteDomainName, SiteCertificateArn; then uploads the website (needs
+# CheckoutSuccessUrl, SiteDomainName, SiteCertificateArn, LibraryFilterIndexes (README,
+# "Adding an index"); then uploads the website (needs
 # the AWS CLI). Needs the AWS SAM CLI and AWS
 # credentials; the secrets must exist in Parameter Store first (README, Deploying).
 set -euo pipefail

@@ -50,18 +50,23 @@ fn key_schema(v: &Value) -> Vec<KeySchemaElement> {
         .collect()
 }
 
+/// A table's attribute definitions and indexes, as the template's conditions keep them.
+pub struct Chosen<'a> {
+    pub attributes: Vec<&'a Value>,
+    pub indexes: Vec<&'a Value>,
+}
+
 /// Creates one table from its template properties under `name`.
 pub async fn create_table(
     ddb: &aws_sdk_dynamodb::Client,
     logical_id: &str,
     name: &str,
     props: &Value,
+    chosen: &Chosen<'_>,
 ) -> Result<(), ProvisionError> {
-    let attributes = props
-        .get("AttributeDefinitions")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
+    let attributes = chosen
+        .attributes
+        .iter()
         .filter_map(|a| {
             AttributeDefinition::builder()
                 .attribute_name(str_of(a, "AttributeName")?)
@@ -78,12 +83,7 @@ pub async fn create_table(
         .set_key_schema(Some(key_schema(
             props.get("KeySchema").unwrap_or(&Value::Null),
         )));
-    for gsi in props
-        .get("GlobalSecondaryIndexes")
-        .and_then(Value::as_sequence)
-        .into_iter()
-        .flatten()
-    {
+    for gsi in chosen.indexes.iter().copied() {
         let projection = gsi.get("Projection");
         let projected = projection
             .and_then(|p| p.get("NonKeyAttributes"))
@@ -191,7 +191,30 @@ pub async fn provision(
     };
     for table in template.resources_of("AWS::DynamoDB::Table") {
         let name = physical_name(prefix, table.kind, table.logical_id);
-        create_table(aws.dynamodb(), table.logical_id, &name, table.properties).await?;
+        // The definitions and indexes the template's conditions keep, under the local
+        // parameters.
+        let param = |p: &str| parameters.get(p).cloned();
+        let list = |key: &str| match table.properties.get(key) {
+            None => Ok(Vec::new()),
+            Some(list) => template.list_items(list, &param).ok_or_else(|| {
+                err(
+                    table.logical_id,
+                    format!("a condition of {key} cannot be read"),
+                )
+            }),
+        };
+        let chosen = Chosen {
+            attributes: list("AttributeDefinitions")?,
+            indexes: list("GlobalSecondaryIndexes")?,
+        };
+        create_table(
+            aws.dynamodb(),
+            table.logical_id,
+            &name,
+            table.properties,
+            &chosen,
+        )
+        .await?;
         refs.refs.insert(table.logical_id.to_owned(), name);
     }
     let queues = template.resources_of("AWS::SQS::Queue");

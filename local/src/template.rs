@@ -169,9 +169,90 @@ impl Template {
         self.root
             .get("Parameters")?
             .get(name)?
-            .get("Default")?
-            .as_str()
-            .map(str::to_owned)
+            .get("Default")
+            .and_then(|d| match d {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+    }
+
+    /// Whether the condition `name` of the template's `Conditions` holds, each
+    /// parameter taking `param`'s value or else its default. Only what the template
+    /// uses is read (`!Equals`, `!Not`, `!And`, `!Or`, `!Condition`, `!Ref` of a
+    /// parameter); anything else is `None`.
+    pub fn condition(&self, name: &str, param: &dyn Fn(&str) -> Option<String>) -> Option<bool> {
+        let body = self.root.get("Conditions")?.get(name)?;
+        self.holds(body, param)
+    }
+
+    fn holds(&self, v: &Value, param: &dyn Fn(&str) -> Option<String>) -> Option<bool> {
+        let Value::Tagged(t) = v else {
+            return None;
+        };
+        let args = || t.value.as_sequence().into_iter().flatten();
+        match t.tag.to_string().as_str() {
+            "!Equals" => {
+                let sides: Vec<String> = args()
+                    .map(|a| self.scalar(a, param))
+                    .collect::<Option<_>>()?;
+                Some(sides.len() == 2 && sides[0] == sides[1])
+            }
+            "!Not" => Some(!self.holds(args().next()?, param)?),
+            "!And" => args()
+                .map(|a| self.holds(a, param))
+                .try_fold(true, |all, h| Some(all && h?)),
+            "!Or" => args()
+                .map(|a| self.holds(a, param))
+                .try_fold(false, |any, h| Some(any || h?)),
+            "!Condition" => self.condition(t.value.as_str()?, param),
+            _ => None,
+        }
+    }
+
+    fn scalar(&self, v: &Value, param: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Tagged(t) if t.tag == "!Ref" => {
+                let name = t.value.as_str()?;
+                param(name).or_else(|| self.parameter_default(name))
+            }
+            _ => None,
+        }
+    }
+
+    /// The items of a list as CloudFormation would have it: an item
+    /// `!If [Condition, then, else]` is `then` or `else`, and `!Ref AWS::NoValue` is no
+    /// item. `None` if a condition cannot be read.
+    pub fn list_items<'a>(
+        &self,
+        list: &'a Value,
+        param: &dyn Fn(&str) -> Option<String>,
+    ) -> Option<Vec<&'a Value>> {
+        let mut items = Vec::new();
+        for item in list.as_sequence().into_iter().flatten() {
+            let chosen = match item {
+                Value::Tagged(t) if t.tag == "!If" => {
+                    let parts = t.value.as_sequence()?;
+                    let [cond, then, otherwise] = parts.as_slice() else {
+                        return None;
+                    };
+                    if self.condition(cond.as_str()?, param)? {
+                        then
+                    } else {
+                        otherwise
+                    }
+                }
+                other => other,
+            };
+            let no_value = matches!(chosen, Value::Tagged(t)
+                if t.tag == "!Ref" && t.value.as_str() == Some("AWS::NoValue"));
+            if !no_value {
+                items.push(chosen);
+            }
+        }
+        Some(items)
     }
 
     /// The names of the template's parameters.
