@@ -5,6 +5,7 @@
 pub mod appeals;
 pub mod emailed_codes;
 pub mod enforcement;
+pub mod inputs;
 pub mod jobs;
 pub mod refusals;
 pub mod removal;

@@ -69,16 +69,13 @@ impl crate::state::Services {
         Ok(true)
     }
 
-    /// Deletes a job's input, if it had one; how many objects that was.
+    /// Deletes a job's input, if it had one and no other job still uses its upload
+    /// (a video made again from it); how many objects that was.
     async fn delete_input(&self, job: &shared::domain::video::Job) -> Result<u32, String> {
-        let Some(input) = &job.input_key else {
-            return Ok(0);
-        };
-        self.blobs
-            .delete(&self.inputs_bucket, input)
+        shared::app::inputs::drop_input(&self.videos, &self.blobs, &self.inputs_bucket, job)
             .await
-            .map_err(|e| e.to_string())?;
-        Ok(1)
+            .map(u32::from)
+            .map_err(|e| e.to_string())
     }
 }
 

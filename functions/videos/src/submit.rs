@@ -423,8 +423,18 @@ async fn drop_refused_image(
         return;
     };
     // An upload's object is keyed by its id (`uploads.rs`); one that is not the
-    // caller's never got this far (`checked_upload`), nor has a refusal of theirs.
-    if let Err(e) = state.blobs.delete(&state.inputs_bucket, upload_id).await {
+    // caller's never got this far (`checked_upload`), nor has a refusal of theirs. One
+    // a job still being made uses stays until that job is done.
+    let dropped = match state.videos.release_upload(upload_id, None).await {
+        Ok(false) => return,
+        Ok(true) => state
+            .blobs
+            .delete(&state.inputs_bucket, upload_id)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = dropped {
         tracing::warn!(event = "refused_image_kept", refusal_id = %refusal.id, error = %e, "could not delete a refused image");
     }
 }
@@ -498,6 +508,9 @@ async fn charge(
             .balance_write(&job.account_id, -cost, Some(cost))?,
     )
     .add("job", state.videos.create_write(&job)?);
+    if let Some(upload) = &job.upload_id {
+        tx.add("upload", state.videos.use_upload_write(upload, &job.id)?);
+    }
     match tx.commit().await {
         Ok(()) => {}
         Err(e) if e.failed("debit_entry") || e.failed("job") => {
@@ -509,6 +522,8 @@ async fn charge(
             return Ok(Charged::Raced(Box::new(job)));
         }
         Err(e) if e.failed("balance") => return Err(ApiError::InsufficientCredits),
+        // Its image went with the last video made from it (R15).
+        Err(e) if e.failed("upload") => return Err(no_longer_kept()),
         Err(e) => return Err(e.into()),
     }
     tracing::info!(event = "video_queued", job_id = %job.id, account_id = %job.account_id, cost, mode = job.mode.as_str(), "video queued");
@@ -613,6 +628,13 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
 
 /// The upload as read (none for an id that is not one of ours): the caller's, whole,
 /// of the declared size and of its declared type.
+/// An upload whose image went with the last video made from it (R15).
+fn no_longer_kept() -> ApiError {
+    ApiError::InvalidUpload(
+        "the image is no longer kept (it is deleted once the videos made from it are done): upload it again".into(),
+    )
+}
+
 async fn checked_upload(
     state: &crate::state::Services,
     account_id: &str,
@@ -621,6 +643,9 @@ async fn checked_upload(
     let upload = record
         .filter(|u| u.owner == account_id)
         .ok_or(ApiError::NotFound)?;
+    if upload.released {
+        return Err(no_longer_kept());
+    }
     let bucket = &state.inputs_bucket;
     // Its size and its first bytes at once: one round trip.
     let (info, head) = tokio::join!(

@@ -128,6 +128,7 @@ pub async fn create(
             created_at: rfc3339(state.clock.now()),
             expires_epoch,
             retained_until: now + state.policy.input_retention.as_secs() as i64,
+            released: false,
         })
         .await?;
     tracing::info!(event = "upload_created", account_id = %user.account_id, upload_id = %id, "upload link issued");

@@ -57,6 +57,11 @@ pub struct Video {
     /// counts down by itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub eta_seconds: Option<u32>,
+    /// While the video is being made from an image: that image's upload, which a new
+    /// video may use too ("make again"). Absent once it is done: its image is deleted
+    /// then (R15), and a new video needs the image uploaded again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_id: Option<String>,
     /// The live share link, while there is one (R49).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shared: Option<crate::sharing::ShareLink>,
@@ -181,6 +186,7 @@ pub fn video_state(job: &Job, now: i64, catalogue: &Catalogue) -> Video {
         download_url: None,
         ai_generated: true,
         eta_seconds: None,
+        upload_id: job.upload_id.clone().filter(|_| job.status.is_active()),
         shared: None,
     }
 }

@@ -12,6 +12,15 @@ use crate::domain::ids::{AccountId, JobId};
 use crate::domain::video::Job;
 use crate::domain::video::{JobStatus, outputs_of};
 
+impl From<crate::app::inputs::InputError> for RemovalError {
+    fn from(e: crate::app::inputs::InputError) -> Self {
+        match e {
+            crate::app::inputs::InputError::Store(e) => Self::Store(e),
+            crate::app::inputs::InputError::Blob(e) => Self::Blob(e),
+        }
+    }
+}
+
 /// What removing a video needs, held by the functions and tools that remove them.
 #[derive(Clone, Debug)]
 pub struct VideoRemoval {
@@ -99,9 +108,8 @@ impl VideoRemoval {
         if job.status == JobStatus::Deleted {
             return Ok(Attempt::Already);
         }
-        if let Some(input) = &job.input_key {
-            self.blobs.delete(&self.inputs_bucket, input).await?;
-        }
+        crate::app::inputs::drop_input(&self.jobs.videos, &self.blobs, &self.inputs_bucket, job)
+            .await?;
         // The output's keys are known even before they exist; a file that lands after
         // this is removed by `stamp` or `deliver`, which find the job deleted.
         self.blobs

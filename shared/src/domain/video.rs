@@ -388,6 +388,9 @@ pub struct Upload {
     /// When the record goes with its input (R15, epoch seconds): its TTL, and read as
     /// gone from then on.
     pub retained_until: i64,
+    /// Its image was deleted when the last video made from it was done: no new video
+    /// may use it.
+    pub released: bool,
 }
 
 /// How many recent times to ready are kept per model for the wait's estimate (R49's

@@ -445,3 +445,112 @@ fn the_filter_indexes_of_the_template_are_the_ones_the_listing_queries() {
         Some("3")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_video_is_made_again_from_one_being_made_with_its_image_kept_until_both_are_done() {
+    let t = TestStack::start().await;
+    let (token, _) = t.signed_in(&unique_email("again")).await;
+    let purge = async || {
+        let r = t.post("/_local/purge", json!({}), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    let upload = t.upload(&token, "image/png", e2e_tests::png_bytes()).await;
+    t.outage("fal", "slow").await;
+    t.outage("replicate", "slow").await;
+    let first = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "the lighthouse wakes", "upload_id": upload, "seconds": 4 }),
+            None,
+        )
+        .await;
+    assert_eq!(first.status, 202, "{}", first.body);
+    let first = first.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &first, "generating", 30).await;
+    // Being made: the video names its image, which a new video may use too.
+    let seen = t.get(&format!("/v1/videos/{first}"), Some(&token)).await;
+    assert_eq!(seen.body["upload_id"], upload.as_str(), "{}", seen.body);
+    for field in [
+        "prompt",
+        "model",
+        "seconds",
+        "aspect_ratio",
+        "audio",
+        "mode",
+    ] {
+        assert!(!seen.body[field].is_null(), "{field}: {}", seen.body);
+    }
+    let again = t
+        .submit_video(
+            &token,
+            json!({
+                "prompt": "the lighthouse wakes, at dawn",
+                "upload_id": upload,
+                "seconds": seen.body["seconds"],
+                "model": seen.body["model"],
+                "aspect_ratio": seen.body["aspect_ratio"],
+                "audio": seen.body["audio"],
+            }),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    let again = again.body["id"].as_str().unwrap().to_owned();
+
+    // The first is done (deleted here): its image stays for the second.
+    assert_eq!(
+        t.delete(&format!("/v1/videos/{first}"), Some(&token))
+            .await
+            .status,
+        204
+    );
+    purge().await;
+    purge().await;
+    assert!(
+        t.object_exists("InputsBucket", &upload).await,
+        "still used by the second"
+    );
+    t.wait_status(&token, &again, "generating", 30).await;
+    // The second is done too: the image goes (R15), and it is no longer offered.
+    assert_eq!(
+        t.delete(&format!("/v1/videos/{again}"), Some(&token))
+            .await
+            .status,
+        204
+    );
+    purge().await;
+    assert!(
+        !t.object_exists("InputsBucket", &upload).await,
+        "deleted with the last"
+    );
+    let third = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "the lighthouse sleeps", "upload_id": upload, "seconds": 4 }),
+            None,
+        )
+        .await;
+    third.assert_problem(422, "invalid_upload");
+    let text = third.body["detail"].as_str().unwrap();
+    assert!(text.contains("upload it again"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_finished_video_offers_no_image_to_make_again() {
+    let t = TestStack::start().await;
+    let (token, _) = t.signed_in(&unique_email("again-done")).await;
+    let upload = t.upload(&token, "image/png", e2e_tests::png_bytes()).await;
+    let made = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "a paper boat", "upload_id": upload, "seconds": 4 }),
+            None,
+        )
+        .await;
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    let ready = t.wait_status(&token, &id, "ready", 30).await;
+    assert!(ready.get("upload_id").is_none(), "{ready}");
+    assert_eq!(ready["mode"], "image");
+    let listed = t.get("/v1/videos", Some(&token)).await;
+    assert!(listed.body["items"][0].get("upload_id").is_none());
+}

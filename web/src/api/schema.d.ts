@@ -437,9 +437,11 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The caller's videos, newest first, a page at a time. The cursor names a position
-         *     only; the query is always the caller's own partition, so a cursor cannot reach
-         *     another person's videos (R36).
+         * The caller's videos, newest first, a page at a time, all of them or those a filter
+         *     names (each filter is a partition of its own index: a page costs the same whatever
+         *     else the person has stored). The cursor names a position only; the query is always
+         *     in the caller's own partition, so a cursor cannot reach another person's videos
+         *     (R36).
          */
         get: operations["list_videos"];
         put?: never;
@@ -1009,6 +1011,12 @@ export interface components {
             shared?: null | components["schemas"]["ShareLink"];
             /** @description A ready video past its retention reads `expired`. */
             status: components["schemas"]["JobStatus"];
+            /**
+             * @description While the video is being made from an image: that image's upload, which a new
+             *     video may use too ("make again"). Absent once it is done: its image is deleted
+             *     then (R15), and a new video needs the image uploaded again.
+             */
+            upload_id?: string | null;
         };
         /** @description Why a video ended without being made. */
         VideoError: {
@@ -3055,6 +3063,14 @@ export interface operations {
             query?: {
                 /** @description `next_cursor` of the previous page; absent or empty for the first page. */
                 cursor?: string;
+                /**
+                 * @description Only the videos in this status (a video deleted is never listed). A filtered
+                 *     list may lag a change by a moment: a video that changed status just now may
+                 *     still be listed as it was.
+                 */
+                status?: "queued" | "generating" | "ready" | "failed" | "rejected" | "expired";
+                /** @description Only the videos made by this model (an `id` of `GET /v1/models`). */
+                model?: string;
             };
             header?: never;
             path?: never;
@@ -3080,7 +3096,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `invalid_request`: the cursor is not one this API gave out */
+            /** @description `invalid_request`: the cursor is not one this API gave out, or `status` is not a listed status; `unknown_model`: `model` is no model of the catalogue */
             422: {
                 headers: {
                     [name: string]: unknown;

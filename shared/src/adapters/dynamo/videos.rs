@@ -693,6 +693,70 @@ impl VideoStore {
         self.table().delete(&job_pk(id)).await
     }
 
+    /// The write that records that `job` uses the upload `id`, in the transaction that
+    /// makes the job: only while the upload is kept (its record is there and no
+    /// finished job has let its image go). An upload may serve several jobs (a video
+    /// made again while the first is being made); its image goes when the last is done.
+    pub fn use_upload_write(&self, id: &str, job: &str) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(upload_pk(id)))
+            .update_expression("ADD jobs :job")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(released)")
+            .expression_attribute_values(":job", AttributeValue::Ss(vec![job.to_owned()]));
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
+    }
+
+    /// Whether the image of upload `id` may be deleted now that `job` (if any) is done
+    /// with it: yes once no other job uses it, and from then on no new job may take it
+    /// (`released`); no while another does (that job's own end deletes it); yes if its
+    /// record is gone (past its retention, R15). Idempotent: a step run twice agrees.
+    pub async fn release_upload(&self, id: &str, job: Option<&str>) -> Result<bool, StoreError> {
+        let key = upload_pk(id);
+        if let Some(job) = job {
+            let done = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(&key))
+                .update_expression("DELETE jobs :job")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":job", AttributeValue::Ss(vec![job.to_owned()]))
+                .send()
+                .await
+                .map_err(StoreError::from_sdk);
+            match done {
+                Ok(_) => {}
+                Err(e) if e.is_condition_failure() => return Ok(true),
+                Err(e) => return Err(e),
+            }
+        }
+        // Two steps, not one: a job that took the upload between them keeps it.
+        let released = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(&key))
+            .update_expression("SET released = :t")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(jobs)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(StoreError::from_sdk);
+        match released {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_condition_failure() => {
+                // Another job uses it, or its record is gone.
+                Ok(super::get_by_pk(&self.client, &self.table, key)
+                    .await?
+                    .is_none())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn get_upload(&self, id: &str, now: i64) -> Result<Option<Upload>, StoreError> {
         let Some(i) = super::get_by_pk(&self.client, &self.table, upload_pk(id)).await? else {
             return Ok(None);
@@ -710,6 +774,7 @@ impl VideoStore {
             size: u64::try_from(get_i64(&i, "size")?).unwrap_or(0),
             created_at: get_s(&i, "created_at")?,
             expires_epoch: get_i64(&i, "expires_epoch")?,
+            released: i.get("released").is_some_and(|v| v.as_bool() == Ok(&true)),
         }))
     }
 }
