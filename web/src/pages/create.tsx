@@ -1,16 +1,19 @@
 // Create a video: from text, or from text and an image picked from disk (previewed, then
 // PUT straight to storage with the presigned URL the API gives). The price and the
 // balance are shown before anything is sent; refusals are shown as the API gives them.
+// "Make again" (`/create?again={id}`) opens the form filled in from a past video: its
+// model, prompt, length, aspect ratio and sound, and its image while it is still kept.
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import { ApiProblem, ruleName } from "../api/problems";
 import type { components } from "../api/schema";
 import { refreshMe, useMe } from "../account";
-import { credits } from "../format";
-import { navigate } from "../router";
+import { credits, dateTime } from "../format";
+import { navigate, useLocation } from "../router";
 import { Alert, ErrorText, LoadError, Loading, Page, useAction, useLoad } from "../ui";
 
 type Model = components["schemas"]["ModelView"];
+type Video = components["schemas"]["Video"];
 type ImageType = components["schemas"]["ImageType"];
 const IMAGE_TYPES: ImageType[] = ["image/jpeg", "image/png", "image/webp"];
 const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
@@ -49,9 +52,21 @@ async function upload(picked: File): Promise<string> {
   return grant.id;
 }
 
+/** The video being made again, if the address names one. */
+function useAgain(id: string | null) {
+  return useLoad(
+    () => (id ? ok(api().GET("/v1/videos/{id}", { params: { path: { id } } })) : Promise.resolve(null)),
+    [id],
+  );
+}
+
 export function Create() {
   const me = useMe();
   const models = useLoad(() => ok(api().GET("/v1/models")), []);
+  const againId = useLocation().query.get("again");
+  const again = useAgain(againId);
+  // The image of the video made again, while it is kept: used unless another is picked.
+  const [reused, setReused] = useState<string | null>(null);
   const [modelId, setModelId] = useState<string>("");
   const [mode, setMode] = useState<"text" | "image">("text");
   const [prompt, setPrompt] = useState("");
@@ -77,6 +92,19 @@ export function Create() {
     if (!model.modes.includes(mode)) setMode("text");
     if (!model.audio) setAudio(false);
   }, [model]);
+  // Filled in from the video made again, once both it and the models are here.
+  useEffect(() => {
+    const v: Video | null | undefined = again.data;
+    if (!v || !models.data) return;
+    if (models.data.items.some((m) => m.id === v.model)) setModelId(v.model);
+    setPrompt(v.prompt ?? "");
+    setSeconds(v.seconds);
+    setAspect(v.aspect_ratio);
+    setAudio(v.audio);
+    setMode(v.mode);
+    setReused(v.mode === "image" ? (v.upload_id ?? null) : null);
+    setLikeness(false);
+  }, [again.data, models.data]);
   const preview = useMemo(() => (file ? URL.createObjectURL(file) : null), [file]);
   useEffect(() => () => { if (preview) URL.revokeObjectURL(preview); }, [preview]);
 
@@ -87,6 +115,7 @@ export function Create() {
     setFileError(null);
     setFile(null);
     setLikeness(false);
+    if (f) setReused(null);
     if (!f) return;
     if (!IMAGE_TYPES.includes(f.type as ImageType)) return setFileError("Pick a JPEG, PNG or WebP image.");
     if (f.size > MAX_IMAGE_BYTES) return setFileError("Pick an image of 10 MB or less.");
@@ -97,8 +126,8 @@ export function Create() {
     e.preventDefault();
     action.run(async () => {
       if (!model) return;
-      if (mode === "image" && !file) throw new Error("Pick an image first.");
-      const upload_id = mode === "image" && file ? await upload(file) : undefined;
+      if (mode === "image" && !file && !reused) throw new Error("Pick an image first.");
+      const upload_id = mode !== "image" ? undefined : file ? await upload(file) : (reused ?? undefined);
       const job = await ok(
         api().POST("/v1/videos", {
           params: { header: { "Idempotency-Key": idempotencyKey } },
@@ -114,6 +143,7 @@ export function Create() {
         }),
       );
       setKey(crypto.randomUUID());
+      setReused(null);
       await refreshMe();
       navigate(`/videos?new=${encodeURIComponent(job.id)}`);
     });
@@ -121,7 +151,19 @@ export function Create() {
 
   const refusal = action.error instanceof ApiProblem ? action.error : null;
   return (
-    <Page title="Create a video">
+    <Page title={againId ? "Make a video again" : "Create a video"}>
+      {againId && again.loading && <Loading what="the video to make again" />}
+      <LoadError error={again.error} what="The video to make again" retry={again.reload} />
+      {again.data && (
+        <Alert kind="info">
+          Filled in from your video of {dateTime(again.data.created_at)}. Change what you like; nothing is sent until
+          you create it.
+          {again.data.prompt == null && " Its prompt is no longer kept: write it again."}
+          {again.data.mode === "image" &&
+            !again.data.upload_id &&
+            " Its image is no longer kept (an image is deleted once its video is made): choose it again below."}
+        </Alert>
+      )}
       {models.loading && <Loading what="models" />}
       <LoadError error={models.error} what="The models" retry={models.reload} />
       {model && (
@@ -159,7 +201,12 @@ export function Create() {
               <input id="image" type="file" accept={IMAGE_TYPES.join(",")} onChange={(e) => pick(e.currentTarget.files?.[0])} />
               {fileError && <Alert kind="error">{fileError}</Alert>}
               {preview && <img class="preview" src={preview} alt="Preview of the chosen image" />}
-              {file && (
+              {reused && !file && (
+                <p class="hint" role="status">
+                  Using the image of the video you are making again. Pick a file above to use another.
+                </p>
+              )}
+              {(file || reused) && (
                 <label class="check">
                   <input type="checkbox" checked={likeness} onChange={(e) => setLikeness(e.currentTarget.checked)} />
                   Everyone shown in this image agrees to appear in a video, or is me

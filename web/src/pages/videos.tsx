@@ -1,14 +1,16 @@
-// My videos: newest first, paged; a video still being made is asked about again when
-// the API's Retry-After says it is worth it (with its ETag, so an unchanged one costs a
-// 304); a ready one plays and downloads; each says when it will be deleted (R15).
+// My videos: newest first, paged, filtered by status and model (kept in the address, so
+// a reload or a shared bookmark keeps them); a video still being made is asked about
+// again when the API's Retry-After says it is worth it (with its ETag, so an unchanged
+// one costs a 304); a ready one plays and downloads; each says when it will be deleted
+// (R15) and can be made again.
 import { useEffect, useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import { describe, ruleName } from "../api/problems";
-import type { components } from "../api/schema";
+import type { components, operations } from "../api/schema";
 import { refreshMe } from "../account";
 import { credits, date, dateTime, until } from "../format";
-import { useLocation } from "../router";
-import { Alert, ErrorText, LoadError, Loading, Page, useAction } from "../ui";
+import { navigate, useLocation } from "../router";
+import { Alert, ErrorText, LoadError, Loading, Page, useAction, useLoad } from "../ui";
 
 /** Why a video was not made, in plain words. */
 const ERRORS: Record<string, string> = {
@@ -20,6 +22,16 @@ const ERRORS: Record<string, string> = {
 type Video = components["schemas"]["Video"];
 const WORKING = new Set<components["schemas"]["JobStatus"]>(["queued", "generating"]);
 const DEFAULT_WAIT_S = 5;
+
+/** The statuses the library can be filtered by, as the filter names them. */
+const FILTERS: [string, string][] = [
+  ["queued", "Waiting to start"],
+  ["generating", "Being made"],
+  ["ready", "Ready"],
+  ["failed", "Failed"],
+  ["rejected", "Refused"],
+  ["expired", "Expired"],
+];
 
 const STATUS_TEXT: Record<components["schemas"]["JobStatus"], string> = {
   queued: "Waiting to start",
@@ -196,6 +208,11 @@ function VideoCard(props: { video: Video; onDeleted: (id: string) => void; highl
         )}
       </dl>
       <ErrorText error={action.error} />
+      <p>
+        <a class="button secondary" href={`/create?again=${encodeURIComponent(v.id)}`}>
+          Make again
+        </a>
+      </p>
       {v.status !== "deleted" && v.status !== "expired" &&
         (confirming ? (
           <div class="confirm" role="group" aria-label="Confirm deletion">
@@ -216,34 +233,84 @@ function VideoCard(props: { video: Video; onDeleted: (id: string) => void; highl
   );
 }
 
+type ListQuery = NonNullable<operations["list_videos"]["parameters"]["query"]>;
+
 export function Videos() {
-  const fresh = useLocation().query.get("new");
+  const here = useLocation();
+  const fresh = here.query.get("new");
+  const status = here.query.get("status") ?? "";
+  const model = here.query.get("model") ?? "";
+  const models = useLoad(() => ok(api().GET("/v1/models")), []);
   const [items, setItems] = useState<Video[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const more = useAction();
   const load = (after: string | null) =>
     more.run(async () => {
-      const page = await ok(api().GET("/v1/videos", { params: { query: after ? { cursor: after } : {} } }));
+      const query: ListQuery = {};
+      if (after) query.cursor = after;
+      if (status) query.status = status as ListQuery["status"];
+      if (model) query.model = model;
+      const page = await ok(api().GET("/v1/videos", { params: { query } }));
       setItems((prev) => [...(after && prev ? prev : []), ...page.items]);
       setCursor(page.next_cursor ?? null);
     });
   useEffect(() => {
+    setItems(null);
     load(null);
-  }, []);
+  }, [status, model]);
+  /** The filters in the address: the page reads them back from there. */
+  const filter = (name: "status" | "model", value: string) => {
+    const query = new URLSearchParams(here.query);
+    query.delete("new");
+    if (value) query.set(name, value);
+    else query.delete(name);
+    const text = query.toString();
+    navigate(`/videos${text ? `?${text}` : ""}`, true);
+  };
+  const filtered = status !== "" || model !== "";
   return (
     <Page title="My videos">
       {fresh && <Alert kind="success">Your video is on its way. It appears below as soon as it is ready.</Alert>}
+      <form class="row filters" role="search" aria-label="Filter your videos" onSubmit={(e) => e.preventDefault()}>
+        <div class="field">
+          <label for="filter-status">Status</label>
+          <select id="filter-status" value={status} onChange={(e) => filter("status", e.currentTarget.value)}>
+            <option value="">All</option>
+            {FILTERS.map(([value, text]) => (
+              <option key={value} value={value}>
+                {text}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="filter-model">Model</label>
+          <select id="filter-model" value={model} onChange={(e) => filter("model", e.currentTarget.value)}>
+            <option value="">All</option>
+            {models.data?.items.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.name}
+              </option>
+            ))}
+          </select>
+        </div>
+      </form>
       {items === null && !more.error && <Loading what="your videos" />}
       {items === null ? (
         <LoadError error={more.error} what="Your videos" retry={() => load(null)} />
       ) : (
         <ErrorText error={more.error} />
       )}
-      {items?.length === 0 && (
-        <p>
-          No videos yet. <a href="/create">Create your first one</a>.
-        </p>
-      )}
+      {items?.length === 0 &&
+        (filtered ? (
+          <p role="status">
+            No videos match these filters. <a href="/videos">Show all videos</a>
+          </p>
+        ) : (
+          <p>
+            No videos yet. <a href="/create">Create your first one</a>.
+          </p>
+        ))}
       <ul class="cards videos">
         {items?.map((v) => (
           <VideoCard
