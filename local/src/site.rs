@@ -25,6 +25,8 @@ pub fn default_dir() -> PathBuf {
 
 /// Where the website's shared-video pages are (`/s/{token}`, R49).
 pub const SHARED_PAGES: &str = "/s/";
+/// The page every shared video's address serves.
+pub const SHARED_PAGE_FILE: &str = "share.html";
 
 pub struct Site {
     dir: PathBuf,
@@ -128,7 +130,13 @@ impl Site {
             return ApiError::NotFound.into_response();
         };
         let candidate = self.dir.join(&relative);
-        let page = self.dir.join("index.html");
+        // A shared video's page has a head of its own (its link preview, R49), as
+        // CloudFront's `/s/*` function makes it in a deployment.
+        let page = self.dir.join(if path.starts_with(SHARED_PAGES) {
+            SHARED_PAGE_FILE
+        } else {
+            "index.html"
+        });
         let found = tokio::task::spawn_blocking(move || {
             if candidate.is_file() {
                 std::fs::read(&candidate).ok().map(|b| (candidate, b))

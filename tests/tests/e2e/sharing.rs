@@ -283,3 +283,74 @@ async fn r49_opening_links_is_limited_per_ip_and_leaves_nothing_of_the_viewer() 
         "a viewer leaves nothing but the limit's counter"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn r49_a_shared_pages_link_preview_says_ai_generated_and_never_the_prompt_or_the_owner() {
+    let t = TestStack::start().await;
+    let root = e2e_tests::workspace_root();
+    assert!(
+        root.join("web/dist/share.html").is_file(),
+        "the site is built (`npm --prefix web run build`, as `make test` does first)"
+    );
+    let email = unique_email("preview");
+    let (token, account) = t.signed_in(&email).await;
+    let video = ready_video(&t, &token, "a heron in the reeds").await;
+    let link = t
+        .post(
+            &format!("/v1/videos/{video}/share"),
+            json!({ "show_prompt": true }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(link.status, 201, "{}", link.body);
+    // What a link preview reads: the page's HTML, no script run.
+    let res = t
+        .http
+        .get(link.body["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(res.headers()["x-robots-tag"], "noindex");
+    let html = res.text().await.unwrap();
+    for tag in [
+        r#"<meta property="og:title" content="An AI-generated video" />"#,
+        r#"<meta property="og:type" content="video.other" />"#,
+        r#"<meta name="robots" content="noindex" />"#,
+        r#"<meta name="referrer" content="no-referrer" />"#,
+        r#"<div id="app">"#,
+    ] {
+        assert!(html.contains(tag), "{tag} in {html}");
+    }
+    // The prompt was shown, yet the preview, the same for every link, never has it;
+    // nor anything of the owner.
+    for never in ["heron", email.as_str(), account.as_str(), &video] {
+        assert!(!html.contains(never), "{never} in {html}");
+    }
+    // Every other page keeps the site's own head.
+    let home = t.http.get(t.url("/videos")).send().await.unwrap();
+    assert!(!home.text().await.unwrap().contains("og:title"));
+
+    // In a deployment, CloudFront's /s/* behavior serves the same page.
+    let template = e2e_tests::template_yaml();
+    let behavior = template["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"]
+        ["CacheBehaviors"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|b| b["PathPattern"].as_str() == Some("/s/*"))
+        .expect("a /s/* behavior");
+    let association = &behavior["FunctionAssociations"][0];
+    assert_eq!(association["EventType"].as_str(), Some("viewer-request"));
+    let code = template["Resources"]["SharedPageFunction"]["Properties"]["FunctionCode"]
+        .as_str()
+        .unwrap();
+    assert!(
+        code.contains(&format!(
+            "request.uri = \"/{}\"",
+            e2e_tests::local_stack::site::SHARED_PAGE_FILE
+        )),
+        "{code}"
+    );
+}
