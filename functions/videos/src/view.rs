@@ -116,11 +116,9 @@ impl RecentTimes {
             return Some(times.clone());
         }
         let times = read().await.ok()?;
-        // A model without history yet is read again next time: its first video may be
-        // ready by then.
-        if !times.is_empty()
-            && let Ok(mut cache) = self.0.lock()
-        {
+        // A model without history yet is kept so too, for as long: its first video's
+        // time shows within the minute, and a poll never pays the read meanwhile.
+        if let Ok(mut cache) = self.0.lock() {
             cache.insert(model.to_owned(), (now, times.clone()));
         }
         Some(times)
