@@ -110,6 +110,12 @@ enum CliCommand {
         #[arg(long, value_name = "OPERATOR")]
         by: Option<String>,
     },
+    /// Once, after the deploy that adds the library's filters: names the model of every
+    /// job stored before models existed (the default, as the API already shows it), so
+    /// the model filter lists it; and records each job still being made as a user of
+    /// its upload, so a video made again from it cannot delete its image. Reads the
+    /// whole videos table (a Scan); safe to run again.
+    UpgradeLibrary,
     /// Lists open rights requests due within N days (overdue ones flagged) and failed ones (R30).
     DueRequests {
         #[arg(long, value_name = "N", default_value_t = 7)]
@@ -202,6 +208,7 @@ pub enum Command {
         from: String,
         to: String,
     },
+    UpgradeLibrary,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -305,6 +312,7 @@ pub fn parse_line(args: &[String]) -> Result<Command, ParseError> {
         },
         CliCommand::RefundsDue => Command::RefundsDue,
         CliCommand::Redrive { from, to } => Command::Redrive { from, to },
+        CliCommand::UpgradeLibrary => Command::UpgradeLibrary,
     })
 }
 
@@ -444,6 +452,7 @@ impl Operator {
                 Ok(json!({ "id": request.id, "kind": request.kind.as_str(), "retried": retried }))
             }
             Command::RefundsDue => self.refunds_due().await,
+            Command::UpgradeLibrary => self.upgrade_library().await,
             Command::Redrive { from, to } => {
                 // The steps are idempotent: a message handled before does no harm.
                 let moved = shared::adapters::sqs::redrive(&self.sqs, &from, &to).await?;
@@ -453,6 +462,30 @@ impl Operator {
     }
 
     /// R46: the open appeals, soonest due first, and the decided ones not told yet.
+    /// `upgrade-library`: see its help. Counts what it changed; a second run changes
+    /// nothing.
+    async fn upgrade_library(&self) -> Result<Value, OpError> {
+        let videos = &self.removal.jobs.videos;
+        let mut named = 0;
+        if let Some(default) = shared::domain::models::shipped_default_id() {
+            for id in videos.jobs_without_model().await? {
+                named += u32::from(videos.name_model(&id, &default).await?);
+            }
+        }
+        // Jobs still being made were made within a job's deadline; a week covers it.
+        let now = self.clock.epoch_secs();
+        let mut joined = 0;
+        for days_ago in 0..7 {
+            let day = shared::domain::clock::utc_day(now - days_ago * 86_400);
+            for job in videos.active_made(&day, now).await? {
+                if let Some(upload) = &job.upload_id {
+                    joined += u32::from(videos.join_upload(upload, job.id.as_str()).await?);
+                }
+            }
+        }
+        Ok(json!({ "models_named": named, "uploads_joined": joined }))
+    }
+
     async fn appeals(&self) -> Result<Value, OpError> {
         let now = self.clock.now_secs();
         let soon = from_epoch(self.clock.epoch_secs() + 3 * 86_400);

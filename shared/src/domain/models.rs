@@ -291,6 +291,17 @@ pub enum CatalogueError {
     Default,
 }
 
+/// The default model's id in the shipped catalogue, read without checking it against
+/// a deployment's providers: for the operators' tool, which names none.
+pub fn shipped_default_id() -> Option<String> {
+    let models: Vec<serde_json::Value> = serde_json::from_str(SHIPPED).ok()?;
+    models
+        .iter()
+        .find(|m| m["default"].as_bool() == Some(true))
+        .and_then(|m| m["id"].as_str())
+        .map(str::to_owned)
+}
+
 impl Catalogue {
     /// Parses and checks the catalogue: unique ids, one default, for each model at
     /// least one mode, length and aspect ratio, a positive price for every length and

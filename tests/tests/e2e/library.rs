@@ -556,3 +556,89 @@ async fn a_finished_video_offers_no_image_to_make_again() {
     let listed = t.get("/v1/videos", Some(&token)).await;
     assert!(listed.body["items"][0].get("upload_id").is_none());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_upgrade_names_old_jobs_models_and_keeps_the_images_of_jobs_in_flight() {
+    let t = TestStack::start().await;
+    let (token, account) = t.signed_in(&unique_email("upgrade")).await;
+    let default = shared::domain::models::shipped_default_id().unwrap();
+    // A job stored before models existed, and one being made from an image before
+    // uploads kept their jobs: as the store held them then.
+    let old = seed(&t, &account, 1, 600, JobStatus::Failed, &default).await;
+    t.stack
+        .aws
+        .dynamodb()
+        .update_item()
+        .table_name(t.table("VideosTable"))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("job#{old}")),
+        )
+        .update_expression("REMOVE model")
+        .send()
+        .await
+        .unwrap();
+    let of_default = format!("model={default}");
+    assert!(!all_pages(&t, &token, &of_default).await.0.contains(&old));
+    t.outage("fal", "slow").await;
+    t.outage("replicate", "slow").await;
+    let upload = t.upload(&token, "image/png", e2e_tests::png_bytes()).await;
+    let first = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "an old lantern", "upload_id": upload, "seconds": 4 }),
+            None,
+        )
+        .await;
+    let first = first.body["id"].as_str().unwrap().to_owned();
+    t.wait_status(&token, &first, "generating", 30).await;
+    t.stack
+        .aws
+        .dynamodb()
+        .update_item()
+        .table_name(t.table("VideosTable"))
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("upload#{upload}")),
+        )
+        .update_expression("REMOVE jobs")
+        .send()
+        .await
+        .unwrap();
+
+    let op = t.operator().await;
+    let line = ["upgrade-library".to_owned()];
+    let done = op.run(operator::parse(&line).unwrap()).await.unwrap();
+    assert_eq!(done["models_named"], 1, "{done}");
+    assert_eq!(done["uploads_joined"], 1, "{done}");
+    // The old job is in its model's filter; again, nothing changes.
+    assert!(all_pages(&t, &token, &of_default).await.0.contains(&old));
+    assert_eq!(
+        t.stored_job(&old).await.model.as_deref(),
+        Some(default.as_str())
+    );
+    let again = op.run(operator::parse(&line).unwrap()).await.unwrap();
+    assert_eq!(again["models_named"], 0, "{again}");
+
+    // A video made again from the job in flight, done first, leaves its image to it.
+    let second = t
+        .submit_video(
+            &token,
+            json!({ "prompt": "an old lantern, lit", "upload_id": upload, "seconds": 4 }),
+            None,
+        )
+        .await;
+    let second = second.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.delete(&format!("/v1/videos/{second}"), Some(&token))
+            .await
+            .status,
+        204
+    );
+    let r = t.post("/_local/purge", json!({}), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        t.object_exists("InputsBucket", &upload).await,
+        "the first still uses it"
+    );
+}

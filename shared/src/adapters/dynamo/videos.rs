@@ -698,15 +698,66 @@ impl VideoStore {
     /// finished job has let its image go). An upload may serve several jobs (a video
     /// made again while the first is being made); its image goes when the last is done.
     pub fn use_upload_write(&self, id: &str, job: &str) -> Result<TransactWriteItem, StoreError> {
-        let update = Update::builder()
+        Ok(TransactWriteItem::builder()
+            .update(built(self.use_upload(id, job).build())?)
+            .build())
+    }
+
+    fn use_upload(&self, id: &str, job: &str) -> UpdateBuilder {
+        Update::builder()
             .table_name(&self.table)
             .key("pk", s(upload_pk(id)))
             .update_expression("ADD jobs :job")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(released)")
-            .expression_attribute_values(":job", AttributeValue::Ss(vec![job.to_owned()]));
-        Ok(TransactWriteItem::builder()
-            .update(built(update.build())?)
-            .build())
+            .expression_attribute_values(":job", AttributeValue::Ss(vec![job.to_owned()]))
+    }
+
+    /// Records, outside a transaction, that `job` uses the upload `id` (the upgrade of
+    /// jobs made before uploads kept their jobs); false if the upload is gone or
+    /// released. Adding a job already there changes nothing.
+    pub async fn join_upload(&self, id: &str, job: &str) -> Result<bool, StoreError> {
+        match self.run_update(self.use_upload(id, job)).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_condition_failure() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The ids of the jobs stored without a model (made before models existed). A Scan
+    /// of the whole table, for the operators' one-off upgrade (`operator
+    /// upgrade-library`), never a request's path.
+    pub async fn jobs_without_model(&self) -> Result<Vec<String>, StoreError> {
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("kind = :job AND attribute_not_exists(model)")
+            .projection_expression("id")
+            .expression_attribute_values(":job", s("job"))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(StoreError::from_sdk)?;
+        items.iter().map(|i| get_s(i, "id")).collect()
+    }
+
+    /// Names the model of a job stored without one; false if it has one now.
+    pub async fn name_model(&self, id: &str, model: &str) -> Result<bool, StoreError> {
+        let named = self
+            .run_update(
+                self.update(id)
+                    .update_expression("SET model = :m")
+                    .condition_expression("attribute_exists(pk) AND attribute_not_exists(model)")
+                    .expression_attribute_values(":m", s(model)),
+            )
+            .await;
+        match named {
+            Ok(()) => Ok(true),
+            Err(e) if e.is_condition_failure() => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether the image of upload `id` may be deleted now that `job` (if any) is done
