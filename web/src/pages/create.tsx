@@ -93,16 +93,21 @@ export function Create() {
     if (!model.audio) setAudio(false);
   }, [model]);
   // Filled in from the video made again, once both it and the models are here.
+  // A setting the model no longer offers (or a model no longer offered) falls back to
+  // what the model used now offers.
   useEffect(() => {
     const v: Video | null | undefined = again.data;
-    if (!v || !models.data) return;
-    if (models.data.items.some((m) => m.id === v.model)) setModelId(v.model);
+    const items = models.data?.items;
+    if (!v || !items) return;
+    const target = items.find((m) => m.id === v.model) ?? items.find((m) => m.default) ?? items[0];
+    setModelId(target.id);
     setPrompt(v.prompt ?? "");
-    setSeconds(v.seconds);
-    setAspect(v.aspect_ratio);
-    setAudio(v.audio);
-    setMode(v.mode);
-    setReused(v.mode === "image" ? (v.upload_id ?? null) : null);
+    setSeconds(target.seconds.includes(v.seconds) ? v.seconds : target.seconds[0]);
+    setAspect(target.aspect_ratios.includes(v.aspect_ratio) ? v.aspect_ratio : target.aspect_ratios[0]);
+    setAudio(target.audio && v.audio);
+    const mode = target.modes.includes(v.mode) ? v.mode : "text";
+    setMode(mode);
+    setReused(mode === "image" ? (v.upload_id ?? null) : null);
     setLikeness(false);
   }, [again.data, models.data]);
   const preview = useMemo(() => (file ? URL.createObjectURL(file) : null), [file]);
@@ -159,6 +164,8 @@ export function Create() {
           Filled in from your video of {dateTime(again.data.created_at)}. Change what you like; nothing is sent until
           you create it.
           {again.data.prompt == null && " Its prompt is no longer kept: write it again."}
+          {models.data && !models.data.items.some((m) => m.id === again.data!.model) &&
+            " Its model is no longer offered: another one is chosen below."}
           {again.data.mode === "image" &&
             !again.data.upload_id &&
             " Its image is no longer kept (an image is deleted once its video is made): choose it again below."}

@@ -3,7 +3,7 @@
 // again when the API's Retry-After says it is worth it (with its ETag, so an unchanged
 // one costs a 304); a ready one plays and downloads; each says when it will be deleted
 // (R15) and can be made again.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { api, ok } from "../api/client";
 import { describe, ruleName } from "../api/problems";
 import type { components, operations } from "../api/schema";
@@ -244,18 +244,25 @@ export function Videos() {
   const [items, setItems] = useState<Video[] | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
   const more = useAction();
+  // The filters the list shows: an answer asked under others (the filter changed while
+  // it was on its way) is dropped, its items and its cursor both.
+  const shown = useRef("");
+  shown.current = `${status}|${model}`;
   const load = (after: string | null) =>
     more.run(async () => {
+      const asked = `${status}|${model}`;
       const query: ListQuery = {};
       if (after) query.cursor = after;
       if (status) query.status = status as ListQuery["status"];
       if (model) query.model = model;
       const page = await ok(api().GET("/v1/videos", { params: { query } }));
+      if (asked !== shown.current) return;
       setItems((prev) => [...(after && prev ? prev : []), ...page.items]);
       setCursor(page.next_cursor ?? null);
     });
   useEffect(() => {
     setItems(null);
+    setCursor(null);
     load(null);
   }, [status, model]);
   /** The filters in the address: the page reads them back from there. */
@@ -302,6 +309,7 @@ export function Videos() {
         <ErrorText error={more.error} />
       )}
       {items?.length === 0 &&
+        !cursor &&
         (filtered ? (
           <p role="status">
             No videos match these filters. <a href="/videos">Show all videos</a>
