@@ -183,6 +183,24 @@ impl TestStack {
         items.join("\n")
     }
 
+    /// Removes `attributes` (a comma-separated list) from the videos table's item `pk`,
+    /// straight at the local endpoint: an item as an older release stored it.
+    pub async fn strip_video_item(&self, pk: &str, attributes: &str) {
+        self.stack
+            .aws
+            .dynamodb()
+            .update_item()
+            .table_name(self.table("VideosTable"))
+            .key(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(pk.to_owned()),
+            )
+            .update_expression(format!("REMOVE {attributes}"))
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// The videos table as the tests read it: straight from the local AWS endpoint,
     /// never through the fault mode the functions may be under.
     pub fn videos_store(&self) -> shared::adapters::dynamo::videos::VideoStore {

@@ -565,19 +565,7 @@ async fn the_upgrade_names_old_jobs_models_and_keeps_the_images_of_jobs_in_fligh
     // A job stored before models existed, and one being made from an image before
     // uploads kept their jobs: as the store held them then.
     let old = seed(&t, &account, 1, 600, JobStatus::Failed, &default).await;
-    t.stack
-        .aws
-        .dynamodb()
-        .update_item()
-        .table_name(t.table("VideosTable"))
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("job#{old}")),
-        )
-        .update_expression("REMOVE model")
-        .send()
-        .await
-        .unwrap();
+    t.strip_video_item(&format!("job#{old}"), "model").await;
     let of_default = format!("model={default}");
     assert!(!all_pages(&t, &token, &of_default).await.0.contains(&old));
     t.outage("fal", "slow").await;
@@ -592,19 +580,8 @@ async fn the_upgrade_names_old_jobs_models_and_keeps_the_images_of_jobs_in_fligh
         .await;
     let first = first.body["id"].as_str().unwrap().to_owned();
     t.wait_status(&token, &first, "generating", 30).await;
-    t.stack
-        .aws
-        .dynamodb()
-        .update_item()
-        .table_name(t.table("VideosTable"))
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("upload#{upload}")),
-        )
-        .update_expression("REMOVE jobs")
-        .send()
-        .await
-        .unwrap();
+    t.strip_video_item(&format!("upload#{upload}"), "jobs")
+        .await;
 
     let op = t.operator().await;
     let line = ["upgrade-library".to_owned()];

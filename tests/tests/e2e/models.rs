@@ -120,19 +120,8 @@ async fn r42_a_video_stored_before_models_existed_reads_as_the_default_model() {
     let id = r.body["id"].as_str().unwrap().to_owned();
     t.wait_status(&token, &id, "ready", 30).await;
     // As the job was stored before this release: no model, no provider.
-    t.stack
-        .aws
-        .dynamodb()
-        .update_item()
-        .table_name(t.table("VideosTable"))
-        .key(
-            "pk",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("job#{id}")),
-        )
-        .update_expression("REMOVE model, provider")
-        .send()
-        .await
-        .unwrap();
+    t.strip_video_item(&format!("job#{id}"), "model, provider")
+        .await;
     let got = t.get(&format!("/v1/videos/{id}"), Some(&token)).await;
     assert_eq!(got.status, 200, "{}", got.body);
     assert_eq!(got.body["model"], "veo-3.1");
