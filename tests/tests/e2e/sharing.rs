@@ -36,6 +36,12 @@ async fn personal_tables(t: &TestStack) -> String {
     all
 }
 
+/// The owner (or another person, `token`) asks for `video`'s share link.
+async fn share(t: &TestStack, token: &str, video: &str, body: Value) -> e2e_tests::Reply {
+    t.post(&format!("/v1/videos/{video}/share"), body, Some(token))
+        .await
+}
+
 /// The token of a link's URL (`…/s/{token}`).
 fn token_of(link: &Value) -> String {
     link["url"]
@@ -56,13 +62,9 @@ async fn r49_a_ready_video_is_shared_by_its_owner_only_and_shows_nothing_of_them
 
     // Another person's video answers as none; a video not ready cannot be shared.
     let (other, _) = t.signed_in(&unique_email("other")).await;
-    t.post(
-        &format!("/v1/videos/{video}/share"),
-        json!({}),
-        Some(&other),
-    )
-    .await
-    .assert_problem(404, "not_found");
+    share(&t, &other, &video, json!({}))
+        .await
+        .assert_problem(404, "not_found");
     t.delete(&format!("/v1/videos/{video}/share"), Some(&other))
         .await
         .assert_problem(404, "not_found");
@@ -83,13 +85,7 @@ async fn r49_a_ready_video_is_shared_by_its_owner_only_and_shows_nothing_of_them
     .await
     .assert_problem(409, "not_ready");
 
-    let link = t
-        .post(
-            &format!("/v1/videos/{video}/share"),
-            json!({}),
-            Some(&token),
-        )
-        .await;
+    let link = share(&t, &token, &video, json!({})).await;
     assert_eq!(link.status, 201, "{}", link.body);
     let url = link.body["url"].as_str().unwrap().to_owned();
     assert!(
@@ -99,13 +95,7 @@ async fn r49_a_ready_video_is_shared_by_its_owner_only_and_shows_nothing_of_them
     let share_token = token_of(&link.body);
     assert_eq!(share_token.len(), 32, "128 bits");
     // Again: the same link. The video shows it while it is live.
-    let again = t
-        .post(
-            &format!("/v1/videos/{video}/share"),
-            json!({}),
-            Some(&token),
-        )
-        .await;
+    let again = share(&t, &token, &video, json!({})).await;
     assert_eq!(again.body, link.body);
     let seen = t.get(&format!("/v1/videos/{video}"), Some(&token)).await;
     assert_eq!(seen.body["shared"]["url"], url.as_str());
@@ -153,13 +143,7 @@ async fn r49_a_ready_video_is_shared_by_its_owner_only_and_shows_nothing_of_them
         204
     );
     // A new link is a new token; with the prompt shown when the owner says so.
-    let shown = t
-        .post(
-            &format!("/v1/videos/{video}/share"),
-            json!({ "show_prompt": true }),
-            Some(&token),
-        )
-        .await;
+    let shown = share(&t, &token, &video, json!({ "show_prompt": true })).await;
     let new_token = token_of(&shown.body);
     assert_ne!(new_token, share_token);
     let opened = t.get(&format!("/v1/shared/{new_token}"), None).await;
@@ -188,13 +172,7 @@ async fn r49_a_link_ends_when_its_video_expires_and_goes_with_an_erasure() {
     let email = unique_email("expiring");
     let (token, account) = t.signed_in(&email).await;
     let video = ready_video(&t, &token, "snow on a branch").await;
-    let link = t
-        .post(
-            &format!("/v1/videos/{video}/share"),
-            json!({}),
-            Some(&token),
-        )
-        .await;
+    let link = share(&t, &token, &video, json!({})).await;
     let share_token = token_of(&link.body);
     assert_eq!(
         link.body["expires_at"],
@@ -206,13 +184,7 @@ async fn r49_a_link_ends_when_its_video_expires_and_goes_with_an_erasure() {
     let email2 = unique_email("erased");
     let (token2, account2) = t.signed_in(&email2).await;
     let video2 = ready_video(&t, &token2, "a lantern").await;
-    let link2 = t
-        .post(
-            &format!("/v1/videos/{video2}/share"),
-            json!({}),
-            Some(&token2),
-        )
-        .await;
+    let link2 = share(&t, &token2, &video2, json!({})).await;
     let token_two = token_of(&link2.body);
     assert_eq!(
         t.get(&format!("/v1/shared/{token_two}"), None).await.status,
@@ -253,13 +225,7 @@ async fn r49_opening_links_is_limited_per_ip_and_leaves_nothing_of_the_viewer() 
     .await;
     let (token, account) = t.signed_in(&unique_email("limited")).await;
     let video = ready_video(&t, &token, "a kite").await;
-    let link = t
-        .post(
-            &format!("/v1/videos/{video}/share"),
-            json!({}),
-            Some(&token),
-        )
-        .await;
+    let link = share(&t, &token, &video, json!({})).await;
     let share_token = token_of(&link.body);
     let privacy_before = kept(&t, &account).await;
     let stored_before = personal_tables(&t).await;
@@ -295,13 +261,7 @@ async fn r49_a_shared_pages_link_preview_says_ai_generated_and_never_the_prompt_
     let email = unique_email("preview");
     let (token, account) = t.signed_in(&email).await;
     let video = ready_video(&t, &token, "a heron in the reeds").await;
-    let link = t
-        .post(
-            &format!("/v1/videos/{video}/share"),
-            json!({ "show_prompt": true }),
-            Some(&token),
-        )
-        .await;
+    let link = share(&t, &token, &video, json!({ "show_prompt": true })).await;
     assert_eq!(link.status, 201, "{}", link.body);
     // What a link preview reads: the page's HTML, no script run.
     let res = t
