@@ -60,7 +60,8 @@ async fn all_pages(t: &TestStack, token: &str, query: &str) -> (Vec<String>, Vec
     loop {
         let mut path = format!("/v1/videos?{query}");
         if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={}", urlencoding(c)));
+            path.push_str("&cursor=");
+            path.extend(url::form_urlencoded::byte_serialize(c.as_bytes()));
         }
         let page = t.get(&path, Some(token)).await;
         assert_eq!(page.status, 200, "{path}: {}", page.body);
@@ -74,19 +75,8 @@ async fn all_pages(t: &TestStack, token: &str, query: &str) -> (Vec<String>, Vec
     }
 }
 
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread")]
-async fn the_library_is_filtered_by_status_and_model_each_from_an_index_of_its_own() {
+async fn r36_the_library_is_filtered_by_status_and_model_each_from_an_index_of_its_own() {
     let t = TestStack::start().await;
     let (token, account) = t.signed_in(&unique_email("filters")).await;
     let (_, other) = t.signed_in(&unique_email("filters-other")).await;
@@ -449,7 +439,7 @@ fn the_filter_indexes_of_the_template_are_the_ones_the_listing_queries() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_video_is_made_again_from_one_being_made_with_its_image_kept_until_both_are_done() {
+async fn r15_a_video_is_made_again_from_one_being_made_with_its_image_kept_until_both_are_done() {
     let t = TestStack::start().await;
     let (token, _) = t.signed_in(&unique_email("again")).await;
     let purge = async || {
@@ -538,7 +528,7 @@ async fn a_video_is_made_again_from_one_being_made_with_its_image_kept_until_bot
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_finished_video_offers_no_image_to_make_again() {
+async fn r15_a_finished_video_offers_no_image_to_make_again() {
     let t = TestStack::start().await;
     let (token, _) = t.signed_in(&unique_email("again-done")).await;
     let upload = t.upload(&token, "image/png", e2e_tests::png_bytes()).await;
@@ -558,7 +548,7 @@ async fn a_finished_video_offers_no_image_to_make_again() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_upgrade_names_old_jobs_models_and_keeps_the_images_of_jobs_in_flight() {
+async fn r15_the_upgrade_names_old_jobs_models_and_keeps_the_images_of_jobs_in_flight() {
     let t = TestStack::start().await;
     let (token, account) = t.signed_in(&unique_email("upgrade")).await;
     let default = shared::domain::models::shipped_default_id().unwrap();

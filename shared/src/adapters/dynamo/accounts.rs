@@ -500,19 +500,36 @@ impl AccountStore {
 
     /// R20: an operator lifts a suspension.
     pub async fn reinstate(&self, id: &str) -> Result<bool, StoreError> {
-        let res = self
+        self.unsuspend(id, ", violations", None).await
+    }
+
+    /// Ends a suspension: the account active again, the suspension's attributes (and
+    /// `also`, a `, name` list) removed; only if it is suspended, and (`for_reason`) for
+    /// that reason.
+    async fn unsuspend(
+        &self,
+        id: &str,
+        also: &str,
+        for_reason: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key("pk", s(account_pk(id)))
-            .update_expression("SET #st = :active REMOVE suspended_at, suspended_for, violations")
-            .condition_expression("#st = :suspended")
+            .update_expression(format!(
+                "SET #st = :active REMOVE suspended_at, suspended_for{also}"
+            ))
             .expression_attribute_names("#st", "status")
             .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
-            .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()))
-            .send()
-            .await;
-        super::applied(res)
+            .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()));
+        update = match for_reason {
+            Some(why) => update
+                .condition_expression("#st = :suspended AND suspended_for = :why")
+                .expression_attribute_values(":why", s(why)),
+            None => update.condition_expression("#st = :suspended"),
+        };
+        super::applied(update.send().await)
     }
 }
 
@@ -572,20 +589,7 @@ impl AccountStore {
     /// R46: lifts a suspension that repeated violations caused (never one an operator
     /// made). `Ok(false)`: not suspended for that.
     pub async fn lift_suspension_for(&self, id: &str, reason: &str) -> Result<bool, StoreError> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(account_pk(id)))
-            .update_expression("SET #st = :active REMOVE suspended_at, suspended_for")
-            .condition_expression("#st = :suspended AND suspended_for = :why")
-            .expression_attribute_names("#st", "status")
-            .expression_attribute_values(":active", s(AccountStatus::Active.as_str()))
-            .expression_attribute_values(":suspended", s(AccountStatus::Suspended.as_str()))
-            .expression_attribute_values(":why", s(reason))
-            .send()
-            .await;
-        super::applied(res)
+        self.unsuspend(id, "", Some(reason)).await
     }
 }
 
