@@ -170,14 +170,11 @@ pub async fn submit(
         Charged::Raced(job) => return replayed(&state, &job, &asked.hash).await,
     };
     if let Err(e) = sent {
-        // Not queued means not charged: the job ends now, refunded, rather than wait
-        // for the sweep.
-        tracing::error!(event = "enqueue_failed", job_id = %job.id, error = %e, "could not queue the job");
-        state
-            .jobs
-            .end(&job, JobStatus::Failed, Some("not_queued"))
-            .await?;
-        return Err(ApiError::Unavailable);
+        // The job is stored and charged: it is accepted, and queued later, as a job
+        // whose message was lost is (R13): by the sweep once it has waited
+        // `requeue_after`, or by the client's retry with its key. Ending it here would
+        // answer that retry with a failed video, the key spent on nothing.
+        tracing::warn!(event = "enqueue_failed", job_id = %job.id, error = %e, "could not queue the job; it is queued again later");
     }
     accepted(&state, &job).await
 }

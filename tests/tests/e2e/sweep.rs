@@ -50,6 +50,59 @@ async fn r13_a_job_whose_message_was_never_sent_is_requeued_and_made() {
     assert_eq!(t.entries_for(&account, "refund", &id).await, 0);
 }
 
+/// A submission whose message cannot be sent (SQS refuses it past the SDK's retries) is
+/// stored and charged: it is accepted as it is, and queued later. Ending it instead would
+/// answer the client's retry of its key with a failed video.
+#[tokio::test(flavor = "multi_thread")]
+async fn r13_a_submission_that_could_not_be_queued_is_accepted_and_made_once_queued_again() {
+    let t = TestStack::start_opts(|o| {
+        o.consumers = false;
+        o.faults = Some(e2e_tests::local_stack::faults::FaultSettings {
+            sqs_send_down: true,
+            ..Default::default()
+        });
+    })
+    .await;
+    let (token, account) = t.signed_in(&unique_email("unsent")).await;
+    let asked = json!({ "prompt": "a paper boat on a canal", "seconds": 4 });
+    let r = t
+        .submit_video(&token, asked.clone(), Some("unsent-1"))
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    assert_eq!(r.body["status"], "queued", "{}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.queue_counts("GenerateQueue").await,
+        (0, 0),
+        "nothing sent"
+    );
+    assert_eq!(t.entries_for(&account, "debit", &id).await, 1);
+    // The client's retry of its key is the same video, still queued.
+    let again = t
+        .submit_video(&token, asked.clone(), Some("unsent-1"))
+        .await;
+    assert_eq!(again.status, 202, "{}", again.body);
+    assert_eq!(
+        (again.body["id"].as_str(), again.body["status"].as_str()),
+        (Some(id.as_str()), Some("queued"))
+    );
+    t.stack
+        .faults
+        .as_ref()
+        .unwrap()
+        .sqs_send_down
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    // Too early: it may only be slow.
+    assert_eq!(sweep(&t).await["requeued"], 0);
+    t.clock
+        .advance(t.stack.base.policy.requeue_after + Duration::from_secs(1));
+    let round = sweep(&t).await;
+    assert_eq!(round["requeued"], 1, "{round}");
+    t.pump_until(&token, &id, "ready", 30).await;
+    assert_eq!(t.entries_for(&account, "debit", &id).await, 1);
+    assert_eq!(t.entries_for(&account, "refund", &id).await, 0);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn r11_r13_a_stuck_job_past_its_deadline_ends_with_one_refund() {
     let t = TestStack::start_opts(|o| o.consumers = false).await;
