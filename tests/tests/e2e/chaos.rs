@@ -193,7 +193,19 @@ async fn r11_r13_r15_r43_twenty_videos_through_faults_duplicates_and_failover_al
         assert_eq!(debits, 1, "{id}: charged once");
         match plan(*i) {
             Plan::Succeeds => {
-                assert_eq!(status, "ready", "{id}: {:?}", t.stored_job(id).await);
+                if status != "ready" {
+                    // What the functions said about it, to tell why.
+                    let said: Vec<String> = e2e_tests::captured_logs()
+                        .lines()
+                        .filter(|l| l.contains(id.as_str()))
+                        .map(str::to_owned)
+                        .collect();
+                    panic!(
+                        "{id} ended {status}: {:?}\n{}",
+                        t.stored_job(id).await,
+                        said.join("\n")
+                    );
+                }
                 assert_eq!(refunds, 0, "{id}");
             }
             Plan::FailsAtTheProvider => {
