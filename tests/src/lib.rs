@@ -59,6 +59,29 @@ impl TestStack {
         Self::start_opts(|o| o.policy = policy).await
     }
 
+    /// A stack whose queues refuse every message sent to them (SQS `SendMessage` fails
+    /// past the SDK's retries) until [`Self::queue_sends_work`], with no consumers.
+    pub async fn start_refusing_queue_sends() -> Self {
+        Self::start_opts(|o| {
+            o.consumers = false;
+            o.faults = Some(local_stack::faults::FaultSettings {
+                sqs_send_down: true,
+                ..Default::default()
+            });
+        })
+        .await
+    }
+
+    /// The queues of [`Self::start_refusing_queue_sends`] take messages again.
+    pub fn queue_sends_work(&self) {
+        self.stack
+            .faults
+            .as_ref()
+            .expect("a stack started with faults")
+            .sqs_send_down
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// A stack with test settings: consumers running, fast provider and polling.
     pub async fn start_opts(adjust: impl FnOnce(&mut StackOptions)) -> Self {
         logs::logs();

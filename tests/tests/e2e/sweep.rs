@@ -55,14 +55,7 @@ async fn r13_a_job_whose_message_was_never_sent_is_requeued_and_made() {
 /// answer the client's retry of its key with a failed video.
 #[tokio::test(flavor = "multi_thread")]
 async fn r13_a_submission_that_could_not_be_queued_is_accepted_and_made_once_queued_again() {
-    let t = TestStack::start_opts(|o| {
-        o.consumers = false;
-        o.faults = Some(e2e_tests::local_stack::faults::FaultSettings {
-            sqs_send_down: true,
-            ..Default::default()
-        });
-    })
-    .await;
+    let t = TestStack::start_refusing_queue_sends().await;
     let (token, account) = t.signed_in(&unique_email("unsent")).await;
     let asked = json!({ "prompt": "a paper boat on a canal", "seconds": 4 });
     let r = t
@@ -86,12 +79,7 @@ async fn r13_a_submission_that_could_not_be_queued_is_accepted_and_made_once_que
         (again.body["id"].as_str(), again.body["status"].as_str()),
         (Some(id.as_str()), Some("queued"))
     );
-    t.stack
-        .faults
-        .as_ref()
-        .unwrap()
-        .sqs_send_down
-        .store(false, std::sync::atomic::Ordering::Relaxed);
+    t.queue_sends_work();
     // Too early: it may only be slow.
     assert_eq!(sweep(&t).await["requeued"], 0);
     t.clock

@@ -264,14 +264,7 @@ async fn r13_r38_a_replayed_genuine_call_queues_at_most_one_look() {
 /// would wait for the sweep.)
 #[tokio::test(flavor = "multi_thread")]
 async fn r13_a_call_whose_look_could_not_be_queued_is_taken_on_the_providers_retry() {
-    let t = TestStack::start_opts(|o| {
-        o.consumers = false;
-        o.faults = Some(e2e_tests::local_stack::faults::FaultSettings {
-            sqs_send_down: true,
-            ..Default::default()
-        });
-    })
-    .await;
+    let t = TestStack::start_refusing_queue_sends().await;
     let job = "vid_0123456789abcdef0123456789abcdef";
     let body = json!({ "request_id": "req-q", "status": "OK", "payload": {} }).to_string();
     let headers = t
@@ -282,10 +275,7 @@ async fn r13_a_call_whose_look_could_not_be_queued_is_taken_on_the_providers_ret
         .await
         .assert_problem(503, "service_unavailable");
     assert_eq!(t.queue_counts("GenerateQueue").await, (0, 0));
-    let faults = t.stack.faults.as_ref().unwrap();
-    faults
-        .sqs_send_down
-        .store(false, std::sync::atomic::Ordering::Relaxed);
+    t.queue_sends_work();
     let r = call(&t, Some(job), &headers, &body).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
