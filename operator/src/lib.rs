@@ -461,7 +461,6 @@ impl Operator {
         }
     }
 
-    /// R46: the open appeals, soonest due first, and the decided ones not told yet.
     /// `upgrade-library`: see its help. Counts what it changed; a second run changes
     /// nothing.
     async fn upgrade_library(&self) -> Result<Value, OpError> {
@@ -486,6 +485,7 @@ impl Operator {
         Ok(json!({ "models_named": named, "uploads_joined": joined }))
     }
 
+    /// R46: the open appeals, soonest due first, and the decided ones not told yet.
     async fn appeals(&self) -> Result<Value, OpError> {
         let now = self.clock.now_secs();
         let soon = from_epoch(self.clock.epoch_secs() + 3 * 86_400);

@@ -623,8 +623,6 @@ fn sniff(head: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// The upload as read (none for an id that is not one of ours): the caller's, whole,
-/// of the declared size and of its declared type.
 /// An upload whose image went with the last video made from it (R15).
 fn no_longer_kept() -> ApiError {
     ApiError::InvalidUpload(
@@ -632,6 +630,8 @@ fn no_longer_kept() -> ApiError {
     )
 }
 
+/// The upload as read (none for an id that is not one of ours): the caller's, whole,
+/// of the declared size and of its declared type.
 async fn checked_upload(
     state: &crate::state::Services,
     account_id: &str,

@@ -127,7 +127,7 @@ impl RecentTimes {
 
 pub async fn video_view(state: &crate::state::Services, job: &Job) -> Result<Video, ApiError> {
     let video = video_state(job, state.clock.epoch_secs(), &state.catalogue);
-    complete(state, job, video, Wait::Left).await
+    complete(state, job, video, Wait::Omitted).await
 }
 
 /// Whether an answer says how long is left ([`eta`]): a read does, the answer to a
@@ -135,7 +135,7 @@ pub async fn video_view(state: &crate::state::Services, job: &Job) -> Result<Vid
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
     Shown,
-    Left,
+    Omitted,
 }
 
 /// `video` (the state of `job`) with what is made afresh for each answer: its

@@ -163,12 +163,15 @@ pub fn get_i64(item: &Item, name: &'static str) -> Result<i64, StoreError> {
 pub fn applied<O, E: ProvideErrorMetadata + std::error::Error, R>(
     res: Result<O, SdkError<E, R>>,
 ) -> Result<bool, StoreError> {
-    match res {
+    held(res.map_err(StoreError::from_sdk))
+}
+
+/// [`applied`], for a write whose error is already a [`StoreError`].
+pub fn held<T>(written: Result<T, StoreError>) -> Result<bool, StoreError> {
+    match written {
         Ok(_) => Ok(true),
-        Err(e) => match StoreError::from_sdk(e) {
-            StoreError::ConditionFailed => Ok(false),
-            other => Err(other),
-        },
+        Err(e) if e.is_condition_failure() => Ok(false),
+        Err(e) => Err(e),
     }
 }
 

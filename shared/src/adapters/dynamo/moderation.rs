@@ -117,11 +117,7 @@ impl ModerationStore {
         item.insert("due_by".into(), time(a.due_by));
         item.insert("open_queue".into(), s(OPEN_APPEALS));
         item.extend(super::expiry(expiry_of(a.created_at, keep)));
-        match super::put(&self.client, &self.table, item, true).await {
-            Ok(()) => Ok(true),
-            Err(e) if e.is_condition_failure() => Ok(false),
-            Err(e) => Err(e),
-        }
+        super::held(super::put(&self.client, &self.table, item, true).await)
     }
 
     pub async fn appeal(&self, account_id: &str, id: &str) -> Result<Option<Appeal>, StoreError> {

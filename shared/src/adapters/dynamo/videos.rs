@@ -703,10 +703,14 @@ impl VideoStore {
             .build())
     }
 
-    fn use_upload(&self, id: &str, job: &str) -> UpdateBuilder {
+    fn upload_update(&self, id: &str) -> UpdateBuilder {
         Update::builder()
             .table_name(&self.table)
             .key("pk", s(upload_pk(id)))
+    }
+
+    fn use_upload(&self, id: &str, job: &str) -> UpdateBuilder {
+        self.upload_update(id)
             .update_expression("ADD jobs :job")
             .condition_expression("attribute_exists(pk) AND attribute_not_exists(released)")
             .expression_attribute_values(":job", AttributeValue::Ss(vec![job.to_owned()]))
@@ -716,11 +720,7 @@ impl VideoStore {
     /// jobs made before uploads kept their jobs); false if the upload is gone or
     /// released. Adding a job already there changes nothing.
     pub async fn join_upload(&self, id: &str, job: &str) -> Result<bool, StoreError> {
-        match self.run_update(self.use_upload(id, job)).await {
-            Ok(()) => Ok(true),
-            Err(e) if e.is_condition_failure() => Ok(false),
-            Err(e) => Err(e),
-        }
+        super::held(self.run_update(self.use_upload(id, job)).await)
     }
 
     /// The ids of the jobs stored without a model (made before models existed). A Scan
@@ -745,19 +745,15 @@ impl VideoStore {
 
     /// Names the model of a job stored without one; false if it has one now.
     pub async fn name_model(&self, id: &str, model: &str) -> Result<bool, StoreError> {
-        let named = self
-            .run_update(
+        super::held(
+            self.run_update(
                 self.update(id)
                     .update_expression("SET model = :m")
                     .condition_expression("attribute_exists(pk) AND attribute_not_exists(model)")
                     .expression_attribute_values(":m", s(model)),
             )
-            .await;
-        match named {
-            Ok(()) => Ok(true),
-            Err(e) if e.is_condition_failure() => Ok(false),
-            Err(e) => Err(e),
-        }
+            .await,
+        )
     }
 
     /// Whether the image of upload `id` may be deleted now that `job` (if any) is done
@@ -765,47 +761,39 @@ impl VideoStore {
     /// (`released`); no while another does (that job's own end deletes it); yes if its
     /// record is gone (past its retention, R15). Idempotent: a step run twice agrees.
     pub async fn release_upload(&self, id: &str, job: Option<&str>) -> Result<bool, StoreError> {
-        let key = upload_pk(id);
         if let Some(job) = job {
-            let done = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(&key))
-                .update_expression("DELETE jobs :job")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":job", AttributeValue::Ss(vec![job.to_owned()]))
-                .send()
-                .await
-                .map_err(StoreError::from_sdk);
-            match done {
-                Ok(_) => {}
-                Err(e) if e.is_condition_failure() => return Ok(true),
-                Err(e) => return Err(e),
+            let left = self
+                .run_update(
+                    self.upload_update(id)
+                        .update_expression("DELETE jobs :job")
+                        .condition_expression("attribute_exists(pk)")
+                        .expression_attribute_values(
+                            ":job",
+                            AttributeValue::Ss(vec![job.to_owned()]),
+                        ),
+                )
+                .await;
+            if !super::held(left)? {
+                // Its record is gone.
+                return Ok(true);
             }
         }
         // Two steps, not one: a job that took the upload between them keeps it.
         let released = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(&key))
-            .update_expression("SET released = :t")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(jobs)")
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
-            .send()
-            .await
-            .map_err(StoreError::from_sdk);
-        match released {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_condition_failure() => {
-                // Another job uses it, or its record is gone.
-                Ok(super::get_by_pk(&self.client, &self.table, key)
-                    .await?
-                    .is_none())
-            }
-            Err(e) => Err(e),
+            .run_update(
+                self.upload_update(id)
+                    .update_expression("SET released = :t")
+                    .condition_expression("attribute_exists(pk) AND attribute_not_exists(jobs)")
+                    .expression_attribute_values(":t", AttributeValue::Bool(true)),
+            )
+            .await;
+        if super::held(released)? {
+            return Ok(true);
         }
+        // Another job uses it, or its record is gone.
+        Ok(super::get_by_pk(&self.client, &self.table, upload_pk(id))
+            .await?
+            .is_none())
     }
 
     pub async fn get_upload(&self, id: &str, now: i64) -> Result<Option<Upload>, StoreError> {
